@@ -1,0 +1,34 @@
+# One entry point for every check. `make test` is what CI runs (through .ci/run).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint typing pytest diagrams clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/firmaio demo
+
+test: lint typing pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check fsm adapters tests
+	$(BIN)/ruff format --check fsm adapters tests
+
+typing: $(STAMP)
+	$(BIN)/mypy --strict fsm adapters
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+diagrams: $(STAMP)
+	$(BIN)/firmaio diagram --write diagrams
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,125 @@
+"""What the issuer API answered, as plain values the guards can read.
+
+A port (see :mod:`fsm.ports`) turns every HTTP answer it gets into one :class:`Answer`. Answers the
+API gives on purpose, refusals and "not found" included, are data; only the absence of a usable
+answer is an exception (:class:`fsm.errors.ApiError`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Kind(enum.StrEnum):
+    """What kind of answer the API gave."""
+
+    REQUEST = "request"
+    """The signature request as read (``GET``, or read back to explain a 422 or a lost answer)."""
+    SENT = "sent"
+    """The IO message was sent: ``io_message_id`` is set."""
+    MESSAGES_DISABLED = "messages_disabled"
+    """400 "It is not allowed to send a message to this user.": "Contattarti in app" is off."""
+    NO_IO_PROFILE = "no_io_profile"
+    """404 "User profile not found!": the citizen has no IO profile."""
+    NOT_FOUND = "not_found"
+    """404 "The specified Signature Request does not exist.", or another issuer's request."""
+    CANCEL_ACCEPTED = "cancel_accepted"
+    """204 to ``PUT .../status "CANCELLED"``."""
+    REFUSED = "refused"
+    """Any other answer that retrying will not change (a 400 or 422 the port could not resolve)."""
+
+
+class RequestStatus(enum.StrEnum):
+    """The statuses the issuer API documents. The enum is extensible: others may come."""
+
+    DRAFT = "DRAFT"
+    READY = "READY"
+    WAIT_FOR_SIGNATURE = "WAIT_FOR_SIGNATURE"
+    SIGNED = "SIGNED"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One answer of the issuer API, reduced to what the flow needs.
+
+    ``status`` is kept as the string the API sent, so an unknown value (``WAIT_FOR_QTSP``, a
+    future status) is carried and recorded rather than crashed on.
+    """
+
+    kind: Kind
+    http_status: int | None = None
+    status: str | None = None
+    io_message_id: str | None = None
+    qr_code_url: str | None = None
+    detail: str | None = None
+
+    @classmethod
+    def request(
+        cls,
+        status: str,
+        *,
+        qr_code_url: str | None = None,
+        io_message_id: str | None = None,
+        http_status: int = 200,
+    ) -> Answer:
+        """The request as read: its status, its QR URL and the notification it carries."""
+        return cls(
+            Kind.REQUEST,
+            http_status=http_status,
+            status=status,
+            qr_code_url=qr_code_url,
+            io_message_id=io_message_id,
+        )
+
+    @classmethod
+    def sent(cls, io_message_id: str, *, http_status: int = 200) -> Answer:
+        """The IO message was sent (the service answers 200, its spec says 201)."""
+        return cls(Kind.SENT, http_status=http_status, io_message_id=io_message_id)
+
+    @classmethod
+    def messages_disabled(cls) -> Answer:
+        """The citizen turned off messages from Firma con IO."""
+        return cls(
+            Kind.MESSAGES_DISABLED,
+            http_status=400,
+            detail="It is not allowed to send a message to this user.",
+        )
+
+    @classmethod
+    def no_io_profile(cls) -> Answer:
+        """The citizen has no IO profile."""
+        return cls(Kind.NO_IO_PROFILE, http_status=404, detail="User profile not found!")
+
+    @classmethod
+    def not_found(cls) -> Answer:
+        """The request does not exist for this issuer."""
+        return cls(
+            Kind.NOT_FOUND,
+            http_status=404,
+            detail="The specified Signature Request does not exist.",
+        )
+
+    @classmethod
+    def cancel_accepted(cls) -> Answer:
+        """The request was cancelled."""
+        return cls(Kind.CANCEL_ACCEPTED, http_status=204)
+
+    @classmethod
+    def refused(cls, http_status: int, detail: str | None) -> Answer:
+        """A final answer that retrying will not change."""
+        return cls(Kind.REFUSED, http_status=http_status, detail=detail)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What a guard sees: the API's answer (``None`` for triggers that make no call) and the time.
+
+    ``now`` comes from the injected clock; ``activation_deadline`` from the flow.
+    """
+
+    answer: Answer | None
+    now: float
+    activation_deadline: float

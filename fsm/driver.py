@@ -1,0 +1,128 @@
+"""The driver: makes the one API call a trigger needs, then fires the trigger with the answer.
+
+:meth:`Driver.step` is one trigger on one flow; :meth:`Driver.advance` takes a flow to its next
+resting state (NOTIFIED, FALLBACK_SUGGESTED or terminal), waiting between activation checks with
+a bounded backoff through the injected clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fsm.answers import Answer
+from fsm.audit import AuditRecord, Outcome
+from fsm.engine import Engine, Flow, default_engine
+from fsm.errors import ApiError, InvalidInput
+from fsm.ports import Clock, SignatureApi
+from fsm.states import CALL_OF, RESTING, ApiCall, State, Trigger
+
+
+@dataclass(frozen=True, slots=True)
+class PollingPolicy:
+    """How long to wait between activation checks, and for how long at most.
+
+    Delays grow from ``first_delay`` by ``factor`` up to ``max_delay``; a request still READY
+    ``activation_timeout`` seconds after its flow started makes the flow fail.
+    """
+
+    first_delay: float = 0.25
+    factor: float = 2.0
+    max_delay: float = 1.0
+    activation_timeout: float = 120.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.first_delay <= self.max_delay:
+            raise InvalidInput("PollingPolicy needs 0 < first_delay <= max_delay")
+        if self.factor < 1 or self.activation_timeout <= 0:
+            raise InvalidInput("PollingPolicy needs factor >= 1 and a positive activation_timeout")
+
+    def delays(self) -> Iterator[float]:
+        """The successive waits between two checks (endless; the deadline ends the polling)."""
+        delay = self.first_delay
+        while True:
+            yield delay
+            delay = min(delay * self.factor, self.max_delay)
+
+
+NEXT_STEP: dict[State, Trigger] = {
+    State.READY: Trigger.CHECK_ACTIVATION,
+    State.WAIT_FOR_SIGNATURE: Trigger.NOTIFY,
+    State.NOTIFY_REFUSED: Trigger.SUGGEST_FALLBACK,
+}
+"""What the driver fires from each state that is not resting."""
+
+
+class Driver:
+    """Drives flows against a :class:`SignatureApi`, one call per trigger."""
+
+    def __init__(
+        self,
+        api: SignatureApi,
+        clock: Clock,
+        *,
+        engine: Engine | None = None,
+        policy: PollingPolicy | None = None,
+    ) -> None:
+        self.api = api
+        self.clock = clock
+        self.engine = engine if engine is not None else default_engine()
+        self.policy = policy if policy is not None else PollingPolicy()
+
+    def new_flow(self, request_id: str) -> Flow:
+        """A new flow for ``request_id``, with this driver's activation deadline."""
+        return self.engine.new_flow(
+            request_id, now=self.clock.now(), activation_timeout=self.policy.activation_timeout
+        )
+
+    async def _call(self, call: ApiCall, request_id: str) -> Answer:
+        if call is ApiCall.GET_REQUEST:
+            return await self.api.get_request(request_id)
+        if call is ApiCall.SEND_NOTIFICATION:
+            return await self.api.send_notification(request_id)
+        return await self.api.cancel_request(request_id)
+
+    async def step(self, flow: Flow, trigger: Trigger | str) -> AuditRecord:
+        """Fire ``trigger`` on ``flow``: at most one API call, then one audit record.
+
+        If the API gives no usable answer, the attempt is recorded as an ERROR and the
+        :class:`ApiError` is raised with the record attached (``error.record``).
+        """
+        trigger = self.engine.check_allowed(flow, trigger)  # before any call
+        call = CALL_OF[trigger]
+        started = self.clock.now()
+        if call is None:
+            return self.engine.fire(flow, trigger, now=started)
+        try:
+            answer = await self._call(call, flow.id)
+        except ApiError as error:
+            error.record = self.engine.fire(
+                flow, trigger, error, now=self.clock.now(), requested_at=started
+            )
+            raise
+        return self.engine.fire(flow, trigger, answer, now=self.clock.now(), requested_at=started)
+
+    async def advance(self, flow: Flow) -> State:
+        """Take ``flow`` to its next resting state, or stop at the first refused attempt.
+
+        Between activation checks it waits with :class:`PollingPolicy`'s bounded backoff; the
+        activation deadline turns a request that stays READY into a FAILED flow.
+        """
+        delays = self.policy.delays()
+        while flow.state not in RESTING:
+            record = await self.step(flow, NEXT_STEP[flow.state])
+            if record.outcome is Outcome.REFUSED:
+                break
+            if flow.state is State.READY:
+                await self.clock.sleep(next(delays))
+        return flow.state
+
+    async def watch(self, flow: Flow, *, interval: float = 5.0, max_checks: int = 720) -> State:
+        """Check the status of an activated flow until it closes (at most ``max_checks`` times)."""
+        for _ in range(max_checks):
+            if flow.is_closed or Trigger.CHECK_STATUS not in self.engine.allowed(flow.state):
+                break
+            await self.step(flow, Trigger.CHECK_STATUS)
+            if not flow.is_closed:
+                await self.clock.sleep(interval)
+        return flow.state

@@ -1,0 +1,302 @@
+"""The engine: one ``transitions`` machine, built once from the table, shared by every flow.
+
+This is the only module that imports ``transitions``. The machine is built with
+``auto_transitions=False`` and ``send_event=True``; each row's guard becomes a condition that
+also records its result. Flows are small objects that the machine drives without registering
+them (``add_model`` scans a list on every call, which does not scale to many flows): the engine
+calls the machine's event directly with the flow as model.
+
+Callers use :meth:`Engine.fire`, never generated trigger methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import structlog
+from transitions import EventData, Machine, MachineError
+
+from fsm.answers import Answer, Kind, Observation
+from fsm.audit import EVENT_NAMES, AuditRecord, Outcome, fold
+from fsm.errors import ApiError, InvalidInput, TransitionNotAllowed
+from fsm.fallback import Fallback
+from fsm.guards import Guard, activation_deadline_passed
+from fsm.ids import check_request_id
+from fsm.redact import redact_text
+from fsm.states import CALL_OF, INITIAL, TERMINAL, State, Trigger
+from fsm.table import BASIS, TABLE, Row
+from fsm.validate import validate
+
+DEFAULT_ACTIVATION_TIMEOUT = 120.0
+"""Seconds a request may stay READY before its flow fails (the page says "alcuni secondi")."""
+
+REFUSAL_REASONS = {
+    Kind.MESSAGES_DISABLED: "the citizen turned off messages from Firma con IO",
+    Kind.NO_IO_PROFILE: "the citizen has no IO profile",
+}
+
+
+@dataclass(slots=True, eq=False)
+class Flow:
+    """One signature request's flow: its state, what it learned, and its audit trail.
+
+    Create flows with :meth:`Engine.new_flow` (or :meth:`Engine.restore` from stored records);
+    change them only through :meth:`Engine.fire`.
+    """
+
+    id: str
+    activation_deadline: float
+    state: State = INITIAL
+    history: list[AuditRecord] = field(default_factory=list)
+    qr_code_url: str | None = None
+    io_message_id: str | None = None
+    refusal: Kind | None = None
+    failure: str | None = None
+
+    @property
+    def fallback(self) -> Fallback | None:
+        """The fallback for the citizen, once the notification has been refused."""
+        if self.refusal is None or self.state not in (State.FALLBACK_SUGGESTED, State.NOTIFY_REFUSED):
+            return None
+        return Fallback.for_refusal(self.id, self.refusal, self.qr_code_url)
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the flow reached a terminal state."""
+        return self.state in TERMINAL
+
+
+def _condition(guard: Guard) -> Callable[[EventData], bool]:
+    """Wrap a guard as a transitions condition that records its result on the event."""
+    name = guard.__name__
+
+    def check(event: EventData) -> bool:
+        held = guard(event.kwargs["obs"])
+        event.kwargs["trace"].append((name, held))
+        return held
+
+    check.__name__ = name
+    return check
+
+
+def _reason(row_guard: str | None, target: State, answer: Answer | None) -> str | None:
+    """Why the flow went to ``target``, in words a reviewer reads."""
+    if answer is None:
+        return None
+    if target is State.NOTIFY_REFUSED:
+        return REFUSAL_REASONS.get(answer.kind)
+    if target is State.FAILED:
+        if row_guard == activation_deadline_passed.__name__:
+            return "the request was still READY when the activation deadline passed"
+        if answer.kind is Kind.NOT_FOUND:
+            return "the signature request does not exist for this issuer (HTTP 404)"
+        if answer.kind is Kind.REQUEST:
+            return f"the request reads status {answer.status}, which this step cannot go on from"
+        return f"the API refused for good (HTTP {answer.http_status}): {answer.detail}"
+    if target in TERMINAL:
+        return f"the issuer API reports {answer.status or target}"
+    return None
+
+
+class Engine:
+    """Fires triggers on flows according to one validated transition table."""
+
+    def __init__(self, table: Sequence[Row] = TABLE, *, logger: Any = None) -> None:
+        validate(table, initial=INITIAL, terminal=TERMINAL, basis=BASIS)
+        self.table: tuple[Row, ...] = tuple(table)
+        self._log = logger if logger is not None else structlog.get_logger("fsm")
+        allowed: dict[State, list[Trigger]] = {state: [] for state in State}
+        for row in self.table:
+            if row.trigger not in allowed[row.source]:
+                allowed[row.source].append(row.trigger)
+        self._allowed = {state: tuple(triggers) for state, triggers in allowed.items()}
+        self.machine = Machine(
+            model=None,
+            states=State,
+            initial=INITIAL,
+            transitions=[
+                {
+                    "trigger": str(row.trigger),
+                    "source": row.source,
+                    "dest": row.target,
+                    "conditions": [] if row.guard is None else [_condition(row.guard)],
+                }
+                for row in self.table
+            ],
+            auto_transitions=False,
+            send_event=True,
+        )
+        self._events = {trigger: self.machine.events[str(trigger)] for trigger in Trigger}
+
+    # -- flows ----------------------------------------------------------------------------------
+
+    def new_flow(
+        self, request_id: str, *, now: float, activation_timeout: float = DEFAULT_ACTIVATION_TIMEOUT
+    ) -> Flow:
+        """A new flow for ``request_id``, in READY; it fails if not activated in time."""
+        if activation_timeout <= 0:
+            raise InvalidInput(f"activation_timeout must be positive, got {activation_timeout}")
+        return Flow(id=check_request_id(request_id), activation_deadline=now + activation_timeout)
+
+    def restore(
+        self, request_id: str, activation_deadline: float, records: Iterable[AuditRecord]
+    ) -> Flow:
+        """Rebuild a flow from its stored records (they are replayed, not re-fired)."""
+        flow = Flow(id=check_request_id(request_id), activation_deadline=activation_deadline)
+        records = list(records)
+        fold(records)  # refuses a trail that is not one flow's history
+        for record in records:
+            _apply(flow, record)
+        return flow
+
+    def allowed(self, state: State) -> tuple[Trigger, ...]:
+        """The triggers that have at least one row from ``state``."""
+        return self._allowed[state]
+
+    def check_allowed(self, flow: Flow, trigger: Trigger | str) -> Trigger:
+        """Return ``trigger`` as a Trigger if ``flow`` may fire it now, else raise."""
+        try:
+            trigger = Trigger(trigger)
+        except ValueError:
+            known = ", ".join(t.value for t in Trigger)
+            raise InvalidInput(f"unknown trigger {trigger!r} (known: {known})") from None
+        if trigger not in self._allowed[flow.state]:
+            raise TransitionNotAllowed(
+                trigger, flow.state, tuple(map(str, self._allowed[flow.state]))
+            )
+        return trigger
+
+    # -- firing ---------------------------------------------------------------------------------
+
+    def fire(
+        self,
+        flow: Flow,
+        trigger: Trigger | str,
+        answer: Answer | ApiError | None = None,
+        *,
+        now: float,
+        requested_at: float | None = None,
+    ) -> AuditRecord:
+        """Fire ``trigger`` on ``flow`` with the API's ``answer``; return the audit record.
+
+        ``answer`` is what the trigger's one API call returned (``None`` for triggers that make
+        no call), or the :class:`ApiError` it raised, which is recorded as an ERROR and changes
+        nothing. Raises :class:`TransitionNotAllowed` or :class:`InvalidInput`, before anything
+        changes, when the trigger cannot be fired or the answer does not fit it.
+        """
+        trigger = self.check_allowed(flow, trigger)
+        needs_call = CALL_OF[trigger] is not None
+        if needs_call and answer is None:
+            raise InvalidInput(f"trigger {trigger} needs the answer of {CALL_OF[trigger]}")
+        if not needs_call and answer is not None:
+            raise InvalidInput(f"trigger {trigger} makes no API call and takes no answer")
+        if answer is not None and not isinstance(answer, Answer | ApiError):
+            raise InvalidInput(f"answer must be an Answer or an ApiError, got {type(answer).__name__}")
+        started = now if requested_at is None else requested_at
+        if isinstance(answer, ApiError):
+            record = self._record(flow, trigger, flow.state, Outcome.ERROR, (), None, started, now)
+            record = _with_error(record, answer)
+        else:
+            record = self._transition(flow, trigger, answer, started, now)
+        flow.history.append(record)
+        _learn(flow, record)
+        self._log.info(EVENT_NAMES[record.outcome], **record.as_event_dict())
+        return record
+
+    def _transition(
+        self, flow: Flow, trigger: Trigger, answer: Answer | None, started: float, now: float
+    ) -> AuditRecord:
+        source = flow.state
+        trace: list[tuple[str, bool]] = []
+        obs = Observation(answer, now, flow.activation_deadline)
+        try:
+            accepted = self._events[trigger].trigger(flow, obs=obs, trace=trace)
+        except MachineError as exc:  # only if the table and the machine disagree: a bug
+            flow.state = source
+            raise TransitionNotAllowed(trigger, source) from exc
+        except BaseException:
+            flow.state = source  # a guard that raised leaves no half-applied transition
+            raise
+        outcome = Outcome.ACCEPTED if accepted else Outcome.REFUSED
+        return self._record(flow, trigger, source, outcome, tuple(trace), answer, started, now)
+
+    def _record(
+        self,
+        flow: Flow,
+        trigger: Trigger,
+        source: State,
+        outcome: Outcome,
+        trace: tuple[tuple[str, bool], ...],
+        answer: Answer | None,
+        started: float,
+        now: float,
+    ) -> AuditRecord:
+        target = flow.state
+        winner = trace[-1][0] if outcome is Outcome.ACCEPTED and trace else None
+        if outcome is Outcome.REFUSED and answer is not None:
+            shown = answer.kind if answer.status is None else f"{answer.kind} {answer.status}"
+            reason: str | None = f"no guard held for the answer ({shown})"
+        else:
+            reason = _reason(winner, target, answer)
+        detail = None if answer is None or answer.detail is None else redact_text(answer.detail)
+        return AuditRecord(
+            flow_id=flow.id,
+            seq=len(flow.history) + 1,
+            trigger=trigger,
+            source=source,
+            target=target,
+            outcome=outcome,
+            guards=trace,
+            answer=None if answer is None else answer.kind,
+            http_status=None if answer is None else answer.http_status,
+            request_status=None if answer is None else answer.status,
+            io_message_id=None if answer is None else answer.io_message_id,
+            qr_code_url=None if answer is None else answer.qr_code_url,
+            detail=detail,
+            reason=reason,
+            requested_at=started,
+            decided_at=now,
+        )
+
+
+def _with_error(record: AuditRecord, error: ApiError) -> AuditRecord:
+    return replace(
+        record,
+        detail=redact_text(str(error)),
+        reason=f"no usable answer from the API ({type(error).__name__})",
+    )
+
+
+def _apply(flow: Flow, record: AuditRecord) -> None:
+    """Replay one stored record onto a flow being restored."""
+    if record.outcome is Outcome.ACCEPTED:
+        flow.state = record.target
+    flow.history.append(record)
+    _learn(flow, record)
+
+
+def _learn(flow: Flow, record: AuditRecord) -> None:
+    """Keep on the flow what an accepted record taught it; only the record is read, so a flow
+    restored from its records learns exactly the same."""
+    if record.outcome is not Outcome.ACCEPTED:
+        return
+    if record.qr_code_url:
+        flow.qr_code_url = record.qr_code_url
+    if record.target is State.NOTIFIED:
+        flow.io_message_id = record.io_message_id
+    elif record.target is State.NOTIFY_REFUSED and record.answer is not None:
+        flow.refusal = Kind(record.answer)
+    elif record.target is State.FAILED:
+        flow.failure = record.reason
+
+
+_DEFAULT: list[Engine] = []
+
+
+def default_engine() -> Engine:
+    """The engine of the built-in table, built on first use and shared."""
+    if not _DEFAULT:
+        _DEFAULT.append(Engine())
+    return _DEFAULT[0]

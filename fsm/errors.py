@@ -1,0 +1,73 @@
+"""The exceptions of firmaio-fsm, one tree for the whole library.
+
+::
+
+    FsmError
+    ├── InvalidDefinition        the transition table is malformed (raised at import)
+    ├── InvalidInput             bad input from the caller (ValueError too); nothing changed
+    │   └── InvalidRequestId     a signature-request id that is empty or unsafe in a URL path
+    ├── TransitionNotAllowed     the trigger has no row from the flow's state; nothing changed
+    └── ApiError                 the issuer API gave no usable answer (raised by ports)
+        ├── ApiUnavailable       timeouts, dropped connections, 5xx or 429 after retries
+        ├── ApiProtocolError     an answer that does not parse as the API documents it
+        └── ApiConfigurationError  401/403: the key or the network setup is wrong
+
+Answers the API *does* give (refusals, "not found", closed requests) are not exceptions:
+they are :class:`fsm.answers.Answer` values that the guards read.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fsm.audit import AuditRecord
+
+
+class FsmError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+class InvalidDefinition(FsmError):
+    """The transition table is malformed; ``problems`` lists every finding."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("invalid transition table: " + "; ".join(problems))
+
+
+class InvalidInput(FsmError, ValueError):
+    """The caller passed something unusable. Nothing was changed."""
+
+
+class InvalidRequestId(InvalidInput):
+    """A signature-request id that is empty or would be unsafe in a URL path."""
+
+
+class TransitionNotAllowed(FsmError):
+    """``trigger`` cannot be fired from ``state``. Nothing was changed, nothing was called."""
+
+    def __init__(self, trigger: str, state: str, allowed: tuple[str, ...] = ()) -> None:
+        self.trigger = trigger
+        self.state = state
+        self.allowed = allowed
+        hint = f" (allowed from {state}: {', '.join(allowed)})" if allowed else ""
+        super().__init__(f"trigger {trigger!r} is not allowed in state {state}{hint}")
+
+
+class ApiError(FsmError):
+    """The issuer API gave no usable answer. ``record`` is the audit record of the attempt."""
+
+    record: AuditRecord | None = None
+
+
+class ApiUnavailable(ApiError):
+    """Timeouts, dropped connections, 5xx or 429: transient, and retries did not help."""
+
+
+class ApiProtocolError(ApiError):
+    """The API answered something that does not parse as documented."""
+
+
+class ApiConfigurationError(ApiError):
+    """401 or 403: the API key, its environment or its IP allow-list is wrong. Not retried."""

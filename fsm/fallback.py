@@ -1,0 +1,90 @@
+"""The fallback handed to a citizen whose notification was refused.
+
+The documentation page advises two things when the IO message cannot be sent: suggest that the
+citizen turn on "Contattarti in app" in the Firma con IO service card, and reach them through
+another channel, the "Firma con IO" button or a QR code. Both channels lead to the universal link
+``https://continua.io.pagopa.it/fci/main?signatureRequestId=<id>`` (API-NOTES §5). The QR code is
+rendered here, locally, with segno: nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
+
+import segno
+
+from fsm.answers import Kind
+
+IO_LINK_BASE = "https://continua.io.pagopa.it"
+
+ADVICE: dict[Kind, tuple[str, str]] = {
+    Kind.MESSAGES_DISABLED: (
+        "Per ricevere la richiesta in app, attiva «Contattarti in app» nella scheda del servizio "
+        "Firma con IO (sezione «Servizi» dell'app IO). Intanto puoi firmare dal link o "
+        "inquadrando il QR code.",
+        'To receive the request in the app, turn on "Contattarti in app" in the Firma con IO '
+        'service card (the "Servizi" section of the IO app). Meanwhile you can sign from the '
+        "link or by scanning the QR code.",
+    ),
+    Kind.NO_IO_PROFILE: (
+        "Per firmare, installa l'app IO e accedi con SPID o CIE; poi apri il link o inquadra il "
+        "QR code.",
+        "To sign, install the IO app and log in with SPID or CIE; then open the link or scan "
+        "the QR code.",
+    ),
+}
+"""Advice by refusal, in Italian then English."""
+
+
+def universal_link(request_id: str) -> str:
+    """The link that opens the request in IO (or leads to the app stores)."""
+    return f"{IO_LINK_BASE}/fci/main?{urlencode({'signatureRequestId': request_id})}"
+
+
+def qr_image_url(request_id: str) -> str:
+    """The QR image the IO link service serves for a request (PNG)."""
+    return f"{IO_LINK_BASE}/qrcode.png?feat=firma&srid={quote(request_id, safe='')}"
+
+
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    """What an administration can hand to a citizen who did not get the IO message."""
+
+    signature_request_id: str
+    reason: Kind
+    advice_it: str
+    advice_en: str
+    link: str
+    qr_image_url: str
+
+    @classmethod
+    def for_refusal(
+        cls, request_id: str, reason: Kind, api_qr_code_url: str | None = None
+    ) -> Fallback:
+        """The fallback for ``reason``; the QR URL the API gave, if any, is preferred."""
+        advice_it, advice_en = ADVICE[reason]
+        return cls(
+            signature_request_id=request_id,
+            reason=reason,
+            advice_it=advice_it,
+            advice_en=advice_en,
+            link=universal_link(request_id),
+            qr_image_url=api_qr_code_url or qr_image_url(request_id),
+        )
+
+    def _qr(self) -> segno.QRCode:
+        return segno.make_qr(self.link, error="m")
+
+    def qr_svg(self, *, scale: int = 4) -> str:
+        """The QR code of :attr:`link`, as an SVG document."""
+        buffer = io.BytesIO()
+        self._qr().save(buffer, kind="svg", scale=scale, xmldecl=True)
+        return buffer.getvalue().decode()
+
+    def qr_png(self, *, scale: int = 6) -> bytes:
+        """The QR code of :attr:`link`, as PNG bytes."""
+        buffer = io.BytesIO()
+        self._qr().save(buffer, kind="png", scale=scale)
+        return buffer.getvalue()

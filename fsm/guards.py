@@ -1,0 +1,156 @@
+"""Guards: pure, named predicates over an :class:`~fsm.answers.Observation`.
+
+Each is a plain function from an observation to ``bool``, named as a question. The table holds
+the function objects; their ``__name__`` is what diagrams and audit records show. Guards never
+call anything: the driver makes the one API call a trigger needs and hands over the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fsm.answers import Answer, Kind, Observation, RequestStatus
+
+Guard = Callable[[Observation], bool]
+
+CLOSED_STATUSES = frozenset({RequestStatus.SIGNED, RequestStatus.REJECTED, RequestStatus.CANCELLED})
+_BEFORE_ACTIVATION = frozenset({RequestStatus.DRAFT, RequestStatus.READY})
+
+
+def _read(obs: Observation) -> Answer | None:
+    answer = obs.answer
+    return answer if answer is not None and answer.kind is Kind.REQUEST else None
+
+
+def _status_is(obs: Observation, status: RequestStatus) -> bool:
+    answer = _read(obs)
+    return answer is not None and answer.status == status
+
+
+# --- READY: the activation check -------------------------------------------------------------
+
+
+def is_waiting_for_signature(obs: Observation) -> bool:
+    """The request reads WAIT_FOR_SIGNATURE and carries no notification yet."""
+    answer = _read(obs)
+    return (
+        answer is not None
+        and answer.status == RequestStatus.WAIT_FOR_SIGNATURE
+        and answer.io_message_id is None
+    )
+
+
+def is_still_ready(obs: Observation) -> bool:
+    """The request still reads READY and the activation deadline has not passed."""
+    return _status_is(obs, RequestStatus.READY) and obs.now < obs.activation_deadline
+
+
+def activation_deadline_passed(obs: Observation) -> bool:
+    """The request still reads READY, but the activation deadline has passed."""
+    return _status_is(obs, RequestStatus.READY) and obs.now >= obs.activation_deadline
+
+
+def has_unexpected_status(obs: Observation) -> bool:
+    """The request reads a status this step cannot go on from (DRAFT, WAIT_FOR_QTSP, unknown)."""
+    answer = _read(obs)
+    if answer is None:
+        return False
+    known_here = CLOSED_STATUSES | {RequestStatus.READY, RequestStatus.WAIT_FOR_SIGNATURE}
+    return answer.status not in known_here
+
+
+# --- closed statuses, from any step that reads the request -----------------------------------
+
+
+def is_signed(obs: Observation) -> bool:
+    """The request reads SIGNED."""
+    return _status_is(obs, RequestStatus.SIGNED)
+
+
+def is_rejected(obs: Observation) -> bool:
+    """The request reads REJECTED."""
+    return _status_is(obs, RequestStatus.REJECTED)
+
+
+def is_cancelled(obs: Observation) -> bool:
+    """The request reads CANCELLED."""
+    return _status_is(obs, RequestStatus.CANCELLED)
+
+
+def request_not_found(obs: Observation) -> bool:
+    """The API says the request does not exist (for this issuer)."""
+    return obs.answer is not None and obs.answer.kind is Kind.NOT_FOUND
+
+
+# --- the notification -------------------------------------------------------------------------
+
+
+def message_was_sent(obs: Observation) -> bool:
+    """The API sent the IO message and returned its ``io_message_id``."""
+    answer = obs.answer
+    return answer is not None and answer.kind is Kind.SENT and bool(answer.io_message_id)
+
+
+def was_already_notified(obs: Observation) -> bool:
+    """The request, read back, is WAIT_FOR_SIGNATURE and already carries a notification.
+
+    This is the retry after a lost answer: the message went out, so no second one is sent.
+    """
+    answer = _read(obs)
+    return (
+        answer is not None
+        and answer.status == RequestStatus.WAIT_FOR_SIGNATURE
+        and answer.io_message_id is not None
+    )
+
+
+def citizen_disabled_messages(obs: Observation) -> bool:
+    """400 "It is not allowed to send a message to this user.": "Contattarti in app" is off."""
+    return obs.answer is not None and obs.answer.kind is Kind.MESSAGES_DISABLED
+
+
+def citizen_has_no_io_profile(obs: Observation) -> bool:
+    """404 "User profile not found!": the citizen never logged in to IO."""
+    return obs.answer is not None and obs.answer.kind is Kind.NO_IO_PROFILE
+
+
+def notification_failed_permanently(obs: Observation) -> bool:
+    """A final answer to the notification that is neither a refusal nor a closed request.
+
+    The request is missing, the API refused for another reason, or the request reads a status
+    it cannot be notified from and will not leave by itself (DRAFT, READY). An unknown status
+    matches no guard: the attempt is recorded as refused and the flow stays where it is.
+    """
+    answer = obs.answer
+    if answer is None:
+        return False
+    if answer.kind in (Kind.NOT_FOUND, Kind.REFUSED):
+        return True
+    return answer.kind is Kind.REQUEST and answer.status in _BEFORE_ACTIVATION
+
+
+# --- after activation ------------------------------------------------------------------------
+
+
+def is_still_open(obs: Observation) -> bool:
+    """The request still reads WAIT_FOR_SIGNATURE: the citizen has not signed yet."""
+    return _status_is(obs, RequestStatus.WAIT_FOR_SIGNATURE)
+
+
+def status_check_failed_permanently(obs: Observation) -> bool:
+    """The request vanished, or reads a status it cannot fall back to after activation.
+
+    An unknown status (``WAIT_FOR_QTSP``, a future value) matches no guard: the check is
+    recorded as refused and the flow waits.
+    """
+    answer = obs.answer
+    if answer is None:
+        return False
+    if answer.kind is Kind.NOT_FOUND:
+        return True
+    return answer.kind is Kind.REQUEST and answer.status in _BEFORE_ACTIVATION
+
+
+def cancel_was_accepted(obs: Observation) -> bool:
+    """204 to the issuer's cancel."""
+    return obs.answer is not None and obs.answer.kind is Kind.CANCEL_ACCEPTED

@@ -1,0 +1,217 @@
+"""Diagrams and documents rendered from the table: pure functions returning ``str``.
+
+Mermaid ``stateDiagram-v2``, Graphviz DOT and W3C SCXML show every row with its trigger and
+guard, and mark terminal states; given a flow's history, Mermaid and DOT highlight the states it
+visited and the rows it took. ``paths_markdown`` writes ``diagrams/PATHS.md``; ``table_markdown``
+the README's transition table. Nothing here needs Graphviz or Mermaid installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from xml.sax.saxutils import quoteattr
+
+from fsm.audit import AuditRecord, Outcome
+from fsm.paths import Path, loops, paths
+from fsm.states import INITIAL, RESTING, TERMINAL, State
+from fsm.table import BASIS, TABLE, Row
+
+FORMATS = ("mermaid", "dot", "scxml", "paths")
+FILES = {"mermaid": "flow.mmd", "dot": "flow.dot", "scxml": "flow.scxml", "paths": "PATHS.md"}
+"""Where each format lives in ``diagrams/``."""
+
+_HEADER = "Generated from fsm/table.py by `firmaio diagram`; do not edit by hand."
+
+Edge = tuple[State, State, str]
+
+
+def _edges(table: Sequence[Row]) -> dict[Edge, list[str]]:
+    """Rows merged by (source, target, trigger), keeping their guards in table order."""
+    edges: dict[Edge, list[str]] = {}
+    for row in table:
+        guards = edges.setdefault((row.source, row.target, str(row.trigger)), [])
+        if row.guard_name:
+            guards.append(row.guard_name)
+    return edges
+
+
+def _label(trigger: str, guards: list[str]) -> str:
+    return f"{trigger} [{' | '.join(guards)}]" if guards else trigger
+
+
+def _taken(history: Iterable[AuditRecord] | None) -> tuple[set[State], dict[Edge, list[int]]]:
+    """States visited and edges taken (with step numbers) by a flow's accepted records."""
+    visited: set[State] = set()
+    taken: dict[Edge, list[int]] = {}
+    if history is None:
+        return visited, taken
+    visited.add(INITIAL)
+    for record in history:
+        if record.outcome is Outcome.ACCEPTED:
+            visited.add(record.target)
+            taken.setdefault((record.source, record.target, str(record.trigger)), []).append(
+                record.seq
+            )
+    return visited, taken
+
+
+def to_mermaid(
+    table: Sequence[Row] = TABLE, history: Iterable[AuditRecord] | None = None
+) -> str:
+    """A Mermaid ``stateDiagram-v2``; with ``history``, the flow's own path is highlighted."""
+    visited, taken = _taken(history)
+    lines = [f"%% {_HEADER}", "stateDiagram-v2", f"    [*] --> {INITIAL}"]
+    for (source, target, trigger), guards in _edges(table).items():
+        label = _label(trigger, guards)
+        if (source, target, trigger) in taken:
+            steps = ",".join(map(str, taken[source, target, trigger]))
+            label = f"#{steps} {label}"
+        lines.append(f"    {source} --> {target}: {label}")
+    lines.extend(f"    {state} --> [*]" for state in State if state in TERMINAL)
+    lines.append("    classDef terminal fill:#eee,stroke:#333,stroke-width:3px")
+    lines.append("    classDef resting fill:#e8f4e8,stroke:#2a7a2a")
+    lines.append("    classDef visited fill:#cfe3ff,stroke:#1f5fbf,stroke-width:3px")
+    groups = {
+        "terminal": [s for s in State if s in TERMINAL and s not in visited],
+        "resting": [s for s in State if s in RESTING - TERMINAL and s not in visited],
+        "visited": [s for s in State if s in visited],
+    }
+    lines.extend(
+        f"    class {','.join(states)} {name}" for name, states in groups.items() if states
+    )
+    return "\n".join(lines) + "\n"
+
+
+def to_dot(table: Sequence[Row] = TABLE, history: Iterable[AuditRecord] | None = None) -> str:
+    """A Graphviz digraph; terminal states are double octagons, resting ones bold."""
+    visited, taken = _taken(history)
+    lines = [f"// {_HEADER}", "digraph firmaio_fsm {", "    rankdir=LR;"]
+    lines.append('    node [shape=box, style=rounded, fontname="Helvetica"];')
+    lines.append('    edge [fontname="Helvetica", fontsize=10];')
+    lines.append("    __start [shape=point, width=0.15];")
+    for state in State:
+        attrs = []
+        if state in TERMINAL:
+            attrs.append("shape=doubleoctagon")
+        elif state in RESTING:
+            attrs.append("penwidth=2")
+        if state in visited:
+            attrs.append('style="rounded,filled", fillcolor="#cfe3ff"')
+        lines.append(f"    {state} [{', '.join(attrs)}];" if attrs else f"    {state};")
+    lines.append(f"    __start -> {INITIAL};")
+    for (source, target, trigger), guards in _edges(table).items():
+        label = _label(trigger, guards).replace(" [", "\\n[")
+        attrs = [f'label="{label}"']
+        if (source, target, trigger) in taken:
+            steps = ",".join(map(str, taken[source, target, trigger]))
+            attrs[0] = f'label="#{steps} {label}"'
+            attrs.append('color="#1f5fbf", penwidth=2.5')
+        lines.append(f"    {source} -> {target} [{', '.join(attrs)}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def to_scxml(table: Sequence[Row] = TABLE) -> str:
+    """W3C SCXML: one ``<transition>`` per row, the guard read from the event's data.
+
+    A guard ``g`` becomes ``cond="_event.data.g"``: whoever sends the event says which guards
+    hold, so any SCXML processor can replay a path without our code.
+    """
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f"<!-- {_HEADER} -->",
+        '<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="python"'
+        f' initial="{INITIAL}" name="firmaio_fsm">',
+    ]
+    for state in State:
+        rows = [row for row in table if row.source is state]
+        if state in TERMINAL:
+            lines.append(f'  <final id="{state}"/>')
+            continue
+        lines.append(f'  <state id="{state}">')
+        for row in rows:
+            cond = "" if row.guard_name is None else f" cond={quoteattr('_event.data.' + row.guard_name)}"
+            lines.append(f'    <transition event="{row.trigger}"{cond} target="{row.target}"/>')
+        lines.append("  </state>")
+    lines.append("</scxml>")
+    return "\n".join(lines) + "\n"
+
+
+def _step(row: Row) -> str:
+    guard = f" [{row.guard_name}]" if row.guard_name else ""
+    return f"—{row.trigger}{guard}→ `{row.target}`"
+
+
+def _path_line(number: int, path: Path) -> list[str]:
+    keys = list(dict.fromkeys(key for row in path for key in row.basis))
+    page = [f"[{k}](#{k.replace('.', '')})" for k in keys if BASIS[k].on_page]
+    beyond = [f"[{k}](#{k.replace('.', '')})" for k in keys if not BASIS[k].on_page]
+    lines = [f"{number}. `{path[0].source}` " + " ".join(_step(row) for row in path)]
+    if page:
+        lines.append(f"   - implements the page: {', '.join(page)}")
+    if beyond:
+        lines.append(f"   - beyond the page: {', '.join(beyond)}")
+    return lines
+
+
+def paths_markdown(table: Sequence[Row] = TABLE) -> str:
+    """``diagrams/PATHS.md``: every path and loop, its guards, and the basis of each row."""
+    all_paths = list(paths(table))
+    all_loops = list(loops(table))
+    out = [
+        "# Paths of a signature-request flow",
+        "",
+        f"{_HEADER} Each path starts in `READY`; a path is listed when it reaches a resting",
+        "state (`NOTIFIED`, `FALLBACK_SUGGESTED`) or a terminal one, and visits no state twice.",
+        "Rows that return to a visited state are listed under *Loops*. After each path come the",
+        "sentences of the documentation page (*Tramite messaggio su IO*) it implements and the",
+        "facts of the issuer API (`API-NOTES.md`) that take it beyond the page; both are quoted",
+        "under *Bases*.",
+        "",
+        f"{len(all_paths)} paths, {len(all_loops)} loops, {len(table)} rows.",
+        "",
+    ]
+    number = 0
+    for end in State:
+        group = [p for p in all_paths if p[-1].target is end]
+        if not group:
+            continue
+        kind = "terminal" if end in TERMINAL else "resting"
+        out.extend([f"## To `{end}` ({kind}, {len(group)} paths)", ""])
+        for path in group:
+            number += 1
+            out.extend(_path_line(number, path))
+        out.append("")
+    out.extend(["## Loops", ""])
+    for path in all_loops:
+        number += 1
+        out.extend(_path_line(number, path))
+    out.extend(["", "## Bases", ""])
+    for key, basis in BASIS.items():
+        where = "On the page" if basis.on_page else "Beyond the page"
+        out.extend([f"### {key}", "", f"{where}: {basis.text}", ""])
+    return "\n".join(out).rstrip() + "\n"
+
+
+def table_markdown(table: Sequence[Row] = TABLE) -> str:
+    """The transition table as Markdown, for the README."""
+    out = ["| From | Trigger | Guard | To |", "|---|---|---|---|"]
+    out.extend(
+        f"| `{row.source}` | `{row.trigger}` | {f'`{row.guard_name}`' if row.guard_name else '—'}"
+        f" | `{row.target}` |"
+        for row in table
+    )
+    return "\n".join(out) + "\n"
+
+
+def render(fmt: str, table: Sequence[Row] = TABLE) -> str:
+    """The document ``fmt`` (one of :data:`FORMATS`) for ``table``."""
+    if fmt == "mermaid":
+        return to_mermaid(table)
+    if fmt == "dot":
+        return to_dot(table)
+    if fmt == "scxml":
+        return to_scxml(table)
+    if fmt == "paths":
+        return paths_markdown(table)
+    raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")

@@ -1,0 +1,225 @@
+"""The transition table: every path of the flow, declared once, as data.
+
+Everything else is derived from :data:`TABLE`: the ``transitions`` machine (:mod:`fsm.engine`),
+the diagrams (:mod:`fsm.render`), the path enumeration (:mod:`fsm.paths`) and the README's table.
+Rows are tried in order for a (source, trigger); their guards are mutually exclusive, so the order
+never decides the outcome (the validator refuses rows that could be confused).
+
+Each row names its basis: the sentence of the documentation page it implements
+(``tramite-messaggio-su-io.md``), or the fact of the issuer API that makes it needed beyond the
+page (``API-NOTES.md``). :data:`BASIS` holds the texts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fsm import guards as g
+from fsm.guards import Guard
+from fsm.states import State, Trigger
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One transition: from ``source``, ``trigger`` leads to ``target`` when ``guard`` holds."""
+
+    source: State
+    trigger: Trigger
+    target: State
+    guard: Guard | None
+    basis: tuple[str, ...]
+
+    @property
+    def guard_name(self) -> str | None:
+        """The guard's ``__name__``, as diagrams and audit records show it."""
+        return None if self.guard is None else self.guard.__name__
+
+
+@dataclass(frozen=True, slots=True)
+class Basis:
+    """Why a row exists: a sentence of the page (``on_page``), or a fact beyond it."""
+
+    on_page: bool
+    text: str
+
+
+BASIS: dict[str, Basis] = {
+    "page.wait": Basis(
+        True,
+        "attendere alcuni secondi affinché la signature request passi dallo status `READY` "
+        "allo stato `WAIT_FOR_SIGNATURE`",
+    ),
+    "page.notify": Basis(
+        True,
+        "effettuare una richiesta verso l'endpoint `PUT /api/v1/sign/signature-requests/"
+        "{signature_request_id}/notification` senza specificare nulla all'interno del corpo "
+        "del messaggio. [...] riceverai in output il seguente messaggio contenente l'id del "
+        "messaggio inviato all'utente",
+    ),
+    "page.push_off": Basis(
+        True,
+        "Il destinatario riceve e può visualizzare il messaggio in app, senza, però, ricevere "
+        "la notifica push; per questo motivo riceverai l'io_message_id e non un errore.",
+    ),
+    "page.messages_off": Basis(
+        True,
+        "Riceverai un messaggio di errore che non ti consentirà di proseguire con l'invio del "
+        'messaggio (ovvero, il parametro "io_message_id" non verrà restituito).',
+    ),
+    "page.fallback": Basis(
+        True,
+        "Suggerire all'utente di attivare la comunicazione del servizio Firma con IO dalla "
+        'scheda servizio presente nella sezione "Servizi" dell\'app; Inviare la richiesta di '
+        "firma tramite canali alternativi",
+    ),
+    "api.no_profile": Basis(
+        False,
+        'The notification answers 404 "User profile not found!" when the citizen has no IO '
+        "profile (API-NOTES §3.2): a refusal like the one on the page, with other advice.",
+    ),
+    "api.deadline": Basis(
+        False,
+        "If the citizen-side step fails for good the request stays READY (API-NOTES §2.2): the "
+        "page's 'alcuni secondi' become a deadline, after which the flow fails with the reason.",
+    ),
+    "api.unexpected_status": Basis(
+        False,
+        "The status enum is extensible (API-NOTES §2.1): a status the step cannot go on from "
+        "is recorded as the reason of a failure instead of being guessed at.",
+    ),
+    "api.closed": Basis(
+        False,
+        "The issuer-side lifecycle closes a request as SIGNED, REJECTED or CANCELLED "
+        "(API-NOTES §2.2); a flow follows it whenever it reads the request.",
+    ),
+    "api.already_notified": Basis(
+        False,
+        "A second notification call answers 422, not the first io_message_id (API-NOTES §3.2): "
+        "reading the request back finds the notification, so no second message is sent.",
+    ),
+    "api.not_found": Basis(
+        False,
+        'A missing request answers 404 "The specified Signature Request does not exist." '
+        "(API-NOTES §3.2): permanent, the flow fails.",
+    ),
+    "api.permanent": Basis(
+        False,
+        "Other final answers (400 for IO errors, 422 the client could not resolve, a request "
+        "fallen back to DRAFT or READY) cannot succeed on retry (API-NOTES §3.1, §3.2).",
+    ),
+    "api.renotify": Basis(
+        False,
+        "After a refusal the request is unchanged server-side (API-NOTES §3.2), so once the "
+        "citizen turns messages on, as the page advises, the notification can be tried again.",
+    ),
+    "api.polling": Basis(
+        False,
+        "The issuer API has no webhooks; the issuer polls the request (API-NOTES §6).",
+    ),
+    "api.cancel": Basis(
+        False,
+        'The issuer cancels with PUT .../status "CANCELLED", allowed in WAIT_FOR_SIGNATURE '
+        "(API-NOTES §1.3.5, §2.3).",
+    ),
+}
+
+
+def _closed_rows(source: State, trigger: Trigger) -> tuple[Row, ...]:
+    """The three rows that follow the issuer's closed statuses from ``source``."""
+    return (
+        Row(source, trigger, State.SIGNED, g.is_signed, ("api.closed",)),
+        Row(source, trigger, State.REJECTED, g.is_rejected, ("api.closed",)),
+        Row(source, trigger, State.CANCELLED, g.is_cancelled, ("api.closed",)),
+    )
+
+
+def _notify_rows(source: State) -> tuple[Row, ...]:
+    """The outcomes of a notification attempt; the same from WAIT_FOR_SIGNATURE and a fallback."""
+    again = ("api.renotify",) if source is State.FALLBACK_SUGGESTED else ()
+    notify = Trigger.NOTIFY
+    return (
+        Row(
+            source,
+            notify,
+            State.NOTIFIED,
+            g.message_was_sent,
+            ("page.notify", "page.push_off", *again),
+        ),
+        Row(source, notify, State.NOTIFIED, g.was_already_notified, ("api.already_notified",)),
+        Row(
+            source,
+            notify,
+            State.NOTIFY_REFUSED,
+            g.citizen_disabled_messages,
+            ("page.messages_off", *again),
+        ),
+        Row(
+            source,
+            notify,
+            State.NOTIFY_REFUSED,
+            g.citizen_has_no_io_profile,
+            ("api.no_profile", *again),
+        ),
+        *_closed_rows(source, notify),
+        Row(
+            source,
+            notify,
+            State.FAILED,
+            g.notification_failed_permanently,
+            ("api.not_found", "api.permanent"),
+        ),
+    )
+
+
+def _after_activation_rows(source: State) -> tuple[Row, ...]:
+    """Status checks and the issuer's cancel, possible once the request can be signed."""
+    check = Trigger.CHECK_STATUS
+    return (
+        Row(source, check, source, g.is_still_open, ("api.polling",)),
+        *_closed_rows(source, check),
+        Row(source, check, State.FAILED, g.status_check_failed_permanently, ("api.not_found",)),
+        Row(source, Trigger.CANCEL, State.CANCELLED, g.cancel_was_accepted, ("api.cancel",)),
+    )
+
+
+_activation = Trigger.CHECK_ACTIVATION
+
+TABLE: tuple[Row, ...] = (
+    # READY: the activation check reads the request.
+    Row(
+        State.READY,
+        _activation,
+        State.WAIT_FOR_SIGNATURE,
+        g.is_waiting_for_signature,
+        ("page.wait",),
+    ),
+    Row(State.READY, _activation, State.READY, g.is_still_ready, ("page.wait",)),
+    Row(State.READY, _activation, State.NOTIFIED, g.was_already_notified, ("api.already_notified",)),
+    *_closed_rows(State.READY, _activation),
+    Row(State.READY, _activation, State.FAILED, g.activation_deadline_passed, ("api.deadline",)),
+    Row(State.READY, _activation, State.FAILED, g.request_not_found, ("api.not_found",)),
+    Row(
+        State.READY,
+        _activation,
+        State.FAILED,
+        g.has_unexpected_status,
+        ("api.unexpected_status",),
+    ),
+    # WAIT_FOR_SIGNATURE: the notification, then status checks and cancel.
+    *_notify_rows(State.WAIT_FOR_SIGNATURE),
+    *_after_activation_rows(State.WAIT_FOR_SIGNATURE),
+    # NOTIFIED: the citizen has the message; wait for the outcome.
+    *_after_activation_rows(State.NOTIFIED),
+    # NOTIFY_REFUSED: hand the citizen another channel.
+    Row(
+        State.NOTIFY_REFUSED,
+        Trigger.SUGGEST_FALLBACK,
+        State.FALLBACK_SUGGESTED,
+        None,
+        ("page.fallback",),
+    ),
+    # FALLBACK_SUGGESTED: try the message again, or wait for the outcome.
+    *_notify_rows(State.FALLBACK_SUGGESTED),
+    *_after_activation_rows(State.FALLBACK_SUGGESTED),
+)
+"""The one transition table. Order within a (source, trigger) is the order guards are tried."""

@@ -1,0 +1,116 @@
+"""Checks that a transition table is well formed, run once when the engine is built.
+
+Each check is a small pure function over the rows; :func:`validate` runs them all and raises one
+:class:`~fsm.errors.InvalidDefinition` naming every problem at once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+
+from fsm.errors import InvalidDefinition
+from fsm.states import State, Trigger
+from fsm.table import Row
+
+
+def _successors(rows: Iterable[Row]) -> dict[State, set[State]]:
+    graph: dict[State, set[State]] = defaultdict(set)
+    for row in rows:
+        graph[row.source].add(row.target)
+    return graph
+
+
+def _reach(start: Iterable[State], graph: Mapping[State, set[State]]) -> set[State]:
+    seen = set(start)
+    todo = list(seen)
+    while todo:
+        for nxt in graph.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def unreachable_states(rows: Sequence[Row], initial: State, states: Iterable[State]) -> list[State]:
+    """States no sequence of rows leads to from ``initial``."""
+    reached = _reach([initial], _successors(rows))
+    return [s for s in states if s not in reached]
+
+
+def trap_states(rows: Sequence[Row], terminal: frozenset[State], states: Iterable[State]) -> list[State]:
+    """Non-terminal states with no row leading anywhere else."""
+    exits = {row.source for row in rows if row.target != row.source}
+    return [s for s in states if s not in terminal and s not in exits]
+
+
+def terminal_states_with_exits(rows: Sequence[Row], terminal: frozenset[State]) -> list[State]:
+    """Terminal states that some row leaves (terminal must mean terminal)."""
+    return sorted({row.source for row in rows if row.source in terminal})
+
+
+def states_without_path_to_terminal(
+    rows: Sequence[Row], terminal: frozenset[State], states: Iterable[State]
+) -> list[State]:
+    """States from which no terminal state can be reached."""
+    graph = _successors(rows)
+    return [s for s in states if not _reach([s], graph) & terminal]
+
+
+def ambiguous_rows(rows: Sequence[Row]) -> list[str]:
+    """(source, trigger) pairs whose rows could be confused.
+
+    Refused: two rows with the same guard, or an unguarded row beside any other row (the order
+    of rows would then decide the outcome, which the table must never leave to chance).
+    """
+    groups: dict[tuple[State, Trigger], list[Row]] = defaultdict(list)
+    for row in rows:
+        groups[row.source, row.trigger].append(row)
+    problems = []
+    for (source, trigger), group in groups.items():
+        names = [row.guard_name for row in group]
+        if len(group) > 1 and None in names:
+            problems.append(f"{source} --{trigger}--> has an unguarded row beside other rows")
+        repeated = sorted({n for n in names if n is not None and names.count(n) > 1})
+        if repeated:
+            problems.append(f"{source} --{trigger}--> repeats guard {', '.join(repeated)}")
+    return problems
+
+
+def unknown_basis(rows: Sequence[Row], basis: Mapping[str, object]) -> list[str]:
+    """Rows that cite no basis, or a basis key that is not defined."""
+    problems = []
+    for row in rows:
+        if not row.basis:
+            problems.append(f"{row.source} --{row.trigger}--> {row.target} cites no basis")
+        problems.extend(
+            f"{row.source} --{row.trigger}--> {row.target} cites unknown basis {key!r}"
+            for key in row.basis
+            if key not in basis
+        )
+    return problems
+
+
+def validate(
+    rows: Sequence[Row],
+    *,
+    initial: State,
+    terminal: frozenset[State],
+    basis: Mapping[str, object],
+    states: Iterable[State] = State,
+) -> None:
+    """Raise :class:`InvalidDefinition` naming every problem of the table, or return None."""
+    states = list(states)
+    problems: list[str] = []
+    if found := unreachable_states(rows, initial, states):
+        problems.append("unreachable states: " + ", ".join(found))
+    if found := trap_states(rows, terminal, states):
+        problems.append("non-terminal states with no way out: " + ", ".join(found))
+    if found := terminal_states_with_exits(rows, terminal):
+        problems.append("terminal states with rows leaving them: " + ", ".join(found))
+    if found := states_without_path_to_terminal(rows, terminal, states):
+        problems.append("states with no path to a terminal state: " + ", ".join(found))
+    problems.extend(ambiguous_rows(rows))
+    problems.extend(unknown_basis(rows, basis))
+    if problems:
+        raise InvalidDefinition(problems)
