@@ -28,7 +28,7 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 diagrams: $(STAMP)
-	$(BIN)/firmaio diagram --write diagrams
+	$(BIN)/firmaio diagram --write diagrams --readme README.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -58,7 +58,10 @@ class Flow:
     @property
     def fallback(self) -> Fallback | None:
         """The fallback for the citizen, once the notification has been refused."""
-        if self.refusal is None or self.state not in (State.FALLBACK_SUGGESTED, State.NOTIFY_REFUSED):
+        if self.refusal is None or self.state not in (
+            State.FALLBACK_SUGGESTED,
+            State.NOTIFY_REFUSED,
+        ):
             return None
         return Fallback.for_refusal(self.id, self.refusal, self.qr_code_url)
 
@@ -94,7 +97,7 @@ def _reason(row_guard: str | None, target: State, answer: Answer | None) -> str 
             return "the signature request does not exist for this issuer (HTTP 404)"
         if answer.kind is Kind.REQUEST:
             return f"the request reads status {answer.status}, which this step cannot go on from"
-        return f"the API refused for good (HTTP {answer.http_status}): {answer.detail}"
+        return redact_text(f"the API refused for good (HTTP {answer.http_status}): {answer.detail}")
     if target in TERMINAL:
         return f"the issuer API reports {answer.status or target}"
     return None
@@ -193,7 +196,9 @@ class Engine:
         if not needs_call and answer is not None:
             raise InvalidInput(f"trigger {trigger} makes no API call and takes no answer")
         if answer is not None and not isinstance(answer, Answer | ApiError):
-            raise InvalidInput(f"answer must be an Answer or an ApiError, got {type(answer).__name__}")
+            raise InvalidInput(
+                f"answer must be an Answer or an ApiError, got {type(answer).__name__}"
+            )
         started = now if requested_at is None else requested_at
         if isinstance(answer, ApiError):
             record = self._record(flow, trigger, flow.state, Outcome.ERROR, (), None, started, now)
@@ -284,7 +289,7 @@ def _learn(flow: Flow, record: AuditRecord) -> None:
         return
     if record.qr_code_url:
         flow.qr_code_url = record.qr_code_url
-    if record.target is State.NOTIFIED:
+    if record.target is State.NOTIFIED and record.io_message_id:
         flow.io_message_id = record.io_message_id
     elif record.target is State.NOTIFY_REFUSED and record.answer is not None:
         flow.refusal = Kind(record.answer)

@@ -52,7 +52,7 @@ class TransitionNotAllowed(FsmError):
         self.state = state
         self.allowed = allowed
         hint = f" (allowed from {state}: {', '.join(allowed)})" if allowed else ""
-        super().__init__(f"trigger {trigger!r} is not allowed in state {state}{hint}")
+        super().__init__(f"trigger {str(trigger)!r} is not allowed in state {state}{hint}")
 
 
 class ApiError(FsmError):

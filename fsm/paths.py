@@ -53,8 +53,9 @@ def loops(table: Sequence[Row] = TABLE, start: State = INITIAL) -> Iterator[Path
 
 
 def path_id(path: Path) -> str:
-    """A readable id: the states visited, with the guard (or trigger) that led into each."""
+    """A readable id: the states visited, with the trigger and guard that led into each."""
     parts = [str(path[0].source).lower()]
     for row in path:
-        parts.append(f"{row.guard_name or row.trigger}>{str(row.target).lower()}")
+        step = f"{row.trigger}:{row.guard_name}" if row.guard_name else str(row.trigger)
+        parts.append(f"{step}>{str(row.target).lower()}")
     return ">".join(parts)

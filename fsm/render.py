@@ -55,9 +55,7 @@ def _taken(history: Iterable[AuditRecord] | None) -> tuple[set[State], dict[Edge
     return visited, taken
 
 
-def to_mermaid(
-    table: Sequence[Row] = TABLE, history: Iterable[AuditRecord] | None = None
-) -> str:
+def to_mermaid(table: Sequence[Row] = TABLE, history: Iterable[AuditRecord] | None = None) -> str:
     """A Mermaid ``stateDiagram-v2``; with ``history``, the flow's own path is highlighted."""
     visited, taken = _taken(history)
     lines = [f"%% {_HEADER}", "stateDiagram-v2", f"    [*] --> {INITIAL}"]
@@ -130,7 +128,11 @@ def to_scxml(table: Sequence[Row] = TABLE) -> str:
             continue
         lines.append(f'  <state id="{state}">')
         for row in rows:
-            cond = "" if row.guard_name is None else f" cond={quoteattr('_event.data.' + row.guard_name)}"
+            cond = (
+                ""
+                if row.guard_name is None
+                else f" cond={quoteattr('_event.data.' + row.guard_name)}"
+            )
             lines.append(f'    <transition event="{row.trigger}"{cond} target="{row.target}"/>')
         lines.append("  </state>")
     lines.append("</scxml>")

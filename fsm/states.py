@@ -1,6 +1,7 @@
 """States and triggers of a signature-request flow.
 
-The owner's spine is ``READY -> WAIT_FOR_SIGNATURE -> NOTIFIED | NOTIFY_REFUSED -> FALLBACK_SUGGESTED``;
+The owner's spine is
+``READY -> WAIT_FOR_SIGNATURE -> NOTIFIED | NOTIFY_REFUSED -> FALLBACK_SUGGESTED``;
 beside it stand the closed statuses the issuer API can report (``SIGNED``, ``REJECTED``,
 ``CANCELLED``) and ``FAILED``, where a permanent error ends a flow.
 """

@@ -194,7 +194,9 @@ TABLE: tuple[Row, ...] = (
         ("page.wait",),
     ),
     Row(State.READY, _activation, State.READY, g.is_still_ready, ("page.wait",)),
-    Row(State.READY, _activation, State.NOTIFIED, g.was_already_notified, ("api.already_notified",)),
+    Row(
+        State.READY, _activation, State.NOTIFIED, g.was_already_notified, ("api.already_notified",)
+    ),
     *_closed_rows(State.READY, _activation),
     Row(State.READY, _activation, State.FAILED, g.activation_deadline_passed, ("api.deadline",)),
     Row(State.READY, _activation, State.FAILED, g.request_not_found, ("api.not_found",)),

@@ -38,7 +38,9 @@ def unreachable_states(rows: Sequence[Row], initial: State, states: Iterable[Sta
     return [s for s in states if s not in reached]
 
 
-def trap_states(rows: Sequence[Row], terminal: frozenset[State], states: Iterable[State]) -> list[State]:
+def trap_states(
+    rows: Sequence[Row], terminal: frozenset[State], states: Iterable[State]
+) -> list[State]:
     """Non-terminal states with no row leading anywhere else."""
     exits = {row.source for row in rows if row.target != row.source}
     return [s for s in states if s not in terminal and s not in exits]

@@ -1,0 +1,58 @@
+"""firmaio-fsm: an explicit, audited finite-state machine for Firma con IO signature requests.
+
+``fsm`` is the pure core: it never imports httpx, a database driver or ``adapters``. It is handed
+an issuer-API port and a clock (:mod:`fsm.ports`); :mod:`fsm.testing` has fakes of both.
+"""
+
+from fsm.answers import Answer, Kind, Observation, RequestStatus
+from fsm.audit import AuditRecord, Outcome, fold
+from fsm.driver import Driver, PollingPolicy
+from fsm.engine import Engine, Flow, default_engine
+from fsm.errors import (
+    ApiConfigurationError,
+    ApiError,
+    ApiProtocolError,
+    ApiUnavailable,
+    FsmError,
+    InvalidDefinition,
+    InvalidInput,
+    InvalidRequestId,
+    TransitionNotAllowed,
+)
+from fsm.fallback import Fallback
+from fsm.ports import Clock, SignatureApi
+from fsm.states import RESTING, TERMINAL, State, Trigger
+from fsm.table import TABLE, Row
+
+__all__ = [
+    "RESTING",
+    "TABLE",
+    "TERMINAL",
+    "Answer",
+    "ApiConfigurationError",
+    "ApiError",
+    "ApiProtocolError",
+    "ApiUnavailable",
+    "AuditRecord",
+    "Clock",
+    "Driver",
+    "Engine",
+    "Fallback",
+    "Flow",
+    "FsmError",
+    "InvalidDefinition",
+    "InvalidInput",
+    "InvalidRequestId",
+    "Kind",
+    "Observation",
+    "Outcome",
+    "PollingPolicy",
+    "RequestStatus",
+    "Row",
+    "SignatureApi",
+    "State",
+    "TransitionNotAllowed",
+    "Trigger",
+    "default_engine",
+    "fold",
+]

@@ -1,0 +1,41 @@
+"""Replaying rows through the real engine with the witness answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fsm import AuditRecord, Engine, Flow
+from fsm.paths import Path, loops, paths
+from fsm.states import CALL_OF, State
+from fsm.table import Row
+from fsm.testing import LATE_GUARDS, witness
+
+START = 1_800_000_000.0
+TIMEOUT = 120.0
+
+
+def answer_for(row: Row):  # type: ignore[no-untyped-def]
+    """The answer that selects ``row`` (None for a trigger that makes no call)."""
+    if CALL_OF[row.trigger] is None:
+        return None
+    assert row.guard_name is not None
+    return witness(row.guard_name)
+
+
+def now_for(row: Row) -> float:
+    return START + TIMEOUT if row.guard_name in LATE_GUARDS else START + 1
+
+
+def fire_rows(engine: Engine, flow: Flow, rows: Sequence[Row]) -> list[AuditRecord]:
+    return [engine.fire(flow, row.trigger, answer_for(row), now=now_for(row)) for row in rows]
+
+
+def prefix_to(state: State) -> Path:
+    """The first enumerated path that reaches ``state`` (empty for READY)."""
+    if state is State.READY:
+        return ()
+    for path in [*paths(), *loops()]:
+        for index, row in enumerate(path):
+            if row.target is state:
+                return path[: index + 1]
+    raise LookupError(state)

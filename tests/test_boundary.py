@@ -1,0 +1,46 @@
+"""The pure core stays pure: import boundaries checked on the source."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+FSM = Path(__file__).resolve().parent.parent / "fsm"
+FORBIDDEN = ("httpx", "adapters", "sqlite3", "psycopg", "starlette", "uvicorn", "redis", "aiohttp")
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", sorted(FSM.glob("*.py")), ids=lambda p: p.name)
+def test_fsm_module_imports_no_io_adapter(path: Path) -> None:
+    """No module of fsm/ imports httpx, a database driver, a web framework or adapters/."""
+    bad = {m for m in imported_modules(path) if m.split(".")[0] in FORBIDDEN}
+    assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
+def test_only_the_engine_imports_transitions() -> None:
+    """transitions stays behind one seam: fsm/engine.py."""
+    users = {
+        p.name
+        for p in FSM.glob("*.py")
+        if any(m.split(".")[0] == "transitions" for m in imported_modules(p))
+    }
+    assert users == {"engine.py"}
+
+
+def test_the_boundary_check_sees_imports(tmp_path: Path) -> None:
+    """The checker itself finds a forbidden import (so the tests above can fail)."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("import httpx\nfrom adapters.cli import main\n")
+    assert {"httpx", "adapters.cli"} <= imported_modules(bad)

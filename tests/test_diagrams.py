@@ -1,0 +1,125 @@
+"""diagrams/ and the README are what the table renders; the SCXML runs in another engine."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from statemachine.io import load
+
+from fsm import TABLE, State
+from fsm.engine import default_engine
+from fsm.paths import Path as FsmPath
+from fsm.paths import loops, path_id, paths
+from fsm.render import FILES, FORMATS, render, table_markdown, to_dot, to_mermaid, to_scxml
+from fsm.states import TERMINAL
+from tests.helpers import START, fire_rows
+from tests.test_paths import replay
+
+ROOT = Path(__file__).resolve().parent.parent
+REFRESH = "run `make diagrams` (firmaio diagram --write diagrams --readme README.md) and commit"
+ALL = [*paths(), *loops()]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_diagrams_match_the_table(fmt: str) -> None:
+    """Each committed diagram is exactly what the table renders today."""
+    committed = (ROOT / "diagrams" / FILES[fmt]).read_text()
+    assert committed == render(fmt), f"diagrams/{FILES[fmt]} is stale: {REFRESH}"
+
+
+def _block(text: str, name: str) -> str:
+    start, end = f"<!-- BEGIN generated:{name} -->\n", f"<!-- END generated:{name} -->"
+    assert start in text, f"README.md lacks the start of the generated block {name!r}"
+    assert end in text, f"README.md lacks the end of the generated block {name!r}"
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_readme_table_and_diagram_match_the_table() -> None:
+    """The README's transition table and Mermaid diagram are rendered from the table."""
+    readme = (ROOT / "README.md").read_text()
+    assert _block(readme, "table") == table_markdown(), f"README table is stale: {REFRESH}"
+    assert _block(readme, "mermaid") == f"```mermaid\n{to_mermaid()}```\n", (
+        f"README diagram is stale: {REFRESH}"
+    )
+
+
+def test_every_row_is_an_edge_with_its_trigger_and_guard() -> None:
+    """Mermaid and DOT show each row's trigger and guard; terminal states are marked."""
+    mermaid, dot = to_mermaid(), to_dot()
+    for row in TABLE:
+        assert f"{row.source} --> {row.target}: {row.trigger}" in mermaid
+        assert f"{row.source} -> {row.target}" in dot
+        if row.guard_name:
+            assert (
+                row.guard_name
+                in mermaid.split(f"{row.source} --> {row.target}: {row.trigger}", 1)[1].split("\n")[
+                    0
+                ]
+            )
+    for state in TERMINAL:
+        assert f"{state} --> [*]" in mermaid
+        assert f"{state} [shape=doubleoctagon]" in dot
+
+
+def test_a_flow_history_is_highlighted() -> None:
+    """Drawn with a flow's history, visited states and taken edges stand out."""
+    engine = default_engine()
+    flow = engine.new_flow("01ARZ3NDEKTSV4RRFFQ69G5FAV", now=START)
+    fire_rows(engine, flow, next(p for p in paths() if p[-1].target is State.FALLBACK_SUGGESTED))
+    mermaid = to_mermaid(history=flow.history)
+    assert "class READY,WAIT_FOR_SIGNATURE,NOTIFY_REFUSED,FALLBACK_SUGGESTED visited" in mermaid
+    assert "NOTIFY_REFUSED --> FALLBACK_SUGGESTED: #3 suggest_fallback" in mermaid
+    dot = to_dot(history=flow.history)
+    assert (
+        'NOTIFY_REFUSED -> FALLBACK_SUGGESTED [label="#3 suggest_fallback", color="#1f5fbf"' in dot
+    )
+
+
+def test_paths_document_lists_every_path_and_its_basis() -> None:
+    """PATHS.md has one entry per path and loop, and quotes every basis it cites."""
+    text = render("paths")
+    entries = [line for line in text.splitlines() if line[:1].isdigit() and ". `READY`" in line]
+    assert len(entries) == len(ALL)
+    assert "implements the page" in text
+    assert "beyond the page" in text
+    assert "Contattarti in app" in text or "scheda servizio" in text
+
+
+# -- SCXML, checked by python-statemachine (an implementation nobody here wrote) ---------------
+
+
+@pytest.fixture(scope="module")
+def scxml_class() -> type:
+    return load(to_scxml(), format="scxml")
+
+
+def test_scxml_has_the_same_states_and_transitions(scxml_class: type) -> None:
+    """python-statemachine loads our SCXML into the same states and the same rows."""
+    states = {s.id: s for s in scxml_class.states}
+    assert set(states) == {str(s) for s in State}
+    assert {sid for sid, s in states.items() if s.final} == {str(s) for s in TERMINAL}
+    loaded = sorted(
+        (s.id, str(t.event), t.target.id) for s in scxml_class.states for t in s.transitions
+    )
+    assert loaded == sorted((str(r.source), str(r.trigger), str(r.target)) for r in TABLE)
+
+
+def _guard_kwargs(row: object) -> dict[str, bool]:
+    from fsm.table import Row
+
+    assert isinstance(row, Row)
+    siblings = [r.guard_name for r in TABLE if (r.source, r.trigger) == (row.source, row.trigger)]
+    return {name: name == row.guard_name for name in siblings if name}
+
+
+@pytest.mark.parametrize("path", ALL, ids=[path_id(p) for p in ALL])
+def test_scxml_reaches_the_same_state_as_our_engine(scxml_class: type, path: FsmPath) -> None:
+    """Replaying a path in python-statemachine ends where our engine ends."""
+    machine = scxml_class()
+    for row in path:
+        machine.send(str(row.trigger), **_guard_kwargs(row))
+    driver, _api, _calls = asyncio.run(replay(path))
+    ours = driver.flow.state  # type: ignore[attr-defined]
+    assert [str(s.id) for s in machine.configuration] == [str(ours)]

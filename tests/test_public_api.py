@@ -1,0 +1,32 @@
+"""The public surface of fsm is small and pinned."""
+
+from __future__ import annotations
+
+import fsm
+
+
+def test_all_is_sorted_and_complete() -> None:
+    """Every name in __all__ exists, and the list is sorted (constants first)."""
+    assert sorted(fsm.__all__, key=lambda n: (not n.isupper(), n)) == fsm.__all__
+    for name in fsm.__all__:
+        assert hasattr(fsm, name), name
+
+
+def test_public_names_are_pinned() -> None:
+    """Adding or removing a public name is a decision, made here."""
+    assert set(fsm.__all__) == {
+        "RESTING", "TABLE", "TERMINAL", "Answer", "ApiConfigurationError", "ApiError",
+        "ApiProtocolError", "ApiUnavailable", "AuditRecord", "Clock", "Driver", "Engine",
+        "Fallback", "Flow", "FsmError", "InvalidDefinition", "InvalidInput", "InvalidRequestId",
+        "Kind", "Observation", "Outcome", "PollingPolicy", "RequestStatus", "Row", "SignatureApi",
+        "State", "TransitionNotAllowed", "Trigger", "default_engine", "fold",
+    }  # fmt: skip
+
+
+def test_every_error_is_in_one_tree() -> None:
+    """All library errors derive from FsmError; InvalidInput is also a ValueError."""
+    for name in fsm.__all__:
+        obj = getattr(fsm, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert issubclass(obj, fsm.FsmError), name
+    assert issubclass(fsm.InvalidRequestId, ValueError)
