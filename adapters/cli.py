@@ -2,51 +2,93 @@
 
 ``main(argv)`` parses, wires and delegates; it returns the exit code. Adapters are built inside
 the command functions, never at import.
+
+Exit codes (one per outcome; see the README):
+
+==  ===========================================================================================
+0   done: NOTIFIED or SIGNED (and CANCELLED for ``cancel``); diagrams written; sandbox stopped
+2   usage: bad arguments or a bad signature-request id
+3   configuration: no API key, or the API refused it (401/403)
+4   the API gave no usable answer after retries (unavailable, or a garbled answer)
+5   the trigger is not allowed in the flow's state (e.g. cancelling a READY request)
+10  FALLBACK_SUGGESTED: the citizen must be reached another way (link, QR code)
+12  REJECTED
+13  CANCELLED (for ``notify`` and ``watch``)
+14  FAILED: a permanent error; the reason is printed
+15  not settled: still READY or WAIT_FOR_SIGNATURE when the command stopped
+==  ===========================================================================================
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+import httpx
 import structlog
 
-from adapters.issuer import InMemoryApi, SimulatedIssuer
+from adapters.client import DEFAULT_BASE_URL, IssuerClient
+from adapters.clock import SystemClock
+from adapters.issuer import DEMO_DOSSIER, MINIMAL_PDF
+from adapters.sandbox import Sandbox, serve
 from fsm.audit import AuditRecord
-from fsm.driver import Driver
+from fsm.driver import Driver, PollingPolicy
 from fsm.engine import Flow
+from fsm.errors import (
+    ApiConfigurationError,
+    ApiError,
+    InvalidInput,
+    TransitionNotAllowed,
+)
+from fsm.redact import redact_secrets
 from fsm.render import FILES, FORMATS, render, table_markdown, to_mermaid
-from fsm.testing import ManualClock
+from fsm.states import State, Trigger
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+EXIT_CONFIGURATION = 3
+EXIT_UNAVAILABLE = 4
+EXIT_NOT_ALLOWED = 5
+EXIT_BY_STATE = {
+    State.NOTIFIED: EXIT_OK,
+    State.SIGNED: EXIT_OK,
+    State.FALLBACK_SUGGESTED: 10,
+    State.REJECTED: 12,
+    State.CANCELLED: 13,
+    State.FAILED: 14,
+}
+EXIT_NOT_SETTLED = 15
 
 
 def configure_logging(verbose: bool) -> None:
-    """Audit events go to stderr as JSON lines with ``--verbose``; otherwise only warnings."""
-    from fsm.redact import redact_secrets
-
+    """Audit and HTTP events go to stderr as JSON lines with ``--verbose``; else only warnings."""
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
             redact_secrets,
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
-            logging.DEBUG if verbose else logging.WARNING
+            logging.DEBUG if verbose else logging.ERROR
         ),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
     )
 
 
+# -- output -------------------------------------------------------------------------------------
+
+
 def format_record(record: AuditRecord) -> str:
-    """One audit record as one readable line."""
+    """One audit record as one readable line (and its reason on the next)."""
     evidence = []
     if record.http_status is not None:
         evidence.append(f"HTTP {record.http_status}")
@@ -66,8 +108,20 @@ def format_record(record: AuditRecord) -> str:
     return line.rstrip()
 
 
-def print_flow(title: str, flow: Flow, out: TextIO) -> None:
-    """A flow's audit trail and where it ended."""
+def write_qr(flow: Flow, qr_dir: Path) -> tuple[Path, Path] | None:
+    """Write a refused flow's QR code as PNG and SVG; return the two paths."""
+    fallback = flow.fallback
+    if fallback is None:
+        return None
+    qr_dir.mkdir(parents=True, exist_ok=True)
+    png, svg = qr_dir / f"qr-{flow.id}.png", qr_dir / f"qr-{flow.id}.svg"
+    png.write_bytes(fallback.qr_png())
+    svg.write_text(fallback.qr_svg())
+    return png, svg
+
+
+def print_flow(title: str, flow: Flow, qr: tuple[Path, Path] | None, out: TextIO) -> None:
+    """A flow's audit trail, where it ended, and its fallback if any."""
     print(f"\n== {title}: signature request {flow.id}", file=out)
     for record in flow.history:
         print(format_record(record), file=out)
@@ -76,55 +130,178 @@ def print_flow(title: str, flow: Flow, out: TextIO) -> None:
         print(f"  io_message_id: {flow.io_message_id}", file=out)
     if flow.failure:
         print(f"  failure: {flow.failure}", file=out)
-
-
-def write_fallback(flow: Flow, out_dir: Path, out: TextIO) -> None:
-    """Print a refused flow's fallback and write its QR code as PNG and SVG."""
     fallback = flow.fallback
-    if fallback is None:
-        return
-    out_dir.mkdir(parents=True, exist_ok=True)
-    png = out_dir / f"qr-{flow.id}.png"
-    svg = out_dir / f"qr-{flow.id}.svg"
-    png.write_bytes(fallback.qr_png())
-    svg.write_text(fallback.qr_svg())
-    print(f"  fallback ({fallback.reason}):", file=out)
-    print(f"    advice (it): {fallback.advice_it}", file=out)
-    print(f"    advice (en): {fallback.advice_en}", file=out)
-    print(f"    link: {fallback.link}", file=out)
-    print(f"    QR image URL: {fallback.qr_image_url}", file=out)
-    print(f"    QR code written: {png} and {svg}", file=out)
+    if fallback is not None:
+        print(f"  fallback ({fallback.reason}):", file=out)
+        print(f"    advice (it): {fallback.advice_it}", file=out)
+        print(f"    advice (en): {fallback.advice_en}", file=out)
+        print(f"    link: {fallback.link}", file=out)
+        print(f"    QR image URL: {fallback.qr_image_url}", file=out)
+        if qr is not None:
+            print(f"    QR code written: {qr[0]} and {qr[1]}", file=out)
 
+
+def flow_json(flow: Flow, exit_code: int, qr: tuple[Path, Path] | None) -> dict[str, Any]:
+    """A flow as the ``--json`` output shows it."""
+    fallback = flow.fallback
+    return {
+        "signature_request_id": flow.id,
+        "state": str(flow.state),
+        "exit_code": exit_code,
+        "io_message_id": flow.io_message_id,
+        "failure": flow.failure,
+        "fallback": None
+        if fallback is None
+        else {
+            "reason": str(fallback.reason),
+            "advice_it": fallback.advice_it,
+            "advice_en": fallback.advice_en,
+            "link": fallback.link,
+            "qr_image_url": fallback.qr_image_url,
+            "qr_png": None if qr is None else str(qr[0]),
+            "qr_svg": None if qr is None else str(qr[1]),
+        },
+        "history": [record.as_event_dict() for record in flow.history],
+    }
+
+
+def exit_code_for(flow: Flow, goal: State | None = None) -> int:
+    """The exit code of the state a command left the flow in."""
+    if goal is not None and flow.state is goal:
+        return EXIT_OK
+    return EXIT_BY_STATE.get(flow.state, EXIT_NOT_SETTLED)
+
+
+# -- the demo -----------------------------------------------------------------------------------
 
 DEMO_CITIZENS: tuple[tuple[str, str, dict[str, bool]], ...] = (
     ("Citizen who receives messages", "RSSMRA80A01H501U", {}),
     ("Citizen who turned messages off", "XNTMRA80A01H501E", {"messages_on": False}),
     ("Citizen who turned only push notifications off", "VRDLGU75B12F205X", {"push_on": False}),
 )
-"""The three citizens of the documentation page (fiscal codes are made up)."""
+"""The three citizens of the documentation page (made-up fiscal codes)."""
 
 
-async def _demo_in_memory(out_dir: Path, out: TextIO) -> int:
-    clock = ManualClock()
-    issuer = SimulatedIssuer(now=clock.now, activation_delay=3.0)
-    issuer.add_key("demo-key", "demo-issuer")
-    driver = Driver(InMemoryApi(issuer, "demo-key"), clock)
-    print(
-        "firmaio demo: three citizens, driven through the flow against an in-memory issuer",
-        file=out,
-    )
-    for title, fiscal_code, settings in DEMO_CITIZENS:
-        issuer.add_citizen(fiscal_code, **settings)
-        flow = driver.new_flow(issuer.create_ready_request("demo-key", fiscal_code))
-        await driver.advance(flow)
-        print_flow(title, flow, out)
-        write_fallback(flow, out_dir, out)
+async def create_ready_request(client: IssuerClient, dossier_id: str, fiscal_code: str) -> str:
+    """The issuer's set-up over HTTP: signer, request, PDF upload, validation, READY."""
+    signer_id = await client.get_signer_id(fiscal_code)
+    request = await client.create_signature_request(dossier_id, signer_id)
+    for document in request["documents"]:
+        url = await client.get_upload_url(request["id"], document["id"])
+        await client.upload_document(url, MINIMAL_PDF)
+    for _ in range(100):  # validation is asynchronous, as in the real service
+        view = await client.get_request_view(request["id"])
+        if all(d["status"] == "READY" for d in view["documents"]):
+            break
+        await asyncio.sleep(0.1)
+    await client.mark_ready(request["id"])
+    return str(request["id"])
+
+
+async def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    with Sandbox(activation_delay=args.activation_delay) as sandbox:
+        for _title, fiscal_code, settings in DEMO_CITIZENS:
+            sandbox.issuer.add_citizen(fiscal_code, **settings)
+        print(
+            f"firmaio demo: three citizens, driven over HTTP against the sandbox at {sandbox.url}",
+            file=out,
+        )
+        async with IssuerClient("sandbox-key", base_url=sandbox.url) as client:
+            dossier = await client.create_dossier(DEMO_DOSSIER)
+            ids = [
+                await create_ready_request(client, dossier["id"], fiscal_code)
+                for _title, fiscal_code, _settings in DEMO_CITIZENS
+            ]
+            driver = Driver(client, SystemClock())
+            flows = [driver.new_flow(request_id) for request_id in ids]
+            await asyncio.gather(*(driver.advance(flow) for flow in flows))
+        for (title, _fc, _settings), flow in zip(DEMO_CITIZENS, flows, strict=True):
+            print_flow(title, flow, write_qr(flow, Path(args.qr_dir)), out)
+            print(
+                f"  IO messages the sandbox sent: {sandbox.issuer.messages_sent(flow.id)}", file=out
+            )
     return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    """Run the three citizens of the documentation page through the flow."""
-    return asyncio.run(_demo_in_memory(Path(args.out), out))
+    """Start the sandbox, drive the three citizens of the documentation page over HTTP."""
+    return asyncio.run(_demo(args, out))
+
+
+# -- commands on real requests ------------------------------------------------------------------
+
+
+def _client(args: argparse.Namespace) -> IssuerClient:
+    key = os.environ.get("FIRMAIO_API_KEY", "")
+    if not key:
+        raise ApiConfigurationError(
+            "FIRMAIO_API_KEY is not set: export your issuer API key (from the Firma con IO "
+            "reserved area) before running this command"
+        )
+    return IssuerClient(key, base_url=args.base_url)
+
+
+async def _run_on_flow(
+    args: argparse.Namespace,
+    out: TextIO,
+    body: Callable[[Driver, Flow], Awaitable[None]],
+    goal: State | None,
+) -> int:
+    policy = PollingPolicy(activation_timeout=args.activation_timeout)
+    async with _client(args) as client:
+        driver = Driver(client, SystemClock(), policy=policy)
+        flow = driver.new_flow(args.request_id)
+        try:
+            await body(driver, flow)
+        finally:
+            code = exit_code_for(flow, goal)
+            qr = write_qr(flow, Path(args.qr_dir)) if flow.fallback is not None else None
+            if args.json:
+                json.dump(flow_json(flow, code, qr), out, indent=2)
+                out.write("\n")
+            else:
+                print_flow(args.command, flow, qr, out)
+    return code
+
+
+async def _notify(driver: Driver, flow: Flow) -> None:
+    await driver.advance(flow)
+
+
+async def _watch(args: argparse.Namespace, driver: Driver, flow: Flow) -> None:
+    while flow.state is State.READY:  # learn where the request is, without notifying
+        await driver.step(flow, Trigger.CHECK_ACTIVATION)
+        if flow.state is State.READY:
+            await driver.clock.sleep(args.interval)
+    await driver.watch(flow, interval=args.interval, max_checks=args.max_checks)
+
+
+async def _cancel(driver: Driver, flow: Flow) -> None:
+    await driver.step(flow, Trigger.CHECK_ACTIVATION)
+    if not flow.is_closed:
+        await driver.step(flow, Trigger.CANCEL)
+
+
+def cmd_notify(args: argparse.Namespace, out: TextIO) -> int:
+    """Take one real request from READY to its resting state."""
+    return asyncio.run(_run_on_flow(args, out, _notify, State.NOTIFIED))
+
+
+def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
+    """Check one request until it is closed."""
+
+    async def body(driver: Driver, flow: Flow) -> None:
+        await _watch(args, driver, flow)
+
+    return asyncio.run(_run_on_flow(args, out, body, State.SIGNED))
+
+
+def cmd_cancel(args: argparse.Namespace, out: TextIO) -> int:
+    """Cancel one request (possible once it is WAIT_FOR_SIGNATURE)."""
+    return asyncio.run(_run_on_flow(args, out, _cancel, State.CANCELLED))
+
+
+# -- diagrams and the sandbox -------------------------------------------------------------------
 
 
 def refresh_readme(path: Path) -> None:
@@ -159,17 +336,66 @@ def cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
+    """Serve the sandbox in the foreground."""
+    keys = dict(k.split(":", 1) if ":" in k else (k, "sandbox-issuer") for k in args.key)
+    print(
+        f"firmaio sandbox: http://{args.host}:{args.port}/api/v1/sign "
+        f"(keys: {', '.join(keys)}; READY -> WAIT_FOR_SIGNATURE after {args.activation_delay} s)",
+        file=out,
+        flush=True,
+    )
+    serve(args.host, args.port, activation_delay=args.activation_delay, keys=keys)
+    return EXIT_OK
+
+
+# -- parsing ------------------------------------------------------------------------------------
+
+
+def _request_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("request_id", help="the signature request id")
+    parser.add_argument(
+        "--base-url",
+        default=os.environ.get("FIRMAIO_BASE_URL", DEFAULT_BASE_URL),
+        help="issuer API base URL (default: $FIRMAIO_BASE_URL or production)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    parser.add_argument("--qr-dir", default="out", help="where a fallback's QR code is written")
+    parser.add_argument(
+        "--activation-timeout",
+        type=float,
+        default=120.0,
+        help="seconds a request may stay READY before the flow fails (default 120)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``firmaio``."""
     parser = argparse.ArgumentParser(
-        prog="firmaio", description="Drive Firma con IO signature requests through an audited FSM."
+        prog="firmaio",
+        description="Drive Firma con IO signature requests through an audited state machine.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log audit events to stderr")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log events to stderr (JSON)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="three citizens end to end (the README's main job)")
-    demo.add_argument("--out", default="out", help="where to write QR codes (default: out/)")
+    demo = sub.add_parser("demo", help="three citizens end to end against the local sandbox")
+    demo.add_argument("--qr-dir", default="out", help="where to write QR codes (default: out/)")
+    demo.add_argument("--activation-delay", type=float, default=3.0, help=argparse.SUPPRESS)
     demo.set_defaults(func=cmd_demo)
+
+    notify = sub.add_parser("notify", help="READY -> notified, or the fallback for the citizen")
+    _request_options(notify)
+    notify.set_defaults(func=cmd_notify)
+
+    watch = sub.add_parser("watch", help="check a request until it is closed")
+    _request_options(watch)
+    watch.add_argument("--interval", type=float, default=30.0, help="seconds between checks")
+    watch.add_argument("--max-checks", type=int, default=2880, help="give up after this many")
+    watch.set_defaults(func=cmd_watch)
+
+    cancel = sub.add_parser("cancel", help="cancel a request (once WAIT_FOR_SIGNATURE)")
+    _request_options(cancel)
+    cancel.set_defaults(func=cmd_cancel)
 
     diagram = sub.add_parser("diagram", help="render the transition table")
     diagram.add_argument("--format", choices=FORMATS, default="mermaid")
@@ -177,16 +403,39 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument("--write", metavar="DIR", help="write every format into DIR")
     diagram.add_argument("--readme", metavar="FILE", help="refresh the generated blocks of FILE")
     diagram.set_defaults(func=cmd_diagram)
+
+    sandbox = sub.add_parser("sandbox", help="serve a local issuer API on loopback")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=7071)
+    sandbox.add_argument("--activation-delay", type=float, default=3.0)
+    sandbox.add_argument(
+        "--key", action="append", default=["sandbox-key"], help="accepted key, KEY[:ISSUER_ID]"
+    )
+    sandbox.set_defaults(func=cmd_sandbox)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Run ``firmaio`` with ``argv``; return the exit code."""
+    """Run ``firmaio`` with ``argv``; return the exit code. Errors go to stderr with advice."""
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
     stream = out if out is not None else sys.stdout
-    code: int = args.func(args, stream)
+    try:
+        code: int = args.func(args, stream)
+    except InvalidInput as error:
+        print(f"firmaio: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ApiConfigurationError as error:
+        print(f"firmaio: {error}", file=sys.stderr)
+        return EXIT_CONFIGURATION
+    except TransitionNotAllowed as error:
+        print(f"firmaio: {error}", file=sys.stderr)
+        return EXIT_NOT_ALLOWED
+    except (ApiError, httpx.HTTPError) as error:
+        print(
+            f"firmaio: the issuer API gave no usable answer ({error}); "
+            "it was retried with backoff; try again later",
+            file=sys.stderr,
+        )
+        return EXIT_UNAVAILABLE
     return code
-
-
-__all__ = ["main"]

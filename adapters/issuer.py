@@ -7,8 +7,7 @@ service's asynchronous steps (document validation, READY -> WAIT_FOR_SIGNATURE) 
 when a request is next looked at, once their delay has passed: no background task, fully
 deterministic under a fake clock.
 
-:mod:`adapters.sandbox` serves it over HTTP; :class:`InMemoryApi` binds it directly to the
-core's port (for the in-process demo and fast tests).
+:mod:`adapters.sandbox` serves it over HTTP.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from typing import Any
 
 from ulid import ULID
 
-from fsm.answers import Answer, Kind
 from fsm.fallback import IO_LINK_BASE
 
 FISCAL_CODE_RE = re.compile(
@@ -469,7 +467,11 @@ class SimulatedIssuer:
             _validate(document, now)
 
     def send_notification(self, key: ApiKey, request_id: str) -> Json:
-        """``PUT .../notification``: sends the IO message once (200 with ``io_message_id``)."""
+        """``PUT .../notification``: check, then send the IO message (200, ``io_message_id``)."""
+        return self.deliver_notification(self.check_notifiable(key, request_id))
+
+    def check_notifiable(self, key: ApiKey, request_id: str) -> SignatureRequest:
+        """The service's checks before it calls IO (API-NOTES §3, steps 1-5)."""
         request = self._request(key, request_id)
         if request.status != "WAIT_FOR_SIGNATURE" or request.io_message_id is not None:
             got = {"status": request.status, "notification": request.io_message_id}
@@ -484,6 +486,15 @@ class SimulatedIssuer:
             raise Problem(404, "User profile not found!")
         if not citizen.messages_on:
             raise Problem(400, "It is not allowed to send a message to this user.")
+        return request
+
+    def deliver_notification(self, request: SignatureRequest) -> Json:
+        """Send the message and save it on the request (steps 6-8), without checking again.
+
+        Like the real service, nothing guards the gap between the checks and this step: two
+        calls that both passed the checks both send a message (API-NOTES §3.2, "Concurrent
+        double call"). The sandbox's ``latency`` fault on ``sendNotification`` opens that gap.
+        """
         request.io_message_id = str(ULID())
         request.updated_at = self._now()
         self.messages.setdefault(request.id, []).append(request.io_message_id)
@@ -608,63 +619,3 @@ DEMO_DOSSIER: Json = {
         }
     ],
 }
-
-
-class InMemoryApi:
-    """The core's :class:`~fsm.ports.SignatureApi` bound directly to a :class:`SimulatedIssuer`.
-
-    No HTTP: for the in-process demo and fast tests. It maps the service's answers to the
-    core's :class:`~fsm.answers.Answer` exactly as the HTTP client does.
-    """
-
-    def __init__(self, issuer: SimulatedIssuer, key: str) -> None:
-        self.issuer = issuer
-        self._key = key
-
-    def _answer_for_problem(self, problem: Problem) -> Answer:
-        if problem.status == 404 and problem.detail == "User profile not found!":
-            return Answer.no_io_profile()
-        if problem.status == 404:
-            return Answer.not_found()
-        if (
-            problem.status == 400
-            and problem.detail == "It is not allowed to send a message to this user."
-        ):
-            return Answer.messages_disabled()
-        return Answer.refused(problem.status, problem.detail or None)
-
-    async def get_request(self, request_id: str) -> Answer:
-        try:
-            view = self.issuer.get_request(self.issuer.issuer_of(self._key), request_id)
-        except Problem as problem:
-            return self._answer_for_problem(problem)
-        return request_answer(view)
-
-    async def send_notification(self, request_id: str) -> Answer:
-        try:
-            sent = self.issuer.send_notification(self.issuer.issuer_of(self._key), request_id)
-        except Problem as problem:
-            if problem.status == 422:  # not notifiable now: read the request to know why
-                return await self.get_request(request_id)
-            return self._answer_for_problem(problem)
-        return Answer.sent(str(sent["io_message_id"]), http_status=200)
-
-    async def cancel_request(self, request_id: str) -> Answer:
-        try:
-            self.issuer.set_status(self.issuer.issuer_of(self._key), request_id, '"CANCELLED"')
-        except Problem as problem:
-            return self._answer_for_problem(problem)
-        return Answer.cancel_accepted()
-
-
-def request_answer(view: Json, http_status: int = 200) -> Answer:
-    """The core's Answer for a ``SignatureRequestDetailView``."""
-    notification = view.get("notification")
-    io_message_id = notification.get("io_message_id") if isinstance(notification, dict) else None
-    return Answer(
-        Kind.REQUEST,
-        http_status=http_status,
-        status=str(view.get("status")),
-        qr_code_url=view.get("qr_code_url"),
-        io_message_id=io_message_id,
-    )

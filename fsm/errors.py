@@ -10,7 +10,8 @@
     └── ApiError                 the issuer API gave no usable answer (raised by ports)
         ├── ApiUnavailable       timeouts, dropped connections, 5xx or 429 after retries
         ├── ApiProtocolError     an answer that does not parse as the API documents it
-        └── ApiConfigurationError  401/403: the key or the network setup is wrong
+        ├── ApiConfigurationError  401/403: the key or the network setup is wrong
+        └── ApiRefused           a final 4xx to a call outside the flow (creating a dossier...)
 
 Answers the API *does* give (refusals, "not found", closed requests) are not exceptions:
 they are :class:`fsm.answers.Answer` values that the guards read.
@@ -71,3 +72,15 @@ class ApiProtocolError(ApiError):
 
 class ApiConfigurationError(ApiError):
     """401 or 403: the API key, its environment or its IP allow-list is wrong. Not retried."""
+
+
+class ApiRefused(ApiError):
+    """A final 4xx answer to a call that is not one of a flow's triggers (``status``, ``detail``).
+
+    The flow's own calls never raise it: their refusals are :class:`fsm.answers.Answer` values.
+    """
+
+    def __init__(self, message: str, *, status: int, detail: str | None) -> None:
+        self.status = status
+        self.detail = detail
+        super().__init__(message)

@@ -16,10 +16,11 @@ def test_public_names_are_pinned() -> None:
     """Adding or removing a public name is a decision, made here."""
     assert set(fsm.__all__) == {
         "RESTING", "TABLE", "TERMINAL", "Answer", "ApiConfigurationError", "ApiError",
-        "ApiProtocolError", "ApiUnavailable", "AuditRecord", "Clock", "Driver", "Engine",
-        "Fallback", "Flow", "FsmError", "InvalidDefinition", "InvalidInput", "InvalidRequestId",
-        "Kind", "Observation", "Outcome", "PollingPolicy", "RequestStatus", "Row", "SignatureApi",
-        "State", "TransitionNotAllowed", "Trigger", "default_engine", "fold",
+        "ApiProtocolError", "ApiRefused", "ApiUnavailable", "AuditRecord", "Clock", "Driver",
+        "Engine", "Fallback", "Flow", "FsmError", "InvalidDefinition", "InvalidInput",
+        "InvalidRequestId", "Kind", "Observation", "Outcome", "PollingPolicy", "RequestStatus",
+        "Row", "SignatureApi", "State", "TransitionNotAllowed", "Trigger", "default_engine",
+        "fold",
     }  # fmt: skip
 
 

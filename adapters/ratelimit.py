@@ -1,0 +1,68 @@
+"""An exact sliding-window rate limit, as the API gateway enforces it (150 calls per 5 s).
+
+Why not a library: token and leaky buckets (aiolimiter and the like) let a full burst follow a
+full bucket, so up to twice the limit can land in one 5-second window, and ``limits``' moving
+window counts whole seconds only. The gateway counts calls in any window of ``period`` seconds;
+this class keeps the times of the last ``calls`` calls and is exact for that rule. The sandbox
+uses it to refuse (``try_acquire``), the client to wait (``acquire``), with a small ``margin``
+that absorbs the network's jitter between when a call leaves and when it is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+
+
+class SlidingWindow:
+    """At most ``calls`` acquisitions in any window of ``period (+ margin)`` seconds."""
+
+    def __init__(
+        self,
+        calls: int = 150,
+        period: float = 5.0,
+        *,
+        margin: float = 0.0,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if calls < 1 or period <= 0 or margin < 0:
+            raise ValueError("SlidingWindow needs calls >= 1, period > 0 and margin >= 0")
+        self.calls = calls
+        self.period = period
+        self.window = period + margin
+        self._now = now
+        self._times: deque[float] = deque()
+        self._lock = asyncio.Lock()
+
+    def _forget(self, now: float) -> None:
+        while self._times and self._times[0] <= now - self.window:
+            self._times.popleft()
+
+    def wait_time(self) -> float:
+        """Seconds until one more call fits (0 if it fits now)."""
+        now = self._now()
+        self._forget(now)
+        if len(self._times) < self.calls:
+            return 0.0
+        return self._times[0] + self.window - now
+
+    def remaining(self) -> int:
+        """Calls that fit now."""
+        self._forget(self._now())
+        return self.calls - len(self._times)
+
+    def try_acquire(self) -> bool:
+        """Count one call if it fits now; say whether it did."""
+        if self.wait_time() > 0:
+            return False
+        self._times.append(self._now())
+        return True
+
+    async def acquire(self) -> None:
+        """Wait until one more call fits, then count it."""
+        async with self._lock:
+            while (wait := self.wait_time()) > 0:
+                await asyncio.sleep(wait)
+            self._times.append(self._now())

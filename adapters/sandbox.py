@@ -1,0 +1,502 @@
+"""The sandbox: a local Firma con IO issuer API, for tests, demos and integration work.
+
+A Starlette app over :class:`~adapters.issuer.SimulatedIssuer`, served by uvicorn on loopback
+(``firmaio sandbox --port 7071``). It answers the routes of ``apim-issuer-v1/openapi.yaml`` under
+``/api/v1/sign`` with the real service's status codes and bodies, and emulates the API gateway in
+front of it: the subscription key (APIM's 401 bodies), a test key's testers (403), and the rate
+limit of 150 calls per 5 seconds per key with ``x-rate-limit-remaining`` and
+``x-rate-limit-retry-after`` headers.
+
+Beside the API, not part of it:
+
+* ``PUT /api/v1/sign/__blob/uploaded-documents/{upload}``: the blob store's stand-in, where the
+  upload URLs point;
+* ``/__sandbox/...``: controls for tests and demos: declare citizens and keys, close a request as
+  SIGNED or REJECTED, inject faults per operation, count the IO messages sent per request.
+
+Faults (``POST /__sandbox/faults``, JSON ``{"operation": ..., "kind": ..., "times": N}``), taken in
+order per operation (``*`` for any):
+
+=================  ==============================================================================
+``status``         answer ``status`` (500, 503, 429, 400...) with a problem body (``detail``)
+``latency``        wait ``seconds`` before handling; for ``sendNotification``, between the checks
+                   and the send, where the real service calls IO (a retry may overlap it)
+``drop``           drop the connection before handling: nothing happened
+``drop_after``     handle, then drop the connection: the answer is lost after the message was sent
+``malformed``      handle, then answer 200 with a body that is not JSON
+=================  ==============================================================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from adapters.issuer import ApiKey, ApimError, Problem, SimulatedIssuer
+from adapters.ratelimit import SlidingWindow
+
+PREFIX = "/api/v1/sign"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; upgrade-insecure-requests",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+}
+MISSING_KEY = (
+    "Access denied due to missing subscription key. Make sure to include subscription key when "
+    "making requests to an API."
+)
+INVALID_KEY = (
+    "Access denied due to invalid subscription key. Make sure to provide a valid key for an "
+    "active subscription."
+)
+FAULT_KINDS = frozenset({"status", "latency", "drop", "drop_after", "malformed"})
+
+
+class DroppedConnection(Exception):  # a fault we inject: uvicorn then drops the connection
+    """Raised after the response has started: uvicorn then closes the connection mid-answer."""
+
+
+class _Dropped(Response):
+    """A response that starts, then breaks off: the client sees the connection drop mid-answer."""
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(status_code=200)
+        self.operation = operation
+
+    async def __call__(self, _scope: Any, _receive: Any, send: Any) -> None:
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]}
+        )
+        raise DroppedConnection(self.operation)
+
+
+@dataclass(slots=True)
+class Fault:
+    operation: str
+    kind: str
+    times: int = 1
+    status: int = 500
+    seconds: float = 0.0
+    detail: str | None = None
+
+
+@dataclass
+class SandboxState:
+    """Everything the sandbox keeps, beside the simulated issuer."""
+
+    issuer: SimulatedIssuer
+    rate_calls: int = 150
+    rate_period: float = 5.0
+    windows: dict[str, SlidingWindow] = field(default_factory=dict)
+    faults: deque[Fault] = field(default_factory=deque)
+    calls: dict[str, int] = field(default_factory=dict)
+    """HTTP calls received per operation (after the gateway), for tests."""
+    throttled: int = 0
+    """429 answers given by the gateway."""
+
+    def window(self, key: str) -> SlidingWindow:
+        found = self.windows.get(key)
+        if found is None:
+            found = self.windows[key] = SlidingWindow(
+                self.rate_calls, self.rate_period, now=time.monotonic
+            )
+        return found
+
+    def take_fault(self, operation: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.operation in (operation, "*"):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(body, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
+
+
+def _problem(problem: Problem) -> Response:
+    return Response(
+        json.dumps(problem.body()),
+        status_code=problem.status,
+        media_type="application/problem+json",
+        headers=SECURITY_HEADERS,
+    )
+
+
+def _apim(error: ApimError, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+
+Handler = Callable[[Request, ApiKey], Awaitable[Response]]
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise Problem(422, violations=["Invalid value supplied to : body (not JSON)"]) from None
+
+
+class SandboxApp:
+    """The routes of the sandbox over one :class:`SandboxState`."""
+
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+        self.issuer = state.issuer
+
+    # -- the gateway and the faults around every API operation -----------------------------
+
+    def _gateway(self, request: Request) -> tuple[str, SlidingWindow] | Response:
+        """APIM's checks: a known subscription key, within its rate limit."""
+        key = request.headers.get("ocp-apim-subscription-key")
+        if not key:
+            return _apim(ApimError(401, MISSING_KEY))
+        if key not in self.issuer.keys:
+            return _apim(ApimError(401, INVALID_KEY))
+        window = self.state.window(key)
+        if not window.try_acquire():
+            self.state.throttled += 1
+            wait = max(1, round(window.wait_time() + 0.5))
+            return _apim(
+                ApimError(429, f"Rate limit is exceeded. Try again in {wait} seconds."),
+                {"x-rate-limit-retry-after": str(wait), "Retry-After": str(wait)},
+            )
+        return key, window
+
+    @staticmethod
+    async def _fault_before(fault: Fault | None, name: str, request: Request) -> Response | None:
+        if fault is None:
+            return None
+        if fault.kind == "latency" and name == "sendNotification":
+            request.state.pause = fault.seconds  # slow where the real service is slow
+        elif fault.kind == "latency":
+            await asyncio.sleep(fault.seconds)
+        elif fault.kind == "drop":
+            return _Dropped(name)
+        elif fault.kind == "status":
+            default = (
+                "Too many requests!" if fault.status == 429 else "The message cannot be delivered."
+            )
+            return _problem(Problem(fault.status, fault.detail or default))
+        return None
+
+    @staticmethod
+    def _fault_after(fault: Fault | None, name: str, response: Response) -> Response:
+        if fault is not None and fault.kind == "drop_after":
+            return _Dropped(name)
+        if fault is not None and fault.kind == "malformed":
+            return Response(
+                "<html>Bad Gateway</html>", status_code=200, media_type="application/json"
+            )
+        return response
+
+    def operation(self, name: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        """Wrap ``handler`` in the gateway, the faults and the service's error mapping."""
+
+        async def endpoint(request: Request) -> Response:
+            passed = self._gateway(request)
+            if isinstance(passed, Response):
+                return passed
+            key, window = passed
+            self.state.calls[name] = self.state.calls.get(name, 0) + 1
+            fault = self.state.take_fault(name)
+            early = await self._fault_before(fault, name, request)
+            if early is not None:
+                return early
+            try:
+                response = await handler(request, self.issuer.keys[key])
+            except Problem as problem:
+                response = _problem(problem)
+            except ApimError as error:
+                response = _apim(error)
+            response.headers["x-rate-limit-remaining"] = str(window.remaining())
+            return self._fault_after(fault, name, response)
+
+        return endpoint
+
+    # -- the issuer API -------------------------------------------------------------------
+
+    async def create_dossier(self, request: Request, key: ApiKey) -> Response:
+        return _json(self.issuer.create_dossier(key, await _body(request)), 201)
+
+    async def get_dossier(self, request: Request, key: ApiKey) -> Response:
+        return _json(self.issuer.get_dossier(key, request.path_params["dossierId"]))
+
+    async def list_requests(self, request: Request, key: ApiKey) -> Response:
+        query = request.query_params
+        page = self.issuer.list_requests(
+            key,
+            request.path_params["dossierId"],
+            query.get("continuationToken"),
+            query.get("limit"),
+        )
+        return _json(page)
+
+    async def get_signer(self, request: Request, key: ApiKey) -> Response:
+        return _json(self.issuer.get_signer(key, await _body(request)), 200)
+
+    async def create_request(self, request: Request, key: ApiKey) -> Response:
+        return _json(self.issuer.create_request(key, await _body(request)), 201)
+
+    async def get_request(self, request: Request, key: ApiKey) -> Response:
+        return _json(self.issuer.get_request(key, request.path_params["id"]))
+
+    async def set_status(self, request: Request, key: ApiKey) -> Response:
+        self.issuer.set_status(key, request.path_params["id"], (await request.body()).decode())
+        return Response(status_code=204, headers=SECURITY_HEADERS)
+
+    async def upload_url(self, request: Request, key: ApiKey) -> Response:
+        params = request.path_params
+        return _json(self.issuer.upload_url(key, params["id"], params["documentId"]))
+
+    async def notify(self, request: Request, key: ApiKey) -> Response:
+        checked = self.issuer.check_notifiable(key, request.path_params["id"])
+        pause = getattr(request.state, "pause", 0.0)
+        if pause:  # the service's slow call to IO, between its checks and the send
+            await asyncio.sleep(pause)
+        return _json(self.issuer.deliver_notification(checked), 200)
+
+    async def validate_document(self, request: Request, key: ApiKey) -> Response:
+        """Parts are picked by content type, not by name, as the service does (API-NOTES §1.3.7)."""
+        del key
+        wanted = ("application/pdf", "application/json")
+        parts: dict[str, bytes] = {}
+        async with request.form() as form:  # closes the spooled upload files
+            for _name, part in form.multi_items():
+                content_type = getattr(part, "content_type", None)
+                if content_type in wanted and not isinstance(part, str):
+                    parts[content_type] = await part.read()
+        pdf, fields = parts.get("application/pdf"), parts.get("application/json")
+        if pdf is None:
+            raise Problem(400, MISSING_PARTS)
+        if fields is not None:
+            try:
+                json.loads(fields)
+            except ValueError:
+                raise Problem(400, BAD_FIELDS) from None
+        if pdf.startswith(b"%PDF"):
+            return _json({"is_valid": True})
+        return _json({"is_valid": False, "violations": [NOT_A_PDF]})
+
+    async def blob_upload(self, request: Request) -> Response:
+        """The blob store's ``PUT`` behind the upload URLs."""
+        if request.headers.get("x-ms-blob-type") != "BlockBlob":
+            return Response("MissingRequiredHeader", status_code=400)
+        try:
+            self.issuer.upload(request.path_params["upload"], await request.body())
+        except Problem as problem:
+            return Response(problem.detail, status_code=problem.status)
+        return Response(status_code=201)
+
+    # -- controls -------------------------------------------------------------------------
+
+    async def control_citizen(self, request: Request) -> Response:
+        body = await request.json()
+        self.issuer.add_citizen(
+            body["fiscal_code"],
+            has_profile=body.get("has_profile", True),
+            messages_on=body.get("messages_on", True),
+            push_on=body.get("push_on", True),
+        )
+        return Response(status_code=204)
+
+    async def control_key(self, request: Request) -> Response:
+        body = await request.json()
+        self.issuer.add_key(
+            body["key"],
+            body.get("issuer_id", "sandbox-issuer"),
+            environment=body.get("environment", "prod"),
+            testers=frozenset(body.get("testers", [])),
+        )
+        return Response(status_code=204)
+
+    async def control_close(self, request: Request) -> Response:
+        body = await request.json()
+        try:
+            self.issuer.close(request.path_params["id"], body["status"], body.get("reason", ""))
+        except Problem as problem:
+            return _problem(problem)
+        return Response(status_code=204)
+
+    async def control_faults(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.state.faults.clear()
+            return Response(status_code=204)
+        body = await request.json()
+        if body.get("kind") not in FAULT_KINDS:
+            return JSONResponse({"error": f"kind must be one of {sorted(FAULT_KINDS)}"}, 400)
+        self.state.faults.append(
+            Fault(
+                operation=body.get("operation", "*"),
+                kind=body["kind"],
+                times=int(body.get("times", 1)),
+                status=int(body.get("status", 500)),
+                seconds=float(body.get("seconds", 0.0)),
+                detail=body.get("detail"),
+            )
+        )
+        return Response(status_code=204)
+
+    async def control_messages(self, request: Request) -> Response:
+        request_id = request.path_params["id"]
+        sent = self.issuer.messages.get(request_id, [])
+        return JSONResponse({"request_id": request_id, "messages": sent})
+
+    async def control_stats(self, _request: Request) -> Response:
+        return JSONResponse({"calls": self.state.calls, "throttled": self.state.throttled})
+
+    def routes(self) -> list[Route]:
+        api: list[tuple[str, str, str, Handler]] = [
+            ("POST", "/dossiers", "createDossier", self.create_dossier),
+            ("GET", "/dossiers/{dossierId}", "getDossier", self.get_dossier),
+            (
+                "GET",
+                "/dossiers/{dossierId}/signature-requests",
+                "getRequestsByDossier",
+                self.list_requests,
+            ),
+            ("POST", "/signers", "getSignerByFiscalCode", self.get_signer),
+            ("POST", "/signature-requests", "createSignatureRequest", self.create_request),
+            ("GET", "/signature-requests/{id}", "getSignatureRequest", self.get_request),
+            (
+                "PUT",
+                "/signature-requests/{id}/status",
+                "setSignatureRequestStatus",
+                self.set_status,
+            ),
+            (
+                "GET",
+                "/signature-requests/{id}/documents/{documentId}/upload_url",
+                "getDocumentUploadUrl",
+                self.upload_url,
+            ),
+            ("PUT", "/signature-requests/{id}/notification", "sendNotification", self.notify),
+            ("POST", "/validate-document", "validateDocument", self.validate_document),
+        ]
+        routes = [
+            Route(PREFIX + path, self.operation(name, handler), methods=[method], name=name)
+            for method, path, name, handler in api
+        ]
+        return [
+            *routes,
+            Route(
+                PREFIX + "/__blob/uploaded-documents/{upload}", self.blob_upload, methods=["PUT"]
+            ),
+            Route("/__sandbox/citizens", self.control_citizen, methods=["POST"]),
+            Route("/__sandbox/keys", self.control_key, methods=["POST"]),
+            Route("/__sandbox/requests/{id}/close", self.control_close, methods=["POST"]),
+            Route("/__sandbox/faults", self.control_faults, methods=["POST", "DELETE"]),
+            Route("/__sandbox/messages/{id}", self.control_messages, methods=["GET"]),
+            Route("/__sandbox/stats", self.control_stats, methods=["GET"]),
+        ]
+
+
+MISSING_PARTS = (
+    "missing files: the pdf document to be validated and a json document containing the "
+    "signature fields"
+)
+BAD_FIELDS = "unable to get the signature fields: the given file is not a valid json file"
+NOT_A_PDF = "the uploaded document has an invalid file signature (not a valid PDF)"
+
+
+def build_app(state: SandboxState) -> Starlette:
+    """The sandbox's ASGI app over ``state``."""
+    return Starlette(routes=SandboxApp(state).routes())
+
+
+class Sandbox:
+    """The sandbox served by uvicorn on loopback, in a background thread.
+
+    ``with Sandbox() as sandbox:`` starts it on a free port; ``sandbox.url`` is the API's base URL
+    and ``sandbox.issuer`` the simulated service, for set-up and for counting messages.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        activation_delay: float = 3.0,
+        validation_delay: float = 0.2,
+        rate_calls: int = 150,
+        rate_period: float = 5.0,
+        keys: dict[str, str] | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.issuer = SimulatedIssuer(
+            activation_delay=activation_delay, validation_delay=validation_delay
+        )
+        for key, issuer_id in (keys or {"sandbox-key": "sandbox-issuer"}).items():
+            self.issuer.add_key(key, issuer_id)
+        self.state = SandboxState(self.issuer, rate_calls=rate_calls, rate_period=rate_period)
+        self.app = build_app(self.state)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL of the issuer API, e.g. ``http://127.0.0.1:7071/api/v1/sign``."""
+        return f"http://{self.host}:{self.port}{PREFIX}"
+
+    @property
+    def root(self) -> str:
+        """The server's root URL (controls live under ``/__sandbox``)."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Sandbox:
+        """Start serving in a background thread; return once the socket listens."""
+        config = uvicorn.Config(
+            self.app,
+            host=self.host,
+            port=self.port,
+            log_level="critical",
+            lifespan="off",
+            access_log=False,
+        )
+        self._server = server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=server.run, name="firmaio-sandbox", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the sandbox could not start on {self.host}:{self.port}")
+            time.sleep(0.01)
+        self.port = server.servers[0].sockets[0].getsockname()[1]
+        self.issuer.base_url = self.url
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def serve(host: str, port: int, *, activation_delay: float, keys: dict[str, str]) -> None:
+    """Serve the sandbox in the foreground until interrupted (``firmaio sandbox``)."""
+    sandbox = Sandbox(host=host, port=port, activation_delay=activation_delay, keys=keys)
+    uvicorn.run(sandbox.app, host=host, port=port, log_level="info", lifespan="off")
