@@ -73,8 +73,9 @@ def _many_reads(sandbox: Sandbox, calls: int, window: SlidingWindow) -> float:
 def test_without_client_limit_the_gateway_throttles_and_the_client_waits() -> None:
     """Past the limit the sandbox answers 429 with its headers; the client waits and succeeds."""
     with Sandbox(activation_delay=0.1, rate_calls=10, rate_period=1.0) as sandbox:
-        _many_reads(sandbox, 25, SlidingWindow(1_000_000, 1.0))
+        elapsed = _many_reads(sandbox, 25, SlidingWindow(1_000_000, 1.0))
         assert sandbox.state.throttled > 0
+        assert elapsed >= 1.0  # the retries waited x-rate-limit-retry-after (>= 1 s), not 10 ms
 
 
 def test_with_client_limit_no_429_at_all() -> None:

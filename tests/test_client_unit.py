@@ -1,0 +1,90 @@
+"""The client's answer mapping, with canned answers through httpx.MockTransport (no network)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from adapters.client import IssuerClient, RetryPolicy
+from fsm import Answer, ApiProtocolError, Kind
+
+FAST = RetryPolicy(
+    attempts=3, wait_initial=0.0, wait_max=0.0, wait_jitter=0.0, notification_grace=0
+)
+RID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+
+
+def call(handler: Callable[[httpx.Request], httpx.Response], method: str) -> Answer:
+    async def run() -> Answer:
+        transport = httpx.MockTransport(handler)
+        async with IssuerClient(
+            "k", base_url="https://api.test/api/v1/sign", transport=transport, retry=FAST
+        ) as c:
+            result: Answer = await getattr(c, method)(RID)
+            return result
+
+    return asyncio.run(run())
+
+
+def test_notification_201_of_the_spec_is_accepted() -> None:
+    """The spec says 201, the service says 200: both are a sent message."""
+    answer = call(lambda _r: httpx.Response(201, json={"io_message_id": "M1"}), "send_notification")
+    assert (answer.kind, answer.io_message_id, answer.http_status) == (Kind.SENT, "M1", 201)
+
+
+def test_unknown_status_is_carried_not_crashed_on() -> None:
+    """WAIT_FOR_QTSP (documented, never returned) and future values come back as strings."""
+    answer = call(
+        lambda _r: httpx.Response(200, json={"id": RID, "status": "WAIT_FOR_QTSP"}), "get_request"
+    )
+    assert (answer.kind, answer.status) == (Kind.REQUEST, "WAIT_FOR_QTSP")
+
+
+def test_garbled_read_is_a_protocol_error_after_retries() -> None:
+    """A 200 that is not JSON, every time: ApiProtocolError naming the operation."""
+    with pytest.raises(
+        ApiProtocolError, match="getSignatureRequest: HTTP 200 with a body that is not JSON"
+    ):
+        call(lambda _r: httpx.Response(200, text="<html>"), "get_request")
+
+
+def test_notification_request_is_an_empty_put_with_the_key() -> None:
+    """PUT .../notification with an empty body and the subscription key header."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"io_message_id": "M1"})
+
+    call(handler, "send_notification")
+    [request] = seen
+    assert (request.method, request.url.path) == (
+        "PUT",
+        f"/api/v1/sign/signature-requests/{RID}/notification",
+    )
+    assert request.content == b""
+    assert request.headers["Ocp-Apim-Subscription-Key"] == "k"
+
+
+def test_cancel_with_unknown_outcome_is_read_back() -> None:
+    """A dropped cancel, then the request reads CANCELLED: the cancel was accepted, not resent."""
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        if request.method == "PUT":
+            raise httpx.ReadError("connection reset")
+        return httpx.Response(200, json={"id": RID, "status": "CANCELLED"})
+
+    assert call(handler, "cancel_request").kind is Kind.CANCEL_ACCEPTED
+    assert calls == ["PUT", "GET"]
+
+
+def test_repr_never_shows_the_key() -> None:
+    """The client's repr names the base URL only."""
+    client = IssuerClient("secret-key-123", base_url="https://api.test")
+    assert "secret-key-123" not in repr(client)
+    asyncio.run(client.aclose())
