@@ -16,16 +16,23 @@ Exit codes (one per outcome; see the README):
 13  CANCELLED (for ``notify`` and ``watch``)
 14  FAILED: a permanent error; the reason is printed
 15  not settled: still READY or WAIT_FOR_SIGNATURE when the command stopped
+20  ``audit verify``: a trail was edited, deleted, reordered or inserted into
 ==  ===========================================================================================
+
+``FIRMAIO_CRASH_AT=POINT:TRIGGER[:N]`` makes a durable command kill itself with SIGKILL the N-th
+time it reaches ``POINT`` (``before_call``, ``after_call``, ``after_write``) on ``TRIGGER``: the
+crash tests use it to stop a real process exactly at a step boundary.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -37,18 +44,22 @@ import structlog
 from adapters.client import DEFAULT_BASE_URL, IssuerClient
 from adapters.clock import SystemClock
 from adapters.issuer import DEMO_DOSSIER, MINIMAL_PDF
+from adapters.runner import BatchRun, RunReport
 from adapters.sandbox import Sandbox, serve
-from fsm.audit import AuditRecord
+from adapters.store import Store, open_store
+from fsm.audit import AuditRecord, BrokenChain, from_event_dict, verify_chain
 from fsm.driver import Driver, PollingPolicy
-from fsm.engine import Flow
+from fsm.durable import Boundary, DurableDriver
+from fsm.engine import Flow, default_engine
 from fsm.errors import (
     ApiConfigurationError,
     ApiError,
     InvalidInput,
+    StaleFlow,
     TransitionNotAllowed,
 )
 from fsm.redact import redact_secrets
-from fsm.render import FILES, FORMATS, render, table_markdown, to_mermaid
+from fsm.render import FILES, FORMATS, render, table_markdown, to_dot, to_mermaid
 from fsm.states import State, Trigger
 
 EXIT_OK = 0
@@ -65,6 +76,7 @@ EXIT_BY_STATE = {
     State.FAILED: 14,
 }
 EXIT_NOT_SETTLED = 15
+EXIT_TAMPERED = 20
 
 
 def configure_logging(verbose: bool) -> None:
@@ -241,6 +253,25 @@ def _client(args: argparse.Namespace) -> IssuerClient:
     return IssuerClient(key, base_url=args.base_url)
 
 
+def crash_hook_from_env() -> Boundary | None:
+    """The SIGKILL switch of ``FIRMAIO_CRASH_AT`` (see the module docstring), if set."""
+    spec = os.environ.get("FIRMAIO_CRASH_AT", "")
+    if not spec:
+        return None
+    point, _, rest = spec.partition(":")
+    trigger, _, nth = rest.partition(":")
+    wanted, seen = int(nth or 1), 0
+
+    def hook(at: str, _flow: Flow, fired: Trigger) -> None:
+        nonlocal seen
+        if at == point and str(fired) == trigger:
+            seen += 1
+            if seen == wanted:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
+
+
 async def _run_on_flow(
     args: argparse.Namespace,
     out: TextIO,
@@ -248,9 +279,18 @@ async def _run_on_flow(
     goal: State | None,
 ) -> int:
     policy = PollingPolicy(activation_timeout=args.activation_timeout)
-    async with _client(args) as client:
-        driver = Driver(client, SystemClock(), policy=policy)
-        flow = driver.new_flow(args.request_id)
+    client = _client(args)
+    store = open_store(args.db) if args.db else None
+    driver: Driver
+    try:
+        if store is not None:
+            durable = DurableDriver(
+                client, SystemClock(), store, policy=policy, on_boundary=crash_hook_from_env()
+            )
+            driver, flow = durable, durable.open(args.request_id)
+        else:
+            driver = Driver(client, SystemClock(), policy=policy)
+            flow = driver.new_flow(args.request_id)
         try:
             await body(driver, flow)
         finally:
@@ -261,6 +301,10 @@ async def _run_on_flow(
                 out.write("\n")
             else:
                 print_flow(args.command, flow, qr, out)
+    finally:
+        await client.aclose()
+        if store is not None:
+            store.close()
     return code
 
 
@@ -299,6 +343,136 @@ def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_cancel(args: argparse.Namespace, out: TextIO) -> int:
     """Cancel one request (possible once it is WAIT_FOR_SIGNATURE)."""
     return asyncio.run(_run_on_flow(args, out, _cancel, State.CANCELLED))
+
+
+# -- batch runs and the audit trail -------------------------------------------------------------
+
+
+def _progress(report: RunReport) -> None:
+    counts = ", ".join(f"{state} {n}" for state, n in sorted(report.counts.items()))
+    line = f"firmaio run: {report.driven}/{report.total} driven ({counts})"
+    end = "\r" if sys.stderr.isatty() else "\n"
+    print(line, end=end, file=sys.stderr, flush=True)
+
+
+def print_report(report: RunReport, db: str, out: TextIO) -> None:
+    """The summary table of a batch run."""
+    print(f"\nBatch run by worker {report.worker}: {report.total} flows in {db}", file=out)
+    print(f"  {'state':<20} {'flows':>6}", file=out)
+    for state in State:
+        if report.counts.get(str(state)):
+            print(f"  {state:<20} {report.counts[str(state)]:>6}", file=out)
+    print(f"  {'total':<20} {len(report.rows):>6}", file=out)
+    print(f"  driven now: {report.driven}; left to other workers: {report.conflicts}", file=out)
+    for request_id, error in report.errors.items():
+        print(f"  error, rerun to resume: {request_id}: {error}", file=out)
+
+
+async def _run(args: argparse.Namespace, out: TextIO) -> int:
+    store = open_store(args.db)
+    try:
+        async with _client(args) as client:
+            ids = list(args.request_ids)
+            if args.dossier:
+                ids += [item["id"] async for item in client.list_dossier_requests(args.dossier)]
+            if not ids:
+                raise InvalidInput("name the requests to run: IDs, or --dossier DOSSIER_ID")
+            batch = BatchRun(
+                store,
+                client,
+                SystemClock(),
+                ids,
+                worker=args.worker,
+                concurrency=args.concurrency,
+                lease=args.lease,
+                policy=PollingPolicy(activation_timeout=args.activation_timeout),
+                on_boundary=crash_hook_from_env(),
+                progress=None if args.json else _progress,
+            )
+            report = await batch.run()
+    finally:
+        store.close()
+    code = EXIT_UNAVAILABLE if report.errors else EXIT_OK
+    if args.json:
+        summary = {
+            "worker": report.worker,
+            "exit_code": code,
+            "counts": dict(report.counts),
+            "driven": report.driven,
+            "conflicts": report.conflicts,
+            "errors": report.errors,
+            "flows": [{"id": r.flow_id, "state": r.state, "records": r.seq} for r in report.rows],
+        }
+        json.dump(summary, out, indent=2)
+        out.write("\n")
+    else:
+        print_report(report, args.db, out)
+    return code
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    """Drive many requests to rest, concurrently and resumably."""
+    return asyncio.run(_run(args, out))
+
+
+def verify_store(store: Store) -> tuple[int, int, list[BrokenChain], str]:
+    """Check every chain: (flows, records, broken chains, digest of all heads)."""
+    broken: list[BrokenChain] = []
+    heads = hashlib.sha256()
+    rows = store.rows()
+    records = 0
+    for row in rows:
+        links = store.links(row.flow_id)
+        records += len(links)
+        found = verify_chain(row.flow_id, links, row.seq, row.head_hash, row.state)
+        if found is not None:
+            broken.append(found)
+        heads.update(f"{row.flow_id}:{row.seq}:{row.head_hash}\n".encode())
+    for orphan in store.orphan_flow_ids():
+        broken.append(
+            BrokenChain(orphan, 1, "inserted", "records of a flow the store does not have")
+        )
+    return len(rows), records, broken, heads.hexdigest()
+
+
+def cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
+    """Check every flow's hash chain; name the first broken record of each."""
+    store = open_store(args.db)
+    try:
+        flows, records, broken, digest = verify_store(store)
+    finally:
+        store.close()
+    print(f"checked {flows} flows, {records} records in {args.db}", file=out)
+    if broken:
+        for found in broken:
+            print(f"BROKEN {found}", file=out)
+        return EXIT_TAMPERED
+    print(f"every chain is intact; digest of all heads: {digest}", file=out)
+    return EXIT_OK
+
+
+def cmd_audit_show(args: argparse.Namespace, out: TextIO) -> int:
+    """Print one flow's stored trail, and optionally its diagram with the path highlighted."""
+    store = open_store(args.db)
+    try:
+        stored = store.load(args.request_id)
+        links = store.links(args.request_id)
+    finally:
+        store.close()
+    if stored is None:
+        raise InvalidInput(f"no flow {args.request_id!r} in {args.db}")
+    flow = default_engine().restore(stored.flow_id, stored.activation_deadline, stored.records)
+    if args.diagram:
+        renderer = to_mermaid if args.diagram == "mermaid" else to_dot
+        out.write(renderer(history=flow.history))
+        return EXIT_OK
+    print_flow("audit trail", flow, None, out)
+    if stored.intent:
+        print(f"  open intent: {stored.intent} (the next run reads the request first)", file=out)
+    for link in links:
+        record = from_event_dict(json.loads(link.payload))
+        print(f"  #{record.seq:<2} hash {link.hash[:16]}  prev {link.prev_hash[:16]}", file=out)
+    return EXIT_OK
 
 
 # -- diagrams and the sandbox -------------------------------------------------------------------
@@ -367,6 +541,9 @@ def _request_options(parser: argparse.ArgumentParser) -> None:
         default=120.0,
         help="seconds a request may stay READY before the flow fails (default 120)",
     )
+    parser.add_argument(
+        "--db", help="keep the flow in this store (SQLite file or postgresql:// URL): resumable"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -396,6 +573,37 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = sub.add_parser("cancel", help="cancel a request (once WAIT_FOR_SIGNATURE)")
     _request_options(cancel)
     cancel.set_defaults(func=cmd_cancel)
+
+    run = sub.add_parser("run", help="drive many requests to rest, concurrently and resumably")
+    run.add_argument("request_ids", nargs="*", metavar="ID", help="signature request ids")
+    run.add_argument("--dossier", help="also every request of this dossier")
+    run.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
+    run.add_argument(
+        "--base-url",
+        default=os.environ.get("FIRMAIO_BASE_URL", DEFAULT_BASE_URL),
+        help="issuer API base URL (default: $FIRMAIO_BASE_URL or production)",
+    )
+    run.add_argument("--concurrency", type=int, default=20, help="flows driven at once")
+    run.add_argument("--lease", type=float, default=60.0, help="seconds a claim lasts unrenewed")
+    run.add_argument("--activation-timeout", type=float, default=120.0)
+    run.add_argument(
+        "--worker",
+        help="this worker's name (default host:pid); a worker restarted under the same name "
+        "takes its own leases back at once, others wait for them to expire",
+    )
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.set_defaults(func=cmd_run)
+
+    audit = sub.add_parser("audit", help="check or show the stored audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="check every hash chain")
+    verify.add_argument("--db", default="flows.sqlite")
+    verify.set_defaults(func=cmd_audit_verify)
+    show = audit_sub.add_parser("show", help="print one flow's trail")
+    show.add_argument("request_id")
+    show.add_argument("--db", default="flows.sqlite")
+    show.add_argument("--diagram", choices=("mermaid", "dot"), help="draw it instead")
+    show.set_defaults(func=cmd_audit_show)
 
     diagram = sub.add_parser("diagram", help="render the transition table")
     diagram.add_argument("--format", choices=FORMATS, default="mermaid")
@@ -428,7 +636,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except ApiConfigurationError as error:
         print(f"firmaio: {error}", file=sys.stderr)
         return EXIT_CONFIGURATION
-    except TransitionNotAllowed as error:
+    except (TransitionNotAllowed, StaleFlow) as error:
         print(f"firmaio: {error}", file=sys.stderr)
         return EXIT_NOT_ALLOWED
     except (ApiError, httpx.HTTPError) as error:
@@ -439,3 +647,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         )
         return EXIT_UNAVAILABLE
     return code
+
+
+if __name__ == "__main__":  # python -m adapters.cli
+    raise SystemExit(main())

@@ -499,4 +499,5 @@ class Sandbox:
 def serve(host: str, port: int, *, activation_delay: float, keys: dict[str, str]) -> None:
     """Serve the sandbox in the foreground until interrupted (``firmaio sandbox``)."""
     sandbox = Sandbox(host=host, port=port, activation_delay=activation_delay, keys=keys)
+    sandbox.issuer.base_url = sandbox.url  # upload URLs point at this server
     uvicorn.run(sandbox.app, host=host, port=port, log_level="info", lifespan="off")

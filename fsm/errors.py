@@ -7,6 +7,7 @@
     ├── InvalidInput             bad input from the caller (ValueError too); nothing changed
     │   └── InvalidRequestId     a signature-request id that is empty or unsafe in a URL path
     ├── TransitionNotAllowed     the trigger has no row from the flow's state; nothing changed
+    ├── StaleFlow                another process changed the stored flow first; nothing written
     └── ApiError                 the issuer API gave no usable answer (raised by ports)
         ├── ApiUnavailable       timeouts, dropped connections, 5xx or 429 after retries
         ├── ApiProtocolError     an answer that does not parse as the API documents it
@@ -54,6 +55,20 @@ class TransitionNotAllowed(FsmError):
         self.allowed = allowed
         hint = f" (allowed from {state}: {', '.join(allowed)})" if allowed else ""
         super().__init__(f"trigger {str(trigger)!r} is not allowed in state {state}{hint}")
+
+
+class StaleFlow(FsmError):
+    """Another process changed the stored flow first (compare-and-set lost). Nothing was written.
+
+    Reload the flow and decide again; never retry the same write.
+    """
+
+    def __init__(self, flow_id: str, expected_seq: int) -> None:
+        self.flow_id = flow_id
+        self.expected_seq = expected_seq
+        super().__init__(
+            f"flow {flow_id} was changed by another process (expected it at record {expected_seq})"
+        )
 
 
 class ApiError(FsmError):

@@ -1,14 +1,17 @@
 """The ports: what the core needs from the outside world, as small Protocols.
 
 ``fsm`` imports no adapter: it is handed objects that fit these shapes. ``fsm.testing`` has
-fakes for tests; ``adapters`` has the real issuer-API client.
+fakes for tests; ``adapters`` has the real issuer-API client and the SQLite and PostgreSQL
+stores.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from fsm.answers import Answer
+from fsm.audit import AuditRecord
 
 
 class SignatureApi(Protocol):
@@ -42,4 +45,42 @@ class Clock(Protocol):
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFlow:
+    """A flow as a store keeps it: enough to rebuild it with :meth:`fsm.Engine.restore`."""
+
+    flow_id: str
+    activation_deadline: float
+    intent: str | None
+    """``"notify"`` while a notification may be under way: resume must read before sending."""
+    records: tuple[AuditRecord, ...]
+
+
+class FlowStore(Protocol):
+    """Where flows and their audit trails are kept, atomically.
+
+    Writes are compare-and-set on the flow's record count (``expected_seq``): of two processes
+    writing the same flow, one wins and the other gets :class:`fsm.errors.StaleFlow` with nothing
+    written. A record and the flow's new state are written in one transaction.
+    """
+
+    def create(self, flow_id: str, *, activation_deadline: float, now: float) -> bool:
+        """Add a flow in READY; False if it already exists (then nothing changes)."""
+        ...
+
+    def load(self, flow_id: str) -> StoredFlow | None:
+        """The stored flow, or None."""
+        ...
+
+    def open_intent(self, flow_id: str, intent: str, *, expected_seq: int, now: float) -> None:
+        """Record that a call with effects (``"notify"``) is about to be made."""
+        ...
+
+    def append(
+        self, record: AuditRecord, *, expected_seq: int, close_intent: bool, now: float
+    ) -> None:
+        """Add ``record`` and move the flow to ``record.target`` (if accepted), atomically."""
         ...

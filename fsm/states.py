@@ -47,6 +47,8 @@ class Trigger(enum.StrEnum):
     """Read the request after activation: was it signed, rejected or cancelled?"""
     CANCEL = "cancel"
     """``PUT /signature-requests/{id}/status`` with ``"CANCELLED"``: the issuer withdraws it."""
+    RECOVER_NOTIFICATION = "recover_notification"
+    """After a crash with a notification intent open: read the request before sending again."""
 
 
 class ApiCall(enum.StrEnum):
@@ -63,6 +65,7 @@ CALL_OF: dict[Trigger, ApiCall | None] = {
     Trigger.SUGGEST_FALLBACK: None,
     Trigger.CHECK_STATUS: ApiCall.GET_REQUEST,
     Trigger.CANCEL: ApiCall.CANCEL_REQUEST,
+    Trigger.RECOVER_NOTIFICATION: ApiCall.GET_REQUEST,
 }
 """Which API call each trigger makes: the driver makes it once, then fires with the answer."""
 

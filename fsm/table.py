@@ -116,6 +116,12 @@ BASIS: dict[str, Basis] = {
         False,
         "The issuer API has no webhooks; the issuer polls the request (API-NOTES §6).",
     ),
+    "api.recover": Basis(
+        False,
+        "A process stopped between recording its intent to notify and recording the answer "
+        "cannot know whether the message went out, and the service is not idempotent "
+        "(API-NOTES §3.2): the request is read first, and a notification found there is kept.",
+    ),
     "api.cancel": Basis(
         False,
         'The issuer cancels with PUT .../status "CANCELLED", allowed in WAIT_FOR_SIGNATURE '
@@ -171,6 +177,17 @@ def _notify_rows(source: State) -> tuple[Row, ...]:
     )
 
 
+def _recover_rows(source: State) -> tuple[Row, ...]:
+    """Resuming a notification whose outcome a crash left unknown: read before sending again."""
+    recover = Trigger.RECOVER_NOTIFICATION
+    return (
+        Row(source, recover, State.NOTIFIED, g.was_already_notified, ("api.recover",)),
+        Row(source, recover, source, g.is_waiting_for_signature, ("api.recover",)),
+        *_closed_rows(source, recover),
+        Row(source, recover, State.FAILED, g.status_check_failed_permanently, ("api.not_found",)),
+    )
+
+
 def _after_activation_rows(source: State) -> tuple[Row, ...]:
     """Status checks and the issuer's cancel, possible once the request can be signed."""
     check = Trigger.CHECK_STATUS
@@ -209,6 +226,7 @@ TABLE: tuple[Row, ...] = (
     ),
     # WAIT_FOR_SIGNATURE: the notification, then status checks and cancel.
     *_notify_rows(State.WAIT_FOR_SIGNATURE),
+    *_recover_rows(State.WAIT_FOR_SIGNATURE),
     *_after_activation_rows(State.WAIT_FOR_SIGNATURE),
     # NOTIFIED: the citizen has the message; wait for the outcome.
     *_after_activation_rows(State.NOTIFIED),
@@ -222,6 +240,7 @@ TABLE: tuple[Row, ...] = (
     ),
     # FALLBACK_SUGGESTED: try the message again, or wait for the outcome.
     *_notify_rows(State.FALLBACK_SUGGESTED),
+    *_recover_rows(State.FALLBACK_SUGGESTED),
     *_after_activation_rows(State.FALLBACK_SUGGESTED),
 )
 """The one transition table. Order within a (source, trigger) is the order guards are tried."""

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import structlog
 
 from adapters.client import IssuerClient, RetryPolicy
 from adapters.sandbox import Sandbox
+from adapters.store import Store, open_store
 from fsm import Driver, Engine, default_engine
 from fsm.testing import ManualClock, ScriptedApi
 
@@ -68,3 +72,60 @@ def make_client(sandbox: Sandbox, key: str = "sandbox-key", **kwargs: object) ->
     options: dict[str, object] = {"retry": FAST_RETRY, "timeout": 2.0}
     options.update(kwargs)
     return IssuerClient(key, base_url=sandbox.url, **options)  # type: ignore[arg-type]
+
+
+# -- stores: the same suite on SQLite and on PostgreSQL -------------------------------------------
+
+POSTGRES_URL = os.environ.get("FIRMAIO_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+"""Where the PostgreSQL tests run; each test gets a schema of its own."""
+
+
+def _postgres_or_skip() -> None:
+    try:
+        import psycopg
+
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+    except Exception as exc:  # any reason it cannot be used: say it, then skip or fail
+        reason = f"PostgreSQL is not reachable at {POSTGRES_URL} ({type(exc).__name__}: {exc})"
+        if os.environ.get("FIRMAIO_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{reason}; FIRMAIO_REQUIRE_POSTGRES=1 makes these tests mandatory")
+        pytest.skip(f"{reason}; set FIRMAIO_TEST_POSTGRES to run them")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL whose search_path is a fresh schema, dropped afterwards."""
+    _postgres_or_skip()
+    import psycopg
+
+    schema = f"firmaio_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store location: a SQLite file, or a PostgreSQL URL with its own schema."""
+    if request.param == "sqlite":
+        return str(tmp_path / "flows.sqlite")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def open_db(db: str) -> Iterator[Callable[[], Store]]:
+    """Opens stores on ``db`` (one per simulated process); all are closed after the test."""
+    opened: list[Store] = []
+
+    def opener() -> Store:
+        store = open_store(db)
+        opened.append(store)
+        return store
+
+    yield opener
+    for store in opened:
+        store.close()

@@ -1,0 +1,122 @@
+"""Durable flows: every attempt written to a :class:`~fsm.ports.FlowStore` as it happens.
+
+:class:`DurableDriver` is a :class:`~fsm.driver.Driver` whose steps are persisted:
+
+* each attempt's record and the flow's new state are written in one transaction, as a
+  compare-and-set on the flow's record count, so two processes never both win a step;
+* before the notification call, the flow records its **intent**; the intent is closed in the
+  same write as the answer's record. A flow loaded with an open intent may have sent its message
+  before the process died: it fires ``recover_notification`` first, which reads the request,
+  and only a request with no notification is notified again.
+
+``on_boundary(point, flow, trigger)`` is called at ``before_call`` (any intent written, no call),
+``after_call`` (answer in memory, not written) and ``after_write``: crash tests kill the process
+there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fsm.audit import AuditRecord, fold
+from fsm.driver import Driver, PollingPolicy
+from fsm.engine import Engine, Flow
+from fsm.errors import ApiError, InvalidInput, StaleFlow
+from fsm.ports import Clock, FlowStore, SignatureApi
+from fsm.states import State, Trigger
+
+NOTIFY_INTENT = "notify"
+Boundary = Callable[[str, Flow, Trigger], None]
+
+
+class DurableDriver(Driver):
+    """A driver whose every step is written to ``store`` before it counts."""
+
+    def __init__(
+        self,
+        api: SignatureApi,
+        clock: Clock,
+        store: FlowStore,
+        *,
+        engine: Engine | None = None,
+        policy: PollingPolicy | None = None,
+        on_boundary: Boundary | None = None,
+    ) -> None:
+        super().__init__(api, clock, engine=engine, policy=policy)
+        self.store = store
+        self.on_boundary = on_boundary
+        self._intents: dict[str, str | None] = {}
+
+    def open(self, request_id: str) -> Flow:
+        """The stored flow for ``request_id``, created in READY if the store has none."""
+        stored = self.store.load(request_id)
+        if stored is None:
+            flow = self.new_flow(request_id)
+            created = self.store.create(
+                flow.id, activation_deadline=flow.activation_deadline, now=self.clock.now()
+            )
+            if created:
+                self._intents[flow.id] = None
+                return flow
+            stored = self.store.load(request_id)
+            if stored is None:  # pragma: no cover - a store that loses what it just refused
+                raise StaleFlow(request_id, 0)
+        flow = self.engine.restore(stored.flow_id, stored.activation_deadline, stored.records)
+        self._intents[flow.id] = stored.intent
+        return flow
+
+    def intent(self, flow: Flow) -> str | None:
+        """The open intent of ``flow``, if any."""
+        return self._intents.get(flow.id)
+
+    def _boundary(self, point: str, flow: Flow, trigger: Trigger) -> None:
+        if self.on_boundary is not None:
+            self.on_boundary(point, flow, trigger)
+
+    async def step(self, flow: Flow, trigger: Trigger | str) -> AuditRecord:
+        """Fire ``trigger`` and write its record; see the module docstring for the intent."""
+        trigger = self.engine.check_allowed(flow, trigger)
+        expected = len(flow.history)
+        intent_open = self._intents.get(flow.id) is not None
+        if trigger is Trigger.NOTIFY:
+            if intent_open:
+                raise InvalidInput(
+                    f"flow {flow.id} has an open notification intent: fire "
+                    f"{Trigger.RECOVER_NOTIFICATION} first (advance() does)"
+                )
+            self.store.open_intent(
+                flow.id, NOTIFY_INTENT, expected_seq=expected, now=self.clock.now()
+            )
+            self._intents[flow.id] = NOTIFY_INTENT
+            intent_open = True
+        self._boundary("before_call", flow, trigger)
+        try:
+            record = await super().step(flow, trigger)
+        except ApiError as error:
+            self._boundary("after_call", flow, trigger)
+            if error.record is not None:  # outcome unknown: the intent stays open
+                self._write(flow, error.record, expected, close_intent=False)
+            raise
+        self._boundary("after_call", flow, trigger)
+        closes = intent_open and trigger in (Trigger.NOTIFY, Trigger.RECOVER_NOTIFICATION)
+        self._write(flow, record, expected, close_intent=closes)
+        if closes:
+            self._intents[flow.id] = None
+        self._boundary("after_write", flow, trigger)
+        return record
+
+    def _write(self, flow: Flow, record: AuditRecord, expected: int, *, close_intent: bool) -> None:
+        try:
+            self.store.append(
+                record, expected_seq=expected, close_intent=close_intent, now=self.clock.now()
+            )
+        except StaleFlow:
+            del flow.history[expected:]  # forget what was not written; reload to go on
+            flow.state = fold(flow.history)
+            raise
+
+    async def advance(self, flow: Flow) -> State:
+        """Recover an open notification intent first, then advance as :class:`Driver` does."""
+        if self._intents.get(flow.id) is not None:
+            await self.step(flow, Trigger.RECOVER_NOTIFICATION)
+        return await super().advance(flow)

@@ -1,0 +1,101 @@
+"""Real processes against the sandbox: killed with SIGKILL at each step boundary, then resumed.
+
+``firmaio run`` runs as a child process; ``FIRMAIO_CRASH_AT`` makes it SIGKILL itself exactly at
+a boundary. The sandbox runs in this process and counts the IO messages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adapters.sandbox import Sandbox
+from adapters.store import open_store
+from tests.sandbox_helpers import ready_request
+
+BOUNDARIES = [
+    ("before_call", "notify"),
+    ("after_call", "notify"),
+    ("after_write", "notify"),
+    ("before_call", "check_activation"),
+    ("after_call", "check_activation"),
+    ("after_write", "check_activation"),
+]
+
+
+def firmaio(
+    sandbox: Sandbox, *args: str, crash: str | None = None, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FIRMAIO_API_KEY": "sandbox-key", "FIRMAIO_BASE_URL": sandbox.url}
+    env.pop("FIRMAIO_CRASH_AT", None)
+    if crash:
+        env["FIRMAIO_CRASH_AT"] = crash
+    return subprocess.run(
+        [sys.executable, "-m", "adapters.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def three_citizens(sandbox: Sandbox) -> dict[str, str]:
+    return {
+        "receives": ready_request(sandbox),
+        "messages_off": ready_request(sandbox, messages_on=False),
+        "push_off": ready_request(sandbox, push_on=False),
+    }
+
+
+EXPECTED = {"receives": "NOTIFIED", "messages_off": "FALLBACK_SUGGESTED", "push_off": "NOTIFIED"}
+MESSAGES = {"receives": 1, "messages_off": 0, "push_off": 1}
+
+
+def assert_all_right(sandbox: Sandbox, db: str, ids: dict[str, str], tmp_path: Path) -> None:
+    store = open_store(db)
+    try:
+        states = {row.flow_id: row.state for row in store.rows(list(ids.values()))}
+        intents = [row.intent for row in store.rows(list(ids.values()))]
+    finally:
+        store.close()
+    assert {who: states[rid] for who, rid in ids.items()} == EXPECTED
+    assert intents == [None, None, None]
+    assert {who: sandbox.issuer.messages_sent(rid) for who, rid in ids.items()} == MESSAGES
+    verify = firmaio(sandbox, "audit", "verify", "--db", db, cwd=tmp_path)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "every chain is intact" in verify.stdout
+
+
+@pytest.mark.parametrize(("point", "trigger"), BOUNDARIES, ids=[f"{p}-{t}" for p, t in BOUNDARIES])
+def test_killed_at_a_boundary_then_resumed(
+    sandbox: Sandbox, db: str, tmp_path: Path, point: str, trigger: str
+) -> None:
+    """SIGKILL at the boundary, rerun: every flow right, one message per citizen due one."""
+    ids = three_citizens(sandbox)
+    run = ("run", "--db", db, "--worker", "worker-1")  # restarted under its name: its own leases
+    killed = firmaio(sandbox, *run, *ids.values(), crash=f"{point}:{trigger}", cwd=tmp_path)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    resumed = firmaio(sandbox, *run, "--json", *ids.values(), cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["errors"] == {}
+    assert_all_right(sandbox, db, ids, tmp_path)
+
+
+def test_a_rerun_of_a_finished_batch_changes_nothing(
+    sandbox: Sandbox, db: str, tmp_path: Path
+) -> None:
+    """Rerunning resumes: resting flows are skipped, no call is made for them."""
+    ids = three_citizens(sandbox)
+    assert firmaio(sandbox, "run", "--db", db, *ids.values(), cwd=tmp_path).returncode == 0
+    again = firmaio(sandbox, "run", "--db", db, "--json", *ids.values(), cwd=tmp_path)
+    assert again.returncode == 0
+    assert json.loads(again.stdout)["driven"] == 0
+    assert_all_right(sandbox, db, ids, tmp_path)
