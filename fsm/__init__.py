@@ -7,6 +7,7 @@ an issuer-API port and a clock (:mod:`fsm.ports`); :mod:`fsm.testing` has fakes 
 from fsm.answers import Answer, Kind, Observation, RequestStatus
 from fsm.audit import AuditRecord, Outcome, fold
 from fsm.driver import Driver, PollingPolicy
+from fsm.durable import DurableDriver
 from fsm.engine import Engine, Flow, default_engine
 from fsm.errors import (
     ApiConfigurationError,
@@ -18,10 +19,11 @@ from fsm.errors import (
     InvalidDefinition,
     InvalidInput,
     InvalidRequestId,
+    StaleFlow,
     TransitionNotAllowed,
 )
 from fsm.fallback import Fallback
-from fsm.ports import Clock, SignatureApi
+from fsm.ports import Clock, FlowStore, SignatureApi, StoredFlow
 from fsm.states import RESTING, TERMINAL, State, Trigger
 from fsm.table import TABLE, Row
 
@@ -38,9 +40,11 @@ __all__ = [
     "AuditRecord",
     "Clock",
     "Driver",
+    "DurableDriver",
     "Engine",
     "Fallback",
     "Flow",
+    "FlowStore",
     "FsmError",
     "InvalidDefinition",
     "InvalidInput",
@@ -52,7 +56,9 @@ __all__ = [
     "RequestStatus",
     "Row",
     "SignatureApi",
+    "StaleFlow",
     "State",
+    "StoredFlow",
     "TransitionNotAllowed",
     "Trigger",
     "default_engine",

@@ -17,10 +17,10 @@ def test_public_names_are_pinned() -> None:
     assert set(fsm.__all__) == {
         "RESTING", "TABLE", "TERMINAL", "Answer", "ApiConfigurationError", "ApiError",
         "ApiProtocolError", "ApiRefused", "ApiUnavailable", "AuditRecord", "Clock", "Driver",
-        "Engine", "Fallback", "Flow", "FsmError", "InvalidDefinition", "InvalidInput",
-        "InvalidRequestId", "Kind", "Observation", "Outcome", "PollingPolicy", "RequestStatus",
-        "Row", "SignatureApi", "State", "TransitionNotAllowed", "Trigger", "default_engine",
-        "fold",
+        "DurableDriver", "Engine", "Fallback", "Flow", "FlowStore", "FsmError",
+        "InvalidDefinition", "InvalidInput", "InvalidRequestId", "Kind", "Observation", "Outcome",
+        "PollingPolicy", "RequestStatus", "Row", "SignatureApi", "StaleFlow", "State",
+        "StoredFlow", "TransitionNotAllowed", "Trigger", "default_engine", "fold",
     }  # fmt: skip
 
 
