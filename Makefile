@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typing pytest diagrams clean
+.PHONY: demo test lint typing pytest diagrams bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,14 +18,17 @@ demo: $(STAMP)
 test: lint typing pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check fsm adapters tests
-	$(BIN)/ruff format --check fsm adapters tests
+	$(BIN)/ruff check fsm adapters tests bench
+	$(BIN)/ruff format --check fsm adapters tests bench
 
 typing: $(STAMP)
 	$(BIN)/mypy --strict fsm adapters
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
 
 diagrams: $(STAMP)
 	$(BIN)/firmaio diagram --write diagrams --readme README.md

@@ -207,7 +207,7 @@ class Engine:
             record = self._transition(flow, trigger, answer, started, now)
         flow.history.append(record)
         _learn(flow, record)
-        self._log.info(EVENT_NAMES[record.outcome], **record.as_event_dict())
+        self._log.info(EVENT_NAMES[record.outcome], **record.log_fields())
         return record
 
     def _transition(
