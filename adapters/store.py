@@ -164,20 +164,25 @@ class SqlStore:
 
     # -- workers ------------------------------------------------------------------------------
 
+    def _needs_driving(self, ids: Sequence[str] | None) -> tuple[str, list[Any]]:
+        """The WHERE condition of flows that need driving (of ``ids``), and its parameters."""
+        states = ", ".join("?" for _ in CLAIMABLE)
+        scope, scope_params = self._scope(ids)
+        return f"(state IN ({states}) OR intent IS NOT NULL){scope}", [*CLAIMABLE, *scope_params]
+
     def claim(
         self, worker: str, *, limit: int, lease: float, now: float, ids: Sequence[str] | None = None
     ) -> list[str]:
         """Lease up to ``limit`` flows that need driving and nobody else holds."""
-        states = ", ".join("?" for _ in CLAIMABLE)
-        scope, scope_params = self._scope(ids)
+        where, params = self._needs_driving(ids)
         with self._transaction() as cur:
             cur.execute(
                 self._sql(
-                    f"SELECT id FROM flows WHERE (state IN ({states}) OR intent IS NOT NULL) "
-                    "AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)"
-                    f"{scope} ORDER BY updated_at, id LIMIT ?{self.skip_locked}"
+                    f"SELECT id FROM flows WHERE {where} "
+                    "AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?) "
+                    f"ORDER BY updated_at, id LIMIT ?{self.skip_locked}"
                 ),
-                (*CLAIMABLE, now, worker, *scope_params, limit),
+                (*params, now, worker, limit),
             )
             chosen = [r[0] for r in cur.fetchall()]
             for flow_id in chosen:
@@ -210,16 +215,9 @@ class SqlStore:
 
     def pending(self, ids: Sequence[str] | None = None) -> int:
         """How many flows (of ``ids``) still need driving, leased or not."""
-        states = ", ".join("?" for _ in CLAIMABLE)
-        scope, scope_params = self._scope(ids)
+        where, params = self._needs_driving(ids)
         with self._transaction() as cur:
-            cur.execute(
-                self._sql(
-                    f"SELECT COUNT(*) FROM flows WHERE (state IN ({states}) OR intent IS NOT NULL)"
-                    f"{scope}"
-                ),
-                (*CLAIMABLE, *scope_params),
-            )
+            cur.execute(self._sql(f"SELECT COUNT(*) FROM flows WHERE {where}"), params)
             return int(cur.fetchone()[0])
 
     # -- reading the trail --------------------------------------------------------------------
