@@ -519,7 +519,14 @@ def cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
         flush=True,
     )
-    serve(args.host, args.port, activation_delay=args.activation_delay, keys=keys)
+    serve(
+        args.host,
+        args.port,
+        activation_delay=args.activation_delay,
+        keys=keys,
+        rate_calls=args.rate_calls,
+        rate_period=args.rate_period,
+    )
     return EXIT_OK
 
 
@@ -616,6 +623,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=7071)
     sandbox.add_argument("--activation-delay", type=float, default=3.0)
+    sandbox.add_argument("--rate-calls", type=int, default=150, help="calls per period per key")
+    sandbox.add_argument("--rate-period", type=float, default=5.0, help="seconds")
     sandbox.add_argument(
         "--key", action="append", default=["sandbox-key"], help="accepted key, KEY[:ISSUER_ID]"
     )

@@ -211,6 +211,8 @@ class SimulatedIssuer:
     uploads: dict[str, tuple[str, str]] = field(default_factory=dict)
     messages: dict[str, list[str]] = field(default_factory=dict)
     """IO messages sent, by signature request id: tests prove there was exactly one."""
+    sent_at: dict[str, list[float]] = field(default_factory=dict)
+    """When each of those messages was sent (``now()``), for the reaction benchmark."""
     _signers: dict[str, str] = field(default_factory=dict)
 
     # -- set-up -----------------------------------------------------------------------------
@@ -498,6 +500,7 @@ class SimulatedIssuer:
         request.io_message_id = str(ULID())
         request.updated_at = self._now()
         self.messages.setdefault(request.id, []).append(request.io_message_id)
+        self.sent_at.setdefault(request.id, []).append(self.now())
         return {"io_message_id": request.io_message_id}
 
     # -- controls (not part of the real API) ------------------------------------------------
@@ -519,6 +522,11 @@ class SimulatedIssuer:
                 now,
                 reason or "Invalid response status from QTSP!",
             )
+
+    def activated_at(self, request_id: str) -> float | None:
+        """When the request turned (or will turn) WAIT_FOR_SIGNATURE, if it was set READY."""
+        ready = self.requests[request_id].ready_at
+        return None if ready is None else ready.timestamp() + self.activation_delay
 
     def messages_sent(self, request_id: str) -> int:
         """How many IO messages were sent for a request."""

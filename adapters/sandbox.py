@@ -44,7 +44,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.issuer import ApiKey, ApimError, Problem, SimulatedIssuer
+from adapters.issuer import DEMO_DOSSIER, ApiKey, ApimError, Problem, SimulatedIssuer
 from adapters.ratelimit import SlidingWindow
 
 PREFIX = "/api/v1/sign"
@@ -356,7 +356,29 @@ class SandboxApp:
     async def control_messages(self, request: Request) -> Response:
         request_id = request.path_params["id"]
         sent = self.issuer.messages.get(request_id, [])
-        return JSONResponse({"request_id": request_id, "messages": sent})
+        activated = (
+            self.issuer.activated_at(request_id) if request_id in self.issuer.requests else None
+        )
+        return JSONResponse(
+            {
+                "request_id": request_id,
+                "messages": sent,
+                "sent_at": self.issuer.sent_at.get(request_id, []),
+                "activated_at": activated,
+            }
+        )
+
+    async def control_ready_requests(self, request: Request) -> Response:
+        """Set up ``count`` READY requests in one new dossier (for benchmarks)."""
+        body = await request.json()
+        key = body.get("key", "sandbox-key")
+        issuer = self.issuer.issuer_of(key)
+        dossier = self.issuer.create_dossier(issuer, DEMO_DOSSIER)["id"]
+        ids = []
+        for n in range(int(body["count"])):
+            code = f"RSSMRA80A01H{n % 1000:03d}" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[n // 1000 % 26]
+            ids.append(self.issuer.create_ready_request(key, code, dossier))
+        return JSONResponse({"dossier_id": dossier, "ids": ids})
 
     async def control_stats(self, _request: Request) -> Response:
         return JSONResponse({"calls": self.state.calls, "throttled": self.state.throttled})
@@ -403,6 +425,7 @@ class SandboxApp:
             Route("/__sandbox/requests/{id}/close", self.control_close, methods=["POST"]),
             Route("/__sandbox/faults", self.control_faults, methods=["POST", "DELETE"]),
             Route("/__sandbox/messages/{id}", self.control_messages, methods=["GET"]),
+            Route("/__sandbox/ready-requests", self.control_ready_requests, methods=["POST"]),
             Route("/__sandbox/stats", self.control_stats, methods=["GET"]),
         ]
 
@@ -496,8 +519,23 @@ class Sandbox:
         self.stop()
 
 
-def serve(host: str, port: int, *, activation_delay: float, keys: dict[str, str]) -> None:
+def serve(
+    host: str,
+    port: int,
+    *,
+    activation_delay: float,
+    keys: dict[str, str],
+    rate_calls: int = 150,
+    rate_period: float = 5.0,
+) -> None:
     """Serve the sandbox in the foreground until interrupted (``firmaio sandbox``)."""
-    sandbox = Sandbox(host=host, port=port, activation_delay=activation_delay, keys=keys)
+    sandbox = Sandbox(
+        host=host,
+        port=port,
+        activation_delay=activation_delay,
+        keys=keys,
+        rate_calls=rate_calls,
+        rate_period=rate_period,
+    )
     sandbox.issuer.base_url = sandbox.url  # upload URLs point at this server
     uvicorn.run(sandbox.app, host=host, port=port, log_level="info", lifespan="off")
