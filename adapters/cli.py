@@ -41,6 +41,7 @@ from typing import Any, TextIO
 import httpx
 import structlog
 
+from adapters.batching import DossierStatusReader
 from adapters.client import DEFAULT_BASE_URL, IssuerClient
 from adapters.clock import SystemClock
 from adapters.issuer import DEMO_DOSSIER, MINIMAL_PDF
@@ -377,6 +378,7 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
                 ids += [item["id"] async for item in client.list_dossier_requests(args.dossier)]
             if not ids:
                 raise InvalidInput("name the requests to run: IDs, or --dossier DOSSIER_ID")
+            reader = DossierStatusReader(client, args.dossier) if args.dossier else None
             batch = BatchRun(
                 store,
                 client,
@@ -388,6 +390,7 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
                 policy=PollingPolicy(activation_timeout=args.activation_timeout),
                 on_boundary=crash_hook_from_env(),
                 progress=None if args.json else _progress,
+                status_reader=reader,
             )
             report = await batch.run()
     finally:

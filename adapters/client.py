@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -176,9 +176,7 @@ class IssuerClient:
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
         )
         self._blob = httpx.AsyncClient(timeout=timeout, transport=transport)
-        self.rate_limit = (
-            rate_limit if rate_limit is not None else SlidingWindow(150, 5.0, margin=0.25)
-        )
+        self.rate_limit = rate_limit if rate_limit is not None else SlidingWindow(150, 5.0)
         self.retry = retry if retry is not None else RetryPolicy()
         self._log = logger if logger is not None else structlog.get_logger("adapters.client")
 
@@ -201,10 +199,10 @@ class IssuerClient:
     async def _once(
         self, method: str, template: str, path: str, attempt: int, **kwargs: Any
     ) -> httpx.Response:
-        await self.rate_limit.acquire()
         started = time.perf_counter()
         try:
-            response = await self._http.request(method, path, **kwargs)
+            async with self.rate_limit.slot():
+                response = await self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             self._log.info(
                 "issuer_api.call",
@@ -498,7 +496,7 @@ class IssuerClient:
 
     async def list_dossier_requests(
         self, dossier_id: str, *, limit: int = 100
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncGenerator[dict[str, Any], None]:
         """``GET /dossiers/{id}/signature-requests``, every page (``limit`` 25..100)."""
         if not 25 <= limit <= 100:
             raise InvalidInput(f"limit must be between 25 and 100, got {limit}")

@@ -4,8 +4,10 @@ Why not a library: token and leaky buckets (aiolimiter and the like) let a full 
 full bucket, so up to twice the limit can land in one 5-second window, and ``limits``' moving
 window counts whole seconds only. The gateway counts calls in any window of ``period`` seconds;
 this class keeps the times of the last ``calls`` calls and is exact for that rule. The sandbox
-uses it to refuse (``try_acquire``), the client to wait (``acquire``), with a small ``margin``
-that absorbs the network's jitter between when a call leaves and when it is counted.
+uses it to refuse (``try_acquire``). The client uses :meth:`SlidingWindow.slot`: the gateway
+counts a call at some moment between its sending and its answer, so the client counts it from
+the sending (as in flight) until a whole window after the answer. That holds however late a busy
+gateway counts, at the price of one round trip per window.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 
 class SlidingWindow:
@@ -35,18 +38,22 @@ class SlidingWindow:
         self._now = now
         self._times: deque[float] = deque()
         self._lock = asyncio.Lock()
+        self._in_flight = 0
 
     def _forget(self, now: float) -> None:
         while self._times and self._times[0] <= now - self.window:
             self._times.popleft()
 
     def wait_time(self) -> float:
-        """Seconds until one more call fits (0 if it fits now)."""
+        """Seconds until one more call fits (0 if it fits now; calls in flight count as now)."""
         now = self._now()
         self._forget(now)
-        if len(self._times) < self.calls:
+        used = len(self._times) + self._in_flight
+        if used < self.calls:
             return 0.0
-        return self._times[0] + self.window - now
+        if len(self._times) <= used - self.calls:
+            return 0.01  # only calls in flight hold the window: look again shortly
+        return self._times[used - self.calls] + self.window - now
 
     def remaining(self) -> int:
         """Calls that fit now."""
@@ -61,8 +68,21 @@ class SlidingWindow:
         return True
 
     async def acquire(self) -> None:
-        """Wait until one more call fits, then count it."""
+        """Wait until one more call fits, then count it from now."""
         async with self._lock:
             while (wait := self.wait_time()) > 0:
                 await asyncio.sleep(wait)
+            self._times.append(self._now())
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Wait until one more call fits; count it while in flight and a window after it ends."""
+        async with self._lock:
+            while (wait := self.wait_time()) > 0:
+                await asyncio.sleep(wait)
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
             self._times.append(self._now())

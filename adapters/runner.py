@@ -12,8 +12,11 @@ on from their stored state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import os
 import socket
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +25,7 @@ from adapters.store import FlowRow, SqlStore
 from fsm.driver import PollingPolicy
 from fsm.durable import Boundary, DurableDriver
 from fsm.errors import ApiConfigurationError, ApiError, StaleFlow
-from fsm.ports import Clock, SignatureApi
+from fsm.ports import Clock, SignatureApi, StatusReader
 
 
 def worker_name() -> str:
@@ -64,16 +67,26 @@ class BatchRun:
         policy: PollingPolicy | None = None,
         on_boundary: Boundary | None = None,
         progress: Callable[[RunReport], None] | None = None,
+        status_reader: StatusReader | None = None,
     ) -> None:
         self.store, self.clock, self.ids = store, clock, list(ids)
         self.worker = worker or worker_name()
         self.concurrency, self.lease = concurrency, lease
         self.policy = policy or PollingPolicy()
-        self.driver = DurableDriver(api, clock, store, policy=self.policy, on_boundary=on_boundary)
+        self.driver = DurableDriver(
+            api,
+            clock,
+            store,
+            policy=self.policy,
+            on_boundary=on_boundary,
+            status_reader=status_reader,
+        )
         self.progress = progress
         self.report = RunReport(worker=self.worker, total=len(self.ids))
         self.scope = list(self.ids)
         self.running: dict[str, asyncio.Task[None]] = {}
+        self._done: asyncio.Queue[str] = asyncio.Queue()
+        self._renewed = self._shown = time.monotonic()
 
     async def _drive(self, request_id: str) -> None:
         flow = self.driver.open(request_id)
@@ -88,17 +101,41 @@ class BatchRun:
         )
         for request_id in claimed:
             if request_id not in self.running:
-                self.running[request_id] = asyncio.create_task(self._drive(request_id))
+                task = asyncio.create_task(self._drive(request_id))
+                task.add_done_callback(functools.partial(self._on_done, request_id))
+                self.running[request_id] = task
 
-    def _collect(self, finished: set[asyncio.Task[None]]) -> None:
-        for request_id, task in list(self.running.items()):
-            if task in finished:
-                del self.running[request_id]
-                self.store.release(self.worker, [request_id])
-                _account(self.report, request_id, task, self.scope)
-        if self.progress is not None and finished:
+    def _on_done(self, request_id: str, _task: asyncio.Task[None]) -> None:
+        self._done.put_nowait(request_id)
+
+    def _collect(self, finished: list[str]) -> None:
+        """Account for finished flows; each finished flow costs O(1), whatever the batch size."""
+        for request_id in finished:
+            task = self.running.pop(request_id)
+            self.store.release(self.worker, [request_id])
+            _account(self.report, request_id, task, self.scope)
+        now = time.monotonic()
+        if self.progress is not None and finished and now - self._shown >= 0.5:
+            self._shown = now
             self.report.rows = self.store.rows(self.ids)
             self.progress(self.report)
+
+    def _renew_if_due(self) -> None:
+        now = time.monotonic()
+        if self.running and now - self._renewed >= self.lease / 3:
+            self._renewed = now
+            self.store.renew(
+                self.worker, list(self.running), lease=self.lease, now=self.clock.now()
+            )
+
+    async def _next_finished(self) -> list[str]:
+        """Wait for a flow to finish (or for the next lease renewal); take all that finished."""
+        finished = []
+        with contextlib.suppress(TimeoutError):
+            finished.append(await asyncio.wait_for(self._done.get(), timeout=self.lease / 3))
+        while not self._done.empty():
+            finished.append(self._done.get_nowait())
+        return finished
 
     async def run(self) -> RunReport:
         """Register the flows, then drive them until none of them needs driving."""
@@ -114,19 +151,15 @@ class BatchRun:
                         break
                     await self.clock.sleep(min(1.0, self.lease / 4))  # held by others
                     continue
-                finished, _ = await asyncio.wait(
-                    self.running.values(),
-                    timeout=self.lease / 3,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                self.store.renew(
-                    self.worker, list(self.running), lease=self.lease, now=self.clock.now()
-                )
+                finished = await self._next_finished()
+                self._renew_if_due()
                 self._collect(finished)
         finally:
             for task in self.running.values():
                 task.cancel()
             self.store.release(self.worker, list(self.running))
+        if self.progress is not None:
+            self.progress(self.report)
         self.report.rows = self.store.rows(self.ids)
         return self.report
 

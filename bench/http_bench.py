@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from adapters.batching import DossierStatusReader
 from adapters.client import IssuerClient
 from adapters.clock import SystemClock
 from adapters.ratelimit import SlidingWindow
@@ -57,30 +58,56 @@ def sandbox_process(*, activation_delay: float, rate_calls: int) -> Iterator[str
         child.wait(timeout=10)
 
 
-def ready_requests(root: str, count: int) -> list[str]:
-    answer = httpx.post(f"{root}/__sandbox/ready-requests", json={"count": count}, timeout=60)
+def dossier_of_ready_requests(root: str, count: int) -> tuple[str, list[str]]:
+    """``count`` READY requests in one new dossier of the sandbox."""
+    answer = httpx.post(f"{root}/__sandbox/ready-requests", json={"count": count}, timeout=120)
     answer.raise_for_status()
-    ids: list[str] = answer.json()["ids"]
-    return ids
+    body = answer.json()
+    return body["dossier_id"], body["ids"]
 
 
-async def _drive(root: str, ids: list[str], concurrency: int, unlimited: bool) -> float:
-    limit = SlidingWindow(10**9, 1.0) if unlimited else None
+def _stats(root: str) -> dict[str, object]:
+    stats: dict[str, object] = httpx.get(f"{root}/__sandbox/stats").json()
+    return stats
+
+
+def calls_made(root: str) -> int:
+    """API calls the sandbox's gateway let through so far."""
+    calls = _stats(root)["calls"]
+    assert isinstance(calls, dict)
+    return sum(calls.values())
+
+
+async def _drive(
+    root: str,
+    ids: list[str],
+    *,
+    concurrency: int,
+    limit: SlidingWindow | None = None,
+    dossier: str | None = None,
+) -> float:
+    """Drive ``ids`` to rest with a SQLite store; every flow must end NOTIFIED. Seconds taken."""
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStore(str(Path(tmp) / "flows.sqlite"))
         try:
             async with IssuerClient(
                 KEY, base_url=f"{root}/api/v1/sign", rate_limit=limit
             ) as client:
+                reader = DossierStatusReader(client, dossier) if dossier else None
+                batch = BatchRun(
+                    store, client, SystemClock(), ids, concurrency=concurrency, status_reader=reader
+                )
                 started = time.perf_counter()
-                report = await BatchRun(
-                    store, client, SystemClock(), ids, concurrency=concurrency
-                ).run()
+                report = await batch.run()
                 elapsed = time.perf_counter() - started
         finally:
             store.close()
     assert report.counts == {"NOTIFIED": len(ids)}, report.counts
     return elapsed
+
+
+def unlimited() -> SlidingWindow:
+    return SlidingWindow(10**9, 1.0)
 
 
 async def _plain(root: str, ids: list[str], concurrency: int) -> float:
@@ -105,39 +132,76 @@ async def _plain(root: str, ids: list[str], concurrency: int) -> float:
 
 
 def throughput(n: int = 300, concurrency: int = 20, rounds: int = 3) -> tuple[float, float]:
-    """Target 5: flows per second, ours (SQLite store) and a plain httpx script; best of rounds."""
+    """Target 5: flows per second, ours (SQLite store) and a plain httpx script; best of rounds.
+
+    The requests are activated before either side starts, so both make the same two calls per
+    flow: one read, one notification.
+    """
     ours, plain = 0.0, 0.0
     with sandbox_process(activation_delay=0, rate_calls=10**9) as root:
         for _ in range(rounds):
-            ids = ready_requests(root, n)
+            _, ids = dossier_of_ready_requests(root, n)
             plain = max(plain, n / asyncio.run(_plain(root, ids, concurrency)))
-            ids = ready_requests(root, n)
-            ours = max(ours, n / asyncio.run(_drive(root, ids, concurrency, unlimited=True)))
+            _, ids = dossier_of_ready_requests(root, n)
+            elapsed = asyncio.run(_drive(root, ids, concurrency=concurrency, limit=unlimited()))
+            ours = max(ours, n / elapsed)
     return ours, plain
 
 
-def reaction(n: int = 20) -> tuple[list[float], float]:
+def calls_per_flow(n: int = 300) -> float:
+    """Target 3: API calls per flow, notifying ``n`` flows of one dossier from READY."""
+    with sandbox_process(activation_delay=3.0, rate_calls=10**9) as root:
+        dossier, ids = dossier_of_ready_requests(root, n)
+        before = calls_made(root)
+        asyncio.run(_drive(root, ids, concurrency=n, limit=unlimited(), dossier=dossier))
+        return (calls_made(root) - before) / n
+
+
+def at_the_limit(rate: int = 1500, n: int = 3000) -> tuple[float, float, int]:
+    """Target 4: (seconds, floor, 429s) for ``n`` flows under ``rate`` calls per 5 s.
+
+    The requests are activated before the run starts, so the floor is set by the calls alone:
+    ``rate`` calls at once, then ``rate`` more every 5 s.
+    """
+    with sandbox_process(activation_delay=0.5, rate_calls=rate) as root:
+        dossier, ids = dossier_of_ready_requests(root, n)
+        time.sleep(1.0)
+        before, throttled_before = calls_made(root), _stats(root)["throttled"]
+        window = SlidingWindow(rate, 5.0, margin=0.25)
+        elapsed = asyncio.run(_drive(root, ids, concurrency=n, limit=window, dossier=dossier))
+        calls = calls_made(root) - before
+        throttled = _stats(root)["throttled"]
+        assert isinstance(throttled, int)
+        assert isinstance(throttled_before, int)
+        floor = ((calls - 1) // rate) * 5.0
+        return elapsed, floor, throttled - throttled_before
+
+
+def reaction(n: int = 100) -> tuple[list[float], float]:
     """Target 6: seconds from WAIT_FOR_SIGNATURE to the message (default polling, real clock),
-    and the API calls per flow it took."""
+    and the API calls per flow it took, statuses read through the dossier listing."""
     with sandbox_process(activation_delay=3.0, rate_calls=150) as root:
-        ids = ready_requests(root, n)
-        asyncio.run(_drive(root, ids, concurrency=n, unlimited=False))
+        dossier, ids = dossier_of_ready_requests(root, n)
+        before = calls_made(root)
+        asyncio.run(_drive(root, ids, concurrency=n, dossier=dossier))
+        calls = (calls_made(root) - before) / n
         delays = []
         for request_id in ids:
             seen = httpx.get(f"{root}/__sandbox/messages/{request_id}").json()
             assert len(seen["sent_at"]) == 1
             delays.append(seen["sent_at"][0] - seen["activated_at"])
-        calls = httpx.get(f"{root}/__sandbox/stats").json()["calls"]
-    return delays, sum(calls.values()) / n
+    return delays, calls
 
 
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[-1]
 
 
-if __name__ == "__main__":  # quick look: python -m bench.http_bench
+if __name__ == "__main__":  # a quick look: python -m bench.http_bench
     from bench.run import discard_logs
 
     discard_logs()
-    print("throughput ours/plain flows/s:", throughput(n=100, rounds=1))
-    print("reaction p95, calls per flow:", p95(reaction()[0]))
+    print("calls per flow:", calls_per_flow(100))
+    print("at the limit (seconds, floor, 429s):", at_the_limit(300, 600))
+    delays, calls = reaction()
+    print("reaction p95, calls per flow:", p95(delays), calls)

@@ -14,7 +14,7 @@ from fsm.answers import Answer
 from fsm.audit import AuditRecord, Outcome
 from fsm.engine import Engine, Flow, default_engine
 from fsm.errors import ApiError, InvalidInput
-from fsm.ports import Clock, SignatureApi
+from fsm.ports import Clock, SignatureApi, StatusReader
 from fsm.states import CALL_OF, RESTING, ApiCall, State, Trigger
 
 
@@ -63,11 +63,13 @@ class Driver:
         *,
         engine: Engine | None = None,
         policy: PollingPolicy | None = None,
+        status_reader: StatusReader | None = None,
     ) -> None:
         self.api = api
         self.clock = clock
         self.engine = engine if engine is not None else default_engine()
         self.policy = policy if policy is not None else PollingPolicy()
+        self.status_reader = status_reader
 
     def new_flow(self, request_id: str) -> Flow:
         """A new flow for ``request_id``, with this driver's activation deadline."""
@@ -76,7 +78,9 @@ class Driver:
         )
 
     async def _call(self, call: ApiCall, request_id: str) -> Answer:
-        if call is ApiCall.GET_REQUEST:
+        if call is ApiCall.READ_STATUS and self.status_reader is not None:
+            return await self.status_reader.read_status(request_id)
+        if call in (ApiCall.READ_STATUS, ApiCall.GET_REQUEST):
             return await self.api.get_request(request_id)
         if call is ApiCall.SEND_NOTIFICATION:
             return await self.api.send_notification(request_id)

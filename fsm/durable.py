@@ -22,7 +22,7 @@ from fsm.audit import AuditRecord, fold
 from fsm.driver import Driver, PollingPolicy
 from fsm.engine import Engine, Flow
 from fsm.errors import ApiError, InvalidInput, StaleFlow
-from fsm.ports import Clock, FlowStore, SignatureApi
+from fsm.ports import Clock, FlowStore, SignatureApi, StatusReader
 from fsm.states import State, Trigger
 
 NOTIFY_INTENT = "notify"
@@ -41,8 +41,9 @@ class DurableDriver(Driver):
         engine: Engine | None = None,
         policy: PollingPolicy | None = None,
         on_boundary: Boundary | None = None,
+        status_reader: StatusReader | None = None,
     ) -> None:
-        super().__init__(api, clock, engine=engine, policy=policy)
+        super().__init__(api, clock, engine=engine, policy=policy, status_reader=status_reader)
         self.store = store
         self.on_boundary = on_boundary
         self._intents: dict[str, str | None] = {}

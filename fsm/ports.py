@@ -36,6 +36,18 @@ class SignatureApi(Protocol):
         ...
 
 
+class StatusReader(Protocol):
+    """Where a driver may read a request's status from, instead of one ``GET`` per flow.
+
+    Used for the triggers whose guards need the status only (``check_activation``,
+    ``check_status``); ``recover_notification`` always reads the whole request.
+    """
+
+    async def read_status(self, request_id: str) -> Answer:
+        """An ``Answer`` of kind REQUEST (status, maybe without notification) or NOT_FOUND."""
+        ...
+
+
 class Clock(Protocol):
     """Time, injected so that tests never sleep for real."""
 

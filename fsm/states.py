@@ -54,16 +54,19 @@ class Trigger(enum.StrEnum):
 class ApiCall(enum.StrEnum):
     """The one issuer-API call a trigger needs, if any."""
 
+    READ_STATUS = "read_status"
+    """The request's status only: a driver may serve it from the dossier listing."""
     GET_REQUEST = "get_request"
+    """The whole request, its notification included: always ``GET /signature-requests/{id}``."""
     SEND_NOTIFICATION = "send_notification"
     CANCEL_REQUEST = "cancel_request"
 
 
 CALL_OF: dict[Trigger, ApiCall | None] = {
-    Trigger.CHECK_ACTIVATION: ApiCall.GET_REQUEST,
+    Trigger.CHECK_ACTIVATION: ApiCall.READ_STATUS,
     Trigger.NOTIFY: ApiCall.SEND_NOTIFICATION,
     Trigger.SUGGEST_FALLBACK: None,
-    Trigger.CHECK_STATUS: ApiCall.GET_REQUEST,
+    Trigger.CHECK_STATUS: ApiCall.READ_STATUS,
     Trigger.CANCEL: ApiCall.CANCEL_REQUEST,
     Trigger.RECOVER_NOTIFICATION: ApiCall.GET_REQUEST,
 }
