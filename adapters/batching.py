@@ -23,7 +23,7 @@ from fsm.ids import check_request_id
 class DossierStatusReader:
     """A :class:`fsm.ports.StatusReader` over one dossier's listing."""
 
-    def __init__(self, client: IssuerClient, dossier_id: str, *, window: float = 0.02) -> None:
+    def __init__(self, client: IssuerClient, dossier_id: str, *, window: float = 0.05) -> None:
         self.client = client
         self.dossier_id = check_request_id(dossier_id)
         self.window = window

@@ -108,3 +108,36 @@ def test_an_unanswered_notification_keeps_its_intent(open_db: Opener) -> None:
     api.script(WAITING, Answer.sent("M1"))
     assert asyncio.run(driver.advance(flow)) is State.NOTIFIED
     assert [r.trigger for r in flow.history][-2:] == [Trigger.RECOVER_NOTIFICATION, Trigger.NOTIFY]
+
+
+class RecordingReader:
+    """A StatusReader that answers from a script and records what it was asked."""
+
+    def __init__(self, *answers: Answer) -> None:
+        self.answers = list(answers)
+        self.asked: list[str] = []
+
+    async def read_status(self, request_id: str) -> Answer:
+        self.asked.append(request_id)
+        return self.answers.pop(0)
+
+
+def test_statuses_come_from_the_reader_but_recovery_reads_the_request(open_db: Opener) -> None:
+    """check_activation goes to the StatusReader; recover_notification always to the API."""
+    reader = RecordingReader(WAITING)
+    api, clock = ScriptedApi([Answer.sent("M1")]), ManualClock()
+    crashing = DurableDriver(
+        api,
+        clock,
+        open_db(),
+        status_reader=reader,
+        on_boundary=crash_at("after_call", Trigger.NOTIFY),
+    )
+    with pytest.raises(Crash):
+        asyncio.run(crashing.advance(crashing.open(RID)))
+    assert reader.asked == [RID]
+    resumed_api = ScriptedApi([NOTIFIED_SEEN])
+    resumed = DurableDriver(resumed_api, clock, open_db(), status_reader=RecordingReader())
+    flow = resumed.open(RID)
+    assert asyncio.run(resumed.advance(flow)) is State.NOTIFIED
+    assert resumed_api.calls == [("get_request", RID)]

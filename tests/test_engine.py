@@ -75,7 +75,7 @@ def test_a_trigger_not_allowed_names_state_and_trigger_and_changes_nothing(engin
     ("trigger", "answer", "message"),
     [
         ("sign_it", None, "unknown trigger 'sign_it'"),
-        (Trigger.CHECK_ACTIVATION, None, "needs the answer of get_request"),
+        (Trigger.CHECK_ACTIVATION, None, "needs the answer of read_status"),
         (
             Trigger.CHECK_ACTIVATION,
             {"status": "READY"},
