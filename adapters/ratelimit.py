@@ -67,13 +67,6 @@ class SlidingWindow:
         self._times.append(self._now())
         return True
 
-    async def acquire(self) -> None:
-        """Wait until one more call fits, then count it from now."""
-        async with self._lock:
-            while (wait := self.wait_time()) > 0:
-                await asyncio.sleep(wait)
-            self._times.append(self._now())
-
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Wait until one more call fits; count it while in flight and a window after it ends."""

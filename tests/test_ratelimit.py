@@ -103,3 +103,24 @@ def test_429_headers_follow_the_gateway() -> None:
     assert second.headers["Retry-After"] == second.headers["x-rate-limit-retry-after"]
     assert second.json()["statusCode"] == 429
     assert second.json()["message"].startswith("Rate limit is exceeded.")
+
+
+def test_a_slot_counts_from_sending_until_a_window_after_the_answer() -> None:
+    """One call per 0.2 s: the second waits for the first's answer, then 0.2 s more."""
+    window = SlidingWindow(1, 0.2)
+    entered: list[float] = []
+
+    async def call(hold: float) -> None:
+        async with window.slot():
+            entered.append(time.monotonic())
+            await asyncio.sleep(hold)
+
+    async def run() -> float:
+        first = asyncio.create_task(call(0.3))
+        await asyncio.sleep(0.01)
+        await call(0)
+        await first
+        return time.monotonic()
+
+    asyncio.run(run())
+    assert entered[1] - entered[0] >= 0.3 + 0.2 - 0.02  # in flight 0.3 s, then a whole window
