@@ -367,6 +367,8 @@ def print_report(report: RunReport, db: str, out: TextIO) -> None:
     print(f"  driven now: {report.driven}; left to other workers: {report.conflicts}", file=out)
     for request_id, error in report.errors.items():
         print(f"  error, rerun to resume: {request_id}: {error}", file=out)
+    for request_id, why in report.unsettled.items():
+        print(f"  not settled, rerun to try again: {request_id}: {why}", file=out)
 
 
 async def _run(args: argparse.Namespace, out: TextIO) -> int:
@@ -395,7 +397,7 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
             report = await batch.run()
     finally:
         store.close()
-    code = EXIT_UNAVAILABLE if report.errors else EXIT_OK
+    code = EXIT_UNAVAILABLE if report.errors else EXIT_NOT_SETTLED if report.unsettled else EXIT_OK
     if args.json:
         summary = {
             "worker": report.worker,
@@ -404,6 +406,7 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
             "driven": report.driven,
             "conflicts": report.conflicts,
             "errors": report.errors,
+            "unsettled": report.unsettled,
             "flows": [{"id": r.flow_id, "state": r.state, "records": r.seq} for r in report.rows],
         }
         json.dump(summary, out, indent=2)

@@ -26,6 +26,7 @@ from fsm.driver import PollingPolicy
 from fsm.durable import Boundary, DurableDriver
 from fsm.errors import ApiConfigurationError, ApiError, StaleFlow
 from fsm.ports import Clock, SignatureApi, StatusReader
+from fsm.states import RESTING, State
 
 
 def worker_name() -> str:
@@ -43,6 +44,8 @@ class RunReport:
     conflicts: int = 0
     """Flows another worker changed first: left to it, nothing written by this one."""
     errors: dict[str, str] = field(default_factory=dict)
+    unsettled: dict[str, str] = field(default_factory=dict)
+    """Flows that stopped short of rest on an answer no guard accepted (state, reason)."""
     """Flows whose API calls failed after retries: they resume on the next run."""
     rows: list[FlowRow] = field(default_factory=list)
 
@@ -84,13 +87,14 @@ class BatchRun:
         self.progress = progress
         self.report = RunReport(worker=self.worker, total=len(self.ids))
         self.scope = list(self.ids)
-        self.running: dict[str, asyncio.Task[None]] = {}
+        self.running: dict[str, asyncio.Task[tuple[State, str | None]]] = {}
         self._done: asyncio.Queue[str] = asyncio.Queue()
         self._renewed = self._shown = time.monotonic()
 
-    async def _drive(self, request_id: str) -> None:
+    async def _drive(self, request_id: str) -> tuple[State, str | None]:
         flow = self.driver.open(request_id)
-        await self.driver.advance(flow)
+        state = await self.driver.advance(flow)
+        return state, flow.history[-1].reason if flow.history else None
 
     def _fill(self) -> None:
         free = self.concurrency - len(self.running)
@@ -105,7 +109,7 @@ class BatchRun:
                 task.add_done_callback(functools.partial(self._on_done, request_id))
                 self.running[request_id] = task
 
-    def _on_done(self, request_id: str, _task: asyncio.Task[None]) -> None:
+    def _on_done(self, request_id: str, _task: asyncio.Task[tuple[State, str | None]]) -> None:
         self._done.put_nowait(request_id)
 
     def _collect(self, finished: list[str]) -> None:
@@ -165,11 +169,19 @@ class BatchRun:
 
 
 def _account(
-    report: RunReport, request_id: str, task: asyncio.Task[None], scope: list[str]
+    report: RunReport,
+    request_id: str,
+    task: asyncio.Task[tuple[State, str | None]],
+    scope: list[str],
 ) -> None:
     error = task.exception()
     if error is None:
-        report.driven += 1
+        state, reason = task.result()
+        if state in RESTING:
+            report.driven += 1
+        else:  # refused short of rest: driving it again now would only repeat the same call
+            report.unsettled[request_id] = f"{state}: {reason}"
+            scope.remove(request_id)
     elif isinstance(error, StaleFlow):
         report.conflicts += 1
     elif isinstance(error, ApiConfigurationError):

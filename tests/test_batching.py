@@ -136,3 +136,27 @@ def test_bad_dossier_id_is_refused(bad: str) -> None:
     with pytest.raises(InvalidRequestId):
         DossierStatusReader(client, bad)
     asyncio.run(client.aclose())
+
+
+def test_a_flow_refused_short_of_rest_is_not_driven_again_in_the_run(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A notification that always answers 422 (and reads WAIT, not notified): reported, no loop."""
+    from tests.sandbox_helpers import fault, ready_request
+
+    stuck = ready_request(sandbox)
+    fault(sandbox, "sendNotification", "status", status=422, times=1000)
+    before = sandbox.state.calls.get("sendNotification", 0)
+
+    async def run() -> None:
+        store = SqliteStore(str(tmp_path / "flows.sqlite"))
+        try:
+            async with make_client(sandbox) as client:
+                report = await BatchRun(store, client, SystemClock(), [stuck]).run()
+            assert list(report.unsettled) == [stuck]
+            assert report.unsettled[stuck].startswith("WAIT_FOR_SIGNATURE: no guard held")
+        finally:
+            store.close()
+
+    asyncio.run(run())
+    assert sandbox.state.calls["sendNotification"] - before == 1, "one attempt, not a loop"
