@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS flows (
     state TEXT NOT NULL,
     seq INTEGER NOT NULL DEFAULT 0,
     intent TEXT,
+    intent_at DOUBLE PRECISION,
     head_hash TEXT NOT NULL,
     activation_deadline DOUBLE PRECISION NOT NULL,
     lease_owner TEXT,
@@ -105,7 +106,8 @@ class SqlStore:
     def load(self, flow_id: str) -> StoredFlow | None:
         with self._transaction() as cur:
             cur.execute(
-                self._sql("SELECT activation_deadline, intent FROM flows WHERE id = ?"), (flow_id,)
+                self._sql("SELECT activation_deadline, intent, intent_at FROM flows WHERE id = ?"),
+                (flow_id,),
             )
             row = cur.fetchone()
             if row is None:
@@ -115,16 +117,17 @@ class SqlStore:
                 (flow_id,),
             )
             records = tuple(from_event_dict(json.loads(r[0])) for r in cur.fetchall())
-        return StoredFlow(flow_id, float(row[0]), row[1], records)
+        intent_at = None if row[2] is None else float(row[2])
+        return StoredFlow(flow_id, float(row[0]), row[1], records, intent_at)
 
     def open_intent(self, flow_id: str, intent: str, *, expected_seq: int, now: float) -> None:
         with self._transaction() as cur:
             cur.execute(
                 self._sql(
-                    "UPDATE flows SET intent = ?, updated_at = ? "
+                    "UPDATE flows SET intent = ?, intent_at = ?, updated_at = ? "
                     "WHERE id = ? AND seq = ? AND intent IS NULL"
                 ),
-                (intent, now, flow_id, expected_seq),
+                (intent, now, now, flow_id, expected_seq),
             )
             if cur.rowcount != 1:
                 raise StaleFlow(flow_id, expected_seq)
@@ -155,9 +158,14 @@ class SqlStore:
             cur.execute(
                 self._sql(
                     "UPDATE flows SET state = ?, seq = ?, head_hash = ?, updated_at = ?, "
-                    "intent = CASE WHEN ? THEN NULL ELSE intent END WHERE id = ? AND seq = ?"
+                    "intent = CASE WHEN ? THEN NULL ELSE intent END, "
+                    "intent_at = CASE WHEN ? THEN NULL ELSE intent_at END "
+                    "WHERE id = ? AND seq = ?"
                 ),
-                (str(record.target), record.seq, digest, now, close_intent, flow_id, expected_seq),
+                (
+                    *(str(record.target), record.seq, digest, now),
+                    *(close_intent, close_intent, flow_id, expected_seq),
+                ),
             )
             if cur.rowcount != 1:
                 raise StaleFlow(flow_id, expected_seq)

@@ -42,11 +42,17 @@ class DurableDriver(Driver):
         policy: PollingPolicy | None = None,
         on_boundary: Boundary | None = None,
         status_reader: StatusReader | None = None,
+        recovery_grace: float = 5.0,
     ) -> None:
         super().__init__(api, clock, engine=engine, policy=policy, status_reader=status_reader)
         self.store = store
         self.on_boundary = on_boundary
+        self.recovery_grace = recovery_grace
+        """Seconds an open intent is left to settle before it is recovered: a call the dead
+        process made may still be under way at the service (its own IO call has a 3 s timeout,
+        API-NOTES §3.1), and the service does not guard against two overlapping calls."""
         self._intents: dict[str, str | None] = {}
+        self._intent_at: dict[str, float] = {}
 
     def open(self, request_id: str) -> Flow:
         """The stored flow for ``request_id``, created in READY if the store has none."""
@@ -64,6 +70,8 @@ class DurableDriver(Driver):
                 raise StaleFlow(request_id, 0)
         flow = self.engine.restore(stored.flow_id, stored.activation_deadline, stored.records)
         self._intents[flow.id] = stored.intent
+        if stored.intent is not None and stored.intent_at is not None:
+            self._intent_at[flow.id] = stored.intent_at
         return flow
 
     def intent(self, flow: Flow) -> str | None:
@@ -89,6 +97,7 @@ class DurableDriver(Driver):
                 flow.id, NOTIFY_INTENT, expected_seq=expected, now=self.clock.now()
             )
             self._intents[flow.id] = NOTIFY_INTENT
+            self._intent_at[flow.id] = self.clock.now()
             intent_open = True
         self._boundary("before_call", flow, trigger)
         try:
@@ -117,7 +126,13 @@ class DurableDriver(Driver):
             raise
 
     async def advance(self, flow: Flow) -> State:
-        """Recover an open notification intent first, then advance as :class:`Driver` does."""
+        """Recover an open notification intent first (once it had ``recovery_grace`` seconds to
+        settle), then advance as :class:`Driver` does."""
         if self._intents.get(flow.id) is not None:
+            opened = self._intent_at.get(flow.id)
+            if opened is not None:
+                settle = opened + self.recovery_grace - self.clock.now()
+                if settle > 0:
+                    await self.clock.sleep(settle)
             await self.step(flow, Trigger.RECOVER_NOTIFICATION)
         return await super().advance(flow)

@@ -69,6 +69,8 @@ class StoredFlow:
     intent: str | None
     """``"notify"`` while a notification may be under way: resume must read before sending."""
     records: tuple[AuditRecord, ...]
+    intent_at: float | None = None
+    """When the intent was opened (or last touched), by the driver's clock."""
 
 
 class FlowStore(Protocol):

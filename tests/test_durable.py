@@ -141,3 +141,19 @@ def test_statuses_come_from_the_reader_but_recovery_reads_the_request(open_db: O
     flow = resumed.open(RID)
     assert asyncio.run(resumed.advance(flow)) is State.NOTIFIED
     assert resumed_api.calls == [("get_request", RID)]
+
+
+@pytest.mark.parametrize(("later", "waited"), [(1.0, [4.0]), (10.0, [])])
+def test_an_open_intent_is_left_to_settle_before_recovery(
+    open_db: Opener, later: float, waited: list[float]
+) -> None:
+    """Resumed 1 s after the intent, the driver waits the rest of the 5 s grace; after 10 s, not."""
+    api, clock = ScriptedApi([WAITING, Answer.sent("M1")]), ManualClock()
+    first = DurableDriver(api, clock, open_db(), on_boundary=crash_at("after_call", Trigger.NOTIFY))
+    with pytest.raises(Crash):
+        asyncio.run(first.advance(first.open(RID)))
+    clock.advance(later)
+    clock.sleeps.clear()
+    resumed = DurableDriver(ScriptedApi([NOTIFIED_SEEN]), clock, open_db())
+    assert asyncio.run(resumed.advance(resumed.open(RID))) is State.NOTIFIED
+    assert clock.sleeps == pytest.approx(waited)
