@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class Kind(enum.StrEnum):
@@ -113,11 +114,11 @@ class Answer:
         return cls(Kind.REFUSED, http_status=http_status, detail=detail)
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
+class Observation(NamedTuple):
     """What a guard sees: the API's answer (``None`` for triggers that make no call) and the time.
 
-    ``now`` comes from the injected clock; ``activation_deadline`` from the flow.
+    ``now`` comes from the injected clock; ``activation_deadline`` from the flow. A named tuple:
+    one is made on every fire.
     """
 
     answer: Answer | None

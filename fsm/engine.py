@@ -11,12 +11,14 @@ Callers use :meth:`Engine.fire`, never generated trigger methods.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from transitions import EventData, Machine, MachineError
+from transitions import State as MachineState
 
 from fsm.answers import Answer, Kind, Observation
 from fsm.audit import EVENT_NAMES, AuditRecord, Outcome, fold
@@ -31,6 +33,9 @@ from fsm.validate import validate
 
 DEFAULT_ACTIVATION_TIMEOUT = 120.0
 """Seconds a request may stay READY before its flow fails (the page says "alcuni secondi")."""
+
+_ACCEPTED, _REFUSED, _ERROR = Outcome.ACCEPTED, Outcome.REFUSED, Outcome.ERROR
+"""The outcomes, read once: an Enum member is a descriptor lookup each time it is named."""
 
 REFUSAL_REASONS = {
     Kind.MESSAGES_DISABLED: "the citizen turned off messages from Firma con IO",
@@ -86,7 +91,7 @@ def _condition(guard: Guard) -> Callable[[EventData], bool]:
 
 def _reason(row_guard: str | None, target: State, answer: Answer | None) -> str | None:
     """Why the flow went to ``target``, in words a reviewer reads."""
-    if answer is None:
+    if answer is None or target not in _EXPLAINED:
         return None
     if target is State.NOTIFY_REFUSED:
         return REFUSAL_REASONS.get(answer.kind)
@@ -98,9 +103,45 @@ def _reason(row_guard: str | None, target: State, answer: Answer | None) -> str 
         if answer.kind is Kind.REQUEST:
             return f"the request reads status {answer.status}, which this step cannot go on from"
         return redact_text(f"the API refused for good (HTTP {answer.http_status}): {answer.detail}")
-    if target in TERMINAL:
-        return f"the issuer API reports {answer.status or target}"
-    return None
+    return f"the issuer API reports {answer.status or target}"
+
+
+_EXPLAINED = TERMINAL | {State.NOTIFY_REFUSED}
+"""The states a record gives a reason for reaching."""
+
+
+class _MachineState(MachineState):
+    """transitions' ``State`` with its name and value kept as plain attributes.
+
+    The stock ``name`` and ``value`` are properties that convert an Enum state on every read,
+    and a transition reads them six times. Same values, read without a call.
+    """
+
+    name: str = ""
+    value: Any = None
+
+    def __init__(self, name: str | enum.Enum, *args: Any, **kwargs: Any) -> None:
+        super().__init__(name, *args, **kwargs)
+        self.name = name.name if isinstance(name, enum.Enum) else name
+        self.value = name
+
+
+class _Machine(Machine):
+    """transitions' ``Machine``, finding its states with one dict lookup.
+
+    The stock lookup converts an Enum state to its name on each of the four lookups a
+    transition makes. ``State`` is a ``StrEnum`` whose values are its names, so a member is
+    already a key of the machine's dict; anything else takes the stock path.
+    """
+
+    state_cls = _MachineState
+
+    def get_state(self, state: str | enum.Enum) -> MachineState:
+        if isinstance(state, str):
+            found = self.states.get(state)
+            if found is not None:
+                return found
+        return super().get_state(state)
 
 
 class Engine:
@@ -115,7 +156,7 @@ class Engine:
             if row.trigger not in allowed[row.source]:
                 allowed[row.source].append(row.trigger)
         self._allowed = {state: tuple(triggers) for state, triggers in allowed.items()}
-        self.machine = Machine(
+        self.machine = _Machine(
             model=None,
             states=State,
             initial=INITIAL,
@@ -123,7 +164,8 @@ class Engine:
                 {
                     "trigger": str(row.trigger),
                     "source": row.source,
-                    "dest": row.target,
+                    # a row that keeps the state is an internal transition: no exit, no entry
+                    "dest": None if row.target is row.source else row.target,
                     "conditions": [] if row.guard is None else [_condition(row.guard)],
                 }
                 for row in self.table
@@ -189,43 +231,42 @@ class Engine:
         nothing. Raises :class:`TransitionNotAllowed` or :class:`InvalidInput`, before anything
         changes, when the trigger cannot be fired or the answer does not fit it.
         """
-        trigger = self.check_allowed(flow, trigger)
-        needs_call = CALL_OF[trigger] is not None
-        if needs_call and answer is None:
-            raise InvalidInput(f"trigger {trigger} needs the answer of {CALL_OF[trigger]}")
-        if not needs_call and answer is not None:
+        if trigger.__class__ is not Trigger or trigger not in self._allowed[flow.state]:
+            trigger = self.check_allowed(flow, trigger)
+        call = CALL_OF[trigger]
+        if answer is None:
+            if call is not None:
+                raise InvalidInput(f"trigger {trigger} needs the answer of {call}")
+        elif call is None:
             raise InvalidInput(f"trigger {trigger} makes no API call and takes no answer")
-        if answer is not None and not isinstance(answer, Answer | ApiError):
+        elif answer.__class__ is not Answer and not isinstance(answer, Answer | ApiError):
             raise InvalidInput(
                 f"answer must be an Answer or an ApiError, got {type(answer).__name__}"
             )
         started = now if requested_at is None else requested_at
+        source = flow.state
         if isinstance(answer, ApiError):
-            record = self._record(flow, trigger, flow.state, Outcome.ERROR, (), None, started, now)
+            record = self._record(flow, trigger, source, _ERROR, (), None, started, now)
             record = _with_error(record, answer)
         else:
-            record = self._transition(flow, trigger, answer, started, now)
+            trace: list[tuple[str, bool]] = []
+            obs = Observation(answer, now, flow.activation_deadline)
+            try:
+                accepted = self._events[trigger].trigger(flow, obs=obs, trace=trace)
+            except MachineError as exc:  # only if the table and the machine disagree: a bug
+                flow.state = source
+                raise TransitionNotAllowed(trigger, source) from exc
+            except BaseException:
+                flow.state = source  # a guard that raised leaves no half-applied transition
+                raise
+            outcome = _ACCEPTED if accepted else _REFUSED
+            trail = tuple(trace)
+            record = self._record(flow, trigger, source, outcome, trail, answer, started, now)
         flow.history.append(record)
-        _learn(flow, record)
+        if record.outcome is _ACCEPTED:
+            _learn(flow, record)
         self._log.info(EVENT_NAMES[record.outcome], **record.log_fields())
         return record
-
-    def _transition(
-        self, flow: Flow, trigger: Trigger, answer: Answer | None, started: float, now: float
-    ) -> AuditRecord:
-        source = flow.state
-        trace: list[tuple[str, bool]] = []
-        obs = Observation(answer, now, flow.activation_deadline)
-        try:
-            accepted = self._events[trigger].trigger(flow, obs=obs, trace=trace)
-        except MachineError as exc:  # only if the table and the machine disagree: a bug
-            flow.state = source
-            raise TransitionNotAllowed(trigger, source) from exc
-        except BaseException:
-            flow.state = source  # a guard that raised leaves no half-applied transition
-            raise
-        outcome = Outcome.ACCEPTED if accepted else Outcome.REFUSED
-        return self._record(flow, trigger, source, outcome, tuple(trace), answer, started, now)
 
     def _record(
         self,
@@ -239,36 +280,27 @@ class Engine:
         now: float,
     ) -> AuditRecord:
         target = flow.state
-        winner = trace[-1][0] if outcome is Outcome.ACCEPTED and trace else None
-        if outcome is Outcome.REFUSED and answer is not None:
+        if answer is None:
+            return AuditRecord(
+                flow.id, len(flow.history) + 1, trigger, source, target, outcome, trace,
+                None, None, None, None, None, None, None, started, now,
+            )  # fmt: skip
+        if outcome is _REFUSED:
             shown = answer.kind if answer.status is None else f"{answer.kind} {answer.status}"
             reason: str | None = f"no guard held for the answer ({shown})"
         else:
-            reason = _reason(winner, target, answer)
-        detail = None if answer is None or answer.detail is None else redact_text(answer.detail)
+            reason = _reason(trace[-1][0] if trace else None, target, answer)
+        detail = answer.detail
         return AuditRecord(
-            flow_id=flow.id,
-            seq=len(flow.history) + 1,
-            trigger=trigger,
-            source=source,
-            target=target,
-            outcome=outcome,
-            guards=trace,
-            answer=None if answer is None else answer.kind,
-            http_status=None if answer is None else answer.http_status,
-            request_status=None if answer is None else answer.status,
-            io_message_id=None if answer is None else answer.io_message_id,
-            qr_code_url=None if answer is None else answer.qr_code_url,
-            detail=detail,
-            reason=reason,
-            requested_at=started,
-            decided_at=now,
-        )
+            flow.id, len(flow.history) + 1, trigger, source, target, outcome, trace,
+            answer.kind, answer.http_status, answer.status, answer.io_message_id,
+            answer.qr_code_url, None if detail is None else redact_text(detail), reason,
+            started, now,
+        )  # fmt: skip
 
 
 def _with_error(record: AuditRecord, error: ApiError) -> AuditRecord:
-    return replace(
-        record,
+    return record._replace(
         detail=redact_text(str(error)),
         reason=f"no usable answer from the API ({type(error).__name__})",
     )
@@ -276,17 +308,15 @@ def _with_error(record: AuditRecord, error: ApiError) -> AuditRecord:
 
 def _apply(flow: Flow, record: AuditRecord) -> None:
     """Replay one stored record onto a flow being restored."""
+    flow.history.append(record)
     if record.outcome is Outcome.ACCEPTED:
         flow.state = record.target
-    flow.history.append(record)
-    _learn(flow, record)
+        _learn(flow, record)
 
 
 def _learn(flow: Flow, record: AuditRecord) -> None:
     """Keep on the flow what an accepted record taught it; only the record is read, so a flow
     restored from its records learns exactly the same."""
-    if record.outcome is not Outcome.ACCEPTED:
-        return
     if record.qr_code_url:
         flow.qr_code_url = record.qr_code_url
     if record.target is State.NOTIFIED and record.io_message_id:

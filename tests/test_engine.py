@@ -24,15 +24,24 @@ from tests.helpers import START, answer_for, fire_rows, now_for, prefix_to
 
 
 def test_the_machine_holds_exactly_the_table(engine: Engine) -> None:
-    """The transitions Machine is built from the table, row for row."""
+    """The transitions Machine is built from the table, row for row; a row that keeps the state
+    is an internal transition (no exit, no entry)."""
     held = [
-        (t.source, t.dest, trigger)
+        (t.source, t.source if t.dest is None else t.dest, trigger)
         for trigger, event in engine.machine.events.items()
         for source_rows in event.transitions.values()
         for t in source_rows
     ]
     expected = [(str(r.source), str(r.target), str(r.trigger)) for r in TABLE]
     assert sorted(held) == sorted(expected)
+    internal = {
+        (t.source, trigger)
+        for trigger, event in engine.machine.events.items()
+        for source_rows in event.transitions.values()
+        for t in source_rows
+        if t.dest is None
+    }
+    assert internal == {(str(r.source), str(r.trigger)) for r in TABLE if r.source is r.target}
 
 
 def test_paths_and_loops_cover_every_row() -> None:
@@ -203,7 +212,11 @@ def test_each_record_is_one_flat_structlog_event(engine: Engine) -> None:
     for entry in logs:
         assert entry["flow_id"] == flow.id
         assert all(not isinstance(v, dict | list | tuple) for v in entry.values())
-    assert logs[0]["guards"] == "is_waiting_for_signature=True"
+    assert logs[0]["guard"] == "is_waiting_for_signature"
+    assert logs[0]["request_status"] == "WAIT_FOR_SIGNATURE"
+    assert logs[1]["reason"] == "no usable answer from the API (ApiUnavailable)"
+    assert "guard" not in logs[2]
+    assert logs[2]["reason"] == "no guard held for the answer (request EXPIRED)"
 
 
 def test_fiscal_codes_never_reach_records_or_logs(engine: Engine) -> None:
@@ -218,3 +231,15 @@ def test_fiscal_codes_never_reach_records_or_logs(engine: Engine) -> None:
     assert "[fiscal-code]" in (record.detail or "")
     assert flow.state is State.FAILED
     assert "RSSMRA80A01H501U" not in (flow.failure or "")
+
+
+def test_a_record_cannot_be_changed_once_made(engine: Engine) -> None:
+    """The audit record a fire returns is the one on the flow, and nothing can rewrite it."""
+    flow = engine.new_flow("01ARZ3NDEKTSV4RRFFQ69G5FAV", now=START)
+    record = engine.fire(
+        flow, Trigger.CHECK_ACTIVATION, Answer.request("WAIT_FOR_SIGNATURE"), now=START
+    )
+    with pytest.raises(AttributeError):
+        record.target = State.SIGNED  # type: ignore[misc]
+    assert flow.history == [record]
+    assert fold(flow.history) is State.WAIT_FOR_SIGNATURE
