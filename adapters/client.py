@@ -50,6 +50,8 @@ from fsm.redact import redact_text
 
 DEFAULT_BASE_URL = "https://api.io.pagopa.it/api/v1/sign"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+MAX_CONNECTIONS = 20
+"""Connections to the issuer API by default, and so requests in flight at once."""
 MESSAGES_DISABLED = "It is not allowed to send a message to this user."
 NO_IO_PROFILE = "User profile not found!"
 
@@ -149,7 +151,8 @@ class IssuerClient:
     """An async client of the Firma con IO issuer API for one API key.
 
     Use it as an async context manager, or call :meth:`aclose`. ``transport`` is handed to httpx
-    as is (``httpx.MockTransport`` or ``httpx.ASGITransport`` in tests).
+    as is (``httpx.MockTransport`` or ``httpx.ASGITransport`` in tests). ``max_connections``
+    bounds the requests in flight: at 150 calls per 5 s, 20 cover answers up to 0.6 s long.
     """
 
     def __init__(
@@ -162,7 +165,10 @@ class IssuerClient:
         rate_limit: SlidingWindow | None = None,
         retry: RetryPolicy | None = None,
         logger: Any = None,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
+        if max_connections < 1:
+            raise InvalidInput(f"max_connections must be at least 1, got {max_connections}")
         if not api_key or not api_key.strip():
             raise InvalidInput("the API key is empty: set FIRMAIO_API_KEY or pass api_key")
         if any(c.isspace() or not c.isprintable() for c in api_key):
@@ -173,8 +179,14 @@ class IssuerClient:
             headers={"Ocp-Apim-Subscription-Key": api_key, "Accept": "application/json"},
             timeout=timeout,
             transport=transport,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
         )
+        self._connections = asyncio.Semaphore(max_connections)
+        """Requests wait here, not in httpcore's pool: the pool rescans every queued request
+        each time it hands out a connection (quadratic; encode/httpcore#1035), which with
+        3,000 flows in flight cost more CPU than the flows themselves."""
         self._blob = httpx.AsyncClient(timeout=timeout, transport=transport)
         self.rate_limit = rate_limit if rate_limit is not None else SlidingWindow(150, 5.0)
         self.retry = retry if retry is not None else RetryPolicy()
@@ -201,7 +213,7 @@ class IssuerClient:
     ) -> httpx.Response:
         started = time.perf_counter()
         try:
-            async with self.rate_limit.slot():
+            async with self._connections, self.rate_limit.slot():
                 response = await self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             self._log.info(

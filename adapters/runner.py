@@ -44,9 +44,9 @@ class RunReport:
     conflicts: int = 0
     """Flows another worker changed first: left to it, nothing written by this one."""
     errors: dict[str, str] = field(default_factory=dict)
+    """Flows whose API calls failed after retries: they resume on the next run."""
     unsettled: dict[str, str] = field(default_factory=dict)
     """Flows that stopped short of rest on an answer no guard accepted (state, reason)."""
-    """Flows whose API calls failed after retries: they resume on the next run."""
     rows: list[FlowRow] = field(default_factory=list)
 
     @property
@@ -86,7 +86,8 @@ class BatchRun:
         )
         self.progress = progress
         self.report = RunReport(worker=self.worker, total=len(self.ids))
-        self.scope = list(self.ids)
+        self.scope = dict.fromkeys(self.ids)
+        """The flows this run may still drive (an ordered set)."""
         self.running: dict[str, asyncio.Task[tuple[State, str | None]]] = {}
         self._done: asyncio.Queue[str] = asyncio.Queue()
         self._renewed = self._shown = time.monotonic()
@@ -100,8 +101,11 @@ class BatchRun:
         free = self.concurrency - len(self.running)
         if free <= 0:
             return
+        idle = [request_id for request_id in self.scope if request_id not in self.running]
+        if not idle:
+            return
         claimed = self.store.claim(
-            self.worker, limit=free, lease=self.lease, now=self.clock.now(), ids=self.scope
+            self.worker, limit=free, lease=self.lease, now=self.clock.now(), ids=idle
         )
         for request_id in claimed:
             if request_id not in self.running:
@@ -114,10 +118,10 @@ class BatchRun:
 
     def _collect(self, finished: list[str]) -> None:
         """Account for finished flows; each finished flow costs O(1), whatever the batch size."""
+        if finished:
+            self.store.release(self.worker, finished)
         for request_id in finished:
-            task = self.running.pop(request_id)
-            self.store.release(self.worker, [request_id])
-            _account(self.report, request_id, task, self.scope)
+            _account(self.report, request_id, self.running.pop(request_id), self.scope)
         now = time.monotonic()
         if self.progress is not None and finished and now - self._shown >= 0.5:
             self._shown = now
@@ -151,7 +155,7 @@ class BatchRun:
             while True:
                 self._fill()
                 if not self.running:
-                    if self.store.pending(self.scope) == 0:
+                    if not self.scope or self.store.pending(list(self.scope)) == 0:
                         break
                     await self.clock.sleep(min(1.0, self.lease / 4))  # held by others
                     continue
@@ -172,22 +176,22 @@ def _account(
     report: RunReport,
     request_id: str,
     task: asyncio.Task[tuple[State, str | None]],
-    scope: list[str],
+    scope: dict[str, None],
 ) -> None:
     error = task.exception()
     if error is None:
         state, reason = task.result()
+        del scope[request_id]  # at rest, or refused short of it: either way done for this run
         if state in RESTING:
             report.driven += 1
         else:  # refused short of rest: driving it again now would only repeat the same call
             report.unsettled[request_id] = f"{state}: {reason}"
-            scope.remove(request_id)
     elif isinstance(error, StaleFlow):
         report.conflicts += 1
     elif isinstance(error, ApiConfigurationError):
         raise error
     elif isinstance(error, ApiError):
         report.errors[request_id] = str(error)
-        scope.remove(request_id)  # not again in this run; the next run resumes it
+        del scope[request_id]  # not again in this run; the next run resumes it
     else:
         raise error

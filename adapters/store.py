@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -66,6 +66,7 @@ class FlowRow:
 
 class _Cursor(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+    def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> Any: ...
     def fetchall(self) -> list[Any]: ...
     def fetchone(self) -> Any: ...
     @property
@@ -193,33 +194,30 @@ class SqlStore:
                 (*params, now, worker, limit),
             )
             chosen = [r[0] for r in cur.fetchall()]
-            for flow_id in chosen:
-                cur.execute(
-                    self._sql("UPDATE flows SET lease_owner = ?, lease_until = ? WHERE id = ?"),
-                    (worker, now + lease, flow_id),
-                )
+            cur.executemany(
+                self._sql("UPDATE flows SET lease_owner = ?, lease_until = ? WHERE id = ?"),
+                [(worker, now + lease, flow_id) for flow_id in chosen],
+            )
         return chosen
 
     def renew(self, worker: str, ids: Sequence[str], *, lease: float, now: float) -> None:
         """Extend the leases ``worker`` holds on ``ids``."""
         with self._transaction() as cur:
-            for flow_id in ids:
-                cur.execute(
-                    self._sql("UPDATE flows SET lease_until = ? WHERE id = ? AND lease_owner = ?"),
-                    (now + lease, flow_id, worker),
-                )
+            cur.executemany(
+                self._sql("UPDATE flows SET lease_until = ? WHERE id = ? AND lease_owner = ?"),
+                [(now + lease, flow_id, worker) for flow_id in ids],
+            )
 
     def release(self, worker: str, ids: Sequence[str]) -> None:
         """Give up the leases ``worker`` holds on ``ids``."""
         with self._transaction() as cur:
-            for flow_id in ids:
-                cur.execute(
-                    self._sql(
-                        "UPDATE flows SET lease_owner = NULL, lease_until = NULL "
-                        "WHERE id = ? AND lease_owner = ?"
-                    ),
-                    (flow_id, worker),
-                )
+            cur.executemany(
+                self._sql(
+                    "UPDATE flows SET lease_owner = NULL, lease_until = NULL "
+                    "WHERE id = ? AND lease_owner = ?"
+                ),
+                [(flow_id, worker) for flow_id in ids],
+            )
 
     def pending(self, ids: Sequence[str] | None = None) -> int:
         """How many flows (of ``ids``) still need driving, leased or not."""

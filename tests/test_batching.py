@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -97,8 +98,22 @@ def test_a_failed_listing_fails_every_waiting_read() -> None:
     asyncio.run(run())
 
 
+class CountingStore(SqliteStore):
+    """A SQLite store that remembers every flow it leased."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.claimed: list[str] = []
+
+    def claim(self, *args: Any, **kwargs: Any) -> list[str]:
+        chosen = super().claim(*args, **kwargs)
+        self.claimed.extend(chosen)
+        return chosen
+
+
 def test_a_dossier_batch_costs_about_one_call_per_flow(sandbox: Sandbox, tmp_path: Path) -> None:
-    """30 flows of one dossier over HTTP: every one NOTIFIED once, in well under 1.5 calls each."""
+    """30 flows of one dossier over HTTP, 20 at a time: every one leased once and NOTIFIED once,
+    in well under 1.5 calls each."""
     key = sandbox.issuer.keys["sandbox-key"]
     from adapters.issuer import DEMO_DOSSIER
 
@@ -110,14 +125,15 @@ def test_a_dossier_batch_costs_about_one_call_per_flow(sandbox: Sandbox, tmp_pat
     before = sum(sandbox.state.calls.values())
 
     async def run() -> None:
-        store = SqliteStore(str(tmp_path / "flows.sqlite"))
+        store = CountingStore(str(tmp_path / "flows.sqlite"))
         try:
             async with make_client(sandbox) as client:
                 reader = DossierStatusReader(client, dossier)
                 report = await BatchRun(
-                    store, client, SystemClock(), ids, status_reader=reader
+                    store, client, SystemClock(), ids, status_reader=reader, concurrency=20
                 ).run()
             assert report.counts == {"NOTIFIED": 30}
+            assert sorted(store.claimed) == sorted(ids), "a running flow was leased again"
         finally:
             store.close()
 

@@ -88,3 +88,37 @@ def test_repr_never_shows_the_key() -> None:
     client = IssuerClient("secret-key-123", base_url="https://api.test")
     assert "secret-key-123" not in repr(client)
     asyncio.run(client.aclose())
+
+
+def test_requests_in_flight_never_exceed_max_connections() -> None:
+    """40 reads at once through a client of 3 connections: never more than 3 at the API."""
+    in_flight, most = 0, 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.005)
+        in_flight -= 1
+        return httpx.Response(200, json={"id": RID, "status": "READY"})
+
+    async def run() -> list[Answer]:
+        async with IssuerClient(
+            "k",
+            base_url="https://api.test/api/v1/sign",
+            transport=httpx.MockTransport(handler),
+            max_connections=3,
+        ) as client:
+            return await asyncio.gather(*(client.get_request(RID) for _ in range(40)))
+
+    answers = asyncio.run(run())
+    assert [a.status for a in answers] == ["READY"] * 40
+    assert most == 3
+
+
+def test_max_connections_below_one_is_refused() -> None:
+    """A client that could never send is a configuration error, named as such."""
+    from fsm import InvalidInput
+
+    with pytest.raises(InvalidInput, match="max_connections must be at least 1, got 0"):
+        IssuerClient("k", max_connections=0)
