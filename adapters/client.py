@@ -214,7 +214,8 @@ class IssuerClient:
         started = time.perf_counter()
         try:
             async with self._connections, self.rate_limit.slot():
-                response = await self._http.request(method, path, **kwargs)
+                # an absolute URL is parsed once; a path would be parsed, then merged
+                response = await self._http.request(method, self.base_url + path, **kwargs)
         except httpx.TransportError as exc:
             self._log.info(
                 "issuer_api.call",

@@ -75,6 +75,7 @@ class BatchRun:
         self.store, self.clock, self.ids = store, clock, list(ids)
         self.worker = worker or worker_name()
         self.concurrency, self.lease = concurrency, lease
+        self._refill = max(1, concurrency // 4)
         self.policy = policy or PollingPolicy()
         self.driver = DurableDriver(
             api,
@@ -91,6 +92,8 @@ class BatchRun:
         self.running: dict[str, asyncio.Task[tuple[State, str | None]]] = {}
         self._done: asyncio.Queue[str] = asyncio.Queue()
         self._renewed = self._shown = time.monotonic()
+        self._finished: list[str] = []
+        """Flows done in this run whose leases are still to be given up."""
 
     async def _drive(self, request_id: str) -> tuple[State, str | None]:
         flow = self.driver.open(request_id)
@@ -99,8 +102,9 @@ class BatchRun:
 
     def _fill(self) -> None:
         free = self.concurrency - len(self.running)
-        if free <= 0:
-            return
+        if free <= 0 or (self.running and free < self._refill):
+            return  # claim in batches: a claim's query costs the same for one flow or many
+        self._release_finished()
         idle = [request_id for request_id in self.scope if request_id not in self.running]
         if not idle:
             return
@@ -117,9 +121,9 @@ class BatchRun:
         self._done.put_nowait(request_id)
 
     def _collect(self, finished: list[str]) -> None:
-        """Account for finished flows; each finished flow costs O(1), whatever the batch size."""
-        if finished:
-            self.store.release(self.worker, finished)
+        """Account for finished flows; each finished flow costs O(1), whatever the batch size.
+        Their leases are given up with the next claim, in one write."""
+        self._finished.extend(finished)
         for request_id in finished:
             _account(self.report, request_id, self.running.pop(request_id), self.scope)
         now = time.monotonic()
@@ -127,6 +131,11 @@ class BatchRun:
             self._shown = now
             self.report.rows = self.store.rows(self.ids)
             self.progress(self.report)
+
+    def _release_finished(self) -> None:
+        if self._finished:
+            self.store.release(self.worker, self._finished)
+            self._finished = []
 
     def _renew_if_due(self) -> None:
         now = time.monotonic()
@@ -140,7 +149,8 @@ class BatchRun:
         """Wait for a flow to finish (or for the next lease renewal); take all that finished."""
         finished = []
         with contextlib.suppress(TimeoutError):
-            finished.append(await asyncio.wait_for(self._done.get(), timeout=self.lease / 3))
+            async with asyncio.timeout(self.lease / 3):
+                finished.append(await self._done.get())
         while not self._done.empty():
             finished.append(self._done.get_nowait())
         return finished
@@ -148,9 +158,8 @@ class BatchRun:
     async def run(self) -> RunReport:
         """Register the flows, then drive them until none of them needs driving."""
         now = self.clock.now()
-        for request_id in self.ids:
-            deadline = now + self.policy.activation_timeout
-            self.store.create(request_id, activation_deadline=deadline, now=now)
+        deadline = now + self.policy.activation_timeout
+        self.store.create_many(self.ids, activation_deadline=deadline, now=now)
         try:
             while True:
                 self._fill()
@@ -165,7 +174,8 @@ class BatchRun:
         finally:
             for task in self.running.values():
                 task.cancel()
-            self.store.release(self.worker, list(self.running))
+            self._finished.extend(self.running)
+            self._release_finished()
         if self.progress is not None:
             self.progress(self.report)
         self.report.rows = self.store.rows(self.ids)

@@ -91,38 +91,61 @@ class SqlStore:
     def _scope(self, ids: Sequence[str] | None) -> tuple[str, list[Any]]:  # pragma: no cover
         raise NotImplementedError
 
+    @contextmanager
+    def _statement(self) -> Iterator[_Cursor]:  # pragma: no cover - overridden
+        """A cursor for one statement, which is its own transaction (autocommit)."""
+        raise NotImplementedError
+        yield
+
     # -- the port -----------------------------------------------------------------------------
 
+    _CREATE = (
+        "INSERT INTO flows (id, state, seq, head_hash, activation_deadline, created_at,"
+        " updated_at) VALUES (?, ?, 0, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+    )
+
     def create(self, flow_id: str, *, activation_deadline: float, now: float) -> bool:
-        with self._transaction() as cur:
+        with self._statement() as cur:
             cur.execute(
-                self._sql(
-                    "INSERT INTO flows (id, state, seq, head_hash, activation_deadline, created_at,"
-                    " updated_at) VALUES (?, ?, 0, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
-                ),
+                self._sql(self._CREATE),
                 (flow_id, str(State.READY), genesis(flow_id), activation_deadline, now, now),
             )
             return bool(cur.rowcount == 1)
 
-    def load(self, flow_id: str) -> StoredFlow | None:
+    def create_many(
+        self, flow_ids: Sequence[str], *, activation_deadline: float, now: float
+    ) -> None:
+        """Register many flows in READY in one transaction; existing flows are left as they are."""
+        ready = str(State.READY)
         with self._transaction() as cur:
+            cur.executemany(
+                self._sql(self._CREATE),
+                [
+                    (flow_id, ready, genesis(flow_id), activation_deadline, now, now)
+                    for flow_id in flow_ids
+                ],
+            )
+
+    def load(self, flow_id: str) -> StoredFlow | None:
+        with self._statement() as cur:  # one statement: the row and its trail, one snapshot
             cur.execute(
-                self._sql("SELECT activation_deadline, intent, intent_at FROM flows WHERE id = ?"),
+                self._sql(
+                    "SELECT f.activation_deadline, f.intent, f.intent_at, r.payload "
+                    "FROM flows f LEFT JOIN audit_records r ON r.flow_id = f.id "
+                    "WHERE f.id = ? ORDER BY r.seq"
+                ),
                 (flow_id,),
             )
-            row = cur.fetchone()
-            if row is None:
-                return None
-            cur.execute(
-                self._sql("SELECT payload FROM audit_records WHERE flow_id = ? ORDER BY seq"),
-                (flow_id,),
-            )
-            records = tuple(from_event_dict(json.loads(r[0])) for r in cur.fetchall())
-        intent_at = None if row[2] is None else float(row[2])
-        return StoredFlow(flow_id, float(row[0]), row[1], records, intent_at)
+            rows = cur.fetchall()
+        if not rows:
+            return None
+        first = rows[0]
+        records = tuple(from_event_dict(json.loads(r[3])) for r in rows if r[3] is not None)
+        intent_at = None if first[2] is None else float(first[2])
+        return StoredFlow(flow_id, float(first[0]), first[1], records, intent_at)
 
     def open_intent(self, flow_id: str, intent: str, *, expected_seq: int, now: float) -> None:
-        with self._transaction() as cur:
+        with self._statement() as cur:
             cur.execute(
                 self._sql(
                     "UPDATE flows SET intent = ?, intent_at = ?, updated_at = ? "
@@ -291,6 +314,10 @@ class SqliteStore(SqlStore):
             raise
         cur.execute("COMMIT")
 
+    @contextmanager
+    def _statement(self) -> Iterator[_Cursor]:
+        yield self._conn.cursor()
+
     def _scope(self, ids: Sequence[str] | None) -> tuple[str, list[Any]]:
         if ids is None:
             return "", []
@@ -329,6 +356,11 @@ class PostgresStore(SqlStore):
     @contextmanager
     def _transaction(self) -> Iterator[_Cursor]:
         with self._conn.transaction(), self._conn.cursor() as cur:
+            yield cur
+
+    @contextmanager
+    def _statement(self) -> Iterator[_Cursor]:
+        with self._conn.cursor() as cur:
             yield cur
 
     def _scope(self, ids: Sequence[str] | None) -> tuple[str, list[Any]]:

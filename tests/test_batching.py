@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +114,7 @@ class CountingStore(SqliteStore):
 
 def test_a_dossier_batch_costs_about_one_call_per_flow(sandbox: Sandbox, tmp_path: Path) -> None:
     """30 flows of one dossier over HTTP, 20 at a time: every one leased once and NOTIFIED once,
-    in well under 1.5 calls each."""
+    in well under 1.5 calls each, and no lease left held."""
     key = sandbox.issuer.keys["sandbox-key"]
     from adapters.issuer import DEMO_DOSSIER
 
@@ -136,6 +137,9 @@ def test_a_dossier_batch_costs_about_one_call_per_flow(sandbox: Sandbox, tmp_pat
             assert sorted(store.claimed) == sorted(ids), "a running flow was leased again"
         finally:
             store.close()
+        with sqlite3.connect(tmp_path / "flows.sqlite") as db:
+            held = db.execute("SELECT COUNT(*) FROM flows WHERE lease_owner IS NOT NULL")
+            assert held.fetchone() == (0,), "the run ended holding leases"
 
     asyncio.run(run())
     calls = sum(sandbox.state.calls.values()) - before
