@@ -187,7 +187,10 @@ class IssuerClient:
         """Requests wait here, not in httpcore's pool: the pool rescans every queued request
         each time it hands out a connection (quadratic; encode/httpcore#1035), which with
         3,000 flows in flight cost more CPU than the flows themselves."""
-        self._blob = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._timeout, self._transport = timeout, transport
+        self._blob: httpx.AsyncClient | None = None
+        """For uploads to storage, made on first upload: flows never need it, and a client's
+        TLS context takes 40 ms of CPU to build."""
         self.rate_limit = rate_limit if rate_limit is not None else SlidingWindow(150, 5.0)
         self.retry = retry if retry is not None else RetryPolicy()
         self._log = logger if logger is not None else structlog.get_logger("adapters.client")
@@ -204,7 +207,8 @@ class IssuerClient:
     async def aclose(self) -> None:
         """Close the pooled connections."""
         await self._http.aclose()
-        await self._blob.aclose()
+        if self._blob is not None:
+            await self._blob.aclose()
 
     # -- one HTTP call, and retries around it -----------------------------------------------
 
@@ -483,6 +487,8 @@ class IssuerClient:
 
     async def upload_document(self, upload_url: str, pdf: bytes) -> None:
         """``PUT`` the PDF to the upload URL (the blob store): the API key is not sent there."""
+        if self._blob is None:
+            self._blob = httpx.AsyncClient(timeout=self._timeout, transport=self._transport)
         response = await self._blob.put(
             upload_url,
             content=pdf,

@@ -131,7 +131,7 @@ async def _plain(root: str, ids: list[str], concurrency: int) -> float:
         return time.perf_counter() - started
 
 
-def throughput(n: int = 300, concurrency: int = 20, rounds: int = 3) -> tuple[float, float]:
+def throughput(n: int = 300, concurrency: int = 20, rounds: int = 5) -> tuple[float, float]:
     """Target 5: flows per second, ours (SQLite store) and a plain httpx script; best of rounds.
 
     The requests are activated before either side starts, so both make the same two calls per
