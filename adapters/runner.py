@@ -111,11 +111,10 @@ class BatchRun:
         claimed = self.store.claim(
             self.worker, limit=free, lease=self.lease, now=self.clock.now(), ids=idle
         )
-        for request_id in claimed:
-            if request_id not in self.running:
-                task = asyncio.create_task(self._drive(request_id))
-                task.add_done_callback(functools.partial(self._on_done, request_id))
-                self.running[request_id] = task
+        for request_id in claimed:  # none of them is running: only idle flows were asked for
+            task = asyncio.create_task(self._drive(request_id))
+            task.add_done_callback(functools.partial(self._on_done, request_id))
+            self.running[request_id] = task
 
     def _on_done(self, request_id: str, _task: asyncio.Task[tuple[State, str | None]]) -> None:
         self._done.put_nowait(request_id)

@@ -263,8 +263,7 @@ class Engine:
             trail = tuple(trace)
             record = self._record(flow, trigger, source, outcome, trail, answer, started, now)
         flow.history.append(record)
-        if record.outcome is _ACCEPTED:
-            _learn(flow, record)
+        _learn(flow, record)
         self._log.info(EVENT_NAMES[record.outcome], **record.log_fields())
         return record
 
@@ -311,12 +310,14 @@ def _apply(flow: Flow, record: AuditRecord) -> None:
     flow.history.append(record)
     if record.outcome is Outcome.ACCEPTED:
         flow.state = record.target
-        _learn(flow, record)
+    _learn(flow, record)
 
 
 def _learn(flow: Flow, record: AuditRecord) -> None:
     """Keep on the flow what an accepted record taught it; only the record is read, so a flow
     restored from its records learns exactly the same."""
+    if record.outcome is not _ACCEPTED:
+        return
     if record.qr_code_url:
         flow.qr_code_url = record.qr_code_url
     if record.target is State.NOTIFIED and record.io_message_id:
