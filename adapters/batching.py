@@ -14,10 +14,11 @@ import asyncio
 from contextlib import aclosing
 from typing import Any
 
-from adapters.client import IssuerClient
-from fsm.answers import Answer, Kind
-from fsm.errors import ApiError
-from fsm.ids import check_request_id
+from firmaio.fsm.answers import Answer, Kind
+from firmaio.fsm.errors import ApiError
+from firmaio.fsm.ids import check_request_id
+
+from .client import IssuerClient
 
 
 class DossierStatusReader:

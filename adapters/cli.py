@@ -41,27 +41,28 @@ from typing import Any, TextIO
 import httpx
 import structlog
 
-from adapters.batching import DossierStatusReader
-from adapters.client import DEFAULT_BASE_URL, IssuerClient
-from adapters.clock import SystemClock
-from adapters.issuer import DEMO_DOSSIER, MINIMAL_PDF
-from adapters.runner import BatchRun, RunReport
-from adapters.sandbox import Sandbox, serve
-from adapters.store import Store, open_store
-from fsm.audit import AuditRecord, BrokenChain, from_event_dict, verify_chain
-from fsm.driver import Driver, PollingPolicy
-from fsm.durable import Boundary, DurableDriver
-from fsm.engine import Flow, default_engine
-from fsm.errors import (
+from firmaio.fsm.audit import AuditRecord, BrokenChain, from_event_dict, verify_chain
+from firmaio.fsm.driver import Driver, PollingPolicy
+from firmaio.fsm.durable import Boundary, DurableDriver
+from firmaio.fsm.engine import Flow, default_engine
+from firmaio.fsm.errors import (
     ApiConfigurationError,
     ApiError,
     InvalidInput,
     StaleFlow,
     TransitionNotAllowed,
 )
-from fsm.redact import redact_secrets
-from fsm.render import FILES, FORMATS, render, table_markdown, to_dot, to_mermaid
-from fsm.states import State, Trigger
+from firmaio.fsm.redact import redact_secrets
+from firmaio.fsm.render import FILES, FORMATS, render, table_markdown, to_dot, to_mermaid
+from firmaio.fsm.states import State, Trigger
+
+from .batching import DossierStatusReader
+from .client import DEFAULT_BASE_URL, IssuerClient
+from .clock import SystemClock
+from .issuer import DEMO_DOSSIER, MINIMAL_PDF
+from .runner import BatchRun, RunReport
+from .sandbox import Sandbox, serve
+from .store import Store, open_store
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -664,5 +665,5 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     return code
 
 
-if __name__ == "__main__":  # python -m adapters.cli
+if __name__ == "__main__":  # python -m firmaio.adapters.cli
     raise SystemExit(main())

@@ -36,17 +36,18 @@ import httpx
 import stamina
 import structlog
 
-from adapters.ratelimit import SlidingWindow
-from fsm.answers import Answer, Kind, RequestStatus
-from fsm.errors import (
+from firmaio.fsm.answers import Answer, Kind, RequestStatus
+from firmaio.fsm.errors import (
     ApiConfigurationError,
     ApiProtocolError,
     ApiRefused,
     ApiUnavailable,
     InvalidInput,
 )
-from fsm.ids import check_request_id
-from fsm.redact import redact_text
+from firmaio.fsm.ids import check_request_id
+from firmaio.fsm.redact import redact_text
+
+from .ratelimit import SlidingWindow
 
 DEFAULT_BASE_URL = "https://api.io.pagopa.it/api/v1/sign"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -193,7 +194,7 @@ class IssuerClient:
         TLS context takes 40 ms of CPU to build."""
         self.rate_limit = rate_limit if rate_limit is not None else SlidingWindow(150, 5.0)
         self.retry = retry if retry is not None else RetryPolicy()
-        self._log = logger if logger is not None else structlog.get_logger("adapters.client")
+        self._log = logger if logger is not None else structlog.get_logger(__name__)
 
     def __repr__(self) -> str:
         return f"IssuerClient(base_url={self.base_url!r})"

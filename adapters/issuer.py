@@ -23,7 +23,7 @@ from typing import Any
 
 from ulid import ULID
 
-from fsm.fallback import IO_LINK_BASE
+from firmaio.fsm.fallback import IO_LINK_BASE
 
 FISCAL_CODE_RE = re.compile(
     r"^[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$"

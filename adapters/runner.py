@@ -21,12 +21,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from adapters.store import FlowRow, SqlStore
-from fsm.driver import PollingPolicy
-from fsm.durable import Boundary, DurableDriver
-from fsm.errors import ApiConfigurationError, ApiError, StaleFlow
-from fsm.ports import Clock, SignatureApi, StatusReader
-from fsm.states import RESTING, State
+from firmaio.fsm.driver import PollingPolicy
+from firmaio.fsm.durable import Boundary, DurableDriver
+from firmaio.fsm.errors import ApiConfigurationError, ApiError, StaleFlow
+from firmaio.fsm.ports import Clock, SignatureApi, StatusReader
+from firmaio.fsm.states import RESTING, State
+
+from .store import FlowRow, SqlStore
 
 
 def worker_name() -> str:

@@ -44,8 +44,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.issuer import DEMO_DOSSIER, ApiKey, ApimError, Problem, SimulatedIssuer
-from adapters.ratelimit import SlidingWindow
+from .issuer import DEMO_DOSSIER, ApiKey, ApimError, Problem, SimulatedIssuer
+from .ratelimit import SlidingWindow
 
 PREFIX = "/api/v1/sign"
 SECURITY_HEADERS = {

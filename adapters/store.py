@@ -19,10 +19,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from fsm.audit import AuditRecord, ChainLink, canonical, chain_hash, from_event_dict, genesis
-from fsm.errors import InvalidInput, StaleFlow
-from fsm.ports import StoredFlow
-from fsm.states import State
+from firmaio.fsm.audit import (
+    AuditRecord,
+    ChainLink,
+    canonical,
+    chain_hash,
+    from_event_dict,
+    genesis,
+)
+from firmaio.fsm.errors import InvalidInput, StaleFlow
+from firmaio.fsm.ports import StoredFlow
+from firmaio.fsm.states import State
 
 CLAIMABLE = (str(State.READY), str(State.WAIT_FOR_SIGNATURE), str(State.NOTIFY_REFUSED))
 """States a worker drives; a flow with an open intent is claimable whatever its state."""

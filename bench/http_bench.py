@@ -17,12 +17,12 @@ from typing import Any
 
 import httpx
 
-from adapters.batching import DossierStatusReader
-from adapters.client import IssuerClient
-from adapters.clock import SystemClock
-from adapters.ratelimit import SlidingWindow
-from adapters.runner import BatchRun
-from adapters.store import SqliteStore
+from firmaio.adapters.batching import DossierStatusReader
+from firmaio.adapters.client import IssuerClient
+from firmaio.adapters.clock import SystemClock
+from firmaio.adapters.ratelimit import SlidingWindow
+from firmaio.adapters.runner import BatchRun
+from firmaio.adapters.store import SqliteStore
 
 KEY = "sandbox-key"
 
@@ -40,7 +40,7 @@ def sandbox_process(*, activation_delay: float, rate_calls: int) -> Iterator[str
     port = _free_port()
     child = subprocess.Popen(
         [
-            *(sys.executable, "-m", "adapters.cli", "sandbox", "--port", str(port)),
+            *(sys.executable, "-m", "firmaio.adapters.cli", "sandbox", "--port", str(port)),
             *("--activation-delay", str(activation_delay), "--rate-calls", str(rate_calls)),
         ],
         stdout=subprocess.DEVNULL,

@@ -102,7 +102,7 @@ def python_statemachine(n: int) -> float:
 
 def our_fires(n: int) -> tuple[Callable[[], float], Callable[[], float]]:
     """Two timers of ``Engine.fire``: a fire that keeps the state, and one that changes it."""
-    from fsm import Answer, Engine, State, Trigger
+    from firmaio.fsm import Answer, Engine, State, Trigger
 
     engine = Engine()
     still_open = Answer.request("WAIT_FOR_SIGNATURE")
@@ -161,7 +161,7 @@ def engine_bench(n: int = 20_000) -> Result:
 
 def memory_bench(n: int = 100_000) -> Result:
     """Target 2: 100,000 live flows: bytes each (tracemalloc) and creation time vs plain objects."""
-    from fsm import Engine
+    from firmaio.fsm import Engine
 
     engine = Engine()
     ids = [f"01ARZ3NDEKTSV4RRFF{i:08d}" for i in range(n)]

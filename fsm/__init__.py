@@ -4,12 +4,12 @@
 an issuer-API port and a clock (:mod:`fsm.ports`); :mod:`fsm.testing` has fakes of both.
 """
 
-from fsm.answers import Answer, Kind, Observation, RequestStatus
-from fsm.audit import AuditRecord, Outcome, fold
-from fsm.driver import Driver, PollingPolicy
-from fsm.durable import DurableDriver
-from fsm.engine import Engine, Flow, default_engine
-from fsm.errors import (
+from .answers import Answer, Kind, Observation, RequestStatus
+from .audit import AuditRecord, Outcome, fold
+from .driver import Driver, PollingPolicy
+from .durable import DurableDriver
+from .engine import Engine, Flow, default_engine
+from .errors import (
     ApiConfigurationError,
     ApiError,
     ApiProtocolError,
@@ -22,10 +22,10 @@ from fsm.errors import (
     StaleFlow,
     TransitionNotAllowed,
 )
-from fsm.fallback import Fallback
-from fsm.ports import Clock, FlowStore, SignatureApi, StoredFlow
-from fsm.states import RESTING, TERMINAL, State, Trigger
-from fsm.table import TABLE, Row
+from .fallback import Fallback
+from .ports import Clock, FlowStore, SignatureApi, StoredFlow
+from .states import RESTING, TERMINAL, State, Trigger
+from .table import TABLE, Row
 
 __all__ = [
     "RESTING",

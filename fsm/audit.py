@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from fsm.states import State, Trigger
+from .states import State, Trigger
 
 
 class Outcome(enum.StrEnum):

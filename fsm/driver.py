@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from fsm.answers import Answer
-from fsm.audit import AuditRecord, Outcome
-from fsm.engine import Engine, Flow, default_engine
-from fsm.errors import ApiError, InvalidInput
-from fsm.ports import Clock, SignatureApi, StatusReader
-from fsm.states import CALL_OF, RESTING, ApiCall, State, Trigger
+from .answers import Answer
+from .audit import AuditRecord, Outcome
+from .engine import Engine, Flow, default_engine
+from .errors import ApiError, InvalidInput
+from .ports import Clock, SignatureApi, StatusReader
+from .states import CALL_OF, RESTING, ApiCall, State, Trigger
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fsm.audit import AuditRecord, fold
-from fsm.driver import Driver, PollingPolicy
-from fsm.engine import Engine, Flow
-from fsm.errors import ApiError, InvalidInput, StaleFlow
-from fsm.ports import Clock, FlowStore, SignatureApi, StatusReader
-from fsm.states import State, Trigger
+from .audit import AuditRecord, fold
+from .driver import Driver, PollingPolicy
+from .engine import Engine, Flow
+from .errors import ApiError, InvalidInput, StaleFlow
+from .ports import Clock, FlowStore, SignatureApi, StatusReader
+from .states import State, Trigger
 
 NOTIFY_INTENT = "notify"
 Boundary = Callable[[str, Flow, Trigger], None]

@@ -20,16 +20,16 @@ import structlog
 from transitions import EventData, Machine, MachineError
 from transitions import State as MachineState
 
-from fsm.answers import Answer, Kind, Observation
-from fsm.audit import EVENT_NAMES, AuditRecord, Outcome, fold
-from fsm.errors import ApiError, InvalidInput, TransitionNotAllowed
-from fsm.fallback import Fallback
-from fsm.guards import Guard, activation_deadline_passed
-from fsm.ids import check_request_id
-from fsm.redact import redact_text
-from fsm.states import CALL_OF, INITIAL, TERMINAL, State, Trigger
-from fsm.table import BASIS, TABLE, Row
-from fsm.validate import validate
+from .answers import Answer, Kind, Observation
+from .audit import EVENT_NAMES, AuditRecord, Outcome, fold
+from .errors import ApiError, InvalidInput, TransitionNotAllowed
+from .fallback import Fallback
+from .guards import Guard, activation_deadline_passed
+from .ids import check_request_id
+from .redact import redact_text
+from .states import CALL_OF, INITIAL, TERMINAL, State, Trigger
+from .table import BASIS, TABLE, Row
+from .validate import validate
 
 DEFAULT_ACTIVATION_TIMEOUT = 120.0
 """Seconds a request may stay READY before its flow fails (the page says "alcuni secondi")."""
@@ -150,7 +150,7 @@ class Engine:
     def __init__(self, table: Sequence[Row] = TABLE, *, logger: Any = None) -> None:
         validate(table, initial=INITIAL, terminal=TERMINAL, basis=BASIS)
         self.table: tuple[Row, ...] = tuple(table)
-        self._log = logger if logger is not None else structlog.get_logger("fsm")
+        self._log = logger if logger is not None else structlog.get_logger("firmaio.fsm")
         allowed: dict[State, list[Trigger]] = {state: [] for state in State}
         for row in self.table:
             if row.trigger not in allowed[row.source]:

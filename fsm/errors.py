@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from fsm.audit import AuditRecord
+    from .audit import AuditRecord
 
 
 class FsmError(Exception):

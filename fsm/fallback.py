@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 
 import segno
 
-from fsm.answers import Kind
+from .answers import Kind
 
 IO_LINK_BASE = "https://continua.io.pagopa.it"
 

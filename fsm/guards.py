@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fsm.answers import Answer, Kind, Observation, RequestStatus
+from .answers import Answer, Kind, Observation, RequestStatus
 
 Guard = Callable[[Observation], bool]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from fsm.errors import InvalidRequestId
+from .errors import InvalidRequestId
 
 _FORBIDDEN = frozenset("/?#%\\")
 MAX_LENGTH = 128

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from fsm.states import INITIAL, RESTING, TERMINAL, State
-from fsm.table import TABLE, Row
+from .states import INITIAL, RESTING, TERMINAL, State
+from .table import TABLE, Row
 
 Path = tuple[Row, ...]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from fsm.answers import Answer
-from fsm.audit import AuditRecord
+from .answers import Answer
+from .audit import AuditRecord
 
 
 class SignatureApi(Protocol):

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from xml.sax.saxutils import quoteattr
 
-from fsm.audit import AuditRecord, Outcome
-from fsm.paths import Path, loops, paths
-from fsm.states import INITIAL, RESTING, TERMINAL, State
-from fsm.table import BASIS, TABLE, Row
+from .audit import AuditRecord, Outcome
+from .paths import Path, loops, paths
+from .states import INITIAL, RESTING, TERMINAL, State
+from .table import BASIS, TABLE, Row
 
 FORMATS = ("mermaid", "dot", "scxml", "paths")
 FILES = {"mermaid": "flow.mmd", "dot": "flow.dot", "scxml": "flow.scxml", "paths": "PATHS.md"}

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fsm import guards as g
-from fsm.guards import Guard
-from fsm.states import State, Trigger
+from . import guards as g
+from .guards import Guard
+from .states import State, Trigger
 
 
 @dataclass(frozen=True, slots=True)

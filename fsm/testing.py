@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from fsm.answers import Answer
-from fsm.errors import ApiError
+from .answers import Answer
+from .errors import ApiError
 
 
 class ManualClock:

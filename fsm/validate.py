@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
-from fsm.errors import InvalidDefinition
-from fsm.states import State, Trigger
-from fsm.table import Row
+from .errors import InvalidDefinition
+from .states import State, Trigger
+from .table import Row
 
 
 def _successors(rows: Iterable[Row]) -> dict[State, set[State]]:

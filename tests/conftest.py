@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import structlog
 
-from adapters.client import IssuerClient, RetryPolicy
-from adapters.sandbox import Sandbox
-from adapters.store import Store, open_store
-from fsm import Driver, Engine, default_engine
-from fsm.testing import ManualClock, ScriptedApi
+from firmaio.adapters.client import IssuerClient, RetryPolicy
+from firmaio.adapters.sandbox import Sandbox
+from firmaio.adapters.store import Store, open_store
+from firmaio.fsm import Driver, Engine, default_engine
+from firmaio.fsm.testing import ManualClock, ScriptedApi
 
 FAST_RETRY = RetryPolicy(
     attempts=4, timeout=20, wait_initial=0.01, wait_max=0.05, wait_jitter=0, notification_grace=1.0

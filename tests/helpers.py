@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fsm import AuditRecord, Engine, Flow
-from fsm.paths import Path, loops, paths
-from fsm.states import CALL_OF, State
-from fsm.table import Row
-from fsm.testing import LATE_GUARDS, witness
+from firmaio.fsm import AuditRecord, Engine, Flow
+from firmaio.fsm.paths import Path, loops, paths
+from firmaio.fsm.states import CALL_OF, State
+from firmaio.fsm.table import Row
+from firmaio.fsm.testing import LATE_GUARDS, witness
 
 START = 1_800_000_000.0
 TIMEOUT = 120.0

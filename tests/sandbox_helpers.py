@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from adapters.sandbox import Sandbox
+from firmaio.adapters.sandbox import Sandbox
 
 _serial = itertools.count(1)
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -26,6 +26,6 @@ def ready_request(sandbox: Sandbox, first: str = "R", **citizen: bool) -> str:
 
 def fault(sandbox: Sandbox, operation: str, kind: str, **options: object) -> None:
     """Queue a fault (the same as POST /__sandbox/faults)."""
-    from adapters.sandbox import Fault
+    from firmaio.adapters.sandbox import Fault
 
     sandbox.state.faults.append(Fault(operation=operation, kind=kind, **options))  # type: ignore[arg-type]

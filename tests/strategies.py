@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from fsm import Answer, ApiConfigurationError, ApiProtocolError, ApiUnavailable, Kind, RequestStatus
+from firmaio.fsm import (
+    Answer,
+    ApiConfigurationError,
+    ApiProtocolError,
+    ApiUnavailable,
+    Kind,
+    RequestStatus,
+)
 
 statuses = st.one_of(
     st.sampled_from([s.value for s in RequestStatus]),

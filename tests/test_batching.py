@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.batching import DossierStatusReader
-from adapters.client import IssuerClient, RetryPolicy
-from adapters.clock import SystemClock
-from adapters.runner import BatchRun
-from adapters.sandbox import Sandbox
-from adapters.store import SqliteStore
-from fsm import ApiUnavailable, Kind
+from firmaio.adapters.batching import DossierStatusReader
+from firmaio.adapters.client import IssuerClient, RetryPolicy
+from firmaio.adapters.clock import SystemClock
+from firmaio.adapters.runner import BatchRun
+from firmaio.adapters.sandbox import Sandbox
+from firmaio.adapters.store import SqliteStore
+from firmaio.fsm import ApiUnavailable, Kind
 from tests.conftest import make_client
 
 FAST = RetryPolicy(attempts=2, wait_initial=0.0, wait_max=0.0, wait_jitter=0.0)
@@ -116,7 +116,7 @@ def test_a_dossier_batch_costs_about_one_call_per_flow(sandbox: Sandbox, tmp_pat
     """30 flows of one dossier over HTTP, 20 at a time: every one leased once and NOTIFIED once,
     in well under 1.5 calls each, and no lease left held."""
     key = sandbox.issuer.keys["sandbox-key"]
-    from adapters.issuer import DEMO_DOSSIER
+    from firmaio.adapters.issuer import DEMO_DOSSIER
 
     dossier = sandbox.issuer.create_dossier(key, DEMO_DOSSIER)["id"]
     ids = [
@@ -150,7 +150,7 @@ def test_a_dossier_batch_costs_about_one_call_per_flow(sandbox: Sandbox, tmp_pat
 @pytest.mark.parametrize("bad", ["a/b", ""])
 def test_bad_dossier_id_is_refused(bad: str) -> None:
     """The dossier id is checked like any id."""
-    from fsm import InvalidRequestId
+    from firmaio.fsm import InvalidRequestId
 
     client = IssuerClient("k", base_url="https://api.test/v1")
     with pytest.raises(InvalidRequestId):

@@ -14,9 +14,9 @@ import stamina
 import zxingcpp
 from PIL import Image
 
-from adapters.cli import DEMO_CITIZENS, main
-from adapters.sandbox import Sandbox
-from fsm.render import FILES, FORMATS, render
+from firmaio.adapters.cli import DEMO_CITIZENS, main
+from firmaio.adapters.sandbox import Sandbox
+from firmaio.fsm.render import FILES, FORMATS, render
 from tests.sandbox_helpers import ready_request
 
 

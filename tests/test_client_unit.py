@@ -8,8 +8,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from adapters.client import IssuerClient, RetryPolicy
-from fsm import Answer, ApiProtocolError, Kind
+from firmaio.adapters.client import IssuerClient, RetryPolicy
+from firmaio.fsm import Answer, ApiProtocolError, Kind
 
 FAST = RetryPolicy(
     attempts=3, wait_initial=0.0, wait_max=0.0, wait_jitter=0.0, notification_grace=0
@@ -118,7 +118,7 @@ def test_requests_in_flight_never_exceed_max_connections() -> None:
 
 def test_max_connections_below_one_is_refused() -> None:
     """A client that could never send is a configuration error, named as such."""
-    from fsm import InvalidInput
+    from firmaio.fsm import InvalidInput
 
     with pytest.raises(InvalidInput, match="max_connections must be at least 1, got 0"):
         IssuerClient("k", max_connections=0)

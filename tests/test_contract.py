@@ -13,9 +13,9 @@ import httpx
 import pytest
 from openapi_core.exceptions import OpenAPIError
 
-from adapters.client import IssuerClient
-from adapters.issuer import DEMO_DOSSIER, MINIMAL_PDF
-from adapters.sandbox import Sandbox
+from firmaio.adapters.client import IssuerClient
+from firmaio.adapters.issuer import DEMO_DOSSIER, MINIMAL_PDF
+from firmaio.adapters.sandbox import Sandbox
 from tests.conftest import make_client
 from tests.openapi_contract import (
     SPEC_PATH,

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sandbox import Sandbox
-from adapters.store import open_store
+from firmaio.adapters.sandbox import Sandbox
+from firmaio.adapters.store import open_store
 from tests.sandbox_helpers import ready_request
 
 BOUNDARIES = [
@@ -37,7 +37,7 @@ def firmaio(
     if crash:
         env["FIRMAIO_CRASH_AT"] = crash
     return subprocess.run(
-        [sys.executable, "-m", "adapters.cli", *args],
+        [sys.executable, "-m", "firmaio.adapters.cli", *args],
         env=env,
         cwd=cwd,
         capture_output=True,

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from statemachine.io import load
 
-from fsm import TABLE, State
-from fsm.engine import default_engine
-from fsm.paths import Path as FsmPath
-from fsm.paths import loops, path_id, paths
-from fsm.render import FILES, FORMATS, render, table_markdown, to_dot, to_mermaid, to_scxml
-from fsm.states import TERMINAL
+from firmaio.fsm import TABLE, State
+from firmaio.fsm.engine import default_engine
+from firmaio.fsm.paths import Path as FsmPath
+from firmaio.fsm.paths import loops, path_id, paths
+from firmaio.fsm.render import FILES, FORMATS, render, table_markdown, to_dot, to_mermaid, to_scxml
+from firmaio.fsm.states import TERMINAL
 from tests.helpers import START, fire_rows
 from tests.test_paths import replay
 
@@ -107,7 +107,7 @@ def test_scxml_has_the_same_states_and_transitions(scxml_class: type) -> None:
 
 
 def _guard_kwargs(row: object) -> dict[str, bool]:
-    from fsm.table import Row
+    from firmaio.fsm.table import Row
 
     assert isinstance(row, Row)
     siblings = [r.guard_name for r in TABLE if (r.source, r.trigger) == (row.source, row.trigger)]

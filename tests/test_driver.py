@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from fsm import (
+from firmaio.fsm import (
     Answer,
     ApiConfigurationError,
     ApiUnavailable,
@@ -18,7 +18,7 @@ from fsm import (
     TransitionNotAllowed,
     Trigger,
 )
-from fsm.testing import EXAMPLE_IO_MESSAGE_ID, ManualClock, ScriptedApi
+from firmaio.fsm.testing import EXAMPLE_IO_MESSAGE_ID, ManualClock, ScriptedApi
 
 READY = Answer.request("READY")
 WAITING = Answer.request(

@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 import pytest
 
-from adapters.store import Store
-from fsm import Answer, ApiUnavailable, Outcome, State, Trigger
-from fsm.durable import DurableDriver
-from fsm.engine import Flow
-from fsm.errors import InvalidInput, StaleFlow
-from fsm.testing import EXAMPLE_IO_MESSAGE_ID, ManualClock, ScriptedApi
+from firmaio.adapters.store import Store
+from firmaio.fsm import Answer, ApiUnavailable, Outcome, State, Trigger
+from firmaio.fsm.durable import DurableDriver
+from firmaio.fsm.engine import Flow
+from firmaio.fsm.errors import InvalidInput, StaleFlow
+from firmaio.fsm.testing import EXAMPLE_IO_MESSAGE_ID, ManualClock, ScriptedApi
 
 RID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 WAITING = Answer.request("WAIT_FOR_SIGNATURE")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from structlog.testing import capture_logs
 
-from fsm import (
+from firmaio.fsm import (
     TABLE,
     Answer,
     ApiUnavailable,
@@ -18,8 +18,8 @@ from fsm import (
     Trigger,
     fold,
 )
-from fsm.paths import loops, paths
-from fsm.table import Row
+from firmaio.fsm.paths import loops, paths
+from firmaio.fsm.table import Row
 from tests.helpers import START, answer_for, fire_rows, now_for, prefix_to
 
 

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import zxingcpp
 from PIL import Image
 
-from fsm import Fallback, Kind
+from firmaio.fsm import Fallback, Kind
 
 
 def test_advice_fits_the_reason() -> None:

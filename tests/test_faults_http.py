@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from adapters.clock import SystemClock
-from adapters.sandbox import Sandbox
-from fsm import Driver, Outcome, State, Trigger
-from fsm.engine import Flow
+from firmaio.adapters.clock import SystemClock
+from firmaio.adapters.sandbox import Sandbox
+from firmaio.fsm import Driver, Outcome, State, Trigger
+from firmaio.fsm.engine import Flow
 from tests.conftest import make_client
 from tests.sandbox_helpers import fault, ready_request
 

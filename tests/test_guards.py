@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fsm import TABLE, Answer, Observation
-from fsm import guards as g
-from fsm.testing import witness
+from firmaio.fsm import TABLE, Answer, Observation
+from firmaio.fsm import guards as g
+from firmaio.fsm.testing import witness
 from tests.strategies import answers
 
 NOW, DEADLINE = 100.0, 200.0
@@ -82,7 +82,7 @@ def test_at_most_one_guard_holds_per_source_and_trigger(answer: Answer, now: flo
 @pytest.mark.parametrize("row", TABLE, ids=lambda r: f"{r.source}-{r.trigger}-{r.guard_name}")
 def test_each_witness_makes_only_its_guard_hold(row: object) -> None:
     """The witness answers used by the path tests select exactly their row."""
-    from fsm.table import Row
+    from firmaio.fsm.table import Row
 
     assert isinstance(row, Row)
     if row.guard is None:

@@ -11,9 +11,9 @@ import asyncio
 import pytest
 from structlog.testing import capture_logs
 
-from adapters.clock import SystemClock
-from adapters.sandbox import Sandbox
-from fsm import (
+from firmaio.adapters.clock import SystemClock
+from firmaio.adapters.sandbox import Sandbox
+from firmaio.fsm import (
     ApiConfigurationError,
     ApiUnavailable,
     Driver,
@@ -23,7 +23,7 @@ from fsm import (
     State,
     Trigger,
 )
-from fsm.engine import Flow
+from firmaio.fsm.engine import Flow
 from tests.conftest import make_client
 from tests.sandbox_helpers import fault, fiscal_code, ready_request
 
@@ -204,7 +204,7 @@ def test_bad_ids_never_reach_the_wire(sandbox: Sandbox) -> None:
 @pytest.mark.parametrize("key", ["", "wrong-key"])
 def test_missing_or_invalid_key_is_a_configuration_error(sandbox: Sandbox, key: str) -> None:
     """401 from the gateway raises ApiConfigurationError with advice, never the key itself."""
-    from adapters.client import IssuerClient
+    from firmaio.adapters.client import IssuerClient
 
     async def run() -> None:
         if not key:

@@ -9,10 +9,10 @@ import asyncio
 
 import pytest
 
-from fsm import Driver, Outcome
-from fsm.paths import Path, loops, path_id, paths
-from fsm.states import CALL_OF
-from fsm.testing import LATE_GUARDS, ManualClock, ScriptedApi
+from firmaio.fsm import Driver, Outcome
+from firmaio.fsm.paths import Path, loops, path_id, paths
+from firmaio.fsm.states import CALL_OF
+from firmaio.fsm.testing import LATE_GUARDS, ManualClock, ScriptedApi
 from tests.helpers import answer_for
 
 ALL = [*paths(), *loops()]

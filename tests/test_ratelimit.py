@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from adapters.client import RetryPolicy
-from adapters.ratelimit import SlidingWindow
-from adapters.sandbox import Sandbox
+from firmaio.adapters.client import RetryPolicy
+from firmaio.adapters.ratelimit import SlidingWindow
+from firmaio.adapters.sandbox import Sandbox
 from tests.conftest import make_client
 
 

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from adapters.clock import SystemClock
-from adapters.issuer import DEMO_DOSSIER, MINIMAL_PDF
-from adapters.sandbox import Sandbox
-from fsm import Driver, Outcome, State
+from firmaio.adapters.clock import SystemClock
+from firmaio.adapters.issuer import DEMO_DOSSIER, MINIMAL_PDF
+from firmaio.adapters.sandbox import Sandbox
+from firmaio.fsm import Driver, Outcome, State
 from tests.conftest import make_client
 from tests.sandbox_helpers import fault, fiscal_code, ready_request
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from fsm import (
+from firmaio.fsm import (
     TABLE,
     Answer,
     ApiError,
@@ -20,8 +20,8 @@ from fsm import (
     Trigger,
     fold,
 )
-from fsm.states import CALL_OF
-from fsm.testing import ManualClock, ScriptedApi
+from firmaio.fsm.states import CALL_OF
+from firmaio.fsm.testing import ManualClock, ScriptedApi
 from tests.strategies import answers_or_errors
 
 ROWS = {(r.source, r.trigger, r.target, r.guard_name) for r in TABLE}

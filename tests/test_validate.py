@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from fsm import TABLE, Engine, InvalidDefinition, State, Trigger
-from fsm.guards import is_signed, is_still_ready, is_waiting_for_signature
-from fsm.states import INITIAL, TERMINAL
-from fsm.table import BASIS, Row
-from fsm.validate import (
+from firmaio.fsm import TABLE, Engine, InvalidDefinition, State, Trigger
+from firmaio.fsm.guards import is_signed, is_still_ready, is_waiting_for_signature
+from firmaio.fsm.states import INITIAL, TERMINAL
+from firmaio.fsm.table import BASIS, Row
+from firmaio.fsm.validate import (
     ambiguous_rows,
     states_without_path_to_terminal,
     terminal_states_with_exits,

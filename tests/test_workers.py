@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from adapters.sandbox import Sandbox
-from adapters.store import open_store
+from firmaio.adapters.sandbox import Sandbox
+from firmaio.adapters.store import open_store
 from tests.sandbox_helpers import ready_request
 
 
@@ -21,7 +21,7 @@ def spawn(sandbox: Sandbox, *args: str, crash: str | None = None) -> subprocess.
     if crash:
         env["FIRMAIO_CRASH_AT"] = crash
     return subprocess.Popen(
-        [sys.executable, "-m", "adapters.cli", "run", "--json", *args],
+        [sys.executable, "-m", "firmaio.adapters.cli", "run", "--json", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -62,7 +62,7 @@ def test_workers_share_a_batch(sandbox: Sandbox, postgres_url: str, tmp_path: Pa
     assert all(r["errors"] == {} for r in reports)
     check(sandbox, postgres_url, ids)
     verify = subprocess.run(
-        [sys.executable, "-m", "adapters.cli", "audit", "verify", "--db", postgres_url],
+        [sys.executable, "-m", "firmaio.adapters.cli", "audit", "verify", "--db", postgres_url],
         capture_output=True,
         text=True,
         check=False,
