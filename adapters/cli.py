@@ -264,7 +264,7 @@ def crash_hook_from_env() -> Boundary | None:
     trigger, _, nth = rest.partition(":")
     wanted, seen = int(nth or 1), 0
 
-    def hook(at: str, _flow: Flow, fired: Trigger) -> None:
+    def hook(at: str, _flow: Flow, fired: str) -> None:
         nonlocal seen
         if at == point and str(fired) == trigger:
             seen += 1

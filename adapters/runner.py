@@ -25,7 +25,8 @@ from firmaio.fsm.driver import PollingPolicy
 from firmaio.fsm.durable import Boundary, DurableDriver
 from firmaio.fsm.errors import ApiConfigurationError, ApiError, StaleFlow
 from firmaio.fsm.ports import Clock, SignatureApi, StatusReader
-from firmaio.fsm.states import RESTING, State
+from firmaio.fsm.states import State
+from firmaio.fsm.steps import RESTING
 
 from .store import FlowRow, SqlStore
 

@@ -24,14 +24,17 @@ from .errors import (
 )
 from .fallback import Fallback
 from .ports import Clock, FlowStore, SignatureApi, StoredFlow
-from .states import RESTING, TERMINAL, State, Trigger
+from .states import TERMINAL, State, Trigger
+from .steps import RESTING, STEPS, ApiCall, Step, Steps
 from .table import TABLE, Row
 
 __all__ = [
     "RESTING",
+    "STEPS",
     "TABLE",
     "TERMINAL",
     "Answer",
+    "ApiCall",
     "ApiConfigurationError",
     "ApiError",
     "ApiProtocolError",
@@ -58,6 +61,8 @@ __all__ = [
     "SignatureApi",
     "StaleFlow",
     "State",
+    "Step",
+    "Steps",
     "StoredFlow",
     "TransitionNotAllowed",
     "Trigger",

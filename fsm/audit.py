@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from .states import State, Trigger
@@ -45,7 +46,8 @@ class AuditRecord(NamedTuple):
 
     flow_id: str
     seq: int
-    trigger: Trigger
+    trigger: str
+    """A :class:`~fsm.states.Trigger` (or a trigger of your own table's)."""
     source: State
     target: State
     outcome: Outcome
@@ -73,7 +75,8 @@ class AuditRecord(NamedTuple):
         return None
 
     def as_event_dict(self) -> dict[str, Any]:
-        """The record as flat fields, the way it is stored (every field, ``None`` included).
+        """The record as flat fields, the way it is stored: :data:`STORED_FIELDS`, every one,
+        ``None`` included.
 
         ``guards`` becomes ``"name=True,name=False"`` and ``guard`` is added. The enums are
         ``StrEnum`` members: they are strings.
@@ -84,37 +87,37 @@ class AuditRecord(NamedTuple):
         return fields
 
     def log_fields(self) -> dict[str, Any]:
-        """The fields of the structlog event: what happened, the guard that held and the API's
-        evidence, without the empty ones.
+        """The fields of the structlog event: :data:`LOGGED_FIELDS`, without the empty ones.
 
         The full guard trace, the QR URL and the clock times stay in the record (and the
         store): a polling flow logs an event every few seconds, and log pipelines stamp their
-        own time. Written out field by field, the cheapest way to build it (see bench/).
+        own time.
         """
-        fields: dict[str, Any] = {
-            "flow_id": self.flow_id,
-            "seq": self.seq,
-            "trigger": self.trigger,
-            "source": self.source,
-            "target": self.target,
-            "outcome": self.outcome,
+        fields = {
+            name: value
+            for name, value in zip(_LOGGED_OWN, _logged_values(self), strict=True)
+            if value is not None
         }
         for name, held in self.guards:
             if held:
                 fields["guard"] = name
-        if self.answer is not None:
-            fields["answer"] = self.answer
-        if self.http_status is not None:
-            fields["http_status"] = self.http_status
-        if self.request_status is not None:
-            fields["request_status"] = self.request_status
-        if self.io_message_id is not None:
-            fields["io_message_id"] = self.io_message_id
-        if self.detail is not None:
-            fields["detail"] = self.detail
-        if self.reason is not None:
-            fields["reason"] = self.reason
         return fields
+
+
+STORED_FIELDS: tuple[str, ...] = (*AuditRecord._fields, "guard")
+"""The fields of a stored record (:meth:`AuditRecord.as_event_dict`): every field, and the guard
+that held."""
+
+NOT_LOGGED = frozenset({"guards", "qr_code_url", "requested_at", "decided_at"})
+"""Stored but not logged: the guard trace (the guard that held is), the QR URL, the times."""
+
+LOGGED_FIELDS: tuple[str, ...] = tuple(f for f in STORED_FIELDS if f not in NOT_LOGGED)
+"""The fields a structlog event may carry (:meth:`AuditRecord.log_fields`), derived from
+:data:`STORED_FIELDS`."""
+
+_LOGGED_OWN = tuple(f for f in LOGGED_FIELDS if f in AuditRecord._fields)
+_logged_values = attrgetter(*_LOGGED_OWN)
+"""Reads the logged fields of a record in one call (the event is built on every fire)."""
 
 
 def _guards_text(guards: tuple[tuple[str, bool], ...]) -> str:
@@ -158,7 +161,7 @@ def from_event_dict(fields: dict[str, Any]) -> AuditRecord:
     return AuditRecord(
         flow_id=fields["flow_id"],
         seq=int(fields["seq"]),
-        trigger=Trigger(fields["trigger"]),
+        trigger=_trigger(str(fields["trigger"])),
         source=State(fields["source"]),
         target=State(fields["target"]),
         outcome=Outcome(fields["outcome"]),
@@ -173,6 +176,14 @@ def from_event_dict(fields: dict[str, Any]) -> AuditRecord:
         requested_at=float(fields["requested_at"]),
         decided_at=float(fields["decided_at"]),
     )
+
+
+def _trigger(name: str) -> str:
+    """A built-in trigger as its :class:`Trigger` member; a trigger of another table as is."""
+    try:
+        return Trigger(name)
+    except ValueError:
+        return name
 
 
 def genesis(flow_id: str) -> str:

@@ -15,7 +15,8 @@ from .audit import AuditRecord, Outcome
 from .engine import Engine, Flow, default_engine
 from .errors import ApiError, InvalidInput
 from .ports import Clock, SignatureApi, StatusReader
-from .states import CALL_OF, RESTING, ApiCall, State, Trigger
+from .states import State, Trigger
+from .steps import ApiCall
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +44,6 @@ class PollingPolicy:
         while True:
             yield delay
             delay = min(delay * self.factor, self.max_delay)
-
-
-NEXT_STEP: dict[State, Trigger] = {
-    State.READY: Trigger.CHECK_ACTIVATION,
-    State.WAIT_FOR_SIGNATURE: Trigger.NOTIFY,
-    State.NOTIFY_REFUSED: Trigger.SUGGEST_FALLBACK,
-}
-"""What the driver fires from each state that is not resting."""
 
 
 class Driver:
@@ -86,14 +79,14 @@ class Driver:
             return await self.api.send_notification(request_id)
         return await self.api.cancel_request(request_id)
 
-    async def step(self, flow: Flow, trigger: Trigger | str) -> AuditRecord:
+    async def step(self, flow: Flow, trigger: str) -> AuditRecord:
         """Fire ``trigger`` on ``flow``: at most one API call, then one audit record.
 
         If the API gives no usable answer, the attempt is recorded as an ERROR and the
         :class:`ApiError` is raised with the record attached (``error.record``).
         """
         trigger = self.engine.check_allowed(flow, trigger)  # before any call
-        call = CALL_OF[trigger]
+        call = self.engine.steps.call_of(trigger)
         started = self.clock.now()
         if call is None:
             return self.engine.fire(flow, trigger, now=started)
@@ -109,15 +102,18 @@ class Driver:
     async def advance(self, flow: Flow) -> State:
         """Take ``flow`` to its next resting state, or stop at the first refused attempt.
 
-        Between activation checks it waits with :class:`PollingPolicy`'s bounded backoff; the
-        activation deadline turns a request that stays READY into a FAILED flow.
+        From each state that still needs driving it fires the step declared for that state
+        (:mod:`fsm.steps`). A step that leaves the flow where it was (a READY request still
+        READY) is tried again after :class:`PollingPolicy`'s bounded backoff; the activation
+        deadline turns a request that stays READY into a FAILED flow.
         """
         delays = self.policy.delays()
-        while flow.state not in RESTING:
-            record = await self.step(flow, NEXT_STEP[flow.state])
+        next_step = self.engine.steps.next_step
+        while flow.state in next_step:
+            record = await self.step(flow, next_step[flow.state])
             if record.outcome is Outcome.REFUSED:
                 break
-            if flow.state is State.READY:
+            if record.target is record.source:
                 await self.clock.sleep(next(delays))
         return flow.state
 

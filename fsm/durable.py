@@ -4,10 +4,11 @@
 
 * each attempt's record and the flow's new state are written in one transaction, as a
   compare-and-set on the flow's record count, so two processes never both win a step;
-* before the notification call, the flow records its **intent**; the intent is closed in the
-  same write as the answer's record. A flow loaded with an open intent may have sent its message
-  before the process died: it fires ``recover_notification`` first, which reads the request,
-  and only a request with no notification is notified again.
+* before a call whose step opens an intent (the notification, :mod:`fsm.steps`), the flow
+  records its **intent**; the intent is closed in the same write as the answer's record. A flow
+  loaded with an open intent may have sent its message before the process died: it fires the
+  step that recovers intents (``recover_notification``) first, which reads the request, and only
+  a request with no notification is notified again.
 
 ``on_boundary(point, flow, trigger)`` is called at ``before_call`` (any intent written, no call),
 ``after_call`` (answer in memory, not written) and ``after_write``: crash tests kill the process
@@ -23,10 +24,9 @@ from .driver import Driver, PollingPolicy
 from .engine import Engine, Flow
 from .errors import ApiError, InvalidInput, StaleFlow
 from .ports import Clock, FlowStore, SignatureApi, StatusReader
-from .states import State, Trigger
+from .states import State
 
-NOTIFY_INTENT = "notify"
-Boundary = Callable[[str, Flow, Trigger], None]
+Boundary = Callable[[str, Flow, str], None]
 
 
 class DurableDriver(Driver):
@@ -78,25 +78,25 @@ class DurableDriver(Driver):
         """The open intent of ``flow``, if any."""
         return self._intents.get(flow.id)
 
-    def _boundary(self, point: str, flow: Flow, trigger: Trigger) -> None:
+    def _boundary(self, point: str, flow: Flow, trigger: str) -> None:
         if self.on_boundary is not None:
             self.on_boundary(point, flow, trigger)
 
-    async def step(self, flow: Flow, trigger: Trigger | str) -> AuditRecord:
+    async def step(self, flow: Flow, trigger: str) -> AuditRecord:
         """Fire ``trigger`` and write its record; see the module docstring for the intent."""
         trigger = self.engine.check_allowed(flow, trigger)
+        steps = self.engine.steps
         expected = len(flow.history)
         intent_open = self._intents.get(flow.id) is not None
-        if trigger is Trigger.NOTIFY:
+        if steps[trigger].opens_intent:
             if intent_open:
                 raise InvalidInput(
                     f"flow {flow.id} has an open notification intent: fire "
-                    f"{Trigger.RECOVER_NOTIFICATION} first (advance() does)"
+                    f"{steps.recovery} first (advance() does)"
                 )
-            self.store.open_intent(
-                flow.id, NOTIFY_INTENT, expected_seq=expected, now=self.clock.now()
-            )
-            self._intents[flow.id] = NOTIFY_INTENT
+            intent = str(trigger)
+            self.store.open_intent(flow.id, intent, expected_seq=expected, now=self.clock.now())
+            self._intents[flow.id] = intent
             self._intent_at[flow.id] = self.clock.now()
             intent_open = True
         self._boundary("before_call", flow, trigger)
@@ -108,7 +108,7 @@ class DurableDriver(Driver):
                 self._write(flow, error.record, expected, close_intent=False)
             raise
         self._boundary("after_call", flow, trigger)
-        closes = intent_open and trigger in (Trigger.NOTIFY, Trigger.RECOVER_NOTIFICATION)
+        closes = intent_open and steps.closes_intent(trigger)
         self._write(flow, record, expected, close_intent=closes)
         if closes:
             self._intents[flow.id] = None
@@ -128,11 +128,12 @@ class DurableDriver(Driver):
     async def advance(self, flow: Flow) -> State:
         """Recover an open notification intent first (once it had ``recovery_grace`` seconds to
         settle), then advance as :class:`Driver` does."""
-        if self._intents.get(flow.id) is not None:
+        recovery = self.engine.steps.recovery
+        if self._intents.get(flow.id) is not None and recovery is not None:
             opened = self._intent_at.get(flow.id)
             if opened is not None:
                 settle = opened + self.recovery_grace - self.clock.now()
                 if settle > 0:
                     await self.clock.sleep(settle)
-            await self.step(flow, Trigger.RECOVER_NOTIFICATION)
+            await self.step(flow, recovery)
         return await super().advance(flow)

@@ -24,10 +24,12 @@ from .answers import Answer, Kind, Observation
 from .audit import EVENT_NAMES, AuditRecord, Outcome, fold
 from .errors import ApiError, InvalidInput, TransitionNotAllowed
 from .fallback import Fallback
-from .guards import Guard, activation_deadline_passed
+from .guards import Guard
 from .ids import check_request_id
+from .reasons import Reason
 from .redact import redact_text
-from .states import CALL_OF, INITIAL, TERMINAL, State, Trigger
+from .states import INITIAL, TERMINAL, State
+from .steps import STEPS, Step, Steps
 from .table import BASIS, TABLE, Row
 from .validate import validate
 
@@ -36,11 +38,6 @@ DEFAULT_ACTIVATION_TIMEOUT = 120.0
 
 _ACCEPTED, _REFUSED, _ERROR = Outcome.ACCEPTED, Outcome.REFUSED, Outcome.ERROR
 """The outcomes, read once: an Enum member is a descriptor lookup each time it is named."""
-
-REFUSAL_REASONS = {
-    Kind.MESSAGES_DISABLED: "the citizen turned off messages from Firma con IO",
-    Kind.NO_IO_PROFILE: "the citizen has no IO profile",
-}
 
 
 @dataclass(slots=True, eq=False)
@@ -89,27 +86,6 @@ def _condition(guard: Guard) -> Callable[[EventData], bool]:
     return check
 
 
-def _reason(row_guard: str | None, target: State, answer: Answer | None) -> str | None:
-    """Why the flow went to ``target``, in words a reviewer reads."""
-    if answer is None or target not in _EXPLAINED:
-        return None
-    if target is State.NOTIFY_REFUSED:
-        return REFUSAL_REASONS.get(answer.kind)
-    if target is State.FAILED:
-        if row_guard == activation_deadline_passed.__name__:
-            return "the request was still READY when the activation deadline passed"
-        if answer.kind is Kind.NOT_FOUND:
-            return "the signature request does not exist for this issuer (HTTP 404)"
-        if answer.kind is Kind.REQUEST:
-            return f"the request reads status {answer.status}, which this step cannot go on from"
-        return redact_text(f"the API refused for good (HTTP {answer.http_status}): {answer.detail}")
-    return f"the issuer API reports {answer.status or target}"
-
-
-_EXPLAINED = TERMINAL | {State.NOTIFY_REFUSED}
-"""The states a record gives a reason for reaching."""
-
-
 class _MachineState(MachineState):
     """transitions' ``State`` with its name and value kept as plain attributes.
 
@@ -147,15 +123,27 @@ class _Machine(Machine):
 class Engine:
     """Fires triggers on flows according to one validated transition table."""
 
-    def __init__(self, table: Sequence[Row] = TABLE, *, logger: Any = None) -> None:
-        validate(table, initial=INITIAL, terminal=TERMINAL, basis=BASIS)
+    def __init__(
+        self,
+        table: Sequence[Row] = TABLE,
+        steps: Steps | Iterable[Step] = STEPS,
+        *,
+        logger: Any = None,
+    ) -> None:
+        self.steps = steps if isinstance(steps, Steps) else Steps(steps)
+        """Each trigger's declared step (:mod:`fsm.steps`), and what is derived from them."""
+        validate(table, initial=INITIAL, terminal=TERMINAL, basis=BASIS, steps=self.steps)
         self.table: tuple[Row, ...] = tuple(table)
         self._log = logger if logger is not None else structlog.get_logger("firmaio.fsm")
-        allowed: dict[State, list[Trigger]] = {state: [] for state in State}
+        allowed: dict[State, list[str]] = {state: [] for state in State}
         for row in self.table:
             if row.trigger not in allowed[row.source]:
                 allowed[row.source].append(row.trigger)
         self._allowed = {state: tuple(triggers) for state, triggers in allowed.items()}
+        self._reasons: dict[tuple[State, str, str | None], Reason | None] = {
+            (row.source, str(row.trigger), row.guard_name): row.reason for row in self.table
+        }
+        """Each row's reason, found by the guard that held (a row's guards are unique)."""
         self.machine = _Machine(
             model=None,
             states=State,
@@ -173,7 +161,7 @@ class Engine:
             auto_transitions=False,
             send_event=True,
         )
-        self._events = {trigger: self.machine.events[str(trigger)] for trigger in Trigger}
+        self._events = {step.trigger: self.machine.events[str(step.trigger)] for step in self.steps}
 
     # -- flows ----------------------------------------------------------------------------------
 
@@ -196,29 +184,29 @@ class Engine:
             _apply(flow, record)
         return flow
 
-    def allowed(self, state: State) -> tuple[Trigger, ...]:
+    def allowed(self, state: State) -> tuple[str, ...]:
         """The triggers that have at least one row from ``state``."""
         return self._allowed[state]
 
-    def check_allowed(self, flow: Flow, trigger: Trigger | str) -> Trigger:
-        """Return ``trigger`` as a Trigger if ``flow`` may fire it now, else raise."""
-        try:
-            trigger = Trigger(trigger)
-        except ValueError:
-            known = ", ".join(t.value for t in Trigger)
-            raise InvalidInput(f"unknown trigger {trigger!r} (known: {known})") from None
-        if trigger not in self._allowed[flow.state]:
+    def check_allowed(self, flow: Flow, trigger: str) -> str:
+        """Return ``trigger`` as declared (a :class:`Trigger` for the built-in table) if ``flow``
+        may fire it now, else raise."""
+        step = self.steps.by_trigger.get(trigger)
+        if step is None:
+            known = ", ".join(str(s.trigger) for s in self.steps)
+            raise InvalidInput(f"unknown trigger {trigger!r} (known: {known})")
+        if step.trigger not in self._allowed[flow.state]:
             raise TransitionNotAllowed(
-                trigger, flow.state, tuple(map(str, self._allowed[flow.state]))
+                step.trigger, flow.state, tuple(map(str, self._allowed[flow.state]))
             )
-        return trigger
+        return step.trigger
 
     # -- firing ---------------------------------------------------------------------------------
 
     def fire(
         self,
         flow: Flow,
-        trigger: Trigger | str,
+        trigger: str,
         answer: Answer | ApiError | None = None,
         *,
         now: float,
@@ -231,9 +219,9 @@ class Engine:
         nothing. Raises :class:`TransitionNotAllowed` or :class:`InvalidInput`, before anything
         changes, when the trigger cannot be fired or the answer does not fit it.
         """
-        if trigger.__class__ is not Trigger or trigger not in self._allowed[flow.state]:
+        if trigger.__class__ is str or trigger not in self._allowed[flow.state]:
             trigger = self.check_allowed(flow, trigger)
-        call = CALL_OF[trigger]
+        call = self.steps.by_trigger[trigger].call
         if answer is None:
             if call is not None:
                 raise InvalidInput(f"trigger {trigger} needs the answer of {call}")
@@ -270,7 +258,7 @@ class Engine:
     def _record(
         self,
         flow: Flow,
-        trigger: Trigger,
+        trigger: str,
         source: State,
         outcome: Outcome,
         trace: tuple[tuple[str, bool], ...],
@@ -281,20 +269,25 @@ class Engine:
         target = flow.state
         if answer is None:
             return AuditRecord(
-                flow.id, len(flow.history) + 1, trigger, source, target, outcome, trace,
-                None, None, None, None, None, None, None, started, now,
+                flow_id=flow.id, seq=len(flow.history) + 1, trigger=trigger, source=source,
+                target=target, outcome=outcome, guards=trace, answer=None, http_status=None,
+                request_status=None, io_message_id=None, qr_code_url=None, detail=None,
+                reason=None, requested_at=started, decided_at=now,
             )  # fmt: skip
         if outcome is _REFUSED:
             shown = answer.kind if answer.status is None else f"{answer.kind} {answer.status}"
             reason: str | None = f"no guard held for the answer ({shown})"
         else:
-            reason = _reason(trace[-1][0] if trace else None, target, answer)
+            why = self._reasons.get((source, trigger, trace[-1][0] if trace else None))
+            reason = None if why is None else why(answer)
         detail = answer.detail
         return AuditRecord(
-            flow.id, len(flow.history) + 1, trigger, source, target, outcome, trace,
-            answer.kind, answer.http_status, answer.status, answer.io_message_id,
-            answer.qr_code_url, None if detail is None else redact_text(detail), reason,
-            started, now,
+            flow_id=flow.id, seq=len(flow.history) + 1, trigger=trigger, source=source,
+            target=target, outcome=outcome, guards=trace, answer=answer.kind,
+            http_status=answer.http_status, request_status=answer.status,
+            io_message_id=answer.io_message_id, qr_code_url=answer.qr_code_url,
+            detail=None if detail is None else redact_text(detail), reason=reason,
+            requested_at=started, decided_at=now,
         )  # fmt: skip
 
 

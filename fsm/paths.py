@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from .states import INITIAL, RESTING, TERMINAL, State
+from .states import INITIAL, TERMINAL, State
+from .steps import RESTING
 from .table import TABLE, Row
 
 Path = tuple[Row, ...]

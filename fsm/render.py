@@ -13,7 +13,8 @@ from xml.sax.saxutils import quoteattr
 
 from .audit import AuditRecord, Outcome
 from .paths import Path, loops, paths
-from .states import INITIAL, RESTING, TERMINAL, State
+from .states import INITIAL, TERMINAL, State
+from .steps import RESTING
 from .table import BASIS, TABLE, Row
 
 FORMATS = ("mermaid", "dot", "scxml", "paths")

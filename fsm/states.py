@@ -35,7 +35,8 @@ class State(enum.StrEnum):
 
 
 class Trigger(enum.StrEnum):
-    """What can be fired on a flow. Each trigger makes at most one call to the issuer API."""
+    """What can be fired on a flow. Each trigger makes at most one call to the issuer API, declared
+    with the trigger's step in :mod:`fsm.steps`."""
 
     CHECK_ACTIVATION = "check_activation"
     """Read the request while it is READY: has it become WAIT_FOR_SIGNATURE yet?"""
@@ -51,33 +52,9 @@ class Trigger(enum.StrEnum):
     """After a crash with a notification intent open: read the request before sending again."""
 
 
-class ApiCall(enum.StrEnum):
-    """The one issuer-API call a trigger needs, if any."""
-
-    READ_STATUS = "read_status"
-    """The request's status only: a driver may serve it from the dossier listing."""
-    GET_REQUEST = "get_request"
-    """The whole request, its notification included: always ``GET /signature-requests/{id}``."""
-    SEND_NOTIFICATION = "send_notification"
-    CANCEL_REQUEST = "cancel_request"
-
-
-CALL_OF: dict[Trigger, ApiCall | None] = {
-    Trigger.CHECK_ACTIVATION: ApiCall.READ_STATUS,
-    Trigger.NOTIFY: ApiCall.SEND_NOTIFICATION,
-    Trigger.SUGGEST_FALLBACK: None,
-    Trigger.CHECK_STATUS: ApiCall.READ_STATUS,
-    Trigger.CANCEL: ApiCall.CANCEL_REQUEST,
-    Trigger.RECOVER_NOTIFICATION: ApiCall.GET_REQUEST,
-}
-"""Which API call each trigger makes: the driver makes it once, then fires with the answer."""
-
 TERMINAL: frozenset[State] = frozenset(
     {State.SIGNED, State.REJECTED, State.CANCELLED, State.FAILED}
 )
 """States no trigger leaves."""
-
-RESTING: frozenset[State] = frozenset({State.NOTIFIED, State.FALLBACK_SUGGESTED}) | TERMINAL
-"""States where the driver stops: nothing more happens until the citizen or the issuer acts."""
 
 INITIAL = State.READY

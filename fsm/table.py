@@ -15,19 +15,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import guards as g
+from . import reasons as why
 from .guards import Guard
+from .reasons import Reason
 from .states import State, Trigger
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One transition: from ``source``, ``trigger`` leads to ``target`` when ``guard`` holds."""
+    """One transition: from ``source``, ``trigger`` leads to ``target`` when ``guard`` holds.
+
+    ``reason`` says why, for the audit record; every row into a terminal state gives one (the
+    validator checks), and so do the refusals.
+    """
 
     source: State
-    trigger: Trigger
+    trigger: str
     target: State
     guard: Guard | None
     basis: tuple[str, ...]
+    reason: Reason | None = None
 
     @property
     def guard_name(self) -> str | None:
@@ -133,9 +140,9 @@ BASIS: dict[str, Basis] = {
 def _closed_rows(source: State, trigger: Trigger) -> tuple[Row, ...]:
     """The three rows that follow the issuer's closed statuses from ``source``."""
     return (
-        Row(source, trigger, State.SIGNED, g.is_signed, ("api.closed",)),
-        Row(source, trigger, State.REJECTED, g.is_rejected, ("api.closed",)),
-        Row(source, trigger, State.CANCELLED, g.is_cancelled, ("api.closed",)),
+        Row(source, trigger, State.SIGNED, g.is_signed, ("api.closed",), why.issuer_reports),
+        Row(source, trigger, State.REJECTED, g.is_rejected, ("api.closed",), why.issuer_reports),
+        Row(source, trigger, State.CANCELLED, g.is_cancelled, ("api.closed",), why.issuer_reports),
     )
 
 
@@ -158,6 +165,7 @@ def _notify_rows(source: State) -> tuple[Row, ...]:
             State.NOTIFY_REFUSED,
             g.citizen_disabled_messages,
             ("page.messages_off", *again),
+            why.messages_disabled,
         ),
         Row(
             source,
@@ -165,6 +173,7 @@ def _notify_rows(source: State) -> tuple[Row, ...]:
             State.NOTIFY_REFUSED,
             g.citizen_has_no_io_profile,
             ("api.no_profile", *again),
+            why.no_io_profile,
         ),
         *_closed_rows(source, notify),
         Row(
@@ -173,6 +182,7 @@ def _notify_rows(source: State) -> tuple[Row, ...]:
             State.FAILED,
             g.notification_failed_permanently,
             ("api.not_found", "api.permanent"),
+            why.failed_for_good,
         ),
     )
 
@@ -184,7 +194,14 @@ def _recover_rows(source: State) -> tuple[Row, ...]:
         Row(source, recover, State.NOTIFIED, g.was_already_notified, ("api.recover",)),
         Row(source, recover, source, g.is_waiting_for_signature, ("api.recover",)),
         *_closed_rows(source, recover),
-        Row(source, recover, State.FAILED, g.status_check_failed_permanently, ("api.not_found",)),
+        Row(
+            source,
+            recover,
+            State.FAILED,
+            g.status_check_failed_permanently,
+            ("api.not_found",),
+            why.failed_for_good,
+        ),
     )
 
 
@@ -194,8 +211,22 @@ def _after_activation_rows(source: State) -> tuple[Row, ...]:
     return (
         Row(source, check, source, g.is_still_open, ("api.polling",)),
         *_closed_rows(source, check),
-        Row(source, check, State.FAILED, g.status_check_failed_permanently, ("api.not_found",)),
-        Row(source, Trigger.CANCEL, State.CANCELLED, g.cancel_was_accepted, ("api.cancel",)),
+        Row(
+            source,
+            check,
+            State.FAILED,
+            g.status_check_failed_permanently,
+            ("api.not_found",),
+            why.failed_for_good,
+        ),
+        Row(
+            source,
+            Trigger.CANCEL,
+            State.CANCELLED,
+            g.cancel_was_accepted,
+            ("api.cancel",),
+            why.cancel_accepted,
+        ),
     )
 
 
@@ -215,14 +246,29 @@ TABLE: tuple[Row, ...] = (
         State.READY, _activation, State.NOTIFIED, g.was_already_notified, ("api.already_notified",)
     ),
     *_closed_rows(State.READY, _activation),
-    Row(State.READY, _activation, State.FAILED, g.activation_deadline_passed, ("api.deadline",)),
-    Row(State.READY, _activation, State.FAILED, g.request_not_found, ("api.not_found",)),
+    Row(
+        State.READY,
+        _activation,
+        State.FAILED,
+        g.activation_deadline_passed,
+        ("api.deadline",),
+        why.activation_deadline,
+    ),
+    Row(
+        State.READY,
+        _activation,
+        State.FAILED,
+        g.request_not_found,
+        ("api.not_found",),
+        why.not_found,
+    ),
     Row(
         State.READY,
         _activation,
         State.FAILED,
         g.has_unexpected_status,
         ("api.unexpected_status",),
+        why.unexpected_status,
     ),
     # WAIT_FOR_SIGNATURE: the notification, then status checks and cancel.
     *_notify_rows(State.WAIT_FOR_SIGNATURE),

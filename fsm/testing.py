@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
+from . import guards as g
 from .answers import Answer
 from .errors import ApiError
+from .guards import Guard
 
 
 class ManualClock:
@@ -81,41 +83,42 @@ EXAMPLE_QR_CODE_URL = (
     "https://continua.io.pagopa.it/qrcode.png?feat=firma&srid=01ARZ3NDEKTSV4RRFFQ69G5FAV"
 )
 
-_WITNESSES: dict[str, Answer] = {
-    "is_waiting_for_signature": Answer.request(
+_WITNESSES: dict[Guard, Answer] = {
+    g.is_waiting_for_signature: Answer.request(
         "WAIT_FOR_SIGNATURE", qr_code_url=EXAMPLE_QR_CODE_URL
     ),
-    "is_still_ready": Answer.request("READY"),
-    "activation_deadline_passed": Answer.request("READY"),
-    "was_already_notified": Answer.request(
+    g.is_still_ready: Answer.request("READY"),
+    g.activation_deadline_passed: Answer.request("READY"),
+    g.was_already_notified: Answer.request(
         "WAIT_FOR_SIGNATURE", qr_code_url=EXAMPLE_QR_CODE_URL, io_message_id=EXAMPLE_IO_MESSAGE_ID
     ),
-    "is_signed": Answer.request("SIGNED", io_message_id=EXAMPLE_IO_MESSAGE_ID),
-    "is_rejected": Answer.request("REJECTED"),
-    "is_cancelled": Answer.request("CANCELLED"),
-    "request_not_found": Answer.not_found(),
-    "has_unexpected_status": Answer.request("DRAFT"),
-    "message_was_sent": Answer.sent(EXAMPLE_IO_MESSAGE_ID),
-    "citizen_disabled_messages": Answer.messages_disabled(),
-    "citizen_has_no_io_profile": Answer.no_io_profile(),
-    "notification_failed_permanently": Answer.refused(
+    g.is_signed: Answer.request("SIGNED", io_message_id=EXAMPLE_IO_MESSAGE_ID),
+    g.is_rejected: Answer.request("REJECTED"),
+    g.is_cancelled: Answer.request("CANCELLED"),
+    g.request_not_found: Answer.not_found(),
+    g.has_unexpected_status: Answer.request("DRAFT"),
+    g.message_was_sent: Answer.sent(EXAMPLE_IO_MESSAGE_ID),
+    g.citizen_disabled_messages: Answer.messages_disabled(),
+    g.citizen_has_no_io_profile: Answer.no_io_profile(),
+    g.notification_failed_permanently: Answer.refused(
         400, "An error occurred while sending the message!"
     ),
-    "is_still_open": Answer.request("WAIT_FOR_SIGNATURE", qr_code_url=EXAMPLE_QR_CODE_URL),
-    "status_check_failed_permanently": Answer.not_found(),
-    "cancel_was_accepted": Answer.cancel_accepted(),
+    g.is_still_open: Answer.request("WAIT_FOR_SIGNATURE", qr_code_url=EXAMPLE_QR_CODE_URL),
+    g.status_check_failed_permanently: Answer.not_found(),
+    g.cancel_was_accepted: Answer.cancel_accepted(),
 }
 
-LATE_GUARDS = frozenset({"activation_deadline_passed"})
+LATE_GUARDS: frozenset[Guard] = frozenset({g.activation_deadline_passed})
 """Guards that hold only once the activation deadline has passed."""
 
 
-def witness(guard_name: str) -> Answer:
-    """An API answer under which the guard named ``guard_name`` holds (and its siblings don't).
+def witness(guard: Guard) -> Answer:
+    """An API answer under which ``guard`` holds (and its siblings don't).
 
     For a guard in :data:`LATE_GUARDS`, the clock must also be past the flow's deadline.
     """
     try:
-        return _WITNESSES[guard_name]
+        return _WITNESSES[guard]
     except KeyError:
-        raise KeyError(f"no witness answer for guard {guard_name!r}") from None
+        name = getattr(guard, "__name__", repr(guard))
+        raise KeyError(f"no witness answer for guard {name}") from None

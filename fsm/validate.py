@@ -10,7 +10,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 from .errors import InvalidDefinition
-from .states import State, Trigger
+from .states import State
+from .steps import Steps
 from .table import Row
 
 
@@ -65,7 +66,7 @@ def ambiguous_rows(rows: Sequence[Row]) -> list[str]:
     Refused: two rows with the same guard, or an unguarded row beside any other row (the order
     of rows would then decide the outcome, which the table must never leave to chance).
     """
-    groups: dict[tuple[State, Trigger], list[Row]] = defaultdict(list)
+    groups: dict[tuple[State, str], list[Row]] = defaultdict(list)
     for row in rows:
         groups[row.source, row.trigger].append(row)
     problems = []
@@ -93,6 +94,35 @@ def unknown_basis(rows: Sequence[Row], basis: Mapping[str, object]) -> list[str]
     return problems
 
 
+def rows_without_reason(rows: Sequence[Row], terminal: frozenset[State]) -> list[str]:
+    """Rows that end a flow without saying why (a reviewer must read the reason)."""
+    return [
+        f"{row.source} --{row.trigger}--> {row.target} ends the flow but gives no reason"
+        for row in rows
+        if row.target in terminal and row.reason is None
+    ]
+
+
+def steps_disagreeing(rows: Sequence[Row], steps: Steps) -> list[str]:
+    """Triggers the table and the step declarations (:mod:`fsm.steps`) do not agree on."""
+    in_table = {str(row.trigger) for row in rows}
+    problems = [
+        f"trigger {name} has rows but no step declares it"
+        for name in sorted(in_table - set(steps.by_trigger))
+    ]
+    problems.extend(
+        f"step {name} is declared but the table has no row for it"
+        for name in sorted(set(steps.by_trigger) - in_table)
+    )
+    sources = {(row.source, str(row.trigger)) for row in rows}
+    problems.extend(
+        f"the driver fires {trigger} from {state}, but no row leaves {state} by {trigger}"
+        for state, trigger in steps.next_step.items()
+        if (state, str(trigger)) not in sources
+    )
+    return problems
+
+
 def validate(
     rows: Sequence[Row],
     *,
@@ -100,8 +130,10 @@ def validate(
     terminal: frozenset[State],
     basis: Mapping[str, object],
     states: Iterable[State] = State,
+    steps: Steps | None = None,
 ) -> None:
-    """Raise :class:`InvalidDefinition` naming every problem of the table, or return None."""
+    """Raise :class:`InvalidDefinition` naming every problem of the table (and of its steps,
+    when given), or return None."""
     states = list(states)
     problems: list[str] = []
     if found := unreachable_states(rows, initial, states):
@@ -114,5 +146,8 @@ def validate(
         problems.append("states with no path to a terminal state: " + ", ".join(found))
     problems.extend(ambiguous_rows(rows))
     problems.extend(unknown_basis(rows, basis))
+    problems.extend(rows_without_reason(rows, terminal))
+    if steps is not None:
+        problems.extend(steps_disagreeing(rows, steps))
     if problems:
         raise InvalidDefinition(problems)

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from firmaio.fsm import AuditRecord, Engine, Flow
 from firmaio.fsm.paths import Path, loops, paths
-from firmaio.fsm.states import CALL_OF, State
+from firmaio.fsm.states import State
+from firmaio.fsm.steps import CALL_OF
 from firmaio.fsm.table import Row
 from firmaio.fsm.testing import LATE_GUARDS, witness
 
@@ -18,12 +19,12 @@ def answer_for(row: Row):  # type: ignore[no-untyped-def]
     """The answer that selects ``row`` (None for a trigger that makes no call)."""
     if CALL_OF[row.trigger] is None:
         return None
-    assert row.guard_name is not None
-    return witness(row.guard_name)
+    assert row.guard is not None
+    return witness(row.guard)
 
 
 def now_for(row: Row) -> float:
-    return START + TIMEOUT if row.guard_name in LATE_GUARDS else START + 1
+    return START + TIMEOUT if row.guard in LATE_GUARDS else START + 1
 
 
 def fire_rows(engine: Engine, flow: Flow, rows: Sequence[Row]) -> list[AuditRecord]:

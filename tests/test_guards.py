@@ -89,5 +89,5 @@ def test_each_witness_makes_only_its_guard_hold(row: object) -> None:
         return
     now = DEADLINE if row.guard_name == "activation_deadline_passed" else NOW
     siblings = _groups()[row.source, row.trigger]
-    held = [guard.__name__ for guard in siblings if guard(obs(witness(row.guard.__name__), now))]
+    held = [guard.__name__ for guard in siblings if guard(obs(witness(row.guard), now))]
     assert held == [row.guard_name]

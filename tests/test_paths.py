@@ -11,7 +11,7 @@ import pytest
 
 from firmaio.fsm import Driver, Outcome
 from firmaio.fsm.paths import Path, loops, path_id, paths
-from firmaio.fsm.states import CALL_OF
+from firmaio.fsm.steps import CALL_OF
 from firmaio.fsm.testing import LATE_GUARDS, ManualClock, ScriptedApi
 from tests.helpers import answer_for
 
@@ -27,7 +27,7 @@ async def replay(path: Path) -> tuple[Driver, ScriptedApi, list[int]]:
         answer = answer_for(row)
         if answer is not None:
             api.script(answer)
-        if row.guard_name in LATE_GUARDS:
+        if row.guard in LATE_GUARDS:
             clock.advance(driver.policy.activation_timeout)
         before = len(api.calls)
         await driver.step(flow, row.trigger)

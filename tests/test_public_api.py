@@ -15,12 +15,13 @@ def test_all_is_sorted_and_complete() -> None:
 def test_public_names_are_pinned() -> None:
     """Adding or removing a public name is a decision, made here."""
     assert set(fsm.__all__) == {
-        "RESTING", "TABLE", "TERMINAL", "Answer", "ApiConfigurationError", "ApiError",
+        "RESTING", "STEPS", "TABLE", "TERMINAL", "Answer", "ApiCall", "ApiConfigurationError",
+        "ApiError",
         "ApiProtocolError", "ApiRefused", "ApiUnavailable", "AuditRecord", "Clock", "Driver",
         "DurableDriver", "Engine", "Fallback", "Flow", "FlowStore", "FsmError",
         "InvalidDefinition", "InvalidInput", "InvalidRequestId", "Kind", "Observation", "Outcome",
-        "PollingPolicy", "RequestStatus", "Row", "SignatureApi", "StaleFlow", "State",
-        "StoredFlow", "TransitionNotAllowed", "Trigger", "default_engine", "fold",
+        "PollingPolicy", "RequestStatus", "Row", "SignatureApi", "StaleFlow", "State", "Step",
+        "Steps", "StoredFlow", "TransitionNotAllowed", "Trigger", "default_engine", "fold",
     }  # fmt: skip
 
 

@@ -20,7 +20,7 @@ from firmaio.fsm import (
     Trigger,
     fold,
 )
-from firmaio.fsm.states import CALL_OF
+from firmaio.fsm.steps import CALL_OF
 from firmaio.fsm.testing import ManualClock, ScriptedApi
 from tests.strategies import answers_or_errors
 

@@ -1,0 +1,60 @@
+"""Reasons: why a row took a flow where it went, in words a reviewer reads.
+
+Each row of the table that ends a flow or refuses a notification names its reason (a function of
+the API's answer); the engine writes it into the audit record. Reasons read the answer, never
+the guard's name, and mask personal data in anything the API said.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .answers import Answer, Kind
+from .redact import redact_text
+
+Reason = Callable[[Answer], str]
+"""What a row says about why the flow went to its target, given the API's answer."""
+
+
+def messages_disabled(_answer: Answer) -> str:
+    """The citizen turned "Contattarti in app" off (the page's refusal)."""
+    return "the citizen turned off messages from Firma con IO"
+
+
+def no_io_profile(_answer: Answer) -> str:
+    """The citizen has never used IO."""
+    return "the citizen has no IO profile"
+
+
+def issuer_reports(answer: Answer) -> str:
+    """The request reads a closed status."""
+    return f"the issuer API reports {answer.status}"
+
+
+def cancel_accepted(_answer: Answer) -> str:
+    """The issuer's cancel was accepted (it answers 204, with no status to quote)."""
+    return "the issuer API reports CANCELLED"
+
+
+def activation_deadline(_answer: Answer) -> str:
+    """The request never left READY."""
+    return "the request was still READY when the activation deadline passed"
+
+
+def not_found(_answer: Answer) -> str:
+    """The request does not exist for this issuer."""
+    return "the signature request does not exist for this issuer (HTTP 404)"
+
+
+def unexpected_status(answer: Answer) -> str:
+    """The request reads a status the step cannot go on from."""
+    return f"the request reads status {answer.status}, which this step cannot go on from"
+
+
+def failed_for_good(answer: Answer) -> str:
+    """A final answer: the request is missing, in a status it cannot leave, or refused."""
+    if answer.kind is Kind.NOT_FOUND:
+        return not_found(answer)
+    if answer.kind is Kind.REQUEST:
+        return unexpected_status(answer)
+    return redact_text(f"the API refused for good (HTTP {answer.http_status}): {answer.detail}")
