@@ -18,8 +18,11 @@ from firmaio.fsm import (
     Trigger,
     fold,
 )
+from firmaio.fsm import guards as g
+from firmaio.fsm.audit import LOGGED_FIELDS, STORED_FIELDS
 from firmaio.fsm.paths import loops, paths
 from firmaio.fsm.table import Row
+from firmaio.fsm.testing import ManualClock, witness
 from tests.helpers import START, answer_for, fire_rows, now_for, prefix_to
 
 
@@ -243,3 +246,23 @@ def test_a_record_cannot_be_changed_once_made(engine: Engine) -> None:
         record.target = State.SIGNED  # type: ignore[misc]
     assert flow.history == [record]
     assert fold(flow.history) is State.WAIT_FOR_SIGNATURE
+
+
+def test_the_log_event_and_the_stored_record_derive_from_one_field_list(engine: Engine) -> None:
+    """What is logged is a subset of what is stored, with the same values; nothing is missed."""
+    clock = ManualClock()
+    flow = engine.new_flow("01ARZ3NDEKTSV4RRFFQ69G5FAV", now=clock.now())
+    with capture_logs() as events:
+        records = [
+            engine.fire(flow, Trigger.CHECK_ACTIVATION, witness(g.is_still_ready), now=1),
+            engine.fire(flow, Trigger.CHECK_ACTIVATION, witness(g.is_waiting_for_signature), now=2),
+            engine.fire(flow, Trigger.NOTIFY, witness(g.citizen_disabled_messages), now=3),
+            engine.fire(flow, Trigger.SUGGEST_FALLBACK, now=4),
+        ]
+    assert set(STORED_FIELDS) > set(LOGGED_FIELDS)
+    for record, event in zip(records, events, strict=True):
+        stored, logged = record.as_event_dict(), record.log_fields()
+        assert set(stored) == set(STORED_FIELDS)
+        assert logged == {k: v for k, v in stored.items() if k in LOGGED_FIELDS and v is not None}
+        assert {k: v for k, v in event.items() if k not in ("event", "log_level")} == logged
+    assert records[2].reason == "the citizen turned off messages from Firma con IO"
