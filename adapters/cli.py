@@ -41,7 +41,7 @@ from typing import Any, TextIO
 import httpx
 import structlog
 
-from firmaio.fsm.audit import AuditRecord, BrokenChain, from_event_dict, verify_chain
+from firmaio.fsm.audit import AuditRecord, BrokenChain, ChainLink, from_event_dict, verify_chain
 from firmaio.fsm.driver import Driver, PollingPolicy
 from firmaio.fsm.durable import Boundary, DurableDriver
 from firmaio.fsm.engine import Flow, default_engine
@@ -50,8 +50,10 @@ from firmaio.fsm.errors import (
     ApiError,
     InvalidInput,
     StaleFlow,
+    StoreError,
     TransitionNotAllowed,
 )
+from firmaio.fsm.ports import StoredFlow, TrailReader
 from firmaio.fsm.redact import redact_secrets
 from firmaio.fsm.render import FILES, FORMATS, render, table_markdown, to_dot, to_mermaid
 from firmaio.fsm.states import State, Trigger
@@ -62,13 +64,14 @@ from .clock import SystemClock
 from .issuer import DEMO_DOSSIER, MINIMAL_PDF
 from .runner import BatchRun, RunReport
 from .sandbox import Sandbox, serve
-from .store import Store, open_store
+from .store import open_async_store
 
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_CONFIGURATION = 3
 EXIT_UNAVAILABLE = 4
 EXIT_NOT_ALLOWED = 5
+EXIT_STORE = 6
 EXIT_BY_STATE = {
     State.NOTIFIED: EXIT_OK,
     State.SIGNED: EXIT_OK,
@@ -282,14 +285,14 @@ async def _run_on_flow(
 ) -> int:
     policy = PollingPolicy(activation_timeout=args.activation_timeout)
     client = _client(args)
-    store = open_store(args.db) if args.db else None
+    store = open_async_store(args.db) if args.db else None
     driver: Driver
     try:
         if store is not None:
             durable = DurableDriver(
                 client, SystemClock(), store, policy=policy, on_boundary=crash_hook_from_env()
             )
-            driver, flow = durable, durable.open(args.request_id)
+            driver, flow = durable, await durable.open(args.request_id)
         else:
             driver = Driver(client, SystemClock(), policy=policy)
             flow = driver.new_flow(args.request_id)
@@ -306,7 +309,7 @@ async def _run_on_flow(
     finally:
         await client.aclose()
         if store is not None:
-            store.close()
+            await store.close()
     return code
 
 
@@ -373,7 +376,7 @@ def print_report(report: RunReport, db: str, out: TextIO) -> None:
 
 
 async def _run(args: argparse.Namespace, out: TextIO) -> int:
-    store = open_store(args.db)
+    store = open_async_store(args.db)
     try:
         async with _client(args) as client:
             ids = list(args.request_ids)
@@ -397,7 +400,7 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
             )
             report = await batch.run()
     finally:
-        store.close()
+        await store.close()
     code = EXIT_UNAVAILABLE if report.errors else EXIT_NOT_SETTLED if report.unsettled else EXIT_OK
     if args.json:
         summary = {
@@ -422,20 +425,20 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     return asyncio.run(_run(args, out))
 
 
-def verify_store(store: Store) -> tuple[int, int, list[BrokenChain], str]:
+async def verify_store(store: TrailReader) -> tuple[int, int, list[BrokenChain], str]:
     """Check every chain: (flows, records, broken chains, digest of all heads)."""
     broken: list[BrokenChain] = []
     heads = hashlib.sha256()
-    rows = store.rows()
+    rows = await store.rows()
     records = 0
     for row in rows:
-        links = store.links(row.flow_id)
+        links = await store.links(row.flow_id)
         records += len(links)
         found = verify_chain(row.flow_id, links, row.seq, row.head_hash, row.state)
         if found is not None:
             broken.append(found)
         heads.update(f"{row.flow_id}:{row.seq}:{row.head_hash}\n".encode())
-    for orphan in store.orphan_flow_ids():
+    for orphan in await store.orphan_flow_ids():
         broken.append(
             BrokenChain(orphan, 1, "inserted", "records of a flow the store does not have")
         )
@@ -444,11 +447,15 @@ def verify_store(store: Store) -> tuple[int, int, list[BrokenChain], str]:
 
 def cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
     """Check every flow's hash chain; name the first broken record of each."""
-    store = open_store(args.db)
-    try:
-        flows, records, broken, digest = verify_store(store)
-    finally:
-        store.close()
+
+    async def verify() -> tuple[int, int, list[BrokenChain], str]:
+        store = open_async_store(args.db)
+        try:
+            return await verify_store(store)
+        finally:
+            await store.close()
+
+    flows, records, broken, digest = asyncio.run(verify())
     print(f"checked {flows} flows, {records} records in {args.db}", file=out)
     if broken:
         for found in broken:
@@ -460,12 +467,15 @@ def cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_audit_show(args: argparse.Namespace, out: TextIO) -> int:
     """Print one flow's stored trail, and optionally its diagram with the path highlighted."""
-    store = open_store(args.db)
-    try:
-        stored = store.load(args.request_id)
-        links = store.links(args.request_id)
-    finally:
-        store.close()
+
+    async def read() -> tuple[StoredFlow | None, list[ChainLink]]:
+        store = open_async_store(args.db)
+        try:
+            return await store.load(args.request_id), await store.links(args.request_id)
+        finally:
+            await store.close()
+
+    stored, links = asyncio.run(read())
     if stored is None:
         raise InvalidInput(f"no flow {args.request_id!r} in {args.db}")
     flow = default_engine().restore(stored.flow_id, stored.activation_deadline, stored.records)
@@ -652,6 +662,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except ApiConfigurationError as error:
         print(f"firmaio: {error}", file=sys.stderr)
         return EXIT_CONFIGURATION
+    except StoreError as error:
+        print(f"firmaio: {error}", file=sys.stderr)
+        return EXIT_STORE
     except (TransitionNotAllowed, StaleFlow) as error:
         print(f"firmaio: {error}", file=sys.stderr)
         return EXIT_NOT_ALLOWED

@@ -24,11 +24,9 @@ from dataclasses import dataclass, field
 from firmaio.fsm.driver import PollingPolicy
 from firmaio.fsm.durable import Boundary, DurableDriver
 from firmaio.fsm.errors import ApiConfigurationError, ApiError, StaleFlow
-from firmaio.fsm.ports import Clock, SignatureApi, StatusReader
+from firmaio.fsm.ports import Clock, FlowRow, SignatureApi, StatusReader, Store
 from firmaio.fsm.states import State
 from firmaio.fsm.steps import RESTING
-
-from .store import FlowRow, SqlStore
 
 
 def worker_name() -> str:
@@ -61,7 +59,7 @@ class BatchRun:
 
     def __init__(
         self,
-        store: SqlStore,
+        store: Store,
         api: SignatureApi,
         clock: Clock,
         ids: Sequence[str],
@@ -98,19 +96,19 @@ class BatchRun:
         """Flows done in this run whose leases are still to be given up."""
 
     async def _drive(self, request_id: str) -> tuple[State, str | None]:
-        flow = self.driver.open(request_id)
+        flow = await self.driver.open(request_id)
         state = await self.driver.advance(flow)
         return state, flow.history[-1].reason if flow.history else None
 
-    def _fill(self) -> None:
+    async def _fill(self) -> None:
         free = self.concurrency - len(self.running)
         if free <= 0 or (self.running and free < self._refill):
             return  # claim in batches: a claim's query costs the same for one flow or many
-        self._release_finished()
+        await self._release_finished()
         idle = [request_id for request_id in self.scope if request_id not in self.running]
         if not idle:
             return
-        claimed = self.store.claim(
+        claimed = await self.store.claim(
             self.worker, limit=free, lease=self.lease, now=self.clock.now(), ids=idle
         )
         for request_id in claimed:  # none of them is running: only idle flows were asked for
@@ -121,7 +119,7 @@ class BatchRun:
     def _on_done(self, request_id: str, _task: asyncio.Task[tuple[State, str | None]]) -> None:
         self._done.put_nowait(request_id)
 
-    def _collect(self, finished: list[str]) -> None:
+    async def _collect(self, finished: list[str]) -> None:
         """Account for finished flows; each finished flow costs O(1), whatever the batch size.
         Their leases are given up with the next claim, in one write."""
         self._finished.extend(finished)
@@ -130,19 +128,19 @@ class BatchRun:
         now = time.monotonic()
         if self.progress is not None and finished and now - self._shown >= 0.5:
             self._shown = now
-            self.report.rows = self.store.rows(self.ids)
+            self.report.rows = await self.store.rows(self.ids)
             self.progress(self.report)
 
-    def _release_finished(self) -> None:
+    async def _release_finished(self) -> None:
         if self._finished:
-            self.store.release(self.worker, self._finished)
-            self._finished = []
+            finished, self._finished = self._finished, []
+            await self.store.release(self.worker, finished)
 
-    def _renew_if_due(self) -> None:
+    async def _renew_if_due(self) -> None:
         now = time.monotonic()
         if self.running and now - self._renewed >= self.lease / 3:
             self._renewed = now
-            self.store.renew(
+            await self.store.renew(
                 self.worker, list(self.running), lease=self.lease, now=self.clock.now()
             )
 
@@ -160,26 +158,26 @@ class BatchRun:
         """Register the flows, then drive them until none of them needs driving."""
         now = self.clock.now()
         deadline = now + self.policy.activation_timeout
-        self.store.create_many(self.ids, activation_deadline=deadline, now=now)
+        await self.store.create_many(self.ids, activation_deadline=deadline, now=now)
         try:
             while True:
-                self._fill()
+                await self._fill()
                 if not self.running:
-                    if not self.scope or self.store.pending(list(self.scope)) == 0:
+                    if not self.scope or await self.store.pending(list(self.scope)) == 0:
                         break
                     await self.clock.sleep(min(1.0, self.lease / 4))  # held by others
                     continue
                 finished = await self._next_finished()
-                self._renew_if_due()
-                self._collect(finished)
+                await self._renew_if_due()
+                await self._collect(finished)
         finally:
             for task in self.running.values():
                 task.cancel()
             self._finished.extend(self.running)
-            self._release_finished()
+            await self._release_finished()
         if self.progress is not None:
             self.progress(self.report)
-        self.report.rows = self.store.rows(self.ids)
+        self.report.rows = await self.store.rows(self.ids)
         return self.report
 
 

@@ -22,7 +22,7 @@ from firmaio.adapters.client import IssuerClient
 from firmaio.adapters.clock import SystemClock
 from firmaio.adapters.ratelimit import SlidingWindow
 from firmaio.adapters.runner import BatchRun
-from firmaio.adapters.store import SqliteStore
+from firmaio.adapters.store import open_async_store
 
 KEY = "sandbox-key"
 
@@ -90,7 +90,7 @@ async def _drive(
 ) -> float:
     """Drive ``ids`` to rest with a SQLite store; every flow must end NOTIFIED. Seconds taken."""
     with tempfile.TemporaryDirectory() as tmp:
-        store = SqliteStore(str(Path(tmp) / "flows.sqlite"))
+        store = open_async_store(str(Path(tmp) / "flows.sqlite"))
         try:
             async with IssuerClient(
                 KEY, base_url=f"{root}/api/v1/sign", rate_limit=limit
@@ -103,7 +103,7 @@ async def _drive(
                 report = await batch.run()
                 elapsed = time.perf_counter() - started
         finally:
-            store.close()
+            await store.close()
     assert report.counts == {"NOTIFIED": len(ids)}, report.counts
     return elapsed
 

@@ -54,18 +54,18 @@ class DurableDriver(Driver):
         self._intents: dict[str, str | None] = {}
         self._intent_at: dict[str, float] = {}
 
-    def open(self, request_id: str) -> Flow:
+    async def open(self, request_id: str) -> Flow:
         """The stored flow for ``request_id``, created in READY if the store has none."""
-        stored = self.store.load(request_id)
+        stored = await self.store.load(request_id)
         if stored is None:
             flow = self.new_flow(request_id)
-            created = self.store.create(
+            created = await self.store.create(
                 flow.id, activation_deadline=flow.activation_deadline, now=self.clock.now()
             )
             if created:
                 self._intents[flow.id] = None
                 return flow
-            stored = self.store.load(request_id)
+            stored = await self.store.load(request_id)
             if stored is None:  # pragma: no cover - a store that loses what it just refused
                 raise StaleFlow(request_id, 0)
         flow = self.engine.restore(stored.flow_id, stored.activation_deadline, stored.records)
@@ -95,7 +95,9 @@ class DurableDriver(Driver):
                     f"{steps.recovery} first (advance() does)"
                 )
             intent = str(trigger)
-            self.store.open_intent(flow.id, intent, expected_seq=expected, now=self.clock.now())
+            await self.store.open_intent(
+                flow.id, intent, expected_seq=expected, now=self.clock.now()
+            )
             self._intents[flow.id] = intent
             self._intent_at[flow.id] = self.clock.now()
             intent_open = True
@@ -105,19 +107,21 @@ class DurableDriver(Driver):
         except ApiError as error:
             self._boundary("after_call", flow, trigger)
             if error.record is not None:  # outcome unknown: the intent stays open
-                self._write(flow, error.record, expected, close_intent=False)
+                await self._write(flow, error.record, expected, close_intent=False)
             raise
         self._boundary("after_call", flow, trigger)
         closes = intent_open and steps.closes_intent(trigger)
-        self._write(flow, record, expected, close_intent=closes)
+        await self._write(flow, record, expected, close_intent=closes)
         if closes:
             self._intents[flow.id] = None
         self._boundary("after_write", flow, trigger)
         return record
 
-    def _write(self, flow: Flow, record: AuditRecord, expected: int, *, close_intent: bool) -> None:
+    async def _write(
+        self, flow: Flow, record: AuditRecord, expected: int, *, close_intent: bool
+    ) -> None:
         try:
-            self.store.append(
+            await self.store.append(
                 record, expected_seq=expected, close_intent=close_intent, now=self.clock.now()
             )
         except StaleFlow:

@@ -71,6 +71,22 @@ class StaleFlow(FsmError):
         )
 
 
+class StoreError(FsmError):
+    """The store cannot be opened or used as it is. Nothing was changed."""
+
+
+class SchemaTooNew(StoreError):
+    """The database was made or migrated by a newer firmaio-fsm than this one."""
+
+    def __init__(self, *, found: int, supported: int) -> None:
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"the store's schema is version {found}, newer than this firmaio-fsm's (version "
+            f"{supported}): upgrade firmaio-fsm to use it; nothing was changed"
+        )
+
+
 class ApiError(FsmError):
     """The issuer API gave no usable answer. ``record`` is the audit record of the attempt."""
 

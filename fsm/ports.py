@@ -2,16 +2,18 @@
 
 ``fsm`` imports no adapter: it is handed objects that fit these shapes. ``fsm.testing`` has
 fakes for tests; ``adapters`` has the real issuer-API client and the SQLite and PostgreSQL
-stores.
+stores. Every call that may wait on the network or a disk is ``async``: a store runs its
+blocking work off the event loop, so one slow write never stalls the other flows in flight.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from .answers import Answer
-from .audit import AuditRecord
+from .audit import AuditRecord, ChainLink
 
 
 class SignatureApi(Protocol):
@@ -73,6 +75,17 @@ class StoredFlow:
     """When the intent was opened (or last touched), by the driver's clock."""
 
 
+@dataclass(frozen=True, slots=True)
+class FlowRow:
+    """A flow's own row, as ``audit verify`` and a batch run's summary read it."""
+
+    flow_id: str
+    state: str
+    seq: int
+    intent: str | None
+    head_hash: str
+
+
 class FlowStore(Protocol):
     """Where flows and their audit trails are kept, atomically.
 
@@ -81,20 +94,74 @@ class FlowStore(Protocol):
     written. A record and the flow's new state are written in one transaction.
     """
 
-    def create(self, flow_id: str, *, activation_deadline: float, now: float) -> bool:
+    async def create(self, flow_id: str, *, activation_deadline: float, now: float) -> bool:
         """Add a flow in READY; False if it already exists (then nothing changes)."""
         ...
 
-    def load(self, flow_id: str) -> StoredFlow | None:
+    async def load(self, flow_id: str) -> StoredFlow | None:
         """The stored flow, or None."""
         ...
 
-    def open_intent(self, flow_id: str, intent: str, *, expected_seq: int, now: float) -> None:
+    async def open_intent(
+        self, flow_id: str, intent: str, *, expected_seq: int, now: float
+    ) -> None:
         """Record that a call with effects (``"notify"``) is about to be made."""
         ...
 
-    def append(
+    async def append(
         self, record: AuditRecord, *, expected_seq: int, close_intent: bool, now: float
     ) -> None:
         """Add ``record`` and move the flow to ``record.target`` (if accepted), atomically."""
+        ...
+
+
+class LeaseStore(Protocol):
+    """How workers share stored flows: each flow that needs driving is leased to one worker."""
+
+    async def create_many(
+        self, flow_ids: Sequence[str], *, activation_deadline: float, now: float
+    ) -> None:
+        """Register many flows in READY at once; existing flows are left as they are."""
+        ...
+
+    async def claim(
+        self, worker: str, *, limit: int, lease: float, now: float, ids: Sequence[str] | None = None
+    ) -> list[str]:
+        """Lease up to ``limit`` flows (of ``ids``) that need driving and nobody else holds."""
+        ...
+
+    async def renew(self, worker: str, ids: Sequence[str], *, lease: float, now: float) -> None:
+        """Extend the leases ``worker`` holds on ``ids``."""
+        ...
+
+    async def release(self, worker: str, ids: Sequence[str]) -> None:
+        """Give up the leases ``worker`` holds on ``ids``."""
+        ...
+
+    async def pending(self, ids: Sequence[str] | None = None) -> int:
+        """How many flows (of ``ids``) still need driving, leased or not."""
+        ...
+
+
+class TrailReader(Protocol):
+    """Reading the stored trails back, for ``audit verify``, ``audit show`` and summaries."""
+
+    async def rows(self, ids: Sequence[str] | None = None) -> list[FlowRow]:
+        """The flows' own rows (of ``ids``), by id."""
+        ...
+
+    async def links(self, flow_id: str) -> list[ChainLink]:
+        """A flow's stored records with their hashes, as stored."""
+        ...
+
+    async def orphan_flow_ids(self) -> list[str]:
+        """Ids of records whose flow row is gone."""
+        ...
+
+
+class Store(FlowStore, LeaseStore, TrailReader, Protocol):
+    """A whole store, as a batch run and the ``firmaio`` command use it."""
+
+    async def close(self) -> None:
+        """Release the store's connections and threads."""
         ...

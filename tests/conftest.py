@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,7 +13,7 @@ import structlog
 
 from firmaio.adapters.client import IssuerClient, RetryPolicy
 from firmaio.adapters.sandbox import Sandbox
-from firmaio.adapters.store import Store, open_store
+from firmaio.adapters.store import AsyncStore, Store, open_store
 from firmaio.fsm import Driver, Engine, default_engine
 from firmaio.fsm.testing import ManualClock, ScriptedApi
 
@@ -129,3 +130,18 @@ def open_db(db: str) -> Iterator[Callable[[], Store]]:
     yield opener
     for store in opened:
         store.close()
+
+
+@pytest.fixture
+def open_async_db(db: str) -> Iterator[Callable[[], AsyncStore]]:
+    """Opens async stores on ``db``, one connection each (one per simulated process)."""
+    opened: list[AsyncStore] = []
+
+    def opener() -> AsyncStore:
+        store = AsyncStore(lambda: open_store(db), threads=1)
+        opened.append(store)
+        return store
+
+    yield opener
+    for store in opened:
+        asyncio.run(store.close())

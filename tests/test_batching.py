@@ -15,7 +15,7 @@ from firmaio.adapters.client import IssuerClient, RetryPolicy
 from firmaio.adapters.clock import SystemClock
 from firmaio.adapters.runner import BatchRun
 from firmaio.adapters.sandbox import Sandbox
-from firmaio.adapters.store import SqliteStore
+from firmaio.adapters.store import AsyncStore, SqliteStore, open_async_store
 from firmaio.fsm import ApiUnavailable, Kind
 from tests.conftest import make_client
 
@@ -100,11 +100,11 @@ def test_a_failed_listing_fails_every_waiting_read() -> None:
 
 
 class CountingStore(SqliteStore):
-    """A SQLite store that remembers every flow it leased."""
+    """A SQLite store that remembers every flow it leased (in ``claimed``, shared)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, claimed: list[str]) -> None:
         super().__init__(path)
-        self.claimed: list[str] = []
+        self.claimed = claimed
 
     def claim(self, *args: Any, **kwargs: Any) -> list[str]:
         chosen = super().claim(*args, **kwargs)
@@ -126,7 +126,8 @@ def test_a_dossier_batch_costs_about_one_call_per_flow(sandbox: Sandbox, tmp_pat
     before = sum(sandbox.state.calls.values())
 
     async def run() -> None:
-        store = CountingStore(str(tmp_path / "flows.sqlite"))
+        claimed: list[str] = []
+        store = AsyncStore(lambda: CountingStore(str(tmp_path / "flows.sqlite"), claimed))
         try:
             async with make_client(sandbox) as client:
                 reader = DossierStatusReader(client, dossier)
@@ -134,9 +135,9 @@ def test_a_dossier_batch_costs_about_one_call_per_flow(sandbox: Sandbox, tmp_pat
                     store, client, SystemClock(), ids, status_reader=reader, concurrency=20
                 ).run()
             assert report.counts == {"NOTIFIED": 30}
-            assert sorted(store.claimed) == sorted(ids), "a running flow was leased again"
+            assert sorted(claimed) == sorted(ids), "a running flow was leased again"
         finally:
-            store.close()
+            await store.close()
         with sqlite3.connect(tmp_path / "flows.sqlite") as db:
             held = db.execute("SELECT COUNT(*) FROM flows WHERE lease_owner IS NOT NULL")
             assert held.fetchone() == (0,), "the run ended holding leases"
@@ -169,14 +170,14 @@ def test_a_flow_refused_short_of_rest_is_not_driven_again_in_the_run(
     before = sandbox.state.calls.get("sendNotification", 0)
 
     async def run() -> None:
-        store = SqliteStore(str(tmp_path / "flows.sqlite"))
+        store = open_async_store(str(tmp_path / "flows.sqlite"))
         try:
             async with make_client(sandbox) as client:
                 report = await BatchRun(store, client, SystemClock(), [stuck]).run()
             assert list(report.unsettled) == [stuck]
             assert report.unsettled[stuck].startswith("WAIT_FOR_SIGNATURE: no guard held")
         finally:
-            store.close()
+            await store.close()
 
     asyncio.run(run())
     assert sandbox.state.calls["sendNotification"] - before == 1, "one attempt, not a loop"

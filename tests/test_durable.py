@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from firmaio.adapters.store import Store
+from firmaio.adapters.store import AsyncStore
 from firmaio.fsm import Answer, ApiUnavailable, Outcome, State, Trigger
 from firmaio.fsm.durable import DurableDriver
 from firmaio.fsm.engine import Flow
@@ -17,19 +17,30 @@ from firmaio.fsm.testing import EXAMPLE_IO_MESSAGE_ID, ManualClock, ScriptedApi
 RID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 WAITING = Answer.request("WAIT_FOR_SIGNATURE")
 NOTIFIED_SEEN = Answer.request("WAIT_FOR_SIGNATURE", io_message_id=EXAMPLE_IO_MESSAGE_ID)
-Opener = Callable[[], Store]
+Opener = Callable[[], AsyncStore]
 
 
 class Crash(BaseException):
     """Stands for SIGKILL: nothing after it runs in this 'process'."""
 
 
-def crash_at(point: str, trigger: Trigger) -> Callable[[str, Flow, Trigger], None]:
-    def hook(at: str, _flow: Flow, fired: Trigger) -> None:
+def crash_at(point: str, trigger: Trigger) -> Callable[[str, Flow, str], None]:
+    def hook(at: str, _flow: Flow, fired: str) -> None:
         if (at, fired) == (point, trigger):
             raise Crash(point)
 
     return hook
+
+
+@pytest.fixture
+def adb(open_async_db: Opener) -> Opener:
+    """Opens a store on the test's database, as a new process would."""
+    return open_async_db
+
+
+def opened(driver: DurableDriver) -> Flow:
+    """The driver's stored flow, loaded (or created) as a new process would."""
+    return asyncio.run(driver.open(RID))
 
 
 def sends(api: ScriptedApi) -> int:
@@ -45,16 +56,16 @@ def sends(api: ScriptedApi) -> int:
     ],
 )
 def test_a_crash_at_each_boundary_never_sends_twice(
-    open_db: Opener, point: str, after_crash: list[Answer], recovered_by: str | None
+    adb: Opener, point: str, after_crash: list[Answer], recovered_by: str | None
 ) -> None:
     """Killed around the notification, a resumed flow reads first and sends only if needed."""
     api, clock = ScriptedApi([WAITING, Answer.sent(EXAMPLE_IO_MESSAGE_ID)]), ManualClock()
-    first = DurableDriver(api, clock, open_db(), on_boundary=crash_at(point, Trigger.NOTIFY))
+    first = DurableDriver(api, clock, adb(), on_boundary=crash_at(point, Trigger.NOTIFY))
     with pytest.raises(Crash):
-        asyncio.run(first.advance(first.open(RID)))
+        asyncio.run(first.advance(opened(first)))
     resumed = ScriptedApi(after_crash)
-    second = DurableDriver(resumed, clock, open_db())  # a new process: a new connection
-    flow = second.open(RID)
+    second = DurableDriver(resumed, clock, adb())  # a new process: a new connection
+    flow = opened(second)
     assert second.intent(flow) == (None if point == "after_write" else "notify")
     assert asyncio.run(second.advance(flow)) is State.NOTIFIED
     assert sends(api) + sends(resumed) == 1
@@ -62,18 +73,21 @@ def test_a_crash_at_each_boundary_never_sends_twice(
     recover = [r for r in flow.history if r.trigger is Trigger.RECOVER_NOTIFICATION]
     assert [r.guard for r in recover] == ([recovered_by] if recovered_by else [])
     assert second.intent(flow) is None
-    reloaded = DurableDriver(api, clock, open_db()).open(RID)
+    reloaded = opened(DurableDriver(api, clock, adb()))
     assert reloaded.history == flow.history
 
 
-def test_a_stale_driver_cannot_notify(open_db: Opener) -> None:
+def test_a_stale_driver_cannot_notify(adb: Opener) -> None:
     """Two processes on one flow: the second to open the intent loses before calling the API."""
     clock = ManualClock()
     api_a, api_b = ScriptedApi([WAITING, Answer.sent("M1")]), ScriptedApi([WAITING])
-    a, b = DurableDriver(api_a, clock, open_db()), DurableDriver(api_b, clock, open_db())
-    flow_a = a.open(RID)
+    a, b = (
+        DurableDriver(api_a, clock, adb()),
+        DurableDriver(api_b, clock, adb()),
+    )
+    flow_a = opened(a)
     asyncio.run(a.step(flow_a, Trigger.CHECK_ACTIVATION))
-    flow_b = b.open(RID)  # loaded at WAIT_FOR_SIGNATURE
+    flow_b = opened(b)  # loaded at WAIT_FOR_SIGNATURE
     asyncio.run(a.step(flow_a, Trigger.NOTIFY))
     with pytest.raises(StaleFlow):
         asyncio.run(b.step(flow_b, Trigger.NOTIFY))
@@ -81,27 +95,27 @@ def test_a_stale_driver_cannot_notify(open_db: Opener) -> None:
     assert flow_b.state is State.WAIT_FOR_SIGNATURE, "the loser forgets what it did not write"
 
 
-def test_a_lost_write_is_forgotten_in_memory(open_db: Opener) -> None:
+def test_a_lost_write_is_forgotten_in_memory(adb: Opener) -> None:
     """The loser of a race on a read keeps nothing it could not write."""
     clock = ManualClock()
-    a = DurableDriver(ScriptedApi([WAITING]), clock, open_db())
-    b = DurableDriver(ScriptedApi([Answer.request("READY")]), clock, open_db())
-    flow_a, flow_b = a.open(RID), b.open(RID)
+    a = DurableDriver(ScriptedApi([WAITING]), clock, adb())
+    b = DurableDriver(ScriptedApi([Answer.request("READY")]), clock, adb())
+    flow_a, flow_b = opened(a), opened(b)
     asyncio.run(a.step(flow_a, Trigger.CHECK_ACTIVATION))
     with pytest.raises(StaleFlow):
         asyncio.run(b.step(flow_b, Trigger.CHECK_ACTIVATION))
     assert (flow_b.state, flow_b.history) == (State.READY, [])
-    assert [r.target for r in b.open(RID).history] == [State.WAIT_FOR_SIGNATURE]
+    assert [r.target for r in opened(b).history] == [State.WAIT_FOR_SIGNATURE]
 
 
-def test_an_unanswered_notification_keeps_its_intent(open_db: Opener) -> None:
+def test_an_unanswered_notification_keeps_its_intent(adb: Opener) -> None:
     """ApiUnavailable on the notification: its ERROR record is stored and the intent stays open."""
     api, clock = ScriptedApi([WAITING, ApiUnavailable("503 after 5 attempts")]), ManualClock()
-    driver = DurableDriver(api, clock, open_db())
-    flow = driver.open(RID)
+    driver = DurableDriver(api, clock, adb())
+    flow = opened(driver)
     with pytest.raises(ApiUnavailable):
         asyncio.run(driver.advance(flow))
-    stored = DurableDriver(api, clock, open_db()).open(RID)
+    stored = opened(DurableDriver(api, clock, adb()))
     assert stored.history[-1].outcome is Outcome.ERROR
     with pytest.raises(InvalidInput, match="open notification intent"):
         asyncio.run(driver.step(flow, Trigger.NOTIFY))
@@ -122,38 +136,40 @@ class RecordingReader:
         return self.answers.pop(0)
 
 
-def test_statuses_come_from_the_reader_but_recovery_reads_the_request(open_db: Opener) -> None:
+def test_statuses_come_from_the_reader_but_recovery_reads_the_request(
+    adb: Opener,
+) -> None:
     """check_activation goes to the StatusReader; recover_notification always to the API."""
     reader = RecordingReader(WAITING)
     api, clock = ScriptedApi([Answer.sent("M1")]), ManualClock()
     crashing = DurableDriver(
         api,
         clock,
-        open_db(),
+        adb(),
         status_reader=reader,
         on_boundary=crash_at("after_call", Trigger.NOTIFY),
     )
     with pytest.raises(Crash):
-        asyncio.run(crashing.advance(crashing.open(RID)))
+        asyncio.run(crashing.advance(opened(crashing)))
     assert reader.asked == [RID]
     resumed_api = ScriptedApi([NOTIFIED_SEEN])
-    resumed = DurableDriver(resumed_api, clock, open_db(), status_reader=RecordingReader())
-    flow = resumed.open(RID)
+    resumed = DurableDriver(resumed_api, clock, adb(), status_reader=RecordingReader())
+    flow = opened(resumed)
     assert asyncio.run(resumed.advance(flow)) is State.NOTIFIED
     assert resumed_api.calls == [("get_request", RID)]
 
 
 @pytest.mark.parametrize(("later", "waited"), [(1.0, [4.0]), (10.0, [])])
 def test_an_open_intent_is_left_to_settle_before_recovery(
-    open_db: Opener, later: float, waited: list[float]
+    adb: Opener, later: float, waited: list[float]
 ) -> None:
     """Resumed 1 s after the intent, the driver waits the rest of the 5 s grace; after 10 s, not."""
     api, clock = ScriptedApi([WAITING, Answer.sent("M1")]), ManualClock()
-    first = DurableDriver(api, clock, open_db(), on_boundary=crash_at("after_call", Trigger.NOTIFY))
+    first = DurableDriver(api, clock, adb(), on_boundary=crash_at("after_call", Trigger.NOTIFY))
     with pytest.raises(Crash):
-        asyncio.run(first.advance(first.open(RID)))
+        asyncio.run(first.advance(opened(first)))
     clock.advance(later)
     clock.sleeps.clear()
-    resumed = DurableDriver(ScriptedApi([NOTIFIED_SEEN]), clock, open_db())
-    assert asyncio.run(resumed.advance(resumed.open(RID))) is State.NOTIFIED
+    resumed = DurableDriver(ScriptedApi([NOTIFIED_SEEN]), clock, adb())
+    assert asyncio.run(resumed.advance(opened(resumed))) is State.NOTIFIED
     assert clock.sleeps == pytest.approx(waited)

@@ -1,22 +1,21 @@
-"""Flow stores: SQLite (stdlib ``sqlite3``, WAL), the embedded default, and PostgreSQL (psycopg 3).
+"""The store's logic over a DB-API connection, the same SQL for SQLite and PostgreSQL.
 
-Both implement :class:`fsm.ports.FlowStore` with the same SQL: a ``flows`` row per flow (state,
-record count, open intent, head of the hash chain, lease) and an ``audit_records`` row per record
-(canonical JSON, previous hash, own hash). Every write is one transaction and a compare-and-set
-on the record count. Beside the port, the stores let workers **claim** flows with a lease, so one
-worker drives a flow at a time; a worker that dies releases its flows when its lease expires
-(PostgreSQL claims with ``FOR UPDATE SKIP LOCKED``; SQLite serialises writers).
+A ``flows`` row per flow (state, record count, open intent, head of the hash chain, lease) and an
+``audit_records`` row per record (canonical JSON, previous hash, own hash). Every write is one
+transaction and a compare-and-set on the record count. Beside the flow port, workers **claim**
+flows with a lease, so one worker drives a flow at a time; a worker that dies releases its flows
+when its lease expires (PostgreSQL claims with ``FOR UPDATE SKIP LOCKED``; SQLite serialises
+writers). The flows that need driving are those in a state some step is fired from
+(:attr:`firmaio.fsm.Steps.driven`), or with an open intent.
 
-``open_store(db)`` picks the store: a ``postgresql://`` URL, or a file path for SQLite.
+These calls block: :class:`~firmaio.adapters.store.aio.AsyncStore` runs them off the event loop.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from firmaio.fsm.audit import (
@@ -28,47 +27,11 @@ from firmaio.fsm.audit import (
     genesis,
 )
 from firmaio.fsm.errors import InvalidInput, StaleFlow
-from firmaio.fsm.ports import StoredFlow
+from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.states import State
+from firmaio.fsm.steps import DEFAULT_STEPS
 
-CLAIMABLE = (str(State.READY), str(State.WAIT_FOR_SIGNATURE), str(State.NOTIFY_REFUSED))
-"""States a worker drives; a flow with an open intent is claimable whatever its state."""
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS flows (
-    id TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    seq INTEGER NOT NULL DEFAULT 0,
-    intent TEXT,
-    intent_at DOUBLE PRECISION,
-    head_hash TEXT NOT NULL,
-    activation_deadline DOUBLE PRECISION NOT NULL,
-    lease_owner TEXT,
-    lease_until DOUBLE PRECISION,
-    created_at DOUBLE PRECISION NOT NULL,
-    updated_at DOUBLE PRECISION NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit_records (
-    flow_id TEXT NOT NULL REFERENCES flows(id),
-    seq INTEGER NOT NULL,
-    payload TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    PRIMARY KEY (flow_id, seq)
-);
-CREATE INDEX IF NOT EXISTS flows_by_state ON flows (state, lease_until);
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class FlowRow:
-    """A flow's own row, as ``audit verify`` and the run summary read it."""
-
-    flow_id: str
-    state: str
-    seq: int
-    intent: str | None
-    head_hash: str
+from .schema import MIGRATIONS, VERSION_TABLE, Migration, pending, stored_version
 
 
 class _Cursor(Protocol):
@@ -86,6 +49,53 @@ class SqlStore:
     placeholder = "?"
     lock_row = ""
     skip_locked = ""
+    claimable: tuple[str, ...] = tuple(sorted(map(str, DEFAULT_STEPS.driven)))
+    """States whose flows still need driving; pass ``driven=`` for a table of your own."""
+
+    def _set_driven(self, driven: Iterable[State] | None) -> None:
+        if driven is not None:
+            self.claimable = tuple(sorted(map(str, driven)))
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        """Close the connection."""
+        raise NotImplementedError
+
+    # -- the schema ---------------------------------------------------------------------------
+
+    def _has_table(self, cur: _Cursor, name: str) -> bool:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _lock_schema(self, cur: _Cursor) -> None:
+        """Serialise schema changes between processes (a no-op where the transaction does)."""
+
+    def _open_schema(self, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+        """Read the database's version; refuse a newer one, else migrate it forward, in one
+        transaction (nothing is written when it is refused)."""
+        with self._transaction() as cur:
+            self._lock_schema(cur)
+            has = {name: self._has_table(cur, name) for name in ("flows", "firmaio_schema")}
+            recorded = None
+            if has["firmaio_schema"]:
+                cur.execute("SELECT MAX(version) FROM firmaio_schema")
+                value = cur.fetchone()[0]
+                recorded = None if value is None else int(value)
+            found = stored_version(has, recorded)
+            todo = pending(found, migrations)
+            if not todo and recorded == found:
+                return
+            for migration in todo:
+                for statement in migration.statements:
+                    cur.execute(statement)
+            cur.execute(VERSION_TABLE)
+            cur.execute("DELETE FROM firmaio_schema")
+            version = todo[-1].version if todo else found
+            cur.execute(self._sql("INSERT INTO firmaio_schema (version) VALUES (?)"), (version,))
+
+    def schema_version(self) -> int:
+        """The version this database is at."""
+        with self._statement() as cur:
+            cur.execute("SELECT MAX(version) FROM firmaio_schema")
+            return int(cur.fetchone()[0])
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", self.placeholder)
@@ -205,9 +215,10 @@ class SqlStore:
 
     def _needs_driving(self, ids: Sequence[str] | None) -> tuple[str, list[Any]]:
         """The WHERE condition of flows that need driving (of ``ids``), and its parameters."""
-        states = ", ".join("?" for _ in CLAIMABLE)
+        states = ", ".join("?" for _ in self.claimable)
         scope, scope_params = self._scope(ids)
-        return f"(state IN ({states}) OR intent IS NOT NULL){scope}", [*CLAIMABLE, *scope_params]
+        where = f"(state IN ({states}) OR intent IS NOT NULL){scope}"
+        return where, [*self.claimable, *scope_params]
 
     def claim(
         self, worker: str, *, limit: int, lease: float, now: float, ids: Sequence[str] | None = None
@@ -291,104 +302,3 @@ class SqlStore:
                 "WHERE flow_id NOT IN (SELECT id FROM flows) ORDER BY flow_id"
             )
             return [r[0] for r in cur.fetchall()]
-
-
-class SqliteStore(SqlStore):
-    """Flows in one SQLite file (WAL): the embedded default, for one or a few local processes.
-
-    ``synchronous=NORMAL`` survives a killed process, not a power cut; pass ``durable=True`` for
-    ``FULL``.
-    """
-
-    def __init__(self, path: str, *, durable: bool = False) -> None:
-        self.path = path
-        self._conn = sqlite3.connect(
-            path, isolation_level=None, timeout=30.0, check_same_thread=False
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.executescript(SCHEMA)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[_Cursor]:
-        cur = self._conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
-            yield cur
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
-
-    @contextmanager
-    def _statement(self) -> Iterator[_Cursor]:
-        yield self._conn.cursor()
-
-    def _scope(self, ids: Sequence[str] | None) -> tuple[str, list[Any]]:
-        if ids is None:
-            return "", []
-        return " AND id IN (SELECT value FROM json_each(?))", [json.dumps(list(ids))]
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        """Run raw SQL (for tests that tamper with the trail)."""
-        self._conn.execute(sql, params)
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._conn.close()
-
-
-class PostgresStore(SqlStore):
-    """Flows in PostgreSQL, for several workers on several machines (psycopg 3)."""
-
-    placeholder = "%s"
-    lock_row = " FOR UPDATE"
-    skip_locked = " FOR UPDATE SKIP LOCKED"
-
-    def __init__(self, dsn: str) -> None:
-        try:
-            import psycopg
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise InvalidInput(
-                "a postgresql:// store needs psycopg: pip install 'firmaio-fsm[postgres]'"
-            ) from exc
-        self.dsn = dsn
-        self._conn = psycopg.connect(dsn, autocommit=True)
-        with self._conn.transaction():
-            self._conn.execute("SELECT pg_advisory_xact_lock(727271)")  # one schema creator
-            for statement in filter(str.strip, SCHEMA.split(";")):
-                self._conn.execute(statement)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[_Cursor]:
-        with self._conn.transaction(), self._conn.cursor() as cur:
-            yield cur
-
-    @contextmanager
-    def _statement(self) -> Iterator[_Cursor]:
-        with self._conn.cursor() as cur:
-            yield cur
-
-    def _scope(self, ids: Sequence[str] | None) -> tuple[str, list[Any]]:
-        if ids is None:
-            return "", []
-        return " AND id = ANY(?)", [list(ids)]
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        """Run raw SQL (for tests that tamper with the trail)."""
-        self._conn.execute(sql.replace("?", "%s"), params)
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._conn.close()
-
-
-Store = SqliteStore | PostgresStore
-
-
-def open_store(db: str) -> Store:
-    """``postgresql://...`` (or ``postgres://``) opens PostgreSQL; anything else is SQLite."""
-    if db.startswith(("postgresql://", "postgres://")):
-        return PostgresStore(db)
-    return SqliteStore(db)

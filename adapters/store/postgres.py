@@ -1,0 +1,76 @@
+"""Flows in PostgreSQL (psycopg 3), for several workers on several machines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from firmaio.fsm.errors import InvalidInput
+from firmaio.fsm.states import State
+
+from .schema import MIGRATIONS, Migration
+from .sql import SqlStore, _Cursor
+
+SCHEMA_LOCK = 727271
+"""The advisory lock that makes one process at a time check and migrate the schema."""
+
+
+class PostgresStore(SqlStore):
+    """Flows in PostgreSQL: claims with ``FOR UPDATE SKIP LOCKED``, rows locked on append."""
+
+    placeholder = "%s"
+    lock_row = " FOR UPDATE"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        driven: Iterable[State] | None = None,
+        migrations: Sequence[Migration] = MIGRATIONS,
+    ) -> None:
+        try:
+            import psycopg
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise InvalidInput(
+                "a postgresql:// store needs psycopg: pip install 'firmaio-fsm[postgres]'"
+            ) from exc
+        self.dsn = dsn
+        self._set_driven(driven)
+        self._conn = psycopg.connect(dsn, autocommit=True)
+        try:
+            self._open_schema(migrations)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _lock_schema(self, cur: _Cursor) -> None:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+
+    def _has_table(self, cur: _Cursor, name: str) -> bool:
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))
+        return bool(cur.fetchone()[0])
+
+    @contextmanager
+    def _transaction(self) -> Iterator[_Cursor]:
+        with self._conn.transaction(), self._conn.cursor() as cur:
+            yield cur
+
+    @contextmanager
+    def _statement(self) -> Iterator[_Cursor]:
+        with self._conn.cursor() as cur:
+            yield cur
+
+    def _scope(self, ids: Sequence[str] | None) -> tuple[str, list[Any]]:
+        if ids is None:
+            return "", []
+        return " AND id = ANY(?)", [list(ids)]
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run raw SQL (for tests that tamper with the trail)."""
+        self._conn.execute(sql.replace("?", "%s"), params)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()

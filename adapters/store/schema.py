@@ -1,0 +1,83 @@
+"""The store's schema: versions, and the migrations that take a database forward to this code's.
+
+A database records its version in ``firmaio_schema``. Opening a store reads it first, before
+anything is written: a database newer than the code is refused with
+:class:`~firmaio.fsm.errors.SchemaTooNew`, naming both versions, and is left exactly as it was;
+an older one is migrated forward, one transaction per migration. A database made before versions
+were recorded (``flows`` and ``audit_records``, no ``firmaio_schema``) is version 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from firmaio.fsm.errors import SchemaTooNew
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """What takes a database from ``version - 1`` to ``version``."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+V1 = Migration(
+    1,
+    "flows, their hash-chained audit records, and the index workers claim by",
+    (
+        """CREATE TABLE IF NOT EXISTS flows (
+            id TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            seq INTEGER NOT NULL DEFAULT 0,
+            intent TEXT,
+            intent_at DOUBLE PRECISION,
+            head_hash TEXT NOT NULL,
+            activation_deadline DOUBLE PRECISION NOT NULL,
+            lease_owner TEXT,
+            lease_until DOUBLE PRECISION,
+            created_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS audit_records (
+            flow_id TEXT NOT NULL REFERENCES flows(id),
+            seq INTEGER NOT NULL,
+            payload TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            PRIMARY KEY (flow_id, seq)
+        )""",
+        "CREATE INDEX IF NOT EXISTS flows_by_state ON flows (state, lease_until)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (V1,)
+"""Every migration, in order; the last one's version is this code's."""
+
+VERSION_TABLE = "CREATE TABLE IF NOT EXISTS firmaio_schema (version INTEGER NOT NULL)"
+
+
+def check_migrations(migrations: Sequence[Migration]) -> int:
+    """The version ``migrations`` lead to; they must be numbered 1, 2, ... in order."""
+    numbers = [m.version for m in migrations]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise ValueError(f"migrations must be numbered 1, 2, ... in order, not {numbers}")
+    return len(numbers)
+
+
+def stored_version(has_table: dict[str, bool], recorded: int | None) -> int:
+    """The database's version from what it holds: the recorded one, 1 for a database made before
+    versions were recorded, 0 for an empty one."""
+    if recorded is not None:
+        return recorded
+    return 1 if has_table.get("flows") else 0
+
+
+def pending(found: int, migrations: Sequence[Migration]) -> list[Migration]:
+    """The migrations to apply to a database at version ``found``; refuses a newer database."""
+    code = check_migrations(migrations)
+    if found > code:
+        raise SchemaTooNew(found=found, supported=code)
+    return [m for m in migrations if m.version > found]

@@ -1,0 +1,98 @@
+"""Store calls never block the event loop: a slow store holds one flow, not every flow."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from firmaio.adapters.runner import BatchRun
+from firmaio.adapters.store import AsyncStore, SqliteStore
+from firmaio.fsm import Answer
+from firmaio.fsm.testing import EXAMPLE_IO_MESSAGE_ID, ManualClock
+
+LATENCY = 0.05
+IDS = [f"01ARZ3NDEKTSV4RRFFQ69G5FA{c}" for c in "VWXYZ"]
+
+
+class Hold:
+    """One store call held until another flow calls the API (or 10 s pass)."""
+
+    def __init__(self) -> None:
+        self.held = threading.Event()
+        self.released = threading.Event()
+        self.over = threading.Event()
+        self.released_in_time: bool | None = None
+
+    def wait(self) -> None:
+        self.held.set()
+        self.released_in_time = self.released.wait(timeout=10)
+        self.over.set()
+
+    def api_called(self) -> None:
+        if self.held.is_set() and not self.over.is_set():
+            self.released.set()
+
+
+class SlowStore(SqliteStore):
+    """Every call takes 50 ms more; the first append is also held (see :class:`Hold`)."""
+
+    def __init__(self, path: str, hold: Hold) -> None:
+        super().__init__(path)
+        self.hold = hold
+
+    def load(self, flow_id: str) -> Any:
+        time.sleep(LATENCY)
+        return super().load(flow_id)
+
+    def open_intent(self, *args: Any, **kwargs: Any) -> None:
+        time.sleep(LATENCY)
+        super().open_intent(*args, **kwargs)
+
+    def append(self, *args: Any, **kwargs: Any) -> None:
+        time.sleep(LATENCY)
+        if not self.hold.held.is_set():
+            self.hold.wait()
+        super().append(*args, **kwargs)
+
+
+class WatchingApi:
+    """Answers every request as signable and every notification as sent; a call made while a
+    store call is held releases it."""
+
+    def __init__(self, hold: Hold) -> None:
+        self.hold = hold
+
+    def _seen(self) -> None:
+        self.hold.api_called()
+
+    async def get_request(self, request_id: str) -> Answer:
+        self._seen()
+        return Answer.request("WAIT_FOR_SIGNATURE")
+
+    async def send_notification(self, request_id: str) -> Answer:
+        self._seen()
+        return Answer.sent(EXAMPLE_IO_MESSAGE_ID)
+
+    async def cancel_request(self, request_id: str) -> Answer:  # pragma: no cover - not fired
+        raise AssertionError("not fired here")
+
+
+def test_other_flows_keep_moving_while_a_store_call_is_held(tmp_path: Path) -> None:
+    hold = Hold()
+    api = WatchingApi(hold)
+    path = str(tmp_path / "flows.sqlite")
+
+    async def run() -> dict[str, int]:
+        store = AsyncStore(lambda: SlowStore(path, hold), threads=2)
+        try:
+            report = await BatchRun(store, api, ManualClock(), IDS, concurrency=5).run()
+        finally:
+            await store.close()
+        return dict(report.counts)
+
+    assert asyncio.run(run()) == {"NOTIFIED": len(IDS)}
+    assert hold.held.is_set(), "the held call never happened"
+    assert hold.released_in_time, "no other flow called the API while a store call was held"
