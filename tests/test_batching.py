@@ -116,7 +116,7 @@ def test_a_dossier_batch_costs_about_one_call_per_flow(sandbox: Sandbox, tmp_pat
     """30 flows of one dossier over HTTP, 20 at a time: every one leased once and NOTIFIED once,
     in well under 1.5 calls each, and no lease left held."""
     key = sandbox.issuer.keys["sandbox-key"]
-    from firmaio.adapters.issuer import DEMO_DOSSIER
+    from firmaio.adapters.sandbox import DEMO_DOSSIER
 
     dossier = sandbox.issuer.create_dossier(key, DEMO_DOSSIER)["id"]
     ids = [

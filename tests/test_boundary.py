@@ -58,3 +58,13 @@ def test_the_boundary_check_sees_imports(tmp_path: Path) -> None:
     )
     found = imported_modules(bad)
     assert {"httpx", "adapters.cli", "adapters", "adapters.store"} <= found
+
+
+SHIPPED = [p for top in ("fsm", "adapters") for p in (FSM.parent / top).rglob("*.py")]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(FSM.parent)))
+def test_the_shipped_code_has_no_crash_switch(path: Path) -> None:
+    """Killing the process at a step boundary is a test's business (tests/crashing_cli.py)."""
+    text = path.read_text()
+    assert not [word for word in ("SIGKILL", "FIRMAIO_CRASH_AT", "os.kill") if word in text]

@@ -14,8 +14,7 @@ import pytest
 from openapi_core.exceptions import OpenAPIError
 
 from firmaio.adapters.client import IssuerClient
-from firmaio.adapters.issuer import DEMO_DOSSIER, MINIMAL_PDF
-from firmaio.adapters.sandbox import Sandbox
+from firmaio.adapters.sandbox import DEMO_DOSSIER, MINIMAL_PDF, Sandbox
 from tests.conftest import make_client
 from tests.openapi_contract import (
     SPEC_PATH,

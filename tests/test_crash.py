@@ -1,7 +1,8 @@
 """Real processes against the sandbox: killed with SIGKILL at each step boundary, then resumed.
 
 ``firmaio run`` runs as a child process; ``FIRMAIO_CRASH_AT`` makes it SIGKILL itself exactly at
-a boundary. The sandbox runs in this process and counts the IO messages.
+a boundary (through ``tests/crashing_cli.py``: the shipped command has no such switch). The
+sandbox runs in this process and counts the IO messages.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import pytest
 from firmaio.adapters.sandbox import Sandbox
 from firmaio.adapters.store import open_store
 from tests.sandbox_helpers import ready_request
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BOUNDARIES = [
     ("before_call", "notify"),
@@ -36,8 +39,9 @@ def firmaio(
     env.pop("FIRMAIO_CRASH_AT", None)
     if crash:
         env["FIRMAIO_CRASH_AT"] = crash
+        env["PYTHONPATH"] = str(ROOT)  # the crash switch lives in the tests, not in the product
     return subprocess.run(
-        [sys.executable, "-m", "firmaio.adapters.cli", *args],
+        [sys.executable, "-m", "tests.crashing_cli" if crash else "firmaio.adapters.cli", *args],
         env=env,
         cwd=cwd,
         capture_output=True,

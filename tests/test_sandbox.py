@@ -9,8 +9,7 @@ import httpx
 import pytest
 
 from firmaio.adapters.clock import SystemClock
-from firmaio.adapters.issuer import DEMO_DOSSIER, MINIMAL_PDF
-from firmaio.adapters.sandbox import Sandbox
+from firmaio.adapters.sandbox import DEMO_DOSSIER, MINIMAL_PDF, Sandbox
 from firmaio.fsm import Driver, Outcome, State
 from tests.conftest import make_client
 from tests.sandbox_helpers import fault, fiscal_code, ready_request

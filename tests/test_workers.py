@@ -14,14 +14,20 @@ from firmaio.adapters.sandbox import Sandbox
 from firmaio.adapters.store import open_store
 from tests.sandbox_helpers import ready_request
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def spawn(sandbox: Sandbox, *args: str, crash: str | None = None) -> subprocess.Popen[str]:
     env = {**os.environ, "FIRMAIO_API_KEY": "sandbox-key", "FIRMAIO_BASE_URL": sandbox.url}
     env.pop("FIRMAIO_CRASH_AT", None)
     if crash:
         env["FIRMAIO_CRASH_AT"] = crash
+        env["PYTHONPATH"] = str(ROOT)  # the crash switch lives in the tests, not in the product
     return subprocess.Popen(
-        [sys.executable, "-m", "firmaio.adapters.cli", "run", "--json", *args],
+        [
+            *(sys.executable, "-m", "tests.crashing_cli" if crash else "firmaio.adapters.cli"),
+            *("run", "--json", *args),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

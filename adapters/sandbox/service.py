@@ -1,202 +1,48 @@
-"""A simulated Firma con IO issuer service: the domain behind the sandbox.
+"""The simulated issuer service's API rules: what each call of the issuer API does and answers.
 
-It keeps dossiers, signers, signature requests and citizens in memory and answers like the
-real service (``io-func-sign-issuer``), including where the service departs from its spec
+It keeps dossiers, signers, signature requests and citizens in memory and answers like the real
+service (``io-func-sign-issuer``), including where the service departs from its spec
 (API-NOTES §1.2, §2.3, §3.2, §8). Time comes from an injected ``now`` callable, and the
 service's asynchronous steps (document validation, READY -> WAIT_FOR_SIGNATURE) happen lazily
 when a request is next looked at, once their delay has passed: no background task, fully
-deterministic under a fake clock.
-
-:mod:`adapters.sandbox` serves it over HTTP.
+deterministic under a fake clock. :class:`~.issuer.SimulatedIssuer` adds the controls.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from ulid import ULID
 
 from firmaio.fsm.fallback import IO_LINK_BASE
 
-FISCAL_CODE_RE = re.compile(
-    r"^[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$"
+from .records import (
+    FISCAL_CODE_RE,
+    SIGNER_NAMESPACE,
+    ApiKey,
+    ApimError,
+    Citizen,
+    Document,
+    Json,
+    Problem,
+    SignatureRequest,
+    _check_document_metadata,
+    _invalid,
+    _validate,
+    iso,
+    parse_timestamp,
 )
-SIGNER_NAMESPACE = uuid.UUID("6f1c6f0e-7a55-4c1e-9d0b-2f1b5f0c9a11")
-
-TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    429: "Too many request",
-    500: "Internal Server Error",
-}
-
-Json = dict[str, Any]
-
-
-class Problem(Exception):
-    """An error answer of the service, with the exact body the real one sends."""
-
-    def __init__(self, status: int, detail: str = "", *, violations: list[str] | None = None):
-        self.status = status
-        self.detail = detail
-        self.violations = violations
-        super().__init__(f"{status} {detail}")
-
-    def body(self) -> Json:
-        """The ``application/problem+json`` body."""
-        if self.status == 422:
-            return {
-                "type": "/problem/validation-error",
-                "title": "Validation Error",
-                "detail": "Your request didn't validate",
-                "status": 422,
-                "violations": self.violations or [],
-            }
-        return {
-            "title": TITLES.get(self.status, "Error"),
-            "status": self.status,
-            "detail": self.detail,
-        }
-
-
-def _invalid(value: object, path: str) -> Problem:
-    """A 422 with an io-ts PathReporter style violation."""
-    return Problem(422, violations=[f"Invalid value {json.dumps(value)} supplied to : {path}"])
-
-
-def iso(moment: datetime) -> str:
-    """ISO-8601 in UTC with milliseconds and ``Z``, as ``Date.toISOString()`` writes it."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
-
-
-def parse_timestamp(value: object) -> datetime:
-    """``YYYY-MM-DDTHH:MM:SS(.fff)?(Z|±HH:MM)?`` as the service's decoder accepts it."""
-    if not isinstance(value, str) or not re.fullmatch(
-        r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?", value
-    ):
-        raise _invalid(value, "expires_at")
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-@dataclass(slots=True)
-class Citizen:
-    """A citizen as IO knows them. Fiscal codes starting with ``X`` have messages turned off."""
-
-    fiscal_code: str
-    has_profile: bool = True
-    messages_on: bool = True
-    push_on: bool = True
-
-
-@dataclass(slots=True)
-class ApiKey:
-    """An issuer's API key: its environment, and for test keys, the allowed fiscal codes."""
-
-    issuer_id: str
-    environment: str = "prod"
-    testers: frozenset[str] = frozenset()
-
-
-@dataclass(slots=True)
-class Document:
-    id: str
-    metadata: Json
-    created_at: datetime
-    updated_at: datetime
-    status: str = "WAIT_FOR_UPLOAD"
-    uploaded_at: datetime | None = None
-    rejected_at: datetime | None = None
-    reject_reason: str | None = None
-    content: bytes | None = None
-
-    def view(self, base_url: str, request_id: str) -> Json:
-        out: Json = {
-            "id": self.id,
-            "metadata": self.metadata,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-            "status": self.status,
-        }
-        if self.uploaded_at is not None:
-            out["uploaded_at"] = iso(self.uploaded_at)
-        if self.status == "READY":
-            out["url"] = f"{base_url}/__blob/validated-documents/{request_id}/{self.id}.pdf"
-        if self.status == "REJECTED":
-            out["rejected_at"] = iso(self.rejected_at or self.updated_at)
-            out["reject_reason"] = self.reject_reason
-        return out
-
-
-@dataclass(slots=True)
-class SignatureRequest:
-    id: str
-    issuer_id: str
-    dossier_id: str
-    signer_id: str
-    created_at: datetime
-    updated_at: datetime
-    expires_at: datetime
-    documents: list[Document]
-    status: str = "DRAFT"
-    ready_at: datetime | None = None
-    qr_code_url: str | None = None
-    io_message_id: str | None = None
-    signed_at: datetime | None = None
-    rejected_at: datetime | None = None
-    reject_reason: str | None = None
-    cancelled_at: datetime | None = None
-
-    def view(self, base_url: str) -> Json:
-        out: Json = {
-            "id": self.id,
-            "status": self.status,
-            "dossier_id": self.dossier_id,
-            "signer_id": self.signer_id,
-            "expires_at": iso(self.expires_at),
-            "documents": [d.view(base_url, self.id) for d in self.documents],
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-        }
-        if self.status == "WAIT_FOR_SIGNATURE" and self.qr_code_url:
-            out["qr_code_url"] = self.qr_code_url
-        if self.status in ("WAIT_FOR_SIGNATURE", "SIGNED", "REJECTED") and self.io_message_id:
-            out["notification"] = {"io_message_id": self.io_message_id}
-        if self.status == "SIGNED" and self.signed_at:
-            out["signed_at"] = iso(self.signed_at)
-        if self.status == "REJECTED":
-            out["rejected_at"] = iso(self.rejected_at or self.updated_at)
-            out["reject_reason"] = self.reject_reason or ""
-        if self.status == "CANCELLED" and self.cancelled_at:
-            out["cancelled_at"] = iso(self.cancelled_at)
-        return out
-
-    def list_item(self) -> Json:
-        return {
-            "id": self.id,
-            "signer_id": self.signer_id,
-            "dossier_id": self.dossier_id,
-            "status": self.status,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-            "expires_at": iso(self.expires_at),
-        }
 
 
 @dataclass
-class SimulatedIssuer:
-    """The issuer service's state and rules. Every method raises :class:`Problem` on error."""
+class IssuerService:
+    """The issuer service's state and the rules of its API. Every method raises
+    :class:`~.records.Problem` on error."""
 
     now: Callable[[], float] = time.time
     activation_delay: float = 3.0
@@ -214,32 +60,6 @@ class SimulatedIssuer:
     sent_at: dict[str, list[float]] = field(default_factory=dict)
     """When each of those messages was sent (``now()``), for the reaction benchmark."""
     _signers: dict[str, str] = field(default_factory=dict)
-
-    # -- set-up -----------------------------------------------------------------------------
-
-    def add_key(
-        self,
-        key: str,
-        issuer_id: str,
-        *,
-        environment: str = "prod",
-        testers: frozenset[str] = frozenset(),
-    ) -> None:
-        """Accept ``key`` for ``issuer_id``; a ``test`` key only resolves its testers."""
-        self.keys[key] = ApiKey(issuer_id, environment, testers)
-
-    def add_citizen(
-        self,
-        fiscal_code: str,
-        *,
-        has_profile: bool = True,
-        messages_on: bool = True,
-        push_on: bool = True,
-    ) -> Citizen:
-        """Declare a citizen (one not declared exists, with messages on unless it starts with X)."""
-        citizen = Citizen(fiscal_code, has_profile, messages_on, push_on)
-        self.citizens[fiscal_code] = citizen
-        return citizen
 
     def citizen(self, fiscal_code: str) -> Citizen:
         """The citizen with ``fiscal_code``, as declared or by the mock's default convention."""
@@ -504,126 +324,3 @@ class SimulatedIssuer:
         return {"io_message_id": request.io_message_id}
 
     # -- controls (not part of the real API) ------------------------------------------------
-
-    def close(self, request_id: str, status: str, reason: str = "") -> None:
-        """Move a WAIT_FOR_SIGNATURE request to SIGNED or REJECTED, as the citizen/QTSP would."""
-        request = self.requests.get(request_id)
-        if request is None:
-            raise Problem(404, "The specified Signature Request does not exist.")
-        self._settle(request)
-        if status not in ("SIGNED", "REJECTED") or request.status != "WAIT_FOR_SIGNATURE":
-            raise Problem(400, f"cannot move a {request.status} request to {status}")
-        now = self._now()
-        request.status, request.updated_at = status, now
-        if status == "SIGNED":
-            request.signed_at = now
-        else:
-            request.rejected_at, request.reject_reason = (
-                now,
-                reason or "Invalid response status from QTSP!",
-            )
-
-    def activated_at(self, request_id: str) -> float | None:
-        """When the request turned (or will turn) WAIT_FOR_SIGNATURE, if it was set READY."""
-        ready = self.requests[request_id].ready_at
-        return None if ready is None else ready.timestamp() + self.activation_delay
-
-    def messages_sent(self, request_id: str) -> int:
-        """How many IO messages were sent for a request."""
-        return len(self.messages.get(request_id, []))
-
-    def create_ready_request(
-        self, key: str, fiscal_code: str, dossier_id: str | None = None
-    ) -> str:
-        """Shortcut for demos: a request with its PDF uploaded and validated, set READY."""
-        issuer = self.issuer_of(key)
-        if dossier_id is None:
-            dossier_id = self.create_dossier(issuer, DEMO_DOSSIER)["id"]
-        signer_id = self.get_signer(issuer, {"fiscal_code": fiscal_code})["id"]
-        request = self.create_request(issuer, {"dossier_id": dossier_id, "signer_id": signer_id})
-        for document in request["documents"]:
-            url = self.upload_url(issuer, request["id"], document["id"])
-            self.upload(url.rsplit("/", 1)[1], MINIMAL_PDF)
-            self._validate_now(request["id"])
-        self.set_status(issuer, request["id"], '"READY"')
-        return str(request["id"])
-
-    def _validate_now(self, request_id: str) -> None:
-        for document in self.requests[request_id].documents:
-            if document.status == "WAIT_FOR_VALIDATION":
-                _validate(document, self._now())
-
-
-class ApimError(Exception):
-    """An answer of the API gateway itself, with APIM's ``{statusCode, message}`` body."""
-
-    def __init__(self, status: int, message: str) -> None:
-        self.status = status
-        self.message = message
-        super().__init__(f"{status} {message}")
-
-    def body(self) -> Json:
-        return {"statusCode": self.status, "message": self.message}
-
-
-def _check_document_metadata(document: object, path: str) -> None:
-    if not isinstance(document, dict):
-        raise _invalid(document, path)
-    title = document.get("title")
-    if not isinstance(title, str) or not 3 <= len(title) <= 60:
-        raise _invalid(title, f"{path}/title")
-    fields = document.get("signature_fields", [])
-    if not isinstance(fields, list):
-        raise _invalid(fields, f"{path}/signature_fields")
-    for index, item in enumerate(fields):
-        clause = item.get("clause") if isinstance(item, dict) else None
-        if not isinstance(clause, dict) or clause.get("type") not in (
-            "REQUIRED",
-            "UNFAIR",
-            "OPTIONAL",
-        ):
-            raise _invalid(item, f"{path}/signature_fields/{index}")
-        clause_title = clause.get("title")
-        if not isinstance(clause_title, str) or not 5 <= len(clause_title) <= 79:
-            raise _invalid(clause_title, f"{path}/signature_fields/{index}/clause/title")
-    if fields and all(f["clause"]["type"] == "OPTIONAL" for f in fields):
-        raise _invalid(fields, f"{path}/signature_fields")
-
-
-def _validate(document: Document, now: datetime) -> None:
-    document.updated_at = now
-    if document.content is not None and document.content.startswith(b"%PDF"):
-        document.status = "READY"
-    else:
-        document.status, document.rejected_at = "REJECTED", now
-        document.reject_reason = (
-            "the uploaded document has an invalid file signature (not a valid PDF)"
-        )
-
-
-MINIMAL_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
-"""A one-page PDF, enough for the ``%PDF`` check."""
-
-DEMO_DOSSIER: Json = {
-    "title": "richiesta di firma di prova",
-    "documents_metadata": [
-        {
-            "title": "Modulo di adesione",
-            "signature_fields": [
-                {
-                    "attrs": {
-                        "coordinates": {"x": 50, "y": 50},
-                        "page": 0,
-                        "size": {"w": 120, "h": 40},
-                    },
-                    "clause": {"title": "Firma del richiedente", "type": "REQUIRED"},
-                }
-            ],
-        }
-    ],
-}

@@ -1,51 +1,20 @@
-"""The sandbox: a local Firma con IO issuer API, for tests, demos and integration work.
-
-A Starlette app over :class:`~adapters.issuer.SimulatedIssuer`, served by uvicorn on loopback
-(``firmaio sandbox --port 7071``). It answers the routes of ``apim-issuer-v1/openapi.yaml`` under
-``/api/v1/sign`` with the real service's status codes and bodies, and emulates the API gateway in
-front of it: the subscription key (APIM's 401 bodies), a test key's testers (403), and the rate
-limit of 150 calls per 5 seconds per key with ``x-rate-limit-remaining`` and
-``x-rate-limit-retry-after`` headers.
-
-Beside the API, not part of it:
-
-* ``PUT /api/v1/sign/__blob/uploaded-documents/{upload}``: the blob store's stand-in, where the
-  upload URLs point;
-* ``/__sandbox/...``: controls for tests and demos: declare citizens and keys, close a request as
-  SIGNED or REJECTED, inject faults per operation, count the IO messages sent per request.
-
-Faults (``POST /__sandbox/faults``, JSON ``{"operation": ..., "kind": ..., "times": N}``), taken in
-order per operation (``*`` for any):
-
-=================  ==============================================================================
-``status``         answer ``status`` (500, 503, 429, 400...) with a problem body (``detail``)
-``latency``        wait ``seconds`` before handling; for ``sendNotification``, between the checks
-                   and the send, where the real service calls IO (a retry may overlap it)
-``drop``           drop the connection before handling: nothing happened
-``drop_after``     handle, then drop the connection: the answer is lost after the message was sent
-``malformed``      handle, then answer 200 with a body that is not JSON
-=================  ==============================================================================
-"""
+"""The sandbox's HTTP face: the issuer API's routes, the gateway in front, the controls."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .issuer import DEMO_DOSSIER, ApiKey, ApimError, Problem, SimulatedIssuer
-from .ratelimit import SlidingWindow
+from ..ratelimit import SlidingWindow
+from .faults import FAULT_KINDS, Dropped, Fault, SandboxState
+from .records import DEMO_DOSSIER, ApiKey, ApimError, Problem
 
 PREFIX = "/api/v1/sign"
 SECURITY_HEADERS = {
@@ -62,67 +31,6 @@ INVALID_KEY = (
     "Access denied due to invalid subscription key. Make sure to provide a valid key for an "
     "active subscription."
 )
-FAULT_KINDS = frozenset({"status", "latency", "drop", "drop_after", "malformed"})
-
-
-class DroppedConnection(Exception):  # a fault we inject: uvicorn then drops the connection
-    """Raised after the response has started: uvicorn then closes the connection mid-answer."""
-
-
-class _Dropped(Response):
-    """A response that starts, then breaks off: the client sees the connection drop mid-answer."""
-
-    def __init__(self, operation: str) -> None:
-        super().__init__(status_code=200)
-        self.operation = operation
-
-    async def __call__(self, _scope: Any, _receive: Any, send: Any) -> None:
-        await send(
-            {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]}
-        )
-        raise DroppedConnection(self.operation)
-
-
-@dataclass(slots=True)
-class Fault:
-    operation: str
-    kind: str
-    times: int = 1
-    status: int = 500
-    seconds: float = 0.0
-    detail: str | None = None
-
-
-@dataclass
-class SandboxState:
-    """Everything the sandbox keeps, beside the simulated issuer."""
-
-    issuer: SimulatedIssuer
-    rate_calls: int = 150
-    rate_period: float = 5.0
-    windows: dict[str, SlidingWindow] = field(default_factory=dict)
-    faults: deque[Fault] = field(default_factory=deque)
-    calls: dict[str, int] = field(default_factory=dict)
-    """HTTP calls received per operation (after the gateway), for tests."""
-    throttled: int = 0
-    """429 answers given by the gateway."""
-
-    def window(self, key: str) -> SlidingWindow:
-        found = self.windows.get(key)
-        if found is None:
-            found = self.windows[key] = SlidingWindow(
-                self.rate_calls, self.rate_period, now=time.monotonic
-            )
-        return found
-
-    def take_fault(self, operation: str) -> Fault | None:
-        for fault in self.faults:
-            if fault.operation in (operation, "*"):
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -188,7 +96,7 @@ class SandboxApp:
         elif fault.kind == "latency":
             await asyncio.sleep(fault.seconds)
         elif fault.kind == "drop":
-            return _Dropped(name)
+            return Dropped(name)
         elif fault.kind == "status":
             default = (
                 "Too many requests!" if fault.status == 429 else "The message cannot be delivered."
@@ -199,7 +107,7 @@ class SandboxApp:
     @staticmethod
     def _fault_after(fault: Fault | None, name: str, response: Response) -> Response:
         if fault is not None and fault.kind == "drop_after":
-            return _Dropped(name)
+            return Dropped(name)
         if fault is not None and fault.kind == "malformed":
             return Response(
                 "<html>Bad Gateway</html>", status_code=200, media_type="application/json"
@@ -441,101 +349,3 @@ NOT_A_PDF = "the uploaded document has an invalid file signature (not a valid PD
 def build_app(state: SandboxState) -> Starlette:
     """The sandbox's ASGI app over ``state``."""
     return Starlette(routes=SandboxApp(state).routes())
-
-
-class Sandbox:
-    """The sandbox served by uvicorn on loopback, in a background thread.
-
-    ``with Sandbox() as sandbox:`` starts it on a free port; ``sandbox.url`` is the API's base URL
-    and ``sandbox.issuer`` the simulated service, for set-up and for counting messages.
-    """
-
-    def __init__(
-        self,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        activation_delay: float = 3.0,
-        validation_delay: float = 0.2,
-        rate_calls: int = 150,
-        rate_period: float = 5.0,
-        keys: dict[str, str] | None = None,
-    ) -> None:
-        self.host = host
-        self.port = port
-        self.issuer = SimulatedIssuer(
-            activation_delay=activation_delay, validation_delay=validation_delay
-        )
-        for key, issuer_id in (keys or {"sandbox-key": "sandbox-issuer"}).items():
-            self.issuer.add_key(key, issuer_id)
-        self.state = SandboxState(self.issuer, rate_calls=rate_calls, rate_period=rate_period)
-        self.app = build_app(self.state)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """The base URL of the issuer API, e.g. ``http://127.0.0.1:7071/api/v1/sign``."""
-        return f"http://{self.host}:{self.port}{PREFIX}"
-
-    @property
-    def root(self) -> str:
-        """The server's root URL (controls live under ``/__sandbox``)."""
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> Sandbox:
-        """Start serving in a background thread; return once the socket listens."""
-        config = uvicorn.Config(
-            self.app,
-            host=self.host,
-            port=self.port,
-            log_level="critical",
-            lifespan="off",
-            access_log=False,
-        )
-        self._server = server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=server.run, name="firmaio-sandbox", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the sandbox could not start on {self.host}:{self.port}")
-            time.sleep(0.01)
-        self.port = server.servers[0].sockets[0].getsockname()[1]
-        self.issuer.base_url = self.url
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and wait for the thread."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def __enter__(self) -> Sandbox:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-
-def serve(
-    host: str,
-    port: int,
-    *,
-    activation_delay: float,
-    keys: dict[str, str],
-    rate_calls: int = 150,
-    rate_period: float = 5.0,
-) -> None:
-    """Serve the sandbox in the foreground until interrupted (``firmaio sandbox``)."""
-    sandbox = Sandbox(
-        host=host,
-        port=port,
-        activation_delay=activation_delay,
-        keys=keys,
-        rate_calls=rate_calls,
-        rate_period=rate_period,
-    )
-    sandbox.issuer.base_url = sandbox.url  # upload URLs point at this server
-    uvicorn.run(sandbox.app, host=host, port=port, log_level="info", lifespan="off")

@@ -1,0 +1,73 @@
+"""The exit codes of ``firmaio``: one declared table, which the commands and the docs use.
+
+A command that drove a flow exits with the code of the state it left the flow in: a state the
+driver still fires a step from (:attr:`firmaio.fsm.Steps.driven`) is "not settled"; each resting
+state has a result of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from firmaio.fsm.states import State
+from firmaio.fsm.steps import DEFAULT_STEPS, Steps
+
+
+@dataclass(frozen=True, slots=True)
+class Exit:
+    """One exit code and what it means."""
+
+    code: int
+    name: str
+    meaning: str
+
+
+OK = Exit(0, "ok", "done: NOTIFIED or SIGNED (and CANCELLED for `cancel`); diagrams written")
+USAGE = Exit(2, "usage", "bad arguments or a bad signature-request id")
+CONFIGURATION = Exit(3, "configuration", "no API key, or the API refused it (401/403)")
+UNAVAILABLE = Exit(4, "unavailable", "the API gave no usable answer after retries")
+NOT_ALLOWED = Exit(
+    5, "not_allowed", "the trigger is not allowed in the flow's state, or another process won"
+)
+STORE = Exit(6, "store", "the store cannot be opened or used (e.g. its schema is newer)")
+FALLBACK = Exit(10, "fallback", "FALLBACK_SUGGESTED: reach the citizen another way (link, QR)")
+REJECTED = Exit(12, "rejected", "REJECTED")
+CANCELLED = Exit(13, "cancelled", "CANCELLED (for `notify` and `watch`)")
+FAILED = Exit(14, "failed", "FAILED: a permanent error; the reason is printed")
+NOT_SETTLED = Exit(15, "not_settled", "not settled: the flow still needs driving")
+TAMPERED = Exit(20, "tampered", "`audit verify`: a trail was edited, deleted, reordered, inserted")
+
+EXITS: tuple[Exit, ...] = (
+    OK,
+    USAGE,
+    CONFIGURATION,
+    UNAVAILABLE,
+    NOT_ALLOWED,
+    STORE,
+    FALLBACK,
+    REJECTED,
+    CANCELLED,
+    FAILED,
+    NOT_SETTLED,
+    TAMPERED,
+)
+"""Every exit code, in order."""
+
+RESULT_OF: dict[State, Exit] = {
+    State.NOTIFIED: OK,
+    State.SIGNED: OK,
+    State.FALLBACK_SUGGESTED: FALLBACK,
+    State.REJECTED: REJECTED,
+    State.CANCELLED: CANCELLED,
+    State.FAILED: FAILED,
+}
+"""The result of each resting state."""
+
+
+def exit_code_for(state: State, goal: State | None = None, steps: Steps = DEFAULT_STEPS) -> int:
+    """The exit code of a command that left a flow in ``state`` (0 if that was its ``goal``)."""
+    if goal is not None and state is goal:
+        return OK.code
+    if state in steps.driven:
+        return NOT_SETTLED.code
+    return RESULT_OF.get(state, NOT_SETTLED).code

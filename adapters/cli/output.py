@@ -1,0 +1,113 @@
+"""What ``firmaio`` prints: audit trails, fallbacks, JSON outcomes and batch summaries."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from firmaio.fsm.audit import AuditRecord
+from firmaio.fsm.engine import Flow
+from firmaio.fsm.states import State
+
+from ..runner import RunReport
+
+
+def format_record(record: AuditRecord) -> str:
+    """One audit record as one readable line (and its reason on the next)."""
+    evidence = []
+    if record.http_status is not None:
+        evidence.append(f"HTTP {record.http_status}")
+    if record.request_status:
+        evidence.append(f"status={record.request_status}")
+    if record.io_message_id:
+        evidence.append(f"io_message_id={record.io_message_id}")
+    if record.detail:
+        evidence.append(f"detail={record.detail!r}")
+    guard = f"[{record.guard}]" if record.guard else ""
+    line = (
+        f"  #{record.seq:<2} {record.trigger:<16} {record.source} -> {record.target}"
+        f"  {record.outcome} {guard} {' '.join(evidence)}"
+    )
+    if record.reason:
+        line += f"\n       reason: {record.reason}"
+    return line.rstrip()
+
+
+def write_qr(flow: Flow, qr_dir: Path) -> tuple[Path, Path] | None:
+    """Write a refused flow's QR code as PNG and SVG; return the two paths."""
+    fallback = flow.fallback
+    if fallback is None:
+        return None
+    qr_dir.mkdir(parents=True, exist_ok=True)
+    png, svg = qr_dir / f"qr-{flow.id}.png", qr_dir / f"qr-{flow.id}.svg"
+    png.write_bytes(fallback.qr_png())
+    svg.write_text(fallback.qr_svg())
+    return png, svg
+
+
+def print_flow(title: str, flow: Flow, qr: tuple[Path, Path] | None, out: TextIO) -> None:
+    """A flow's audit trail, where it ended, and its fallback if any."""
+    print(f"\n== {title}: signature request {flow.id}", file=out)
+    for record in flow.history:
+        print(format_record(record), file=out)
+    print(f"  final state: {flow.state}", file=out)
+    if flow.io_message_id:
+        print(f"  io_message_id: {flow.io_message_id}", file=out)
+    if flow.failure:
+        print(f"  failure: {flow.failure}", file=out)
+    fallback = flow.fallback
+    if fallback is not None:
+        print(f"  fallback ({fallback.reason}):", file=out)
+        print(f"    advice (it): {fallback.advice_it}", file=out)
+        print(f"    advice (en): {fallback.advice_en}", file=out)
+        print(f"    link: {fallback.link}", file=out)
+        print(f"    QR image URL: {fallback.qr_image_url}", file=out)
+        if qr is not None:
+            print(f"    QR code written: {qr[0]} and {qr[1]}", file=out)
+
+
+def flow_json(flow: Flow, exit_code: int, qr: tuple[Path, Path] | None) -> dict[str, Any]:
+    """A flow as the ``--json`` output shows it."""
+    fallback = flow.fallback
+    return {
+        "signature_request_id": flow.id,
+        "state": str(flow.state),
+        "exit_code": exit_code,
+        "io_message_id": flow.io_message_id,
+        "failure": flow.failure,
+        "fallback": None
+        if fallback is None
+        else {
+            "reason": str(fallback.reason),
+            "advice_it": fallback.advice_it,
+            "advice_en": fallback.advice_en,
+            "link": fallback.link,
+            "qr_image_url": fallback.qr_image_url,
+            "qr_png": None if qr is None else str(qr[0]),
+            "qr_svg": None if qr is None else str(qr[1]),
+        },
+        "history": [record.as_event_dict() for record in flow.history],
+    }
+
+
+def progress(report: RunReport) -> None:
+    counts = ", ".join(f"{state} {n}" for state, n in sorted(report.counts.items()))
+    line = f"firmaio run: {report.driven}/{report.total} driven ({counts})"
+    end = "\r" if sys.stderr.isatty() else "\n"
+    print(line, end=end, file=sys.stderr, flush=True)
+
+
+def print_report(report: RunReport, db: str, out: TextIO) -> None:
+    """The summary table of a batch run."""
+    print(f"\nBatch run by worker {report.worker}: {report.total} flows in {db}", file=out)
+    print(f"  {'state':<20} {'flows':>6}", file=out)
+    for state in State:
+        if report.counts.get(str(state)):
+            print(f"  {state:<20} {report.counts[str(state)]:>6}", file=out)
+    print(f"  {'total':<20} {len(report.rows):>6}", file=out)
+    print(f"  driven now: {report.driven}; left to other workers: {report.conflicts}", file=out)
+    for request_id, error in report.errors.items():
+        print(f"  error, rerun to resume: {request_id}: {error}", file=out)
+    for request_id, why in report.unsettled.items():
+        print(f"  not settled, rerun to try again: {request_id}: {why}", file=out)

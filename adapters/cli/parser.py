@@ -1,0 +1,113 @@
+"""The argument parser of ``firmaio``: every command, flag and default, and nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from firmaio.fsm.render import FORMATS
+
+from ..client import DEFAULT_BASE_URL
+from .audit import cmd_audit_show, cmd_audit_verify
+from .demo import cmd_demo, cmd_sandbox
+from .diagram import cmd_diagram
+from .flows import cmd_cancel, cmd_notify, cmd_run, cmd_watch
+
+
+def _request_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("request_id", help="the signature request id")
+    parser.add_argument(
+        "--base-url",
+        default=os.environ.get("FIRMAIO_BASE_URL", DEFAULT_BASE_URL),
+        help="issuer API base URL (default: $FIRMAIO_BASE_URL or production)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    parser.add_argument("--qr-dir", default="out", help="where a fallback's QR code is written")
+    parser.add_argument(
+        "--activation-timeout",
+        type=float,
+        default=120.0,
+        help="seconds a request may stay READY before the flow fails (default 120)",
+    )
+    parser.add_argument(
+        "--db", help="keep the flow in this store (SQLite file or postgresql:// URL): resumable"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``firmaio``."""
+    parser = argparse.ArgumentParser(
+        prog="firmaio",
+        description="Drive Firma con IO signature requests through an audited state machine.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log events to stderr (JSON)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="three citizens end to end against the local sandbox")
+    demo.add_argument("--qr-dir", default="out", help="where to write QR codes (default: out/)")
+    demo.add_argument("--activation-delay", type=float, default=3.0, help=argparse.SUPPRESS)
+    demo.set_defaults(func=cmd_demo)
+
+    notify = sub.add_parser("notify", help="READY -> notified, or the fallback for the citizen")
+    _request_options(notify)
+    notify.set_defaults(func=cmd_notify)
+
+    watch = sub.add_parser("watch", help="check a request until it is closed")
+    _request_options(watch)
+    watch.add_argument("--interval", type=float, default=30.0, help="seconds between checks")
+    watch.add_argument("--max-checks", type=int, default=2880, help="give up after this many")
+    watch.set_defaults(func=cmd_watch)
+
+    cancel = sub.add_parser("cancel", help="cancel a request (once WAIT_FOR_SIGNATURE)")
+    _request_options(cancel)
+    cancel.set_defaults(func=cmd_cancel)
+
+    run = sub.add_parser("run", help="drive many requests to rest, concurrently and resumably")
+    run.add_argument("request_ids", nargs="*", metavar="ID", help="signature request ids")
+    run.add_argument("--dossier", help="also every request of this dossier")
+    run.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
+    run.add_argument(
+        "--base-url",
+        default=os.environ.get("FIRMAIO_BASE_URL", DEFAULT_BASE_URL),
+        help="issuer API base URL (default: $FIRMAIO_BASE_URL or production)",
+    )
+    run.add_argument("--concurrency", type=int, default=20, help="flows driven at once")
+    run.add_argument("--lease", type=float, default=60.0, help="seconds a claim lasts unrenewed")
+    run.add_argument("--activation-timeout", type=float, default=120.0)
+    run.add_argument(
+        "--worker",
+        help="this worker's name (default host:pid); a worker restarted under the same name "
+        "takes its own leases back at once, others wait for them to expire",
+    )
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.set_defaults(func=cmd_run)
+
+    audit = sub.add_parser("audit", help="check or show the stored audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="check every hash chain")
+    verify.add_argument("--db", default="flows.sqlite")
+    verify.set_defaults(func=cmd_audit_verify)
+    show = audit_sub.add_parser("show", help="print one flow's trail")
+    show.add_argument("request_id")
+    show.add_argument("--db", default="flows.sqlite")
+    show.add_argument("--diagram", choices=("mermaid", "dot"), help="draw it instead")
+    show.set_defaults(func=cmd_audit_show)
+
+    diagram = sub.add_parser("diagram", help="render the transition table")
+    diagram.add_argument("--format", choices=FORMATS, default="mermaid")
+    diagram.add_argument("--out", help="write to this file instead of stdout")
+    diagram.add_argument("--write", metavar="DIR", help="write every format into DIR")
+    diagram.add_argument("--readme", metavar="FILE", help="refresh the generated blocks of FILE")
+    diagram.set_defaults(func=cmd_diagram)
+
+    sandbox = sub.add_parser("sandbox", help="serve a local issuer API on loopback")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=7071)
+    sandbox.add_argument("--activation-delay", type=float, default=3.0)
+    sandbox.add_argument("--rate-calls", type=int, default=150, help="calls per period per key")
+    sandbox.add_argument("--rate-period", type=float, default=5.0, help="seconds")
+    sandbox.add_argument(
+        "--key", action="append", default=["sandbox-key"], help="accepted key, KEY[:ISSUER_ID]"
+    )
+    sandbox.set_defaults(func=cmd_sandbox)
+    return parser

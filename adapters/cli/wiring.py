@@ -1,0 +1,70 @@
+"""The composition root of ``firmaio``: where the concrete adapters are chosen and built.
+
+Commands ask this module for the issuer-API client and the store, never build them themselves;
+:class:`Wiring` holds what a caller (a test, an embedding program) may replace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from dataclasses import dataclass
+
+import structlog
+
+from firmaio.fsm.durable import Boundary
+from firmaio.fsm.errors import ApiConfigurationError
+from firmaio.fsm.redact import redact_secrets
+
+from ..client import IssuerClient
+from ..store import AsyncStore, open_async_store
+
+
+@dataclass(frozen=True, slots=True)
+class Wiring:
+    """What ``main`` builds the commands with, beside their arguments."""
+
+    on_boundary: Boundary | None = None
+    """Called at every step boundary of a durable flow (``before_call``, ``after_call``,
+    ``after_write``): the crash tests stop a real process there."""
+
+
+def wiring_of(args: argparse.Namespace) -> Wiring:
+    """The wiring ``main`` put on the parsed arguments."""
+    wiring: Wiring = getattr(args, "wiring", None) or Wiring()
+    return wiring
+
+
+def configure_logging(verbose: bool) -> None:
+    """Audit and HTTP events go to stderr as JSON lines with ``--verbose``; else only warnings."""
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact_secrets,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.DEBUG if verbose else logging.ERROR
+        ),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def issuer_client(args: argparse.Namespace) -> IssuerClient:
+    """The issuer-API client, with the key from ``FIRMAIO_API_KEY``."""
+    key = os.environ.get("FIRMAIO_API_KEY", "")
+    if not key:
+        raise ApiConfigurationError(
+            "FIRMAIO_API_KEY is not set: export your issuer API key (from the Firma con IO "
+            "reserved area) before running this command"
+        )
+    return IssuerClient(key, base_url=args.base_url)
+
+
+def flow_store(db: str) -> AsyncStore:
+    """The store at ``db`` (a SQLite file or a ``postgresql://`` URL)."""
+    return open_async_store(db)

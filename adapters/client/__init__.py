@@ -1,0 +1,23 @@
+"""The Firma con IO issuer API over httpx: the core's ``SignatureApi`` port, and the set-up calls.
+
+:mod:`.transport` makes one call and retries it; :mod:`.answers` turns answers into the core's
+values; :mod:`.issuer` holds :class:`IssuerClient`, the calls themselves, and the rule that no
+citizen ever gets two messages.
+"""
+
+from __future__ import annotations
+
+from .answers import MESSAGES_DISABLED, NO_IO_PROFILE, request_answer
+from .issuer import IssuerClient
+from .transport import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_CONNECTIONS, RetryPolicy
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_TIMEOUT",
+    "MAX_CONNECTIONS",
+    "MESSAGES_DISABLED",
+    "NO_IO_PROFILE",
+    "IssuerClient",
+    "RetryPolicy",
+    "request_answer",
+]

@@ -1,0 +1,208 @@
+"""One HTTP call to the issuer API and the retries around it: the key, the pool, the timeouts,
+the client-side rate window, 401/403 as configuration errors, 429 and 5xx retried with capped
+exponential backoff and jitter (stamina), one structlog event per call."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+import stamina
+import structlog
+
+from firmaio.fsm.errors import (
+    ApiConfigurationError,
+    ApiProtocolError,
+    ApiUnavailable,
+    InvalidInput,
+)
+from firmaio.fsm.ids import check_request_id
+
+from ..ratelimit import SlidingWindow
+from .answers import Transient, problem_detail, retry_after
+
+DEFAULT_BASE_URL = "https://api.io.pagopa.it/api/v1/sign"
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+MAX_CONNECTIONS = 20
+"""Connections to the issuer API by default, and so requests in flight at once."""
+
+T = TypeVar("T")
+
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Transport errors raised before the request left: the service cannot have acted on it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How transient failures are retried (stamina's capped exponential backoff with jitter)."""
+
+    attempts: int = 5
+    timeout: float = 60.0
+    wait_initial: float = 0.5
+    wait_max: float = 10.0
+    wait_jitter: float = 0.5
+    max_retry_after: float = 30.0
+    """A 429's ``Retry-After`` longer than this is capped."""
+    notification_grace: float = 5.0
+    """After a notification attempt whose outcome is unknown, wait this long (from when it was
+    sent) before reading the request back: the service may still be processing it (its own call
+    to IO has a 3 s timeout, API-NOTES §3.1), and the service has no guard against two
+    overlapping calls both sending a message."""
+
+
+class Transport:
+    """An async client of the Firma con IO issuer API for one API key.
+
+    Use it as an async context manager, or call :meth:`aclose`. ``transport`` is handed to httpx
+    as is (``httpx.MockTransport`` or ``httpx.ASGITransport`` in tests). ``max_connections``
+    bounds the requests in flight: at 150 calls per 5 s, 20 cover answers up to 0.6 s long.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rate_limit: SlidingWindow | None = None,
+        retry: RetryPolicy | None = None,
+        logger: Any = None,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
+        if max_connections < 1:
+            raise InvalidInput(f"max_connections must be at least 1, got {max_connections}")
+        if not api_key or not api_key.strip():
+            raise InvalidInput("the API key is empty: set FIRMAIO_API_KEY or pass api_key")
+        if any(c.isspace() or not c.isprintable() for c in api_key):
+            raise InvalidInput("the API key contains whitespace or control characters")
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers={"Ocp-Apim-Subscription-Key": api_key, "Accept": "application/json"},
+            timeout=timeout,
+            transport=transport,
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+        )
+        self._connections = asyncio.Semaphore(max_connections)
+        """Requests wait here, not in httpcore's pool: the pool rescans every queued request
+        each time it hands out a connection (quadratic; encode/httpcore#1035), which with
+        3,000 flows in flight cost more CPU than the flows themselves."""
+        self._timeout, self._transport = timeout, transport
+        self._blob: httpx.AsyncClient | None = None
+        """For uploads to storage, made on first upload: flows never need it, and a client's
+        TLS context takes 40 ms of CPU to build."""
+        self.rate_limit = rate_limit if rate_limit is not None else SlidingWindow(150, 5.0)
+        self.retry = retry if retry is not None else RetryPolicy()
+        self._log = logger if logger is not None else structlog.get_logger(__name__)
+
+    def __repr__(self) -> str:
+        return f"IssuerClient(base_url={self.base_url!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the pooled connections."""
+        await self._http.aclose()
+        if self._blob is not None:
+            await self._blob.aclose()
+
+    # -- one HTTP call, and retries around it -----------------------------------------------
+
+    async def _once(
+        self, method: str, template: str, path: str, attempt: int, **kwargs: Any
+    ) -> httpx.Response:
+        started = time.perf_counter()
+        try:
+            async with self._connections, self.rate_limit.slot():
+                # an absolute URL is parsed once; a path would be parsed, then merged
+                response = await self._http.request(method, self.base_url + path, **kwargs)
+        except httpx.TransportError as exc:
+            self._log.info(
+                "issuer_api.call",
+                method=method,
+                path=template,
+                status=None,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                attempt=attempt,
+                error=type(exc).__name__,
+            )
+            raise
+        self._log.info(
+            "issuer_api.call",
+            method=method,
+            path=template,
+            status=response.status_code,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            attempt=attempt,
+        )
+        self._check(response, method, template)
+        return response
+
+    def _check(self, response: httpx.Response, method: str, template: str) -> None:
+        """Raise for answers that are not the operation's own: 401/403, 429, 5xx."""
+        status = response.status_code
+        if status == 401:
+            raise ApiConfigurationError(
+                f"{method} {template}: the API key was refused (401: {problem_detail(response)}). "
+                "Check FIRMAIO_API_KEY and that the key belongs to an active subscription."
+            )
+        if status == 403:
+            raise ApiConfigurationError(
+                f"{method} {template}: forbidden (403: {problem_detail(response)}). Check the "
+                "key's IP allow-list and, for a test key, that the fiscal code is among its "
+                "testers."
+            )
+        if status == 429:
+            wait = retry_after(response)
+            raise Transient(f"HTTP 429 ({problem_detail(response)})", wait=wait)
+        if status >= 500:
+            raise Transient(f"HTTP {status} ({problem_detail(response)})")
+
+    def _backoff(self, exc: Exception) -> bool | float:
+        """stamina's hook: whether to retry, and for a 429, how long to wait."""
+        if isinstance(exc, Transient):
+            if exc.wait is not None:
+                return min(exc.wait, self.retry.max_retry_after) or True
+            return True
+        return isinstance(exc, httpx.TransportError)
+
+    async def _retrying(self, operation: str, attempt_fn: Callable[[int], Awaitable[T]]) -> T:
+        tries = 0
+        try:
+            async for attempt in stamina.retry_context(
+                on=self._backoff,
+                attempts=self.retry.attempts,
+                timeout=self.retry.timeout,
+                wait_initial=self.retry.wait_initial,
+                wait_max=self.retry.wait_max,
+                wait_jitter=self.retry.wait_jitter,
+            ):
+                with attempt:
+                    tries += 1
+                    return await attempt_fn(tries)
+        except Transient as exc:
+            kind = ApiProtocolError if exc.malformed else ApiUnavailable
+            raise kind(f"{operation}: {exc} after {tries} attempt(s)") from exc
+        except httpx.TransportError as exc:
+            raise ApiUnavailable(
+                f"{operation}: {type(exc).__name__} after {tries} attempt(s)"
+            ) from exc
+        raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
+
+    @staticmethod
+    def _path(template: str, **ids: str) -> str:
+        return template.format(
+            **{name: quote(check_request_id(value), safe="") for name, value in ids.items()}
+        )

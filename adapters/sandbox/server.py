@@ -1,0 +1,110 @@
+"""The sandbox served by uvicorn on loopback: in a background thread, or in the foreground."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import uvicorn
+
+from .app import PREFIX, build_app
+from .faults import SandboxState
+from .issuer import SimulatedIssuer
+
+
+class Sandbox:
+    """The sandbox served by uvicorn on loopback, in a background thread.
+
+    ``with Sandbox() as sandbox:`` starts it on a free port; ``sandbox.url`` is the API's base URL
+    and ``sandbox.issuer`` the simulated service, for set-up and for counting messages.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        activation_delay: float = 3.0,
+        validation_delay: float = 0.2,
+        rate_calls: int = 150,
+        rate_period: float = 5.0,
+        keys: dict[str, str] | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.issuer = SimulatedIssuer(
+            activation_delay=activation_delay, validation_delay=validation_delay
+        )
+        for key, issuer_id in (keys or {"sandbox-key": "sandbox-issuer"}).items():
+            self.issuer.add_key(key, issuer_id)
+        self.state = SandboxState(self.issuer, rate_calls=rate_calls, rate_period=rate_period)
+        self.app = build_app(self.state)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL of the issuer API, e.g. ``http://127.0.0.1:7071/api/v1/sign``."""
+        return f"http://{self.host}:{self.port}{PREFIX}"
+
+    @property
+    def root(self) -> str:
+        """The server's root URL (controls live under ``/__sandbox``)."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Sandbox:
+        """Start serving in a background thread; return once the socket listens."""
+        config = uvicorn.Config(
+            self.app,
+            host=self.host,
+            port=self.port,
+            log_level="critical",
+            lifespan="off",
+            access_log=False,
+        )
+        self._server = server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=server.run, name="firmaio-sandbox", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the sandbox could not start on {self.host}:{self.port}")
+            time.sleep(0.01)
+        self.port = server.servers[0].sockets[0].getsockname()[1]
+        self.issuer.base_url = self.url
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def serve(
+    host: str,
+    port: int,
+    *,
+    activation_delay: float,
+    keys: dict[str, str],
+    rate_calls: int = 150,
+    rate_period: float = 5.0,
+) -> None:
+    """Serve the sandbox in the foreground until interrupted (``firmaio sandbox``)."""
+    sandbox = Sandbox(
+        host=host,
+        port=port,
+        activation_delay=activation_delay,
+        keys=keys,
+        rate_calls=rate_calls,
+        rate_period=rate_period,
+    )
+    sandbox.issuer.base_url = sandbox.url  # upload URLs point at this server
+    uvicorn.run(sandbox.app, host=host, port=port, log_level="info", lifespan="off")

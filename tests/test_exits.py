@@ -1,0 +1,43 @@
+"""Exit codes: one declared table; a flow's code follows from the steps and its resting state."""
+
+from __future__ import annotations
+
+import pytest
+
+from firmaio.adapters.cli import exits
+from firmaio.fsm import State
+from firmaio.fsm.steps import DEFAULT_STEPS
+
+
+def test_exit_codes_are_unique_and_named() -> None:
+    codes = [e.code for e in exits.EXITS]
+    assert codes == sorted(set(codes))
+    assert all(e.name and e.meaning for e in exits.EXITS)
+
+
+def test_every_resting_state_has_a_result_and_no_driven_state_has_one() -> None:
+    assert set(exits.RESULT_OF) == DEFAULT_STEPS.resting
+    assert not set(exits.RESULT_OF) & DEFAULT_STEPS.driven
+
+
+@pytest.mark.parametrize(
+    ("state", "code"),
+    [
+        (State.READY, 15),
+        (State.WAIT_FOR_SIGNATURE, 15),
+        (State.NOTIFY_REFUSED, 15),
+        (State.NOTIFIED, 0),
+        (State.FALLBACK_SUGGESTED, 10),
+        (State.SIGNED, 0),
+        (State.REJECTED, 12),
+        (State.CANCELLED, 13),
+        (State.FAILED, 14),
+    ],
+)
+def test_the_code_of_each_state(state: State, code: int) -> None:
+    assert exits.exit_code_for(state) == code
+
+
+def test_a_command_s_own_goal_is_success() -> None:
+    assert exits.exit_code_for(State.CANCELLED, goal=State.CANCELLED) == 0
+    assert exits.exit_code_for(State.CANCELLED, goal=State.SIGNED) == 13
