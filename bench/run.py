@@ -225,7 +225,7 @@ def throughput_bench() -> Result:
         ">= 0.8x",
         ratio >= 0.8,
         "300 flows, 20 at a time, sandbox in its own process, best of 5; both clients are "
-        "CPU-bound, so the ratio is their CPU per flow (see the README)",
+        "CPU-bound, so the ratio is their CPU per flow (see bench/README.md)",
     )
 
 

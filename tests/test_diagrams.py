@@ -1,4 +1,5 @@
-"""diagrams/ and the README are what the table renders; the SCXML runs in another engine."""
+"""diagrams/, the README's diagram and the manual's table are what the table renders; the SCXML
+runs in another engine."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from firmaio.fsm.states import TERMINAL
 from tests.helpers import START, fire_rows
 from tests.test_paths import replay
 
-ROOT = Path(__file__).resolve().parent.parent
-REFRESH = "run `make diagrams` (firmaio diagram --write diagrams --readme README.md) and commit"
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
+REFRESH = "run `make diagrams` and commit"
+GENERATED = {"mermaid": "README.md", "table": "docs/machine.md"}
+"""The page that holds each generated block (once); `make diagrams` refreshes them there."""
 ALL = [*paths(), *loops()]
 
 
@@ -29,20 +32,41 @@ def test_diagrams_match_the_table(fmt: str) -> None:
     assert committed == render(fmt), f"diagrams/{FILES[fmt]} is stale: {REFRESH}"
 
 
-def _block(text: str, name: str) -> str:
+def _block(page: str, name: str) -> str:
+    text = (ROOT / page).read_text()
     start, end = f"<!-- BEGIN generated:{name} -->\n", f"<!-- END generated:{name} -->"
-    assert start in text, f"README.md lacks the start of the generated block {name!r}"
-    assert end in text, f"README.md lacks the end of the generated block {name!r}"
+    assert start in text, f"{page} lacks the start of the generated block {name!r}"
+    assert end in text, f"{page} lacks the end of the generated block {name!r}"
     return text.split(start, 1)[1].split(end, 1)[0]
 
 
-def test_readme_table_and_diagram_match_the_table() -> None:
-    """The README's transition table and Mermaid diagram are rendered from the table."""
-    readme = (ROOT / "README.md").read_text()
-    assert _block(readme, "table") == table_markdown(), f"README table is stale: {REFRESH}"
-    assert _block(readme, "mermaid") == f"```mermaid\n{to_mermaid()}```\n", (
-        f"README diagram is stale: {REFRESH}"
+def test_readme_diagram_matches_the_table() -> None:
+    """The README's Mermaid diagram is rendered from the table."""
+    page = GENERATED["mermaid"]
+    assert _block(page, "mermaid") == f"```mermaid\n{to_mermaid()}```\n", (
+        f"{page}'s diagram is stale: {REFRESH}"
     )
+
+
+def test_manual_transition_table_matches_the_table() -> None:
+    """docs/machine.md's transition table is rendered from the table."""
+    page = GENERATED["table"]
+    assert _block(page, "table") == table_markdown(), (
+        f"{page}'s transition table is stale: {REFRESH}"
+    )
+
+
+def test_each_generated_block_lives_in_one_page() -> None:
+    """No other page holds a copy of a generated block, so none is left behind to go stale."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for name, home in GENERATED.items():
+        marker = f"<!-- BEGIN generated:{name} -->"
+        holders = [
+            str(page.relative_to(ROOT))
+            for page in pages
+            for _ in range(page.read_text().count(marker))
+        ]
+        assert holders == [home], f"the {name} block belongs once in {home}, found in {holders}"
 
 
 def test_every_row_is_an_edge_with_its_trigger_and_guard() -> None:
