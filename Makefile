@@ -34,7 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 diagrams: $(STAMP)
-	$(BIN)/firmaio diagram --write diagrams --readme README.md
+	$(BIN)/firmaio diagram --write diagrams --readme README.md --readme docs/machine.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -3,7 +3,7 @@
 Mermaid ``stateDiagram-v2``, Graphviz DOT and W3C SCXML show every row with its trigger and
 guard, and mark terminal states; given a flow's history, Mermaid and DOT highlight the states it
 visited and the rows it took. ``paths_markdown`` writes ``diagrams/PATHS.md``; ``table_markdown``
-the README's transition table. Nothing here needs Graphviz or Mermaid installed.
+the manual's transition table (docs/machine.md). Nothing here needs Graphviz or Mermaid installed.
 """
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ def paths_markdown(table: Sequence[Row] = TABLE) -> str:
 
 
 def table_markdown(table: Sequence[Row] = TABLE) -> str:
-    """The transition table as Markdown, for the README."""
+    """The transition table as Markdown, for the manual (docs/machine.md)."""
     out = ["| From | Trigger | Guard | To |", "|---|---|---|---|"]
     out.extend(
         f"| `{row.source}` | `{row.trigger}` | {f'`{row.guard_name}`' if row.guard_name else '—'}"

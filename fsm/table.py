@@ -1,7 +1,9 @@
 """The transition table: every path of the flow, declared once, as data.
 
 Everything else is derived from :data:`TABLE`: the ``transitions`` machine (:mod:`fsm.engine`),
-the diagrams (:mod:`fsm.render`), the path enumeration (:mod:`fsm.paths`) and the README's table.
+the diagrams (:mod:`fsm.render`), the path enumeration (:mod:`fsm.paths`) and the manual's table;
+each trigger's step (its API call, when the driver fires it) is declared beside it
+(:mod:`fsm.steps`).
 Rows are tried in order for a (source, trigger); their guards are mutually exclusive, so the order
 never decides the outcome (the validator refuses rows that could be confused).
 

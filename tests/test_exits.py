@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from firmaio.adapters.cli import exits
@@ -41,3 +44,11 @@ def test_the_code_of_each_state(state: State, code: int) -> None:
 def test_a_command_s_own_goal_is_success() -> None:
     assert exits.exit_code_for(State.CANCELLED, goal=State.CANCELLED) == 0
     assert exits.exit_code_for(State.CANCELLED, goal=State.SIGNED) == 13
+
+
+def test_the_manual_lists_exactly_the_declared_exit_codes() -> None:
+    """docs/cli.md is the one place exit codes are documented; it follows exits.EXITS."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
+    section = page.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    documented = [int(m) for m in re.findall(r"^\| (\d+) \|", section, re.MULTILINE)]
+    assert documented == [e.code for e in exits.EXITS]

@@ -1,4 +1,4 @@
-"""``firmaio diagram``: the diagrams and the README's generated blocks, rendered from the table."""
+"""``firmaio diagram``: the diagrams and the docs' generated blocks, rendered from the table."""
 
 from __future__ import annotations
 
@@ -10,16 +10,29 @@ from firmaio.fsm.render import FILES, FORMATS, render, table_markdown, to_mermai
 
 from . import exits
 
+GENERATED = ("table", "mermaid")
+"""The generated blocks a page may hold, between ``<!-- BEGIN generated:NAME -->`` and
+``<!-- END generated:NAME -->`` (the README holds the diagram, docs/machine.md the table)."""
 
-def refresh_readme(path: Path) -> None:
-    """Rewrite the README's generated blocks (transition table, Mermaid diagram)."""
+
+def generated_block(name: str) -> str:
+    """The current text of the generated block ``name``."""
+    return table_markdown() if name == "table" else f"```mermaid\n{to_mermaid()}```\n"
+
+
+def refresh_page(path: Path) -> list[str]:
+    """Rewrite the generated blocks ``path`` holds; return their names."""
     text = path.read_text()
-    blocks = {"table": table_markdown(), "mermaid": f"```mermaid\n{to_mermaid()}```\n"}
-    for name, body in blocks.items():
+    found = []
+    for name in GENERATED:
         start, end = f"<!-- BEGIN generated:{name} -->\n", f"<!-- END generated:{name} -->"
+        if start not in text:
+            continue
         head, rest = text.split(start, 1)
-        text = head + start + body + end + rest.split(end, 1)[1]
+        text = head + start + generated_block(name) + end + rest.split(end, 1)[1]
+        found.append(name)
     path.write_text(text)
+    return found
 
 
 def cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
@@ -31,9 +44,9 @@ def cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
             for fmt in FORMATS:
                 (target / FILES[fmt]).write_text(render(fmt))
                 print(f"wrote {target / FILES[fmt]}", file=out)
-        if args.readme:
-            refresh_readme(Path(args.readme))
-            print(f"refreshed {args.readme}", file=out)
+        for page in args.readme or ():
+            names = refresh_page(Path(page))
+            print(f"refreshed {page} ({', '.join(names) or 'no generated block'})", file=out)
         return exits.OK.code
     text = render(args.format)
     if args.out:

@@ -97,7 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument("--format", choices=FORMATS, default="mermaid")
     diagram.add_argument("--out", help="write to this file instead of stdout")
     diagram.add_argument("--write", metavar="DIR", help="write every format into DIR")
-    diagram.add_argument("--readme", metavar="FILE", help="refresh the generated blocks of FILE")
+    diagram.add_argument(
+        "--readme",
+        metavar="FILE",
+        action="append",
+        help="refresh the generated blocks of FILE (repeatable: README.md, docs/machine.md)",
+    )
     diagram.set_defaults(func=cmd_diagram)
 
     sandbox = sub.add_parser("sandbox", help="serve a local issuer API on loopback")
