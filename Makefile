@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typing pytest diagrams bench clean
+.PHONY: demo test test-fast lint typing pytest diagrams bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,10 @@ typing: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q
+
+# the unit lane: the pure core, the README's and the manual's examples; seconds
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m unit
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -145,3 +145,18 @@ def open_async_db(db: str) -> Iterator[Callable[[], AsyncStore]]:
     yield opener
     for store in opened:
         asyncio.run(store.close())
+
+
+# -- lanes ----------------------------------------------------------------------------------------
+
+LANES = ("unit", "store", "http", "process")
+"""tests/<lane>/: unit (pure, seconds), store (SQLite files, PostgreSQL), http (the sandbox on
+loopback), process (real processes, a fresh venv). ``pytest -m unit`` runs one lane."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its lane, from its folder; the docs' doctests are unit tests."""
+    for item in items:
+        parts = item.path.parts
+        lane = next((p for p in LANES if p in parts[-2:-1]), "unit")
+        item.add_marker(getattr(pytest.mark, lane))

@@ -25,7 +25,7 @@ from tests.openapi_contract import (
 from tests.sandbox_helpers import fiscal_code
 
 SHARED_SPEC = (
-    Path(__file__).resolve().parents[2] / "shared/reference/io-sign/apim-issuer-v1/openapi.yaml"
+    Path(__file__).resolve().parents[3] / "shared/reference/io-sign/apim-issuer-v1/openapi.yaml"
 )
 
 

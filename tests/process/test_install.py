@@ -17,7 +17,7 @@ import pytest
 from firmaio.adapters.sandbox import Sandbox
 from tests.sandbox_helpers import ready_request
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -16,7 +16,7 @@ from firmaio.fsm.paths import loops, path_id, paths
 from firmaio.fsm.render import FILES, FORMATS, render, table_markdown, to_dot, to_mermaid, to_scxml
 from firmaio.fsm.states import TERMINAL
 from tests.helpers import START, fire_rows
-from tests.test_paths import replay
+from tests.unit.test_paths import replay
 
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 REFRESH = "run `make diagrams` and commit"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-FSM = Path(__file__).resolve().parent.parent / "fsm"
+FSM = Path(__file__).resolve().parents[2] / "fsm"
 FORBIDDEN = ("httpx", "adapters", "sqlite3", "psycopg", "starlette", "uvicorn", "redis", "aiohttp")
 
 

@@ -14,7 +14,7 @@ from firmaio.adapters.sandbox import Sandbox
 from firmaio.adapters.store import open_store
 from tests.sandbox_helpers import ready_request
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def spawn(sandbox: Sandbox, *args: str, crash: str | None = None) -> subprocess.Popen[str]:

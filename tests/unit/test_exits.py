@@ -48,7 +48,7 @@ def test_a_command_s_own_goal_is_success() -> None:
 
 def test_the_manual_lists_exactly_the_declared_exit_codes() -> None:
     """docs/cli.md is the one place exit codes are documented; it follows exits.EXITS."""
-    page = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
+    page = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
     section = page.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
     documented = [int(m) for m in re.findall(r"^\| (\d+) \|", section, re.MULTILINE)]
     assert documented == [e.code for e in exits.EXITS]
