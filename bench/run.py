@@ -287,15 +287,20 @@ def reaction_bench() -> Result:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--json", default="bench/results.json")
+    parser.add_argument(
+        "--only", type=int, action="append", choices=range(1, 7), help="run only target N"
+    )
     args = parser.parse_args(argv)
-    results = [
-        engine_bench(),
-        memory_bench(),
-        calls_bench(),
-        limit_bench(),
-        throughput_bench(),
-        reaction_bench(),
-    ]
+    benches = (
+        engine_bench,
+        memory_bench,
+        calls_bench,
+        limit_bench,
+        throughput_bench,
+        reaction_bench,
+    )
+    chosen = args.only or range(1, len(benches) + 1)
+    results = [benches[n - 1]() for n in chosen]
     for result in results:
         print(result.line())
     Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")

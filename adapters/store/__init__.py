@@ -47,9 +47,10 @@ def open_store(
 def open_async_store(
     db: str, *, driven: Iterable[State] | None = None, threads: int | None = None
 ) -> AsyncStore:
-    """The async store of ``db``: 2 threads for SQLite (one file, one writer at a time), 4 for
+    """The async store of ``db``: one thread for SQLite (one file takes one writer at a time; a
+    second thread only waits on its lock, and halved the throughput benchmark), four for
     PostgreSQL, unless ``threads`` says otherwise."""
     postgres = db.startswith(("postgresql://", "postgres://"))
     driven = None if driven is None else frozenset(driven)
-    count = threads if threads is not None else (4 if postgres else 2)
+    count = threads if threads is not None else (4 if postgres else 1)
     return AsyncStore(lambda: open_store(db, driven=driven), threads=count)

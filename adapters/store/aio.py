@@ -1,11 +1,11 @@
 """The store's ports, async: the blocking SQL runs in worker threads, never on the event loop.
 
 Each worker thread keeps a connection of its own (SQLite or psycopg), opened on first use, so a
-slow call (a lock wait, a round trip to a distant PostgreSQL) holds one thread while the others
-and the event loop go on. Threads over psycopg's ``AsyncConnection``: SQLite has no async driver
-in the standard library, and one SQL core (:mod:`.sql`) then serves both databases. The first
-connection is opened by the constructor, so a store that cannot be used (a schema newer than this
-code, say) fails at once, where it is opened.
+slow call (a lock wait, a round trip to a distant PostgreSQL) holds its thread while the event
+loop, and the other threads' calls, go on. Threads over psycopg's ``AsyncConnection``: SQLite has
+no async driver in the standard library, and one SQL core (:mod:`.sql`) then serves both
+databases. The first connection is opened by the constructor, so a store that cannot be used (a
+schema newer than this code, say) fails at once, where it is opened.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class AsyncStore:
     ``opener`` makes one connection's store; ``threads`` is how many run at once.
     """
 
-    def __init__(self, opener: Callable[[], SqlStore], *, threads: int = 2) -> None:
+    def __init__(self, opener: Callable[[], SqlStore], *, threads: int = 1) -> None:
         if threads < 1:
             raise InvalidInput(f"a store needs at least one thread, got threads={threads}")
         self._opener = opener

@@ -80,7 +80,34 @@ class WatchingApi:
         raise AssertionError("not fired here")
 
 
+def test_the_event_loop_runs_while_a_store_call_is_held(tmp_path: Path) -> None:
+    """One store thread (SQLite's default): while a call is held, other work on the loop (here a
+    task that releases it) still runs; a store that blocked the loop would never release."""
+    hold = Hold()
+    path = str(tmp_path / "flows.sqlite")
+
+    async def release_when_held() -> None:
+        while not hold.over.is_set():
+            hold.api_called()
+            await asyncio.sleep(0.005)
+
+    async def run() -> dict[str, int]:
+        store = AsyncStore(lambda: SlowStore(path, hold), threads=1)
+        releaser = asyncio.create_task(release_when_held())
+        try:
+            api = WatchingApi(Hold())  # answers only; the task above releases the hold
+            report = await BatchRun(store, api, ManualClock(), IDS, concurrency=5).run()
+        finally:
+            releaser.cancel()
+            await store.close()
+        return dict(report.counts)
+
+    assert asyncio.run(run()) == {"NOTIFIED": len(IDS)}
+    assert hold.released_in_time, "nothing ran on the event loop while a store call was held"
+
+
 def test_other_flows_keep_moving_while_a_store_call_is_held(tmp_path: Path) -> None:
+    """Two store threads: while one call is held, other flows read, write and call the API."""
     hold = Hold()
     api = WatchingApi(hold)
     path = str(tmp_path / "flows.sqlite")
