@@ -1,4 +1,6 @@
-"""Adapters: the issuer-API client, the sandbox, the simulated issuer and the CLI.
+"""Adapters: what talks to the world, around the pure core in ``firmaio.fsm``.
 
-This is where concrete I/O lives; the pure core in ``fsm`` never imports it.
+``client`` (the issuer API over httpx), ``store`` (SQLite and PostgreSQL behind the core's store
+ports), ``runner`` and ``batching`` (batch runs), ``cli`` (the ``firmaio`` command) and, with the
+``[sandbox]`` extra, ``sandbox`` (a local issuer API). The core never imports any of them.
 """

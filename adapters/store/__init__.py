@@ -16,6 +16,7 @@ from .postgres import PostgresStore
 from .schema import MIGRATIONS, Migration
 from .sql import SqlStore
 from .sqlite import SqliteStore
+from .sqlite_aio import SqliteAsyncStore
 
 Store = SqliteStore | PostgresStore
 
@@ -25,6 +26,7 @@ __all__ = [
     "Migration",
     "PostgresStore",
     "SqlStore",
+    "SqliteAsyncStore",
     "SqliteStore",
     "Store",
     "open_async_store",
@@ -47,10 +49,11 @@ def open_store(
 def open_async_store(
     db: str, *, driven: Iterable[State] | None = None, threads: int | None = None
 ) -> AsyncStore:
-    """The async store of ``db``: one thread for SQLite (one file takes one writer at a time; a
-    second thread only waits on its lock, and halved the throughput benchmark), four for
-    PostgreSQL, unless ``threads`` says otherwise."""
-    postgres = db.startswith(("postgresql://", "postgres://"))
+    """The async store of ``db``. PostgreSQL: every call in one of ``threads`` (4) worker threads.
+    SQLite: a call that cannot wait runs at once, one that would in the worker thread (one: the
+    file takes one writer at a time; a second thread only waited on its lock and halved the
+    throughput benchmark). See :mod:`.aio` and :mod:`.sqlite_aio`."""
     driven = None if driven is None else frozenset(driven)
-    count = threads if threads is not None else (4 if postgres else 1)
-    return AsyncStore(lambda: open_store(db, driven=driven), threads=count)
+    if db.startswith(("postgresql://", "postgres://")):
+        return AsyncStore(lambda: open_store(db, driven=driven), threads=threads or 4)
+    return SqliteAsyncStore(db, driven=driven, threads=threads or 1)

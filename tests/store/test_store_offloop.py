@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from firmaio.adapters.runner import BatchRun
-from firmaio.adapters.store import AsyncStore, SqliteStore
+from firmaio.adapters.store import AsyncStore, SqliteStore, open_async_store
 from firmaio.fsm import Answer
 from firmaio.fsm.testing import EXAMPLE_IO_MESSAGE_ID, ManualClock
 
@@ -123,3 +124,40 @@ def test_other_flows_keep_moving_while_a_store_call_is_held(tmp_path: Path) -> N
     assert asyncio.run(run()) == {"NOTIFIED": len(IDS)}
     assert hold.held.is_set(), "the held call never happened"
     assert hold.released_in_time, "no other flow called the API while a store call was held"
+
+
+def test_a_sqlite_write_lock_held_elsewhere_never_stalls_the_loop(tmp_path: Path) -> None:
+    """SQLite's default store: while another connection holds the write lock, writes wait in the
+    worker thread and the event loop runs on. Only the loop releases the lock here: a store that
+    waited on the loop would stall it for the whole busy timeout (30 s) before giving up."""
+    path = str(tmp_path / "flows.sqlite")
+    store = open_async_store(path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    ticks_while_held = 0
+    longest_stall = 0.0
+
+    async def release_later() -> None:
+        nonlocal ticks_while_held, longest_stall
+        last = time.monotonic()
+        for _ in range(20):
+            await asyncio.sleep(0.005)
+            now = time.monotonic()
+            longest_stall, last = max(longest_stall, now - last), now
+            ticks_while_held += 1
+        holder.execute("COMMIT")
+
+    async def run() -> dict[str, int]:
+        releaser = asyncio.create_task(release_later())
+        await asyncio.sleep(0)  # the releaser starts its clock before the first write
+        try:
+            report = await BatchRun(store, WatchingApi(Hold()), ManualClock(), IDS).run()
+        finally:
+            await releaser
+            await store.close()
+        return dict(report.counts)
+
+    assert asyncio.run(run()) == {"NOTIFIED": len(IDS)}
+    assert ticks_while_held == 20
+    assert longest_stall < 1.0, f"the event loop stood still {longest_stall:.1f} s on a lock"
+    holder.close()
