@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+from pathlib import Path
 
 from firmaio.adapters.cli import Wiring, main
 from firmaio.fsm.durable import Boundary
@@ -29,6 +31,21 @@ def crash_hook(spec: str) -> Boundary:
                 os.kill(os.getpid(), signal.SIGKILL)
 
     return hook
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def command(base_url: str, crash: str | None) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of a ``firmaio`` child process against ``base_url``:
+    the shipped command, or with ``crash`` this test entry point that kills itself there."""
+    env = {**os.environ, "FIRMAIO_API_KEY": "sandbox-key", "FIRMAIO_BASE_URL": base_url}
+    env.pop("FIRMAIO_CRASH_AT", None)
+    if not crash:
+        return [sys.executable, "-m", "firmaio.adapters.cli"], env
+    env["FIRMAIO_CRASH_AT"] = crash
+    env["PYTHONPATH"] = str(ROOT)  # the crash switch lives in the tests, not in the product
+    return [sys.executable, "-m", "tests.crashing_cli"], env
 
 
 if __name__ == "__main__":

@@ -8,19 +8,16 @@ sandbox runs in this process and counts the IO messages.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from firmaio.adapters.sandbox import Sandbox
 from firmaio.adapters.store import open_store
+from tests.crashing_cli import command
 from tests.sandbox_helpers import ready_request
-
-ROOT = Path(__file__).resolve().parents[2]
 
 BOUNDARIES = [
     ("before_call", "notify"),
@@ -35,13 +32,9 @@ BOUNDARIES = [
 def firmaio(
     sandbox: Sandbox, *args: str, crash: str | None = None, cwd: Path
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FIRMAIO_API_KEY": "sandbox-key", "FIRMAIO_BASE_URL": sandbox.url}
-    env.pop("FIRMAIO_CRASH_AT", None)
-    if crash:
-        env["FIRMAIO_CRASH_AT"] = crash
-        env["PYTHONPATH"] = str(ROOT)  # the crash switch lives in the tests, not in the product
+    argv, env = command(sandbox.url, crash)
     return subprocess.run(
-        [sys.executable, "-m", "tests.crashing_cli" if crash else "firmaio.adapters.cli", *args],
+        [*argv, *args],
         env=env,
         cwd=cwd,
         capture_output=True,

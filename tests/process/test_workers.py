@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,22 +11,14 @@ from pathlib import Path
 
 from firmaio.adapters.sandbox import Sandbox
 from firmaio.adapters.store import open_store
+from tests.crashing_cli import command
 from tests.sandbox_helpers import ready_request
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def spawn(sandbox: Sandbox, *args: str, crash: str | None = None) -> subprocess.Popen[str]:
-    env = {**os.environ, "FIRMAIO_API_KEY": "sandbox-key", "FIRMAIO_BASE_URL": sandbox.url}
-    env.pop("FIRMAIO_CRASH_AT", None)
-    if crash:
-        env["FIRMAIO_CRASH_AT"] = crash
-        env["PYTHONPATH"] = str(ROOT)  # the crash switch lives in the tests, not in the product
+    argv, env = command(sandbox.url, crash)
     return subprocess.Popen(
-        [
-            *(sys.executable, "-m", "tests.crashing_cli" if crash else "firmaio.adapters.cli"),
-            *("run", "--json", *args),
-        ],
+        [*argv, "run", "--json", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
