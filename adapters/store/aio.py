@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from firmaio.fsm.audit import AuditRecord, ChainLink
-from firmaio.fsm.errors import InvalidInput
+from firmaio.fsm.errors import InvalidInput, StoreError
 from firmaio.fsm.ports import FlowRow, StoredFlow
 
 from .sql import SqlStore
@@ -44,6 +44,7 @@ class AsyncStore:
         self._local = threading.local()
         self._threads = threads
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="firmaio-store")
+        self._closed = False
         self._waiting: list[_Call] = []
         """Calls made while every thread was busy: they go to the next free thread together."""
         self._busy = 0
@@ -101,6 +102,8 @@ class AsyncStore:
         A thread hop costs tens to hundreds of microseconds; calls made while every thread is
         busy wait together and cross in one hop, so a busy run pays it once per batch.
         """
+        if self._closed:
+            raise StoreError(f"the store is closed: {method.__name__} was not run")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._waiting.append((future, method.__name__, args, kwargs))
@@ -166,6 +169,7 @@ class AsyncStore:
 
     async def close(self) -> None:
         """Wait for calls under way, then close every connection."""
+        self._closed = True
         await asyncio.to_thread(self._executor.shutdown, wait=True)
         with self._lock:
             opened, self._opened = self._opened, []

@@ -48,7 +48,7 @@ class SqliteAsyncStore(AsyncStore):
         self._checkpoints: set[asyncio.Future[None]] = set()
 
     async def _run(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        if self._here is not None:
+        if self._here is not None and not self._closed:
             try:
                 result: T = getattr(self._here, method.__name__)(*args, **kwargs)
             except Exception as error:

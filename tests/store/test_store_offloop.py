@@ -9,9 +9,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from firmaio.adapters.runner import BatchRun
 from firmaio.adapters.store import AsyncStore, SqliteStore, open_async_store
 from firmaio.fsm import Answer
+from firmaio.fsm.errors import StoreError
 from firmaio.fsm.testing import EXAMPLE_IO_MESSAGE_ID, ManualClock
 
 LATENCY = 0.05
@@ -161,3 +164,16 @@ def test_a_sqlite_write_lock_held_elsewhere_never_stalls_the_loop(tmp_path: Path
     assert ticks_while_held == 20
     assert longest_stall < 1.0, f"the event loop stood still {longest_stall:.1f} s on a lock"
     holder.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "threads"])
+def test_a_closed_store_refuses_calls_by_name(tmp_path: Path, kind: str) -> None:
+    path = str(tmp_path / "flows.sqlite")
+    store = open_async_store(path) if kind == "sqlite" else AsyncStore(lambda: SqliteStore(path))
+
+    async def run() -> None:
+        await store.close()
+        await store.load("01ARZ3NDEKTSV4RRFFQ69G5FAV")
+
+    with pytest.raises(StoreError, match="the store is closed: load was not run"):
+        asyncio.run(run())
