@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,22 @@ def test_notify_drives_a_real_request_without_extras(bare_venv: Path, sandbox: S
     assert done.returncode == 0, done.stderr
     assert '"state": "NOTIFIED"' in done.stdout
     assert sandbox.issuer.messages_sent(request_id) == 1
+
+
+def test_cancel_watch_run_and_audit_work_without_extras(
+    bare_venv: Path, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    env = {**os.environ, "FIRMAIO_API_KEY": "sandbox-key", "FIRMAIO_BASE_URL": sandbox.url}
+    firmaio = bare_venv / "firmaio"
+    withdrawn, driven = ready_request(sandbox), ready_request(sandbox)
+    time.sleep(0.3)  # the sandbox activates a READY request after 0.2 s
+    cancelled = _run(firmaio, "cancel", withdrawn, env=env)
+    assert cancelled.returncode == 0, cancelled.stderr
+    watched = _run(firmaio, "watch", withdrawn, "--interval", "0.1", env=env)
+    assert watched.returncode == 13, watched.stderr  # CANCELLED, for watch
+    db = str(tmp_path / "flows.sqlite")
+    ran = _run(firmaio, "run", driven, "--db", db, "--json", env=env)
+    assert ran.returncode == 0, ran.stderr
+    verified = _run(firmaio, "audit", "verify", "--db", db, env=env)
+    assert verified.returncode == 0, verified.stderr
+    assert "every chain is intact" in verified.stdout
