@@ -100,9 +100,6 @@ class Steps:
     def __getitem__(self, trigger: str) -> Step:
         return self.by_trigger[trigger]
 
-    def __contains__(self, trigger: object) -> bool:
-        return trigger in self.by_trigger
-
     def call_of(self, trigger: str) -> ApiCall | None:
         """The API call ``trigger`` makes, if any."""
         return self.by_trigger[trigger].call
