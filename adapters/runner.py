@@ -69,6 +69,7 @@ class BatchRun:
         lease: float = 60.0,
         policy: PollingPolicy | None = None,
         on_boundary: Boundary | None = None,
+        recovery_grace: float | None = None,
         progress: Callable[[RunReport], None] | None = None,
         status_reader: StatusReader | None = None,
     ) -> None:
@@ -85,6 +86,8 @@ class BatchRun:
             on_boundary=on_boundary,
             status_reader=status_reader,
         )
+        if recovery_grace is not None:
+            self.driver.recovery_grace = recovery_grace
         self.progress = progress
         self.report = RunReport(worker=self.worker, total=len(self.ids))
         self.scope = dict.fromkeys(self.ids)

@@ -28,6 +28,12 @@ from .states import State
 
 Boundary = Callable[[str, Flow, str], None]
 
+RECOVERY_GRACE = 40.0
+"""Seconds an open notification intent is left to settle before it is recovered. A call the
+dead process made may still be under way at the service, which has no guard against two
+overlapping calls both sending a message: 40 s covers the client's 10 s call timeout plus the
+30 s it leaves a lost answer to settle (``RetryPolicy.notification_grace``)."""
+
 
 class DurableDriver(Driver):
     """A driver whose every step is written to ``store`` before it counts."""
@@ -42,15 +48,14 @@ class DurableDriver(Driver):
         policy: PollingPolicy | None = None,
         on_boundary: Boundary | None = None,
         status_reader: StatusReader | None = None,
-        recovery_grace: float = 5.0,
+        recovery_grace: float = RECOVERY_GRACE,
     ) -> None:
         super().__init__(api, clock, engine=engine, policy=policy, status_reader=status_reader)
         self.store = store
         self.on_boundary = on_boundary
         self.recovery_grace = recovery_grace
-        """Seconds an open intent is left to settle before it is recovered: a call the dead
-        process made may still be under way at the service (its own IO call has a 3 s timeout,
-        API-NOTES §3.1), and the service does not guard against two overlapping calls."""
+        """Seconds an open intent is left to settle before it is recovered (see
+        :data:`RECOVERY_GRACE`)."""
         self._intents: dict[str, str | None] = {}
         self._intent_at: dict[str, float] = {}
 

@@ -11,17 +11,6 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-import httpx
-
-from firmaio.fsm.errors import (
-    ApiConfigurationError,
-    ApiError,
-    InvalidInput,
-    StaleFlow,
-    StoreError,
-    TransitionNotAllowed,
-)
-
 from . import exits
 from .demo import DEMO_CITIZENS
 from .parser import build_parser
@@ -43,23 +32,10 @@ def main(
     stream = out if out is not None else sys.stdout
     try:
         code: int = args.func(args, stream)
-    except InvalidInput as error:
-        print(f"firmaio: {error}", file=sys.stderr)
-        return exits.USAGE.code
-    except ApiConfigurationError as error:
-        print(f"firmaio: {error}", file=sys.stderr)
-        return exits.CONFIGURATION.code
-    except StoreError as error:
-        print(f"firmaio: {error}", file=sys.stderr)
-        return exits.STORE.code
-    except (TransitionNotAllowed, StaleFlow) as error:
-        print(f"firmaio: {error}", file=sys.stderr)
-        return exits.NOT_ALLOWED.code
-    except (ApiError, httpx.HTTPError) as error:
-        print(
-            f"firmaio: the issuer API gave no usable answer ({error}); "
-            "it was retried with backoff; try again later",
-            file=sys.stderr,
-        )
-        return exits.UNAVAILABLE.code
+    except Exception as error:
+        failure = exits.failure_of(error)
+        if failure is None:
+            raise
+        print(f"firmaio: {failure.message}", file=sys.stderr)
+        return failure.exit.code
     return code

@@ -49,14 +49,45 @@ def cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
         finally:
             await store.close()
 
-    flows, records, broken, digest = asyncio.run(verify())
+    try:
+        flows, records, broken, digest = asyncio.run(verify())
+    except Exception as error:
+        failure = exits.failure_of(error)
+        if failure is not None and args.json:
+            _dump(
+                {"db": args.db, "exit_code": failure.exit.code, "failure": failure.as_json()}, out
+            )
+        raise
+    code = exits.TAMPERED.code if broken else exits.OK.code
+    if args.json:
+        verdict = {
+            "db": args.db,
+            "exit_code": code,
+            "failure": None
+            if not broken
+            else {"kind": exits.TAMPERED.name, "message": f"{len(broken)} broken chain(s)"},
+            "flows": flows,
+            "records": records,
+            "intact": not broken,
+            "broken": [
+                {"flow_id": b.flow_id, "seq": b.seq, "kind": b.kind, "why": b.why} for b in broken
+            ],
+            "digest": digest,
+        }
+        _dump(verdict, out)
+        return code
     print(f"checked {flows} flows, {records} records in {args.db}", file=out)
     if broken:
         for found in broken:
             print(f"BROKEN {found}", file=out)
-        return exits.TAMPERED.code
+        return code
     print(f"every chain is intact; digest of all heads: {digest}", file=out)
-    return exits.OK.code
+    return code
+
+
+def _dump(document: object, out: TextIO) -> None:
+    json.dump(document, out, indent=2)
+    out.write("\n")
 
 
 def cmd_audit_show(args: argparse.Namespace, out: TextIO) -> int:

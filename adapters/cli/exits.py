@@ -9,6 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
+
+from firmaio.fsm.errors import (
+    ApiConfigurationError,
+    ApiError,
+    InvalidInput,
+    StaleFlow,
+    StoreError,
+    TransitionNotAllowed,
+)
 from firmaio.fsm.states import State
 from firmaio.fsm.steps import DEFAULT_STEPS, Steps
 
@@ -71,3 +81,39 @@ def exit_code_for(state: State, goal: State | None = None, steps: Steps = DEFAUL
     if state in steps.driven:
         return NOT_SETTLED.code
     return RESULT_OF.get(state, NOT_SETTLED).code
+
+
+_ERRORS: tuple[tuple[tuple[type[Exception], ...], Exit], ...] = (
+    ((InvalidInput,), USAGE),
+    ((ApiConfigurationError,), CONFIGURATION),
+    ((StoreError,), STORE),
+    ((TransitionNotAllowed, StaleFlow), NOT_ALLOWED),
+    ((ApiError, httpx.HTTPError), UNAVAILABLE),
+)
+"""The errors a command maps to an exit code, in the order they are matched."""
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why a command stopped: the exit it maps to, and the one line ``firmaio`` prints."""
+
+    exit: Exit
+    message: str
+
+    def as_json(self) -> dict[str, str]:
+        """The ``failure`` object of ``--json`` output."""
+        return {"kind": self.exit.name, "message": self.message}
+
+
+def failure_of(error: Exception) -> Failure | None:
+    """The documented exit for ``error``, with its message; ``None`` for an unexpected error."""
+    for kinds, exit_ in _ERRORS:
+        if isinstance(error, kinds):
+            message = str(error)
+            if exit_ is UNAVAILABLE:
+                message = (
+                    f"the issuer API gave no usable answer ({error}); "
+                    "it was retried with backoff; try again later"
+                )
+            return Failure(exit_, message)
+    return None

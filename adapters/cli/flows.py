@@ -12,15 +12,17 @@ from typing import TextIO
 from firmaio.fsm.driver import Driver, PollingPolicy
 from firmaio.fsm.durable import DurableDriver
 from firmaio.fsm.engine import Flow
-from firmaio.fsm.errors import InvalidInput
+from firmaio.fsm.errors import InvalidInput, StaleFlow
 from firmaio.fsm.states import State, Trigger
 
 from ..batching import DossierStatusReader
+from ..client import IssuerClient
 from ..clock import SystemClock
-from ..runner import BatchRun
+from ..runner import BatchRun, RunReport
+from ..store import AsyncStore
 from . import exits
 from .output import flow_json, print_flow, print_report, progress, write_qr
-from .wiring import flow_store, issuer_client, wiring_of
+from .wiring import flow_store, issuer_client, recovery_grace, wiring_of
 
 
 async def _run_on_flow(
@@ -29,33 +31,75 @@ async def _run_on_flow(
     body: Callable[[Driver, Flow], Awaitable[None]],
     goal: State | None,
 ) -> int:
+    """Run ``body`` on the request's flow, then print where the flow is.
+
+    On an error that maps to an exit code, what is printed (``--json`` included) carries that
+    code and the failure; a flow another process changed first is reloaded, so the stored state
+    and trail are what is reported. The error is raised again for :func:`main` to map.
+    """
     policy = PollingPolicy(activation_timeout=args.activation_timeout)
-    client = issuer_client(args)
-    store = flow_store(args.db) if args.db else None
-    driver: Driver
+    flow: Flow | None = None
+    failure: exits.Failure | None = None
+    client: IssuerClient | None = None
+    store: AsyncStore | None = None
+    durable: DurableDriver | None = None
+    unexpected = False
     try:
+        client = issuer_client(args)
+        store = flow_store(args.db) if args.db else None
+        driver: Driver
         if store is not None:
-            durable = DurableDriver(
-                client, SystemClock(), store, policy=policy, on_boundary=wiring_of(args).on_boundary
+            driver = durable = DurableDriver(
+                client,
+                SystemClock(),
+                store,
+                policy=policy,
+                on_boundary=wiring_of(args).on_boundary,
+                recovery_grace=recovery_grace(args),
             )
-            driver, flow = durable, await durable.open(args.request_id)
+            flow = await durable.open(args.request_id)
         else:
             driver = Driver(client, SystemClock(), policy=policy)
             flow = driver.new_flow(args.request_id)
-        try:
-            await body(driver, flow)
-        finally:
-            code = exits.exit_code_for(flow.state, goal)
-            qr = write_qr(flow, Path(args.qr_dir)) if flow.fallback is not None else None
-            if args.json:
-                json.dump(flow_json(flow, code, qr), out, indent=2)
-                out.write("\n")
-            else:
-                print_flow(args.command, flow, qr, out)
+        await body(driver, flow)
+    except Exception as error:
+        failure = exits.failure_of(error)
+        unexpected = failure is None
+        if isinstance(error, StaleFlow) and durable is not None:
+            flow = await durable.open(args.request_id)  # report what the winner stored
+        raise
     finally:
-        await client.aclose()
-        if store is not None:
-            await store.close()
+        try:
+            if not unexpected:
+                code = _report(args, out, flow, goal, failure)
+        finally:
+            if client is not None:
+                await client.aclose()
+            if store is not None:
+                await store.close()
+    return code
+
+
+def _report(
+    args: argparse.Namespace,
+    out: TextIO,
+    flow: Flow | None,
+    goal: State | None,
+    failure: exits.Failure | None,
+) -> int:
+    """Print the flow (or, with no flow, only the failure as JSON); return the exit code."""
+    if failure is not None:
+        code = failure.exit.code
+    else:
+        assert flow is not None  # no failure means the flow was opened
+        code = exits.exit_code_for(flow.state, goal)
+    qr = write_qr(flow, Path(args.qr_dir)) if flow is not None and flow.fallback else None
+    if args.json:
+        shown = flow_json(args.request_id, flow, code, qr, failure)
+        json.dump(shown, out, indent=2)
+        out.write("\n")
+    elif flow is not None:
+        print_flow(args.command, flow, qr, out)
     return code
 
 
@@ -96,7 +140,7 @@ def cmd_cancel(args: argparse.Namespace, out: TextIO) -> int:
     return asyncio.run(_run_on_flow(args, out, _cancel, State.CANCELLED))
 
 
-async def _run(args: argparse.Namespace, out: TextIO) -> int:
+async def _batch(args: argparse.Namespace) -> RunReport:
     store = flow_store(args.db)
     try:
         async with issuer_client(args) as client:
@@ -116,20 +160,38 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
                 lease=args.lease,
                 policy=PollingPolicy(activation_timeout=args.activation_timeout),
                 on_boundary=wiring_of(args).on_boundary,
+                recovery_grace=recovery_grace(args),
                 progress=None if args.json else progress,
                 status_reader=reader,
             )
-            report = await batch.run()
+            return await batch.run()
     finally:
         await store.close()
+
+
+async def _run(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        report = await _batch(args)
+    except Exception as error:
+        failure = exits.failure_of(error)
+        if failure is not None and args.json:
+            shown = {"exit_code": failure.exit.code, "failure": failure.as_json()}
+            json.dump(shown, out, indent=2)
+            out.write("\n")
+        raise
+    failure = None
     if report.errors:
-        code = exits.UNAVAILABLE.code
-    else:
-        code = exits.NOT_SETTLED.code if report.unsettled else exits.OK.code
+        failure = exits.Failure(
+            exits.UNAVAILABLE,
+            f"{len(report.errors)} flow(s) got no usable answer from the issuer API; "
+            "rerun to resume them",
+        )
+    code = failure.exit.code if failure else exits.NOT_SETTLED.code if report.unsettled else 0
     if args.json:
         summary = {
             "worker": report.worker,
             "exit_code": code,
+            "failure": None if failure is None else failure.as_json(),
             "counts": dict(report.counts),
             "driven": report.driven,
             "conflicts": report.conflicts,

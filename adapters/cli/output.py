@@ -11,6 +11,7 @@ from firmaio.fsm.engine import Flow
 from firmaio.fsm.states import State
 
 from ..runner import RunReport
+from .exits import FAILED, Failure
 
 
 def format_record(record: AuditRecord) -> str:
@@ -67,15 +68,27 @@ def print_flow(title: str, flow: Flow, qr: tuple[Path, Path] | None, out: TextIO
             print(f"    QR code written: {qr[0]} and {qr[1]}", file=out)
 
 
-def flow_json(flow: Flow, exit_code: int, qr: tuple[Path, Path] | None) -> dict[str, Any]:
-    """A flow as the ``--json`` output shows it."""
-    fallback = flow.fallback
+def flow_json(
+    request_id: str,
+    flow: Flow | None,
+    exit_code: int,
+    qr: tuple[Path, Path] | None,
+    failure: Failure | None = None,
+) -> dict[str, Any]:
+    """What ``--json`` prints for one request: where its flow is, and the command's exit code.
+
+    ``failure`` is the error the command stopped on (``{"kind", "message"}``, ``kind`` the exit's
+    name), or for a FAILED flow its reason; ``state`` is null when no flow was opened.
+    """
+    fallback = flow.fallback if flow is not None else None
+    if failure is None and flow is not None and flow.failure:
+        failure = Failure(FAILED, flow.failure)
     return {
-        "signature_request_id": flow.id,
-        "state": str(flow.state),
+        "signature_request_id": request_id,
+        "state": None if flow is None else str(flow.state),
         "exit_code": exit_code,
-        "io_message_id": flow.io_message_id,
-        "failure": flow.failure,
+        "io_message_id": None if flow is None else flow.io_message_id,
+        "failure": None if failure is None else failure.as_json(),
         "fallback": None
         if fallback is None
         else {
@@ -87,7 +100,7 @@ def flow_json(flow: Flow, exit_code: int, qr: tuple[Path, Path] | None) -> dict[
             "qr_png": None if qr is None else str(qr[0]),
             "qr_svg": None if qr is None else str(qr[1]),
         },
-        "history": [record.as_event_dict() for record in flow.history],
+        "history": [] if flow is None else [record.as_event_dict() for record in flow.history],
     }
 
 

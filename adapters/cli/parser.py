@@ -14,13 +14,24 @@ from .diagram import cmd_diagram
 from .flows import cmd_cancel, cmd_notify, cmd_run, cmd_watch
 
 
-def _request_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("request_id", help="the signature request id")
+def _api_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--base-url",
         default=os.environ.get("FIRMAIO_BASE_URL", DEFAULT_BASE_URL),
         help="issuer API base URL (default: $FIRMAIO_BASE_URL or production)",
     )
+    parser.add_argument(
+        "--notification-grace",
+        type=float,
+        metavar="SECONDS",
+        help="how long a notification whose answer was lost is left to settle at the service "
+        "before the request is read back (default 30)",
+    )
+
+
+def _request_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("request_id", help="the signature request id")
+    _api_options(parser)
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
     parser.add_argument("--qr-dir", default="out", help="where a fallback's QR code is written")
     parser.add_argument(
@@ -66,11 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("request_ids", nargs="*", metavar="ID", help="signature request ids")
     run.add_argument("--dossier", help="also every request of this dossier")
     run.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
-    run.add_argument(
-        "--base-url",
-        default=os.environ.get("FIRMAIO_BASE_URL", DEFAULT_BASE_URL),
-        help="issuer API base URL (default: $FIRMAIO_BASE_URL or production)",
-    )
+    _api_options(run)
     run.add_argument("--concurrency", type=int, default=20, help="flows driven at once")
     run.add_argument("--lease", type=float, default=60.0, help="seconds a claim lasts unrenewed")
     run.add_argument("--activation-timeout", type=float, default=120.0)
@@ -86,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="check every hash chain")
     verify.add_argument("--db", default="flows.sqlite")
+    verify.add_argument("--json", action="store_true", help="print the verdict as JSON")
     verify.set_defaults(func=cmd_audit_verify)
     show = audit_sub.add_parser("show", help="print one flow's trail")
     show.add_argument("request_id")

@@ -7,6 +7,7 @@ Commands ask this module for the issuer-API client and the store, never build th
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -15,10 +16,10 @@ from dataclasses import dataclass
 import structlog
 
 from firmaio.fsm.durable import Boundary
-from firmaio.fsm.errors import ApiConfigurationError
+from firmaio.fsm.errors import ApiConfigurationError, InvalidInput
 from firmaio.fsm.redact import redact_secrets
 
-from ..client import IssuerClient
+from ..client import DEFAULT_TIMEOUT, IssuerClient, RetryPolicy
 from ..store import AsyncStore, open_async_store
 
 
@@ -29,6 +30,8 @@ class Wiring:
     on_boundary: Boundary | None = None
     """Called at every step boundary of a durable flow (``before_call``, ``after_call``,
     ``after_write``): the crash tests stop a real process there."""
+    retry: RetryPolicy | None = None
+    """How the issuer-API client retries (default: :class:`RetryPolicy`'s defaults)."""
 
 
 def wiring_of(args: argparse.Namespace) -> Wiring:
@@ -62,7 +65,25 @@ def issuer_client(args: argparse.Namespace) -> IssuerClient:
             "FIRMAIO_API_KEY is not set: export your issuer API key (from the Firma con IO "
             "reserved area) before running this command"
         )
-    return IssuerClient(key, base_url=args.base_url)
+    return IssuerClient(key, base_url=args.base_url, retry=retry_policy(args))
+
+
+def retry_policy(args: argparse.Namespace) -> RetryPolicy:
+    """The client's retry policy: the wiring's (or the default), with ``--notification-grace``."""
+    retry = wiring_of(args).retry or RetryPolicy()
+    grace = getattr(args, "notification_grace", None)
+    if grace is not None:
+        if not 0 <= grace < float("inf"):
+            raise InvalidInput(f"--notification-grace must be a number of seconds >= 0: {grace}")
+        retry = dataclasses.replace(retry, notification_grace=grace)
+    return retry
+
+
+def recovery_grace(args: argparse.Namespace) -> float:
+    """How old an open notification intent must be before it is recovered: the call's timeout
+    (a process may have died just before it fired) plus the notification grace."""
+    call_timeout = DEFAULT_TIMEOUT.read or 0.0
+    return call_timeout + retry_policy(args).notification_grace
 
 
 def flow_store(db: str) -> AsyncStore:

@@ -14,8 +14,9 @@ One pooled ``httpx.AsyncClient`` per key, explicit timeouts, the key sent as
 
 **Never two messages to one citizen.** When a notification attempt may have reached the service
 (a timeout after sending, a connection dropped before the answer, a 5xx, a garbled 200), the
-client lets it settle (``RetryPolicy.notification_grace``), then reads the request before sending
-again; a notification found there is the answer.
+client lets it settle for ``RetryPolicy.notification_grace`` (30 s), counted from the moment the
+outcome became unknown (the timeout, the dropped connection, the 5xx), then reads the request
+before sending again; a notification found there is the answer.
 
 A client-side sliding window keeps the key under the gateway's 150 calls per 5 seconds, so a busy
 run gets no 429 at all. One structlog event per HTTP call (``issuer_api.call``): method, path
@@ -80,13 +81,12 @@ class IssuerClient(Transport):
         """``PUT /signature-requests/{id}/notification`` with an empty body; at most one message."""
         template = "/signature-requests/{id}/notification"
         path = self._path(template, id=request_id)
-        maybe_sent = False
-        sent_at = 0.0
+        unknown_since: float | None = None  # when the last attempt's outcome became unknown
 
         async def attempt(n: int) -> Answer:
-            nonlocal maybe_sent, sent_at
-            if maybe_sent:  # the last attempt may have reached the service: look before resending
-                settle = sent_at + self.retry.notification_grace - time.monotonic()
+            nonlocal unknown_since
+            if unknown_since is not None:  # it may have reached the service: look before resending
+                settle = unknown_since + self.retry.notification_grace - time.monotonic()
                 if settle > 0:
                     await asyncio.sleep(settle)
                 seen = await self.get_request(request_id)
@@ -97,21 +97,22 @@ class IssuerClient(Transport):
                 )
                 if not untouched:
                     return seen
-            sent_at = time.monotonic()
+                unknown_since = None  # read after the grace: nothing was sent, send again
             try:
                 response = await self._once("PUT", template, path, n, content=b"")
             except NOT_SENT:
                 raise
-            except httpx.TransportError:
-                maybe_sent = True
+            except httpx.TransportError:  # a timeout or a dropped connection: maybe sent
+                unknown_since = time.monotonic()
                 raise
             except Transient as exc:
-                maybe_sent = maybe_sent or exc.wait is None  # 5xx may come after the send; 429 not
+                if exc.wait is None:  # 5xx may come after the send; 429 not
+                    unknown_since = time.monotonic()
                 raise
             try:
                 return await self._notification_answer(request_id, response)
             except Transient:
-                maybe_sent = True
+                unknown_since = time.monotonic()
                 raise
 
         return await self._retrying("sendNotification", attempt)

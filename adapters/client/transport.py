@@ -28,6 +28,8 @@ from .answers import Transient, problem_detail, retry_after
 
 DEFAULT_BASE_URL = "https://api.io.pagopa.it/api/v1/sign"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+NOTIFICATION_GRACE = 30.0
+"""Seconds a notification call whose outcome is unknown is left to settle (see RetryPolicy)."""
 MAX_CONNECTIONS = 20
 """Connections to the issuer API by default, and so requests in flight at once."""
 
@@ -48,11 +50,15 @@ class RetryPolicy:
     wait_jitter: float = 0.5
     max_retry_after: float = 30.0
     """A 429's ``Retry-After`` longer than this is capped."""
-    notification_grace: float = 5.0
-    """After a notification attempt whose outcome is unknown, wait this long (from when it was
-    sent) before reading the request back: the service may still be processing it (its own call
-    to IO has a 3 s timeout, API-NOTES §3.1), and the service has no guard against two
-    overlapping calls both sending a message."""
+    notification_grace: float = NOTIFICATION_GRACE
+    """After a notification attempt whose outcome is unknown, wait this long before reading the
+    request back, counted from the moment the outcome became unknown (the timeout fired, the
+    connection dropped, the 5xx came back): the service may still be working on the call.
+
+    Its slowest path is its checks, a PDV lookup, two IO calls (3 s timeout each, API-NOTES
+    §3.1), then the write of the notification, and it has no guard against two overlapping calls
+    both sending a message. 30 s after a 10 s timeout covers a service that takes 40 s from the
+    call to the write; a re-send happens only after a read that comes after the grace."""
 
 
 class Transport:

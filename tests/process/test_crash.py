@@ -77,7 +77,9 @@ def test_killed_at_a_boundary_then_resumed(
 ) -> None:
     """SIGKILL at the boundary, rerun: every flow right, one message per citizen due one."""
     ids = three_citizens(sandbox)
-    run = ("run", "--db", db, "--worker", "worker-1")  # restarted under its name: its own leases
+    # restarted under its name: its own leases; the sandbox acts at once, so no grace beyond the
+    # call's timeout is needed before an open intent is recovered
+    run = ("run", "--db", db, "--worker", "worker-1", "--notification-grace", "0")
     killed = firmaio(sandbox, *run, *ids.values(), crash=f"{point}:{trigger}", cwd=tmp_path)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     resumed = firmaio(sandbox, *run, "--json", *ids.values(), cwd=tmp_path)

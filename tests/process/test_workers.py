@@ -77,7 +77,9 @@ def test_a_dead_workers_flows_are_taken_over_after_its_lease(
     dying.communicate(timeout=60)
     assert dying.returncode == -signal.SIGKILL
     started = time.monotonic()
-    survivor = spawn(sandbox, "--db", postgres_url, "--lease", "3", *ids)
+    survivor = spawn(
+        sandbox, "--db", postgres_url, "--lease", "3", "--notification-grace", "0", *ids
+    )
     out, err = survivor.communicate(timeout=60)
     assert survivor.returncode == 0, err
     assert json.loads(out)["errors"] == {}
