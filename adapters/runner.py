@@ -25,6 +25,7 @@ from firmaio.fsm.driver import PollingPolicy
 from firmaio.fsm.durable import Boundary, DurableDriver
 from firmaio.fsm.errors import ApiConfigurationError, ApiError, StaleFlow
 from firmaio.fsm.ports import Clock, FlowRow, SignatureApi, StatusReader, Store
+from firmaio.fsm.resend import ResendPolicy
 from firmaio.fsm.states import State
 from firmaio.fsm.steps import RESTING
 
@@ -70,6 +71,7 @@ class BatchRun:
         policy: PollingPolicy | None = None,
         on_boundary: Boundary | None = None,
         recovery_grace: float | None = None,
+        resend: ResendPolicy | None = None,
         progress: Callable[[RunReport], None] | None = None,
         status_reader: StatusReader | None = None,
     ) -> None:
@@ -85,6 +87,7 @@ class BatchRun:
             policy=self.policy,
             on_boundary=on_boundary,
             status_reader=status_reader,
+            resend=resend,
         )
         if recovery_grace is not None:
             self.driver.recovery_grace = recovery_grace

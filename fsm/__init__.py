@@ -24,6 +24,7 @@ from .errors import (
 )
 from .fallback import Fallback
 from .ports import Clock, FlowStore, SignatureApi, StoredFlow
+from .resend import ResendPolicy
 from .states import TERMINAL, State, Trigger
 from .steps import RESTING, STEPS, ApiCall, Step, Steps
 from .table import TABLE, Row
@@ -57,6 +58,7 @@ __all__ = [
     "Outcome",
     "PollingPolicy",
     "RequestStatus",
+    "ResendPolicy",
     "Row",
     "SignatureApi",
     "StaleFlow",

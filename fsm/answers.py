@@ -23,6 +23,10 @@ class Kind(enum.StrEnum):
     """400 "It is not allowed to send a message to this user.": "Contattarti in app" is off."""
     NO_IO_PROFILE = "no_io_profile"
     """404 "User profile not found!": the citizen has no IO profile."""
+    IO_UNAVAILABLE = "io_unavailable"
+    """400 "An error occurred while sending the message!" (or "... while getting the profile!"):
+    the service's catch-all for any answer of IO other than 201, 429 and 500, IO's own 502 and
+    503 included. Nothing was sent and the request is unchanged: worth trying again later."""
     NOT_FOUND = "not_found"
     """404 "The specified Signature Request does not exist.", or another issuer's request."""
     CANCEL_ACCEPTED = "cancel_accepted"
@@ -93,6 +97,11 @@ class Answer:
     def no_io_profile(cls) -> Answer:
         """The citizen has no IO profile."""
         return cls(Kind.NO_IO_PROFILE, http_status=404, detail="User profile not found!")
+
+    @classmethod
+    def io_unavailable(cls, detail: str = "An error occurred while sending the message!") -> Answer:
+        """IO did not take the message (the service's catch-all 400); nothing was sent."""
+        return cls(Kind.IO_UNAVAILABLE, http_status=400, detail=detail)
 
     @classmethod
     def not_found(cls) -> Answer:

@@ -15,6 +15,7 @@ from .audit import AuditRecord, Outcome
 from .engine import Engine, Flow, default_engine
 from .errors import ApiError, InvalidInput
 from .ports import Clock, SignatureApi, StatusReader
+from .resend import ResendPolicy
 from .states import State, Trigger
 from .steps import ApiCall
 
@@ -57,12 +58,14 @@ class Driver:
         engine: Engine | None = None,
         policy: PollingPolicy | None = None,
         status_reader: StatusReader | None = None,
+        resend: ResendPolicy | None = None,
     ) -> None:
         self.api = api
         self.clock = clock
         self.engine = engine if engine is not None else default_engine()
         self.policy = policy if policy is not None else PollingPolicy()
         self.status_reader = status_reader
+        self.resend = resend if resend is not None else ResendPolicy()
 
     def new_flow(self, request_id: str) -> Flow:
         """A new flow for ``request_id``, with this driver's activation deadline."""
@@ -106,9 +109,16 @@ class Driver:
         (:mod:`fsm.steps`). A step that leaves the flow where it was (a READY request still
         READY) is tried again after :class:`PollingPolicy`'s bounded backoff; the activation
         deadline turns a request that stays READY into a FAILED flow.
+
+        A flow already at rest in FALLBACK_SUGGESTED after a refusal that :class:`ResendPolicy`
+        retries gets its next later attempt, once it is due (see :meth:`next_attempt`).
         """
         delays = self.policy.delays()
         next_step = self.engine.steps.next_step
+        if flow.state not in next_step:
+            record = await self._resend(flow)
+            if record is None or record.outcome is Outcome.REFUSED:
+                return flow.state
         while flow.state in next_step:
             record = await self.step(flow, next_step[flow.state])
             if record.outcome is Outcome.REFUSED:
@@ -116,6 +126,24 @@ class Driver:
             if record.target is record.source:
                 await self.clock.sleep(next(delays))
         return flow.state
+
+    def next_attempt(self, flow: Flow) -> float | None:
+        """When :meth:`advance` will next try the notification of a flow resting after a passing
+        refusal (clock time; it waits until then), or ``None`` if it will not."""
+        resend = self.engine.steps.intent_opener
+        if resend is None or resend not in self.engine.allowed(flow.state):
+            return None
+        return self.resend.next_attempt(flow.state, flow.history)
+
+    async def _resend(self, flow: Flow) -> AuditRecord | None:
+        due = self.next_attempt(flow)
+        resend = self.engine.steps.intent_opener
+        if due is None or resend is None:
+            return None
+        wait = due - self.clock.now()
+        if wait > 0:
+            await self.clock.sleep(wait)
+        return await self.step(flow, resend)
 
     async def watch(self, flow: Flow, *, interval: float = 5.0, max_checks: int = 720) -> State:
         """Check the status of an activated flow until it closes (at most ``max_checks`` times)."""

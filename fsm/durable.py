@@ -24,6 +24,7 @@ from .driver import Driver, PollingPolicy
 from .engine import Engine, Flow
 from .errors import ApiError, InvalidInput, StaleFlow
 from .ports import Clock, FlowStore, SignatureApi, StatusReader
+from .resend import ResendPolicy
 from .states import State
 
 Boundary = Callable[[str, Flow, str], None]
@@ -49,8 +50,11 @@ class DurableDriver(Driver):
         on_boundary: Boundary | None = None,
         status_reader: StatusReader | None = None,
         recovery_grace: float = RECOVERY_GRACE,
+        resend: ResendPolicy | None = None,
     ) -> None:
-        super().__init__(api, clock, engine=engine, policy=policy, status_reader=status_reader)
+        super().__init__(
+            api, clock, engine=engine, policy=policy, status_reader=status_reader, resend=resend
+        )
         self.store = store
         self.on_boundary = on_boundary
         self.recovery_grace = recovery_grace

@@ -34,6 +34,13 @@ ADVICE: dict[Kind, tuple[str, str]] = {
         "To sign, install the IO app and log in with SPID or CIE; then open the link or scan "
         "the QR code.",
     ),
+    Kind.IO_UNAVAILABLE: (
+        "Il messaggio in app non è stato consegnato per un problema temporaneo di IO: verrà "
+        "inviato di nuovo più tardi. Intanto puoi firmare dal link o inquadrando il QR code.",
+        "The in-app message could not be delivered because of a temporary problem of IO: it "
+        "will be sent again later. Meanwhile you can sign from the link or by scanning the QR "
+        "code.",
+    ),
 }
 """Advice by refusal, in Italian then English."""
 

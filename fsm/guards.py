@@ -114,6 +114,12 @@ def citizen_has_no_io_profile(obs: Observation) -> bool:
     return obs.answer is not None and obs.answer.kind is Kind.NO_IO_PROFILE
 
 
+def io_did_not_take_the_message(obs: Observation) -> bool:
+    """400 "An error occurred while sending the message!": IO answered something unexpected
+    (its 502 or 503 included); nothing was sent, and a later attempt may succeed."""
+    return obs.answer is not None and obs.answer.kind is Kind.IO_UNAVAILABLE
+
+
 def notification_failed_permanently(obs: Observation) -> bool:
     """A final answer to the notification that is neither a refusal nor a closed request.
 

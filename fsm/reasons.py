@@ -26,6 +26,14 @@ def no_io_profile(_answer: Answer) -> str:
     return "the citizen has no IO profile"
 
 
+def io_unavailable(answer: Answer) -> str:
+    """IO did not take the message: a passing failure, tried again later."""
+    return redact_text(
+        f"IO did not take the message (HTTP {answer.http_status}: {answer.detail}); nothing was "
+        "sent, the request is unchanged, and the notification is tried again later"
+    )
+
+
 def issuer_reports(answer: Answer) -> str:
     """The request reads a closed status."""
     return f"the issuer API reports {answer.status}"

@@ -106,6 +106,14 @@ BASIS: dict[str, Basis] = {
         "A second notification call answers 422, not the first io_message_id (API-NOTES §3.2): "
         "reading the request back finds the notification, so no second message is sent.",
     ),
+    "api.io_unavailable": Basis(
+        False,
+        'The service answers 400 "An error occurred while sending the message!" to any answer '
+        "of IO other than 201, 429 and 500, IO's own 502 and 503 included (API-NOTES §3.1, "
+        "§3.2): nothing was sent and the request stays WAIT_FOR_SIGNATURE. The citizen is "
+        "offered the fallback meanwhile, and the notification is tried again a bounded number "
+        "of times (ResendPolicy).",
+    ),
     "api.not_found": Basis(
         False,
         'A missing request answers 404 "The specified Signature Request does not exist." '
@@ -113,8 +121,9 @@ BASIS: dict[str, Basis] = {
     ),
     "api.permanent": Basis(
         False,
-        "Other final answers (400 for IO errors, 422 the client could not resolve, a request "
-        "fallen back to DRAFT or READY) cannot succeed on retry (API-NOTES §3.1, §3.2).",
+        "Other final answers (a 400 other than the refusals and IO's catch-all, a 422 the "
+        "client could not resolve, a request fallen back to DRAFT or READY) cannot succeed on "
+        "retry (API-NOTES §3.1, §3.2).",
     ),
     "api.renotify": Basis(
         False,
@@ -176,6 +185,14 @@ def _notify_rows(source: State) -> tuple[Row, ...]:
             g.citizen_has_no_io_profile,
             ("api.no_profile", *again),
             why.no_io_profile,
+        ),
+        Row(
+            source,
+            notify,
+            State.NOTIFY_REFUSED,
+            g.io_did_not_take_the_message,
+            ("api.io_unavailable", *again),
+            why.io_unavailable,
         ),
         *_closed_rows(source, notify),
         Row(

@@ -100,8 +100,9 @@ _WITNESSES: dict[Guard, Answer] = {
     g.message_was_sent: Answer.sent(EXAMPLE_IO_MESSAGE_ID),
     g.citizen_disabled_messages: Answer.messages_disabled(),
     g.citizen_has_no_io_profile: Answer.no_io_profile(),
+    g.io_did_not_take_the_message: Answer.io_unavailable(),
     g.notification_failed_permanently: Answer.refused(
-        400, "An error occurred while sending the message!"
+        400, "You are not allowed to issue requests for this user!"
     ),
     g.is_still_open: Answer.request("WAIT_FOR_SIGNATURE", qr_code_url=EXAMPLE_QR_CODE_URL),
     g.status_check_failed_permanently: Answer.not_found(),

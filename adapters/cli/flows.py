@@ -21,8 +21,8 @@ from ..clock import SystemClock
 from ..runner import BatchRun, RunReport
 from ..store import AsyncStore
 from . import exits
-from .output import flow_json, print_flow, print_report, progress, write_qr
-from .wiring import flow_store, issuer_client, recovery_grace, wiring_of
+from .output import flow_json, iso_utc, print_flow, print_report, progress, write_qr
+from .wiring import flow_store, issuer_client, recovery_grace, resend_policy, wiring_of
 
 
 async def _run_on_flow(
@@ -43,11 +43,11 @@ async def _run_on_flow(
     client: IssuerClient | None = None
     store: AsyncStore | None = None
     durable: DurableDriver | None = None
+    driver: Driver | None = None
     unexpected = False
     try:
         client = issuer_client(args)
         store = flow_store(args.db) if args.db else None
-        driver: Driver
         if store is not None:
             driver = durable = DurableDriver(
                 client,
@@ -56,10 +56,11 @@ async def _run_on_flow(
                 policy=policy,
                 on_boundary=wiring_of(args).on_boundary,
                 recovery_grace=recovery_grace(args),
+                resend=resend_policy(args),
             )
             flow = await durable.open(args.request_id)
         else:
-            driver = Driver(client, SystemClock(), policy=policy)
+            driver = Driver(client, SystemClock(), policy=policy, resend=resend_policy(args))
             flow = driver.new_flow(args.request_id)
         await body(driver, flow)
     except Exception as error:
@@ -71,7 +72,8 @@ async def _run_on_flow(
     finally:
         try:
             if not unexpected:
-                code = _report(args, out, flow, goal, failure)
+                next_at = None if flow is None or driver is None else driver.next_attempt(flow)
+                code = _report(args, out, flow, goal, failure, next_at)
         finally:
             if client is not None:
                 await client.aclose()
@@ -86,6 +88,7 @@ def _report(
     flow: Flow | None,
     goal: State | None,
     failure: exits.Failure | None,
+    next_attempt: float | None,
 ) -> int:
     """Print the flow (or, with no flow, only the failure as JSON); return the exit code."""
     if failure is not None:
@@ -96,10 +99,17 @@ def _report(
     qr = write_qr(flow, Path(args.qr_dir)) if flow is not None and flow.fallback else None
     if args.json:
         shown = flow_json(args.request_id, flow, code, qr, failure)
+        shown["next_attempt_at"] = None if next_attempt is None else iso_utc(next_attempt)
         json.dump(shown, out, indent=2)
         out.write("\n")
     elif flow is not None:
         print_flow(args.command, flow, qr, out)
+        if next_attempt is not None:
+            print(
+                f"  the notification will be tried again from {iso_utc(next_attempt)}: "
+                f"rerun `firmaio notify {flow.id}` (with --db to keep counting attempts)",
+                file=out,
+            )
     return code
 
 
@@ -161,6 +171,7 @@ async def _batch(args: argparse.Namespace) -> RunReport:
                 policy=PollingPolicy(activation_timeout=args.activation_timeout),
                 on_boundary=wiring_of(args).on_boundary,
                 recovery_grace=recovery_grace(args),
+                resend=resend_policy(args),
                 progress=None if args.json else progress,
                 status_reader=reader,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -12,6 +13,11 @@ from firmaio.fsm.states import State
 
 from ..runner import RunReport
 from .exits import FAILED, Failure
+
+
+def iso_utc(epoch: float) -> str:
+    """``epoch`` seconds as ISO-8601 UTC, to the second."""
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="seconds")
 
 
 def format_record(record: AuditRecord) -> str:

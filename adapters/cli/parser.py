@@ -27,6 +27,28 @@ def _api_options(parser: argparse.ArgumentParser) -> None:
         help="how long a notification whose answer was lost is left to settle at the service "
         "before the request is read back (default 30)",
     )
+    parser.add_argument(
+        "--resend-after",
+        type=_delays,
+        metavar="SECONDS,...",
+        help="when a notification IO did not take is tried again: the least seconds after each "
+        "refusal, one per later attempt (default 5,30,120; 'none' for no later attempt)",
+    )
+
+
+def _delays(text: str) -> tuple[float, ...]:
+    """``--resend-after``: seconds, comma-separated; ``none`` for no later attempt."""
+    if text.strip().lower() in ("", "none"):
+        return ()
+    try:
+        delays = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of seconds (e.g. 5,30,120) or 'none'"
+        ) from None
+    if not all(0 <= d < float("inf") for d in delays):
+        raise argparse.ArgumentTypeError(f"{text!r}: each delay must be a number of seconds >= 0")
+    return delays
 
 
 def _request_options(parser: argparse.ArgumentParser) -> None:

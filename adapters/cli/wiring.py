@@ -18,6 +18,7 @@ import structlog
 from firmaio.fsm.durable import Boundary
 from firmaio.fsm.errors import ApiConfigurationError, InvalidInput
 from firmaio.fsm.redact import redact_secrets
+from firmaio.fsm.resend import ResendPolicy
 
 from ..client import DEFAULT_TIMEOUT, IssuerClient, RetryPolicy
 from ..store import AsyncStore, open_async_store
@@ -77,6 +78,12 @@ def retry_policy(args: argparse.Namespace) -> RetryPolicy:
             raise InvalidInput(f"--notification-grace must be a number of seconds >= 0: {grace}")
         retry = dataclasses.replace(retry, notification_grace=grace)
     return retry
+
+
+def resend_policy(args: argparse.Namespace) -> ResendPolicy:
+    """When a notification IO did not take is tried again (``--resend-after``)."""
+    delays = getattr(args, "resend_after", None)
+    return ResendPolicy() if delays is None else ResendPolicy(delays=delays)
 
 
 def recovery_grace(args: argparse.Namespace) -> float:

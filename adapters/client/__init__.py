@@ -7,13 +7,14 @@ citizen ever gets two messages.
 
 from __future__ import annotations
 
-from .answers import MESSAGES_DISABLED, NO_IO_PROFILE, request_answer
+from .answers import IO_CATCH_ALLS, MESSAGES_DISABLED, NO_IO_PROFILE, request_answer
 from .issuer import IssuerClient
 from .transport import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_CONNECTIONS, RetryPolicy
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_TIMEOUT",
+    "IO_CATCH_ALLS",
     "MAX_CONNECTIONS",
     "MESSAGES_DISABLED",
     "NO_IO_PROFILE",

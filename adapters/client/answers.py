@@ -12,6 +12,11 @@ from firmaio.fsm.redact import redact_text
 
 MESSAGES_DISABLED = "It is not allowed to send a message to this user."
 NO_IO_PROFILE = "User profile not found!"
+IO_CATCH_ALLS = frozenset(
+    {"An error occurred while sending the message!", "An error occurred while getting the profile!"}
+)
+"""The service's 400 for any answer of IO other than the ones it maps (API-NOTES §3.1): IO's own
+5xx (but 500 on the send) included. Nothing was sent; a later attempt may succeed."""
 
 
 class Transient(Exception):

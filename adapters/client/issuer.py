@@ -41,6 +41,7 @@ from firmaio.fsm.errors import (
 )
 
 from .answers import (
+    IO_CATCH_ALLS,
     MESSAGES_DISABLED,
     NO_IO_PROFILE,
     Transient,
@@ -127,6 +128,8 @@ class IssuerClient(Transport):
         detail = problem_detail(response)
         if status == 400 and detail == MESSAGES_DISABLED:
             return Answer.messages_disabled()
+        if status == 400 and detail in IO_CATCH_ALLS:
+            return Answer.io_unavailable(detail)
         if status == 404:
             return Answer.no_io_profile() if detail == NO_IO_PROFILE else Answer.not_found()
         if status == 422:  # not notifiable now: already notified? closed? still READY?

@@ -20,8 +20,9 @@ def test_public_names_are_pinned() -> None:
         "ApiProtocolError", "ApiRefused", "ApiUnavailable", "AuditRecord", "Clock", "Driver",
         "DurableDriver", "Engine", "Fallback", "Flow", "FlowStore", "FsmError",
         "InvalidDefinition", "InvalidInput", "InvalidRequestId", "Kind", "Observation", "Outcome",
-        "PollingPolicy", "RequestStatus", "Row", "SignatureApi", "StaleFlow", "State", "Step",
-        "Steps", "StoredFlow", "TransitionNotAllowed", "Trigger", "default_engine", "fold",
+        "PollingPolicy", "RequestStatus", "ResendPolicy", "Row", "SignatureApi", "StaleFlow",
+        "State", "Step", "Steps", "StoredFlow", "TransitionNotAllowed", "Trigger",
+        "default_engine", "fold",
     }  # fmt: skip
 
 
