@@ -64,9 +64,7 @@ def test_later_attempts_are_bounded_and_each_is_recorded(
     assert api.remaining == 0
 
 
-def test_refusals_the_citizen_must_act_on_are_not_retried(
-    driver: Driver, api: ScriptedApi
-) -> None:
+def test_refusals_the_citizen_must_act_on_are_not_retried(driver: Driver, api: ScriptedApi) -> None:
     api.script(ACTIVATED, IO_DOWN, Answer.messages_disabled())
     flow = driver.new_flow("R1")
     asyncio.run(driver.advance(flow))
