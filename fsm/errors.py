@@ -72,10 +72,21 @@ class StaleFlow(FsmError):
 
 
 class StoreError(FsmError):
-    """The store cannot be opened or used as it is. Nothing was changed."""
+    """The store failed. Its message says what is wrong and what to do; it never holds a
+    password. Every write is one transaction, so a failed one left nothing half-written."""
 
 
-class SchemaTooNew(StoreError):
+class StoreUnusable(StoreError):
+    """The store cannot be used as given: no such file or folder, not a database, not a
+    firmaio-fsm store, permission denied, a schema of another version. Fix it, then rerun."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or written now: PostgreSQL down, refusing or cut off, a disk
+    full, a lock held too long. Nothing was lost: rerun once it is back, and flows resume."""
+
+
+class SchemaTooNew(StoreUnusable):
     """The database was made or migrated by a newer firmaio-fsm than this one."""
 
     def __init__(self, *, found: int, supported: int) -> None:

@@ -43,7 +43,7 @@ def cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
     """Check every flow's hash chain; name the first broken record of each."""
 
     async def verify() -> tuple[int, int, list[BrokenChain], str]:
-        store = flow_store(args.db)
+        store = flow_store(args.db, read_only=True)
         try:
             return await verify_store(store)
         finally:
@@ -94,7 +94,7 @@ def cmd_audit_show(args: argparse.Namespace, out: TextIO) -> int:
     """Print one flow's stored trail, and optionally its diagram with the path highlighted."""
 
     async def read() -> tuple[StoredFlow | None, list[ChainLink]]:
-        store = flow_store(args.db)
+        store = flow_store(args.db, read_only=True)
         try:
             return await store.load(args.request_id), await store.links(args.request_id)
         finally:

@@ -17,6 +17,7 @@ from firmaio.fsm.errors import (
     InvalidInput,
     StaleFlow,
     StoreError,
+    StoreUnavailable,
     TransitionNotAllowed,
 )
 from firmaio.fsm.states import State
@@ -39,7 +40,18 @@ UNAVAILABLE = Exit(4, "unavailable", "the API gave no usable answer after retrie
 NOT_ALLOWED = Exit(
     5, "not_allowed", "the trigger is not allowed in the flow's state, or another process won"
 )
-STORE = Exit(6, "store", "the store cannot be opened or used (e.g. its schema is newer)")
+STORE = Exit(
+    6,
+    "store",
+    "the store cannot be used as given: missing, not a database or not ours, permission denied, "
+    "a newer schema",
+)
+STORE_UNAVAILABLE = Exit(
+    7,
+    "store_unavailable",
+    "the store cannot be reached or written now (PostgreSQL down or cut off, disk full): "
+    "nothing was lost, rerun when it is back",
+)
 FALLBACK = Exit(10, "fallback", "FALLBACK_SUGGESTED: reach the citizen another way (link, QR)")
 REJECTED = Exit(12, "rejected", "REJECTED")
 CANCELLED = Exit(13, "cancelled", "CANCELLED (for `notify` and `watch`)")
@@ -54,6 +66,7 @@ EXITS: tuple[Exit, ...] = (
     UNAVAILABLE,
     NOT_ALLOWED,
     STORE,
+    STORE_UNAVAILABLE,
     FALLBACK,
     REJECTED,
     CANCELLED,
@@ -86,6 +99,7 @@ def exit_code_for(state: State, goal: State | None = None, steps: Steps = DEFAUL
 _ERRORS: tuple[tuple[tuple[type[Exception], ...], Exit], ...] = (
     ((InvalidInput,), USAGE),
     ((ApiConfigurationError,), CONFIGURATION),
+    ((StoreUnavailable,), STORE_UNAVAILABLE),
     ((StoreError,), STORE),
     ((TransitionNotAllowed, StaleFlow), NOT_ALLOWED),
     ((ApiError, httpx.HTTPError), UNAVAILABLE),

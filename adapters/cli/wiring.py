@@ -93,6 +93,7 @@ def recovery_grace(args: argparse.Namespace) -> float:
     return call_timeout + retry_policy(args).notification_grace
 
 
-def flow_store(db: str) -> AsyncStore:
-    """The store at ``db`` (a SQLite file or a ``postgresql://`` URL)."""
-    return open_async_store(db)
+def flow_store(db: str, *, read_only: bool = False) -> AsyncStore:
+    """The store at ``db`` (a SQLite file or a ``postgresql://`` URL); a read opens it
+    ``read_only``: nothing is created, migrated or written."""
+    return open_async_store(db, read_only=read_only)

@@ -11,6 +11,7 @@ schema newer than this code, say) fails at once, where it is opened.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -64,14 +65,25 @@ class AsyncStore:
 
     def _in_thread(self, batch: list[_Call]) -> list[tuple[bool, Any]]:
         """Run a batch of calls in order, in this worker thread; each call's outcome."""
-        core = self._core()
         outcomes: list[tuple[bool, Any]] = []
         for _future, name, args, kwargs in batch:
+            core = None
             try:
+                core = self._core()  # (re)connects here if a cut connection was forgotten
                 outcomes.append((True, getattr(core, name)(*args, **kwargs)))
             except Exception as error:  # handed to the caller, as if raised in its task
                 outcomes.append((False, error))
+                if core is not None and not core.usable():  # cut: the next call reconnects
+                    self._forget(core)
         return outcomes
+
+    def _forget(self, core: SqlStore) -> None:
+        self._local.core = None
+        with self._lock:
+            if core in self._opened:
+                self._opened.remove(core)
+        with contextlib.suppress(Exception):
+            core.close()
 
     def _dispatch(self, loop: asyncio.AbstractEventLoop) -> None:
         batch, self._waiting = self._waiting, []

@@ -9,6 +9,7 @@ from typing import Any
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.states import State
 
+from .failures import postgres_error, postgres_label
 from .schema import MIGRATIONS, Migration
 from .sql import SqlStore, _Cursor
 
@@ -17,7 +18,13 @@ SCHEMA_LOCK = 727271
 
 
 class PostgresStore(SqlStore):
-    """Flows in PostgreSQL: claims with ``FOR UPDATE SKIP LOCKED``, rows locked on append."""
+    """Flows in PostgreSQL: claims with ``FOR UPDATE SKIP LOCKED``, rows locked on append.
+
+    ``read_only=True`` opens the session read-only and refuses a database with no flows;
+    nothing is ever created or migrated. Every ``psycopg`` error leaves as
+    :class:`~firmaio.fsm.errors.StoreUnusable` or :class:`~firmaio.fsm.errors.StoreUnavailable`,
+    naming the host and port, never the password (:mod:`.failures`).
+    """
 
     placeholder = "%s"
     lock_row = " FOR UPDATE"
@@ -29,6 +36,8 @@ class PostgresStore(SqlStore):
         *,
         driven: Iterable[State] | None = None,
         migrations: Sequence[Migration] = MIGRATIONS,
+        read_only: bool = False,
+        connect_timeout: int = 10,
     ) -> None:
         try:
             import psycopg
@@ -37,10 +46,19 @@ class PostgresStore(SqlStore):
                 "a postgresql:// store needs psycopg: pip install 'firmaio-fsm[postgres]'"
             ) from exc
         self.dsn = dsn
+        self.label = postgres_label(dsn)
         self._set_driven(driven)
-        self._conn = psycopg.connect(dsn, autocommit=True)
         try:
-            self._open_schema(migrations)
+            self._conn = psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout)
+        except psycopg.Error as error:
+            raise postgres_error(error, dsn) from None  # its text may hold the URL
+        try:
+            if read_only:
+                with self._statement() as cur:
+                    cur.execute("SET default_transaction_read_only = on")
+                self._check_schema(migrations)
+            else:
+                self._open_schema(migrations)
         except BaseException:
             self._conn.close()
             raise
@@ -54,13 +72,22 @@ class PostgresStore(SqlStore):
 
     @contextmanager
     def _transaction(self) -> Iterator[_Cursor]:
-        with self._conn.transaction(), self._conn.cursor() as cur:
+        with self._translated(), self._conn.transaction(), self._conn.cursor() as cur:
             yield cur
 
     @contextmanager
     def _statement(self) -> Iterator[_Cursor]:
-        with self._conn.cursor() as cur:
+        with self._translated(), self._conn.cursor() as cur:
             yield cur
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        import psycopg
+
+        try:
+            yield
+        except psycopg.Error as error:
+            raise postgres_error(error, self.dsn) from error
 
     def _scope(self, ids: Sequence[str] | None) -> tuple[str, list[Any]]:
         if ids is None:
@@ -74,3 +101,7 @@ class PostgresStore(SqlStore):
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
+
+    def usable(self) -> bool:
+        """Whether the connection is still open and not broken (a cut one cannot be used)."""
+        return not (self._conn.closed or self._conn.broken)

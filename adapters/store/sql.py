@@ -26,11 +26,12 @@ from firmaio.fsm.audit import (
     from_event_dict,
     genesis,
 )
-from firmaio.fsm.errors import InvalidInput, StaleFlow
+from firmaio.fsm.errors import InvalidInput, StaleFlow, StoreUnusable
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.states import State
 from firmaio.fsm.steps import DEFAULT_STEPS
 
+from .failures import not_ours
 from .schema import MIGRATIONS, VERSION_TABLE, Migration, pending, stored_version
 
 
@@ -60,6 +61,10 @@ class SqlStore:
         """Close the connection."""
         raise NotImplementedError
 
+    def usable(self) -> bool:
+        """Whether the connection can still be used (a cut one cannot: open a new store)."""
+        return True
+
     # -- the schema ---------------------------------------------------------------------------
 
     def _has_table(self, cur: _Cursor, name: str) -> bool:  # pragma: no cover - overridden
@@ -68,18 +73,49 @@ class SqlStore:
     def _lock_schema(self, cur: _Cursor) -> None:
         """Serialise schema changes between processes (a no-op where the transaction does)."""
 
+    label = "the store"
+    """How error messages name this store (never with a password)."""
+
+    def _foreign_tables(self, cur: _Cursor) -> list[str]:
+        """Tables that are not ours, where their presence means the database is another's
+        (none by default: a PostgreSQL database is often shared)."""
+        del cur
+        return []
+
+    def _found_version(self, cur: _Cursor) -> tuple[int, int | None]:
+        """The database's version, and the one it records (``None`` before versions were)."""
+        has = {name: self._has_table(cur, name) for name in ("flows", "firmaio_schema")}
+        recorded = None
+        if has["firmaio_schema"]:
+            cur.execute("SELECT MAX(version) FROM firmaio_schema")
+            value = cur.fetchone()[0]
+            recorded = None if value is None else int(value)
+        found = stored_version(has, recorded)
+        if found == 0 and self._foreign_tables(cur):
+            raise StoreUnusable(
+                f"{self.label} holds tables of something else and no flows: it is not a "
+                "firmaio-fsm store; nothing was changed"
+            )
+        return found, recorded
+
+    def _check_schema(self, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+        """For a read: the database must be a firmaio-fsm store this code can read as it is."""
+        with self._statement() as cur:
+            found, _recorded = self._found_version(cur)
+        if found == 0:
+            raise not_ours(self.label)
+        if pending(found, migrations):
+            raise StoreUnusable(
+                f"{self.label} is at schema version {found}, older than this firmaio-fsm's: a "
+                "command that drives flows migrates it; a read leaves it as it is"
+            )
+
     def _open_schema(self, migrations: Sequence[Migration] = MIGRATIONS) -> None:
         """Read the database's version; refuse a newer one, else migrate it forward, in one
         transaction (nothing is written when it is refused)."""
         with self._transaction() as cur:
             self._lock_schema(cur)
-            has = {name: self._has_table(cur, name) for name in ("flows", "firmaio_schema")}
-            recorded = None
-            if has["firmaio_schema"]:
-                cur.execute("SELECT MAX(version) FROM firmaio_schema")
-                value = cur.fetchone()[0]
-                recorded = None if value is None else int(value)
-            found = stored_version(has, recorded)
+            found, recorded = self._found_version(cur)
             todo = pending(found, migrations)
             if not todo and recorded == found:
                 return

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
+from firmaio.fsm.errors import StoreUnavailable
 from firmaio.fsm.states import State
 
+from .failures import cannot_open, missing, sqlite_error, sqlite_label
 from .schema import MIGRATIONS, Migration
 from .sql import SqlStore, _Cursor
 
@@ -22,6 +25,12 @@ class SqliteStore(SqlStore):
     newer than this code is refused and left as it was. ``never_wait=True`` makes a connection that
     never waits: on a lock held elsewhere it raises at once (:func:`would_wait` tells), and it
     leaves checkpoints to other connections.
+
+    ``read_only=True`` opens an existing store for reading and nothing else: a path with no file,
+    or a database that is not a firmaio-fsm store, is refused, and nothing is ever created or
+    migrated. Otherwise the file is created if missing, in a folder that must exist. Every
+    ``sqlite3`` error leaves as :class:`~firmaio.fsm.errors.StoreUnusable` or
+    :class:`~firmaio.fsm.errors.StoreUnavailable` (:mod:`.failures`).
     """
 
     def __init__(
@@ -32,20 +41,39 @@ class SqliteStore(SqlStore):
         driven: Iterable[State] | None = None,
         migrations: Sequence[Migration] = MIGRATIONS,
         never_wait: bool = False,
+        read_only: bool = False,
     ) -> None:
         self.path = path
+        self.label = sqlite_label(path)
         self.durable = durable
         self._set_driven(driven)
-        self._conn = sqlite3.connect(
-            path, isolation_level=None, timeout=0 if never_wait else 30.0, check_same_thread=False
-        )
+        in_memory = path == ":memory:"
+        if read_only and not in_memory and not Path(path).is_file():
+            raise missing(path) if not Path(path).exists() else cannot_open(path)
+        if not read_only and not in_memory and not Path(path).parent.is_dir():
+            raise cannot_open(path)
+        target = f"{Path(path).absolute().as_uri()}?mode=ro" if read_only else path
         try:
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._open_schema(migrations)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            if never_wait:  # checkpoints write and sync the database file: another connection's
-                self._conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._conn = sqlite3.connect(
+                target,
+                isolation_level=None,
+                timeout=0 if never_wait else 30.0,
+                check_same_thread=False,
+                uri=read_only,
+            )
+        except sqlite3.Error as error:
+            raise sqlite_error(error, path) from error
+        try:
+            with _translated(path):
+                self._conn.execute("PRAGMA foreign_keys=ON")
+                if read_only:
+                    self._check_schema(migrations)
+                    return
+                self._open_schema(migrations)
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+                if never_wait:  # checkpoints write and sync the database file: another's job
+                    self._conn.execute("PRAGMA wal_autocheckpoint=0")
         except BaseException:
             self._conn.close()
             raise
@@ -58,20 +86,29 @@ class SqliteStore(SqlStore):
         cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
         return cur.fetchone() is not None
 
+    def _foreign_tables(self, cur: _Cursor) -> list[str]:
+        """A SQLite file is one application's: tables of another mean it is not ours."""
+        cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return [name for (name,) in cur.fetchall() if not name.startswith("sqlite_")]
+
     @contextmanager
     def _transaction(self) -> Iterator[_Cursor]:
-        cur = self._conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
-            yield cur
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
+        with _translated(self.path):
+            cur = self._conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:  # a failed COMMIT (a full disk) leaves it open
+                    with suppress(sqlite3.Error):
+                        cur.execute("ROLLBACK")
+                raise
 
     @contextmanager
     def _statement(self) -> Iterator[_Cursor]:
-        yield self._conn.cursor()
+        with _translated(self.path):
+            yield self._conn.cursor()
 
     def _scope(self, ids: Sequence[str] | None) -> tuple[str, list[Any]]:
         if ids is None:
@@ -87,10 +124,21 @@ class SqliteStore(SqlStore):
         self._conn.close()
 
 
+@contextmanager
+def _translated(path: str) -> Iterator[None]:
+    """``sqlite3`` errors raised inside leave as the project's store errors (:mod:`.failures`)."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise sqlite_error(error, path) from error
+
+
 _BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
 
 
 def would_wait(error: BaseException) -> bool:
-    """Whether ``error`` is SQLite saying it would have to wait for a lock held elsewhere."""
-    code = getattr(error, "sqlite_errorcode", None)
-    return isinstance(error, sqlite3.OperationalError) and code is not None and code & 0xFF in _BUSY
+    """Whether ``error`` is SQLite saying it would have to wait for a lock held elsewhere (as
+    raised by ``sqlite3``, or translated at the store's boundary with it as the cause)."""
+    cause = error.__cause__ if isinstance(error, StoreUnavailable) else error
+    code = getattr(cause, "sqlite_errorcode", None)
+    return isinstance(cause, sqlite3.OperationalError) and code is not None and code & 0xFF in _BUSY

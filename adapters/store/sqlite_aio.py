@@ -40,10 +40,18 @@ class SqliteAsyncStore(AsyncStore):
         driven: Iterable[State] | None = None,
         durable: bool = False,
         threads: int = 1,
+        read_only: bool = False,
     ) -> None:
         driven = None if driven is None else frozenset(driven)
-        super().__init__(lambda: SqliteStore(path, driven=driven, durable=durable), threads=threads)
-        self._here = None if durable else SqliteStore(path, driven=driven, never_wait=True)
+        super().__init__(
+            lambda: SqliteStore(path, driven=driven, durable=durable, read_only=read_only),
+            threads=threads,
+        )
+        self._here = (
+            None
+            if durable
+            else SqliteStore(path, driven=driven, never_wait=True, read_only=read_only)
+        )
         self._tried = 0
         self._checkpoints: set[asyncio.Future[None]] = set()
 

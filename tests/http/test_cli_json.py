@@ -66,6 +66,10 @@ def store(sandbox: Sandbox, tmp: Path) -> list[str]:
     return ["notify", ready_request(sandbox), "--db", str(db)]
 
 
+def store_unavailable(sandbox: Sandbox, tmp: Path) -> list[str]:
+    return ["notify", ready_request(sandbox), "--db", "postgresql://nobody:pw@127.0.0.1:1/x"]
+
+
 def fallback(sandbox: Sandbox, tmp: Path) -> list[str]:
     return ["notify", ready_request(sandbox, messages_on=False)]
 
@@ -106,6 +110,7 @@ SCENARIOS: dict[int, Scenario] = {
     4: unavailable,
     5: not_allowed,
     6: store,
+    7: store_unavailable,
     10: fallback,
     12: rejected,
     13: cancelled,
@@ -117,6 +122,7 @@ SCENARIOS: dict[int, Scenario] = {
 ERRORS = {e.code for e in (exits.USAGE, exits.CONFIGURATION, exits.UNAVAILABLE)} | {
     exits.NOT_ALLOWED.code,
     exits.STORE.code,
+    exits.STORE_UNAVAILABLE.code,
     exits.FAILED.code,
     exits.TAMPERED.code,
 }
@@ -153,6 +159,7 @@ def test_json_carries_the_real_exit_code_and_failure(
     else:
         assert shown["failure"] is None
     assert "sandbox-key" not in out.getvalue()
+    assert ":pw@" not in out.getvalue()
 
 
 def test_the_loser_of_a_store_race_reports_the_stored_state_and_trail(
