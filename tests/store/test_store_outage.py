@@ -13,8 +13,8 @@ import io
 import json
 import os
 import shutil
-import time
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
