@@ -7,9 +7,12 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
 from typing import TextIO
+
+from firmaio.fsm.errors import InvalidInput
 
 from . import exits
 from .demo import DEMO_CITIZENS
@@ -26,10 +29,19 @@ def main(
 
     ``wiring`` replaces parts of what the commands are built with (see :class:`Wiring`).
     """
-    args = build_parser().parse_args(argv)
+    stream = out if out is not None else sys.stdout
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except InvalidInput as error:
+        print(f"firmaio: {error}", file=sys.stderr)
+        if "--json" in argv:
+            usage = exits.Failure(exits.USAGE, str(error))
+            json.dump({"exit_code": exits.USAGE.code, "failure": usage.as_json()}, stream)
+            stream.write("\n")
+        return exits.USAGE.code
     args.wiring = wiring if wiring is not None else Wiring()
     configure_logging(args.verbose)
-    stream = out if out is not None else sys.stdout
     try:
         code: int = args.func(args, stream)
     except Exception as error:

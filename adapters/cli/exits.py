@@ -121,6 +121,8 @@ class Failure:
 
 def failure_of(error: Exception) -> Failure | None:
     """The documented exit for ``error``, with its message; ``None`` for an unexpected error."""
+    if isinstance(error, OSError) and error.filename is not None:  # a path given to write to
+        return Failure(USAGE, f"cannot write {str(error.filename)!r}: {error.strerror}")
     for kinds, exit_ in _ERRORS:
         if isinstance(error, kinds):
             message = str(error)

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
+from typing import NoReturn
+from urllib.parse import urlsplit
 
+from firmaio.fsm.errors import InvalidInput, InvalidRequestId
+from firmaio.fsm.ids import check_request_id
 from firmaio.fsm.render import FORMATS
 
 from ..client import DEFAULT_BASE_URL
@@ -18,11 +23,12 @@ def _api_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--base-url",
         default=os.environ.get("FIRMAIO_BASE_URL", DEFAULT_BASE_URL),
+        type=_base_url,
         help="issuer API base URL (default: $FIRMAIO_BASE_URL or production)",
     )
     parser.add_argument(
         "--notification-grace",
-        type=float,
+        type=_seconds,
         metavar="SECONDS",
         help="how long a notification whose answer was lost is left to settle at the service "
         "before the request is read back (default 30)",
@@ -34,6 +40,63 @@ def _api_options(parser: argparse.ArgumentParser) -> None:
         help="when a notification IO did not take is tried again: the least seconds after each "
         "refusal, one per later attempt (default 5,30,120; 'none' for no later attempt)",
     )
+
+
+def _seconds(text: str) -> float:
+    """A number of seconds, ``>= 0`` and finite."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"{text!r}: seconds must be >= 0 and finite")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    """A number of seconds, ``> 0`` and finite."""
+    value = _seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: seconds must be more than 0")
+    return value
+
+
+def _count(text: str) -> int:
+    """A whole number, ``>= 1``."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be 1 or more")
+    return value
+
+
+def _port(text: str) -> int:
+    """A TCP port (0 picks a free one)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: a port is 0 to 65535")
+    return value
+
+
+def _base_url(text: str) -> str:
+    """An ``http://`` or ``https://`` URL with a host."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL with a host")
+    return text
+
+
+def _request_id(text: str) -> str:
+    """A signature request id, checked before anything is called or stored."""
+    try:
+        return check_request_id(text)
+    except InvalidRequestId as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _delays(text: str) -> tuple[float, ...]:
@@ -52,13 +115,13 @@ def _delays(text: str) -> tuple[float, ...]:
 
 
 def _request_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("request_id", help="the signature request id")
+    parser.add_argument("request_id", type=_request_id, help="the signature request id")
     _api_options(parser)
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
     parser.add_argument("--qr-dir", default="out", help="where a fallback's QR code is written")
     parser.add_argument(
         "--activation-timeout",
-        type=float,
+        type=_positive_seconds,
         default=120.0,
         help="seconds a request may stay READY before the flow fails (default 120)",
     )
@@ -67,9 +130,17 @@ def _request_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad argument raised as :class:`InvalidInput` for ``main`` to report
+    like every other error (one line, exit 2, and a JSON answer under ``--json``)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InvalidInput(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``firmaio``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="firmaio",
         description="Drive Firma con IO signature requests through an audited state machine.",
     )
@@ -78,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="three citizens end to end against the local sandbox")
     demo.add_argument("--qr-dir", default="out", help="where to write QR codes (default: out/)")
-    demo.add_argument("--activation-delay", type=float, default=3.0, help=argparse.SUPPRESS)
+    demo.add_argument("--activation-delay", type=_seconds, default=3.0, help=argparse.SUPPRESS)
     demo.set_defaults(func=cmd_demo)
 
     notify = sub.add_parser("notify", help="READY -> notified, or the fallback for the citizen")
@@ -87,8 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     watch = sub.add_parser("watch", help="check a request until it is closed")
     _request_options(watch)
-    watch.add_argument("--interval", type=float, default=30.0, help="seconds between checks")
-    watch.add_argument("--max-checks", type=int, default=2880, help="give up after this many")
+    watch.add_argument("--interval", type=_seconds, default=30.0, help="seconds between checks")
+    watch.add_argument("--max-checks", type=_count, default=2880, help="give up after this many")
     watch.set_defaults(func=cmd_watch)
 
     cancel = sub.add_parser("cancel", help="cancel a request (once WAIT_FOR_SIGNATURE)")
@@ -96,13 +167,17 @@ def build_parser() -> argparse.ArgumentParser:
     cancel.set_defaults(func=cmd_cancel)
 
     run = sub.add_parser("run", help="drive many requests to rest, concurrently and resumably")
-    run.add_argument("request_ids", nargs="*", metavar="ID", help="signature request ids")
-    run.add_argument("--dossier", help="also every request of this dossier")
+    run.add_argument(
+        "request_ids", nargs="*", type=_request_id, metavar="ID", help="signature request ids"
+    )
+    run.add_argument("--dossier", type=_request_id, help="also every request of this dossier")
     run.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
     _api_options(run)
-    run.add_argument("--concurrency", type=int, default=20, help="flows driven at once")
-    run.add_argument("--lease", type=float, default=60.0, help="seconds a claim lasts unrenewed")
-    run.add_argument("--activation-timeout", type=float, default=120.0)
+    run.add_argument("--concurrency", type=_count, default=20, help="flows driven at once")
+    run.add_argument(
+        "--lease", type=_positive_seconds, default=60.0, help="seconds a claim lasts unrenewed"
+    )
+    run.add_argument("--activation-timeout", type=_positive_seconds, default=120.0)
     run.add_argument(
         "--worker",
         help="this worker's name (default host:pid); a worker restarted under the same name "
@@ -118,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", action="store_true", help="print the verdict as JSON")
     verify.set_defaults(func=cmd_audit_verify)
     show = audit_sub.add_parser("show", help="print one flow's trail")
-    show.add_argument("request_id")
+    show.add_argument("request_id", type=_request_id)
     show.add_argument("--db", default="flows.sqlite")
     show.add_argument("--diagram", choices=("mermaid", "dot"), help="draw it instead")
     show.set_defaults(func=cmd_audit_show)
@@ -137,10 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sandbox = sub.add_parser("sandbox", help="serve a local issuer API on loopback")
     sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=7071)
-    sandbox.add_argument("--activation-delay", type=float, default=3.0)
-    sandbox.add_argument("--rate-calls", type=int, default=150, help="calls per period per key")
-    sandbox.add_argument("--rate-period", type=float, default=5.0, help="seconds")
+    sandbox.add_argument("--port", type=_port, default=7071)
+    sandbox.add_argument("--activation-delay", type=_seconds, default=3.0)
+    sandbox.add_argument("--rate-calls", type=_count, default=150, help="calls per period per key")
+    sandbox.add_argument("--rate-period", type=_positive_seconds, default=5.0, help="seconds")
     sandbox.add_argument(
         "--key", action="append", default=["sandbox-key"], help="accepted key, KEY[:ISSUER_ID]"
     )

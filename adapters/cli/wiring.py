@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import structlog
 
 from firmaio.fsm.durable import Boundary
-from firmaio.fsm.errors import ApiConfigurationError, InvalidInput
+from firmaio.fsm.errors import ApiConfigurationError
 from firmaio.fsm.redact import redact_secrets
 from firmaio.fsm.resend import ResendPolicy
 
@@ -72,10 +72,8 @@ def issuer_client(args: argparse.Namespace) -> IssuerClient:
 def retry_policy(args: argparse.Namespace) -> RetryPolicy:
     """The client's retry policy: the wiring's (or the default), with ``--notification-grace``."""
     retry = wiring_of(args).retry or RetryPolicy()
-    grace = getattr(args, "notification_grace", None)
+    grace = getattr(args, "notification_grace", None)  # checked by the parser: >= 0, finite
     if grace is not None:
-        if not 0 <= grace < float("inf"):
-            raise InvalidInput(f"--notification-grace must be a number of seconds >= 0: {grace}")
         retry = dataclasses.replace(retry, notification_grace=grace)
     return retry
 

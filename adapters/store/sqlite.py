@@ -52,7 +52,7 @@ class SqliteStore(SqlStore):
             raise missing(path) if not Path(path).exists() else cannot_open(path)
         if not read_only and not in_memory and not Path(path).parent.is_dir():
             raise cannot_open(path)
-        target = f"{Path(path).absolute().as_uri()}?mode=ro" if read_only else path
+        target = _read_only_uri(path) if read_only else path
         try:
             self._conn = sqlite3.connect(
                 target,
@@ -122,6 +122,14 @@ class SqliteStore(SqlStore):
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
+
+
+def _read_only_uri(path: str) -> str:
+    """The URI that reads ``path`` without writing a byte: through its write-ahead log if a
+    process has it open (the log exists), else as an immutable file, so that no ``-wal`` or
+    ``-shm`` file is created by the read."""
+    in_use = Path(f"{path}-wal").exists()
+    return f"{Path(path).absolute().as_uri()}?mode=ro{'' if in_use else '&immutable=1'}"
 
 
 @contextmanager
