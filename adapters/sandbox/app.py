@@ -13,8 +13,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..ratelimit import SlidingWindow
-from .faults import FAULT_KINDS, Dropped, Fault, SandboxState
-from .records import DEMO_DOSSIER, ApiKey, ApimError, Problem
+from .controls import Controls
+from .faults import Dropped, Fault, SandboxState
+from .records import ApiKey, ApimError, Problem
 
 PREFIX = "/api/v1/sign"
 SECURITY_HEADERS = {
@@ -212,85 +213,6 @@ class SandboxApp:
             return Response(problem.detail, status_code=problem.status)
         return Response(status_code=201)
 
-    # -- controls -------------------------------------------------------------------------
-
-    async def control_citizen(self, request: Request) -> Response:
-        body = await request.json()
-        self.issuer.add_citizen(
-            body["fiscal_code"],
-            has_profile=body.get("has_profile", True),
-            messages_on=body.get("messages_on", True),
-            push_on=body.get("push_on", True),
-        )
-        return Response(status_code=204)
-
-    async def control_key(self, request: Request) -> Response:
-        body = await request.json()
-        self.issuer.add_key(
-            body["key"],
-            body.get("issuer_id", "sandbox-issuer"),
-            environment=body.get("environment", "prod"),
-            testers=frozenset(body.get("testers", [])),
-        )
-        return Response(status_code=204)
-
-    async def control_close(self, request: Request) -> Response:
-        body = await request.json()
-        try:
-            self.issuer.close(request.path_params["id"], body["status"], body.get("reason", ""))
-        except Problem as problem:
-            return _problem(problem)
-        return Response(status_code=204)
-
-    async def control_faults(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            self.state.faults.clear()
-            return Response(status_code=204)
-        body = await request.json()
-        if body.get("kind") not in FAULT_KINDS:
-            return JSONResponse({"error": f"kind must be one of {sorted(FAULT_KINDS)}"}, 400)
-        self.state.faults.append(
-            Fault(
-                operation=body.get("operation", "*"),
-                kind=body["kind"],
-                times=int(body.get("times", 1)),
-                status=int(body.get("status", 500)),
-                seconds=float(body.get("seconds", 0.0)),
-                detail=body.get("detail"),
-            )
-        )
-        return Response(status_code=204)
-
-    async def control_messages(self, request: Request) -> Response:
-        request_id = request.path_params["id"]
-        sent = self.issuer.messages.get(request_id, [])
-        activated = (
-            self.issuer.activated_at(request_id) if request_id in self.issuer.requests else None
-        )
-        return JSONResponse(
-            {
-                "request_id": request_id,
-                "messages": sent,
-                "sent_at": self.issuer.sent_at.get(request_id, []),
-                "activated_at": activated,
-            }
-        )
-
-    async def control_ready_requests(self, request: Request) -> Response:
-        """Set up ``count`` READY requests in one new dossier (for benchmarks)."""
-        body = await request.json()
-        key = body.get("key", "sandbox-key")
-        issuer = self.issuer.issuer_of(key)
-        dossier = self.issuer.create_dossier(issuer, DEMO_DOSSIER)["id"]
-        ids = []
-        for n in range(int(body["count"])):
-            code = f"RSSMRA80A01H{n % 1000:03d}" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[n // 1000 % 26]
-            ids.append(self.issuer.create_ready_request(key, code, dossier))
-        return JSONResponse({"dossier_id": dossier, "ids": ids})
-
-    async def control_stats(self, _request: Request) -> Response:
-        return JSONResponse({"calls": self.state.calls, "throttled": self.state.throttled})
-
     def routes(self) -> list[Route]:
         api: list[tuple[str, str, str, Handler]] = [
             ("POST", "/dossiers", "createDossier", self.create_dossier),
@@ -328,13 +250,7 @@ class SandboxApp:
             Route(
                 PREFIX + "/__blob/uploaded-documents/{upload}", self.blob_upload, methods=["PUT"]
             ),
-            Route("/__sandbox/citizens", self.control_citizen, methods=["POST"]),
-            Route("/__sandbox/keys", self.control_key, methods=["POST"]),
-            Route("/__sandbox/requests/{id}/close", self.control_close, methods=["POST"]),
-            Route("/__sandbox/faults", self.control_faults, methods=["POST", "DELETE"]),
-            Route("/__sandbox/messages/{id}", self.control_messages, methods=["GET"]),
-            Route("/__sandbox/ready-requests", self.control_ready_requests, methods=["POST"]),
-            Route("/__sandbox/stats", self.control_stats, methods=["GET"]),
+            *Controls(self.state).routes(),
         ]
 
 

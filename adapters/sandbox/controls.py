@@ -1,0 +1,187 @@
+"""The sandbox's own controls under ``/__sandbox/``: citizens, keys, closing, faults, counts.
+
+Each body is validated by a pydantic model before anything changes: a malformed one (not JSON,
+not an object, a field missing, of the wrong type or out of range, a field nobody asked for)
+answers 400 ``{"error": ..., "problems": [{"field": ..., "problem": ...}]}`` naming every problem,
+and the sandbox is left as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Literal, TypeVar, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .faults import FAULT_KINDS, Fault, SandboxState
+from .records import DEMO_DOSSIER, FISCAL_CODE_RE, ApimError, Problem
+
+FISCAL_CODE = (
+    r"^[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$"
+)
+
+
+FaultKind = Literal["status", "latency", "drop", "drop_after", "malformed"]
+assert set(get_args(FaultKind)) == FAULT_KINDS
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class CitizenBody(_Body):
+    fiscal_code: str = Field(pattern=FISCAL_CODE_RE.pattern)
+    has_profile: bool = True
+    messages_on: bool = True
+    push_on: bool = True
+
+
+class KeyBody(_Body):
+    key: str = Field(min_length=1, max_length=256)
+    issuer_id: str = Field("sandbox-issuer", min_length=1, max_length=256)
+    environment: Literal["prod", "test"] = "prod"
+    testers: list[str] = []
+
+
+class CloseBody(_Body):
+    status: Literal["SIGNED", "REJECTED"]
+    reason: str = ""
+
+
+class FaultBody(_Body):
+    operation: str = Field("*", min_length=1)
+    kind: FaultKind
+    times: int = Field(1, ge=1, le=1_000_000)
+    status: int = Field(500, ge=100, le=599)
+    seconds: float = Field(0.0, ge=0, le=3600)
+    detail: str | None = None
+
+
+class ReadyRequestsBody(_Body):
+    count: int = Field(ge=1, le=100_000)
+    key: str = "sandbox-key"
+
+
+B = TypeVar("B", bound=_Body)
+Control = Callable[[Request], Awaitable[Response]]
+
+
+class BadBody(Exception):
+    """A control's body that does not validate: answered 400 with every problem named."""
+
+    def __init__(self, error: str, problems: list[dict[str, str]] | None = None) -> None:
+        super().__init__(error)
+        self.response = JSONResponse({"error": error, "problems": problems or []}, 400)
+
+
+async def parsed(request: Request, model: type[B]) -> B:
+    """The request's JSON body as ``model``, or :class:`BadBody`."""
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        raise BadBody("the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise BadBody(f"the body must be a JSON object, not {type(body).__name__}")
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        problems = [
+            {"field": ".".join(map(str, e["loc"])) or "(body)", "problem": e["msg"]}
+            for e in error.errors(include_url=False, include_input=False)
+        ]
+        raise BadBody(f"the body does not fit {model.__name__}", problems) from None
+
+
+class Controls:
+    """The control routes over one :class:`SandboxState`."""
+
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+        self.issuer = state.issuer
+
+    async def citizen(self, request: Request) -> Response:
+        body = await parsed(request, CitizenBody)
+        self.issuer.add_citizen(
+            body.fiscal_code,
+            has_profile=body.has_profile,
+            messages_on=body.messages_on,
+            push_on=body.push_on,
+        )
+        return Response(status_code=204)
+
+    async def key(self, request: Request) -> Response:
+        body = await parsed(request, KeyBody)
+        self.issuer.add_key(
+            body.key, body.issuer_id, environment=body.environment, testers=frozenset(body.testers)
+        )
+        return Response(status_code=204)
+
+    async def close(self, request: Request) -> Response:
+        body = await parsed(request, CloseBody)
+        self.issuer.close(request.path_params["id"], body.status, body.reason)
+        return Response(status_code=204)
+
+    async def faults(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.state.faults.clear()
+            return Response(status_code=204)
+        body = await parsed(request, FaultBody)
+        self.state.faults.append(Fault(**body.model_dump()))
+        return Response(status_code=204)
+
+    async def messages(self, request: Request) -> Response:
+        request_id = request.path_params["id"]
+        activated = (
+            self.issuer.activated_at(request_id) if request_id in self.issuer.requests else None
+        )
+        return JSONResponse(
+            {
+                "request_id": request_id,
+                "messages": self.issuer.messages.get(request_id, []),
+                "sent_at": self.issuer.sent_at.get(request_id, []),
+                "activated_at": activated,
+            }
+        )
+
+    async def ready_requests(self, request: Request) -> Response:
+        """Set up ``count`` READY requests in one new dossier (for benchmarks)."""
+        body = await parsed(request, ReadyRequestsBody)
+        issuer = self.issuer.issuer_of(body.key)
+        dossier = self.issuer.create_dossier(issuer, DEMO_DOSSIER)["id"]
+        ids = []
+        for n in range(body.count):
+            code = f"RSSMRA80A01H{n % 1000:03d}" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[n // 1000 % 26]
+            ids.append(self.issuer.create_ready_request(body.key, code, dossier))
+        return JSONResponse({"dossier_id": dossier, "ids": ids})
+
+    async def stats(self, _request: Request) -> Response:
+        return JSONResponse({"calls": self.state.calls, "throttled": self.state.throttled})
+
+    def routes(self) -> list[Route]:
+        def answered(handler: Control) -> Control:
+            async def endpoint(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except BadBody as bad:
+                    return bad.response
+                except Problem as problem:
+                    return JSONResponse(problem.body(), problem.status)
+                except ApimError as error:
+                    return JSONResponse({"error": error.message, "problems": []}, error.status)
+
+            return endpoint
+
+        table: list[tuple[str, Control, list[str]]] = [
+            ("/__sandbox/citizens", self.citizen, ["POST"]),
+            ("/__sandbox/keys", self.key, ["POST"]),
+            ("/__sandbox/requests/{id}/close", self.close, ["POST"]),
+            ("/__sandbox/faults", self.faults, ["POST", "DELETE"]),
+            ("/__sandbox/messages/{id}", self.messages, ["GET"]),
+            ("/__sandbox/ready-requests", self.ready_requests, ["POST"]),
+            ("/__sandbox/stats", self.stats, ["GET"]),
+        ]
+        return [Route(path, answered(handler), methods=methods) for path, handler, methods in table]

@@ -1,0 +1,79 @@
+"""The sandbox's own controls answer a malformed body with 400 and a reason, and change nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from firmaio.adapters.sandbox import Sandbox
+from tests.sandbox_helpers import fiscal_code, ready_request
+
+BAD_BODIES: list[tuple[str, Any, str]] = [
+    ("/__sandbox/citizens", {}, "fiscal_code"),
+    ("/__sandbox/citizens", {"fiscal_code": "not a fiscal code"}, "fiscal_code"),
+    ("/__sandbox/citizens", {"fiscal_code": "RSSMRA80A01H501U", "messages_on": "yes"}, "messages_on"),
+    ("/__sandbox/citizens", {"fiscal_code": "RSSMRA80A01H501U", "colour": "red"}, "colour"),
+    ("/__sandbox/keys", {}, "key"),
+    ("/__sandbox/keys", {"key": "k", "environment": "staging"}, "environment"),
+    ("/__sandbox/keys", {"key": "k", "testers": "RSSMRA80A01H501U"}, "testers"),
+    ("/__sandbox/faults", {}, "kind"),
+    ("/__sandbox/faults", {"kind": "explode"}, "kind"),
+    ("/__sandbox/faults", {"kind": "status", "times": 0}, "times"),
+    ("/__sandbox/faults", {"kind": "latency", "seconds": -1}, "seconds"),
+    ("/__sandbox/faults", {"kind": "status", "status": "500"}, "status"),
+    ("/__sandbox/ready-requests", {}, "count"),
+    ("/__sandbox/ready-requests", {"count": -3}, "count"),
+    ("/__sandbox/requests/{id}/close", {}, "status"),
+    ("/__sandbox/requests/{id}/close", {"status": "CANCELLED"}, "status"),
+]  # fmt: skip
+
+
+def state_of(sandbox: Sandbox) -> tuple[int, int, int, int]:
+    issuer = sandbox.issuer
+    return len(issuer.citizens), len(issuer.keys), len(sandbox.state.faults), len(issuer.requests)
+
+
+@pytest.mark.parametrize(("path", "body", "field"), BAD_BODIES)
+def test_a_malformed_control_body_is_refused_naming_the_field(
+    sandbox: Sandbox, path: str, body: Any, field: str
+) -> None:
+    request_id = ready_request(sandbox)
+    before = state_of(sandbox)
+    with httpx.Client(base_url=sandbox.root) as control:
+        answer = control.post(path.format(id=request_id), json=body)
+    assert answer.status_code == 400, answer.text
+    problems = answer.json()["problems"]
+    assert field in {problem["field"] for problem in problems}, problems
+    assert state_of(sandbox) == before
+    assert "RSSMRA80A01H501U" not in answer.text  # a fiscal code is never echoed back
+
+
+@pytest.mark.parametrize("raw", [b"", b"{", b"[1, 2]", b'"text"', b"null"])
+@pytest.mark.parametrize("path", ["/__sandbox/citizens", "/__sandbox/faults", "/__sandbox/keys"])
+def test_a_body_that_is_not_a_json_object_is_refused(
+    sandbox: Sandbox, path: str, raw: bytes
+) -> None:
+    before = state_of(sandbox)
+    with httpx.Client(base_url=sandbox.root) as control:
+        answer = control.post(path, content=raw, headers={"content-type": "application/json"})
+    assert answer.status_code == 400
+    assert "the body" in answer.json()["error"]
+    assert state_of(sandbox) == before
+
+
+def test_good_bodies_still_work(sandbox: Sandbox) -> None:
+    code = fiscal_code()
+    with httpx.Client(base_url=sandbox.root) as control:
+        citizen = {"fiscal_code": code, "messages_on": False}
+        assert control.post("/__sandbox/citizens", json=citizen).status_code == 204
+        key = {"key": "controls-key", "environment": "test", "testers": [code]}
+        assert control.post("/__sandbox/keys", json=key).status_code == 204
+        made = control.post("/__sandbox/ready-requests", json={"count": 2})
+        fault = {"operation": "getSignatureRequest", "kind": "latency", "seconds": 0.01}
+        assert control.post("/__sandbox/faults", json=fault).status_code == 204
+        assert control.delete("/__sandbox/faults").status_code == 204
+    assert not sandbox.issuer.citizen(code).messages_on
+    assert sandbox.issuer.keys["controls-key"].environment == "test"
+    assert len(made.json()["ids"]) == 2
