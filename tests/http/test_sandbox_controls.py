@@ -10,14 +10,16 @@ import pytest
 from firmaio.adapters.sandbox import Sandbox
 from tests.sandbox_helpers import fiscal_code, ready_request
 
+FC = "RSSMRA80A01H501U"
+
 BAD_BODIES: list[tuple[str, Any, str]] = [
     ("/__sandbox/citizens", {}, "fiscal_code"),
     ("/__sandbox/citizens", {"fiscal_code": "not a fiscal code"}, "fiscal_code"),
-    ("/__sandbox/citizens", {"fiscal_code": "RSSMRA80A01H501U", "messages_on": "yes"}, "messages_on"),
-    ("/__sandbox/citizens", {"fiscal_code": "RSSMRA80A01H501U", "colour": "red"}, "colour"),
+    ("/__sandbox/citizens", {"fiscal_code": FC, "messages_on": "yes"}, "messages_on"),
+    ("/__sandbox/citizens", {"fiscal_code": FC, "colour": "red"}, "colour"),
     ("/__sandbox/keys", {}, "key"),
     ("/__sandbox/keys", {"key": "k", "environment": "staging"}, "environment"),
-    ("/__sandbox/keys", {"key": "k", "testers": "RSSMRA80A01H501U"}, "testers"),
+    ("/__sandbox/keys", {"key": "k", "testers": FC}, "testers"),
     ("/__sandbox/faults", {}, "kind"),
     ("/__sandbox/faults", {"kind": "explode"}, "kind"),
     ("/__sandbox/faults", {"kind": "status", "times": 0}, "times"),
@@ -47,7 +49,7 @@ def test_a_malformed_control_body_is_refused_naming_the_field(
     problems = answer.json()["problems"]
     assert field in {problem["field"] for problem in problems}, problems
     assert state_of(sandbox) == before
-    assert "RSSMRA80A01H501U" not in answer.text  # a fiscal code is never echoed back
+    assert FC not in answer.text  # a fiscal code is never echoed back
 
 
 @pytest.mark.parametrize("raw", [b"", b"{", b"[1, 2]", b'"text"', b"null"])
