@@ -23,6 +23,7 @@ from .errors import (
     TransitionNotAllowed,
 )
 from .fallback import Fallback
+from .hooks import Hooks
 from .ports import Clock, FlowStore, SignatureApi, StoredFlow
 from .resend import ResendPolicy
 from .states import TERMINAL, State, Trigger
@@ -50,6 +51,7 @@ __all__ = [
     "Flow",
     "FlowStore",
     "FsmError",
+    "Hooks",
     "InvalidDefinition",
     "InvalidInput",
     "InvalidRequestId",

@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from structlog.contextvars import bound_contextvars
+
 from .answers import Answer
 from .audit import AuditRecord, Outcome
 from .engine import Engine, Flow, default_engine
 from .errors import ApiError, InvalidInput
+from .hooks import Hooks
 from .ports import Clock, SignatureApi, StatusReader
 from .resend import ResendPolicy
 from .states import State, Trigger
@@ -59,6 +62,7 @@ class Driver:
         policy: PollingPolicy | None = None,
         status_reader: StatusReader | None = None,
         resend: ResendPolicy | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         self.api = api
         self.clock = clock
@@ -66,6 +70,8 @@ class Driver:
         self.policy = policy if policy is not None else PollingPolicy()
         self.status_reader = status_reader
         self.resend = resend if resend is not None else ResendPolicy()
+        self.hooks = hooks if hooks is not None else Hooks()
+        """Called after each record is kept (:mod:`fsm.hooks`)."""
 
     def new_flow(self, request_id: str) -> Flow:
         """A new flow for ``request_id``, with this driver's activation deadline."""
@@ -86,15 +92,29 @@ class Driver:
         """Fire ``trigger`` on ``flow``: at most one API call, then one audit record.
 
         If the API gives no usable answer, the attempt is recorded as an ERROR and the
-        :class:`ApiError` is raised with the record attached (``error.record``).
+        :class:`ApiError` is raised with the record attached (``error.record``). The
+        :attr:`hooks` that want the record are called once it is kept.
         """
+        try:
+            record = await self._fire_step(flow, trigger)
+        except ApiError as error:
+            if error.record is not None and self.hooks:
+                await self.hooks.emit(flow, error.record)
+            raise
+        if self.hooks:
+            await self.hooks.emit(flow, record)
+        return record
+
+    async def _fire_step(self, flow: Flow, trigger: str) -> AuditRecord:
+        """:meth:`step` without the hooks: the call, then the record."""
         trigger = self.engine.check_allowed(flow, trigger)  # before any call
         call = self.engine.steps.call_of(trigger)
         started = self.clock.now()
         if call is None:
             return self.engine.fire(flow, trigger, now=started)
         try:
-            answer = await self._call(call, flow.id)
+            with bound_contextvars(flow_id=flow.id):  # on the client's log events too
+                answer = await self._call(call, flow.id)
         except ApiError as error:
             error.record = self.engine.fire(
                 flow, trigger, error, now=self.clock.now(), requested_at=started

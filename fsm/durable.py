@@ -23,6 +23,7 @@ from .audit import AuditRecord, fold
 from .driver import Driver, PollingPolicy
 from .engine import Engine, Flow
 from .errors import ApiError, InvalidInput, StaleFlow
+from .hooks import Hooks
 from .ports import Clock, FlowStore, SignatureApi, StatusReader
 from .resend import ResendPolicy
 from .states import State
@@ -51,9 +52,16 @@ class DurableDriver(Driver):
         status_reader: StatusReader | None = None,
         recovery_grace: float = RECOVERY_GRACE,
         resend: ResendPolicy | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         super().__init__(
-            api, clock, engine=engine, policy=policy, status_reader=status_reader, resend=resend
+            api,
+            clock,
+            engine=engine,
+            policy=policy,
+            status_reader=status_reader,
+            resend=resend,
+            hooks=hooks,
         )
         self.store = store
         self.on_boundary = on_boundary
@@ -112,11 +120,13 @@ class DurableDriver(Driver):
             intent_open = True
         self._boundary("before_call", flow, trigger)
         try:
-            record = await super().step(flow, trigger)
+            record = await self._fire_step(flow, trigger)
         except ApiError as error:
             self._boundary("after_call", flow, trigger)
             if error.record is not None:  # outcome unknown: the intent stays open
                 await self._write(flow, error.record, expected, close_intent=False)
+                if self.hooks:
+                    await self.hooks.emit(flow, error.record)
             raise
         self._boundary("after_call", flow, trigger)
         closes = intent_open and steps.closes_intent(trigger)
@@ -124,6 +134,8 @@ class DurableDriver(Driver):
         if closes:
             self._intents[flow.id] = None
         self._boundary("after_write", flow, trigger)
+        if self.hooks:
+            await self.hooks.emit(flow, record)
         return record
 
     async def _write(

@@ -18,7 +18,7 @@ def test_public_names_are_pinned() -> None:
         "RESTING", "STEPS", "TABLE", "TERMINAL", "Answer", "ApiCall", "ApiConfigurationError",
         "ApiError",
         "ApiProtocolError", "ApiRefused", "ApiUnavailable", "AuditRecord", "Clock", "Driver",
-        "DurableDriver", "Engine", "Fallback", "Flow", "FlowStore", "FsmError",
+        "DurableDriver", "Engine", "Fallback", "Flow", "FlowStore", "FsmError", "Hooks",
         "InvalidDefinition", "InvalidInput", "InvalidRequestId", "Kind", "Observation", "Outcome",
         "PollingPolicy", "RequestStatus", "ResendPolicy", "Row", "SignatureApi", "StaleFlow",
         "State", "Step", "Steps", "StoredFlow", "TransitionNotAllowed", "Trigger",
@@ -33,3 +33,17 @@ def test_every_error_is_in_one_tree() -> None:
         if isinstance(obj, type) and issubclass(obj, Exception):
             assert issubclass(obj, fsm.FsmError), name
     assert issubclass(fsm.InvalidRequestId, ValueError)
+
+
+def test_the_adapters_public_names_are_pinned() -> None:
+    """The adapters' public names, also a decision made here; each one exists."""
+    from firmaio import adapters
+
+    assert set(adapters.__all__) == {
+        "DEFAULT_BASE_URL", "AsyncStore", "BatchRun", "DossierStatusReader", "IssuerClient",
+        "RetryPolicy", "RunReport", "Sandbox", "SlidingWindow", "SystemClock", "open_async_store",
+        "open_store",
+    }  # fmt: skip
+    assert sorted(adapters.__all__, key=lambda n: (not n.isupper(), n)) == adapters.__all__
+    for name in adapters.__all__:
+        assert getattr(adapters, name) is not None, name
