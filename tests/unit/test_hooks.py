@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from structlog.testing import capture_logs
 
 from firmaio.fsm import (
@@ -91,10 +92,8 @@ def test_an_error_record_reaches_hooks_before_the_error_is_raised(engine: Engine
     hooks.subscribe(lambda _f, r: seen.append(r.outcome), outcome=Outcome.ERROR)
     driver = driver_with(hooks, ApiUnavailable("down"), engine=engine)
     flow = driver.new_flow("R1")
-    try:
+    with pytest.raises(ApiUnavailable):
         asyncio.run(driver.advance(flow))
-    except ApiUnavailable:
-        pass
     assert seen == [Outcome.ERROR]
 
 
