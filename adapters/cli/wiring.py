@@ -45,6 +45,7 @@ def configure_logging(verbose: bool) -> None:
     """Audit and HTTP events go to stderr as JSON lines with ``--verbose``; else only warnings."""
     structlog.configure(
         processors=[
+            structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             redact_secrets,

@@ -130,6 +130,7 @@ class Transport:
         self, method: str, template: str, path: str, attempt: int, **kwargs: Any
     ) -> httpx.Response:
         started = time.perf_counter()
+        ids = _ids_in(template, path)
         try:
             async with self._connections, self.rate_limit.slot():
                 # an absolute URL is parsed once; a path would be parsed, then merged
@@ -143,6 +144,7 @@ class Transport:
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
                 attempt=attempt,
                 error=type(exc).__name__,
+                **ids,
             )
             raise
         self._log.info(
@@ -152,6 +154,7 @@ class Transport:
             status=response.status_code,
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
             attempt=attempt,
+            **ids,
         )
         self._check(response, method, template)
         return response
@@ -212,3 +215,17 @@ class Transport:
         return template.format(
             **{name: quote(check_request_id(value), safe="") for name, value in ids.items()}
         )
+
+
+_ID_FIELDS = {"{id}": "request_id", "{dossierId}": "dossier_id", "{documentId}": "document_id"}
+
+
+def _ids_in(template: str, path: str) -> dict[str, str]:
+    """The ids a call's path carries, named for its log event (``request_id``, ...)."""
+    if "{" not in template:
+        return {}
+    return {
+        _ID_FIELDS.get(part, part.strip("{}")): value
+        for part, value in zip(template.split("/"), path.split("/"), strict=False)
+        if part.startswith("{")
+    }

@@ -187,3 +187,5 @@ def test_verbose_logs_json_events_without_the_key(
     events = {line["event"] for line in lines}
     assert {"issuer_api.call", "fsm.transition"} <= events
     assert "sandbox-key" not in json.dumps(lines)
+    calls = [line for line in lines if line["event"] == "issuer_api.call"]
+    assert {(line["request_id"], line["flow_id"]) for line in calls} == {(request_id, request_id)}
