@@ -19,6 +19,7 @@ from .clock import SystemClock
 from .ratelimit import SlidingWindow
 from .runner import BatchRun, RunReport
 from .store import AsyncStore, open_async_store, open_store
+from .sync import Firmaio
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox
@@ -28,6 +29,7 @@ __all__ = [
     "AsyncStore",
     "BatchRun",
     "DossierStatusReader",
+    "Firmaio",
     "IssuerClient",
     "RetryPolicy",
     "RunReport",

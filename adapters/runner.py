@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from firmaio.fsm.driver import PollingPolicy
 from firmaio.fsm.durable import Boundary, DurableDriver
 from firmaio.fsm.errors import ApiConfigurationError, ApiError, StaleFlow
+from firmaio.fsm.hooks import Hooks
 from firmaio.fsm.ports import Clock, FlowRow, SignatureApi, StatusReader, Store
 from firmaio.fsm.resend import ResendPolicy
 from firmaio.fsm.states import State
@@ -72,6 +73,7 @@ class BatchRun:
         on_boundary: Boundary | None = None,
         recovery_grace: float | None = None,
         resend: ResendPolicy | None = None,
+        hooks: Hooks | None = None,
         progress: Callable[[RunReport], None] | None = None,
         status_reader: StatusReader | None = None,
     ) -> None:
@@ -88,6 +90,7 @@ class BatchRun:
             on_boundary=on_boundary,
             status_reader=status_reader,
             resend=resend,
+            hooks=hooks,
         )
         if recovery_grace is not None:
             self.driver.recovery_grace = recovery_grace

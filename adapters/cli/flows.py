@@ -126,7 +126,8 @@ async def _watch(args: argparse.Namespace, driver: Driver, flow: Flow) -> None:
 
 
 async def _cancel(driver: Driver, flow: Flow) -> None:
-    await driver.step(flow, Trigger.CHECK_ACTIVATION)
+    if Trigger.CHECK_ACTIVATION in driver.engine.allowed(flow.state):  # a new or READY flow
+        await driver.step(flow, Trigger.CHECK_ACTIVATION)
     if not flow.is_closed:
         await driver.step(flow, Trigger.CANCEL)
 

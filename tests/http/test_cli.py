@@ -189,3 +189,12 @@ def test_verbose_logs_json_events_without_the_key(
     assert "sandbox-key" not in json.dumps(lines)
     calls = [line for line in lines if line["event"] == "issuer_api.call"]
     assert {(line["request_id"], line["flow_id"]) for line in calls} == {(request_id, request_id)}
+
+
+def test_cancel_a_stored_flow_at_rest(api_env: Sandbox, tmp_path: Path) -> None:
+    """`cancel --db` on a NOTIFIED flow cancels it (no activation check is fired at rest)."""
+    request_id, db = ready_request(api_env), str(tmp_path / "flows.sqlite")
+    assert run_json("notify", request_id, "--db", db, "--qr-dir", str(tmp_path))[0] == 0
+    code, out = run_json("cancel", request_id, "--db", db, "--qr-dir", str(tmp_path))
+    assert (code, out["state"]) == (0, "CANCELLED")
+    assert [r["trigger"] for r in out["history"]][-1] == "cancel"

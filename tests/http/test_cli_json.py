@@ -20,6 +20,7 @@ import pytest
 
 from firmaio.adapters.cli import Wiring, exits, main
 from firmaio.adapters.sandbox import Sandbox
+from firmaio.fsm.durable import Boundary
 from firmaio.fsm.engine import Flow
 from tests.conftest import FAST_RETRY
 from tests.crashing_cli import command
@@ -52,10 +53,38 @@ def unavailable(sandbox: Sandbox, tmp: Path) -> list[str]:
     return ["notify", ready_request(sandbox)]
 
 
+def other_process_cancels(
+    sandbox: Sandbox, request_id: str, db: str, tmp: Path
+) -> tuple[Boundary, list[subprocess.CompletedProcess[str]]]:
+    """A boundary hook: right after this process's first activation check, before its write,
+    another ``firmaio`` process cancels the same stored flow."""
+    argv, env = command(sandbox.url, None)
+    done: list[subprocess.CompletedProcess[str]] = []
+
+    def race(point: str, _flow: Flow, trigger: str) -> None:
+        if point == "after_call" and trigger == "check_activation" and not done:
+            done.append(
+                subprocess.run(
+                    [*argv, "cancel", request_id, "--db", db, "--qr-dir", str(tmp)],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                    check=False,
+                )
+            )
+
+    return race, done
+
+
+RACES: dict[int, Boundary] = {}
+"""Boundary hooks a scenario sets up for its command."""
+
+
 def not_allowed(sandbox: Sandbox, tmp: Path) -> list[str]:
-    request_id, db = ready_request(sandbox), str(tmp / "flows.sqlite")
-    assert main(["notify", request_id, "--db", db, "--qr-dir", str(tmp)], out=io.StringIO()) == 0
-    return ["cancel", request_id, "--db", db]  # a NOTIFIED flow has no activation check
+    request_id, db = _activated(sandbox), str(tmp / "flows.sqlite")
+    RACES[5], _ = other_process_cancels(sandbox, request_id, db, tmp)
+    return ["notify", request_id, "--db", db]  # loses the race to the other process
 
 
 def store(sandbox: Sandbox, tmp: Path) -> list[str]:
@@ -149,7 +178,8 @@ def test_json_carries_the_real_exit_code_and_failure(
         monkeypatch.setenv("FIRMAIO_API_KEY", argv[at + 1])
         del argv[at : at + 2]
     out = io.StringIO()
-    returned = main([*argv, "--json"], out=out, wiring=Wiring(retry=FAST_RETRY))
+    wiring = Wiring(retry=FAST_RETRY, on_boundary=RACES.pop(code, None))
+    returned = main([*argv, "--json"], out=out, wiring=wiring)
     shown: dict[str, Any] = json.loads(out.getvalue())
     assert (returned, shown["exit_code"]) == (code, code)
     if code in ERRORS:
@@ -170,27 +200,12 @@ def test_the_loser_of_a_store_race_reports_the_stored_state_and_trail(
     monkeypatch.setenv("FIRMAIO_API_KEY", "sandbox-key")
     monkeypatch.setenv("FIRMAIO_BASE_URL", sandbox.url)
     request_id, db = _activated(sandbox), str(tmp_path / "flows.sqlite")
-    argv, env = command(sandbox.url, None)
-    done = []
-
-    def other_process_cancels(point: str, _flow: Flow, trigger: str) -> None:
-        if point == "after_call" and trigger == "check_activation" and not done:
-            done.append(
-                subprocess.run(
-                    [*argv, "cancel", request_id, "--db", db, "--qr-dir", str(tmp_path)],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=60,
-                    check=False,
-                )
-            )
-
+    race, done = other_process_cancels(sandbox, request_id, db, tmp_path)
     out = io.StringIO()
     returned = main(
         ["notify", request_id, "--db", db, "--json", "--qr-dir", str(tmp_path)],
         out=out,
-        wiring=Wiring(on_boundary=other_process_cancels),
+        wiring=Wiring(on_boundary=race),
     )
     assert done[0].returncode == 0, done[0].stderr
     shown = json.loads(out.getvalue())

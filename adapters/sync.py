@@ -1,0 +1,193 @@
+"""The library for callers without an event loop: a Celery task, a Django view, a thread pool.
+
+:class:`Firmaio` runs one event loop in a background thread and hands every call to it, so one
+client (its connection pool, its rate window) and one store serve every thread of the process:
+
+    with Firmaio(api_key, db="flows.sqlite") as firmaio:   # once, at start-up
+        flow = firmaio.notify(request_id)                   # from any thread
+        report = firmaio.run(request_ids)                   # a batch
+
+Each call blocks its caller until the flow is at rest (or ``timeout`` passes) and returns the
+flow (or the batch's report). Errors are the library's own (:mod:`firmaio.fsm.errors`), raised in
+the calling thread. Why not ``asyncio.run`` around each call: an ``IssuerClient`` belongs to the
+event loop it first ran in, and a second ``asyncio.run`` closes that loop under it ("Event loop is
+closed").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, Self, TypeVar
+
+from firmaio.fsm.driver import Driver, PollingPolicy
+from firmaio.fsm.durable import DurableDriver
+from firmaio.fsm.engine import Flow
+from firmaio.fsm.errors import InvalidInput
+from firmaio.fsm.hooks import Hooks
+from firmaio.fsm.resend import ResendPolicy
+from firmaio.fsm.states import Trigger
+
+from .client import DEFAULT_BASE_URL, IssuerClient, RetryPolicy
+from .clock import SystemClock
+from .runner import BatchRun, RunReport
+from .store import AsyncStore, open_async_store
+
+T = TypeVar("T")
+
+
+class Firmaio:
+    """Notify requests and drive batches from plain threads (see the module docstring).
+
+    ``db`` keeps flows in a store (a SQLite file or a ``postgresql://`` URL): resumable, and
+    required by :meth:`run`. ``hooks`` are called in the background thread, after each record.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        db: str | None = None,
+        retry: RetryPolicy | None = None,
+        policy: PollingPolicy | None = None,
+        resend: ResendPolicy | None = None,
+        hooks: Hooks | None = None,
+    ) -> None:
+        self.policy = policy or PollingPolicy()
+        self.resend = resend
+        self.hooks = hooks if hooks is not None else Hooks()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="firmaio-loop", daemon=True
+        )
+        self._thread.start()
+        self._closed = False
+
+        async def start() -> tuple[IssuerClient, AsyncStore | None]:
+            client = IssuerClient(api_key, base_url=base_url, retry=retry)
+            return client, (open_async_store(db) if db else None)
+
+        try:
+            self.client, self.store = self._wait(start(), None)
+        except BaseException:
+            self._stop()
+            raise
+        self._clock = SystemClock()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _wait(self, work: Coroutine[Any, Any, T], timeout: float | None) -> T:
+        if self._closed:
+            work.close()
+            raise InvalidInput("this Firmaio is closed")
+        if threading.current_thread() is self._thread:
+            work.close()
+            raise InvalidInput("Firmaio's methods block: call them from your threads, not a hook")
+        future = asyncio.run_coroutine_threadsafe(work, self._loop)
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            future.cancel()
+            raise TimeoutError(f"no result within {timeout} s; the work was cancelled") from None
+
+    def _driver(self) -> Driver:
+        if self.store is None:
+            return Driver(
+                self.client, self._clock, policy=self.policy, resend=self.resend, hooks=self.hooks
+            )
+        return DurableDriver(
+            self.client,
+            self._clock,
+            self.store,
+            policy=self.policy,
+            resend=self.resend,
+            hooks=self.hooks,
+        )
+
+    def notify(self, request_id: str, *, timeout: float | None = None) -> Flow:
+        """Take one request to rest: wait for activation, notify, or offer the fallback."""
+
+        async def notify() -> Flow:
+            driver = self._driver()
+            if isinstance(driver, DurableDriver):
+                flow = await driver.open(request_id)
+            else:
+                flow = driver.new_flow(request_id)
+            await driver.advance(flow)
+            return flow
+
+        return self._wait(notify(), timeout)
+
+    def cancel(self, request_id: str, *, timeout: float | None = None) -> Flow:
+        """Cancel one request (possible once it is WAIT_FOR_SIGNATURE)."""
+
+        async def cancel() -> Flow:
+            driver = self._driver()
+            if isinstance(driver, DurableDriver):
+                flow = await driver.open(request_id)
+            else:
+                flow = driver.new_flow(request_id)
+            if Trigger.CHECK_ACTIVATION in driver.engine.allowed(flow.state):
+                await driver.step(flow, Trigger.CHECK_ACTIVATION)
+            if not flow.is_closed:
+                await driver.step(flow, Trigger.CANCEL)
+            return flow
+
+        return self._wait(cancel(), timeout)
+
+    def run(
+        self,
+        request_ids: Sequence[str],
+        *,
+        concurrency: int = 20,
+        timeout: float | None = None,
+        **options: Any,
+    ) -> RunReport:
+        """Drive many requests to rest, as ``firmaio run`` does; needs a store (``db``)."""
+        if self.store is None:
+            raise InvalidInput("Firmaio.run needs a store: pass db= when you make the Firmaio")
+        store = self.store
+
+        async def run() -> RunReport:
+            batch = BatchRun(
+                store,
+                self.client,
+                self._clock,
+                list(request_ids),
+                concurrency=concurrency,
+                policy=self.policy,
+                resend=self.resend,
+                hooks=self.hooks,
+                **options,
+            )
+            return await batch.run()
+
+        return self._wait(run(), timeout)
+
+    def close(self) -> None:
+        """Close the client and the store, then stop the background thread. Idempotent."""
+        if self._closed:
+            return
+
+        async def close() -> None:
+            await self.client.aclose()
+            if self.store is not None:
+                await self.store.close()
+
+        try:
+            self._wait(close(), 30)
+        finally:
+            self._stop()
+
+    def _stop(self) -> None:
+        self._closed = True
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self._loop.close()

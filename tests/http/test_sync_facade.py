@@ -1,0 +1,55 @@
+"""The sync facade: plain threads notify requests and drive a batch through one client."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from firmaio.adapters import Firmaio
+from firmaio.adapters.sandbox import Sandbox
+from firmaio.fsm import Hooks, InvalidInput, State
+from tests.conftest import FAST_RETRY
+from tests.sandbox_helpers import ready_request
+
+
+def test_threads_share_one_facade_and_each_citizen_gets_one_message(sandbox: Sandbox) -> None:
+    ids = {ready_request(sandbox, messages_on=n % 3 != 0): n % 3 != 0 for n in range(9)}
+    hooks, resting = Hooks(), []
+    hooks.subscribe(lambda flow, _record: resting.append(flow.id), target=State.NOTIFIED)
+    facade = Firmaio("sandbox-key", base_url=sandbox.url, retry=FAST_RETRY, hooks=hooks)
+    with facade as firmaio, ThreadPoolExecutor(max_workers=4) as pool:
+        flows = list(pool.map(firmaio.notify, ids))
+    for flow in flows:
+        expected = State.NOTIFIED if ids[flow.id] else State.FALLBACK_SUGGESTED
+        assert flow.state is expected
+        assert sandbox.issuer.messages_sent(flow.id) == (1 if ids[flow.id] else 0)
+    assert sorted(resting) == sorted(i for i, on in ids.items() if on)
+
+
+def test_a_batch_and_then_one_request_on_the_same_store(sandbox: Sandbox, tmp_path: Path) -> None:
+    ids = [ready_request(sandbox) for _ in range(5)]
+    db = str(tmp_path / "flows.sqlite")
+    with Firmaio("sandbox-key", base_url=sandbox.url, db=db, retry=FAST_RETRY) as firmaio:
+        report = firmaio.run(ids, concurrency=3)
+        assert report.driven == 5
+        assert dict(report.counts) == {"NOTIFIED": 5}
+        calls = sum(sandbox.state.calls.values())
+        again = firmaio.notify(ids[0])  # at rest in the store: nothing to call
+        assert again.state is State.NOTIFIED
+        assert sum(sandbox.state.calls.values()) == calls
+        cancelled = firmaio.cancel(ids[1])
+        assert cancelled.state is State.CANCELLED
+
+
+def test_errors_reach_the_calling_thread_and_a_closed_facade_refuses(sandbox: Sandbox) -> None:
+    firmaio = Firmaio("sandbox-key", base_url=sandbox.url, retry=FAST_RETRY)
+    with pytest.raises(InvalidInput, match="signature request id"):
+        firmaio.notify("no/such..id")
+    with pytest.raises(InvalidInput, match="needs a store"):
+        firmaio.run(["01ARZ3NDEKTSV4RRFFQ69G5FAV"])
+    firmaio.close()
+    firmaio.close()  # twice is harmless
+    with pytest.raises(InvalidInput, match="closed"):
+        firmaio.notify("01ARZ3NDEKTSV4RRFFQ69G5FAV")
