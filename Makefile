@@ -18,8 +18,8 @@ demo: $(STAMP)
 test: lint typing pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check fsm adapters tests bench
-	$(BIN)/ruff format --check fsm adapters tests bench
+	$(BIN)/ruff check fsm adapters tests bench examples
+	$(BIN)/ruff format --check fsm adapters tests bench examples
 
 # mypy reads the packages under their installed names (firmaio.fsm, firmaio.adapters) through a
 # view of this folder: build/typing/firmaio is a link to the project root.

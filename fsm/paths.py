@@ -42,6 +42,14 @@ def paths(table: Sequence[Row] = TABLE, start: State = INITIAL) -> Iterator[Path
     return _walk(table, start, RESTING)
 
 
+def path_to(target: State, table: Sequence[Row] = TABLE, start: State = INITIAL) -> Path:
+    """The shortest path from ``start`` to ``target`` (the first in table order among equals)."""
+    found = min(_walk(table, start, frozenset({target})), key=len, default=None)
+    if found is None:
+        raise ValueError(f"no path of the table leads from {start} to {target}")
+    return found
+
+
 def loops(table: Sequence[Row] = TABLE, start: State = INITIAL) -> Iterator[Path]:
     """For each row that returns to a visited state: the first path to its source, then it."""
     on_paths = {row for path in _walk(table, start, frozenset(State)) for row in path}

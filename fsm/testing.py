@@ -1,7 +1,10 @@
 """Fakes of the ports, for test suites that drive flows step by step (ours and yours).
 
 ``ScriptedApi`` answers each call with the next scripted answer and records the calls;
-``ManualClock`` moves only when slept on, so tests never wait for real.
+``ManualClock`` moves only when slept on, so tests never wait for real. :func:`witness` gives an
+answer under which a guard holds, and :func:`flow_in` a flow already in any state, with the valid
+history that brought it there. The pytest plugin (``firmaio.adapters.pytest_plugin``) serves them
+as fixtures.
 """
 
 from __future__ import annotations
@@ -11,8 +14,11 @@ from collections.abc import Iterable
 
 from . import guards as g
 from .answers import Answer
-from .errors import ApiError
+from .engine import Engine, Flow, default_engine
+from .errors import ApiError, InvalidInput
 from .guards import Guard
+from .paths import path_to
+from .states import INITIAL, State
 
 
 class ManualClock:
@@ -123,3 +129,34 @@ def witness(guard: Guard) -> Answer:
     except KeyError:
         name = getattr(guard, "__name__", repr(guard))
         raise KeyError(f"no witness answer for guard {name}") from None
+
+
+EXAMPLE_REQUEST_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+
+
+def flow_in(
+    state: State | str,
+    request_id: str = EXAMPLE_REQUEST_ID,
+    *,
+    engine: Engine | None = None,
+    now: float = 1_800_000_000.0,
+) -> Flow:
+    """A flow in ``state``, brought there by the engine along the table's shortest path from
+    READY, one witness answer per guard, one second apart: the history a driver would have
+    recorded, so the flow goes on from there exactly as a real one would."""
+    engine = engine if engine is not None else default_engine()
+    try:
+        state = State(state)
+    except ValueError:
+        raise InvalidInput(f"no state {state!r}; the states are {', '.join(State)}") from None
+    flow = engine.new_flow(request_id, now=now)
+    if state is INITIAL:
+        return flow
+    at = now
+    for row in path_to(state, engine.table):
+        at += 1.0
+        if row.guard in LATE_GUARDS:
+            at = max(at, flow.activation_deadline)
+        answer = witness(row.guard) if row.guard is not None else None
+        engine.fire(flow, row.trigger, answer, now=at)
+    return flow
