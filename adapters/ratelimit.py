@@ -55,6 +55,12 @@ class SlidingWindow:
             return 0.01  # only calls in flight hold the window: look again shortly
         return self._times[used - self.calls] + self.window - now
 
+    def in_use(self) -> int:
+        """Calls the window holds now, those in flight included; reads without changing
+        anything, so another thread (a metrics scrape) may call it."""
+        cutoff = self._now() - self.window
+        return sum(1 for t in tuple(self._times) if t > cutoff) + self._in_flight
+
     def remaining(self) -> int:
         """Calls that fit now."""
         self._forget(self._now())

@@ -17,7 +17,7 @@ from .audit import AuditRecord, Outcome
 from .engine import Engine, Flow, default_engine
 from .errors import ApiError, InvalidInput
 from .hooks import Hooks
-from .ports import Clock, SignatureApi, StatusReader
+from .ports import Clock, SignatureApi, StatusReader, StepTracer
 from .resend import ResendPolicy
 from .states import State, Trigger
 from .steps import ApiCall
@@ -63,6 +63,7 @@ class Driver:
         status_reader: StatusReader | None = None,
         resend: ResendPolicy | None = None,
         hooks: Hooks | None = None,
+        tracer: StepTracer | None = None,
     ) -> None:
         self.api = api
         self.clock = clock
@@ -72,6 +73,8 @@ class Driver:
         self.resend = resend if resend is not None else ResendPolicy()
         self.hooks = hooks if hooks is not None else Hooks()
         """Called after each record is kept (:mod:`fsm.hooks`)."""
+        self.tracer = tracer
+        """Opens a span around each step, if given (:class:`~fsm.ports.StepTracer`)."""
 
     def new_flow(self, request_id: str) -> Flow:
         """A new flow for ``request_id``, with this driver's activation deadline."""
@@ -106,7 +109,20 @@ class Driver:
         return record
 
     async def _fire_step(self, flow: Flow, trigger: str) -> AuditRecord:
-        """:meth:`step` without the hooks: the call, then the record."""
+        """:meth:`step` without the hooks: the call, then the record (in a span if traced)."""
+        if self.tracer is None:
+            return await self._call_and_fire(flow, trigger)
+        with self.tracer.step(flow.id, str(trigger)) as span:
+            try:
+                record = await self._call_and_fire(flow, trigger)
+            except ApiError as error:
+                if error.record is not None:
+                    span.record(error.record)
+                raise
+            span.record(record)
+            return record
+
+    async def _call_and_fire(self, flow: Flow, trigger: str) -> AuditRecord:
         trigger = self.engine.check_allowed(flow, trigger)  # before any call
         call = self.engine.steps.call_of(trigger)
         started = self.clock.now()

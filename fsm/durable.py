@@ -24,7 +24,7 @@ from .driver import Driver, PollingPolicy
 from .engine import Engine, Flow
 from .errors import ApiError, InvalidInput, StaleFlow
 from .hooks import Hooks
-from .ports import Clock, FlowStore, SignatureApi, StatusReader
+from .ports import Clock, FlowStore, SignatureApi, StatusReader, StepTracer
 from .resend import ResendPolicy
 from .states import State
 
@@ -53,6 +53,7 @@ class DurableDriver(Driver):
         recovery_grace: float = RECOVERY_GRACE,
         resend: ResendPolicy | None = None,
         hooks: Hooks | None = None,
+        tracer: StepTracer | None = None,
     ) -> None:
         super().__init__(
             api,
@@ -62,6 +63,7 @@ class DurableDriver(Driver):
             status_reader=status_reader,
             resend=resend,
             hooks=hooks,
+            tracer=tracer,
         )
         self.store = store
         self.on_boundary = on_boundary

@@ -9,6 +9,7 @@ blocking work off the event loop, so one slow write never stalls the other flows
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -59,6 +60,22 @@ class Clock(Protocol):
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds``."""
+        ...
+
+
+class StepSpan(Protocol):
+    """One step being traced: told the step's record once it exists."""
+
+    def record(self, record: AuditRecord) -> None:
+        """The step's record (accepted, refused or error)."""
+
+
+class StepTracer(Protocol):
+    """Traces each step a driver makes (``firmaio.adapters.observability.OtelTracing`` does it
+    with OpenTelemetry); the API call runs inside the span it opens."""
+
+    def step(self, flow_id: str, trigger: str) -> AbstractContextManager[StepSpan]:
+        """A span around one step of one flow."""
         ...
 
 

@@ -8,7 +8,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Self, TypeVar
+from typing import Any, NamedTuple, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -37,6 +37,17 @@ T = TypeVar("T")
 
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Transport errors raised before the request left: the service cannot have acted on it."""
+
+
+class CallEvent(NamedTuple):
+    """One HTTP call to the issuer API, as observers see it."""
+
+    method: str
+    path: str
+    """The path template (``/signature-requests/{id}``): no id, so a label of few values."""
+    status: int | None
+    """The HTTP status, or ``None`` when no answer came (a timeout, a dropped connection)."""
+    seconds: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +119,13 @@ class Transport:
         self.rate_limit = rate_limit if rate_limit is not None else SlidingWindow(150, 5.0)
         self.retry = retry if retry is not None else RetryPolicy()
         self._log = logger if logger is not None else structlog.get_logger(__name__)
+        self.observers: list[Callable[[CallEvent], None]] = []
+        """Called after every HTTP call (metrics: ``observability.Metrics.instrument``)."""
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The pooled httpx client the calls go through (to instrument it, say)."""
+        return self._http
 
     def __repr__(self) -> str:
         return f"IssuerClient(base_url={self.base_url!r})"
@@ -146,6 +164,7 @@ class Transport:
                 error=type(exc).__name__,
                 **ids,
             )
+            self._observe(method, template, None, started)
             raise
         self._log.info(
             "issuer_api.call",
@@ -156,8 +175,15 @@ class Transport:
             attempt=attempt,
             **ids,
         )
+        self._observe(method, template, response.status_code, started)
         self._check(response, method, template)
         return response
+
+    def _observe(self, method: str, template: str, status: int | None, started: float) -> None:
+        if self.observers:
+            event = CallEvent(method, template, status, time.perf_counter() - started)
+            for observer in self.observers:
+                observer(event)
 
     def _check(self, response: httpx.Response, method: str, template: str) -> None:
         """Raise for answers that are not the operation's own: 401/403, 429, 5xx."""

@@ -305,6 +305,12 @@ class SqlStore:
 
     # -- reading the trail --------------------------------------------------------------------
 
+    def counts_by_state(self) -> dict[str, int]:
+        """How many flows are in each state (states with none are left out)."""
+        with self._statement() as cur:
+            cur.execute("SELECT state, COUNT(*) FROM flows GROUP BY state")
+            return {str(state): int(count) for state, count in cur.fetchall()}
+
     def rows(self, ids: Sequence[str] | None = None) -> list[FlowRow]:
         """The flows' own rows, by id."""
         scope, scope_params = self._scope(ids)
