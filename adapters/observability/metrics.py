@@ -122,7 +122,9 @@ class Metrics:
         """What ``firmaio_flows`` reports now."""
         if self._store_flows is not None:
             return self._store_flows.count()
-        return {str(state): n for state, n in self._counted.items() if n}
+        # A flow resumed from a store is counted from its next transition on, so a state may
+        # go below zero here: those are left out. track_store gives the stored truth.
+        return {str(state): n for state, n in self._counted.items() if n > 0}
 
 
 class MetricsServer:
