@@ -15,7 +15,7 @@ from structlog.contextvars import bound_contextvars
 from .answers import Answer
 from .audit import AuditRecord, Outcome
 from .engine import Engine, Flow, default_engine
-from .errors import ApiError, InvalidInput
+from .errors import ApiError, InvalidInput, TransitionNotAllowed
 from .hooks import Hooks
 from .ports import Clock, SignatureApi, StatusReader, StepTracer
 from .resend import ResendPolicy
@@ -149,12 +149,40 @@ class Driver:
         A flow already at rest in FALLBACK_SUGGESTED after a refusal that :class:`ResendPolicy`
         retries gets its next later attempt, once it is due (see :meth:`next_attempt`).
         """
-        delays = self.policy.delays()
-        next_step = self.engine.steps.next_step
-        if flow.state not in next_step:
+        if flow.state not in self.engine.steps.next_step:
             record = await self._resend(flow)
             if record is None or record.outcome is Outcome.REFUSED:
                 return flow.state
+        return await self._drive(flow)
+
+    async def renotify(self, flow: Flow) -> State:
+        """Try the notification again now, from a flow resting after a refusal (the citizen says
+        they turned messages on, say), whatever :class:`ResendPolicy` would wait for; then on to
+        the next resting state. From any other state it raises :class:`TransitionNotAllowed`
+        and calls nothing."""
+        trigger = self.engine.steps.intent_opener
+        if trigger is None or not self.can_renotify(flow):
+            raise TransitionNotAllowed(
+                str(trigger), flow.state, tuple(map(str, self.engine.allowed(flow.state)))
+            )
+        if (await self.step(flow, trigger)).outcome is Outcome.REFUSED:
+            return flow.state
+        return await self._drive(flow)
+
+    def can_renotify(self, flow: Flow) -> bool:
+        """Whether :meth:`renotify` may try ``flow``'s notification again now."""
+        trigger = self.engine.steps.intent_opener
+        return (
+            trigger is not None
+            and flow.refusal is not None
+            and flow.state in self.engine.steps.resting
+            and trigger in self.engine.allowed(flow.state)
+        )
+
+    async def _drive(self, flow: Flow) -> State:
+        """Fire the declared steps until the flow rests (the loop of :meth:`advance`)."""
+        delays = self.policy.delays()
+        next_step = self.engine.steps.next_step
         while flow.state in next_step:
             record = await self.step(flow, next_step[flow.state])
             if record.outcome is Outcome.REFUSED:
@@ -183,10 +211,10 @@ class Driver:
 
     async def watch(self, flow: Flow, *, interval: float = 5.0, max_checks: int = 720) -> State:
         """Check the status of an activated flow until it closes (at most ``max_checks`` times)."""
-        for _ in range(max_checks):
+        for check in range(max_checks):
             if flow.is_closed or Trigger.CHECK_STATUS not in self.engine.allowed(flow.state):
                 break
             await self.step(flow, Trigger.CHECK_STATUS)
-            if not flow.is_closed:
+            if not flow.is_closed and check + 1 < max_checks:  # no wait after the last check
                 await self.clock.sleep(interval)
         return flow.state

@@ -155,6 +155,19 @@ class DurableDriver(Driver):
     async def advance(self, flow: Flow) -> State:
         """Recover an open notification intent first (once it had ``recovery_grace`` seconds to
         settle), then advance as :class:`Driver` does."""
+        await self._recover(flow)
+        return await super().advance(flow)
+
+    async def renotify(self, flow: Flow) -> State:
+        """Recover an open notification intent first, then :meth:`Driver.renotify` (unless the
+        recovery found the message sent: then there is nothing to try again)."""
+        if self._intents.get(flow.id) is not None:
+            await self._recover(flow)
+            if not self.can_renotify(flow):
+                return flow.state
+        return await super().renotify(flow)
+
+    async def _recover(self, flow: Flow) -> None:
         recovery = self.engine.steps.recovery
         if self._intents.get(flow.id) is not None and recovery is not None:
             opened = self._intent_at.get(flow.id)
@@ -163,4 +176,3 @@ class DurableDriver(Driver):
                 if settle > 0:
                     await self.clock.sleep(settle)
             await self.step(flow, recovery)
-        return await super().advance(flow)

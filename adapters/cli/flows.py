@@ -113,10 +113,6 @@ def _report(
     return code
 
 
-async def _notify(driver: Driver, flow: Flow) -> None:
-    await driver.advance(flow)
-
-
 async def _watch(args: argparse.Namespace, driver: Driver, flow: Flow) -> None:
     while flow.state is State.READY:  # learn where the request is, without notifying
         await driver.step(flow, Trigger.CHECK_ACTIVATION)
@@ -133,8 +129,15 @@ async def _cancel(driver: Driver, flow: Flow) -> None:
 
 
 def cmd_notify(args: argparse.Namespace, out: TextIO) -> int:
-    """Take one real request from READY to its resting state."""
-    return asyncio.run(_run_on_flow(args, out, _notify, State.NOTIFIED))
+    """Take one real request from READY to its resting state (or re-notify it: ``--again``)."""
+
+    async def body(driver: Driver, flow: Flow) -> None:
+        if args.again and driver.can_renotify(flow):
+            await driver.renotify(flow)
+        else:
+            await driver.advance(flow)
+
+    return asyncio.run(_run_on_flow(args, out, body, State.NOTIFIED))
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:

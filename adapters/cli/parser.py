@@ -40,6 +40,13 @@ def _api_options(parser: argparse.ArgumentParser) -> None:
         help="when a notification IO did not take is tried again: the least seconds after each "
         "refusal, one per later attempt (default 5,30,120; 'none' for no later attempt)",
     )
+    parser.add_argument(
+        "--renotify-after",
+        type=_delays,
+        metavar="DELAY,...",
+        help="re-notify a citizen who refused (messages off, no IO profile) this long after each "
+        "refusal, when a later run finds it due: seconds or 30m, 12h, 1d (default: never)",
+    )
 
 
 def _seconds(text: str) -> float:
@@ -99,12 +106,21 @@ def _request_id(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def _delay(text: str) -> float:
+    text = text.strip().lower()
+    unit = _UNITS.get(text[-1:]) if text else None
+    return float(text[:-1]) * unit if unit is not None else float(text)
+
+
 def _delays(text: str) -> tuple[float, ...]:
-    """``--resend-after``: seconds, comma-separated; ``none`` for no later attempt."""
+    """Delays, comma-separated: seconds, or with a unit (``30m``, ``12h``, ``1d``); ``none``."""
     if text.strip().lower() in ("", "none"):
         return ()
     try:
-        delays = tuple(float(part) for part in text.split(","))
+        delays = tuple(_delay(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a comma-separated list of seconds (e.g. 5,30,120) or 'none'"
@@ -154,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     notify = sub.add_parser("notify", help="READY -> notified, or the fallback for the citizen")
     _request_options(notify)
+    notify.add_argument(
+        "--again",
+        action="store_true",
+        help="with --db: re-notify a flow resting in FALLBACK_SUGGESTED now (the citizen turned "
+        "messages on, say)",
+    )
     notify.set_defaults(func=cmd_notify)
 
     watch = sub.add_parser("watch", help="check a request until it is closed")

@@ -81,8 +81,14 @@ def retry_policy(args: argparse.Namespace) -> RetryPolicy:
 
 def resend_policy(args: argparse.Namespace) -> ResendPolicy:
     """When a notification IO did not take is tried again (``--resend-after``)."""
+    policy = ResendPolicy()
     delays = getattr(args, "resend_after", None)
-    return ResendPolicy() if delays is None else ResendPolicy(delays=delays)
+    if delays is not None:
+        policy = dataclasses.replace(policy, delays=delays)
+    renotify = getattr(args, "renotify_after", None)
+    if renotify is not None:
+        policy = dataclasses.replace(policy, renotify=renotify)
+    return policy
 
 
 def recovery_grace(args: argparse.Namespace) -> float:

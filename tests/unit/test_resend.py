@@ -7,7 +7,16 @@ import asyncio
 
 import pytest
 
-from firmaio.fsm import Answer, Driver, Engine, InvalidInput, Kind, ResendPolicy, State
+from firmaio.fsm import (
+    Answer,
+    Driver,
+    Engine,
+    InvalidInput,
+    Kind,
+    ResendPolicy,
+    State,
+    TransitionNotAllowed,
+)
 from firmaio.fsm.audit import Outcome
 from firmaio.fsm.testing import EXAMPLE_IO_MESSAGE_ID, ManualClock, ScriptedApi
 
@@ -103,3 +112,47 @@ def test_a_restored_flow_goes_on_counting_from_its_trail(
 def test_bad_delays_are_refused_by_name(delays: tuple[float, ...]) -> None:
     with pytest.raises(InvalidInput, match="ResendPolicy delays"):
         ResendPolicy(delays=delays)
+
+
+DAY = 86_400.0
+
+
+def test_refused_citizens_are_renotified_only_when_the_policy_says(
+    api: ScriptedApi, clock: ManualClock, engine: Engine
+) -> None:
+    policy = ResendPolicy(renotify=(DAY, 3 * DAY))
+    driver = Driver(api, clock, engine=engine, resend=policy)
+    api.script(ACTIVATED, Answer.messages_disabled(), Answer.messages_disabled())
+    flow = driver.new_flow("R1")
+    asyncio.run(driver.advance(flow))
+    assert driver.next_attempt(flow) == flow.history[-2].decided_at + DAY
+    asyncio.run(driver.advance(flow))  # a day later, still off
+    assert clock.sleeps[-1] == DAY
+    assert driver.next_attempt(flow) == flow.history[-2].decided_at + 3 * DAY
+    api.script(Answer.sent(EXAMPLE_IO_MESSAGE_ID))  # three days later the citizen turned them on
+    assert asyncio.run(driver.advance(flow)) is State.NOTIFIED
+    assert notify_calls(api) == 3
+    assert driver.next_attempt(flow) is None
+
+
+def test_by_default_a_refused_citizen_waits_for_an_explicit_renotify(
+    driver: Driver, api: ScriptedApi
+) -> None:
+    api.script(ACTIVATED, Answer.messages_disabled())
+    flow = driver.new_flow("R1")
+    asyncio.run(driver.advance(flow))
+    assert driver.next_attempt(flow) is None
+    assert driver.can_renotify(flow)
+    api.script(Answer.sent(EXAMPLE_IO_MESSAGE_ID))
+    assert asyncio.run(driver.renotify(flow)) is State.NOTIFIED
+    assert not driver.can_renotify(flow)
+    with pytest.raises(TransitionNotAllowed):
+        asyncio.run(driver.renotify(flow))
+    assert notify_calls(api) == 2
+
+
+def test_renotify_is_refused_before_any_refusal(driver: Driver, api: ScriptedApi) -> None:
+    flow = driver.new_flow("R1")
+    with pytest.raises(TransitionNotAllowed, match="not allowed in state READY"):
+        asyncio.run(driver.renotify(flow))
+    assert api.calls == []
