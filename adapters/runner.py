@@ -109,7 +109,13 @@ class BatchRun:
         state = await self.driver.advance(flow)
         return state, flow.history[-1].reason if flow.history else None
 
+    def stop(self) -> None:
+        """Claim nothing more; flows under way stop at their next step boundary."""
+        self.driver.stop_requested = True
+
     async def _fill(self) -> None:
+        if self.driver.stop_requested:
+            return
         free = self.concurrency - len(self.running)
         if free <= 0 or (self.running and free < self._refill):
             return  # claim in batches: a claim's query costs the same for one flow or many
@@ -172,7 +178,9 @@ class BatchRun:
             while True:
                 await self._fill()
                 if not self.running:
-                    if not self.scope or await self.store.pending(list(self.scope)) == 0:
+                    if self.driver.stop_requested or not self.scope:
+                        break
+                    if await self.store.pending(list(self.scope)) == 0:
                         break
                     await self.clock.sleep(min(1.0, self.lease / 4))  # held by others
                     continue

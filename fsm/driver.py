@@ -75,6 +75,9 @@ class Driver:
         """Called after each record is kept (:mod:`fsm.hooks`)."""
         self.tracer = tracer
         """Opens a span around each step, if given (:class:`~fsm.ports.StepTracer`)."""
+        self.stop_requested = False
+        """Set it to make :meth:`advance` return at the next step boundary (a clean stop: the
+        call under way finishes and its record is written; nothing new starts)."""
 
     def new_flow(self, request_id: str) -> Flow:
         """A new flow for ``request_id``, with this driver's activation deadline."""
@@ -149,6 +152,8 @@ class Driver:
         A flow already at rest in FALLBACK_SUGGESTED after a refusal that :class:`ResendPolicy`
         retries gets its next later attempt, once it is due (see :meth:`next_attempt`).
         """
+        if self.stop_requested:
+            return flow.state
         if flow.state not in self.engine.steps.next_step:
             record = await self._resend(flow)
             if record is None or record.outcome is Outcome.REFUSED:
@@ -183,7 +188,7 @@ class Driver:
         """Fire the declared steps until the flow rests (the loop of :meth:`advance`)."""
         delays = self.policy.delays()
         next_step = self.engine.steps.next_step
-        while flow.state in next_step:
+        while flow.state in next_step and not self.stop_requested:
             record = await self.step(flow, next_step[flow.state])
             if record.outcome is Outcome.REFUSED:
                 break

@@ -17,6 +17,7 @@ from .audit import cmd_audit_show, cmd_audit_verify
 from .demo import cmd_demo, cmd_sandbox
 from .diagram import cmd_diagram
 from .flows import cmd_cancel, cmd_notify, cmd_run, cmd_watch
+from .serve import cmd_serve
 
 
 def _api_options(parser: argparse.ArgumentParser) -> None:
@@ -207,6 +208,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.set_defaults(func=cmd_run)
+
+    serve = sub.add_parser("serve", help="keep every stored flow moving until SIGTERM")
+    serve.add_argument(
+        "request_ids", nargs="*", type=_request_id, metavar="ID", help="register these too"
+    )
+    serve.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
+    _api_options(serve)
+    serve.add_argument("--concurrency", type=_count, default=20, help="flows driven at once")
+    serve.add_argument("--lease", type=_positive_seconds, default=60.0)
+    serve.add_argument("--activation-timeout", type=_positive_seconds, default=120.0)
+    serve.add_argument("--worker", help="this worker's name (default host:pid)")
+    serve.add_argument(
+        "--tick", type=_positive_seconds, default=5.0, help="seconds between passes (5)"
+    )
+    serve.add_argument(
+        "--watch-every",
+        type=_positive_seconds,
+        default=3600.0,
+        help="seconds between two status checks of a flow at rest (3600)",
+    )
+    serve.add_argument("--json", action="store_true", help="print the summary as JSON")
+    serve.set_defaults(func=cmd_serve)
 
     audit = sub.add_parser("audit", help="check or show the stored audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

@@ -1,0 +1,159 @@
+"""The long-running mode (``firmaio serve``): every stored flow kept moving until it closes.
+
+A signature request lives for days. :class:`Service` loops over the store, one pass per ``tick``:
+
+1. flows that need driving (READY, an activated request not yet notified, a refusal not yet
+   answered with the fallback, an open notification intent) are driven to rest by a
+   :class:`~firmaio.adapters.runner.BatchRun`, with its leases;
+2. flows resting in FALLBACK_SUGGESTED whose later attempt is due (:class:`ResendPolicy`: IO's
+   catch-all, and re-notification if configured) get it;
+3. flows at rest (NOTIFIED, FALLBACK_SUGGESTED) not checked for ``watch_every`` seconds get a
+   ``check_status``, so a request signed, rejected or cancelled on the issuer's side is recorded.
+
+:meth:`Service.stop` (``firmaio serve`` calls it on SIGTERM or SIGINT) stops cleanly: nothing new
+starts, every call under way finishes and its record is written, claims are released; a restart
+goes on from the store. One service per store: several processes on one PostgreSQL store share
+batches through ``firmaio run``'s leases, but passes 2 and 3 take none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from firmaio.fsm.driver import PollingPolicy
+from firmaio.fsm.durable import DurableDriver
+from firmaio.fsm.engine import Flow
+from firmaio.fsm.errors import ApiConfigurationError, ApiError, StaleFlow
+from firmaio.fsm.hooks import Hooks
+from firmaio.fsm.ports import Clock, SignatureApi, Store
+from firmaio.fsm.resend import ResendPolicy
+from firmaio.fsm.states import State, Trigger
+from firmaio.fsm.steps import DEFAULT_STEPS
+
+from .runner import BatchRun, worker_name
+
+
+@dataclass
+class ServeReport:
+    """What a service did until it stopped."""
+
+    passes: int = 0
+    driven: int = 0
+    later_attempts: int = 0
+    checks: int = 0
+    errors: int = 0
+
+
+class Service:
+    """Keeps every flow of ``store`` moving (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: Store,
+        api: SignatureApi,
+        clock: Clock,
+        *,
+        worker: str | None = None,
+        concurrency: int = 20,
+        lease: float = 60.0,
+        tick: float = 5.0,
+        watch_every: float = 3600.0,
+        policy: PollingPolicy | None = None,
+        resend: ResendPolicy | None = None,
+        hooks: Hooks | None = None,
+        recovery_grace: float | None = None,
+    ) -> None:
+        self.store, self.api, self.clock = store, api, clock
+        self.worker = worker or worker_name()
+        self.concurrency, self.lease = concurrency, lease
+        self.tick, self.watch_every = tick, watch_every
+        self.policy, self.resend, self.hooks = policy, resend, hooks
+        self.recovery_grace = recovery_grace
+        self.report = ServeReport()
+        self._stopping = asyncio.Event()
+        self._batch: BatchRun | None = None
+        self._driver = self._new_driver()
+
+    def _new_driver(self) -> DurableDriver:
+        driver = DurableDriver(
+            self.api, self.clock, self.store, policy=self.policy, resend=self.resend,
+            hooks=self.hooks,
+        )  # fmt: skip
+        if self.recovery_grace is not None:
+            driver.recovery_grace = self.recovery_grace
+        return driver
+
+    def stop(self) -> None:
+        """Start nothing new; let calls under way finish; then :meth:`run` returns."""
+        self._stopping.set()
+        self._driver.stop_requested = True
+        if self._batch is not None:
+            self._batch.stop()
+
+    async def run(self, ids: Sequence[str] = ()) -> ServeReport:
+        """Register ``ids`` (if any), then pass over the store until :meth:`stop`."""
+        if ids:
+            now = self.clock.now()
+            deadline = now + (self.policy or PollingPolicy()).activation_timeout
+            await self.store.create_many(list(ids), activation_deadline=deadline, now=now)
+        while not self._stopping.is_set():
+            await self._pass()
+            self.report.passes += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.tick)
+        return self.report
+
+    async def _pass(self) -> None:
+        rows = await self.store.rows()
+        driven = DEFAULT_STEPS.driven
+        pending = [r.flow_id for r in rows if State(r.state) in driven or r.intent is not None]
+        if pending and not self._stopping.is_set():
+            self._batch = BatchRun(
+                self.store, self.api, self.clock, pending, worker=self.worker,
+                concurrency=self.concurrency, lease=self.lease, policy=self.policy,
+                resend=self.resend, hooks=self.hooks, recovery_grace=self.recovery_grace,
+            )  # fmt: skip
+            if self._stopping.is_set():
+                self._batch.stop()
+            report = await self._batch.run()
+            self._batch = None
+            self.report.driven += report.driven
+            self.report.errors += len(report.errors)
+        at_rest = [r.flow_id for r in rows if State(r.state) in RESTING_OPEN and r.intent is None]
+        slots = asyncio.Semaphore(self.concurrency)
+        await asyncio.gather(*(self._look_after(flow_id, slots) for flow_id in at_rest))
+
+    async def _look_after(self, flow_id: str, slots: asyncio.Semaphore) -> None:
+        """A resting flow: its due later attempt, or a status check if one is due."""
+        async with slots:
+            if self._stopping.is_set():
+                return
+            try:
+                flow = await self._driver.open(flow_id)
+                await self._due(flow)
+            except ApiConfigurationError:
+                raise
+            except (ApiError, StaleFlow):  # recorded, or another process's: the next pass
+                self.report.errors += 1
+
+    async def _due(self, flow: Flow) -> None:
+        now = self.clock.now()
+        due = self._driver.next_attempt(flow)
+        if due is not None:
+            if due <= now:
+                await self._driver.advance(flow)
+                self.report.later_attempts += 1
+            return
+        if Trigger.CHECK_STATUS not in self._driver.engine.allowed(flow.state):
+            return
+        last = flow.history[-1].decided_at if flow.history else 0.0
+        if now - last >= self.watch_every:
+            await self._driver.step(flow, Trigger.CHECK_STATUS)
+            self.report.checks += 1
+
+
+RESTING_OPEN = DEFAULT_STEPS.resting - {State.SIGNED, State.REJECTED, State.CANCELLED, State.FAILED}
+"""Resting states a flow can still leave: NOTIFIED and FALLBACK_SUGGESTED."""
