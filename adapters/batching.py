@@ -19,6 +19,7 @@ from firmaio.fsm.errors import ApiError
 from firmaio.fsm.ids import check_request_id
 
 from .client import IssuerClient
+from .client.answers import epoch
 
 
 class DossierStatusReader:
@@ -67,7 +68,9 @@ class DossierStatusReader:
         for request_id, futures in waiting.items():
             hit = found.get(request_id)
             if hit is not None:
-                _settle(futures, Answer(Kind.REQUEST, http_status=200, status=str(hit["status"])))
+                expires_at = epoch(hit.get("expires_at"))
+                read = Answer(Kind.REQUEST, status=str(hit["status"]), expires_at=expires_at)
+                _settle(futures, read)
                 continue
             try:
                 _settle(futures, await self.client.get_request(request_id))

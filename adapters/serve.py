@@ -30,7 +30,7 @@ from firmaio.fsm.errors import ApiConfigurationError, ApiError, StaleFlow
 from firmaio.fsm.hooks import Hooks
 from firmaio.fsm.ports import Clock, SignatureApi, Store
 from firmaio.fsm.resend import ResendPolicy
-from firmaio.fsm.states import State, Trigger
+from firmaio.fsm.states import TERMINAL, State, Trigger
 from firmaio.fsm.steps import DEFAULT_STEPS
 
 from .runner import BatchRun, worker_name
@@ -155,5 +155,5 @@ class Service:
             self.report.checks += 1
 
 
-RESTING_OPEN = DEFAULT_STEPS.resting - {State.SIGNED, State.REJECTED, State.CANCELLED, State.FAILED}
+RESTING_OPEN = DEFAULT_STEPS.resting - TERMINAL
 """Resting states a flow can still leave: NOTIFIED and FALLBACK_SUGGESTED."""

@@ -60,6 +60,8 @@ class Answer:
     io_message_id: str | None = None
     qr_code_url: str | None = None
     detail: str | None = None
+    expires_at: float | None = None
+    """The request's ``expires_at``, in seconds since the epoch, when the read carried it."""
 
     @classmethod
     def request(
@@ -69,14 +71,17 @@ class Answer:
         qr_code_url: str | None = None,
         io_message_id: str | None = None,
         http_status: int = 200,
+        expires_at: float | None = None,
     ) -> Answer:
-        """The request as read: its status, its QR URL and the notification it carries."""
+        """The request as read: its status, its QR URL, the notification it carries and when it
+        expires."""
         return cls(
             Kind.REQUEST,
             http_status=http_status,
             status=status,
             qr_code_url=qr_code_url,
             io_message_id=io_message_id,
+            expires_at=expires_at,
         )
 
     @classmethod

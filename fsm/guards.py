@@ -139,8 +139,18 @@ def notification_failed_permanently(obs: Observation) -> bool:
 
 
 def is_still_open(obs: Observation) -> bool:
-    """The request still reads WAIT_FOR_SIGNATURE: the citizen has not signed yet."""
-    return _status_is(obs, RequestStatus.WAIT_FOR_SIGNATURE)
+    """The request still reads WAIT_FOR_SIGNATURE, before its expiry: not signed yet."""
+    return _status_is(obs, RequestStatus.WAIT_FOR_SIGNATURE) and not _expired(obs)
+
+
+def has_expired(obs: Observation) -> bool:
+    """The request still reads WAIT_FOR_SIGNATURE, but its ``expires_at`` has passed."""
+    return _status_is(obs, RequestStatus.WAIT_FOR_SIGNATURE) and _expired(obs)
+
+
+def _expired(obs: Observation) -> bool:
+    answer = obs.answer
+    return answer is not None and answer.expires_at is not None and obs.now >= answer.expires_at
 
 
 def status_check_failed_permanently(obs: Observation) -> bool:

@@ -8,6 +8,7 @@ the guard's name, and mask personal data in anything the API said.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from .answers import Answer, Kind
 from .redact import redact_text
@@ -42,6 +43,14 @@ def issuer_reports(answer: Answer) -> str:
 def cancel_accepted(_answer: Answer) -> str:
     """The issuer's cancel was accepted (it answers 204, with no status to quote)."""
     return "the issuer API reports CANCELLED"
+
+
+def expired(answer: Answer) -> str:
+    """The request was read unsigned after its expiry."""
+    when = "its expires_at"
+    if answer.expires_at is not None:
+        when = datetime.fromtimestamp(answer.expires_at, tz=UTC).isoformat(timespec="seconds")
+    return f"the request was still unsigned after it expired ({when})"
 
 
 def activation_deadline(_answer: Answer) -> str:

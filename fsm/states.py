@@ -3,7 +3,8 @@
 The owner's spine is
 ``READY -> WAIT_FOR_SIGNATURE -> NOTIFIED | NOTIFY_REFUSED -> FALLBACK_SUGGESTED``;
 beside it stand the closed statuses the issuer API can report (``SIGNED``, ``REJECTED``,
-``CANCELLED``) and ``FAILED``, where a permanent error ends a flow.
+``CANCELLED``), ``EXPIRED`` (a request still unsigned after its ``expires_at``) and ``FAILED``,
+where a permanent error ends a flow.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ class State(enum.StrEnum):
     """Closed by the issuer: the request was cancelled. Terminal."""
     FAILED = "FAILED"
     """A permanent error ended the flow; the reason is recorded. Terminal."""
+    EXPIRED = "EXPIRED"
+    """The request was read still unsigned after its ``expires_at``. Terminal. The issuer API
+    has no such status (API-NOTES §2): the flow records the expiry itself."""
 
 
 class Trigger(enum.StrEnum):
@@ -53,7 +57,7 @@ class Trigger(enum.StrEnum):
 
 
 TERMINAL: frozenset[State] = frozenset(
-    {State.SIGNED, State.REJECTED, State.CANCELLED, State.FAILED}
+    {State.SIGNED, State.REJECTED, State.CANCELLED, State.FAILED, State.EXPIRED}
 )
 """States no trigger leaves."""
 

@@ -140,6 +140,12 @@ BASIS: dict[str, Basis] = {
         "cannot know whether the message went out, and the service is not idempotent "
         "(API-NOTES §3.2): the request is read first, and a notification found there is kept.",
     ),
+    "api.expiry": Basis(
+        False,
+        "A request expires at its expires_at (90 days by default), but the issuer API has no "
+        "EXPIRED status and does not enforce it (API-NOTES §1.3.4, §2): a request read still "
+        "WAIT_FOR_SIGNATURE after it closes the flow as EXPIRED, with the time as the reason.",
+    ),
     "api.cancel": Basis(
         False,
         'The issuer cancels with PUT .../status "CANCELLED", allowed in WAIT_FOR_SIGNATURE '
@@ -229,6 +235,7 @@ def _after_activation_rows(source: State) -> tuple[Row, ...]:
     check = Trigger.CHECK_STATUS
     return (
         Row(source, check, source, g.is_still_open, ("api.polling",)),
+        Row(source, check, State.EXPIRED, g.has_expired, ("api.expiry",), why.expired),
         *_closed_rows(source, check),
         Row(
             source,

@@ -111,6 +111,7 @@ _WITNESSES: dict[Guard, Answer] = {
         400, "You are not allowed to issue requests for this user!"
     ),
     g.is_still_open: Answer.request("WAIT_FOR_SIGNATURE", qr_code_url=EXAMPLE_QR_CODE_URL),
+    g.has_expired: Answer.request("WAIT_FOR_SIGNATURE", expires_at=0.0),
     g.status_check_failed_permanently: Answer.not_found(),
     g.cancel_was_accepted: Answer.cancel_accepted(),
 }

@@ -57,6 +57,7 @@ REJECTED = Exit(12, "rejected", "REJECTED")
 CANCELLED = Exit(13, "cancelled", "CANCELLED (for `notify` and `watch`)")
 FAILED = Exit(14, "failed", "FAILED: a permanent error; the reason is printed")
 NOT_SETTLED = Exit(15, "not_settled", "not settled: the flow still needs driving")
+EXPIRED = Exit(16, "expired", "EXPIRED: the request was still unsigned after its expires_at")
 TAMPERED = Exit(20, "tampered", "`audit verify`: a trail was edited, deleted, reordered, inserted")
 
 EXITS: tuple[Exit, ...] = (
@@ -72,6 +73,7 @@ EXITS: tuple[Exit, ...] = (
     CANCELLED,
     FAILED,
     NOT_SETTLED,
+    EXPIRED,
     TAMPERED,
 )
 """Every exit code, in order."""
@@ -83,6 +85,7 @@ RESULT_OF: dict[State, Exit] = {
     State.REJECTED: REJECTED,
     State.CANCELLED: CANCELLED,
     State.FAILED: FAILED,
+    State.EXPIRED: EXPIRED,
 }
 """The result of each resting state."""
 

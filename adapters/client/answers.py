@@ -3,6 +3,7 @@ as transient (worth another attempt) or malformed. Pure functions over ``httpx.R
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -63,7 +64,19 @@ def request_answer(view: dict[str, Any], http_status: int = 200) -> Answer:
         status=str(view["status"]),
         qr_code_url=qr_code_url if isinstance(qr_code_url, str) else None,
         io_message_id=io_message_id if isinstance(io_message_id, str) and io_message_id else None,
+        expires_at=epoch(view.get("expires_at")),
     )
+
+
+def epoch(value: object) -> float | None:
+    """An ISO-8601 timestamp of the API (``Z`` or an offset) as seconds since the epoch."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
 def json_object(response: httpx.Response) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,12 @@ def not_settled(sandbox: Sandbox, tmp: Path) -> list[str]:
     return ["watch", _activated(sandbox), "--interval", "0", "--max-checks", "1"]
 
 
+def expired(sandbox: Sandbox, tmp: Path) -> list[str]:
+    request_id = _activated(sandbox)
+    sandbox.issuer.requests[request_id].expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    return ["watch", request_id, "--interval", "0"]
+
+
 def tampered(sandbox: Sandbox, tmp: Path) -> list[str]:
     db = str(tmp / "flows.sqlite")
     assert main(["notify", ready_request(sandbox), "--db", db, "--qr-dir", str(tmp)]) == 0
@@ -145,6 +152,7 @@ SCENARIOS: dict[int, Scenario] = {
     13: cancelled,
     14: failed,
     15: not_settled,
+    16: expired,
     20: tampered,
 }
 

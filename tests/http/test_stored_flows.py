@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +91,17 @@ def test_cancel_a_stored_flow_from_each_state_that_allows_it(api_env: Sandbox, r
     exit_code, shown = firmaio("cancel", request_id, "--db", "flows.sqlite")
     assert (exit_code, shown["state"]) == (0, "CANCELLED")
     assert api_env.issuer.requests[request_id].status == "CANCELLED"
+
+
+def test_a_request_read_unsigned_after_its_expiry_closes_the_flow(api_env: Sandbox) -> None:
+    """The issuer API never says EXPIRED (API-NOTES §2): the flow records it from expires_at."""
+    code = fiscal_code()
+    api_env.issuer.add_citizen(code)
+    request_id = api_env.issuer.create_ready_request("sandbox-key", code)
+    assert firmaio("notify", request_id, "--db", "flows.sqlite")[0] == 0
+    api_env.issuer.requests[request_id].expires_at = datetime.now(UTC) - timedelta(minutes=1)
+    exit_code, shown = firmaio("watch", request_id, "--db", "flows.sqlite", "--interval", "0.1")
+    assert (exit_code, shown["state"]) == (16, "EXPIRED")
+    last = shown["history"][-1]
+    assert (last["trigger"], last["guard"]) == ("check_status", "has_expired")
+    assert "still unsigned after it expired" in last["reason"]

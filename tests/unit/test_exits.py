@@ -35,6 +35,7 @@ def test_every_resting_state_has_a_result_and_no_driven_state_has_one() -> None:
         (State.REJECTED, 12),
         (State.CANCELLED, 13),
         (State.FAILED, 14),
+        (State.EXPIRED, 16),
     ],
 )
 def test_the_code_of_each_state(state: State, code: int) -> None:

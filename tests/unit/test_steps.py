@@ -56,6 +56,7 @@ def test_the_built_in_steps_derive_what_the_driver_and_stores_use() -> None:
         State.REJECTED,
         State.CANCELLED,
         State.FAILED,
+        State.EXPIRED,
     } == RESTING
     assert steps.intent_opener is Trigger.NOTIFY
     assert steps.recovery is Trigger.RECOVER_NOTIFICATION
