@@ -1,13 +1,14 @@
 """An asyncio service that notifies signature requests as they come, with hooks.
 
-Run it against the real API (or the sandbox, `firmaio sandbox`) with the key in the environment:
+Run it with the project's Python (in a clone, after `make demo`: `.venv/bin/python`), against
+the real API or the sandbox (`.venv/bin/firmaio sandbox`, key `sandbox-key`):
 
-    FIRMAIO_API_KEY=... FIRMAIO_BASE_URL=http://127.0.0.1:7071/api/v1/sign \\
-        python examples/asyncio_service.py REQUEST_ID [REQUEST_ID ...]
+    FIRMAIO_API_KEY=sandbox-key FIRMAIO_BASE_URL=http://127.0.0.1:7071/api/v1/sign \\
+        .venv/bin/python examples/asyncio_service.py REQUEST_ID [REQUEST_ID ...]
 
 Requests arrive on a queue (here, the command line's ids); a few workers take them, drive each to
 rest over one shared client, and a hook reports each citizen who needs the fallback. One JSON
-line per request is printed as it settles.
+line per request is printed on stdout as it settles; the library's log events go to stderr.
 """
 
 from __future__ import annotations
@@ -68,4 +69,6 @@ if __name__ == "__main__":
         ],
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
     )
+    if "FIRMAIO_API_KEY" not in os.environ or len(sys.argv) < 2:
+        sys.exit("usage: FIRMAIO_API_KEY=... asyncio_service.py REQUEST_ID [REQUEST_ID ...]")
     raise SystemExit(asyncio.run(main(sys.argv[1:])))

@@ -1,6 +1,6 @@
 """A test suite of yours, using firmaio's pytest plugin (installed with the package).
 
-pytest examples/test_with_plugin.py
+.venv/bin/pytest examples/test_with_plugin.py      # the project's pytest, in a clone
 """
 
 from __future__ import annotations

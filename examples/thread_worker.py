@@ -1,6 +1,9 @@
 """A thread-pool worker (a Celery or Django process, say) using the sync facade.
 
-    FIRMAIO_API_KEY=... FIRMAIO_BASE_URL=... python examples/thread_worker.py DB REQUEST_ID ...
+    FIRMAIO_API_KEY=sandbox-key FIRMAIO_BASE_URL=http://127.0.0.1:7071/api/v1/sign \\
+        .venv/bin/python examples/thread_worker.py flows.sqlite REQUEST_ID ...
+
+(the project's Python: in a clone, after `make demo`; the library's log events go to stderr)
 
 One `Firmaio` for the process; any thread calls it. Here four threads notify the requests one by
 one, each flow kept in the store at DB, then one call drives the whole batch again (a rerun:
@@ -40,4 +43,6 @@ if __name__ == "__main__":
         ],
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
     )
+    if "FIRMAIO_API_KEY" not in os.environ or len(sys.argv) < 3:
+        sys.exit("usage: FIRMAIO_API_KEY=... thread_worker.py DB REQUEST_ID [REQUEST_ID ...]")
     raise SystemExit(main(sys.argv[1], sys.argv[2:]))

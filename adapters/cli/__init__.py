@@ -33,8 +33,8 @@ def main(
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
-    except InvalidInput as error:
-        print(f"firmaio: {error}", file=sys.stderr)
+    except InvalidInput as error:  # the message starts with the command: "firmaio notify: ..."
+        print(error, file=sys.stderr)
         if "--json" in argv:
             usage = exits.Failure(exits.USAGE, str(error))
             json.dump({"exit_code": exits.USAGE.code, "failure": usage.as_json()}, stream)

@@ -255,10 +255,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diagram.set_defaults(func=cmd_diagram)
 
-    sandbox = sub.add_parser("sandbox", help="serve a local issuer API on loopback")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=_port, default=7071)
-    sandbox.add_argument("--activation-delay", type=_seconds, default=3.0)
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="serve a local issuer API on loopback",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    sandbox.add_argument("--port", type=_port, default=7071, help="port (0: a free one)")
+    sandbox.add_argument(
+        "--activation-delay", type=_seconds, default=3.0, help="seconds from READY to activated"
+    )
     sandbox.add_argument("--rate-calls", type=_count, default=150, help="calls per period per key")
     sandbox.add_argument("--rate-period", type=_positive_seconds, default=5.0, help="seconds")
     sandbox.add_argument(
