@@ -22,6 +22,12 @@ from .resend import ResendPolicy
 from .states import State, Trigger
 from .steps import ApiCall
 
+RECOVERY_GRACE = 40.0
+"""Seconds a notification call whose outcome is unknown (a crash, or no usable answer) is left to
+settle before the request is read back: a call may still be under way at the service, which has
+no guard against two overlapping calls both sending a message. 40 s covers the client's 10 s call
+timeout plus the 30 s it leaves a lost answer to settle (``RetryPolicy.notification_grace``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class PollingPolicy:
@@ -75,6 +81,9 @@ class Driver:
         """Called after each record is kept (:mod:`fsm.hooks`)."""
         self.tracer = tracer
         """Opens a span around each step, if given (:class:`~fsm.ports.StepTracer`)."""
+        self.recovery_grace = RECOVERY_GRACE
+        """Seconds a notification whose outcome is unknown is left to settle before the request
+        is read back (see :data:`RECOVERY_GRACE`)."""
         self.stop_requested = False
         """Set it to make :meth:`advance` return at the next step boundary (a clean stop: the
         call under way finishes and its record is written; nothing new starts)."""
@@ -154,6 +163,7 @@ class Driver:
         """
         if self.stop_requested:
             return flow.state
+        await self._recover(flow)
         if flow.state not in self.engine.steps.next_step:
             record = await self._resend(flow)
             if record is None or record.outcome is Outcome.REFUSED:
@@ -166,6 +176,8 @@ class Driver:
         the next resting state. From any other state it raises :class:`TransitionNotAllowed`
         and calls nothing."""
         trigger = self.engine.steps.intent_opener
+        if await self._recover(flow) and not self.can_renotify(flow):
+            return flow.state  # the message of the attempt whose answer was lost went out
         if trigger is None or not self.can_renotify(flow):
             raise TransitionNotAllowed(
                 str(trigger), flow.state, tuple(map(str, self.engine.allowed(flow.state)))
@@ -183,6 +195,29 @@ class Driver:
             and flow.state in self.engine.steps.resting
             and trigger in self.engine.allowed(flow.state)
         )
+
+    def unknown_since(self, flow: Flow) -> float | None:
+        """When the flow's last notification attempt ended with its outcome unknown (an ERROR
+        record: no usable answer), if that is where the flow stands; else ``None``."""
+        last = flow.history[-1] if flow.history else None
+        opener = self.engine.steps.intent_opener
+        if last is not None and last.outcome is Outcome.ERROR and last.trigger == opener:
+            return last.decided_at
+        return None
+
+    async def _recover(self, flow: Flow) -> bool:
+        """Before anything else on a flow whose last notification's outcome is unknown: let it
+        settle ``recovery_grace`` seconds, then read the request (the recovery step), so a
+        message that went out is kept and never sent twice. Whether it recovered."""
+        since = self.unknown_since(flow)
+        recovery = self.engine.steps.recovery
+        if since is None or recovery is None or recovery not in self.engine.allowed(flow.state):
+            return False
+        settle = since + self.recovery_grace - self.clock.now()
+        if settle > 0:
+            await self.clock.sleep(settle)
+        await self.step(flow, recovery)
+        return True
 
     async def _drive(self, flow: Flow) -> State:
         """Fire the declared steps until the flow rests (the loop of :meth:`advance`)."""

@@ -20,21 +20,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .audit import AuditRecord, fold
-from .driver import Driver, PollingPolicy
+from .driver import RECOVERY_GRACE, Driver, PollingPolicy
 from .engine import Engine, Flow
 from .errors import ApiError, InvalidInput, StaleFlow
 from .hooks import Hooks
 from .ports import Clock, FlowStore, SignatureApi, StatusReader, StepTracer
 from .resend import ResendPolicy
-from .states import State
 
 Boundary = Callable[[str, Flow, str], None]
-
-RECOVERY_GRACE = 40.0
-"""Seconds an open notification intent is left to settle before it is recovered. A call the
-dead process made may still be under way at the service, which has no guard against two
-overlapping calls both sending a message: 40 s covers the client's 10 s call timeout plus the
-30 s it leaves a lost answer to settle (``RetryPolicy.notification_grace``)."""
 
 
 class DurableDriver(Driver):
@@ -152,27 +145,12 @@ class DurableDriver(Driver):
             flow.state = fold(flow.history)
             raise
 
-    async def advance(self, flow: Flow) -> State:
-        """Recover an open notification intent first (once it had ``recovery_grace`` seconds to
-        settle), then advance as :class:`Driver` does."""
-        await self._recover(flow)
-        return await super().advance(flow)
-
-    async def renotify(self, flow: Flow) -> State:
-        """Recover an open notification intent first, then :meth:`Driver.renotify` (unless the
-        recovery found the message sent: then there is nothing to try again)."""
-        if self._intents.get(flow.id) is not None:
-            await self._recover(flow)
-            if not self.can_renotify(flow):
-                return flow.state
-        return await super().renotify(flow)
-
-    async def _recover(self, flow: Flow) -> None:
-        recovery = self.engine.steps.recovery
-        if self._intents.get(flow.id) is not None and recovery is not None:
-            opened = self._intent_at.get(flow.id)
-            if opened is not None:
-                settle = opened + self.recovery_grace - self.clock.now()
-                if settle > 0:
-                    await self.clock.sleep(settle)
-            await self.step(flow, recovery)
+    def unknown_since(self, flow: Flow) -> float | None:
+        """With an open intent: the later of when it was opened and when the intent's call last
+        ended with no usable answer (the grace counts from the last moment a message could have
+        gone out); else as :class:`Driver`."""
+        if self._intents.get(flow.id) is None:
+            return super().unknown_since(flow)
+        opened = self._intent_at.get(flow.id, 0.0)
+        errored = super().unknown_since(flow)
+        return max(opened, errored) if errored is not None else opened

@@ -174,3 +174,21 @@ def test_an_open_intent_is_left_to_settle_before_recovery(
     resumed = DurableDriver(ScriptedApi([NOTIFIED_SEEN]), clock, adb())
     assert asyncio.run(resumed.advance(opened(resumed))) is State.NOTIFIED
     assert clock.sleeps == pytest.approx(waited)
+
+
+def test_the_recovery_grace_counts_from_the_last_lost_answer_not_the_intent(adb: Opener) -> None:
+    """A notification whose retries took 90 s, then gave no usable answer: a rerun at once waits
+    the whole grace from that moment (its last attempt may still be under way), then reads."""
+    from tests.unit.test_unknown_outcome import SlowFailure
+
+    clock = ManualClock()
+    seen = Answer.request("WAIT_FOR_SIGNATURE", io_message_id="M1")
+    api = SlowFailure(clock, 90.0, WAITING, seen)
+    first = DurableDriver(api, clock, adb())
+    with pytest.raises(ApiUnavailable):
+        asyncio.run(first.advance(opened(first)))
+    clock.sleeps.clear()
+    resumed = DurableDriver(api, clock, adb())
+    assert asyncio.run(resumed.advance(opened(resumed))) is State.NOTIFIED
+    assert clock.sleeps == pytest.approx([resumed.recovery_grace])
+    assert sends(api) == 1
