@@ -9,7 +9,10 @@ client (its connection pool, its rate window) and one store serve every thread o
 
 Each call blocks its caller until the flow is at rest (or ``timeout`` passes) and returns the
 flow (or the batch's report). Errors are the library's own (:mod:`firmaio.fsm.errors`), raised in
-the calling thread. Why not ``asyncio.run`` around each call: an ``IssuerClient`` belongs to the
+the calling thread. A ``timeout`` never cancels work under way (a notification cut off mid-call
+could have been sent): the work goes on, and a second call for the same request, from any
+thread, waits for that same work instead of starting another. :meth:`Firmaio.close` waits for
+the work under way. Why not ``asyncio.run`` around each call: an ``IssuerClient`` belongs to the
 event loop it first ran in, and a second ``asyncio.run`` closes that loop under it ("Event loop is
 closed").
 """
@@ -17,8 +20,10 @@ closed").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Coroutine, Sequence
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Self, TypeVar
 
@@ -65,6 +70,11 @@ class Firmaio:
         )
         self._thread.start()
         self._closed = False
+        self._lock = threading.RLock()  # a done callback may run at once, under it
+        self._inflight: dict[tuple[str, str], Future[Any]] = {}
+        """Work under way, by (operation, request id): a second call joins it."""
+        self._running: set[Future[Any]] = set()
+        """Every piece of work under way, which :meth:`close` waits for."""
 
         async def start() -> tuple[IssuerClient, AsyncStore | None]:
             client = IssuerClient(api_key, base_url=base_url, retry=retry)
@@ -83,19 +93,38 @@ class Firmaio:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def _wait(self, work: Coroutine[Any, Any, T], timeout: float | None) -> T:
-        if self._closed:
-            work.close()
-            raise InvalidInput("this Firmaio is closed")
+    def _wait(
+        self, work: Coroutine[Any, Any, T], timeout: float | None, key: tuple[str, str] | None = None
+    ) -> T:
         if threading.current_thread() is self._thread:
             work.close()
             raise InvalidInput("Firmaio's methods block: call them from your threads, not a hook")
-        future = asyncio.run_coroutine_threadsafe(work, self._loop)
+        with self._lock:
+            if self._closed:
+                work.close()
+                raise InvalidInput("this Firmaio is closed")
+            future = self._inflight.get(key) if key is not None else None
+            if future is None:
+                future = asyncio.run_coroutine_threadsafe(work, self._loop)
+                self._running.add(future)
+                future.add_done_callback(self._running.discard)
+                if key is not None:
+                    self._inflight[key] = future
+                    future.add_done_callback(lambda _done: self._finished(key))
+            else:
+                work.close()  # the same request is under way: wait for that work
         try:
-            return future.result(timeout)
+            result: T = future.result(timeout)
         except FutureTimeout:
-            future.cancel()
-            raise TimeoutError(f"no result within {timeout} s; the work was cancelled") from None
+            raise TimeoutError(
+                f"no result within {timeout} s; the work goes on (a call cut off could have "
+                "sent a message): call again to wait for it"
+            ) from None
+        return result
+
+    def _finished(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._inflight.pop(key, None)
 
     def _driver(self) -> Driver:
         if self.store is None:
@@ -123,7 +152,7 @@ class Firmaio:
             await driver.advance(flow)
             return flow
 
-        return self._wait(notify(), timeout)
+        return self._wait(notify(), timeout, ("notify", request_id))
 
     def cancel(self, request_id: str, *, timeout: float | None = None) -> Flow:
         """Cancel one request (possible once it is WAIT_FOR_SIGNATURE)."""
@@ -140,7 +169,7 @@ class Firmaio:
                 await driver.step(flow, Trigger.CANCEL)
             return flow
 
-        return self._wait(cancel(), timeout)
+        return self._wait(cancel(), timeout, ("cancel", request_id))
 
     def run(
         self,
@@ -172,9 +201,16 @@ class Firmaio:
         return self._wait(run(), timeout)
 
     def close(self) -> None:
-        """Close the client and the store, then stop the background thread. Idempotent."""
-        if self._closed:
-            return
+        """Refuse new work, wait for the work under way, close the client and the store, then
+        stop the background thread. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            running = list(self._running)
+        for future in running:
+            with contextlib.suppress(Exception):
+                future.result()
 
         async def close() -> None:
             await self.client.aclose()
@@ -182,7 +218,7 @@ class Firmaio:
                 await self.store.close()
 
         try:
-            self._wait(close(), 30)
+            asyncio.run_coroutine_threadsafe(close(), self._loop).result(30)
         finally:
             self._stop()
 

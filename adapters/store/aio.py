@@ -105,7 +105,12 @@ class AsyncStore:
                 future.set_result(value)
             else:
                 future.set_exception(value)
-        if self._waiting and self._busy < self._threads:
+        if self._waiting and self._closed:  # closed meanwhile: no thread will take them
+            waiting, self._waiting = self._waiting, []
+            for future, name, _args, _kwargs in waiting:
+                if not future.done():
+                    future.set_exception(StoreError(f"the store is closed: {name} was not run"))
+        elif self._waiting and self._busy < self._threads:
             self._dispatch(loop)
 
     async def _run(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from firmaio.adapters import Firmaio
 from firmaio.adapters.sandbox import Sandbox
 from firmaio.fsm import Hooks, InvalidInput, State
 from tests.conftest import FAST_RETRY
-from tests.sandbox_helpers import ready_request
+from tests.sandbox_helpers import fault, ready_request
 
 
 def test_threads_share_one_facade_and_each_citizen_gets_one_message(sandbox: Sandbox) -> None:
@@ -53,3 +54,35 @@ def test_errors_reach_the_calling_thread_and_a_closed_facade_refuses(sandbox: Sa
     firmaio.close()  # twice is harmless
     with pytest.raises(InvalidInput, match="closed"):
         firmaio.notify("01ARZ3NDEKTSV4RRFFQ69G5FAV")
+
+
+def test_a_timeout_never_cuts_a_notification_off_and_a_second_call_joins_it(
+    sandbox: Sandbox,
+) -> None:
+    """A slow service: the first call times out, the work goes on; calling again (from two
+    threads at once, here) waits for that work: one message, never two."""
+    request_id = ready_request(sandbox)
+    fault(sandbox, "sendNotification", "latency", seconds=1.5)
+    firmaio = Firmaio("sandbox-key", base_url=sandbox.url, retry=FAST_RETRY)
+    try:
+        with pytest.raises(TimeoutError, match="the work goes on"):
+            firmaio.notify(request_id, timeout=0.5)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            flows = list(pool.map(firmaio.notify, [request_id, request_id]))
+    finally:
+        firmaio.close()
+    assert flows[0] is flows[1]
+    assert flows[0].state is State.NOTIFIED
+    assert sandbox.issuer.messages_sent(request_id) == 1
+
+
+def test_close_waits_for_the_work_under_way(sandbox: Sandbox) -> None:
+    request_id = ready_request(sandbox)
+    fault(sandbox, "sendNotification", "latency", seconds=1.0)
+    firmaio = Firmaio("sandbox-key", base_url=sandbox.url, retry=FAST_RETRY)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(firmaio.notify, request_id)
+        time.sleep(0.5)  # under way
+        firmaio.close()
+        assert pending.result(timeout=10).state is State.NOTIFIED
+    assert sandbox.issuer.messages_sent(request_id) == 1
