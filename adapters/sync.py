@@ -94,7 +94,10 @@ class Firmaio:
         self.close()
 
     def _wait(
-        self, work: Coroutine[Any, Any, T], timeout: float | None, key: tuple[str, str] | None = None
+        self,
+        work: Coroutine[Any, Any, T],
+        timeout: float | None,
+        key: tuple[str, str] | None = None,
     ) -> T:
         if threading.current_thread() is self._thread:
             work.close()
