@@ -14,6 +14,7 @@ from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.ports import StoredFlow, TrailReader
 from firmaio.fsm.render import to_dot, to_mermaid
 
+from ..store import store_name
 from . import exits
 from .output import print_flow
 from .wiring import flow_store
@@ -55,13 +56,18 @@ def cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
         failure = exits.failure_of(error)
         if failure is not None and args.json:
             _dump(
-                {"db": args.db, "exit_code": failure.exit.code, "failure": failure.as_json()}, out
+                {
+                    "db": store_name(args.db),
+                    "exit_code": failure.exit.code,
+                    "failure": failure.as_json(),
+                },
+                out,
             )
         raise
     code = exits.TAMPERED.code if broken else exits.OK.code
     if args.json:
         verdict = {
-            "db": args.db,
+            "db": store_name(args.db),
             "exit_code": code,
             "failure": None
             if not broken
@@ -76,7 +82,7 @@ def cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
         }
         _dump(verdict, out)
         return code
-    print(f"checked {flows} flows, {records} records in {args.db}", file=out)
+    print(f"checked {flows} flows, {records} records in {store_name(args.db)}", file=out)
     if broken:
         for found in broken:
             print(f"BROKEN {found}", file=out)
@@ -102,7 +108,7 @@ def cmd_audit_show(args: argparse.Namespace, out: TextIO) -> int:
 
     stored, links = asyncio.run(read())
     if stored is None:
-        raise InvalidInput(f"no flow {args.request_id!r} in {args.db}")
+        raise InvalidInput(f"no flow {args.request_id!r} in {store_name(args.db)}")
     flow = default_engine().restore(stored.flow_id, stored.activation_deadline, stored.records)
     if args.diagram:
         renderer = to_mermaid if args.diagram == "mermaid" else to_dot

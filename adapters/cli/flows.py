@@ -19,7 +19,7 @@ from ..batching import DossierStatusReader
 from ..client import IssuerClient
 from ..clock import SystemClock
 from ..runner import BatchRun, RunReport
-from ..store import AsyncStore
+from ..store import AsyncStore, store_name
 from . import exits
 from .output import flow_json, iso_utc, print_flow, print_report, progress, write_qr
 from .wiring import flow_store, issuer_client, recovery_grace, resend_policy, wiring_of
@@ -217,7 +217,7 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
         json.dump(summary, out, indent=2)
         out.write("\n")
     else:
-        print_report(report, args.db, out)
+        print_report(report, store_name(args.db), out)
     return code
 
 

@@ -13,6 +13,7 @@ from firmaio.fsm.driver import PollingPolicy
 
 from ..clock import SystemClock
 from ..serve import Service
+from ..store import store_name
 from .wiring import flow_store, issuer_client, recovery_grace, resend_policy
 
 
@@ -36,7 +37,10 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, service.stop)
-            print(f"firmaio serve: serving {args.db}; SIGTERM or Ctrl-C stops", file=sys.stderr)
+            print(
+                f"firmaio serve: serving {store_name(args.db)}; SIGTERM or Ctrl-C stops",
+                file=sys.stderr,
+            )
             report = await service.run(args.request_ids)
     finally:
         await store.close()

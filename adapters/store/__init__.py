@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from firmaio.fsm.states import State
 
 from .aio import AsyncStore
+from .failures import store_name
 from .postgres import PostgresStore
 from .schema import MIGRATIONS, Migration
 from .sql import SqlStore
@@ -31,6 +32,7 @@ __all__ = [
     "Store",
     "open_async_store",
     "open_store",
+    "store_name",
 ]
 
 

@@ -37,6 +37,14 @@ def sqlite_label(path: str) -> str:
     return f"the SQLite store {path!r}"
 
 
+def store_name(db: str) -> str:
+    """How output names the store at ``db``: a path as given; a PostgreSQL URL as user, host,
+    port and database, never its password."""
+    if db.startswith(("postgresql://", "postgres://")):
+        return postgres_label(db).removeprefix("the PostgreSQL store ")
+    return db
+
+
 def postgres_label(dsn: str) -> str:
     """How messages name a PostgreSQL store: host, port, database and user, no password."""
     try:
@@ -118,10 +126,22 @@ def postgres_error(error: Exception, dsn: str) -> StoreError:
 
     label = postgres_label(dsn)
     said = _first_line(str(error), _password(dsn))
-    if isinstance(error, pg.InvalidPassword | pg.InvalidAuthorizationSpecification):
+    text = str(error).lower()  # at connect time psycopg gives the server's words, no SQLSTATE
+    refused_login = (
+        "password authentication failed" in text
+        or "no pg_hba.conf entry" in text
+        or ('role "' in text and "does not exist" in text)
+    )
+    if isinstance(error, pg.InvalidPassword | pg.InvalidAuthorizationSpecification) or (
+        refused_login
+    ):
         return StoreUnusable(f"{label} refused the login ({said}): check the user and password")
-    if isinstance(error, pg.InvalidCatalogName):
+    if isinstance(error, pg.InvalidCatalogName) or (
+        'database "' in text and "does not exist" in text
+    ):
         return StoreUnusable(f"{label}: no such database ({said})")
+    if "invalid sslmode" in text or "invalid connection option" in text or "invalid dsn" in text:
+        return StoreUnusable(f"{label}: the URL is not one PostgreSQL takes ({said})")
     if isinstance(error, pg.InsufficientPrivilege):
         return StoreUnusable(f"{label}: permission denied ({said})")
     if isinstance(error, pg.UndefinedTable | pg.UndefinedColumn):

@@ -15,6 +15,7 @@ import pytest
 from firmaio.adapters.cli import main
 from firmaio.adapters.store import open_store
 from firmaio.fsm.errors import StoreUnusable
+from tests.conftest import POSTGRES_URL
 
 
 @pytest.fixture(autouse=True)
@@ -139,3 +140,35 @@ def test_a_postgresql_database_with_no_flows_is_no_store_to_read(postgres_url: s
     store = open_store(postgres_url)  # a command that drives flows creates the schema
     store.close()
     open_store(postgres_url, read_only=True).close()
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [("user", "refused the login"), ("dbname", "no such database")],
+)
+def test_a_postgresql_that_refuses_the_login_or_lacks_the_database_is_exit_6(
+    postgres_url: str, capsys: pytest.CaptureFixture[str], change: str, said: str
+) -> None:
+    """Not "unreachable, rerun later" (7): the URL is wrong, and no rerun will fix it."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = {"user": "postgres", "dbname": "test", **conninfo_to_dict(POSTGRES_URL)}
+    parts[change] = "firmaio_no_such_" + change
+    url = (
+        f"postgresql://{parts['user']}:s3cret-pw@{parts.get('host', '127.0.0.1')}:"
+        f"{parts.get('port', 5432)}/{parts['dbname']}"
+    )
+    code, text = firmaio(capsys, "audit", "verify", "--db", url)
+    assert code == 6
+    assert said in text
+    assert "s3cret-pw" not in text
+
+
+def test_output_names_a_postgresql_store_without_its_password(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    open_store(postgres_url).close()
+    out = io.StringIO()
+    with_password = postgres_url.replace("postgresql://postgres@", "postgresql://postgres:pw9@")
+    assert main(["audit", "verify", "--db", with_password, "--json"], out=out) in (0, 6)
+    assert "pw9" not in out.getvalue() + capsys.readouterr().err
