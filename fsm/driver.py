@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import structlog
 from structlog.contextvars import bound_contextvars
 
 from .answers import Answer
@@ -17,7 +18,7 @@ from .audit import AuditRecord, Outcome
 from .engine import Engine, Flow, default_engine
 from .errors import ApiError, InvalidInput, TransitionNotAllowed
 from .hooks import Hooks
-from .ports import Clock, SignatureApi, StatusReader, StepTracer
+from .ports import Clock, SignatureApi, StatusReader, StepSpan, StepTracer
 from .resend import ResendPolicy
 from .states import State, Trigger
 from .steps import ApiCall
@@ -129,9 +130,9 @@ class Driver:
                 record = await self._call_and_fire(flow, trigger)
             except ApiError as error:
                 if error.record is not None:
-                    span.record(error.record)
+                    _traced(span, error.record)
                 raise
-            span.record(record)
+            _traced(span, record)
             return record
 
     async def _call_and_fire(self, flow: Flow, trigger: str) -> AuditRecord:
@@ -258,3 +259,13 @@ class Driver:
             if not flow.is_closed and check + 1 < max_checks:  # no wait after the last check
                 await self.clock.sleep(interval)
         return flow.state
+
+
+def _traced(span: StepSpan, record: AuditRecord) -> None:
+    """Hand the record to the span; a tracer's bug must not lose the record."""
+    try:
+        span.record(record)
+    except Exception as error:
+        structlog.get_logger("firmaio.fsm.driver").error(
+            "fsm.tracer_failed", flow_id=record.flow_id, error=type(error).__name__
+        )

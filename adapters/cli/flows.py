@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
@@ -96,7 +97,12 @@ def _report(
     else:
         assert flow is not None  # no failure means the flow was opened
         code = exits.exit_code_for(flow.state, goal)
-    qr = write_qr(flow, Path(args.qr_dir)) if flow is not None and flow.fallback else None
+    qr = None
+    if flow is not None and flow.fallback:
+        try:
+            qr = write_qr(flow, Path(args.qr_dir))
+        except OSError as error:  # the flow's outcome stands; only the QR files are missing
+            print(f"firmaio: the QR code was not written ({error})", file=sys.stderr)
     if args.json:
         shown = flow_json(args.request_id, flow, code, qr, failure)
         shown["next_attempt_at"] = None if next_attempt is None else iso_utc(next_attempt)

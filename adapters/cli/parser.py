@@ -94,6 +94,10 @@ def _port(text: str) -> int:
 def _base_url(text: str) -> str:
     """An ``http://`` or ``https://`` URL with a host."""
     parts = urlsplit(text)
+    try:
+        parts.port  # noqa: B018 - reading it checks it: a port that is not 0..65535 raises
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} has a port that is not 0 to 65535") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL with a host")
     return text
@@ -108,6 +112,8 @@ def _request_id(text: str) -> str:
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+MAX_DELAY = 366 * 86_400.0
+"""The longest delay ``--resend-after`` and ``--renotify-after`` take: a request lives 90 days."""
 
 
 def _delay(text: str) -> float:
@@ -126,8 +132,10 @@ def _delays(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a comma-separated list of seconds (e.g. 5,30,120) or 'none'"
         ) from None
-    if not all(0 <= d < float("inf") for d in delays):
-        raise argparse.ArgumentTypeError(f"{text!r}: each delay must be a number of seconds >= 0")
+    if not all(0 <= d <= MAX_DELAY for d in delays):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: each delay must be from 0 seconds to a year ({MAX_DELAY:.0f} s)"
+        )
     return delays
 
 

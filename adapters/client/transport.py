@@ -183,7 +183,10 @@ class Transport:
         if self.observers:
             event = CallEvent(method, template, status, time.perf_counter() - started)
             for observer in self.observers:
-                observer(event)
+                try:
+                    observer(event)
+                except Exception as error:  # an observer's bug must not lose the answer
+                    self._log.error("issuer_api.observer_failed", error=type(error).__name__)
 
     def _check(self, response: httpx.Response, method: str, template: str) -> None:
         """Raise for answers that are not the operation's own: 401/403, 429, 5xx."""
