@@ -125,11 +125,9 @@ class SqliteStore(SqlStore):
 
 
 def _read_only_uri(path: str) -> str:
-    """The URI that reads ``path`` without writing a byte: through its write-ahead log if a
-    process has it open (the log exists), else as an immutable file, so that no ``-wal`` or
-    ``-shm`` file is created by the read."""
-    in_use = Path(f"{path}-wal").exists()
-    return f"{Path(path).absolute().as_uri()}?mode=ro{'' if in_use else '&immutable=1'}"
+    """The URI that reads ``path`` and never writes it. SQLite may still create the ``-wal`` and
+    ``-shm`` files a WAL database is read through (its own working files, never the database)."""
+    return f"{Path(path).absolute().as_uri()}?mode=ro"
 
 
 @contextmanager

@@ -121,7 +121,10 @@ def fresh_folder(store: Path) -> Iterator[Path]:
 
 
 def files(folder: Path) -> set[str]:
-    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+    """The files in ``folder``, but for SQLite's own working files of a database there (a read
+    of a WAL database may create them; it never creates a database)."""
+    found = {str(p.relative_to(folder)) for p in folder.rglob("*")}
+    return {f for f in found if not (f.endswith(("-wal", "-shm")) and f[:-4] in found)}
 
 
 def invalid_id(argv: list[str]) -> bool:
