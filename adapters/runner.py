@@ -25,7 +25,7 @@ from firmaio.fsm.driver import PollingPolicy
 from firmaio.fsm.durable import Boundary, DurableDriver
 from firmaio.fsm.errors import ApiConfigurationError, ApiError, StaleFlow
 from firmaio.fsm.hooks import Hooks
-from firmaio.fsm.ports import Clock, FlowRow, SignatureApi, StatusReader, Store
+from firmaio.fsm.ports import Clock, FlowRow, SignatureApi, StatusReader, StepTracer, Store
 from firmaio.fsm.resend import ResendPolicy
 from firmaio.fsm.states import State
 from firmaio.fsm.steps import RESTING
@@ -74,6 +74,7 @@ class BatchRun:
         recovery_grace: float | None = None,
         resend: ResendPolicy | None = None,
         hooks: Hooks | None = None,
+        tracer: StepTracer | None = None,
         progress: Callable[[RunReport], None] | None = None,
         status_reader: StatusReader | None = None,
     ) -> None:
@@ -91,6 +92,7 @@ class BatchRun:
             status_reader=status_reader,
             resend=resend,
             hooks=hooks,
+            tracer=tracer,
         )
         if recovery_grace is not None:
             self.driver.recovery_grace = recovery_grace

@@ -23,12 +23,14 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import structlog
+
 from firmaio.fsm.driver import PollingPolicy
 from firmaio.fsm.durable import DurableDriver
 from firmaio.fsm.engine import Flow
-from firmaio.fsm.errors import ApiConfigurationError, ApiError, StaleFlow
+from firmaio.fsm.errors import ApiConfigurationError, ApiError, StaleFlow, StoreUnavailable
 from firmaio.fsm.hooks import Hooks
-from firmaio.fsm.ports import Clock, SignatureApi, Store
+from firmaio.fsm.ports import Clock, SignatureApi, StepTracer, Store
 from firmaio.fsm.resend import ResendPolicy
 from firmaio.fsm.states import TERMINAL, State, Trigger
 from firmaio.fsm.steps import DEFAULT_STEPS
@@ -65,6 +67,7 @@ class Service:
         resend: ResendPolicy | None = None,
         hooks: Hooks | None = None,
         recovery_grace: float | None = None,
+        tracer: StepTracer | None = None,
     ) -> None:
         self.store, self.api, self.clock = store, api, clock
         self.worker = worker or worker_name()
@@ -72,15 +75,17 @@ class Service:
         self.tick, self.watch_every = tick, watch_every
         self.policy, self.resend, self.hooks = policy, resend, hooks
         self.recovery_grace = recovery_grace
+        self.tracer = tracer
         self.report = ServeReport()
         self._stopping = asyncio.Event()
+        self._log = structlog.get_logger("firmaio.adapters.serve")
         self._batch: BatchRun | None = None
         self._driver = self._new_driver()
 
     def _new_driver(self) -> DurableDriver:
         driver = DurableDriver(
             self.api, self.clock, self.store, policy=self.policy, resend=self.resend,
-            hooks=self.hooks,
+            hooks=self.hooks, tracer=self.tracer,
         )  # fmt: skip
         if self.recovery_grace is not None:
             driver.recovery_grace = self.recovery_grace
@@ -100,7 +105,11 @@ class Service:
             deadline = now + (self.policy or PollingPolicy()).activation_timeout
             await self.store.create_many(list(ids), activation_deadline=deadline, now=now)
         while not self._stopping.is_set():
-            await self._pass()
+            try:
+                await self._pass()
+            except StoreUnavailable as outage:  # a blip: every write is whole; try next pass
+                self.report.errors += 1
+                self._log.error("firmaio.serve.store_unavailable", error=str(outage))
             self.report.passes += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.tick)
@@ -115,6 +124,7 @@ class Service:
                 self.store, self.api, self.clock, pending, worker=self.worker,
                 concurrency=self.concurrency, lease=self.lease, policy=self.policy,
                 resend=self.resend, hooks=self.hooks, recovery_grace=self.recovery_grace,
+                tracer=self.tracer,
             )  # fmt: skip
             if self._stopping.is_set():
                 self._batch.stop()

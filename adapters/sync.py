@@ -32,6 +32,7 @@ from firmaio.fsm.durable import DurableDriver
 from firmaio.fsm.engine import Flow
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.hooks import Hooks
+from firmaio.fsm.ports import StepTracer
 from firmaio.fsm.resend import ResendPolicy
 from firmaio.fsm.states import Trigger
 
@@ -60,8 +61,10 @@ class Firmaio:
         policy: PollingPolicy | None = None,
         resend: ResendPolicy | None = None,
         hooks: Hooks | None = None,
+        tracer: StepTracer | None = None,
     ) -> None:
         self.policy = policy or PollingPolicy()
+        self.tracer = tracer
         self.resend = resend
         self.hooks = hooks if hooks is not None else Hooks()
         self._loop = asyncio.new_event_loop()
@@ -132,7 +135,12 @@ class Firmaio:
     def _driver(self) -> Driver:
         if self.store is None:
             return Driver(
-                self.client, self._clock, policy=self.policy, resend=self.resend, hooks=self.hooks
+                self.client,
+                self._clock,
+                policy=self.policy,
+                resend=self.resend,
+                hooks=self.hooks,
+                tracer=self.tracer,
             )
         return DurableDriver(
             self.client,
@@ -141,6 +149,7 @@ class Firmaio:
             policy=self.policy,
             resend=self.resend,
             hooks=self.hooks,
+            tracer=self.tracer,
         )
 
     def notify(self, request_id: str, *, timeout: float | None = None) -> Flow:
@@ -197,6 +206,7 @@ class Firmaio:
                 policy=self.policy,
                 resend=self.resend,
                 hooks=self.hooks,
+                tracer=self.tracer,
                 **options,
             )
             return await batch.run()
