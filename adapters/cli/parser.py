@@ -236,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=3600.0,
         help="seconds between two status checks of a flow at rest (3600)",
     )
+    serve.add_argument(
+        "--metrics-port",
+        type=_port,
+        help="serve Prometheus metrics on 127.0.0.1:PORT/metrics (needs the [metrics] extra)",
+    )
     serve.add_argument("--json", action="store_true", help="print the summary as JSON")
     serve.set_defaults(func=cmd_serve)
 

@@ -7,20 +7,46 @@ import asyncio
 import json
 import signal
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from firmaio.fsm.driver import PollingPolicy
+from firmaio.fsm.errors import InvalidInput
+from firmaio.fsm.hooks import Hooks
 
+from ..client import IssuerClient
 from ..clock import SystemClock
 from ..serve import Service
 from ..store import store_name
 from .wiring import flow_store, issuer_client, recovery_grace, resend_policy
 
 
+def _metrics(args: argparse.Namespace, client: IssuerClient, hooks: Hooks) -> Any:
+    """With ``--metrics-port``: Prometheus metrics of this service, served on loopback."""
+    try:
+        from ..observability import Metrics
+
+        metrics = Metrics()
+    except ImportError as missing:
+        raise InvalidInput(
+            f"--metrics-port needs the [metrics] extra: pip install 'firmaio-fsm[metrics]' "
+            f"({missing})"
+        ) from None
+    metrics.instrument(client)
+    metrics.subscribe(hooks)
+    metrics.track_store(args.db)
+    server = metrics.serve(args.metrics_port)
+    print(f"firmaio serve: metrics on http://127.0.0.1:{server.port}/metrics", file=sys.stderr)
+    return server
+
+
 async def _serve(args: argparse.Namespace, out: TextIO) -> int:
     store = flow_store(args.db)
+    server = None
     try:
         async with issuer_client(args) as client:
+            hooks = Hooks()
+            if args.metrics_port is not None:
+                server = _metrics(args, client, hooks)
             service = Service(
                 store,
                 client,
@@ -33,6 +59,7 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
                 policy=PollingPolicy(activation_timeout=args.activation_timeout),
                 resend=resend_policy(args),
                 recovery_grace=recovery_grace(args),
+                hooks=hooks,
             )
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
@@ -43,6 +70,8 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
             )
             report = await service.run(args.request_ids)
     finally:
+        if server is not None:
+            server.close()
         await store.close()
     summary = {
         "stopped": True,

@@ -6,14 +6,24 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
+
+import httpx
 
 from firmaio.adapters.sandbox import Sandbox
 from firmaio.adapters.store import open_store
 from tests.crashing_cli import command
 from tests.sandbox_helpers import fiscal_code
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def states(db: str, ids: list[str]) -> dict[str, str]:
@@ -41,7 +51,9 @@ def test_serve_keeps_flows_moving_and_stops_cleanly(sandbox: Sandbox, tmp_path: 
     ids = [sandbox.issuer.create_ready_request("sandbox-key", code) for code in codes]
     db = str(tmp_path / "flows.sqlite")
     argv, env = command(sandbox.url, None)
+    port = free_port()
     options = ["--tick", "0.2", "--watch-every", "0.5", "--renotify-after", "0.5", "--json"]
+    options += ["--metrics-port", str(port)]
     serving = subprocess.Popen(
         [*argv, "serve", "--db", db, *options, *ids],
         env=env,
@@ -52,6 +64,10 @@ def test_serve_keeps_flows_moving_and_stops_cleanly(sandbox: Sandbox, tmp_path: 
     )
     try:
         wait_for(db, ids, {ids[0]: "NOTIFIED", ids[1]: "NOTIFIED", ids[2]: "FALLBACK_SUGGESTED"})
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert 'firmaio_flows{state="NOTIFIED"} 2.0' in scraped
+        assert 'firmaio_flows{state="FALLBACK_SUGGESTED"} 1.0' in scraped
+        assert "firmaio_api_calls_total" in scraped
         sandbox.issuer.citizen(codes[2]).messages_on = True  # as the page advises
         wait_for(db, ids, {ids[2]: "NOTIFIED"})
         sandbox.issuer.close(ids[0], "SIGNED")
