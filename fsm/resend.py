@@ -55,10 +55,6 @@ class ResendPolicy:
         if bad:
             raise InvalidInput(f"ResendPolicy delays must be seconds >= 0, not {bad}")
 
-    def attempts_made(self, history: list[AuditRecord]) -> int:
-        """How many notification attempts ended in a retryable refusal."""
-        return self._refusals(history, self.retryable)
-
     def next_attempt(self, state: State, history: list[AuditRecord]) -> float | None:
         """When the next later attempt is due (clock time), or ``None`` if none is."""
         if state is not State.FALLBACK_SUGGESTED:
@@ -84,7 +80,3 @@ class ResendPolicy:
             and record.answer is not None
             and record.answer in kinds
         )
-
-
-NO_RESEND = ResendPolicy(delays=())
-"""No later attempt: the flow rests at its first refusal, as before this policy existed."""

@@ -54,10 +54,20 @@ def driver(api: ScriptedApi, clock: ManualClock, engine: Engine) -> Driver:
 
 
 @pytest.fixture(scope="session")
-def sandbox() -> Iterator[Sandbox]:
-    """One sandbox on a free loopback port for the session; fast activation, no throttling."""
-    with Sandbox(activation_delay=0.2, validation_delay=0, rate_calls=100_000) as served:
-        yield served
+def sandbox(firmaio_sandbox: Sandbox) -> Sandbox:
+    """The pytest plugin's sandbox, on a free loopback port for the session: fast activation,
+    no throttling."""
+    return firmaio_sandbox
+
+
+@pytest.fixture
+def api_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Sandbox:
+    """The sandbox, with the command's key and base URL in the environment, run from a fresh
+    folder (a command's QR codes and stores land there)."""
+    monkeypatch.setenv("FIRMAIO_API_KEY", "sandbox-key")
+    monkeypatch.setenv("FIRMAIO_BASE_URL", sandbox.url)
+    monkeypatch.chdir(tmp_path)
+    return sandbox
 
 
 @pytest.fixture(autouse=True)

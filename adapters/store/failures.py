@@ -156,12 +156,3 @@ def postgres_error(error: Exception, dsn: str) -> StoreError:
             "half-written: check that it is running, then rerun to resume"
         )
     return StoreUnusable(f"{label} failed: {said}")
-
-
-def driver_errors() -> tuple[type[Exception], ...]:
-    """The driver errors this module translates (psycopg's only where it is installed)."""
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - depends on the install
-        return (sqlite3.Error,)
-    return (sqlite3.Error, psycopg.Error)

@@ -74,13 +74,6 @@ def test_demo_drives_the_three_citizens_over_http(tmp_path: Path) -> None:
 # -- commands on real requests, against the sandbox --------------------------------------------
 
 
-@pytest.fixture
-def api_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
-    monkeypatch.setenv("FIRMAIO_API_KEY", "sandbox-key")
-    monkeypatch.setenv("FIRMAIO_BASE_URL", sandbox.url)
-    return sandbox
-
-
 def run_json(*argv: str) -> tuple[int, dict[str, Any]]:
     code, text = run(*argv, "--json")
     return code, json.loads(text)

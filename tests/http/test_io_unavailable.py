@@ -21,14 +21,6 @@ from firmaio.adapters.sandbox import Sandbox
 from tests.sandbox_helpers import fault, ready_request
 
 
-@pytest.fixture
-def api_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Sandbox:
-    monkeypatch.setenv("FIRMAIO_API_KEY", "sandbox-key")
-    monkeypatch.setenv("FIRMAIO_BASE_URL", sandbox.url)
-    monkeypatch.chdir(tmp_path)
-    return sandbox
-
-
 def notify(request_id: str, db: str, *extra: str) -> tuple[int, dict[str, Any]]:
     out = io.StringIO()
     code = main(["notify", request_id, "--db", db, "--json", *extra], out=out)

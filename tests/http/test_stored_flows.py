@@ -7,7 +7,6 @@ import io
 import json
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,14 +14,6 @@ import pytest
 from firmaio.adapters.cli import main
 from firmaio.adapters.sandbox import Sandbox
 from tests.sandbox_helpers import fiscal_code
-
-
-@pytest.fixture
-def api_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Sandbox:
-    monkeypatch.setenv("FIRMAIO_API_KEY", "sandbox-key")
-    monkeypatch.setenv("FIRMAIO_BASE_URL", sandbox.url)
-    monkeypatch.chdir(tmp_path)
-    return sandbox
 
 
 def firmaio(*argv: str) -> tuple[int, dict[str, Any]]:

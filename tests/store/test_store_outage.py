@@ -31,14 +31,6 @@ from tests.sandbox_helpers import ready_request
 RESTING = {"NOTIFIED", "FALLBACK_SUGGESTED"}
 
 
-@pytest.fixture
-def api_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Sandbox:
-    monkeypatch.setenv("FIRMAIO_API_KEY", "sandbox-key")
-    monkeypatch.setenv("FIRMAIO_BASE_URL", sandbox.url)
-    monkeypatch.chdir(tmp_path)
-    return sandbox
-
-
 def batch(sandbox: Sandbox, n: int) -> dict[str, bool]:
     """``n`` READY requests, and whether each citizen has messages on."""
     wanted = {i: i % 3 != 0 for i in range(n)}
