@@ -16,7 +16,24 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
+
+
+class RateLimit(Protocol):
+    """What the client waits on before each call: this module's :class:`SlidingWindow` in one
+    process, :class:`~firmaio.adapters.queue.limit.SharedWindow` across workers."""
+
+    calls: int
+    """Calls allowed per window."""
+
+    def slot(self) -> AbstractAsyncContextManager[None]:
+        """Wait until one more call fits; hold it while the call is in flight."""
+        ...
+
+    def in_use(self) -> int:
+        """Calls the window holds now (for a gauge; may be read from another thread)."""
+        ...
 
 
 class SlidingWindow:

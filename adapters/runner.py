@@ -1,23 +1,20 @@
-"""Batch runs: many durable flows driven to rest, concurrently, by workers that claim them.
+"""Batch runs: many durable flows driven to rest, concurrently, by one process.
 
-A worker registers the flows it is given (an existing flow is left as it is), then loops: claim
-up to ``concurrency`` flows that need driving and nobody else holds, drive each to its next
-resting state with a :class:`~fsm.durable.DurableDriver`, renew the leases while they run, and
-stop when none of its flows needs driving. Several workers, in several processes or on several
-machines sharing one PostgreSQL database, share the work; a worker that dies leaves its flows to
-the others once its leases expire. Rerunning resumes: resting flows are skipped, the others go
-on from their stored state.
+A run registers the flows it is given (an existing flow is left as it is), then drives each one
+that needs driving to its next resting state with a :class:`~fsm.durable.DurableDriver`, up to
+``concurrency`` at a time. Rerunning resumes: resting flows are skipped, the others go on from
+their stored state. Several processes on one store never both win a step of a flow (every write
+is a compare-and-set: the loser counts a conflict and leaves the flow to the winner), but sharing
+flows between processes is a task queue's job: :mod:`firmaio.adapters.queue`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import os
 import socket
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -57,7 +54,7 @@ class RunReport:
 
 
 class BatchRun:
-    """One worker's run over a set of flows (see the module docstring)."""
+    """One process's run over a set of flows (see the module docstring)."""
 
     def __init__(
         self,
@@ -68,7 +65,7 @@ class BatchRun:
         *,
         worker: str | None = None,
         concurrency: int = 20,
-        lease: float = 60.0,
+        tenant: str | None = None,
         policy: PollingPolicy | None = None,
         on_boundary: Boundary | None = None,
         recovery_grace: float | None = None,
@@ -80,8 +77,7 @@ class BatchRun:
     ) -> None:
         self.store, self.clock, self.ids = store, clock, list(ids)
         self.worker = worker or worker_name()
-        self.concurrency, self.lease = concurrency, lease
-        self._refill = max(1, concurrency // 4)
+        self.concurrency, self.tenant = concurrency, tenant
         self.policy = policy or PollingPolicy()
         self.driver = DurableDriver(
             api,
@@ -98,102 +94,55 @@ class BatchRun:
             self.driver.recovery_grace = recovery_grace
         self.progress = progress
         self.report = RunReport(worker=self.worker, total=len(self.ids))
-        self.scope = dict.fromkeys(self.ids)
-        """The flows this run may still drive (an ordered set)."""
-        self.running: dict[str, asyncio.Task[tuple[State, str | None]]] = {}
-        self._done: asyncio.Queue[str] = asyncio.Queue()
-        self._renewed = self._shown = time.monotonic()
-        self._finished: list[str] = []
-        """Flows done in this run whose leases are still to be given up."""
+        self._shown = time.monotonic()
+        self._fatal: BaseException | None = None
 
     async def _drive(self, request_id: str) -> tuple[State, str | None]:
-        flow = await self.driver.open(request_id)
+        flow = await self.driver.open(request_id, tenant=self.tenant)
         state = await self.driver.advance(flow)
         return state, flow.history[-1].reason if flow.history else None
 
     def stop(self) -> None:
-        """Claim nothing more; flows under way stop at their next step boundary."""
+        """Start no more flows; flows under way stop at their next step boundary."""
         self.driver.stop_requested = True
 
-    async def _fill(self) -> None:
-        if self.driver.stop_requested:
-            return
-        free = self.concurrency - len(self.running)
-        if free <= 0 or (self.running and free < self._refill):
-            return  # claim in batches: a claim's query costs the same for one flow or many
-        await self._release_finished()
-        idle = [request_id for request_id in self.scope if request_id not in self.running]
-        if not idle:
-            return
-        claimed = await self.store.claim(
-            self.worker, limit=free, lease=self.lease, now=self.clock.now(), ids=idle
-        )
-        for request_id in claimed:  # none of them is running: only idle flows were asked for
-            task = asyncio.create_task(self._drive(request_id))
-            task.add_done_callback(functools.partial(self._on_done, request_id))
-            self.running[request_id] = task
+    async def _lane(self, todo: deque[str]) -> None:
+        """Drive flows from ``todo`` one after another until it is empty or the run stops."""
+        while todo and not self.driver.stop_requested:
+            request_id = todo.popleft()
+            try:
+                outcome: tuple[State, str | None] | BaseException = await self._drive(request_id)
+            except Exception as error:  # sorted out by _account
+                outcome = error
+            try:
+                _account(self.report, request_id, outcome)
+            except BaseException as fatal:  # a wrong key: every other flow would fail the same
+                self._fatal = fatal
+                self.stop()
+                return
+            await self._show()
 
-    def _on_done(self, request_id: str, _task: asyncio.Task[tuple[State, str | None]]) -> None:
-        self._done.put_nowait(request_id)
-
-    async def _collect(self, finished: list[str]) -> None:
-        """Account for finished flows; each finished flow costs O(1), whatever the batch size.
-        Their leases are given up with the next claim, in one write."""
-        self._finished.extend(finished)
-        for request_id in finished:
-            _account(self.report, request_id, self.running.pop(request_id), self.scope)
+    async def _show(self) -> None:
         now = time.monotonic()
-        if self.progress is not None and finished and now - self._shown >= 0.5:
+        if self.progress is not None and now - self._shown >= 0.5:
             self._shown = now
             self.report.rows = await self.store.rows(self.ids)
             self.progress(self.report)
 
-    async def _release_finished(self) -> None:
-        if self._finished:
-            finished, self._finished = self._finished, []
-            await self.store.release(self.worker, finished)
-
-    async def _renew_if_due(self) -> None:
-        now = time.monotonic()
-        if self.running and now - self._renewed >= self.lease / 3:
-            self._renewed = now
-            await self.store.renew(
-                self.worker, list(self.running), lease=self.lease, now=self.clock.now()
-            )
-
-    async def _next_finished(self) -> list[str]:
-        """Wait for a flow to finish (or for the next lease renewal); take all that finished."""
-        finished = []
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.lease / 3):
-                finished.append(await self._done.get())
-        while not self._done.empty():
-            finished.append(self._done.get_nowait())
-        return finished
-
     async def run(self) -> RunReport:
-        """Register the flows, then drive them until none of them needs driving."""
+        """Register the flows, then drive those that need it until each rests or fails."""
         now = self.clock.now()
         deadline = now + self.policy.activation_timeout
-        await self.store.create_many(self.ids, activation_deadline=deadline, now=now)
-        try:
-            while True:
-                await self._fill()
-                if not self.running:
-                    if self.driver.stop_requested or not self.scope:
-                        break
-                    if await self.store.pending(list(self.scope)) == 0:
-                        break
-                    await self.clock.sleep(min(1.0, self.lease / 4))  # held by others
-                    continue
-                finished = await self._next_finished()
-                await self._renew_if_due()
-                await self._collect(finished)
-        finally:
-            for task in self.running.values():
-                task.cancel()
-            self._finished.extend(self.running)
-            await self._release_finished()
+        await self.store.create_many(
+            self.ids, activation_deadline=deadline, now=now, tenant=self.tenant
+        )
+        driven = self.driver.engine.steps.driven
+        rows = await self.store.rows(self.ids)
+        todo = deque(r.flow_id for r in rows if State(r.state) in driven or r.intent is not None)
+        lanes = [self._lane(todo) for _ in range(min(self.concurrency, len(todo)))]
+        await asyncio.gather(*lanes)
+        if self._fatal is not None:
+            raise self._fatal
         if self.progress is not None:
             self.progress(self.report)
         self.report.rows = await self.store.rows(self.ids)
@@ -201,25 +150,19 @@ class BatchRun:
 
 
 def _account(
-    report: RunReport,
-    request_id: str,
-    task: asyncio.Task[tuple[State, str | None]],
-    scope: dict[str, None],
+    report: RunReport, request_id: str, outcome: tuple[State, str | None] | BaseException
 ) -> None:
-    error = task.exception()
-    if error is None:
-        state, reason = task.result()
-        del scope[request_id]  # at rest, or refused short of it: either way done for this run
+    if not isinstance(outcome, BaseException):
+        state, reason = outcome
         if state in RESTING:
             report.driven += 1
         else:  # refused short of rest: driving it again now would only repeat the same call
             report.unsettled[request_id] = f"{state}: {reason}"
-    elif isinstance(error, StaleFlow):
+    elif isinstance(outcome, StaleFlow):
         report.conflicts += 1
-    elif isinstance(error, ApiConfigurationError):
-        raise error
-    elif isinstance(error, ApiError):
-        report.errors[request_id] = str(error)
-        del scope[request_id]  # not again in this run; the next run resumes it
+    elif isinstance(outcome, ApiConfigurationError):
+        raise outcome
+    elif isinstance(outcome, ApiError):
+        report.errors[request_id] = str(outcome)  # the next run resumes it
     else:
-        raise error
+        raise outcome

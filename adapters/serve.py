@@ -4,16 +4,17 @@ A signature request lives for days. :class:`Service` loops over the store, one p
 
 1. flows that need driving (READY, an activated request not yet notified, a refusal not yet
    answered with the fallback, an open notification intent) are driven to rest by a
-   :class:`~firmaio.adapters.runner.BatchRun`, with its leases;
+   :class:`~firmaio.adapters.runner.BatchRun`;
 2. flows resting in FALLBACK_SUGGESTED whose later attempt is due (:class:`ResendPolicy`: IO's
    catch-all, and re-notification if configured) get it;
 3. flows at rest (NOTIFIED, FALLBACK_SUGGESTED) not checked for ``watch_every`` seconds get a
    ``check_status``, so a request signed, rejected or cancelled on the issuer's side is recorded.
 
 :meth:`Service.stop` (``firmaio serve`` calls it on SIGTERM or SIGINT) stops cleanly: nothing new
-starts, every call under way finishes and its record is written, claims are released; a restart
-goes on from the store. One service per store: several processes on one PostgreSQL store share
-batches through ``firmaio run``'s leases, but passes 2 and 3 take none.
+starts, every call under way finishes and its record is written; a restart
+goes on from the store. One service per store and tenant (the flows of other tenants are left
+alone: their keys are not this service's); many workers on one PostgreSQL store run as jobs of a
+task queue instead (:mod:`firmaio.adapters.queue`, ``firmaio worker``).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class Service:
         *,
         worker: str | None = None,
         concurrency: int = 20,
-        lease: float = 60.0,
+        tenant: str | None = None,
         tick: float = 5.0,
         watch_every: float = 3600.0,
         policy: PollingPolicy | None = None,
@@ -71,7 +72,7 @@ class Service:
     ) -> None:
         self.store, self.api, self.clock = store, api, clock
         self.worker = worker or worker_name()
-        self.concurrency, self.lease = concurrency, lease
+        self.concurrency, self.tenant = concurrency, tenant
         self.tick, self.watch_every = tick, watch_every
         self.policy, self.resend, self.hooks = policy, resend, hooks
         self.recovery_grace = recovery_grace
@@ -116,13 +117,13 @@ class Service:
         return self.report
 
     async def _pass(self) -> None:
-        rows = await self.store.rows()
+        rows = [r for r in await self.store.rows() if r.tenant == self.tenant]
         driven = DEFAULT_STEPS.driven
         pending = [r.flow_id for r in rows if State(r.state) in driven or r.intent is not None]
         if pending and not self._stopping.is_set():
             self._batch = BatchRun(
                 self.store, self.api, self.clock, pending, worker=self.worker,
-                concurrency=self.concurrency, lease=self.lease, policy=self.policy,
+                concurrency=self.concurrency, tenant=self.tenant, policy=self.policy,
                 resend=self.resend, hooks=self.hooks, recovery_grace=self.recovery_grace,
                 tracer=self.tracer,
             )  # fmt: skip

@@ -66,13 +66,17 @@ class DurableDriver(Driver):
         self._intents: dict[str, str | None] = {}
         self._intent_at: dict[str, float] = {}
 
-    async def open(self, request_id: str) -> Flow:
-        """The stored flow for ``request_id``, created in READY if the store has none."""
+    async def open(self, request_id: str, *, tenant: str | None = None) -> Flow:
+        """The stored flow for ``request_id``, created in READY (for ``tenant``) if the store has
+        none; an existing flow keeps the tenant it was created for."""
         stored = await self.store.load(request_id)
         if stored is None:
             flow = self.new_flow(request_id)
             created = await self.store.create(
-                flow.id, activation_deadline=flow.activation_deadline, now=self.clock.now()
+                flow.id,
+                activation_deadline=flow.activation_deadline,
+                now=self.clock.now(),
+                tenant=tenant,
             )
             if created:
                 self._intents[flow.id] = None

@@ -90,6 +90,8 @@ class StoredFlow:
     records: tuple[AuditRecord, ...]
     intent_at: float | None = None
     """When the intent was opened (or last touched), by the driver's clock."""
+    tenant: str | None = None
+    """The administration the flow belongs to (whose API key drives it); None: the default."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,7 @@ class FlowRow:
     seq: int
     intent: str | None
     head_hash: str
+    tenant: str | None = None
 
 
 class FlowStore(Protocol):
@@ -111,8 +114,11 @@ class FlowStore(Protocol):
     written. A record and the flow's new state are written in one transaction.
     """
 
-    async def create(self, flow_id: str, *, activation_deadline: float, now: float) -> bool:
-        """Add a flow in READY; False if it already exists (then nothing changes)."""
+    async def create(
+        self, flow_id: str, *, activation_deadline: float, now: float, tenant: str | None = None
+    ) -> bool:
+        """Add a flow in READY, of ``tenant``; False if it already exists (then nothing
+        changes)."""
         ...
 
     async def load(self, flow_id: str) -> StoredFlow | None:
@@ -132,31 +138,28 @@ class FlowStore(Protocol):
         ...
 
 
-class LeaseStore(Protocol):
-    """How workers share stored flows: each flow that needs driving is leased to one worker."""
+class BatchStore(Protocol):
+    """What a batch run needs beside the flow port: registering many flows, counting the rest.
+
+    Which process drives which flow is not the store's business: one process drives a batch
+    (:class:`~firmaio.adapters.runner.BatchRun`), and many share flows through a task queue
+    (:mod:`firmaio.adapters.queue`). Two drivers on one flow still never both win a step: every
+    write is a compare-and-set.
+    """
 
     async def create_many(
-        self, flow_ids: Sequence[str], *, activation_deadline: float, now: float
+        self,
+        flow_ids: Sequence[str],
+        *,
+        activation_deadline: float,
+        now: float,
+        tenant: str | None = None,
     ) -> None:
         """Register many flows in READY at once; existing flows are left as they are."""
         ...
 
-    async def claim(
-        self, worker: str, *, limit: int, lease: float, now: float, ids: Sequence[str] | None = None
-    ) -> list[str]:
-        """Lease up to ``limit`` flows (of ``ids``) that need driving and nobody else holds."""
-        ...
-
-    async def renew(self, worker: str, ids: Sequence[str], *, lease: float, now: float) -> None:
-        """Extend the leases ``worker`` holds on ``ids``."""
-        ...
-
-    async def release(self, worker: str, ids: Sequence[str]) -> None:
-        """Give up the leases ``worker`` holds on ``ids``."""
-        ...
-
     async def pending(self, ids: Sequence[str] | None = None) -> int:
-        """How many flows (of ``ids``) still need driving, leased or not."""
+        """How many flows (of ``ids``) still need driving."""
         ...
 
 
@@ -176,7 +179,7 @@ class TrailReader(Protocol):
         ...
 
 
-class Store(FlowStore, LeaseStore, TrailReader, Protocol):
+class Store(FlowStore, BatchStore, TrailReader, Protocol):
     """A whole store, as a batch run and the ``firmaio`` command use it."""
 
     async def close(self) -> None:

@@ -177,7 +177,7 @@ async def _batch(args: argparse.Namespace) -> RunReport:
                 ids,
                 worker=args.worker,
                 concurrency=args.concurrency,
-                lease=args.lease,
+                tenant=None if args.tenant in (None, "default") else args.tenant,
                 policy=PollingPolicy(activation_timeout=args.activation_timeout),
                 on_boundary=wiring_of(args).on_boundary,
                 recovery_grace=recovery_grace(args),

@@ -13,10 +13,12 @@ from firmaio.fsm.ids import check_request_id
 from firmaio.fsm.render import FORMATS
 
 from ..client import DEFAULT_BASE_URL
+from ..tenants import Tenant
 from .audit import cmd_audit_show, cmd_audit_verify
 from .demo import cmd_demo, cmd_sandbox
 from .diagram import cmd_diagram
 from .flows import cmd_cancel, cmd_notify, cmd_run, cmd_watch
+from .queue import cmd_enqueue, cmd_worker
 from .serve import cmd_serve
 
 
@@ -108,6 +110,14 @@ def _request_id(text: str) -> str:
     try:
         return check_request_id(text)
     except InvalidRequestId as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _tenant(text: str) -> str:
+    """A tenant's name (as a tenants file names it)."""
+    try:
+        return Tenant(text, key_env="UNUSED").name
+    except InvalidInput as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
@@ -205,15 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
     _api_options(run)
     run.add_argument("--concurrency", type=_count, default=20, help="flows driven at once")
-    run.add_argument(
-        "--lease", type=_positive_seconds, default=60.0, help="seconds a claim lasts unrenewed"
-    )
     run.add_argument("--activation-timeout", type=_positive_seconds, default=120.0)
-    run.add_argument(
-        "--worker",
-        help="this worker's name (default host:pid); a worker restarted under the same name "
-        "takes its own leases back at once, others wait for them to expire",
-    )
+    run.add_argument("--worker", help="this process's name in the summary (default host:pid)")
+    run.add_argument("--tenant", type=_tenant, help="register new flows for this tenant")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.set_defaults(func=cmd_run)
 
@@ -224,9 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
     _api_options(serve)
     serve.add_argument("--concurrency", type=_count, default=20, help="flows driven at once")
-    serve.add_argument("--lease", type=_positive_seconds, default=60.0)
     serve.add_argument("--activation-timeout", type=_positive_seconds, default=120.0)
     serve.add_argument("--worker", help="this worker's name (default host:pid)")
+    serve.add_argument(
+        "--tenant", type=_tenant, help="serve this tenant's flows (default: flows with none)"
+    )
     serve.add_argument(
         "--tick", type=_positive_seconds, default=5.0, help="seconds between passes (5)"
     )
@@ -243,6 +249,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--json", action="store_true", help="print the summary as JSON")
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser(
+        "worker", help="run stored flows as jobs, one of many workers on one PostgreSQL store"
+    )
+    worker.add_argument("--db", required=True, help="postgresql:// URL of the shared store")
+    _api_options(worker)
+    worker.add_argument("--tenants", metavar="FILE", help="tenants file (TOML; see docs)")
+    worker.add_argument("--concurrency", type=_count, default=50, help="flows driven at once")
+    worker.add_argument("--activation-timeout", type=_positive_seconds, default=120.0)
+    worker.add_argument("--worker", help="this worker's name (default: Procrastinate's)")
+    worker.add_argument(
+        "--watch-every",
+        type=_positive_seconds,
+        default=3600.0,
+        help="seconds between two status checks of a flow at rest (3600)",
+    )
+    worker.add_argument(
+        "--retry-after",
+        type=_positive_seconds,
+        default=30.0,
+        help="seconds before a flow whose calls failed is tried again (30)",
+    )
+    worker.add_argument(
+        "--stalled-after",
+        type=_positive_seconds,
+        default=30.0,
+        help="seconds without a heartbeat before a worker's flows go to the others (30)",
+    )
+    worker.add_argument("--json", action="store_true", help="print the summary as JSON")
+    worker.set_defaults(func=cmd_worker)
+
+    enqueue = sub.add_parser("enqueue", help="register flows of a tenant and queue them")
+    enqueue.add_argument(
+        "request_ids", nargs="*", type=_request_id, metavar="ID", help="signature request ids"
+    )
+    enqueue.add_argument("--db", required=True, help="postgresql:// URL of the shared store")
+    enqueue.add_argument(
+        "--tenant", type=_tenant, default="default", help="the flows' tenant (default)"
+    )
+    enqueue.add_argument("--tenants", metavar="FILE", help="tenants file (TOML; see docs)")
+    enqueue.add_argument(
+        "--open", action="store_true", help="also every flow of the store not yet closed"
+    )
+    enqueue.add_argument("--activation-timeout", type=_positive_seconds, default=120.0)
+    enqueue.add_argument("--json", action="store_true", help="print the summary as JSON")
+    enqueue.set_defaults(func=cmd_enqueue)
 
     audit = sub.add_parser("audit", help="check or show the stored audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

@@ -53,7 +53,7 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
                 SystemClock(),
                 worker=args.worker,
                 concurrency=args.concurrency,
-                lease=args.lease,
+                tenant=None if args.tenant in (None, "default") else args.tenant,
                 tick=args.tick,
                 watch_every=args.watch_every,
                 policy=PollingPolicy(activation_timeout=args.activation_timeout),

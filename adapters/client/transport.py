@@ -23,7 +23,7 @@ from firmaio.fsm.errors import (
 )
 from firmaio.fsm.ids import check_request_id
 
-from ..ratelimit import SlidingWindow
+from ..ratelimit import RateLimit, SlidingWindow
 from .answers import Transient, problem_detail, retry_after
 
 DEFAULT_BASE_URL = "https://api.io.pagopa.it/api/v1/sign"
@@ -87,7 +87,7 @@ class Transport:
         base_url: str = DEFAULT_BASE_URL,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
-        rate_limit: SlidingWindow | None = None,
+        rate_limit: RateLimit | None = None,
         retry: RetryPolicy | None = None,
         logger: Any = None,
         max_connections: int = MAX_CONNECTIONS,

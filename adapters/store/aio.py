@@ -130,9 +130,15 @@ class AsyncStore:
 
     # -- FlowStore ----------------------------------------------------------------------------
 
-    async def create(self, flow_id: str, *, activation_deadline: float, now: float) -> bool:
+    async def create(
+        self, flow_id: str, *, activation_deadline: float, now: float, tenant: str | None = None
+    ) -> bool:
         return await self._run(
-            SqlStore.create, flow_id, activation_deadline=activation_deadline, now=now
+            SqlStore.create,
+            flow_id,
+            activation_deadline=activation_deadline,
+            now=now,
+            tenant=tenant,
         )
 
     async def load(self, flow_id: str) -> StoredFlow | None:
@@ -150,25 +156,23 @@ class AsyncStore:
             SqlStore.append, record, expected_seq=expected_seq, close_intent=close_intent, now=now
         )
 
-    # -- LeaseStore ---------------------------------------------------------------------------
+    # -- BatchStore ---------------------------------------------------------------------------
 
     async def create_many(
-        self, flow_ids: Sequence[str], *, activation_deadline: float, now: float
+        self,
+        flow_ids: Sequence[str],
+        *,
+        activation_deadline: float,
+        now: float,
+        tenant: str | None = None,
     ) -> None:
         await self._run(
-            SqlStore.create_many, flow_ids, activation_deadline=activation_deadline, now=now
+            SqlStore.create_many,
+            flow_ids,
+            activation_deadline=activation_deadline,
+            now=now,
+            tenant=tenant,
         )
-
-    async def claim(
-        self, worker: str, *, limit: int, lease: float, now: float, ids: Sequence[str] | None = None
-    ) -> list[str]:
-        return await self._run(SqlStore.claim, worker, limit=limit, lease=lease, now=now, ids=ids)
-
-    async def renew(self, worker: str, ids: Sequence[str], *, lease: float, now: float) -> None:
-        await self._run(SqlStore.renew, worker, ids, lease=lease, now=now)
-
-    async def release(self, worker: str, ids: Sequence[str]) -> None:
-        await self._run(SqlStore.release, worker, ids)
 
     async def pending(self, ids: Sequence[str] | None = None) -> int:
         return await self._run(SqlStore.pending, ids)

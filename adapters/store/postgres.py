@@ -18,7 +18,7 @@ SCHEMA_LOCK = 727271
 
 
 class PostgresStore(SqlStore):
-    """Flows in PostgreSQL: claims with ``FOR UPDATE SKIP LOCKED``, rows locked on append.
+    """Flows in PostgreSQL, for several workers on several machines: rows locked on append.
 
     ``read_only=True`` opens the session read-only and refuses a database with no flows;
     nothing is ever created or migrated. Every ``psycopg`` error leaves as
@@ -28,7 +28,6 @@ class PostgresStore(SqlStore):
 
     placeholder = "%s"
     lock_row = " FOR UPDATE"
-    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(
         self,

@@ -53,7 +53,19 @@ V1 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1,)
+V2 = Migration(
+    2,
+    "flows belong to a tenant; workers share flows through a task queue, not leases",
+    (
+        "DROP INDEX IF EXISTS flows_by_state",
+        "ALTER TABLE flows DROP COLUMN lease_owner",
+        "ALTER TABLE flows DROP COLUMN lease_until",
+        "ALTER TABLE flows ADD COLUMN tenant TEXT",
+        "CREATE INDEX IF NOT EXISTS flows_by_state ON flows (state)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2)
 """Every migration, in order; the last one's version is this code's."""
 
 VERSION_TABLE = "CREATE TABLE IF NOT EXISTS firmaio_schema (version INTEGER NOT NULL)"

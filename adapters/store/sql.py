@@ -1,12 +1,11 @@
 """The store's logic over a DB-API connection, the same SQL for SQLite and PostgreSQL.
 
-A ``flows`` row per flow (state, record count, open intent, head of the hash chain, lease) and an
-``audit_records`` row per record (canonical JSON, previous hash, own hash). Every write is one
-transaction and a compare-and-set on the record count. Beside the flow port, workers **claim**
-flows with a lease, so one worker drives a flow at a time; a worker that dies releases its flows
-when its lease expires (PostgreSQL claims with ``FOR UPDATE SKIP LOCKED``; SQLite serialises
-writers). The flows that need driving are those in a state some step is fired from
-(:attr:`firmaio.fsm.Steps.driven`), or with an open intent.
+A ``flows`` row per flow (state, record count, open intent, head of the hash chain, tenant) and
+an ``audit_records`` row per record (canonical JSON, previous hash, own hash). Every write is one
+transaction and a compare-and-set on the record count, so of two processes driving one flow only
+one wins each step. The flows that need driving are those in a state some step is fired from
+(:attr:`firmaio.fsm.Steps.driven`), or with an open intent. Which process drives which flow is
+decided outside the store: one batch run, or a task queue (:mod:`firmaio.adapters.queue`).
 
 These calls block: :class:`~firmaio.adapters.store.aio.AsyncStore` runs them off the event loop.
 """
@@ -49,13 +48,12 @@ class SqlStore:
 
     placeholder = "?"
     lock_row = ""
-    skip_locked = ""
-    claimable: tuple[str, ...] = tuple(sorted(map(str, DEFAULT_STEPS.driven)))
+    driven: tuple[str, ...] = tuple(sorted(map(str, DEFAULT_STEPS.driven)))
     """States whose flows still need driving; pass ``driven=`` for a table of your own."""
 
     def _set_driven(self, driven: Iterable[State] | None) -> None:
         if driven is not None:
-            self.claimable = tuple(sorted(map(str, driven)))
+            self.driven = tuple(sorted(map(str, driven)))
 
     def close(self) -> None:  # pragma: no cover - overridden
         """Close the connection."""
@@ -154,19 +152,34 @@ class SqlStore:
 
     _CREATE = (
         "INSERT INTO flows (id, state, seq, head_hash, activation_deadline, created_at,"
-        " updated_at) VALUES (?, ?, 0, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+        " updated_at, tenant) VALUES (?, ?, 0, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
     )
 
-    def create(self, flow_id: str, *, activation_deadline: float, now: float) -> bool:
+    def create(
+        self, flow_id: str, *, activation_deadline: float, now: float, tenant: str | None = None
+    ) -> bool:
         with self._statement() as cur:
             cur.execute(
                 self._sql(self._CREATE),
-                (flow_id, str(State.READY), genesis(flow_id), activation_deadline, now, now),
+                (
+                    flow_id,
+                    str(State.READY),
+                    genesis(flow_id),
+                    activation_deadline,
+                    now,
+                    now,
+                    tenant,
+                ),
             )
             return bool(cur.rowcount == 1)
 
     def create_many(
-        self, flow_ids: Sequence[str], *, activation_deadline: float, now: float
+        self,
+        flow_ids: Sequence[str],
+        *,
+        activation_deadline: float,
+        now: float,
+        tenant: str | None = None,
     ) -> None:
         """Register many flows in READY in one transaction; existing flows are left as they are."""
         ready = str(State.READY)
@@ -174,7 +187,7 @@ class SqlStore:
             cur.executemany(
                 self._sql(self._CREATE),
                 [
-                    (flow_id, ready, genesis(flow_id), activation_deadline, now, now)
+                    (flow_id, ready, genesis(flow_id), activation_deadline, now, now, tenant)
                     for flow_id in flow_ids
                 ],
             )
@@ -183,7 +196,7 @@ class SqlStore:
         with self._statement() as cur:  # one statement: the row and its trail, one snapshot
             cur.execute(
                 self._sql(
-                    "SELECT f.activation_deadline, f.intent, f.intent_at, r.payload "
+                    "SELECT f.activation_deadline, f.intent, f.intent_at, r.payload, f.tenant "
                     "FROM flows f LEFT JOIN audit_records r ON r.flow_id = f.id "
                     "WHERE f.id = ? ORDER BY r.seq"
                 ),
@@ -195,7 +208,7 @@ class SqlStore:
         first = rows[0]
         records = tuple(from_event_dict(json.loads(r[3])) for r in rows if r[3] is not None)
         intent_at = None if first[2] is None else float(first[2])
-        return StoredFlow(flow_id, float(first[0]), first[1], records, intent_at)
+        return StoredFlow(flow_id, float(first[0]), first[1], records, intent_at, first[4])
 
     def open_intent(self, flow_id: str, intent: str, *, expected_seq: int, now: float) -> None:
         with self._statement() as cur:
@@ -247,57 +260,17 @@ class SqlStore:
             if cur.rowcount != 1:
                 raise StaleFlow(flow_id, expected_seq)
 
-    # -- workers ------------------------------------------------------------------------------
+    # -- batches ------------------------------------------------------------------------------
 
     def _needs_driving(self, ids: Sequence[str] | None) -> tuple[str, list[Any]]:
         """The WHERE condition of flows that need driving (of ``ids``), and its parameters."""
-        states = ", ".join("?" for _ in self.claimable)
+        states = ", ".join("?" for _ in self.driven)
         scope, scope_params = self._scope(ids)
         where = f"(state IN ({states}) OR intent IS NOT NULL){scope}"
-        return where, [*self.claimable, *scope_params]
-
-    def claim(
-        self, worker: str, *, limit: int, lease: float, now: float, ids: Sequence[str] | None = None
-    ) -> list[str]:
-        """Lease up to ``limit`` flows that need driving and nobody else holds."""
-        where, params = self._needs_driving(ids)
-        with self._transaction() as cur:
-            cur.execute(
-                self._sql(
-                    f"SELECT id FROM flows WHERE {where} "
-                    "AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?) "
-                    f"ORDER BY updated_at, id LIMIT ?{self.skip_locked}"
-                ),
-                (*params, now, worker, limit),
-            )
-            chosen = [r[0] for r in cur.fetchall()]
-            cur.executemany(
-                self._sql("UPDATE flows SET lease_owner = ?, lease_until = ? WHERE id = ?"),
-                [(worker, now + lease, flow_id) for flow_id in chosen],
-            )
-        return chosen
-
-    def renew(self, worker: str, ids: Sequence[str], *, lease: float, now: float) -> None:
-        """Extend the leases ``worker`` holds on ``ids``."""
-        with self._transaction() as cur:
-            cur.executemany(
-                self._sql("UPDATE flows SET lease_until = ? WHERE id = ? AND lease_owner = ?"),
-                [(now + lease, flow_id, worker) for flow_id in ids],
-            )
-
-    def release(self, worker: str, ids: Sequence[str]) -> None:
-        """Give up the leases ``worker`` holds on ``ids``."""
-        with self._transaction() as cur:
-            cur.executemany(
-                self._sql(
-                    "UPDATE flows SET lease_owner = NULL, lease_until = NULL "
-                    "WHERE id = ? AND lease_owner = ?"
-                ),
-                [(flow_id, worker) for flow_id in ids],
-            )
+        return where, [*self.driven, *scope_params]
 
     def pending(self, ids: Sequence[str] | None = None) -> int:
-        """How many flows (of ``ids``) still need driving, leased or not."""
+        """How many flows (of ``ids``) still need driving."""
         where, params = self._needs_driving(ids)
         with self._transaction() as cur:
             cur.execute(self._sql(f"SELECT COUNT(*) FROM flows WHERE {where}"), params)
@@ -318,11 +291,12 @@ class SqlStore:
         with self._transaction() as cur:
             cur.execute(
                 self._sql(
-                    f"SELECT id, state, seq, intent, head_hash FROM flows{where} ORDER BY id"
+                    "SELECT id, state, seq, intent, head_hash, tenant "
+                    f"FROM flows{where} ORDER BY id"
                 ),
                 scope_params,
             )
-            return [FlowRow(r[0], r[1], int(r[2]), r[3], r[4]) for r in cur.fetchall()]
+            return [FlowRow(r[0], r[1], int(r[2]), r[3], r[4], r[5]) for r in cur.fetchall()]
 
     def links(self, flow_id: str) -> list[ChainLink]:
         """A flow's stored records with their hashes, as stored."""

@@ -1,4 +1,4 @@
-"""SQLite and PostgreSQL pass the same suite: atomic, compare-and-set, leased, chained."""
+"""SQLite and PostgreSQL pass the same suite: atomic, compare-and-set, chained, by tenant."""
 
 from __future__ import annotations
 
@@ -86,23 +86,25 @@ def test_an_intent_is_opened_once(open_db: Opener) -> None:
     assert loaded.intent == "notify"
 
 
-def test_claims_are_exclusive_until_the_lease_expires(open_db: Opener) -> None:
-    """A claimed flow is not handed to another worker until its lease runs out."""
-    store, _flow = stored_flow(open_db, State.WAIT_FOR_SIGNATURE)
-    other = open_db()
-    assert store.claim("w1", limit=10, lease=30, now=START) == [RID]
-    assert other.claim("w2", limit=10, lease=30, now=START + 10) == []
-    assert other.claim("w2", limit=10, lease=30, now=START + 31) == [RID]
-    store.release("w1", [RID])  # w1 no longer holds it: its release changes nothing
-    assert store.claim("w1", limit=10, lease=30, now=START + 32) == []
+def test_a_flow_keeps_the_tenant_it_was_created_for(open_db: Opener) -> None:
+    """The tenant is written with the flow and read back; registering it again (for another
+    tenant, by mistake) changes nothing."""
+    store = open_db()
+    store.create_many([RID], activation_deadline=START + 120, now=START, tenant="comune-a")
+    store.create_many([RID], activation_deadline=START + 120, now=START, tenant="comune-b")
+    assert not store.create(RID, activation_deadline=START + 120, now=START, tenant="comune-b")
+    [row] = store.rows([RID])
+    assert row.tenant == "comune-a"
+    loaded = store.load(RID)
+    assert loaded is not None
+    assert loaded.tenant == "comune-a"
 
 
-def test_resting_flows_are_not_claimed_unless_an_intent_is_open(open_db: Opener) -> None:
-    """NOTIFIED needs no driving; an open intent makes a flow claimable whatever its state."""
+def test_resting_flows_need_no_driving_unless_an_intent_is_open(open_db: Opener) -> None:
+    """NOTIFIED needs no driving; an open intent makes a flow pending whatever its state."""
     store, flow = stored_flow(open_db, State.FALLBACK_SUGGESTED)
-    assert store.claim("w1", limit=10, lease=30, now=START) == []
+    assert store.pending([RID]) == 0
     store.open_intent(RID, "notify", expected_seq=len(flow.history), now=START)
-    assert store.claim("w1", limit=10, lease=30, now=START) == [RID]
     assert store.pending([RID]) == 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -13,7 +14,10 @@ from firmaio.adapters.store.schema import V1
 from firmaio.fsm.errors import SchemaTooNew, StoreError
 
 CODE_VERSION = len(MIGRATIONS)
-V2 = Migration(2, "a table only this test knows", ("CREATE TABLE test_extra (note TEXT)",))
+NEXT = Migration(
+    CODE_VERSION + 1, "a table only this test knows", ("CREATE TABLE test_extra (note TEXT)",)
+)
+NEWER = rf"version {NEXT.version}, newer than this firmaio-fsm's \(version {CODE_VERSION}"
 
 
 def test_a_new_store_records_this_code_s_version(db: str) -> None:
@@ -25,47 +29,55 @@ def test_a_new_store_records_this_code_s_version(db: str) -> None:
 
 
 def test_a_database_from_before_versions_is_adopted_as_version_1(db: str) -> None:
-    """Tables made by the code before versions were recorded: kept as they are, marked 1."""
-    first = open_store(db)
+    """Tables made by the code before versions were recorded (with the leases workers took
+    then): adopted as version 1, then migrated; the flows are kept, with no tenant."""
+    first = open_store(db, migrations=(V1,))
     first.execute("DROP TABLE firmaio_schema")
     first.execute(
         "INSERT INTO flows (id, state, seq, head_hash, activation_deadline, created_at,"
-        " updated_at) VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAV', 'READY', 0, 'h', 1, 1, 1)"
+        " updated_at, lease_owner, lease_until)"
+        " VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAV', 'READY', 0, 'h', 1, 1, 1, 'w1', 99)"
     )
     first.close()
+    old = open_store(db, migrations=(V1,))  # the code of then sees a version 1 database
+    try:
+        assert old.schema_version() == 1
+    finally:
+        old.close()
     store = open_store(db)
     try:
-        assert store.schema_version() == 1
-        assert [r.flow_id for r in store.rows()] == ["01ARZ3NDEKTSV4RRFFQ69G5FAV"]
+        assert store.schema_version() == CODE_VERSION
+        [row] = store.rows()
+        assert (row.flow_id, row.state, row.tenant) == ("01ARZ3NDEKTSV4RRFFQ69G5FAV", "READY", None)
     finally:
         store.close()
 
 
 def test_migrations_move_a_database_forward(db: str) -> None:
     open_store(db).close()  # at this code's version
-    store = open_store(db, migrations=(*MIGRATIONS, V2))
+    store = open_store(db, migrations=(*MIGRATIONS, NEXT))
     try:
-        assert store.schema_version() == 2
+        assert store.schema_version() == NEXT.version
         store.execute("INSERT INTO test_extra (note) VALUES ('migrated')")
     finally:
         store.close()
 
 
 def test_a_newer_database_is_refused_naming_both_versions(db: str) -> None:
-    open_store(db, migrations=(*MIGRATIONS, V2)).close()
-    with pytest.raises(SchemaTooNew, match=r"version 2, newer than this firmaio-fsm's \(version 1"):
+    open_store(db, migrations=(*MIGRATIONS, NEXT)).close()
+    with pytest.raises(SchemaTooNew, match=NEWER):
         open_store(db)
     assert issubclass(SchemaTooNew, StoreError)
-    store = open_store(db, migrations=(*MIGRATIONS, V2))  # left as it was: still at version 2
+    store = open_store(db, migrations=(*MIGRATIONS, NEXT))  # left as it was, at the newer one
     try:
-        assert store.schema_version() == 2
+        assert store.schema_version() == NEXT.version
     finally:
         store.close()
 
 
 def test_a_refused_sqlite_file_is_not_changed(tmp_path: Path) -> None:
     path = tmp_path / "newer.sqlite"
-    open_store(str(path), migrations=(*MIGRATIONS, V2)).close()
+    open_store(str(path), migrations=(*MIGRATIONS, NEXT)).close()
     before = path.read_bytes()
     with pytest.raises(SchemaTooNew):
         open_store(str(path))
@@ -81,10 +93,10 @@ def test_the_command_says_what_is_wrong_with_a_newer_store(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "newer.sqlite"
-    open_store(str(path), migrations=(*MIGRATIONS, V2)).close()
+    open_store(str(path), migrations=(*MIGRATIONS, NEXT)).close()
     assert main(["audit", "verify", "--db", str(path)]) == 6
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
-    assert "version 2, newer than this firmaio-fsm's (version 1)" in err[0]
+    assert re.search(NEWER, err[0])
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version FROM firmaio_schema").fetchall() == [(2,)]
+        assert conn.execute("SELECT version FROM firmaio_schema").fetchall() == [(NEXT.version,)]

@@ -1,0 +1,135 @@
+"""``firmaio worker`` and ``firmaio enqueue``: many workers on one PostgreSQL store, through a
+task queue (Procrastinate), with one rate limit per API key shared by every worker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from typing import TextIO
+
+from firmaio.fsm.driver import PollingPolicy
+from firmaio.fsm.errors import InvalidInput
+from firmaio.fsm.states import TERMINAL
+
+from ..clock import SystemClock
+from ..store import store_name
+from ..tenants import DEFAULT_TENANT, Tenants
+from .wiring import flow_store, recovery_grace, resend_policy, retry_policy
+
+
+def _need_the_extra() -> None:
+    """The queue package needs the [queue] extra: say so, clearly, if it is missing."""
+    try:
+        import procrastinate  # noqa: F401
+    except ImportError as missing:
+        raise InvalidInput(
+            f"workers need the [queue] extra: pip install 'firmaio-fsm[queue]' ({missing})"
+        ) from None
+
+
+def _postgres(db: str) -> str:
+    if not db.startswith(("postgresql://", "postgres://")):
+        raise InvalidInput(
+            f"workers share flows through PostgreSQL: --db must be a postgresql:// URL, not "
+            f"{store_name(db)} (one process on SQLite: firmaio run or firmaio serve)"
+        )
+    return db
+
+
+def _tenants(args: argparse.Namespace) -> Tenants:
+    return Tenants.load(args.tenants) if args.tenants else Tenants()
+
+
+async def _worker(args: argparse.Namespace, out: TextIO) -> int:
+    _need_the_extra()
+    from ..queue import Runtime, Schedule, WorkerHandle, WorkerOptions, work
+
+    dsn = _postgres(args.db)
+    tenants = _tenants(args)
+    store = flow_store(dsn)
+    schedule = Schedule(
+        watch_every=args.watch_every,
+        retry_after=args.retry_after,
+        policy=PollingPolicy(activation_timeout=args.activation_timeout),
+        resend=resend_policy(args),
+        recovery_grace=recovery_grace(args),
+    )
+    runtime = Runtime(
+        store, dsn, tenants, SystemClock(), base_url=args.base_url, retry=retry_policy(args),
+        schedule=schedule,
+    )  # fmt: skip
+    handle = WorkerHandle()
+    try:
+        await runtime.open()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, handle.stop)
+        names = ", ".join(sorted(tenants))
+        print(
+            f"firmaio worker: serving {store_name(dsn)} for {names}; SIGTERM or Ctrl-C stops",
+            file=sys.stderr,
+        )
+        options = WorkerOptions(
+            concurrency=args.concurrency, name=args.worker, stalled_after=args.stalled_after,
+            heartbeat=min(10.0, args.stalled_after / 3),
+        )  # fmt: skip
+        await work(dsn, runtime, options, handle)
+    finally:
+        await runtime.close()
+        await store.close()
+    summary = {"stopped": True, "tenants": sorted(tenants)}
+    if args.json:
+        json.dump(summary, out)
+        out.write("\n")
+    else:
+        print("firmaio worker: stopped cleanly", file=out)
+    return 0
+
+
+async def _enqueue(args: argparse.Namespace, out: TextIO) -> int:
+    _need_the_extra()
+    from ..queue import enqueue
+
+    dsn = _postgres(args.db)
+    tenant = _tenants(args)[args.tenant].name  # an unknown tenant is refused before anything
+    ids = list(args.request_ids)
+    store = flow_store(dsn)
+    try:
+        if args.open:
+            ids += [row.flow_id for row in await store.rows() if row.state not in _CLOSED]
+        if not ids:
+            raise InvalidInput("name the requests to queue: IDs, or --open for every open flow")
+        queued = await enqueue(
+            dsn, store, SystemClock(), ids,
+            tenant=None if tenant == DEFAULT_TENANT else tenant,
+            policy=PollingPolicy(activation_timeout=args.activation_timeout),
+        )  # fmt: skip
+    finally:
+        await store.close()
+    summary = {"flows": len(ids), "queued": queued, "tenant": tenant}
+    if args.json:
+        json.dump(summary, out)
+        out.write("\n")
+    else:
+        print(
+            f"firmaio enqueue: {queued} of {len(ids)} flows queued for {tenant} "
+            "(the others had a visit waiting)",
+            file=out,
+        )
+    return 0
+
+
+_CLOSED = frozenset(map(str, TERMINAL))
+
+
+def cmd_worker(args: argparse.Namespace, out: TextIO) -> int:
+    """Run flows as jobs until stopped."""
+    return asyncio.run(_worker(args, out))
+
+
+def cmd_enqueue(args: argparse.Namespace, out: TextIO) -> int:
+    """Register flows for a tenant and queue them for the workers."""
+    return asyncio.run(_enqueue(args, out))

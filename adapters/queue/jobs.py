@@ -1,0 +1,118 @@
+"""Flows as jobs of Procrastinate, a PostgreSQL task queue: how many workers share the flows.
+
+Each flow is one job at a time, ``firmaio:tend`` with the flow's id, deferred with the flow's id
+as both its **lock** (two jobs of one flow never run at once, on any worker) and its **queueing
+lock** (at most one waiting job per flow). A job does what is due on its flow
+(:meth:`.runtime.Runtime.tend`), then defers the flow's next visit at the time the flow wants it:
+at once while it needs driving, at a later attempt's due time, or a status check
+``watch_every`` seconds after the last record; a closed flow gets none.
+
+A worker that dies (killed, a lost machine) stops sending heartbeats; every worker runs the
+periodic ``firmaio:retry_stalled`` job, which hands the dead worker's jobs back to the queue once
+its heartbeat is ``stalled_after`` seconds old. The flow's own records say where it stood (an
+open notification intent is recovered before anything is sent again), so nothing is lost or
+sent twice.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from typing import Any
+
+import procrastinate
+from procrastinate import exceptions
+from procrastinate.schema import SchemaManager
+
+from firmaio.fsm.errors import StoreUnavailable
+
+from .runtime import Runtime
+
+SCHEMA_LOCK = 727273
+"""The advisory lock under which one process at a time installs Procrastinate's schema."""
+
+STALLED_CHECK = "* * * * * */5"
+"""How often (cron, with seconds) the workers look for jobs of dead workers: every 5 s."""
+
+blueprint = procrastinate.Blueprint()
+
+
+def _runtime(context: procrastinate.JobContext) -> Runtime:
+    runtime: Runtime = context.additional_context["firmaio"]
+    return runtime
+
+
+@blueprint.task(
+    name="tend",
+    pass_context=True,
+    retry=procrastinate.RetryStrategy(
+        max_attempts=100, wait=5, retry_exceptions={StoreUnavailable}
+    ),
+)
+async def tend(context: procrastinate.JobContext, flow_id: str) -> None:
+    """Do what is due on one flow, then schedule its next visit."""
+    runtime = _runtime(context)
+    tended = await runtime.tend(flow_id)
+    if tended.next_visit is not None:
+        at = datetime.datetime.fromtimestamp(tended.next_visit, tz=datetime.UTC)
+        assert context.app is not None
+        await defer(context.app, [flow_id], at=at)
+
+
+@blueprint.periodic(cron=STALLED_CHECK)
+@blueprint.task(name="retry_stalled", queueing_lock="firmaio:retry_stalled", pass_context=True)
+async def retry_stalled(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Give the jobs of workers silent for ``stalled_after`` seconds back to the queue."""
+    del timestamp
+    assert context.app is not None
+    manager = context.app.job_manager
+    after: float = context.additional_context.get("stalled_after", 30.0)
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=after):
+        await manager.retry_job(job)
+
+
+def queue_app(dsn: str) -> procrastinate.App:
+    """The Procrastinate app of the store at ``dsn`` (a ``postgresql://`` URL)."""
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=dsn))
+    app.add_tasks_from(blueprint, namespace="firmaio")
+    return app
+
+
+async def defer(
+    app: procrastinate.App, flow_ids: Iterable[str], *, at: datetime.datetime | None = None
+) -> int:
+    """Queue a visit to each flow (now, or ``at``); a flow with a visit waiting keeps that one.
+    How many were queued."""
+    task = app.tasks["firmaio:tend"]
+    queued = 0
+    for flow_id in flow_ids:
+        options: dict[str, Any] = {"lock": flow_id, "queueing_lock": flow_id}
+        if at is not None:
+            options["schedule_at"] = at
+        try:
+            await task.configure(**options).defer_async(flow_id=flow_id)
+        except exceptions.AlreadyEnqueued:
+            continue
+        queued += 1
+    return queued
+
+
+async def install_schema(dsn: str) -> bool:
+    """Install Procrastinate's tables in the database at ``dsn`` unless they are there (one
+    process at a time). Whether it installed them."""
+    import psycopg
+
+    from ..store.failures import postgres_error
+
+    try:
+        async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            cursor = await conn.execute("SELECT to_regclass('procrastinate_jobs')")
+            found = await cursor.fetchone()
+            if found is not None and found[0] is not None:
+                return False
+            schema = SchemaManager.get_schema()
+            await conn.execute(schema)
+            return True
+    except psycopg.Error as error:
+        raise postgres_error(error, dsn) from None

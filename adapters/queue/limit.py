@@ -1,0 +1,149 @@
+"""One rate limit per API key, shared by every worker: the sliding window kept in PostgreSQL.
+
+The gateway allows 150 calls per 5 seconds per key, whatever process makes them.
+:class:`~firmaio.adapters.ratelimit.SlidingWindow` keeps that rule inside one process;
+:class:`SharedWindow` keeps it across processes and machines, with the same rule: a call is
+counted from the moment its slot is taken (in flight) until a whole window after its answer.
+Each key's slots are rows of ``firmaio_rate_slots``; taking one is one round trip to a function
+that holds the key's advisory lock while it counts, so two workers never both take the last
+slot. Times are the database's clock, so workers on several machines agree. A slot whose worker
+died in flight is forgotten after ``stale`` seconds (longer than any call lasts).
+
+Only one coroutine per process and key waits for a slot at a time (the others queue behind it),
+so a full window costs each process one query per freed slot, not one per waiting call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from firmaio.fsm.errors import InvalidInput
+
+from ..store.failures import postgres_error
+
+SETUP_LOCK = 727272
+"""The advisory lock under which one process at a time creates the table and the function."""
+
+SETUP = (
+    """CREATE TABLE IF NOT EXISTS firmaio_rate_slots (
+        id BIGSERIAL PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        started DOUBLE PRECISION NOT NULL,
+        ended DOUBLE PRECISION
+    )""",
+    "CREATE INDEX IF NOT EXISTS firmaio_rate_slots_by_key ON firmaio_rate_slots (key_id, ended)",
+    """CREATE OR REPLACE FUNCTION firmaio_take_slot(
+        p_key TEXT, p_calls INTEGER, p_window DOUBLE PRECISION, p_stale DOUBLE PRECISION
+    ) RETURNS TABLE (slot BIGINT, wait DOUBLE PRECISION, used INTEGER)
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        now_ DOUBLE PRECISION := extract(epoch FROM clock_timestamp());
+        flying INTEGER;
+        done INTEGER;
+        freed_at DOUBLE PRECISION;
+    BEGIN
+        PERFORM pg_advisory_xact_lock(hashtextextended('firmaio_rate_slots:' || p_key, 0));
+        DELETE FROM firmaio_rate_slots s WHERE s.key_id = p_key
+            AND (s.ended <= now_ - p_window OR (s.ended IS NULL AND s.started <= now_ - p_stale));
+        SELECT count(*) FILTER (WHERE s.ended IS NULL), count(*) FILTER (WHERE s.ended IS NOT NULL)
+            INTO flying, done FROM firmaio_rate_slots s WHERE s.key_id = p_key;
+        used := flying + done;
+        IF used < p_calls THEN
+            INSERT INTO firmaio_rate_slots (key_id, started) VALUES (p_key, now_)
+                RETURNING id INTO slot;
+            wait := 0;
+            used := used + 1;
+        ELSIF done <= used - p_calls THEN
+            wait := 0.01;  -- only calls in flight hold the window: look again shortly
+        ELSE
+            SELECT s.ended INTO freed_at FROM firmaio_rate_slots s
+                WHERE s.key_id = p_key AND s.ended IS NOT NULL
+                ORDER BY s.ended OFFSET used - p_calls LIMIT 1;
+            wait := greatest(freed_at + p_window - now_, 0.001);
+        END IF;
+        RETURN NEXT;
+    END $$""",
+)
+
+
+class SharedWindow:
+    """At most ``calls`` calls with one key in any window of ``period`` seconds, across every
+    process that opens a window for the same ``key_id`` on the same database."""
+
+    def __init__(
+        self,
+        dsn: str,
+        key_id: str,
+        *,
+        calls: int = 150,
+        period: float = 5.0,
+        stale: float = 120.0,
+    ) -> None:
+        if calls < 1 or period <= 0 or stale <= period:
+            raise InvalidInput("SharedWindow needs calls >= 1, period > 0 and stale > period")
+        self.dsn, self.key_id = dsn, key_id
+        self.calls, self.period, self.stale = calls, period, stale
+        self._conn: Any = None
+        self._lock = asyncio.Lock()
+        self._used = 0
+
+    async def open(self) -> SharedWindow:
+        """Connect, creating the table and the function if they are missing."""
+        import psycopg
+
+        try:
+            self._conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
+            async with self._conn.transaction():
+                await self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (SETUP_LOCK,))
+                for statement in SETUP:
+                    await self._conn.execute(statement)
+        except psycopg.Error as error:
+            raise postgres_error(error, self.dsn) from None  # its text may hold the URL
+        return self
+
+    async def close(self) -> None:
+        """Close the connection; slots still in flight end when their calls do (or go stale)."""
+        if self._conn is not None:
+            await self._conn.close()
+
+    async def _query(self, sql: str, params: tuple[object, ...]) -> Any:
+        import psycopg
+
+        try:
+            return await self._conn.execute(sql, params)
+        except psycopg.Error as error:
+            raise postgres_error(error, self.dsn) from None
+
+    async def _take(self) -> tuple[int | None, float]:
+        cursor = await self._query(
+            "SELECT slot, wait, used FROM firmaio_take_slot(%s, %s, %s, %s)",
+            (self.key_id, self.calls, self.period, self.stale),
+        )
+        slot, wait, used = await cursor.fetchone()
+        self._used = int(used)
+        return slot, float(wait)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Wait until one more call fits; count it while in flight and a window after it ends."""
+        async with self._lock:
+            while True:
+                slot, wait = await self._take()
+                if slot is not None:
+                    break
+                await asyncio.sleep(wait)
+        try:
+            yield
+        finally:
+            await self._query(
+                "UPDATE firmaio_rate_slots SET ended = extract(epoch FROM clock_timestamp()) "
+                "WHERE id = %s",
+                (slot,),
+            )
+
+    def in_use(self) -> int:
+        """Calls the window held when this process last took a slot (for a gauge)."""
+        return self._used

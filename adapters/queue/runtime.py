@@ -1,0 +1,189 @@
+"""What one worker process holds while it runs flows as jobs: the store, and per tenant a client
+(with the key's shared rate window) and a durable driver.
+
+:meth:`Runtime.tend` is one job's work on one flow: whatever is due now (drive it to rest, make
+a due later attempt, check the status of a flow at rest), then when the flow wants looking at
+again. The job queue (:mod:`.jobs`) runs it and schedules the next visit; this module knows
+nothing of the queue, so it is tested with a plain loop as well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import structlog
+
+from firmaio.fsm.audit import Outcome
+from firmaio.fsm.driver import PollingPolicy
+from firmaio.fsm.durable import DurableDriver
+from firmaio.fsm.engine import Flow
+from firmaio.fsm.errors import ApiConfigurationError, ApiError, StaleFlow
+from firmaio.fsm.hooks import Hooks
+from firmaio.fsm.ports import Clock, StepTracer, Store
+from firmaio.fsm.resend import ResendPolicy
+from firmaio.fsm.states import Trigger
+
+from ..client import DEFAULT_BASE_URL, IssuerClient, RetryPolicy
+from ..tenants import Tenants, key_id
+from .limit import SharedWindow
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When a worker comes back to a flow."""
+
+    watch_every: float = 3600.0
+    """Seconds between two status checks of a flow at rest (NOTIFIED, FALLBACK_SUGGESTED)."""
+    retry_after: float = 30.0
+    """Seconds before a flow whose calls failed (after the client's retries) is tried again."""
+    policy: PollingPolicy = field(default_factory=PollingPolicy)
+    resend: ResendPolicy = field(default_factory=ResendPolicy)
+    recovery_grace: float | None = None
+    """Seconds an open notification intent settles before it is recovered (driver default)."""
+
+
+@dataclass
+class Tended:
+    """What one visit did, and when the flow wants the next one (clock time; None: never)."""
+
+    flow_id: str
+    state: str
+    next_visit: float | None
+    did: str
+
+
+class Runtime:
+    """One worker process's clients, windows and drivers, per tenant (see the module docstring).
+
+    Every tenant's key is read when the runtime opens: a missing key fails there, before any
+    job runs, naming the tenant and where its key was looked for.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        dsn: str,
+        tenants: Tenants,
+        clock: Clock,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        retry: RetryPolicy | None = None,
+        schedule: Schedule | None = None,
+        hooks: Hooks | None = None,
+        tracer: StepTracer | None = None,
+        calls: int = 150,
+        period: float = 5.0,
+    ) -> None:
+        self.store, self.dsn, self.tenants, self.clock = store, dsn, tenants, clock
+        self.base_url, self.retry = base_url, retry
+        self.schedule = schedule or Schedule()
+        self.hooks, self.tracer = hooks, tracer
+        self.calls, self.period = calls, period
+        self.windows: dict[str, SharedWindow] = {}
+        self.clients: dict[str, IssuerClient] = {}
+        self.drivers: dict[str, DurableDriver] = {}
+        self._log = structlog.get_logger("firmaio.adapters.queue")
+
+    async def open(self) -> Runtime:
+        """Read every tenant's key, open its key's shared window, build its client and driver."""
+        keys = self.tenants.keys_by_tenant()  # a missing key fails here, before anything opens
+        try:
+            for name, key in keys.items():
+                kid = key_id(key)
+                if kid not in self.windows:
+                    window = SharedWindow(self.dsn, kid, calls=self.calls, period=self.period)
+                    self.windows[kid] = await window.open()
+                client = IssuerClient(
+                    key, base_url=self.base_url, retry=self.retry, rate_limit=self.windows[kid]
+                )
+                self.clients[name] = client
+                self.drivers[name] = self._driver(client)
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    def _driver(self, client: IssuerClient) -> DurableDriver:
+        schedule = self.schedule
+        driver = DurableDriver(
+            client, self.clock, self.store, policy=schedule.policy, resend=schedule.resend,
+            hooks=self.hooks, tracer=self.tracer,
+        )  # fmt: skip
+        if schedule.recovery_grace is not None:
+            driver.recovery_grace = schedule.recovery_grace
+        return driver
+
+    def stop(self) -> None:
+        """Flows under way stop at their next step boundary (their jobs come back at once)."""
+        for driver in self.drivers.values():
+            driver.stop_requested = True
+
+    @property
+    def stopping(self) -> bool:
+        return any(driver.stop_requested for driver in self.drivers.values())
+
+    async def close(self) -> None:
+        """Close the clients and the windows' connections."""
+        for client in self.clients.values():
+            await client.aclose()
+        for window in self.windows.values():
+            await window.close()
+        self.clients.clear()
+        self.windows.clear()
+
+    async def tend(self, flow_id: str) -> Tended:
+        """Do what is due on the flow now; say when it wants the next visit."""
+        rows = await self.store.rows([flow_id])
+        if not rows:
+            return Tended(flow_id, "missing", None, "no such flow in the store")
+        tenant = self.tenants.of(rows[0].tenant)
+        driver = self.drivers[tenant.name]
+        flow = await driver.open(flow_id)
+        now = self.clock.now()
+        try:
+            did = await self._due(driver, flow, now)
+        except ApiConfigurationError:
+            raise  # a wrong key: the job fails, loudly
+        except StaleFlow:  # another process wrote it first: look again shortly
+            return Tended(flow_id, str(flow.state), now + 1.0, "conflict")
+        except ApiError as error:  # recorded; the client retried already: come back later
+            self._log.warning("firmaio.queue.api_error", flow_id=flow_id, error=str(error))
+            return Tended(flow_id, str(flow.state), now + self.schedule.retry_after, "api_error")
+        return Tended(flow_id, str(flow.state), self._next_visit(driver, flow), did)
+
+    async def _due(self, driver: DurableDriver, flow: Flow, now: float) -> str:
+        if flow.state in driver.engine.steps.driven or driver.intent(flow) is not None:
+            await driver.advance(flow)
+            return "driven"
+        due = driver.next_attempt(flow)
+        if due is not None:
+            if due <= now:
+                await driver.advance(flow)
+                return "later_attempt"
+            return "nothing_due"
+        if self._watch_due(driver, flow, now):
+            await driver.step(flow, Trigger.CHECK_STATUS)
+            return "checked"
+        return "nothing_due"
+
+    def _watch_due(self, driver: DurableDriver, flow: Flow, now: float) -> bool:
+        at = self._next_check(driver, flow)
+        return at is not None and now >= at
+
+    def _next_check(self, driver: DurableDriver, flow: Flow) -> float | None:
+        if flow.is_closed or Trigger.CHECK_STATUS not in driver.engine.allowed(flow.state):
+            return None
+        last = flow.history[-1].decided_at if flow.history else 0.0
+        return last + self.schedule.watch_every
+
+    def _next_visit(self, driver: DurableDriver, flow: Flow) -> float | None:
+        now = self.clock.now()
+        if flow.state in driver.engine.steps.driven or driver.intent(flow) is not None:
+            if driver.stop_requested:
+                return now  # stopped at a step boundary: another worker goes on at once
+            refused = flow.history and flow.history[-1].outcome is Outcome.REFUSED
+            return now + self.schedule.retry_after if refused else now
+        due = driver.next_attempt(flow)
+        if due is not None:
+            return due
+        return self._next_check(driver, flow)

@@ -1,0 +1,95 @@
+"""Running workers and queueing flows: what ``firmaio worker`` and ``firmaio enqueue`` do.
+
+:func:`work` runs one worker process until it is told to stop (:class:`WorkerHandle.stop`, which
+``firmaio worker`` calls on SIGTERM or SIGINT): nothing new starts, flows under way stop at their
+next step boundary with every record written, their jobs go back to the queue at once for the
+other workers, and the worker leaves Procrastinate's table of live workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import procrastinate
+
+from firmaio.fsm.driver import PollingPolicy
+from firmaio.fsm.ports import Clock, Store
+
+from ..runner import worker_name
+from .jobs import defer, install_schema, queue_app
+from .runtime import Runtime
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOptions:
+    """How one worker process runs."""
+
+    concurrency: int = 50
+    """Jobs (flows) run at once by this process."""
+    name: str | None = None
+    """This worker's name in Procrastinate's logs (default: host:pid)."""
+    stalled_after: float = 30.0
+    """Seconds without a heartbeat after which a worker's jobs go to the others."""
+    heartbeat: float = 10.0
+    """Seconds between two heartbeats of this worker."""
+
+
+class WorkerHandle:
+    """Stops a running :func:`work` cleanly, from a signal handler or another task."""
+
+    def __init__(self) -> None:
+        self.stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+async def work(
+    dsn: str, runtime: Runtime, options: WorkerOptions, handle: WorkerHandle | None = None
+) -> None:
+    """Run flows as jobs until ``handle.stop()`` (see the module docstring)."""
+    handle = handle or WorkerHandle()
+    await install_schema(dsn)
+    app = queue_app(dsn)
+    async with app.open_async():
+        worker = asyncio.create_task(
+            app.run_worker_async(
+                name=options.name or worker_name(),
+                concurrency=options.concurrency,
+                install_signal_handlers=False,
+                additional_context={"firmaio": runtime, "stalled_after": options.stalled_after},
+                update_heartbeat_interval=options.heartbeat,
+                stalled_worker_timeout=options.stalled_after,
+                delete_jobs="successful",
+            )
+        )
+        stopping = asyncio.create_task(handle.stopping.wait())
+        await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        runtime.stop()  # flows under way stop at their next step boundary
+        worker.cancel()  # Procrastinate waits for the jobs under way, then unregisters
+        stopping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+
+
+async def enqueue(
+    dsn: str,
+    store: Store,
+    clock: Clock,
+    flow_ids: Sequence[str],
+    *,
+    tenant: str | None = None,
+    policy: PollingPolicy | None = None,
+) -> int:
+    """Register the flows (for ``tenant``; existing ones keep theirs) and queue a visit to each
+    that has none waiting. How many visits were queued."""
+    now = clock.now()
+    deadline = now + (policy or PollingPolicy()).activation_timeout
+    await store.create_many(list(flow_ids), activation_deadline=deadline, now=now, tenant=tenant)
+    await install_schema(dsn)
+    app: procrastinate.App = queue_app(dsn)
+    async with app.open_async():
+        return await defer(app, flow_ids)

@@ -1,0 +1,160 @@
+"""Tenants: the administrations one deployment serves, each with its own API key and rate limit.
+
+A technology partner drives the flows of many administrations, each with its own issuer API key.
+Every flow belongs to a tenant (the ``tenant`` column of the store); keys are never written to
+the database nor to this file. A tenants file (TOML) names, for each tenant, where its key comes
+from: an environment variable or a file (a mounted secret)::
+
+    [comune-di-roma]
+    key_env = "FIRMAIO_KEY_ROMA"
+
+    [comune-di-milano]
+    key_file = "/run/secrets/firmaio-milano"
+
+A flow with no tenant belongs to the **default** tenant, whose key is ``FIRMAIO_API_KEY``; a
+deployment with a tenants file serves the tenants it names (name ``default`` there to serve flows
+registered with none). A key that cannot be read is an
+:class:`~firmaio.fsm.errors.ApiConfigurationError` naming the tenant and where its key was looked
+for, never the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from firmaio.fsm.errors import ApiConfigurationError, InvalidInput
+
+DEFAULT_TENANT = "default"
+"""The tenant of flows registered with no tenant: its key is ``FIRMAIO_API_KEY``."""
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+_ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """One administration: its name and where its API key is read from (exactly one of
+    ``key_env`` and ``key_file``)."""
+
+    name: str
+    key_env: str | None = None
+    key_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not _NAME.fullmatch(self.name):
+            raise InvalidInput(
+                f"tenant name {self.name!r} is not valid: use 1-63 lower-case letters, digits, "
+                "'-' or '_', starting with a letter or digit"
+            )
+        if (self.key_env is None) == (self.key_file is None):
+            raise InvalidInput(
+                f"tenant {self.name!r} needs exactly one of key_env and key_file (where its API "
+                "key is read from)"
+            )
+        if self.key_env is not None and not _ENV.fullmatch(self.key_env):
+            raise InvalidInput(
+                f"tenant {self.name!r}: key_env {self.key_env!r} is not an environment "
+                "variable name"
+            )
+
+    @property
+    def source(self) -> str:
+        """Where the key is read from, as an error message says it."""
+        if self.key_env is not None:
+            return f"environment variable {self.key_env}"
+        return f"file {self.key_file}"
+
+    def key(self) -> str:
+        """The tenant's API key, read now; a clear error if it cannot be."""
+        if self.key_env is not None:
+            key = os.environ.get(self.key_env, "").strip()
+        else:
+            assert self.key_file is not None
+            try:
+                key = self.key_file.read_text(encoding="utf-8").strip()
+            except OSError as error:
+                raise ApiConfigurationError(
+                    f"tenant {self.name!r}: cannot read its API key from {self.source} "
+                    f"({error.strerror or type(error).__name__})"
+                ) from None
+        if not key:
+            raise ApiConfigurationError(
+                f"tenant {self.name!r}: no API key in {self.source}: set it before starting"
+            )
+        return key
+
+
+def key_id(key: str) -> str:
+    """A name for ``key`` that never reveals it: what a shared rate limit is kept under."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+class Tenants(Mapping[str, Tenant]):
+    """The tenants of one deployment, by name; with none given, the default tenant alone."""
+
+    def __init__(self, tenants: Mapping[str, Tenant] | None = None) -> None:
+        if tenants is None:
+            tenants = {DEFAULT_TENANT: Tenant(DEFAULT_TENANT, key_env="FIRMAIO_API_KEY")}
+        if not tenants:
+            raise InvalidInput("a tenants file must name at least one tenant")
+        self._tenants = dict(tenants)
+
+    def __getitem__(self, name: str) -> Tenant:
+        try:
+            return self._tenants[name]
+        except KeyError:
+            known = ", ".join(sorted(self._tenants))
+            raise InvalidInput(f"unknown tenant {name!r} (known: {known})") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tenants)
+
+    def __len__(self) -> int:
+        return len(self._tenants)
+
+    def of(self, stored: str | None) -> Tenant:
+        """The tenant of a flow whose stored tenant is ``stored`` (None: the default)."""
+        return self[stored or DEFAULT_TENANT]
+
+    def keys_by_tenant(self) -> dict[str, str]:
+        """Every tenant's key, read now: a missing one fails here, before any flow is touched."""
+        return {name: tenant.key() for name, tenant in self._tenants.items()}
+
+    @classmethod
+    def load(cls, path: str | Path) -> Tenants:
+        """The tenants of a TOML file (see the module docstring); a clear error naming the
+        file and the entry for anything wrong in it."""
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise InvalidInput(f"cannot read tenants file {path}: {error.strerror}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise InvalidInput(f"tenants file {path} is not valid TOML: {error}") from None
+        tenants: dict[str, Tenant] = {}
+        for name, entry in data.items():
+            if not isinstance(entry, dict):
+                raise InvalidInput(f"tenants file {path}: {name!r} must be a table ([{name}])")
+            unknown = sorted(set(entry) - {"key_env", "key_file"})
+            if unknown:
+                raise InvalidInput(
+                    f"tenants file {path}: tenant {name!r} has unknown field(s) "
+                    f"{', '.join(unknown)} (known: key_env, key_file)"
+                )
+            values = {field: entry.get(field) for field in ("key_env", "key_file")}
+            for field, value in values.items():
+                if value is not None and not isinstance(value, str):
+                    raise InvalidInput(f"tenants file {path}: {name}.{field} must be a string")
+            key_file = values["key_file"]
+            tenants[name] = Tenant(
+                name,
+                key_env=values["key_env"],
+                key_file=None if key_file is None else path.parent / key_file,
+            )
+        return cls(tenants)

@@ -1,0 +1,69 @@
+"""The shared rate window: exact across processes, in PostgreSQL, calls in flight included."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from firmaio.adapters.queue.limit import SharedWindow
+
+
+async def _calls(windows: list[SharedWindow], n: int, hold: float) -> list[tuple[float, float]]:
+    spans: list[tuple[float, float]] = []
+
+    async def call(window: SharedWindow) -> None:
+        async with window.slot():
+            started = time.monotonic()
+            await asyncio.sleep(hold)  # the call in flight
+            spans.append((started, time.monotonic()))
+
+    await asyncio.gather(*(call(windows[i % len(windows)]) for i in range(n)))
+    return spans
+
+
+def _most_counted_at_once(spans: list[tuple[float, float]], period: float) -> int:
+    """The most calls a gateway could count in one window: at each call's start, the calls that
+    started no later and ended less than a window before."""
+    return max(sum(1 for s, e in spans if s <= start and e > start - period) for start, _ in spans)
+
+
+def test_two_processes_share_one_window(postgres_url: str) -> None:
+    """Two windows on one key (two workers): together never more than the limit in a window."""
+
+    async def scenario() -> tuple[list[tuple[float, float]], int]:
+        windows = [
+            await SharedWindow(postgres_url, "k1", calls=5, period=0.4).open() for _ in range(2)
+        ]
+        other = await SharedWindow(postgres_url, "k2", calls=5, period=0.4).open()
+        try:
+            spans, other_spans = await asyncio.gather(
+                _calls(windows, 20, hold=0.05), _calls([other], 5, hold=0.05)
+            )
+        finally:
+            for window in (*windows, other):
+                await window.close()
+        return spans, len(other_spans)
+
+    spans, other = asyncio.run(scenario())
+    assert len(spans) == 20
+    assert other == 5
+    assert _most_counted_at_once(spans, 0.4) <= 5
+    first, last = min(s for s, _ in spans), max(s for s, _ in spans)
+    assert last - first >= 3 * 0.4, "20 calls at 5 per window need at least 3 more windows"
+
+
+def test_a_slot_of_a_dead_worker_goes_stale(postgres_url: str) -> None:
+    """A worker killed in flight leaves its slot taken: it is forgotten after ``stale``."""
+
+    async def scenario() -> float:
+        window = await SharedWindow(postgres_url, "k", calls=1, period=0.2, stale=1.0).open()
+        try:
+            await window._take()  # taken and never given back, as by a killed worker
+            started = time.monotonic()
+            async with window.slot():
+                return time.monotonic() - started
+        finally:
+            await window.close()
+
+    waited = asyncio.run(scenario())
+    assert 0.9 <= waited < 5
