@@ -17,7 +17,7 @@ from firmaio.fsm.states import TERMINAL
 from ..clock import SystemClock
 from ..store import store_name
 from ..tenants import DEFAULT_TENANT, Tenants
-from .wiring import flow_store, recovery_grace, resend_policy, retry_policy
+from .wiring import flow_store, recovery_grace, resend_policy, retry_policy, wiring_of
 
 
 def _need_the_extra() -> None:
@@ -59,7 +59,7 @@ async def _worker(args: argparse.Namespace, out: TextIO) -> int:
     )
     runtime = Runtime(
         store, dsn, tenants, SystemClock(), base_url=args.base_url, retry=retry_policy(args),
-        schedule=schedule,
+        schedule=schedule, on_boundary=wiring_of(args).on_boundary,
     )  # fmt: skip
     handle = WorkerHandle()
     try:

@@ -22,6 +22,7 @@ from typing import Any
 
 import procrastinate
 from procrastinate import exceptions
+from procrastinate.jobs import Status
 from procrastinate.schema import SchemaManager
 
 from firmaio.fsm.errors import StoreUnavailable
@@ -34,21 +35,11 @@ SCHEMA_LOCK = 727273
 STALLED_CHECK = "* * * * * */5"
 """How often (cron, with seconds) the workers look for jobs of dead workers: every 5 s."""
 
-blueprint = procrastinate.Blueprint()
-
-
 def _runtime(context: procrastinate.JobContext) -> Runtime:
     runtime: Runtime = context.additional_context["firmaio"]
     return runtime
 
 
-@blueprint.task(
-    name="tend",
-    pass_context=True,
-    retry=procrastinate.RetryStrategy(
-        max_attempts=100, wait=5, retry_exceptions={StoreUnavailable}
-    ),
-)
 async def tend(context: procrastinate.JobContext, flow_id: str) -> None:
     """Do what is due on one flow, then schedule its next visit."""
     runtime = _runtime(context)
@@ -59,8 +50,6 @@ async def tend(context: procrastinate.JobContext, flow_id: str) -> None:
         await defer(context.app, [flow_id], at=at)
 
 
-@blueprint.periodic(cron=STALLED_CHECK)
-@blueprint.task(name="retry_stalled", queueing_lock="firmaio:retry_stalled", pass_context=True)
 async def retry_stalled(context: procrastinate.JobContext, timestamp: int) -> None:
     """Give the jobs of workers silent for ``stalled_after`` seconds back to the queue."""
     del timestamp
@@ -68,13 +57,26 @@ async def retry_stalled(context: procrastinate.JobContext, timestamp: int) -> No
     manager = context.app.job_manager
     after: float = context.additional_context.get("stalled_after", 30.0)
     for job in await manager.get_stalled_jobs(seconds_since_heartbeat=after):
-        await manager.retry_job(job)
+        try:
+            await manager.retry_job(job)
+        except exceptions.UniqueViolation:  # the same visit is already waiting: that one does it
+            await manager.finish_job(job, status=Status.FAILED, delete_job=True)
 
 
 def queue_app(dsn: str) -> procrastinate.App:
-    """The Procrastinate app of the store at ``dsn`` (a ``postgresql://`` URL)."""
+    """The Procrastinate app of the store at ``dsn`` (a ``postgresql://`` URL), with the two
+    jobs above (a new app each time: Procrastinate renames the tasks an app takes in)."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=dsn))
-    app.add_tasks_from(blueprint, namespace="firmaio")
+    store_unavailable = procrastinate.RetryStrategy(
+        max_attempts=100, wait=5, retry_exceptions={StoreUnavailable}
+    )
+    app.task(name="firmaio:tend", pass_context=True, retry=store_unavailable)(tend)
+    periodic = app.periodic(cron=STALLED_CHECK)
+    periodic(
+        app.task(
+            name="firmaio:retry_stalled", queueing_lock="firmaio:retry_stalled", pass_context=True
+        )(retry_stalled)
+    )
     return app
 
 

@@ -15,7 +15,7 @@ import structlog
 
 from firmaio.fsm.audit import Outcome
 from firmaio.fsm.driver import PollingPolicy
-from firmaio.fsm.durable import DurableDriver
+from firmaio.fsm.durable import Boundary, DurableDriver
 from firmaio.fsm.engine import Flow
 from firmaio.fsm.errors import ApiConfigurationError, ApiError, StaleFlow
 from firmaio.fsm.hooks import Hooks
@@ -71,13 +71,14 @@ class Runtime:
         schedule: Schedule | None = None,
         hooks: Hooks | None = None,
         tracer: StepTracer | None = None,
+        on_boundary: Boundary | None = None,
         calls: int = 150,
         period: float = 5.0,
     ) -> None:
         self.store, self.dsn, self.tenants, self.clock = store, dsn, tenants, clock
         self.base_url, self.retry = base_url, retry
         self.schedule = schedule or Schedule()
-        self.hooks, self.tracer = hooks, tracer
+        self.hooks, self.tracer, self.on_boundary = hooks, tracer, on_boundary
         self.calls, self.period = calls, period
         self.windows: dict[str, SharedWindow] = {}
         self.clients: dict[str, IssuerClient] = {}
@@ -107,7 +108,7 @@ class Runtime:
         schedule = self.schedule
         driver = DurableDriver(
             client, self.clock, self.store, policy=schedule.policy, resend=schedule.resend,
-            hooks=self.hooks, tracer=self.tracer,
+            hooks=self.hooks, tracer=self.tracer, on_boundary=self.on_boundary,
         )  # fmt: skip
         if schedule.recovery_grace is not None:
             driver.recovery_grace = schedule.recovery_grace

@@ -57,7 +57,8 @@ VALUES = {
     "--interval": numbers,
     "--max-checks": numbers,
     "--concurrency": numbers,
-    "--lease": numbers,
+    "--tenant": texts,
+    "--tenants": paths,
     "--notification-grace": numbers,
     "--resend-after": st.sampled_from(["none", "0,0", "1,-1", "x", "", "nan", "0.1"]),
     "--qr-dir": paths,
@@ -72,8 +73,10 @@ OPTIONS = {
     "notify": [*FLOW, "--resend-after"],
     "cancel": FLOW,
     "watch": [*FLOW, "--interval", "--max-checks"],
-    "run": ["--db", "--base-url", "--concurrency", "--lease", "--activation-timeout",
+    "run": ["--db", "--base-url", "--concurrency", "--tenant", "--activation-timeout",
             "--notification-grace", "--resend-after", "--dossier", "--worker"],
+    "enqueue": ["--db", "--tenant", "--tenants", "--activation-timeout"],
+    "worker": ["--db", "--tenants", "--concurrency", "--worker"],
     "verify": ["--db"],
     "show": ["--db", "--diagram"],
     "diagram": ["--format", "--out"],
@@ -90,7 +93,7 @@ def command_lines(draw: st.DrawFn) -> list[str]:
     )
     if command in ("notify", "watch", "cancel", "show"):
         argv.append(draw(ids))
-    if command == "run":
+    if command in ("run", "enqueue"):
         argv += draw(st.lists(ids, min_size=1, max_size=3))
     for name in draw(st.lists(st.sampled_from(OPTIONS[command]), max_size=3, unique=True)):
         argv += [name, draw(VALUES[name])]

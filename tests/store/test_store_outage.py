@@ -38,7 +38,7 @@ def batch(sandbox: Sandbox, n: int) -> dict[str, bool]:
 
 
 def run(db: str, ids: list[str], wiring: Wiring | None = None) -> tuple[int, str]:
-    """``firmaio run`` as worker w1 (restarted under its name: its own leases at once)."""
+    """``firmaio run`` as worker w1."""
     out = io.StringIO()
     argv = ["run", "--db", db, "--worker", "w1", "--notification-grace", "0", "--json", *ids]
     return main(argv, out=out, wiring=wiring or Wiring(retry=FAST_RETRY)), out.getvalue()
