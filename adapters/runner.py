@@ -93,6 +93,7 @@ class BatchRun:
             resend=resend,
             hooks=hooks,
             tracer=tracer,
+            actor=self.worker,
         )
         if recovery_grace is not None:
             self.driver.recovery_grace = recovery_grace
