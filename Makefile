@@ -37,8 +37,10 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+# the SVGs need Graphviz's dot (Debian: graphviz); the report ships a copy of the overview
 diagrams: $(STAMP)
 	$(BIN)/firmaio diagram --write diagrams --readme README.md --readme docs/machine.md
+	cp diagrams/overview.svg adapters/report/overview.svg
 
 clean:
 	rm -rf $(VENV) build *.egg-info
