@@ -33,6 +33,15 @@ def _require_report() -> None:
         )
 
 
+def _is_database(path: Path) -> bool:
+    """Whether ``path`` is an existing SQLite file (a report must never overwrite a store)."""
+    try:
+        with path.open("rb") as file:
+            return file.read(16).startswith(b"SQLite format 3")
+    except OSError:
+        return False
+
+
 def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     """Write the report of ``args.request_ids`` (or of every flow) to ``args.out``."""
     _require_report()
@@ -43,8 +52,10 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     if args.checkpoint is not None:
         checkpoint, problem = load_checkpoint(args.checkpoint, args.key_file)
     target = Path(args.out)
-    if target.exists() and target.is_dir():
+    if target.is_dir():
         raise InvalidInput(f"--out {args.out!r} is a folder; name the HTML file to write")
+    if _is_database(target):
+        raise InvalidInput(f"--out {args.out!r} is a database; the report is not written over it")
 
     async def build() -> tuple[str, bool, int]:
         store = flow_store(args.db, read_only=True)

@@ -247,3 +247,11 @@ def test_the_report_renders_in_chromium_and_fetches_nothing(made: Made) -> None:
             browser.close()
     assert set(requests) == {url}, f"the report fetched {sorted(set(requests) - {url})}"
     assert (ROOT / "out" / "report-screenshot.png").stat().st_size > 10_000
+
+
+def test_a_report_is_never_written_over_a_store(made: Made, tmp_path: Path) -> None:
+    copy = tmp_path / "flows.sqlite"
+    shutil.copy(made.db, copy)
+    before = copy.read_bytes()
+    assert _run("report", "--db", str(copy), "--out", str(copy))[0] == 2
+    assert copy.read_bytes() == before
