@@ -85,7 +85,7 @@ class Service:
     def _new_driver(self) -> DurableDriver:
         driver = DurableDriver(
             self.api, self.clock, self.store, policy=self.policy, resend=self.resend,
-            hooks=self.hooks, tracer=self.tracer,
+            hooks=self.hooks, tracer=self.tracer, actor=self.worker,
         )  # fmt: skip
         if self.recovery_grace is not None:
             driver.recovery_grace = self.recovery_grace

@@ -159,7 +159,7 @@ def details(table: Sequence[Row] = TABLE, basis: Mapping[str, Basis] = BASIS) ->
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
+class PlacedStep:
     """One accepted record of a flow, placed on a view: the edge it took, the guard that held."""
 
     record: AuditRecord
@@ -167,7 +167,7 @@ class Step:
     """``None`` if the view has no edge for it (a record of another table)."""
 
 
-def path_on(view: View, history: Iterable[AuditRecord]) -> tuple[set[str], list[Step]]:
+def path_on(view: View, history: Iterable[AuditRecord]) -> tuple[set[str], list[PlacedStep]]:
     """The ids of the states a flow visited, and its accepted steps placed on ``view``'s edges."""
     visited = {f"state-{INITIAL}"}
     steps = []
@@ -176,7 +176,7 @@ def path_on(view: View, history: Iterable[AuditRecord]) -> tuple[set[str], list[
             continue
         visited.update((f"state-{record.source}", f"state-{record.target}"))
         edge = next((e for e in view.edges if e.takes(record)), None)
-        steps.append(Step(record, edge))
+        steps.append(PlacedStep(record, edge))
     return visited, steps
 
 
