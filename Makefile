@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-fast lint typing pytest diagrams bench clean
+.PHONY: demo report test test-fast lint typing pytest diagrams bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -12,8 +12,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# the demo keeps its flows in out/demo.sqlite (a new store each run) for `make report`
 demo: $(STAMP)
-	$(BIN)/firmaio demo
+	mkdir -p out && rm -f out/demo.sqlite out/demo.sqlite-wal out/demo.sqlite-shm
+	$(BIN)/firmaio demo --db out/demo.sqlite
+
+# the demo's flows as out/report.html, with a checkpoint signed by a key made for the demo (out/ is
+# the demo's own; a real key is kept where the database's writers cannot read it)
+report: $(STAMP)
+	test -f out/demo.sqlite || $(MAKE) demo
+	test -s out/checkpoint.key || (umask 077 && $(BIN)/python -c \
+	  "import secrets; print(secrets.token_hex(32))" > out/checkpoint.key)
+	$(BIN)/firmaio audit verify --db out/demo.sqlite --key-file out/checkpoint.key \
+	  --write-checkpoint out/demo-checkpoint.json
+	$(BIN)/firmaio report --db out/demo.sqlite --key-file out/checkpoint.key \
+	  --checkpoint out/demo-checkpoint.json --out out/report.html
 
 test: lint typing pytest
 
@@ -37,8 +50,10 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+# the SVGs need Graphviz's dot (Debian: graphviz); the report ships a copy of the overview
 diagrams: $(STAMP)
 	$(BIN)/firmaio diagram --write diagrams --readme README.md --readme docs/machine.md
+	cp diagrams/overview.svg adapters/report/overview.svg
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -89,6 +89,7 @@ class BatchRun:
             resend=resend,
             hooks=hooks,
             tracer=tracer,
+            actor=self.worker if tenant is None else f"{self.worker}/{tenant}",
         )
         if recovery_grace is not None:
             self.driver.recovery_grace = recovery_grace

@@ -73,6 +73,7 @@ class Service:
         self.store, self.api, self.clock = store, api, clock
         self.worker = worker or worker_name()
         self.concurrency, self.tenant = concurrency, tenant
+        self._actor = self.worker if tenant is None else f"{self.worker}/{tenant}"
         self.tick, self.watch_every = tick, watch_every
         self.policy, self.resend, self.hooks = policy, resend, hooks
         self.recovery_grace = recovery_grace
@@ -86,7 +87,7 @@ class Service:
     def _new_driver(self) -> DurableDriver:
         driver = DurableDriver(
             self.api, self.clock, self.store, policy=self.policy, resend=self.resend,
-            hooks=self.hooks, tracer=self.tracer,
+            hooks=self.hooks, tracer=self.tracer, actor=self._actor,
         )  # fmt: skip
         if self.recovery_grace is not None:
             driver.recovery_grace = self.recovery_grace

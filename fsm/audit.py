@@ -65,6 +65,9 @@ class AuditRecord(NamedTuple):
     """Why the flow is where it is: a refusal or failure reason, for a reviewer to read."""
     requested_at: float
     decided_at: float
+    actor: str | None = None
+    """Who made the attempt (a worker's or a tenant's name), if the driver was told; never a key.
+    Stored only when set, so records written before it existed keep their hashes."""
 
     @property
     def guard(self) -> str | None:
@@ -76,7 +79,8 @@ class AuditRecord(NamedTuple):
 
     def as_event_dict(self) -> dict[str, Any]:
         """The record as flat fields, the way it is stored: :data:`STORED_FIELDS`, every one,
-        ``None`` included.
+        ``None`` included, except the optional ones (:data:`OPTIONAL_FIELDS`), kept only when
+        set: a record without an actor is stored, and hashed, exactly as before actors existed.
 
         ``guards`` becomes ``"name=True,name=False"`` and ``guard`` is added. The enums are
         ``StrEnum`` members: they are strings.
@@ -84,6 +88,9 @@ class AuditRecord(NamedTuple):
         fields = dict(zip(self._fields, self, strict=True))
         fields["guards"] = _guards_text(self.guards)
         fields["guard"] = self.guard
+        for name in OPTIONAL_FIELDS:
+            if fields[name] is None:
+                del fields[name]
         return fields
 
     def log_fields(self) -> dict[str, Any]:
@@ -107,6 +114,10 @@ class AuditRecord(NamedTuple):
 STORED_FIELDS: tuple[str, ...] = (*AuditRecord._fields, "guard")
 """The fields of a stored record (:meth:`AuditRecord.as_event_dict`): every field, and the guard
 that held."""
+
+OPTIONAL_FIELDS: tuple[str, ...] = ("actor",)
+"""Stored fields left out of a record's stored form while they are ``None`` (added after stored
+chains existed: leaving them out keeps those chains verifiable)."""
 
 NOT_LOGGED = frozenset({"guards", "qr_code_url", "requested_at", "decided_at"})
 """Stored but not logged: the guard trace (the guard that held is), the QR URL, the times."""
@@ -175,6 +186,7 @@ def from_event_dict(fields: dict[str, Any]) -> AuditRecord:
         reason=fields.get("reason"),
         requested_at=float(fields["requested_at"]),
         decided_at=float(fields["decided_at"]),
+        actor=fields.get("actor"),
     )
 
 

@@ -71,6 +71,7 @@ class Driver:
         resend: ResendPolicy | None = None,
         hooks: Hooks | None = None,
         tracer: StepTracer | None = None,
+        actor: str | None = None,
     ) -> None:
         self.api = api
         self.clock = clock
@@ -85,6 +86,9 @@ class Driver:
         self.recovery_grace = RECOVERY_GRACE
         """Seconds a notification whose outcome is unknown is left to settle before the request
         is read back (see :data:`RECOVERY_GRACE`)."""
+        self.actor = actor
+        """Stamped on every record this driver makes (a worker's or tenant's name; never a
+        key), or ``None``."""
         self.stop_requested = False
         """Set it to make :meth:`advance` return at the next step boundary (a clean stop: the
         call under way finishes and its record is written; nothing new starts)."""
@@ -140,16 +144,18 @@ class Driver:
         call = self.engine.steps.call_of(trigger)
         started = self.clock.now()
         if call is None:
-            return self.engine.fire(flow, trigger, now=started)
+            return self.engine.fire(flow, trigger, now=started, actor=self.actor)
         try:
             with bound_contextvars(flow_id=flow.id):  # on the client's log events too
                 answer = await self._call(call, flow.id)
         except ApiError as error:
             error.record = self.engine.fire(
-                flow, trigger, error, now=self.clock.now(), requested_at=started
+                flow, trigger, error, now=self.clock.now(), requested_at=started, actor=self.actor
             )
             raise
-        return self.engine.fire(flow, trigger, answer, now=self.clock.now(), requested_at=started)
+        return self.engine.fire(
+            flow, trigger, answer, now=self.clock.now(), requested_at=started, actor=self.actor
+        )
 
     async def advance(self, flow: Flow) -> State:
         """Take ``flow`` to its next resting state, or stop at the first refused attempt.

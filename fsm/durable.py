@@ -47,6 +47,7 @@ class DurableDriver(Driver):
         resend: ResendPolicy | None = None,
         hooks: Hooks | None = None,
         tracer: StepTracer | None = None,
+        actor: str | None = None,
     ) -> None:
         super().__init__(
             api,
@@ -57,6 +58,7 @@ class DurableDriver(Driver):
             resend=resend,
             hooks=hooks,
             tracer=tracer,
+            actor=actor,
         )
         self.store = store
         self.on_boundary = on_boundary

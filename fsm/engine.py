@@ -211,8 +211,11 @@ class Engine:
         *,
         now: float,
         requested_at: float | None = None,
+        actor: str | None = None,
     ) -> AuditRecord:
         """Fire ``trigger`` on ``flow`` with the API's ``answer``; return the audit record.
+
+        ``actor`` (a worker's or tenant's name, never a key) is stamped on the record.
 
         ``answer`` is what the trigger's one API call returned (``None`` for triggers that make
         no call), or the :class:`ApiError` it raised, which is recorded as an ERROR and changes
@@ -250,6 +253,8 @@ class Engine:
             outcome = _ACCEPTED if accepted else _REFUSED
             trail = tuple(trace)
             record = self._record(flow, trigger, source, outcome, trail, answer, started, now)
+        if actor is not None:
+            record = record._replace(actor=actor)
         flow.history.append(record)
         _learn(flow, record)
         self._log.info(EVENT_NAMES[record.outcome], **record.log_fields())

@@ -1,63 +1,117 @@
-"""``firmaio audit``: check every stored hash chain, or show one flow's trail."""
+"""``firmaio audit``: check every stored hash chain (and sign or check a checkpoint of their
+heads), or show one flow's trail."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
-from typing import TextIO
+import time
+from pathlib import Path
+from typing import Any, TextIO
 
-from firmaio.fsm.audit import BrokenChain, ChainLink, from_event_dict, verify_chain
+from firmaio.fsm.audit import ChainLink, from_event_dict
+from firmaio.fsm.checkpoint import Checkpoint, read_checkpoint
 from firmaio.fsm.engine import default_engine
 from firmaio.fsm.errors import InvalidInput
-from firmaio.fsm.ports import StoredFlow, TrailReader
+from firmaio.fsm.ports import StoredFlow
 from firmaio.fsm.render import to_dot, to_mermaid
 
 from ..store import store_name
+from ..trail import StoreVerdict, read_key, verify_store
 from . import exits
-from .output import print_flow
+from .output import iso_utc, print_flow
 from .wiring import flow_store
 
+__all__ = ["cmd_audit_show", "cmd_audit_verify", "load_checkpoint", "verify_store"]
 
-async def verify_store(store: TrailReader) -> tuple[int, int, list[BrokenChain], str]:
-    """Check every chain: (flows, records, broken chains, digest of all heads)."""
-    broken: list[BrokenChain] = []
-    heads = hashlib.sha256()
-    rows = await store.rows()
-    records = 0
-    for row in rows:
-        links = await store.links(row.flow_id)
-        found = verify_chain(row.flow_id, links, row.seq, row.head_hash, row.state)
-        if found is not None:  # a write between the two reads (a live store) looks like an
-            fresh = await store.rows([row.flow_id])  # insertion: read both again, in order
-            links = await store.links(row.flow_id)
-            if fresh:
-                row = fresh[0]
-                found = verify_chain(row.flow_id, links, row.seq, row.head_hash, row.state)
-        records += len(links)
-        if found is not None:
-            broken.append(found)
-        heads.update(f"{row.flow_id}:{row.seq}:{row.head_hash}\n".encode())
-    for orphan in await store.orphan_flow_ids():
-        broken.append(
-            BrokenChain(orphan, 1, "inserted", "records of a flow the store does not have")
-        )
-    return len(rows), records, broken, heads.hexdigest()
+
+def load_checkpoint(path: str, key_file: str | None) -> tuple[Checkpoint | None, str | None]:
+    """The checkpoint at ``path`` if its signature holds under the key, else ``(None, why)``."""
+    key = read_key(key_file)
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise InvalidInput(f"cannot read the checkpoint {path!r}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path!r} is not a firmaio-fsm checkpoint") from None
+    try:
+        return read_checkpoint(text, key)
+    except InvalidInput as error:
+        raise InvalidInput(f"{path!r}: {error}") from None
+
+
+def _verdict_json(args: argparse.Namespace, verdict: StoreVerdict, code: int) -> dict[str, Any]:
+    problems = len(verdict.broken) + len(verdict.rewritten)
+    failure = None
+    if verdict.tampered:
+        message = verdict.checkpoint_problem or f"{problems} broken or rewritten trail(s)"
+        failure = {"kind": exits.TAMPERED.name, "message": message}
+    return {
+        "db": store_name(args.db),
+        "exit_code": code,
+        "failure": failure,
+        "flows": len(verdict.rows),
+        "records": verdict.records,
+        "intact": verdict.intact,
+        "broken": [
+            {"flow_id": b.flow_id, "seq": b.seq, "kind": b.kind, "why": b.why}
+            for b in [*verdict.broken, *verdict.rewritten]
+        ],
+        "digest": verdict.digest,
+        "checkpoint": None
+        if args.checkpoint is None
+        else {
+            "path": args.checkpoint,
+            "problem": verdict.checkpoint_problem,
+            "made_at": None if verdict.checkpoint is None else iso_utc(verdict.checkpoint.made_at),
+            "holds": verdict.anchored,
+        },
+        "checkpoint_written": args.write_checkpoint if code == exits.OK.code else None,
+    }
+
+
+def _print_verdict(args: argparse.Namespace, verdict: StoreVerdict, out: TextIO) -> None:
+    print(
+        f"checked {len(verdict.rows)} flows, {verdict.records} records in {store_name(args.db)}",
+        file=out,
+    )
+    for found in verdict.broken:
+        print(f"BROKEN {found}", file=out)
+    if args.checkpoint is not None:
+        if verdict.checkpoint_problem:
+            print(f"CHECKPOINT REFUSED {args.checkpoint}: {verdict.checkpoint_problem}", file=out)
+        for found in verdict.rewritten:
+            print(f"REWRITTEN {found}", file=out)
+        if verdict.anchored and verdict.checkpoint is not None:
+            made = iso_utc(verdict.checkpoint.made_at)
+            print(f"every trail the checkpoint of {made} signed is unchanged", file=out)
+    if verdict.intact:
+        print(f"every chain is intact; digest of all heads: {verdict.digest}", file=out)
 
 
 def cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
-    """Check every flow's hash chain; name the first broken record of each."""
+    """Check every flow's hash chain; name the first broken record of each. With
+    ``--checkpoint``, check that no trail was rewritten since; with ``--write-checkpoint``, sign
+    the heads (only when every chain is intact)."""
 
-    async def verify() -> tuple[int, int, list[BrokenChain], str]:
+    async def verify() -> StoreVerdict:
+        checkpoint, problem = (None, None)
+        if args.checkpoint is not None:
+            checkpoint, problem = load_checkpoint(args.checkpoint, args.key_file)
+        key = read_key(args.key_file) if args.write_checkpoint else None
         store = flow_store(args.db, read_only=True)
         try:
-            return await verify_store(store)
+            verdict = await verify_store(store, checkpoint, problem)
         finally:
             await store.close()
+        if key is not None and not verdict.tampered:
+            signed = verdict.to_checkpoint(store_name(args.db), time.time()).signed(key)
+            Path(args.write_checkpoint).write_text(signed)
+        return verdict
 
     try:
-        flows, records, broken, digest = asyncio.run(verify())
+        verdict = asyncio.run(verify())
     except Exception as error:
         failure = exits.failure_of(error)
         if failure is not None and args.json:
@@ -70,30 +124,15 @@ def cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
                 out,
             )
         raise
-    code = exits.TAMPERED.code if broken else exits.OK.code
+    code = exits.TAMPERED.code if verdict.tampered else exits.OK.code
     if args.json:
-        verdict = {
-            "db": store_name(args.db),
-            "exit_code": code,
-            "failure": None
-            if not broken
-            else {"kind": exits.TAMPERED.name, "message": f"{len(broken)} broken chain(s)"},
-            "flows": flows,
-            "records": records,
-            "intact": not broken,
-            "broken": [
-                {"flow_id": b.flow_id, "seq": b.seq, "kind": b.kind, "why": b.why} for b in broken
-            ],
-            "digest": digest,
-        }
-        _dump(verdict, out)
+        _dump(_verdict_json(args, verdict, code), out)
         return code
-    print(f"checked {flows} flows, {records} records in {store_name(args.db)}", file=out)
-    if broken:
-        for found in broken:
-            print(f"BROKEN {found}", file=out)
-        return code
-    print(f"every chain is intact; digest of all heads: {digest}", file=out)
+    _print_verdict(args, verdict, out)
+    if args.write_checkpoint and not verdict.tampered:
+        print(f"checkpoint signed and written: {args.write_checkpoint}", file=out)
+    elif args.write_checkpoint:
+        print("no checkpoint written: a trail does not check out", file=out)
     return code
 
 
@@ -102,8 +141,29 @@ def _dump(document: object, out: TextIO) -> None:
     out.write("\n")
 
 
+def _show_json(stored: StoredFlow, links: list[ChainLink], db: str) -> dict[str, Any]:
+    flow = default_engine().restore(stored.flow_id, stored.activation_deadline, stored.records)
+    records = []
+    for link in links:
+        fields = json.loads(link.payload)
+        fields["requested_at_utc"] = iso_utc(float(fields["requested_at"]))
+        fields["decided_at_utc"] = iso_utc(float(fields["decided_at"]))
+        fields["hash"], fields["prev_hash"] = link.hash, link.prev_hash
+        records.append(fields)
+    return {
+        "db": store_name(db),
+        "signature_request_id": stored.flow_id,
+        "state": str(flow.state),
+        "exit_code": exits.OK.code,
+        "failure": None,
+        "open_intent": stored.intent,
+        "records": records,
+    }
+
+
 def cmd_audit_show(args: argparse.Namespace, out: TextIO) -> int:
-    """Print one flow's stored trail, and optionally its diagram with the path highlighted."""
+    """Print one flow's stored trail, with times, actors and hashes; or its diagram with the
+    path highlighted; or (``--json``) its stored records."""
 
     async def read() -> tuple[StoredFlow | None, list[ChainLink]]:
         store = flow_store(args.db, read_only=True)
@@ -112,9 +172,19 @@ def cmd_audit_show(args: argparse.Namespace, out: TextIO) -> int:
         finally:
             await store.close()
 
-    stored, links = asyncio.run(read())
-    if stored is None:
-        raise InvalidInput(f"no flow {args.request_id!r} in {store_name(args.db)}")
+    try:
+        stored, links = asyncio.run(read())
+        if stored is None:
+            raise InvalidInput(f"no flow {args.request_id!r} in {store_name(args.db)}")
+    except Exception as error:
+        failure = exits.failure_of(error)
+        if failure is not None and args.json:
+            document = {"db": store_name(args.db), "signature_request_id": args.request_id}
+            _dump({**document, "exit_code": failure.exit.code, "failure": failure.as_json()}, out)
+        raise
+    if args.json:
+        _dump(_show_json(stored, links, args.db), out)
+        return exits.OK.code
     flow = default_engine().restore(stored.flow_id, stored.activation_deadline, stored.records)
     if args.diagram:
         renderer = to_mermaid if args.diagram == "mermaid" else to_dot
@@ -125,5 +195,10 @@ def cmd_audit_show(args: argparse.Namespace, out: TextIO) -> int:
         print(f"  open intent: {stored.intent} (the next run reads the request first)", file=out)
     for link in links:
         record = from_event_dict(json.loads(link.payload))
-        print(f"  #{record.seq:<2} hash {link.hash[:16]}  prev {link.prev_hash[:16]}", file=out)
+        by = f"  by {record.actor}" if record.actor else ""
+        print(
+            f"  #{record.seq:<2} {iso_utc(record.decided_at)}  hash {link.hash[:16]}  "
+            f"prev {link.prev_hash[:16]}{by}",
+            file=out,
+        )
     return exits.OK.code

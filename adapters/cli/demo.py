@@ -13,12 +13,18 @@ from pathlib import Path
 from typing import TextIO
 
 from firmaio.fsm.driver import Driver
+from firmaio.fsm.durable import DurableDriver
 from firmaio.fsm.errors import InvalidInput
+from firmaio.fsm.ports import Store
 
 from ..client import IssuerClient
 from ..clock import SystemClock
 from . import exits
 from .output import print_flow, write_qr
+from .wiring import flow_store
+
+DEMO_ACTOR = "firmaio-demo"
+"""The actor the demo's records carry when they are stored (``--db``)."""
 
 SANDBOX_MODULES = ("starlette", "uvicorn", "multipart")
 
@@ -74,20 +80,44 @@ async def _demo(args: argparse.Namespace, out: TextIO) -> int:
                 await create_ready_request(client, dossier["id"], fiscal_code)
                 for _title, fiscal_code, _settings in DEMO_CITIZENS
             ]
-            driver = Driver(client, SystemClock())
-            flows = [driver.new_flow(request_id) for request_id in ids]
-            await asyncio.gather(*(driver.advance(flow) for flow in flows))
+            store = None if args.db is None else flow_store(args.db)
+            try:
+                driver = _driver(client, store)
+                if isinstance(driver, DurableDriver):
+                    flows = [await driver.open(request_id) for request_id in ids]
+                else:
+                    flows = [driver.new_flow(request_id) for request_id in ids]
+                await asyncio.gather(*(driver.advance(flow) for flow in flows))
+            finally:
+                if store is not None:
+                    await store.close()
         for (title, _fc, _settings), flow in zip(DEMO_CITIZENS, flows, strict=True):
             print_flow(title, flow, write_qr(flow, Path(args.qr_dir)), out)
             print(
                 f"  IO messages the sandbox sent: {sandbox.issuer.messages_sent(flow.id)}", file=out
             )
+    if args.db is not None:
+        print(
+            f"\nflows stored in {args.db}: `firmaio report --db {args.db}` reviews them", file=out
+        )
     return exits.OK.code
 
 
+def _driver(client: IssuerClient, store: Store | None) -> Driver:
+    if store is None:
+        return Driver(client, SystemClock())
+    return DurableDriver(client, SystemClock(), store, actor=DEMO_ACTOR)
+
+
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    """Start the sandbox, drive the three citizens of the documentation page over HTTP."""
+    """Start the sandbox, drive the three citizens of the documentation page over HTTP (and keep
+    their flows in a new store with ``--db``)."""
     _require_sandbox("demo")
+    if args.db is not None and Path(args.db).exists():
+        raise InvalidInput(
+            f"firmaio demo --db: {args.db!r} exists; the demo's flows go into a new store "
+            "(remove it, or name another file)"
+        )
     return asyncio.run(_demo(args, out))
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import TextIO
 
 from firmaio.fsm.render import FILES, FORMATS, render, table_markdown, to_mermaid
+from firmaio.fsm.views import dot_files
 
+from ..report.svg import dot_available, render_svg
 from . import exits
 
 GENERATED = ("table", "mermaid")
@@ -35,6 +37,23 @@ def refresh_page(path: Path) -> list[str]:
     return found
 
 
+def write_views(target: Path, out: TextIO) -> None:
+    """The legible views: their DOT, and their SVG rendered by Graphviz where it is installed."""
+    for name, dot in dot_files().items():
+        (target / name).write_text(dot)
+        print(f"wrote {target / name}", file=out)
+        if dot_available():
+            svg = target / name.replace(".dot", ".svg")
+            svg.write_text(render_svg(dot))
+            print(f"wrote {svg}", file=out)
+    if not dot_available():
+        print(
+            "SVG not rendered: Graphviz's dot is not installed (Debian: apt-get install "
+            "graphviz); the committed SVGs were left as they were",
+            file=out,
+        )
+
+
 def cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
     """Print or write the diagrams rendered from the table."""
     if args.write or args.readme:
@@ -44,6 +63,7 @@ def cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
             for fmt in FORMATS:
                 (target / FILES[fmt]).write_text(render(fmt))
                 print(f"wrote {target / FILES[fmt]}", file=out)
+            write_views(target, out)
         for page in args.readme or ():
             names = refresh_page(Path(page))
             print(f"refreshed {page} ({', '.join(names) or 'no generated block'})", file=out)

@@ -58,7 +58,12 @@ CANCELLED = Exit(13, "cancelled", "CANCELLED (for `notify` and `watch`)")
 FAILED = Exit(14, "failed", "FAILED: a permanent error; the reason is printed")
 NOT_SETTLED = Exit(15, "not_settled", "not settled: the flow still needs driving")
 EXPIRED = Exit(16, "expired", "EXPIRED: the request was still unsigned after its expires_at")
-TAMPERED = Exit(20, "tampered", "`audit verify`: a trail was edited, deleted, reordered, inserted")
+TAMPERED = Exit(
+    20,
+    "tampered",
+    "`audit verify`, `report`: a trail was edited, deleted, reordered, inserted, or rewritten "
+    "since the checkpoint, or the checkpoint's signature does not hold",
+)
 
 EXITS: tuple[Exit, ...] = (
     OK,

@@ -19,6 +19,7 @@ from .demo import cmd_demo, cmd_sandbox
 from .diagram import cmd_diagram
 from .flows import cmd_cancel, cmd_notify, cmd_run, cmd_watch
 from .queue import cmd_enqueue, cmd_worker
+from .report import cmd_report
 from .serve import cmd_serve
 
 
@@ -165,6 +166,18 @@ def _request_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _checkpoint_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--checkpoint", metavar="FILE", help="check the trails against this signed checkpoint"
+    )
+    parser.add_argument(
+        "--key-file",
+        metavar="PATH",
+        help="the checkpoint's secret key, held outside the database (default: "
+        "$FIRMAIO_CHECKPOINT_KEY)",
+    )
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with a bad argument raised as :class:`InvalidInput` for ``main`` to report
     like every other error (one line, exit 2, and a JSON answer under ``--json``)."""
@@ -185,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="three citizens end to end against the local sandbox")
     demo.add_argument("--qr-dir", default="out", help="where to write QR codes (default: out/)")
     demo.add_argument("--activation-delay", type=_seconds, default=3.0, help=argparse.SUPPRESS)
+    demo.add_argument(
+        "--db", help="keep the demo's flows in this new SQLite file (for `firmaio report`)"
+    )
     demo.set_defaults(func=cmd_demo)
 
     notify = sub.add_parser("notify", help="READY -> notified, or the fallback for the citizen")
@@ -301,12 +317,31 @@ def build_parser() -> argparse.ArgumentParser:
     verify = audit_sub.add_parser("verify", help="check every hash chain")
     verify.add_argument("--db", default="flows.sqlite")
     verify.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    _checkpoint_options(verify)
+    verify.add_argument(
+        "--write-checkpoint",
+        metavar="FILE",
+        help="sign the heads of every chain with the key and write the checkpoint to FILE "
+        "(only when every chain is intact)",
+    )
     verify.set_defaults(func=cmd_audit_verify)
     show = audit_sub.add_parser("show", help="print one flow's trail")
     show.add_argument("request_id", type=_request_id)
     show.add_argument("--db", default="flows.sqlite")
     show.add_argument("--diagram", choices=("mermaid", "dot"), help="draw it instead")
+    show.add_argument("--json", action="store_true", help="print the stored records as JSON")
     show.set_defaults(func=cmd_audit_show)
+
+    report = sub.add_parser(
+        "report", help="a self-contained HTML report of stored flows for compliance review"
+    )
+    report.add_argument(
+        "request_ids", nargs="*", type=_request_id, metavar="ID", help="these flows (default: all)"
+    )
+    report.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
+    report.add_argument("--out", default="out/report.html", help="the HTML file to write")
+    _checkpoint_options(report)
+    report.set_defaults(func=cmd_report)
 
     diagram = sub.add_parser("diagram", help="render the transition table")
     diagram.add_argument("--format", choices=FORMATS, default="mermaid")

@@ -59,7 +59,7 @@ async def _worker(args: argparse.Namespace, out: TextIO) -> int:
     )
     runtime = Runtime(
         store, dsn, tenants, SystemClock(), base_url=args.base_url, retry=retry_policy(args),
-        schedule=schedule, on_boundary=wiring_of(args).on_boundary,
+        schedule=schedule, on_boundary=wiring_of(args).on_boundary, worker=args.worker,
     )  # fmt: skip
     handle = WorkerHandle()
     try:

@@ -35,6 +35,7 @@ SCHEMA_LOCK = 727273
 STALLED_CHECK = "* * * * * */5"
 """How often (cron, with seconds) the workers look for jobs of dead workers: every 5 s."""
 
+
 def _runtime(context: procrastinate.JobContext) -> Runtime:
     runtime: Runtime = context.additional_context["firmaio"]
     return runtime

@@ -24,6 +24,7 @@ from firmaio.fsm.resend import ResendPolicy
 from firmaio.fsm.states import Trigger
 
 from ..client import DEFAULT_BASE_URL, IssuerClient, RetryPolicy
+from ..runner import worker_name
 from ..tenants import Tenants, key_id
 from .limit import SharedWindow
 
@@ -72,6 +73,7 @@ class Runtime:
         hooks: Hooks | None = None,
         tracer: StepTracer | None = None,
         on_boundary: Boundary | None = None,
+        worker: str | None = None,
         calls: int = 150,
         period: float = 5.0,
     ) -> None:
@@ -80,6 +82,8 @@ class Runtime:
         self.schedule = schedule or Schedule()
         self.hooks, self.tracer, self.on_boundary = hooks, tracer, on_boundary
         self.calls, self.period = calls, period
+        self.worker = worker or worker_name()
+        """This process's name: with the tenant, the actor of every record it writes."""
         self.windows: dict[str, SharedWindow] = {}
         self.clients: dict[str, IssuerClient] = {}
         self.drivers: dict[str, DurableDriver] = {}
@@ -98,17 +102,17 @@ class Runtime:
                     key, base_url=self.base_url, retry=self.retry, rate_limit=self.windows[kid]
                 )
                 self.clients[name] = client
-                self.drivers[name] = self._driver(client)
+                self.drivers[name] = self._driver(client, actor=f"{self.worker}/{name}")
         except BaseException:
             await self.close()
             raise
         return self
 
-    def _driver(self, client: IssuerClient) -> DurableDriver:
+    def _driver(self, client: IssuerClient, *, actor: str) -> DurableDriver:
         schedule = self.schedule
         driver = DurableDriver(
             client, self.clock, self.store, policy=schedule.policy, resend=schedule.resend,
-            hooks=self.hooks, tracer=self.tracer, on_boundary=self.on_boundary,
+            hooks=self.hooks, tracer=self.tracer, on_boundary=self.on_boundary, actor=actor,
         )  # fmt: skip
         if schedule.recovery_grace is not None:
             driver.recovery_grace = schedule.recovery_grace

@@ -4,7 +4,7 @@ Hypothesis builds command lines from the pieces users get wrong (ids, paths, URL
 unknown flags, unicode, empty strings) and runs ``main(argv)`` in a fresh folder, against the
 sandbox, with a store and a file that is not one lying there. For every command line: the exit
 code is one of ``exits.EXITS``; stderr holds no traceback; an invalid request id makes no call to
-the API; a read (``audit``) creates no file.
+the API; a read (``audit``) creates no file, nor does a refused ``report``.
 """
 
 from __future__ import annotations
@@ -67,6 +67,8 @@ VALUES = {
     "--dossier": ids,
     "--diagram": st.sampled_from(["mermaid", "dot", "svg"]),
     "--worker": texts,
+    "--checkpoint": paths,
+    "--key-file": paths,
 }
 FLOW = ["--db", "--base-url", "--activation-timeout", "--notification-grace", "--qr-dir"]
 OPTIONS = {
@@ -77,7 +79,8 @@ OPTIONS = {
             "--notification-grace", "--resend-after", "--dossier", "--worker"],
     "enqueue": ["--db", "--tenant", "--tenants", "--activation-timeout"],
     "worker": ["--db", "--tenants", "--concurrency", "--worker"],
-    "verify": ["--db"],
+    "verify": ["--db", "--checkpoint", "--key-file"],
+    "report": ["--db", "--out", "--checkpoint", "--key-file"],
     "show": ["--db", "--diagram"],
     "diagram": ["--format", "--out"],
     "junk": ["--db"],
@@ -95,6 +98,8 @@ def command_lines(draw: st.DrawFn) -> list[str]:
         argv.append(draw(ids))
     if command in ("run", "enqueue"):
         argv += draw(st.lists(ids, min_size=1, max_size=3))
+    if command == "report":
+        argv += draw(st.lists(ids, max_size=2))
     for name in draw(st.lists(st.sampled_from(OPTIONS[command]), max_size=3, unique=True)):
         argv += [name, draw(VALUES[name])]
     if command != "diagram" and draw(st.booleans()):
@@ -184,3 +189,5 @@ def test_any_command_line_gets_a_documented_exit_and_no_traceback(
         assert sum(sandbox.state.calls.values()) == calls_before, argv
     if argv[0] == "audit":
         assert after == before, (argv, after - before)
+    if argv[0] == "report" and code not in (exits.OK.code, exits.TAMPERED.code):
+        assert after == before, (argv, after - before)  # a refused report writes nothing

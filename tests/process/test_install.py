@@ -105,3 +105,10 @@ def test_cancel_watch_run_and_audit_work_without_extras(
     verified = _run(firmaio, "audit", "verify", "--db", db, env=env)
     assert verified.returncode == 0, verified.stderr
     assert "every chain is intact" in verified.stdout
+
+
+def test_the_report_names_the_extra_it_needs(bare_venv: Path, tmp_path: Path) -> None:
+    refused = _run(bare_venv / "firmaio", "report", "--db", str(tmp_path / "flows.sqlite"))
+    assert refused.returncode == 2
+    assert "pip install 'firmaio-fsm[report]'" in refused.stderr
+    assert not (tmp_path / "flows.sqlite").exists()

@@ -157,6 +157,17 @@ def test_three_workers_two_keys_one_killed(
         assert limited.issuer.messages_sent(request_id) == (1 if messages_on else 0), request_id
     assert limited.state.throttled == 0, "the gateway answered 429"
     assert main(["audit", "verify", "--db", postgres_url], out=io.StringIO()) == 0
+    store = open_store(postgres_url)
+    try:
+        actors = {
+            record.actor
+            for request_id in ids
+            for record in store.load(request_id).records  # type: ignore[union-attr]
+        }
+    finally:
+        store.close()
+    assert {actor.rsplit("/", 1)[1] for actor in actors if actor} == set(KEYS)
+    assert len({actor.rsplit("/", 1)[0] for actor in actors if actor}) == 3, "3 workers wrote"
 
 
 def test_sigterm_stops_cleanly_and_a_restart_goes_on(

@@ -86,8 +86,11 @@ def test_serve_keeps_flows_moving_and_stops_cleanly(sandbox: Sandbox, tmp_path: 
     store = open_store(db)
     try:
         assert all(row.intent is None for row in store.rows(ids))
+        actors = {json.loads(link.payload).get("actor") for i in ids for link in store.links(i)}
     finally:
         store.close()
+    assert len(actors) == 1, actors  # the service's worker stamped every record, checks included
+    assert None not in actors
     verify = subprocess.run(
         [*argv, "audit", "verify", "--db", db], env=env, capture_output=True, text=True, check=False
     )

@@ -1,13 +1,13 @@
-"""Several worker processes on one PostgreSQL database share a batch without clashing."""
+"""Several ``firmaio run`` processes on one batch (by mistake): never two messages.
+
+Sharing flows between processes is the task queue's job (tests/process/test_queue_workers.py);
+runs that overlap still never both win a step of a flow (every write is a compare-and-set)."""
 
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 from firmaio.adapters.sandbox import Sandbox
 from firmaio.adapters.store import open_store
@@ -46,8 +46,9 @@ def check(sandbox: Sandbox, url: str, ids: list[str]) -> None:
         assert row.intent is None
 
 
-def test_workers_share_a_batch(sandbox: Sandbox, postgres_url: str, tmp_path: Path) -> None:
-    """Three workers, 24 flows: each flow driven to rest once, one message where due."""
+def test_overlapping_runs_never_send_twice(sandbox: Sandbox, postgres_url: str) -> None:
+    """Three runs over the same 24 flows at once: each flow at rest, one message where due; a
+    run that lost a step to another counts a conflict and leaves the flow to it."""
     ids = batch(sandbox, 24)
     workers = [spawn(sandbox, "--db", postgres_url, "--concurrency", "4", *ids) for _ in range(3)]
     reports = []
@@ -55,8 +56,8 @@ def test_workers_share_a_batch(sandbox: Sandbox, postgres_url: str, tmp_path: Pa
         out, err = worker.communicate(timeout=120)
         assert worker.returncode == 0, err
         reports.append(json.loads(out))
-    assert sum(r["driven"] for r in reports) == len(ids)
     assert all(r["errors"] == {} for r in reports)
+    assert sum(r["driven"] for r in reports) >= len(ids)
     check(sandbox, postgres_url, ids)
     verify = subprocess.run(
         [sys.executable, "-m", "firmaio.adapters.cli", "audit", "verify", "--db", postgres_url],
@@ -66,22 +67,3 @@ def test_workers_share_a_batch(sandbox: Sandbox, postgres_url: str, tmp_path: Pa
         timeout=60,
     )
     assert verify.returncode == 0, verify.stdout
-
-
-def test_a_dead_workers_flows_are_taken_over_after_its_lease(
-    sandbox: Sandbox, postgres_url: str
-) -> None:
-    """A worker killed while holding leases: another takes its flows once the leases expire."""
-    ids = batch(sandbox, 8)
-    dying = spawn(sandbox, "--db", postgres_url, "--lease", "3", *ids, crash="after_call:notify:2")
-    dying.communicate(timeout=60)
-    assert dying.returncode == -signal.SIGKILL
-    started = time.monotonic()
-    survivor = spawn(
-        sandbox, "--db", postgres_url, "--lease", "3", "--notification-grace", "0", *ids
-    )
-    out, err = survivor.communicate(timeout=60)
-    assert survivor.returncode == 0, err
-    assert json.loads(out)["errors"] == {}
-    assert time.monotonic() - started >= 1.0  # it had to wait for the dead worker's leases
-    check(sandbox, postgres_url, ids)

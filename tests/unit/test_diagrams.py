@@ -4,17 +4,21 @@ runs in another engine."""
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
 from statemachine.io import load
 
+from firmaio.adapters.report.svg import dot_version, element_ids, render_svg, rendered_by
 from firmaio.fsm import TABLE, State
 from firmaio.fsm.engine import default_engine
+from firmaio.fsm.graph import details, overview
 from firmaio.fsm.paths import Path as FsmPath
 from firmaio.fsm.paths import loops, path_id, paths
 from firmaio.fsm.render import FILES, FORMATS, render, table_markdown, to_dot, to_mermaid, to_scxml
 from firmaio.fsm.states import TERMINAL
+from firmaio.fsm.views import dot_files
 from tests.helpers import START, fire_rows
 from tests.unit.test_paths import replay
 
@@ -147,3 +151,53 @@ def test_scxml_reaches_the_same_state_as_our_engine(scxml_class: type, path: Fsm
     driver, _api, _calls = asyncio.run(replay(path))
     ours = driver.flow.state  # type: ignore[attr-defined]
     assert [str(s.id) for s in machine.configuration] == [str(ours)]
+
+
+# -- the legible views: DOT from the IR, SVG rendered by Graphviz and committed -----------------
+
+VIEWS = {"overview": overview(), **{f"trigger-{v.name}": v for v in details()}}
+
+
+@pytest.mark.parametrize("name", sorted(dot_files()))
+def test_view_dot_matches_the_table(name: str) -> None:
+    """Each committed view's DOT is what the IR renders today."""
+    committed = (ROOT / "diagrams" / name).read_text()
+    assert committed == dot_files()[name], f"diagrams/{name} is stale: {REFRESH}"
+
+
+@pytest.mark.parametrize("name", sorted(VIEWS))
+def test_committed_svg_has_every_state_and_edge_of_the_ir(name: str) -> None:
+    """Read from the committed SVG, without Graphviz: every id the report highlights is there."""
+    svg = (ROOT / "diagrams" / f"{name}.svg").read_text()
+    missing = set(VIEWS[name].ids) - element_ids(svg)
+    assert not missing, f"diagrams/{name}.svg lacks {sorted(missing)}: {REFRESH}"
+
+
+def _graphviz_or_skip() -> str:
+    version = dot_version()
+    if version is None:
+        reason = "Graphviz's dot is not installed (Debian: graphviz)"
+        if os.environ.get("FIRMAIO_REQUIRE_GRAPHVIZ") == "1":
+            pytest.fail(f"{reason}; FIRMAIO_REQUIRE_GRAPHVIZ=1 makes this test mandatory")
+        pytest.skip(f"{reason}; the ids are still checked on the committed SVG")
+    return version
+
+
+@pytest.mark.parametrize("name", sorted(VIEWS))
+def test_committed_svg_is_what_graphviz_renders_today(name: str) -> None:
+    """Where the Graphviz that rendered the committed SVG is installed, it renders it again
+    byte for byte (another version lays out differently: that is skipped, with the reason)."""
+    version = _graphviz_or_skip()
+    committed = (ROOT / "diagrams" / f"{name}.svg").read_text()
+    if rendered_by(committed) != version:
+        pytest.skip(
+            f"diagrams/{name}.svg was rendered by Graphviz {rendered_by(committed)}, "
+            f"this machine has {version}: layouts differ between versions"
+        )
+    assert committed == render_svg(dot_files()[f"{name}.dot"]), f"diagrams/{name}.svg: {REFRESH}"
+
+
+def test_the_report_ships_the_committed_overview() -> None:
+    """The package's copy of the overview (what `firmaio report` highlights) is diagrams/'s."""
+    shipped = ROOT / "adapters" / "report" / "overview.svg"
+    assert shipped.read_text() == (ROOT / "diagrams" / "overview.svg").read_text(), REFRESH

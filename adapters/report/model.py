@@ -1,0 +1,218 @@
+"""What the report shows, read from a store: per flow its highlighted path, its trail with times,
+evidence, basis and actor, its chain and checkpoint verdicts; for the store, its counts.
+
+Everything shown comes from the stored records and the table; fiscal codes are masked again on
+the way in (they are masked when recorded), and no key is ever read here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from firmaio.fsm.audit import AuditRecord, Outcome
+from firmaio.fsm.graph import View, overview, path_on, row_of
+from firmaio.fsm.ports import FlowRow, StoredFlow
+from firmaio.fsm.redact import redact_text
+from firmaio.fsm.states import State
+from firmaio.fsm.steps import DEFAULT_STEPS
+from firmaio.fsm.table import BASIS
+
+from ..trail import StoreVerdict
+from .svg import highlight, overview_svg
+
+ROME = "Europe/Rome"
+PAGE = "Tramite messaggio su IO (the documentation page)"
+NOTES = "API-NOTES (the issuer API)"
+
+
+def times(epoch: float) -> tuple[str, str]:
+    """``epoch`` as ISO-8601 in UTC and in Europe/Rome, to the second."""
+    moment = datetime.fromtimestamp(epoch, tz=UTC)
+    rome = moment.astimezone(ZoneInfo(ROME))
+    return moment.isoformat(timespec="seconds"), rome.isoformat(timespec="seconds")
+
+
+def _clean(text: str | None) -> str | None:
+    return None if text is None else redact_text(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Basis:
+    key: str
+    source: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrailRow:
+    """One record as the trail table shows it."""
+
+    seq: int
+    utc: str
+    rome: str
+    trigger: str
+    source: str
+    target: str
+    outcome: str
+    guard: str | None
+    http_status: int | None
+    request_status: str | None
+    io_message_id: str | None
+    detail: str | None
+    reason: str | None
+    basis: tuple[Basis, ...]
+    actor: str | None
+
+
+def trail_row(record: AuditRecord) -> TrailRow:
+    row = row_of(record)
+    bases = tuple(
+        Basis(key, PAGE if BASIS[key].on_page else NOTES, BASIS[key].text)
+        for key in (row.basis if row is not None else ())
+    )
+    utc, rome = times(record.decided_at)
+    return TrailRow(
+        seq=record.seq, utc=utc, rome=rome, trigger=str(record.trigger),
+        source=str(record.source), target=str(record.target), outcome=str(record.outcome),
+        guard=record.guard, http_status=record.http_status, request_status=record.request_status,
+        io_message_id=record.io_message_id, detail=_clean(record.detail),
+        reason=_clean(record.reason), basis=bases, actor=_clean(record.actor),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PathStep:
+    """One accepted step on the highlighted path: where it went, and the guard that held."""
+
+    seq: int
+    trigger: str
+    source: str
+    target: str
+    guard: str | None
+    edge_id: str | None
+
+
+@dataclass
+class FlowSection:
+    """One flow's part of the report."""
+
+    flow_id: str
+    anchor: str
+    state: str
+    at_rest: bool
+    svg: str
+    steps: list[PathStep]
+    trail: list[TrailRow]
+    chain: str
+    chain_ok: bool
+    checkpoint: str
+    checkpoint_ok: bool | None
+    """``None`` when no checkpoint was given."""
+    open_intent: str | None
+
+
+def _checkpoint_verdict(verdict: StoreVerdict, flow_id: str) -> tuple[str, bool | None]:
+    if verdict.checkpoint is None:
+        if verdict.checkpoint_problem:
+            return f"checkpoint refused: {verdict.checkpoint_problem}", False
+        return "no checkpoint given", None
+    moved = verdict.rewritten_of(flow_id)
+    if moved is not None:
+        return f"REWRITTEN since the checkpoint: {moved}", False
+    if flow_id not in verdict.checkpoint.heads:
+        return "newer than the checkpoint: not covered by it", None
+    seq, _head = verdict.checkpoint.heads[flow_id]
+    return f"matches the checkpoint (its first {seq} records are the ones it signed)", True
+
+
+def flow_section(
+    view: View, stored: StoredFlow, state: str, verdict: StoreVerdict, index: int
+) -> FlowSection:
+    """One flow's section: the overview with its path, its trail, its verdicts."""
+    visited, placed = path_on(view, stored.records)
+    taken: dict[str, list[int]] = {}
+    for step in placed:
+        if step.edge is not None:
+            taken.setdefault(step.edge.id, []).append(step.record.seq)
+    broken = verdict.broken_of(stored.flow_id)
+    checkpoint, checkpoint_ok = _checkpoint_verdict(verdict, stored.flow_id)
+    return FlowSection(
+        flow_id=stored.flow_id,
+        anchor=f"flow-{stored.flow_id}",
+        state=state,
+        at_rest=state in {str(s) for s in DEFAULT_STEPS.resting},
+        svg=highlight(overview_svg(), f"f{index}-", visited, taken),
+        steps=[
+            PathStep(
+                s.record.seq,
+                str(s.record.trigger),
+                str(s.record.source),
+                str(s.record.target),
+                s.record.guard,
+                None if s.edge is None else s.edge.id,
+            )
+            for s in placed
+        ],
+        trail=[trail_row(record) for record in stored.records],
+        chain="intact" if broken is None else f"BROKEN: {broken}",
+        chain_ok=broken is None,
+        checkpoint=checkpoint,
+        checkpoint_ok=checkpoint_ok,
+        open_intent=stored.intent,
+    )
+
+
+@dataclass
+class StoreSummary:
+    """The store at a glance: counts, refusals, flows that need a look."""
+
+    label: str
+    counts: dict[str, int]
+    refusals: dict[str, int]
+    attention: list[tuple[str, str, str]] = field(default_factory=list)
+    """Flows stuck (still needing driving) or failed: (id, state, why)."""
+
+
+def _refusal_reasons(records: list[AuditRecord]) -> list[str]:
+    return [
+        r.reason or "(no reason recorded)"
+        for r in records
+        if r.outcome is Outcome.REFUSED
+        or (r.outcome is Outcome.ACCEPTED and r.target is State.NOTIFY_REFUSED)
+    ]
+
+
+def summary(label: str, rows: list[FlowRow], flows: list[StoredFlow]) -> StoreSummary:
+    """Counts by state, refusals by reason, and the flows stuck or failed."""
+    counts = Counter(row.state for row in rows)
+    refusals: Counter[str] = Counter()
+    attention = []
+    by_id = {row.flow_id: row for row in rows}
+    for stored in flows:
+        records = list(stored.records)
+        refusals.update(_redacted(_refusal_reasons(records)))
+        row = by_id[stored.flow_id]
+        last = records[-1].reason if records and records[-1].reason else ""
+        if row.state == str(State.FAILED):
+            attention.append((stored.flow_id, row.state, _clean(last) or "failed"))
+        elif row.state in {str(s) for s in DEFAULT_STEPS.driven} or row.intent:
+            why = "a notification intent is open" if row.intent else "still needs driving"
+            attention.append((stored.flow_id, row.state, why))
+    ordered = {str(s): counts[str(s)] for s in State if counts.get(str(s))}
+    return StoreSummary(label, ordered, dict(refusals.most_common()), attention)
+
+
+def _redacted(reasons: list[str]) -> list[str]:
+    return [redact_text(reason) for reason in reasons]
+
+
+def sections(flows: list[tuple[StoredFlow, str]], verdict: StoreVerdict) -> list[FlowSection]:
+    """Each flow's section, in the order given."""
+    view = overview()
+    return [
+        flow_section(view, stored, state, verdict, index)
+        for index, (stored, state) in enumerate(flows, start=1)
+    ]

@@ -1,0 +1,126 @@
+"""Checking a store's stored trails: every hash chain, the digest of all heads, and, given a
+signed checkpoint, that no trail was rewritten since (:mod:`firmaio.fsm.checkpoint`).
+
+``audit verify`` and ``firmaio report`` both read their verdicts here; reading never writes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from firmaio.fsm.audit import BrokenChain, ChainLink, verify_chain
+from firmaio.fsm.checkpoint import Checkpoint, against_checkpoint, check_key, heads_digest
+from firmaio.fsm.errors import InvalidInput
+from firmaio.fsm.ports import FlowRow, TrailReader
+
+KEY_ENV = "FIRMAIO_CHECKPOINT_KEY"
+"""The environment variable that may hold the checkpoint key (instead of ``--key-file``)."""
+
+
+@dataclass
+class StoreVerdict:
+    """What checking every chain of a store found."""
+
+    rows: list[FlowRow]
+    records: int
+    broken: list[BrokenChain]
+    digest: str
+    """The digest of all heads (:func:`firmaio.fsm.checkpoint.heads_digest`)."""
+    checkpoint: Checkpoint | None = None
+    checkpoint_problem: str | None = None
+    """Why the checkpoint given could not be used (its signature does not hold)."""
+    rewritten: list[BrokenChain] = field(default_factory=list)
+    """Flows whose trail is not the one the checkpoint signed."""
+
+    @property
+    def intact(self) -> bool:
+        return not self.broken
+
+    @property
+    def anchored(self) -> bool:
+        """A checkpoint was given, its signature holds, and every trail it signed is there."""
+        return self.checkpoint is not None and not self.rewritten
+
+    @property
+    def tampered(self) -> bool:
+        return bool(self.broken or self.rewritten or self.checkpoint_problem)
+
+    def broken_of(self, flow_id: str) -> BrokenChain | None:
+        return next((b for b in self.broken if b.flow_id == flow_id), None)
+
+    def rewritten_of(self, flow_id: str) -> BrokenChain | None:
+        return next((b for b in self.rewritten if b.flow_id == flow_id), None)
+
+    def to_checkpoint(self, store: str, made_at: float) -> Checkpoint:
+        """A checkpoint of the heads read."""
+        return Checkpoint(store, made_at, {r.flow_id: (r.seq, r.head_hash) for r in self.rows})
+
+
+async def _checked(store: TrailReader, row: FlowRow) -> tuple[FlowRow, list[ChainLink]]:
+    links = await store.links(row.flow_id)
+    found = verify_chain(row.flow_id, links, row.seq, row.head_hash, row.state)
+    if found is not None:  # a write between the two reads (a live store) looks like an
+        fresh = await store.rows([row.flow_id])  # insertion: read both again, in order
+        links = await store.links(row.flow_id)
+        if fresh:
+            row = fresh[0]
+    return row, links
+
+
+async def verify_store(
+    store: TrailReader,
+    checkpoint: Checkpoint | None = None,
+    checkpoint_problem: str | None = None,
+) -> StoreVerdict:
+    """Check every chain of ``store`` (and, given one, against a checkpoint)."""
+    broken: list[BrokenChain] = []
+    rewritten: list[BrokenChain] = []
+    rows: list[FlowRow] = []
+    records = 0
+    for stored in await store.rows():
+        row, links = await _checked(store, stored)
+        rows.append(row)
+        records += len(links)
+        found = verify_chain(row.flow_id, links, row.seq, row.head_hash, row.state)
+        if found is not None:
+            broken.append(found)
+        if checkpoint is not None:
+            moved = against_checkpoint(checkpoint, row.flow_id, links)
+            if moved is not None:
+                rewritten.append(moved)
+    for orphan in await store.orphan_flow_ids():
+        broken.append(
+            BrokenChain(orphan, 1, "inserted", "records of a flow the store does not have")
+        )
+    if checkpoint is not None:
+        present = {row.flow_id for row in rows}
+        rewritten.extend(
+            moved
+            for flow_id in sorted(set(checkpoint.heads) - present)
+            if (moved := against_checkpoint(checkpoint, flow_id, None)) is not None
+        )
+    digest = heads_digest((r.flow_id, r.seq, r.head_hash) for r in rows)
+    return StoreVerdict(rows, records, broken, digest, checkpoint, checkpoint_problem, rewritten)
+
+
+def read_key(key_file: str | None) -> bytes:
+    """The checkpoint key: the content of ``key_file`` (surrounding whitespace dropped), or of
+    :data:`KEY_ENV`. Never printed; an error names the file or the variable, not the key."""
+    if key_file is not None:
+        try:
+            key = Path(key_file).read_bytes().strip()
+        except OSError as error:
+            raise InvalidInput(f"cannot read the key file {key_file!r}: {error.strerror}") from None
+        where = f"the key file {key_file!r}"
+    elif os.environ.get(KEY_ENV):
+        key, where = os.environ[KEY_ENV].strip().encode(), f"${KEY_ENV}"
+    else:
+        raise InvalidInput(
+            f"a checkpoint needs a key held outside the database: --key-file PATH or ${KEY_ENV}"
+        )
+    try:
+        return check_key(key)
+    except InvalidInput as error:
+        raise InvalidInput(f"{where}: {error}") from None

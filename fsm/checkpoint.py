@@ -1,0 +1,139 @@
+"""Checkpoints: the heads of every stored chain, signed with a key the database never holds.
+
+A hash chain kept in the same database as its head shows that a trail was not edited by hand,
+not that nobody rewrote it and recomputed every hash. A checkpoint closes that gap: it records
+each flow's head (record count and hash) and the digest of all heads, signed with HMAC-SHA256
+under a secret held outside the database. Verifying a store against it checks that each flow
+still has, at the checkpoint's record count, the hash the checkpoint signed: a trail rewritten
+and re-chained by whoever can write the database no longer has it, and without the key they
+cannot sign a checkpoint that says otherwise. Records appended after the checkpoint are covered
+by the chain, which starts from the signed head.
+
+Pure: the caller reads the key and the files (``firmaio audit verify --write-checkpoint``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .audit import BrokenChain, ChainLink
+from .errors import InvalidInput
+
+CHECKPOINT_VERSION = "firmaio-fsm/checkpoint/v1"
+MIN_KEY_BYTES = 16
+"""A shorter secret is refused: HMAC is only as strong as its key."""
+
+
+def heads_digest(heads: Iterable[tuple[str, int, str]]) -> str:
+    """The digest of all heads, as ``audit verify`` prints it: ``flow_id:seq:hash`` lines, in
+    the order given (the store's, by flow id)."""
+    digest = hashlib.sha256()
+    for flow_id, seq, head in heads:
+        digest.update(f"{flow_id}:{seq}:{head}\n".encode())
+    return digest.hexdigest()
+
+
+def check_key(key: bytes) -> bytes:
+    """``key`` if it is long enough to sign with; the message never shows the key."""
+    if len(key) < MIN_KEY_BYTES:
+        raise InvalidInput(
+            f"the checkpoint key is {len(key)} bytes long; it needs at least {MIN_KEY_BYTES}"
+        )
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The heads of a store's chains at one moment, and where and when they were read."""
+
+    store: str
+    made_at: float
+    heads: Mapping[str, tuple[int, str]]
+    """Each flow's record count and head hash."""
+
+    @property
+    def digest(self) -> str:
+        return heads_digest((fid, seq, head) for fid, (seq, head) in sorted(self.heads.items()))
+
+    def _body(self) -> dict[str, Any]:
+        return {
+            "version": CHECKPOINT_VERSION,
+            "store": self.store,
+            "made_at": self.made_at,
+            "digest": self.digest,
+            "heads": {fid: [seq, head] for fid, (seq, head) in sorted(self.heads.items())},
+        }
+
+    def signed(self, key: bytes) -> str:
+        """The checkpoint as a JSON document, with its HMAC-SHA256 under ``key``."""
+        body = self._body()
+        body["hmac_sha256"] = _mac(body, check_key(key))
+        return json.dumps(body, indent=2, sort_keys=True) + "\n"
+
+
+def _mac(body: Mapping[str, Any], key: bytes) -> str:
+    text = json.dumps(dict(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def read_checkpoint(text: str, key: bytes) -> tuple[Checkpoint | None, str | None]:
+    """The checkpoint in ``text`` if its signature holds under ``key``: ``(checkpoint, None)``;
+    else ``(None, why)``. Raises :class:`InvalidInput` if ``text`` is not a checkpoint at all."""
+    try:
+        document = json.loads(text)
+        mac = document.pop("hmac_sha256")
+        heads = {str(f): (int(s), str(h)) for f, (s, h) in document["heads"].items()}
+        checkpoint = Checkpoint(str(document["store"]), float(document["made_at"]), heads)
+        version = document["version"]
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise InvalidInput(f"not a firmaio-fsm checkpoint ({type(error).__name__})") from None
+    if version != CHECKPOINT_VERSION:
+        raise InvalidInput(f"a checkpoint of version {version!r}; this reads {CHECKPOINT_VERSION}")
+    if not hmac.compare_digest(str(mac), _mac(document, check_key(key))):
+        return None, (
+            "its signature does not hold under this key: the checkpoint was altered, or signed "
+            "with another key"
+        )
+    if document.get("digest") != checkpoint.digest:  # pragma: no cover - only with the key
+        return None, "its digest does not match its heads"
+    return checkpoint, None
+
+
+def against_checkpoint(
+    checkpoint: Checkpoint, flow_id: str, links: Sequence[ChainLink] | None
+) -> BrokenChain | None:
+    """Whether a flow's stored trail still holds the head the checkpoint signed for it.
+
+    ``links`` is the flow's stored records (``None`` if the store no longer has the flow); the
+    chain itself is checked by :func:`fsm.audit.verify_chain`. A flow the checkpoint does not
+    know is newer than it: nothing to compare.
+    """
+    if flow_id not in checkpoint.heads:
+        return None
+    seq, head = checkpoint.heads[flow_id]
+    if links is None:
+        return BrokenChain(flow_id, 1, "deleted", "the checkpoint has this flow; the store has not")
+    ordered = sorted(links, key=lambda link: link.seq)
+    if seq == 0:
+        return None
+    if len(ordered) < seq:
+        return BrokenChain(
+            flow_id,
+            len(ordered) + 1,
+            "deleted",
+            f"the checkpoint signed {seq} records; the store has {len(ordered)}",
+        )
+    if ordered[seq - 1].hash != head:
+        return BrokenChain(
+            flow_id,
+            seq,
+            "rewritten",
+            f"its trail up to record #{seq} is not the one the checkpoint signed: rewritten "
+            "and re-chained after the checkpoint",
+        )
+    return None

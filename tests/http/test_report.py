@@ -1,0 +1,257 @@
+"""The compliance review pack, made as the README says: the demo's three citizens stored, a
+checkpoint signed, ``firmaio report`` written; then read as a reviewer would, in text and in a
+real browser (Debian's chromium, driven by Playwright; never a downloaded browser)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from firmaio.adapters.cli import DEMO_CITIZENS, main
+from firmaio.fsm import State
+from firmaio.fsm.graph import overview
+from firmaio.fsm.table import BASIS
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("FIRMAIO_CHROMIUM", "/usr/bin/chromium")
+SECRET = "a-demo-secret-held-outside-the-database-0123456789"
+PATH_COLOUR = "rgb(217, 72, 15)"
+"""The highlighted path's colour (``--path`` in report.css)."""
+
+
+@dataclass(frozen=True)
+class Made:
+    db: str
+    report: Path
+    ids: list[str]
+    demo_output: str
+
+
+def _run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out=out), out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
+    """`make report`'s steps: the demo into a store, a checkpoint, the report."""
+    work = tmp_path_factory.mktemp("report")
+    db = str(work / "demo.sqlite")
+    code, shown = _run("demo", "--db", db, "--activation-delay", "0.2", "--qr-dir", str(work))
+    assert code == 0, shown
+    ids = re.findall(r"== .*: signature request (\w+)", shown)
+    assert len(ids) == 3
+    key = work / "checkpoint.key"
+    key.write_text(SECRET)
+    checkpoint = str(work / "checkpoint.json")
+    verified = _run("audit", "verify", "--db", db, "--key-file", str(key),
+                    "--write-checkpoint", checkpoint)  # fmt: skip
+    assert verified[0] == 0, verified[1]
+    report = work / "out" / "report.html"
+    code, written = _run("report", "--db", db, "--key-file", str(key), "--checkpoint",
+                         checkpoint, "--out", str(report))  # fmt: skip
+    assert code == 0, written
+    assert f"report written: {report}" in written
+    return Made(db, report, ids, shown)
+
+
+def _section(html: str, flow_id: str) -> str:
+    start = html.index(f'<section class="flow" id="flow-{flow_id}"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_each_demo_citizen_has_a_highlighted_path_a_timed_trail_and_a_verified_chain(
+    made: Made,
+) -> None:
+    html = made.report.read_text()
+    assert "Every hash chain is intact" in html
+    assert "The checkpoint holds" in html
+    for flow_id in made.ids:
+        section = _section(html, flow_id)
+        assert re.search(r'class="[^"]*\btaken\b', section), "no highlighted edge"
+        assert re.search(r'class="[^"]*\bvisited\b', section), "no highlighted state"
+        assert 'Hash chain: <span class="ok">intact</span>' in section
+        assert "matches the checkpoint" in section
+        assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", section), "no UTC time"
+        assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[12]:00", section), "no Rome time"
+        assert "HTTP 200" in section
+        assert "firmaio-demo" in section  # the actor
+        assert BASIS["page.wait"].text.split("`")[0].strip() in section
+    refused = _section(html, made.ids[1])
+    assert "guard <code>citizen_disabled_messages</code> held" in refused
+    assert "It is not allowed to send a message to this user." in refused
+    assert "the citizen turned off messages from Firma con IO" in refused
+    notified = _section(html, made.ids[0])
+    assert re.search(r"io_message_id <code>\w+</code>", notified)
+    assert "guard <code>message_was_sent</code> held" in notified
+
+
+def test_the_report_holds_no_fiscal_code_and_no_key(made: Made) -> None:
+    html = made.report.read_text()
+    for _title, fiscal_code, _settings in DEMO_CITIZENS:
+        assert fiscal_code not in html
+    assert not re.search(r"[A-Z]{6}\d{2}[A-Z]\d{2}[A-Z]\d{3}[A-Z]", html)
+    assert SECRET not in html
+    assert "sandbox-key" not in html
+
+
+def test_the_report_fetches_nothing(made: Made) -> None:
+    """No external script, stylesheet, font or image: everything is inline."""
+    html = made.report.read_text()
+    assert not re.search(r"<(script|link|img|iframe)\b", html)
+    assert not re.search(r"(src|href)=\"(?!#)", html)
+    assert "@import" not in html
+    assert "url(" not in html
+
+
+def test_a_report_of_chosen_flows_shows_only_them(made: Made, tmp_path: Path) -> None:
+    out = tmp_path / "one.html"
+    code, _ = _run("report", made.ids[2], "--db", made.db, "--out", str(out))
+    assert code == 0
+    html = out.read_text()
+    assert f'id="flow-{made.ids[2]}"' in html
+    assert f'id="flow-{made.ids[0]}"' not in html
+    assert "No checkpoint given" in html
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["--db", "{tmp}/missing.sqlite"], 6, "no store at"),
+        (["01BX5ZZKBKACTAV9WEVGEMMVRZ", "--db", "{db}"], 2, "no flow '01BX5ZZKBKACTAV9WEVGEMMVRZ'"),
+        (["--db", "{db}", "--checkpoint", "{tmp}/none.json", "--key-file", "{tmp}/k"], 2, "key"),
+    ],
+)
+def test_bad_input_names_what_was_wrong_and_writes_nothing(
+    made: Made,
+    tmp_path: Path,
+    argv: list[str],
+    code: int,
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "report.html"
+    filled = [a.format(tmp=tmp_path, db=made.db) for a in argv]
+    assert _run("report", *filled, "--out", str(out))[0] == code
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+    assert not (tmp_path / "missing.sqlite").exists()
+
+
+def test_audit_show_prints_iso_times_and_json(made: Made) -> None:
+    flow_id = made.ids[1]
+    code, shown = _run("audit", "show", flow_id, "--db", made.db)
+    assert code == 0
+    assert re.search(r"#1 +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00  hash ", shown)
+    assert "by firmaio-demo" in shown
+    code, shown = _run("audit", "show", flow_id, "--db", made.db, "--json")
+    document = json.loads(shown)
+    assert (code, document["exit_code"], document["state"]) == (0, 0, "FALLBACK_SUGGESTED")
+    records = document["records"]
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    assert all(r["decided_at_utc"].endswith("+00:00") for r in records)
+    assert all(len(r["hash"]) == 64 for r in records)
+    assert records[-1]["target"] == "FALLBACK_SUGGESTED"
+    code, shown = _run("audit", "show", "01BX5ZZKBKACTAV9WEVGEMMVRZ", "--db", made.db, "--json")
+    assert (code, json.loads(shown)["failure"]["kind"]) == (2, "usage")
+
+
+def test_stored_chains_from_before_actors_still_verify(made: Made, tmp_path: Path) -> None:
+    """A store whose records carry no actor (written before actors existed) verifies as ever."""
+    copy = tmp_path / "old.sqlite"
+    shutil.copy(made.db, copy)
+    with sqlite3.connect(copy) as connection:
+        payloads = connection.execute("SELECT payload FROM audit_records").fetchall()
+    assert all('"actor":"firmaio-demo"' in p for (p,) in payloads)
+    assert _run("audit", "verify", "--db", str(copy))[0] == 0
+
+
+# -- in a real browser --------------------------------------------------------------------------
+
+
+def _chromium_or_skip() -> str:
+    reason = ""
+    if not Path(CHROMIUM).is_file():
+        reason = f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            reason = "Playwright is not installed (the dev extra has it)"
+    if reason:
+        if os.environ.get("FIRMAIO_REQUIRE_CHROMIUM") == "1":
+            pytest.fail(f"{reason}; FIRMAIO_REQUIRE_CHROMIUM=1 makes this test mandatory")
+        pytest.skip(f"{reason}; .ci/run installs it and makes this test mandatory")
+    return CHROMIUM
+
+
+def test_the_report_renders_in_chromium_and_fetches_nothing(made: Made) -> None:
+    """Opened in headless Chromium: every flow's diagram is drawn, the path's edges are styled
+    in the path's colour, every state of the table is on the page, nothing but the file itself
+    is requested, and it prints to PDF. A screenshot is saved under out/."""
+    executable = _chromium_or_skip()
+    from playwright.sync_api import Route, sync_playwright
+
+    url = made.report.resolve().as_uri()
+    requests: list[str] = []
+
+    def record(route: Route) -> None:
+        requests.append(route.request.url)
+        if route.request.url == url:
+            route.continue_()
+        else:
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.route("**/*", record)
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(url, wait_until="load")
+            diagrams = page.locator("section.flow svg.machine")
+            assert diagrams.count() == len(made.ids)
+            for index in range(1, len(made.ids) + 1):
+                for element_id in overview().ids:
+                    assert page.locator(f"#f{index}-{element_id}").count() == 1, element_id
+            strokes = page.eval_on_selector_all(
+                "svg.machine g.edge.taken path", "els => els.map(e => getComputedStyle(e).stroke)"
+            )
+            assert strokes
+            assert set(strokes) == {PATH_COLOUR}
+            others = page.eval_on_selector_all(
+                "svg.machine g.edge:not(.taken) path",
+                "els => els.map(e => getComputedStyle(e).stroke)",
+            )
+            assert PATH_COLOUR not in others
+            box = page.locator("section.flow svg.machine").first.bounding_box()
+            assert box is not None
+            assert box["width"] > 600
+            text = page.inner_text("body")
+            for state in State:
+                assert str(state) in text, state
+            out = ROOT / "out"
+            out.mkdir(exist_ok=True)
+            page.screenshot(path=str(out / "report-screenshot.png"), full_page=True)
+            pdf = page.pdf(format="A4", print_background=True)
+            assert pdf.startswith(b"%PDF")
+        finally:
+            browser.close()
+    assert set(requests) == {url}, f"the report fetched {sorted(set(requests) - {url})}"
+    assert (ROOT / "out" / "report-screenshot.png").stat().st_size > 10_000
+
+
+def test_a_report_is_never_written_over_a_store(made: Made, tmp_path: Path) -> None:
+    copy = tmp_path / "flows.sqlite"
+    shutil.copy(made.db, copy)
+    before = copy.read_bytes()
+    assert _run("report", "--db", str(copy), "--out", str(copy))[0] == 2
+    assert copy.read_bytes() == before

@@ -1,0 +1,112 @@
+"""Who made each attempt: an optional actor on the record, stamped by the driver and the batch
+runner, stored inside the record's payload, and chains written before actors existed still
+verify."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from firmaio.adapters.runner import BatchRun
+from firmaio.adapters.store import open_async_store, open_store
+from firmaio.fsm import Answer, State
+from firmaio.fsm.audit import ChainLink, canonical, chain_hash, genesis, verify_chain
+from firmaio.fsm.durable import DurableDriver
+from firmaio.fsm.engine import default_engine
+from firmaio.fsm.testing import EXAMPLE_IO_MESSAGE_ID, ManualClock, ScriptedApi
+
+RID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+TO_NOTIFIED = [
+    Answer.request("WAIT_FOR_SIGNATURE"),
+    Answer.sent(EXAMPLE_IO_MESSAGE_ID),
+]
+
+
+def _stored_payloads(db: str, flow_id: str) -> list[dict[str, object]]:
+    store = open_store(db, read_only=True)
+    try:
+        return [json.loads(link.payload) for link in store.links(flow_id)]
+    finally:
+        store.close()
+
+
+def test_a_record_without_an_actor_is_stored_and_hashed_as_before() -> None:
+    """The canonical form of a record with no actor has no ``actor`` key: it is byte for byte
+    the form written before actors existed, so old chains keep their hashes."""
+    engine = default_engine()
+    flow = engine.new_flow(RID, now=0.0)
+    record = engine.fire(flow, "check_activation", Answer.request("READY"), now=1.0)
+    before_actors = {
+        name: value
+        for name, value in json.loads(canonical(record)).items()
+        if name in record._fields[:-1] or name == "guard"
+    }
+    old_form = json.dumps(before_actors, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert "actor" not in json.loads(canonical(record))
+    assert canonical(record) == old_form
+    stamped = engine.fire(flow, "check_activation", Answer.request("READY"), now=2.0, actor="w1")
+    assert json.loads(canonical(stamped))["actor"] == "w1"
+
+
+def test_a_durable_driver_stamps_its_actor_and_the_chain_still_verifies(tmp_path: Path) -> None:
+    db = str(tmp_path / "flows.sqlite")
+
+    async def run() -> State:
+        store = open_async_store(db)
+        try:
+            driver = DurableDriver(
+                ScriptedApi(list(TO_NOTIFIED)), ManualClock(), store, actor="tenant-a/worker-1"
+            )
+            flow = await driver.open(RID)
+            return await driver.advance(flow)
+        finally:
+            await store.close()
+
+    assert asyncio.run(run()) is State.NOTIFIED
+    payloads = _stored_payloads(db, RID)
+    assert [p["actor"] for p in payloads] == ["tenant-a/worker-1"] * len(payloads)
+    store = open_store(db, read_only=True)
+    try:
+        [row] = store.rows([RID])
+        links = store.links(RID)
+        assert verify_chain(RID, links, row.seq, row.head_hash, row.state) is None
+        restored = store.load(RID)
+    finally:
+        store.close()
+    assert restored is not None
+    assert {r.actor for r in restored.records} == {"tenant-a/worker-1"}
+
+
+def test_a_mixed_chain_of_records_with_and_without_actor_verifies() -> None:
+    """A flow whose first records predate actors and whose later ones carry one is one chain."""
+    engine = default_engine()
+    flow = engine.new_flow(RID, now=0.0)
+    records = [
+        engine.fire(flow, "check_activation", Answer.request("WAIT_FOR_SIGNATURE"), now=1.0),
+        engine.fire(flow, "notify", Answer.sent(EXAMPLE_IO_MESSAGE_ID), now=2.0, actor="w2"),
+    ]
+    links, prev = [], genesis(RID)
+    for record in records:
+        payload = canonical(record)
+        digest = chain_hash(prev, payload)
+        links.append(ChainLink(record.seq, payload, prev, digest))
+        prev = digest
+    assert verify_chain(RID, links, 2, prev, str(State.NOTIFIED)) is None
+
+
+def test_a_batch_run_stamps_its_worker_name(tmp_path: Path) -> None:
+    db = str(tmp_path / "flows.sqlite")
+
+    async def run() -> None:
+        store = open_async_store(db)
+        try:
+            api = ScriptedApi(list(TO_NOTIFIED))
+            await BatchRun(store, api, ManualClock(), [RID], worker="worker-7").run()
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+    payloads = _stored_payloads(db, RID)
+    assert payloads, "the batch run wrote no record"
+    assert {p["actor"] for p in payloads} == {"worker-7"}

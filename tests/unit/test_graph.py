@@ -1,0 +1,110 @@
+"""The diagrams' IR: the overview a reviewer reads at a glance and the per-trigger views are the
+table, regrouped; nothing is lost, nothing is invented."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from firmaio.fsm import TABLE, State
+from firmaio.fsm.engine import default_engine
+from firmaio.fsm.graph import details, overview, path_on, row_of, spine_rows
+from firmaio.fsm.paths import paths
+from firmaio.fsm.states import TERMINAL
+from firmaio.fsm.table import BASIS, Row
+from firmaio.fsm.views import dot_files
+from tests.helpers import START, fire_rows
+
+
+def test_the_spine_is_the_rows_the_page_describes() -> None:
+    """Spine rows cite only the page; every row citing only the page is on the spine."""
+    spine = spine_rows()
+    assert spine, "the page describes no row?"
+    for row in TABLE:
+        on_page = all(BASIS[key].on_page for key in row.basis)
+        assert (row in spine) == on_page, row
+    drawn = {(r.source, r.target) for r in spine}
+    assert (State.READY, State.WAIT_FOR_SIGNATURE) in drawn
+    assert (State.WAIT_FOR_SIGNATURE, State.NOTIFIED) in drawn
+    assert (State.NOTIFY_REFUSED, State.FALLBACK_SUGGESTED) in drawn
+
+
+def test_the_overview_draws_every_row_once_and_merges_pairs_of_states() -> None:
+    view = overview()
+    placed = Counter(row for edge in view.edges for row in edge.rows)
+    assert set(placed) == set(TABLE)
+    assert set(placed.values()) == {1}
+    pairs = [(e.source, e.target) for e in view.edges]
+    assert len(pairs) == len(set(pairs)), "two edges join the same two states"
+    assert len(view.edges) < len(TABLE) / 2
+
+
+def test_closing_states_are_reached_through_one_grouped_edge_per_state() -> None:
+    view = overview()
+    for edge in view.edges:
+        if edge.target is None:
+            assert {row.target for row in edge.rows} <= TERMINAL
+            assert edge.id == f"edge-{edge.source}-closing"
+        else:
+            assert edge.target not in TERMINAL
+    sources = [e.source for e in view.edges if e.target is None]
+    assert len(sources) == len(set(sources))
+    assert {n.state for n in view.nodes if n.kind == "closing"} == TERMINAL
+
+
+def test_the_spine_is_drawn_first() -> None:
+    view = overview()
+    flags = [edge.spine for edge in view.edges]
+    assert flags == sorted(flags, reverse=True)
+    assert any(flags)
+
+
+def test_each_edge_lists_every_guard_of_its_rows() -> None:
+    for edge in overview().edges:
+        label = "\n".join(edge.lines)
+        for row in edge.rows:
+            if row.guard_name:
+                assert row.guard_name in label, (edge.id, row.guard_name)
+
+
+def test_one_detail_view_per_trigger_with_one_edge_per_row() -> None:
+    views = details()
+    assert [v.name for v in views] == list(dict.fromkeys(str(r.trigger) for r in TABLE))
+    for view in views:
+        rows = [r for r in TABLE if str(r.trigger) == view.name]
+        assert [e.rows[0] for e in view.edges] == rows
+        assert len(set(view.ids)) == len(view.ids)
+
+
+def test_ids_are_unique_and_every_view_has_a_dot_file() -> None:
+    view = overview()
+    assert len(set(view.ids)) == len(view.ids)
+    files = dot_files()
+    assert set(files) == {"overview.dot", *(f"trigger-{v.name}.dot" for v in details())}
+    for element_id in view.ids:
+        assert f'id="{element_id}"' in files["overview.dot"]
+
+
+def test_a_flow_path_is_placed_on_the_overview_with_the_guard_that_held() -> None:
+    engine = default_engine()
+    for path in paths():
+        flow = engine.new_flow("01ARZ3NDEKTSV4RRFFQ69G5FAV", now=START)
+        fire_rows(engine, flow, path)
+        visited, steps = path_on(overview(), flow.history)
+        assert [s.record.seq for s in steps] == [r.seq for r in flow.history]
+        for step, row in zip(steps, path, strict=True):
+            assert step.edge is not None
+            assert row in step.edge.rows
+            assert row_of(step.record) == row
+            assert step.record.guard == row.guard_name
+        assert f"state-{flow.state}" in visited
+
+
+def test_a_record_of_another_table_is_not_placed() -> None:
+    view = overview(
+        [Row(State.READY, "poke", State.WAIT_FOR_SIGNATURE, None, ("page.wait",))], BASIS
+    )
+    engine = default_engine()
+    flow = engine.new_flow("01ARZ3NDEKTSV4RRFFQ69G5FAV", now=START)
+    fire_rows(engine, flow, next(iter(paths())))
+    _visited, steps = path_on(view, flow.history)
+    assert all(step.edge is None for step in steps)
