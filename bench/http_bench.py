@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,13 +35,17 @@ def _free_port() -> int:
 
 
 @contextmanager
-def sandbox_process(*, activation_delay: float, rate_calls: int) -> Iterator[str]:
-    """``firmaio sandbox`` in a child process; yields its root URL."""
+def sandbox_process(
+    *, activation_delay: float, rate_calls: int, keys: Sequence[str] = ()
+) -> Iterator[str]:
+    """``firmaio sandbox`` in a child process (with ``keys`` beside its own, ``KEY:ISSUER``);
+    yields its root URL."""
     port = _free_port()
     child = subprocess.Popen(
         [
             *(sys.executable, "-m", "firmaio.adapters.cli", "sandbox", "--port", str(port)),
             *("--activation-delay", str(activation_delay), "--rate-calls", str(rate_calls)),
+            *(option for key in keys for option in ("--key", key)),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -49,6 +49,7 @@ async def _worker(args: argparse.Namespace, out: TextIO) -> int:
 
     dsn = _postgres(args.db)
     tenants = _tenants(args)
+    tenants.keys_by_tenant()  # a missing key stops the worker here, before anything opens
     store = flow_store(dsn)
     schedule = Schedule(
         watch_every=args.watch_every,

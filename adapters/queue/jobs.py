@@ -2,7 +2,9 @@
 
 Each flow is one job at a time, ``firmaio:tend`` with the flow's id, deferred with the flow's id
 as both its **lock** (two jobs of one flow never run at once, on any worker) and its **queueing
-lock** (at most one waiting job per flow). A job does what is due on its flow
+lock** (at most one waiting job per flow), on its tenant's queue (``firmaio.<tenant>``): each
+worker serves every tenant's queue with concurrency of its own, so the jobs of a tenant waiting
+for its key's rate window never hold up another tenant's. A job does what is due on its flow
 (:meth:`.runtime.Runtime.tend`), then defers the flow's next visit at the time the flow wants it:
 at once while it needs driving, at a later attempt's due time, or a status check
 ``watch_every`` seconds after the last record; a closed flow gets none.
@@ -27,10 +29,14 @@ from procrastinate.schema import SchemaManager
 
 from firmaio.fsm.errors import StoreUnavailable
 
+from ..tenants import DEFAULT_TENANT
 from .runtime import Runtime
 
 SCHEMA_LOCK = 727273
 """The advisory lock under which one process at a time installs Procrastinate's schema."""
+
+MAINTENANCE = "firmaio"
+"""The queue of the periodic job below (each worker serves it too)."""
 
 STALLED_CHECK = "* * * * * */5"
 """How often (cron, with seconds) the workers look for jobs of dead workers: every 5 s."""
@@ -48,7 +54,7 @@ async def tend(context: procrastinate.JobContext, flow_id: str) -> None:
     if tended.next_visit is not None:
         at = datetime.datetime.fromtimestamp(tended.next_visit, tz=datetime.UTC)
         assert context.app is not None
-        await defer(context.app, [flow_id], at=at)
+        await defer(context.app, [flow_id], tenant=tended.tenant, at=at)
 
 
 async def retry_stalled(context: procrastinate.JobContext, timestamp: int) -> None:
@@ -75,21 +81,37 @@ def queue_app(dsn: str) -> procrastinate.App:
     periodic = app.periodic(cron=STALLED_CHECK)
     periodic(
         app.task(
-            name="firmaio:retry_stalled", queueing_lock="firmaio:retry_stalled", pass_context=True
+            name="firmaio:retry_stalled",
+            queue=MAINTENANCE,
+            queueing_lock="firmaio:retry_stalled",
+            pass_context=True,
         )(retry_stalled)
     )
     return app
 
 
+def queue_of(tenant: str | None) -> str:
+    """The queue of a tenant's flows (None: the default tenant)."""
+    return f"firmaio.{tenant or DEFAULT_TENANT}"
+
+
 async def defer(
-    app: procrastinate.App, flow_ids: Iterable[str], *, at: datetime.datetime | None = None
+    app: procrastinate.App,
+    flow_ids: Iterable[str],
+    *,
+    tenant: str | None,
+    at: datetime.datetime | None = None,
 ) -> int:
-    """Queue a visit to each flow (now, or ``at``); a flow with a visit waiting keeps that one.
-    How many were queued."""
+    """Queue a visit to each flow of ``tenant`` (now, or ``at``); a flow with a visit waiting
+    keeps that one. How many were queued."""
     task = app.tasks["firmaio:tend"]
     queued = 0
     for flow_id in flow_ids:
-        options: dict[str, Any] = {"lock": flow_id, "queueing_lock": flow_id}
+        options: dict[str, Any] = {
+            "lock": flow_id,
+            "queueing_lock": flow_id,
+            "queue": queue_of(tenant),
+        }
         if at is not None:
             options["schedule_at"] = at
         try:

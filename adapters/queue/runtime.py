@@ -51,6 +51,8 @@ class Tended:
     state: str
     next_visit: float | None
     did: str
+    tenant: str | None = None
+    """The flow's tenant, as stored (None: the default)."""
 
 
 class Runtime:
@@ -141,7 +143,8 @@ class Runtime:
         rows = await self.store.rows([flow_id])
         if not rows:
             return Tended(flow_id, "missing", None, "no such flow in the store")
-        tenant = self.tenants.of(rows[0].tenant)
+        stored = rows[0].tenant
+        tenant = self.tenants.of(stored)
         driver = self.drivers[tenant.name]
         flow = await driver.open(flow_id)
         now = self.clock.now()
@@ -150,11 +153,12 @@ class Runtime:
         except ApiConfigurationError:
             raise  # a wrong key: the job fails, loudly
         except StaleFlow:  # another process wrote it first: look again shortly
-            return Tended(flow_id, str(flow.state), now + 1.0, "conflict")
+            return Tended(flow_id, str(flow.state), now + 1.0, "conflict", stored)
         except ApiError as error:  # recorded; the client retried already: come back later
             self._log.warning("firmaio.queue.api_error", flow_id=flow_id, error=str(error))
-            return Tended(flow_id, str(flow.state), now + self.schedule.retry_after, "api_error")
-        return Tended(flow_id, str(flow.state), self._next_visit(driver, flow), did)
+            retry = now + self.schedule.retry_after
+            return Tended(flow_id, str(flow.state), retry, "api_error", stored)
+        return Tended(flow_id, str(flow.state), self._next_visit(driver, flow), did, stored)
 
     async def _due(self, driver: DurableDriver, flow: Flow, now: float) -> str:
         if flow.state in driver.engine.steps.driven or driver.intent(flow) is not None:

@@ -19,7 +19,7 @@ from firmaio.fsm.driver import PollingPolicy
 from firmaio.fsm.ports import Clock, Store
 
 from ..runner import worker_name
-from .jobs import defer, install_schema, queue_app
+from .jobs import MAINTENANCE, defer, install_schema, queue_app, queue_of
 from .runtime import Runtime
 
 
@@ -28,7 +28,7 @@ class WorkerOptions:
     """How one worker process runs."""
 
     concurrency: int = 50
-    """Jobs (flows) run at once by this process."""
+    """Jobs (flows) of each tenant run at once by this process."""
     name: str | None = None
     """This worker's name in Procrastinate's logs (default: host:pid)."""
     stalled_after: float = 30.0
@@ -54,25 +54,36 @@ async def work(
     handle = handle or WorkerHandle()
     await install_schema(dsn)
     app = queue_app(dsn)
+    name = options.name or worker_name()
+    lanes = {MAINTENANCE: 1} | {queue_of(tenant): options.concurrency for tenant in runtime.tenants}
     async with app.open_async():
-        worker = asyncio.create_task(
-            app.run_worker_async(
-                name=options.name or worker_name(),
-                concurrency=options.concurrency,
-                install_signal_handlers=False,
-                additional_context={"firmaio": runtime, "stalled_after": options.stalled_after},
-                update_heartbeat_interval=options.heartbeat,
-                stalled_worker_timeout=options.stalled_after,
-                delete_jobs="successful",
+        workers = [
+            asyncio.create_task(
+                app.run_worker_async(
+                    queues=[queue],
+                    name=f"{name}/{queue}",
+                    concurrency=concurrency,
+                    install_signal_handlers=False,
+                    additional_context={
+                        "firmaio": runtime,
+                        "stalled_after": options.stalled_after,
+                    },
+                    update_heartbeat_interval=options.heartbeat,
+                    stalled_worker_timeout=options.stalled_after,
+                    delete_jobs="successful",
+                )
             )
-        )
+            for queue, concurrency in lanes.items()
+        ]
         stopping = asyncio.create_task(handle.stopping.wait())
-        await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({*workers, stopping}, return_when=asyncio.FIRST_COMPLETED)
         runtime.stop()  # flows under way stop at their next step boundary
-        worker.cancel()  # Procrastinate waits for the jobs under way, then unregisters
+        for worker in workers:
+            worker.cancel()  # Procrastinate waits for the jobs under way, then unregisters
         stopping.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker
+        for worker in workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
 
 
 async def enqueue(
@@ -92,4 +103,4 @@ async def enqueue(
     await install_schema(dsn)
     app: procrastinate.App = queue_app(dsn)
     async with app.open_async():
-        return await defer(app, flow_ids)
+        return await defer(app, flow_ids, tenant=tenant)

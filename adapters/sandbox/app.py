@@ -124,6 +124,8 @@ class SandboxApp:
                 return passed
             key, window = passed
             self.state.calls[name] = self.state.calls.get(name, 0) + 1
+            issuer = self.issuer.keys[key].issuer_id
+            self.state.calls_by_issuer[issuer] = self.state.calls_by_issuer.get(issuer, 0) + 1
             fault = self.state.take_fault(name)
             early = await self._fault_before(fault, name, request)
             if early is not None:

@@ -159,7 +159,14 @@ class Controls:
         return JSONResponse({"dossier_id": dossier, "ids": ids})
 
     async def stats(self, _request: Request) -> Response:
-        return JSONResponse({"calls": self.state.calls, "throttled": self.state.throttled})
+        state = self.state
+        return JSONResponse(
+            {
+                "calls": state.calls,
+                "calls_by_issuer": state.calls_by_issuer,
+                "throttled": state.throttled,
+            }
+        )
 
     def routes(self) -> list[Route]:
         def answered(handler: Control) -> Control:

@@ -54,6 +54,8 @@ class SandboxState:
     faults: deque[Fault] = field(default_factory=deque)
     calls: dict[str, int] = field(default_factory=dict)
     """HTTP calls received per operation (after the gateway), for tests."""
+    calls_by_issuer: dict[str, int] = field(default_factory=dict)
+    """The same calls per issuer (each key's), for benchmarks of several keys."""
     throttled: int = 0
     """429 answers given by the gateway."""
 
