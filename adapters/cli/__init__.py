@@ -49,8 +49,5 @@ def main(
         if failure is None:
             raise
         print(f"firmaio: {failure.message}", file=sys.stderr)
-        if getattr(args, "json", False):  # the command had no answer of its own to print
-            json.dump({"exit_code": failure.exit.code, "failure": failure.as_json()}, stream)
-            stream.write("\n")
         return failure.exit.code
     return code

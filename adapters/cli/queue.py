@@ -8,7 +8,8 @@ import asyncio
 import json
 import signal
 import sys
-from typing import TextIO
+from collections.abc import Callable, Coroutine
+from typing import Any, TextIO
 
 from firmaio.fsm.driver import PollingPolicy
 from firmaio.fsm.errors import InvalidInput
@@ -17,6 +18,7 @@ from firmaio.fsm.states import TERMINAL
 from ..clock import SystemClock
 from ..store import store_name
 from ..tenants import DEFAULT_TENANT, Tenants
+from . import exits
 from .wiring import flow_store, recovery_grace, resend_policy, retry_policy, wiring_of
 
 
@@ -126,11 +128,26 @@ async def _enqueue(args: argparse.Namespace, out: TextIO) -> int:
 _CLOSED = frozenset(map(str, TERMINAL))
 
 
-def cmd_worker(args: argparse.Namespace, out: TextIO) -> int:
-    """Run flows as jobs until stopped."""
-    return asyncio.run(_worker(args, out))
+def _answered(run: Callable[[argparse.Namespace, TextIO], Coroutine[Any, Any, int]]) -> Command:
+    """A command whose failures are also answered as JSON under ``--json``."""
+
+    def command(args: argparse.Namespace, out: TextIO) -> int:
+        try:
+            return asyncio.run(run(args, out))
+        except Exception as error:
+            failure = exits.failure_of(error)
+            if failure is not None and args.json:
+                json.dump({"exit_code": failure.exit.code, "failure": failure.as_json()}, out)
+                out.write("\n")
+            raise
+
+    return command
 
 
-def cmd_enqueue(args: argparse.Namespace, out: TextIO) -> int:
-    """Register flows for a tenant and queue them for the workers."""
-    return asyncio.run(_enqueue(args, out))
+Command = Callable[[argparse.Namespace, TextIO], int]
+
+cmd_worker = _answered(_worker)
+"""Run flows as jobs until stopped."""
+
+cmd_enqueue = _answered(_enqueue)
+"""Register flows for a tenant and queue them for the workers."""
