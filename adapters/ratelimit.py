@@ -22,7 +22,7 @@ from typing import Protocol
 
 class RateLimit(Protocol):
     """What the client waits on before each call: this module's :class:`SlidingWindow` in one
-    process, :class:`~firmaio.adapters.queue.limit.SharedWindow` across workers."""
+    process, :class:`~firmaio.adapters.shared_window.SharedWindow` across processes."""
 
     calls: int
     """Calls allowed per window."""

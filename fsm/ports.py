@@ -92,6 +92,8 @@ class StoredFlow:
     """When the intent was opened (or last touched), by the driver's clock."""
     tenant: str | None = None
     """The administration the flow belongs to (whose API key drives it); None: the default."""
+    dossier_id: str | None = None
+    """The request's dossier, where known: its status can be read from the dossier's listing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,7 @@ class FlowRow:
     intent: str | None
     head_hash: str
     tenant: str | None = None
+    dossier_id: str | None = None
 
 
 class FlowStore(Protocol):
@@ -154,8 +157,10 @@ class BatchStore(Protocol):
         activation_deadline: float,
         now: float,
         tenant: str | None = None,
+        dossier_id: str | None = None,
     ) -> None:
-        """Register many flows in READY at once; existing flows are left as they are."""
+        """Register many flows in READY at once (of ``tenant``, in ``dossier_id``); existing
+        flows are left as they are."""
         ...
 
     async def pending(self, ids: Sequence[str] | None = None) -> int:

@@ -306,6 +306,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     enqueue.add_argument("--tenants", metavar="FILE", help="tenants file (TOML; see docs)")
     enqueue.add_argument(
+        "--dossier",
+        type=_request_id,
+        help="also every request of this dossier (listed with the tenant's key); the workers "
+        "read these flows' statuses through the dossier's listing",
+    )
+    enqueue.add_argument(
+        "--base-url",
+        default=os.environ.get("FIRMAIO_BASE_URL", DEFAULT_BASE_URL),
+        type=_base_url,
+        help="issuer API base URL, for --dossier (default: $FIRMAIO_BASE_URL or production)",
+    )
+    enqueue.add_argument(
         "--open", action="store_true", help="also every flow of the store not yet closed"
     )
     enqueue.add_argument("--activation-timeout", type=_positive_seconds, default=120.0)

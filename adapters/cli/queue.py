@@ -19,7 +19,14 @@ from ..clock import SystemClock
 from ..store import store_name
 from ..tenants import DEFAULT_TENANT, Tenants
 from . import exits
-from .wiring import flow_store, recovery_grace, resend_policy, retry_policy, wiring_of
+from .wiring import (
+    flow_store,
+    issuer_client,
+    recovery_grace,
+    resend_policy,
+    retry_policy,
+    wiring_of,
+)
 
 
 def _need_the_extra() -> None:
@@ -97,17 +104,24 @@ async def _enqueue(args: argparse.Namespace, out: TextIO) -> int:
     from ..queue import enqueue
 
     dsn = _postgres(args.db)
-    tenant = _tenants(args)[args.tenant].name  # an unknown tenant is refused before anything
+    found = _tenants(args)[args.tenant]  # an unknown tenant is refused before anything
+    tenant = found.name
     ids = list(args.request_ids)
     store = flow_store(dsn)
     try:
         if args.open:
             ids += [row.flow_id for row in await store.rows() if row.state not in _CLOSED]
+        if args.dossier:
+            async with issuer_client(args, found.key()) as client:
+                ids += [item["id"] async for item in client.list_dossier_requests(args.dossier)]
         if not ids:
-            raise InvalidInput("name the requests to queue: IDs, or --open for every open flow")
+            raise InvalidInput(
+                "name the requests to queue: IDs, --dossier DOSSIER_ID, or --open for every "
+                "open flow"
+            )
         queued = await enqueue(
-            dsn, store, SystemClock(), ids,
-            tenant=None if tenant == DEFAULT_TENANT else tenant,
+            dsn, store, SystemClock(), list(dict.fromkeys(ids)),
+            tenant=None if tenant == DEFAULT_TENANT else tenant, dossier_id=args.dossier,
             policy=PollingPolicy(activation_timeout=args.activation_timeout),
         )  # fmt: skip
     finally:

@@ -21,7 +21,11 @@ from firmaio.fsm.redact import redact_secrets
 from firmaio.fsm.resend import ResendPolicy
 
 from ..client import DEFAULT_TIMEOUT, IssuerClient, RetryPolicy
+from ..shared_window import SharedWindow
 from ..store import AsyncStore, open_async_store
+from ..tenants import key_id
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +63,19 @@ def configure_logging(verbose: bool) -> None:
     )
 
 
-def issuer_client(args: argparse.Namespace) -> IssuerClient:
-    """The issuer-API client, with the key from ``FIRMAIO_API_KEY``."""
-    key = os.environ.get("FIRMAIO_API_KEY", "")
+def issuer_client(args: argparse.Namespace, key: str | None = None) -> IssuerClient:
+    """The issuer-API client, with ``key`` or the key from ``FIRMAIO_API_KEY``. With a
+    ``postgresql://`` store, its calls count in the key's window shared by every process of
+    the deployment (:mod:`~firmaio.adapters.shared_window`)."""
+    key = key or os.environ.get("FIRMAIO_API_KEY", "")
     if not key:
         raise ApiConfigurationError(
             "FIRMAIO_API_KEY is not set: export your issuer API key (from the Firma con IO "
             "reserved area) before running this command"
         )
-    return IssuerClient(key, base_url=args.base_url, retry=retry_policy(args))
+    db = getattr(args, "db", None) or ""
+    shared = SharedWindow(db, key_id(key)) if db.startswith(POSTGRES_SCHEMES) else None
+    return IssuerClient(key, base_url=args.base_url, retry=retry_policy(args), rate_limit=shared)
 
 
 def retry_policy(args: argparse.Namespace) -> RetryPolicy:

@@ -137,10 +137,13 @@ class Transport:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the pooled connections."""
+        """Close the pooled connections (and a rate window's own, if it holds one)."""
         await self._http.aclose()
         if self._blob is not None:
             await self._blob.aclose()
+        closing = getattr(self.rate_limit, "aclose", None)
+        if closing is not None:
+            await closing()
 
     # -- one HTTP call, and retries around it -----------------------------------------------
 

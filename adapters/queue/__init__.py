@@ -1,13 +1,14 @@
 """Many workers on one PostgreSQL store: flows as jobs of Procrastinate, one rate limit per key.
 
 Needs the ``queue`` extra (``pip install 'firmaio-fsm[queue]'``). :mod:`.jobs` declares the
-jobs, :mod:`.runtime` is one process's clients and drivers per tenant, :mod:`.limit` the rate
-window every worker shares, :mod:`.worker` runs a worker and queues flows.
+jobs, :mod:`.runtime` is one process's clients and drivers per tenant, :mod:`.worker` runs a
+worker and queues flows; the rate window every worker shares is
+:mod:`firmaio.adapters.shared_window`.
 """
 
 from __future__ import annotations
 
-from .limit import SharedWindow
+from ..shared_window import SharedWindow
 from .runtime import Runtime, Schedule, Tended
 from .worker import WorkerHandle, WorkerOptions, enqueue, work
 

@@ -23,10 +23,11 @@ from firmaio.fsm.ports import Clock, StepTracer, Store
 from firmaio.fsm.resend import ResendPolicy
 from firmaio.fsm.states import Trigger
 
+from ..batching import DossierStatusReader
 from ..client import DEFAULT_BASE_URL, IssuerClient, RetryPolicy
 from ..runner import worker_name
+from ..shared_window import SharedWindow
 from ..tenants import Tenants, key_id
-from .limit import SharedWindow
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,10 @@ class Runtime:
         """This process's name: with the tenant, the actor of every record it writes."""
         self.windows: dict[str, SharedWindow] = {}
         self.clients: dict[str, IssuerClient] = {}
-        self.drivers: dict[str, DurableDriver] = {}
+        self.drivers: dict[tuple[str, str | None], DurableDriver] = {}
+        """Per tenant and dossier: a flow whose dossier is known reads its status from the
+        dossier's listing (one call answers every flow of it that asks at once)."""
+        self._stopping = False
         self._log = structlog.get_logger("firmaio.adapters.queue")
 
     async def open(self) -> Runtime:
@@ -104,30 +108,37 @@ class Runtime:
                     key, base_url=self.base_url, retry=self.retry, rate_limit=self.windows[kid]
                 )
                 self.clients[name] = client
-                self.drivers[name] = self._driver(client, actor=f"{self.worker}/{name}")
         except BaseException:
             await self.close()
             raise
         return self
 
-    def _driver(self, client: IssuerClient, *, actor: str) -> DurableDriver:
-        schedule = self.schedule
-        driver = DurableDriver(
-            client, self.clock, self.store, policy=schedule.policy, resend=schedule.resend,
-            hooks=self.hooks, tracer=self.tracer, on_boundary=self.on_boundary, actor=actor,
-        )  # fmt: skip
-        if schedule.recovery_grace is not None:
-            driver.recovery_grace = schedule.recovery_grace
+    def driver(self, tenant: str, dossier_id: str | None) -> DurableDriver:
+        """The driver of a tenant's flows (of one dossier, read through its listing)."""
+        driver = self.drivers.get((tenant, dossier_id))
+        if driver is None:
+            client, schedule = self.clients[tenant], self.schedule
+            reader = DossierStatusReader(client, dossier_id) if dossier_id else None
+            driver = DurableDriver(
+                client, self.clock, self.store, policy=schedule.policy, resend=schedule.resend,
+                hooks=self.hooks, tracer=self.tracer, on_boundary=self.on_boundary,
+                status_reader=reader, actor=f"{self.worker}/{tenant}",
+            )  # fmt: skip
+            if schedule.recovery_grace is not None:
+                driver.recovery_grace = schedule.recovery_grace
+            driver.stop_requested = self._stopping
+            self.drivers[(tenant, dossier_id)] = driver
         return driver
 
     def stop(self) -> None:
         """Flows under way stop at their next step boundary (their jobs come back at once)."""
+        self._stopping = True
         for driver in self.drivers.values():
             driver.stop_requested = True
 
     @property
     def stopping(self) -> bool:
-        return any(driver.stop_requested for driver in self.drivers.values())
+        return self._stopping
 
     async def close(self) -> None:
         """Close the clients and the windows' connections."""
@@ -145,7 +156,7 @@ class Runtime:
             return Tended(flow_id, "missing", None, "no such flow in the store")
         stored = rows[0].tenant
         tenant = self.tenants.of(stored)
-        driver = self.drivers[tenant.name]
+        driver = self.driver(tenant.name, rows[0].dossier_id)
         flow = await driver.open(flow_id)
         now = self.clock.now()
         try:

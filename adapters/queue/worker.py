@@ -93,13 +93,16 @@ async def enqueue(
     flow_ids: Sequence[str],
     *,
     tenant: str | None = None,
+    dossier_id: str | None = None,
     policy: PollingPolicy | None = None,
 ) -> int:
-    """Register the flows (for ``tenant``; existing ones keep theirs) and queue a visit to each
-    that has none waiting. How many visits were queued."""
+    """Register the flows (for ``tenant``, in ``dossier_id``; existing ones keep theirs) and
+    queue a visit to each that has none waiting. How many visits were queued."""
     now = clock.now()
     deadline = now + (policy or PollingPolicy()).activation_timeout
-    await store.create_many(list(flow_ids), activation_deadline=deadline, now=now, tenant=tenant)
+    await store.create_many(
+        list(flow_ids), activation_deadline=deadline, now=now, tenant=tenant, dossier_id=dossier_id
+    )
     await install_schema(dsn)
     app: procrastinate.App = queue_app(dsn)
     async with app.open_async():

@@ -165,6 +165,7 @@ class AsyncStore:
         activation_deadline: float,
         now: float,
         tenant: str | None = None,
+        dossier_id: str | None = None,
     ) -> None:
         await self._run(
             SqlStore.create_many,
@@ -172,6 +173,7 @@ class AsyncStore:
             activation_deadline=activation_deadline,
             now=now,
             tenant=tenant,
+            dossier_id=dossier_id,
         )
 
     async def pending(self, ids: Sequence[str] | None = None) -> int:

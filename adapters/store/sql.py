@@ -152,25 +152,21 @@ class SqlStore:
 
     _CREATE = (
         "INSERT INTO flows (id, state, seq, head_hash, activation_deadline, created_at,"
-        " updated_at, tenant) VALUES (?, ?, 0, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+        " updated_at, tenant, dossier_id) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (id) DO NOTHING"
     )
+
+    @staticmethod
+    def _new(flow_id: str, deadline: float, now: float, *of: str | None) -> tuple[Any, ...]:
+        """A new flow's row in READY (``of``: its tenant and dossier)."""
+        return (flow_id, str(State.READY), genesis(flow_id), deadline, now, now, *of)
 
     def create(
         self, flow_id: str, *, activation_deadline: float, now: float, tenant: str | None = None
     ) -> bool:
         with self._statement() as cur:
-            cur.execute(
-                self._sql(self._CREATE),
-                (
-                    flow_id,
-                    str(State.READY),
-                    genesis(flow_id),
-                    activation_deadline,
-                    now,
-                    now,
-                    tenant,
-                ),
-            )
+            new = self._new(flow_id, activation_deadline, now, tenant, None)
+            cur.execute(self._sql(self._CREATE), new)
             return bool(cur.rowcount == 1)
 
     def create_many(
@@ -180,16 +176,13 @@ class SqlStore:
         activation_deadline: float,
         now: float,
         tenant: str | None = None,
+        dossier_id: str | None = None,
     ) -> None:
         """Register many flows in READY in one transaction; existing flows are left as they are."""
-        ready = str(State.READY)
         with self._transaction() as cur:
             cur.executemany(
                 self._sql(self._CREATE),
-                [
-                    (flow_id, ready, genesis(flow_id), activation_deadline, now, now, tenant)
-                    for flow_id in flow_ids
-                ],
+                [self._new(i, activation_deadline, now, tenant, dossier_id) for i in flow_ids],
             )
 
     def load(self, flow_id: str) -> StoredFlow | None:
@@ -291,12 +284,12 @@ class SqlStore:
         with self._transaction() as cur:
             cur.execute(
                 self._sql(
-                    "SELECT id, state, seq, intent, head_hash, tenant "
+                    "SELECT id, state, seq, intent, head_hash, tenant, dossier_id "
                     f"FROM flows{where} ORDER BY id"
                 ),
                 scope_params,
             )
-            return [FlowRow(r[0], r[1], int(r[2]), r[3], r[4], r[5]) for r in cur.fetchall()]
+            return [FlowRow(r[0], r[1], int(r[2]), *r[3:7]) for r in cur.fetchall()]
 
     def links(self, flow_id: str) -> list[ChainLink]:
         """A flow's stored records with their hashes, as stored."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from firmaio.adapters.queue.limit import SharedWindow
+from firmaio.adapters.shared_window import SharedWindow
 
 
 async def _calls(windows: list[SharedWindow], n: int, hold: float) -> list[tuple[float, float]]:

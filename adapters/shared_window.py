@@ -10,7 +10,11 @@ slot. Times are the database's clock, so workers on several machines agree. A sl
 died in flight is forgotten after ``stale`` seconds (longer than any call lasts).
 
 Only one coroutine per process and key waits for a slot at a time (the others queue behind it),
-so a full window costs each process one query per freed slot, not one per waiting call.
+so a full window costs each process one query per freed slot, not one per waiting call. The
+window connects on first use; ``aclose`` closes its connection (a later call connects again).
+
+Every process that calls the API with a key of a PostgreSQL deployment uses it: the workers, and
+``firmaio`` commands given a ``postgresql://`` store (a ``cancel`` while the workers run, say).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 from firmaio.fsm.errors import InvalidInput
 
-from ..store.failures import postgres_error
+from .store.failures import postgres_error
 
 SETUP_LOCK = 727272
 """The advisory lock under which one process at a time creates the table and the function."""
@@ -91,7 +95,8 @@ class SharedWindow:
         self._used = 0
 
     async def open(self) -> SharedWindow:
-        """Connect, creating the table and the function if they are missing."""
+        """Connect, creating the table and the function if they are missing (first use does it
+        too)."""
         import psycopg
 
         try:
@@ -104,10 +109,13 @@ class SharedWindow:
             raise postgres_error(error, self.dsn) from None  # its text may hold the URL
         return self
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Close the connection; slots still in flight end when their calls do (or go stale)."""
-        if self._conn is not None:
-            await self._conn.close()
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+
+    close = aclose
 
     async def _query(self, sql: str, params: tuple[object, ...]) -> Any:
         import psycopg
@@ -130,6 +138,8 @@ class SharedWindow:
     async def slot(self) -> AsyncIterator[None]:
         """Wait until one more call fits; count it while in flight and a window after it ends."""
         async with self._lock:
+            if self._conn is None:
+                await self.open()
             while True:
                 slot, wait = await self._take()
                 if slot is not None:
