@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from firmaio.fsm.driver import PollingPolicy
 from firmaio.fsm.durable import Boundary, DurableDriver
-from firmaio.fsm.errors import ApiConfigurationError, ApiError, StaleFlow
+from firmaio.fsm.errors import ApiConfigurationError, ApiError, InvalidInput, StaleFlow
 from firmaio.fsm.hooks import Hooks
 from firmaio.fsm.ports import Clock, FlowRow, SignatureApi, StatusReader, StepTracer, Store
 from firmaio.fsm.resend import ResendPolicy
@@ -132,6 +132,12 @@ class BatchRun:
 
     async def run(self) -> RunReport:
         """Register the flows, then drive those that need it until each rests or fails."""
+        others = [r.flow_id for r in await self.store.rows(self.ids) if r.tenant != self.tenant]
+        if others:  # its key is not theirs: the service would answer 404 and fail them
+            raise InvalidInput(
+                f"{len(others)} of these flows belong to another tenant than "
+                f"{self.tenant or 'default'!r} (first: {others[0]}); nothing was done"
+            )
         now = self.clock.now()
         deadline = now + self.policy.activation_timeout
         await self.store.create_many(

@@ -144,7 +144,7 @@ class Service:
             if self._stopping.is_set():
                 return
             try:
-                flow = await self._driver.open(flow_id)
+                flow = await self._driver.open(flow_id, tenant=self.tenant)
                 await self._due(flow)
             except ApiConfigurationError:
                 raise

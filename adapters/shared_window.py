@@ -20,11 +20,12 @@ Every process that calls the API with a key of a PostgreSQL deployment uses it: 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from firmaio.fsm.errors import InvalidInput
+from firmaio.fsm.errors import InvalidInput, StoreUnavailable
 
 from .store.failures import postgres_error
 
@@ -92,6 +93,7 @@ class SharedWindow:
         self.calls, self.period, self.stale = calls, period, stale
         self._conn: Any = None
         self._lock = asyncio.Lock()
+        self._connecting = asyncio.Lock()
         self._used = 0
 
     async def open(self) -> SharedWindow:
@@ -118,8 +120,13 @@ class SharedWindow:
     close = aclose
 
     async def _query(self, sql: str, params: tuple[object, ...]) -> Any:
+        """Run one statement; a connection found cut (a restart, a failover) is opened again
+        first, so the window comes back with the database."""
         import psycopg
 
+        async with self._connecting:
+            if self._conn is None or self._conn.closed or self._conn.broken:
+                await self.open()
         try:
             return await self._conn.execute(sql, params)
         except psycopg.Error as error:
@@ -138,8 +145,6 @@ class SharedWindow:
     async def slot(self) -> AsyncIterator[None]:
         """Wait until one more call fits; count it while in flight and a window after it ends."""
         async with self._lock:
-            if self._conn is None:
-                await self.open()
             while True:
                 slot, wait = await self._take()
                 if slot is not None:
@@ -148,11 +153,12 @@ class SharedWindow:
         try:
             yield
         finally:
-            await self._query(
-                "UPDATE firmaio_rate_slots SET ended = extract(epoch FROM clock_timestamp()) "
-                "WHERE id = %s",
-                (slot,),
-            )
+            with contextlib.suppress(StoreUnavailable):  # else it goes stale in flight: safe
+                await self._query(
+                    "UPDATE firmaio_rate_slots SET ended = extract(epoch FROM clock_timestamp()) "
+                    "WHERE id = %s",
+                    (slot,),
+                )
 
     def in_use(self) -> int:
         """Calls the window held when this process last took a slot (for a gauge)."""

@@ -70,8 +70,15 @@ class DurableDriver(Driver):
 
     async def open(self, request_id: str, *, tenant: str | None = None) -> Flow:
         """The stored flow for ``request_id``, created in READY (for ``tenant``) if the store has
-        none; an existing flow keeps the tenant it was created for."""
+        none. A stored flow of another tenant is refused (:class:`InvalidInput`, nothing
+        called or written): this driver's API key is not its tenant's."""
         stored = await self.store.load(request_id)
+        if stored is not None and stored.tenant != tenant:
+            raise InvalidInput(
+                f"flow {request_id} belongs to tenant {stored.tenant or 'default'!r}, not "
+                f"{tenant or 'default'!r}: name its tenant (--tenant) to drive it with its key; "
+                "nothing was done"
+            )
         if stored is None:
             flow = self.new_flow(request_id)
             created = await self.store.create(

@@ -23,7 +23,14 @@ from ..runner import BatchRun, RunReport
 from ..store import AsyncStore, store_name
 from . import exits
 from .output import flow_json, iso_utc, print_flow, print_report, progress, write_qr
-from .wiring import flow_store, issuer_client, recovery_grace, resend_policy, wiring_of
+from .wiring import (
+    flow_store,
+    issuer_client,
+    recovery_grace,
+    resend_policy,
+    tenant_of,
+    wiring_of,
+)
 
 
 async def _run_on_flow(
@@ -59,7 +66,7 @@ async def _run_on_flow(
                 recovery_grace=recovery_grace(args),
                 resend=resend_policy(args),
             )
-            flow = await durable.open(args.request_id)
+            flow = await durable.open(args.request_id, tenant=tenant_of(args))
         else:
             driver = Driver(client, SystemClock(), policy=policy, resend=resend_policy(args))
             flow = driver.new_flow(args.request_id)
@@ -68,7 +75,7 @@ async def _run_on_flow(
         failure = exits.failure_of(error)
         unexpected = failure is None
         if isinstance(error, StaleFlow) and durable is not None:
-            flow = await durable.open(args.request_id)  # report what the winner stored
+            flow = await durable.open(args.request_id, tenant=tenant_of(args))  # the winner's
         raise
     finally:
         try:
@@ -177,7 +184,7 @@ async def _batch(args: argparse.Namespace) -> RunReport:
                 ids,
                 worker=args.worker,
                 concurrency=args.concurrency,
-                tenant=None if args.tenant in (None, "default") else args.tenant,
+                tenant=tenant_of(args),
                 policy=PollingPolicy(activation_timeout=args.activation_timeout),
                 on_boundary=wiring_of(args).on_boundary,
                 recovery_grace=recovery_grace(args),

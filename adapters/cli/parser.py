@@ -164,6 +164,9 @@ def _request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", help="keep the flow in this store (SQLite file or postgresql:// URL): resumable"
     )
+    parser.add_argument(
+        "--tenant", type=_tenant, help="with --db: the flow's tenant (its key is FIRMAIO_API_KEY)"
+    )
 
 
 def _checkpoint_options(parser: argparse.ArgumentParser) -> None:

@@ -109,8 +109,12 @@ async def _enqueue(args: argparse.Namespace, out: TextIO) -> int:
     ids = list(args.request_ids)
     store = flow_store(dsn)
     try:
-        if args.open:
-            ids += [row.flow_id for row in await store.rows() if row.state not in _CLOSED]
+        if args.open:  # this tenant's open flows
+            ids += [
+                row.flow_id
+                for row in await store.rows()
+                if row.state not in _CLOSED and (row.tenant or DEFAULT_TENANT) == tenant
+            ]
         if args.dossier:
             async with issuer_client(args, found.key()) as client:
                 ids += [item["id"] async for item in client.list_dossier_requests(args.dossier)]

@@ -17,7 +17,7 @@ from ..client import IssuerClient
 from ..clock import SystemClock
 from ..serve import Service
 from ..store import store_name
-from .wiring import flow_store, issuer_client, recovery_grace, resend_policy
+from .wiring import flow_store, issuer_client, recovery_grace, resend_policy, tenant_of
 
 
 def _metrics(args: argparse.Namespace, client: IssuerClient, hooks: Hooks) -> Any:
@@ -53,7 +53,7 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
                 SystemClock(),
                 worker=args.worker,
                 concurrency=args.concurrency,
-                tenant=None if args.tenant in (None, "default") else args.tenant,
+                tenant=tenant_of(args),
                 tick=args.tick,
                 watch_every=args.watch_every,
                 policy=PollingPolicy(activation_timeout=args.activation_timeout),

@@ -23,7 +23,7 @@ from firmaio.fsm.resend import ResendPolicy
 from ..client import DEFAULT_TIMEOUT, IssuerClient, RetryPolicy
 from ..shared_window import SharedWindow
 from ..store import AsyncStore, open_async_store
-from ..tenants import key_id
+from ..tenants import DEFAULT_TENANT, key_id
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -104,6 +104,12 @@ def recovery_grace(args: argparse.Namespace) -> float:
     (a process may have died just before it fired) plus the notification grace."""
     call_timeout = DEFAULT_TIMEOUT.read or 0.0
     return call_timeout + retry_policy(args).notification_grace
+
+
+def tenant_of(args: argparse.Namespace) -> str | None:
+    """The tenant a command's flows belong to (``--tenant``); None for the default one."""
+    tenant: str | None = getattr(args, "tenant", None)
+    return None if tenant in (None, DEFAULT_TENANT) else tenant
 
 
 def flow_store(db: str, *, read_only: bool = False) -> AsyncStore:

@@ -28,12 +28,19 @@ from procrastinate.jobs import Status
 from procrastinate.schema import SchemaManager
 
 from firmaio.fsm.errors import StoreUnavailable
+from firmaio.fsm.states import TERMINAL
 
 from ..tenants import DEFAULT_TENANT
 from .runtime import Runtime
 
 SCHEMA_LOCK = 727273
 """The advisory lock under which one process at a time installs Procrastinate's schema."""
+
+POOL = 10
+"""Connections of a worker's job queue (its lanes' fetches, heartbeats, deferrals)."""
+
+SWEEP = "* * * * * */15"
+"""How often (cron, with seconds) a worker looks for open flows with no visit waiting."""
 
 MAINTENANCE = "firmaio"
 """The queue of the periodic job below (each worker serves it too)."""
@@ -70,14 +77,45 @@ async def retry_stalled(context: procrastinate.JobContext, timestamp: int) -> No
             await manager.finish_job(job, status=Status.FAILED, delete_job=True)
 
 
+UNVISITED = f"""
+SELECT f.id, f.tenant FROM flows f
+ WHERE f.state NOT IN ({", ".join(f"'{state}'" for state in sorted(map(str, TERMINAL)))})
+   AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.queueing_lock = f.id
+                   AND j.status = 'todo')
+   AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.lock = f.id
+                   AND j.status = 'doing')
+"""
+"""Open flows with no visit waiting or running (a job that failed, a flow stored by hand)."""
+
+
+async def sweep(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Queue a visit to every open flow that has none: no flow is left unwatched because a job
+    of it failed (a wrong key, a long outage) or because it was stored without one."""
+    del timestamp
+    runtime = _runtime(context)
+    assert context.app is not None
+    if runtime.stopping:
+        return
+    rows = await context.app.connector.execute_query_all_async(UNVISITED)
+    for row in rows:
+        await defer(context.app, [row["id"]], tenant=row["tenant"])
+
+
 def queue_app(dsn: str) -> procrastinate.App:
     """The Procrastinate app of the store at ``dsn`` (a ``postgresql://`` URL), with the two
     jobs above (a new app each time: Procrastinate renames the tasks an app takes in)."""
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=dsn))
+    connector = procrastinate.PsycopgConnector(conninfo=dsn, min_size=1, max_size=POOL)
+    app = procrastinate.App(connector=connector)
     store_unavailable = procrastinate.RetryStrategy(
         max_attempts=100, wait=5, retry_exceptions={StoreUnavailable}
     )
     app.task(name="firmaio:tend", pass_context=True, retry=store_unavailable)(tend)
+    app.periodic(cron=SWEEP)(
+        app.task(
+            name="firmaio:sweep", queue=MAINTENANCE, queueing_lock="firmaio:sweep",
+            pass_context=True,
+        )(sweep)
+    )  # fmt: skip
     periodic = app.periodic(cron=STALLED_CHECK)
     periodic(
         app.task(

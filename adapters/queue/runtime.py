@@ -25,9 +25,13 @@ from firmaio.fsm.states import Trigger
 
 from ..batching import DossierStatusReader
 from ..client import DEFAULT_BASE_URL, IssuerClient, RetryPolicy
+from ..flow_locks import FlowLocks
 from ..runner import worker_name
 from ..shared_window import SharedWindow
 from ..tenants import Tenants, key_id
+
+BUSY_RETRY = 5.0
+"""Seconds before a flow found locked by another process is looked at again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,8 @@ class Runtime:
         """Per tenant and dossier: a flow whose dossier is known reads its status from the
         dossier's listing (one call answers every flow of it that asks at once)."""
         self._stopping = False
+        self.locks = FlowLocks(dsn)
+        """While a visit runs, its flow is locked for every other process of the deployment."""
         self._log = structlog.get_logger("firmaio.adapters.queue")
 
     async def open(self) -> Runtime:
@@ -146,6 +152,7 @@ class Runtime:
             await client.aclose()
         for window in self.windows.values():
             await window.close()
+        await self.locks.aclose()
         self.clients.clear()
         self.windows.clear()
 
@@ -155,9 +162,15 @@ class Runtime:
         if not rows:
             return Tended(flow_id, "missing", None, "no such flow in the store")
         stored = rows[0].tenant
-        tenant = self.tenants.of(stored)
-        driver = self.driver(tenant.name, rows[0].dossier_id)
-        flow = await driver.open(flow_id)
+        async with self.locks.hold(flow_id) as held:
+            if not held:  # another process is on it (a stopping worker, a command): later
+                busy = self.clock.now() + BUSY_RETRY
+                return Tended(flow_id, rows[0].state, busy, "busy", stored)
+            return await self._tend(flow_id, stored, rows[0].dossier_id)
+
+    async def _tend(self, flow_id: str, stored: str | None, dossier_id: str | None) -> Tended:
+        driver = self.driver(self.tenants.of(stored).name, dossier_id)
+        flow = await driver.open(flow_id, tenant=stored)
         now = self.clock.now()
         try:
             did = await self._due(driver, flow, now)

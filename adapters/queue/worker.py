@@ -9,16 +9,17 @@ other workers, and the worker leaves Procrastinate's table of live workers.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import procrastinate
 
 from firmaio.fsm.driver import PollingPolicy
+from firmaio.fsm.errors import InvalidInput, StoreUnavailable
 from firmaio.fsm.ports import Clock, Store
 
 from ..runner import worker_name
+from ..tenants import DEFAULT_TENANT
 from .jobs import MAINTENANCE, defer, install_schema, queue_app, queue_of
 from .runtime import Runtime
 
@@ -77,13 +78,19 @@ async def work(
         ]
         stopping = asyncio.create_task(handle.stopping.wait())
         await asyncio.wait({*workers, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        asked = handle.stopping.is_set()
         runtime.stop()  # flows under way stop at their next step boundary
         for worker in workers:
             worker.cancel()  # Procrastinate waits for the jobs under way, then unregisters
         stopping.cancel()
-        for worker in workers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+        ended = await asyncio.gather(*workers, return_exceptions=True)
+    if not asked:  # a lane stopped by itself (the queue's database went away): not a clean stop
+        cause = next((e for e in ended if not isinstance(e, asyncio.CancelledError)), None)
+        why = type(cause).__name__ if isinstance(cause, BaseException) else "it ended"
+        raise StoreUnavailable(
+            f"the job queue stopped this worker ({why}); every flow under way stopped at a step "
+            "boundary: start the worker again"
+        )
 
 
 async def enqueue(
@@ -96,8 +103,15 @@ async def enqueue(
     dossier_id: str | None = None,
     policy: PollingPolicy | None = None,
 ) -> int:
-    """Register the flows (for ``tenant``, in ``dossier_id``; existing ones keep theirs) and
-    queue a visit to each that has none waiting. How many visits were queued."""
+    """Register the flows (for ``tenant``, in ``dossier_id``) and queue a visit to each that has
+    none waiting, on the tenant's queue. How many visits were queued. A flow already stored for
+    another tenant is refused before anything is written (:class:`InvalidInput`)."""
+    others = [r.flow_id for r in await store.rows(list(flow_ids)) if r.tenant != tenant]
+    if others:
+        raise InvalidInput(
+            f"{len(others)} of these flows belong to another tenant than "
+            f"{tenant or DEFAULT_TENANT!r} (first: {others[0]}); nothing was queued"
+        )
     now = clock.now()
     deadline = now + (policy or PollingPolicy()).activation_timeout
     await store.create_many(

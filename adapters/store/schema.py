@@ -55,15 +55,11 @@ V1 = Migration(
 
 V2 = Migration(
     2,
-    "flows belong to a tenant and may name their dossier; workers share flows through a task "
-    "queue, not leases",
+    "flows belong to a tenant and may name their dossier; the lease columns stay, unused (a "
+    "task queue shares flows between workers now; SQLite before 3.35 cannot drop a column)",
     (
-        "DROP INDEX IF EXISTS flows_by_state",
-        "ALTER TABLE flows DROP COLUMN lease_owner",
-        "ALTER TABLE flows DROP COLUMN lease_until",
         "ALTER TABLE flows ADD COLUMN tenant TEXT",
         "ALTER TABLE flows ADD COLUMN dossier_id TEXT",
-        "CREATE INDEX IF NOT EXISTS flows_by_state ON flows (state)",
     ),
 )
 

@@ -67,3 +67,27 @@ def test_a_slot_of_a_dead_worker_goes_stale(postgres_url: str) -> None:
 
     waited = asyncio.run(scenario())
     assert 0.9 <= waited < 5
+
+
+def test_the_window_comes_back_after_its_connection_is_cut(postgres_url: str) -> None:
+    """PostgreSQL cuts the window's connection (a restart, a failover): that call fails as a
+    store to wait for; the next one connects again and gets its slot."""
+    import psycopg
+    import pytest
+
+    from firmaio.fsm.errors import StoreUnavailable
+
+    async def scenario() -> None:
+        window = await SharedWindow(postgres_url, "k", calls=5, period=0.2).open()
+        try:
+            with psycopg.connect(postgres_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (window._conn.info.backend_pid,))
+            with pytest.raises(StoreUnavailable):
+                async with window.slot():
+                    pass
+            async with window.slot():
+                pass
+        finally:
+            await window.close()
+
+    asyncio.run(scenario())

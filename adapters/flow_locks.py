@@ -1,0 +1,63 @@
+"""One process at a time on a flow, across every process of a PostgreSQL deployment.
+
+A compare-and-set on each write stops two processes from both *recording* a step of a flow, but
+not from both *making* its call: two processes recovering one lost notification at once could
+both read "not sent yet" and both send. :class:`FlowLocks` holds a PostgreSQL session-level
+advisory lock on a flow while a process works on it; another process that asks for the same flow
+is told it is busy and leaves it. The locks belong to one connection of this process: if the
+process dies its connection goes, and so do its locks, at once. A task queue's own job locks do
+not cover a worker that stops heart-beating while its job still runs (a paused or stopping
+process); these do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from .store.failures import postgres_error
+
+
+class FlowLocks:
+    """Advisory locks on flows, on one connection of this process (opened on first use)."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._conn: Any = None
+        self._opening = asyncio.Lock()
+
+    async def _query(self, sql: str, flow_id: str) -> Any:
+        import psycopg
+
+        async with self._opening:
+            if self._conn is None or self._conn.closed or self._conn.broken:
+                try:
+                    self._conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
+                except psycopg.Error as error:
+                    raise postgres_error(error, self.dsn) from None
+        try:
+            cursor = await self._conn.execute(sql, (f"firmaio_flow:{flow_id}",))
+            return (await cursor.fetchone())[0]
+        except psycopg.Error as error:
+            raise postgres_error(error, self.dsn) from None
+
+    @asynccontextmanager
+    async def hold(self, flow_id: str) -> AsyncIterator[bool]:
+        """Hold ``flow_id``'s lock while the block runs; yields False (and holds nothing) if
+        another process holds it."""
+        took = bool(
+            await self._query("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", flow_id)
+        )
+        try:
+            yield took
+        finally:
+            if took:
+                await self._query("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", flow_id)
+
+    async def aclose(self) -> None:
+        """Close the connection, which lets go of every lock still held."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
