@@ -20,12 +20,20 @@ from dataclasses import dataclass, field
 
 from firmaio.fsm.driver import PollingPolicy
 from firmaio.fsm.durable import Boundary, DurableDriver
-from firmaio.fsm.errors import ApiConfigurationError, ApiError, InvalidInput, StaleFlow
+from firmaio.fsm.errors import (
+    ApiConfigurationError,
+    ApiError,
+    FlowBusy,
+    InvalidInput,
+    StaleFlow,
+)
 from firmaio.fsm.hooks import Hooks
 from firmaio.fsm.ports import Clock, FlowRow, SignatureApi, StatusReader, StepTracer, Store
 from firmaio.fsm.resend import ResendPolicy
 from firmaio.fsm.states import State
 from firmaio.fsm.steps import RESTING
+
+from .flow_locks import FlowLocks
 
 
 def worker_name() -> str:
@@ -74,6 +82,7 @@ class BatchRun:
         tracer: StepTracer | None = None,
         progress: Callable[[RunReport], None] | None = None,
         status_reader: StatusReader | None = None,
+        locks: FlowLocks | None = None,
     ) -> None:
         self.store, self.clock, self.ids = store, clock, list(ids)
         self.worker = worker or worker_name()
@@ -94,11 +103,21 @@ class BatchRun:
         if recovery_grace is not None:
             self.driver.recovery_grace = recovery_grace
         self.progress = progress
+        self.locks = locks
+        """With PostgreSQL, each flow is locked for other processes while this run drives it."""
         self.report = RunReport(worker=self.worker, total=len(self.ids))
         self._shown = time.monotonic()
         self._fatal: BaseException | None = None
 
     async def _drive(self, request_id: str) -> tuple[State, str | None]:
+        if self.locks is None:
+            return await self._drive_now(request_id)
+        async with self.locks.hold(request_id) as held:
+            if not held:  # another process is on it: a conflict, left to it
+                raise FlowBusy(request_id)
+            return await self._drive_now(request_id)
+
+    async def _drive_now(self, request_id: str) -> tuple[State, str | None]:
         flow = await self.driver.open(request_id, tenant=self.tenant)
         state = await self.driver.advance(flow)
         return state, flow.history[-1].reason if flow.history else None

@@ -36,6 +36,7 @@ from firmaio.fsm.resend import ResendPolicy
 from firmaio.fsm.states import TERMINAL, State, Trigger
 from firmaio.fsm.steps import DEFAULT_STEPS
 
+from .flow_locks import FlowLocks
 from .runner import BatchRun, worker_name
 
 
@@ -69,6 +70,7 @@ class Service:
         hooks: Hooks | None = None,
         recovery_grace: float | None = None,
         tracer: StepTracer | None = None,
+        locks: FlowLocks | None = None,
     ) -> None:
         self.store, self.api, self.clock = store, api, clock
         self.worker = worker or worker_name()
@@ -78,6 +80,8 @@ class Service:
         self.policy, self.resend, self.hooks = policy, resend, hooks
         self.recovery_grace = recovery_grace
         self.tracer = tracer
+        self.locks = locks
+        """With PostgreSQL, each flow is locked for other processes while this one is on it."""
         self.report = ServeReport()
         self._stopping = asyncio.Event()
         self._log = structlog.get_logger("firmaio.adapters.serve")
@@ -126,7 +130,7 @@ class Service:
                 self.store, self.api, self.clock, pending, worker=self.worker,
                 concurrency=self.concurrency, tenant=self.tenant, policy=self.policy,
                 resend=self.resend, hooks=self.hooks, recovery_grace=self.recovery_grace,
-                tracer=self.tracer,
+                tracer=self.tracer, locks=self.locks,
             )  # fmt: skip
             if self._stopping.is_set():
                 self._batch.stop()
@@ -144,8 +148,12 @@ class Service:
             if self._stopping.is_set():
                 return
             try:
-                flow = await self._driver.open(flow_id, tenant=self.tenant)
-                await self._due(flow)
+                if self.locks is None:
+                    await self._due(await self._driver.open(flow_id, tenant=self.tenant))
+                    return
+                async with self.locks.hold(flow_id) as held:
+                    if held:  # else another process is on it: the next pass
+                        await self._due(await self._driver.open(flow_id, tenant=self.tenant))
             except ApiConfigurationError:
                 raise
             except (ApiError, StaleFlow):  # recorded, or another process's: the next pass

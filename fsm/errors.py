@@ -71,6 +71,18 @@ class StaleFlow(FsmError):
         )
 
 
+class FlowBusy(StaleFlow):
+    """Another process is working on the flow right now (it holds the flow's lock). Nothing was
+    called or written; look again later."""
+
+    def __init__(self, flow_id: str) -> None:
+        self.flow_id = flow_id
+        self.expected_seq = -1
+        FsmError.__init__(
+            self, f"flow {flow_id} is being driven by another process right now; nothing was done"
+        )
+
+
 class StoreError(FsmError):
     """The store failed. Its message says what is wrong and what to do; it never holds a
     password. Every write is one transaction, so a failed one left nothing half-written."""

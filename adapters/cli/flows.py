@@ -13,7 +13,7 @@ from typing import TextIO
 from firmaio.fsm.driver import Driver, PollingPolicy
 from firmaio.fsm.durable import DurableDriver
 from firmaio.fsm.engine import Flow
-from firmaio.fsm.errors import InvalidInput, StaleFlow
+from firmaio.fsm.errors import FlowBusy, InvalidInput, StaleFlow
 from firmaio.fsm.states import State, Trigger
 
 from ..batching import DossierStatusReader
@@ -24,6 +24,7 @@ from ..store import AsyncStore, store_name
 from . import exits
 from .output import flow_json, iso_utc, print_flow, print_report, progress, write_qr
 from .wiring import (
+    flow_locks,
     flow_store,
     issuer_client,
     recovery_grace,
@@ -53,6 +54,7 @@ async def _run_on_flow(
     durable: DurableDriver | None = None
     driver: Driver | None = None
     unexpected = False
+    locks = flow_locks(args.db)
     try:
         client = issuer_client(args)
         store = flow_store(args.db) if args.db else None
@@ -70,7 +72,13 @@ async def _run_on_flow(
         else:
             driver = Driver(client, SystemClock(), policy=policy, resend=resend_policy(args))
             flow = driver.new_flow(args.request_id)
-        await body(driver, flow)
+        if locks is None:
+            await body(driver, flow)
+        else:
+            async with locks.hold(args.request_id) as held:
+                if not held:
+                    raise FlowBusy(args.request_id)
+                await body(driver, flow)
     except Exception as error:
         failure = exits.failure_of(error)
         unexpected = failure is None
@@ -87,6 +95,8 @@ async def _run_on_flow(
                 await client.aclose()
             if store is not None:
                 await store.close()
+            if locks is not None:
+                await locks.aclose()
     return code
 
 
@@ -169,6 +179,7 @@ def cmd_cancel(args: argparse.Namespace, out: TextIO) -> int:
 
 async def _batch(args: argparse.Namespace) -> RunReport:
     store = flow_store(args.db)
+    locks = flow_locks(args.db)
     try:
         async with issuer_client(args) as client:
             ids = list(args.request_ids)
@@ -191,10 +202,13 @@ async def _batch(args: argparse.Namespace) -> RunReport:
                 resend=resend_policy(args),
                 progress=None if args.json else progress,
                 status_reader=reader,
+                locks=locks,
             )
             return await batch.run()
     finally:
         await store.close()
+        if locks is not None:
+            await locks.aclose()
 
 
 async def _run(args: argparse.Namespace, out: TextIO) -> int:

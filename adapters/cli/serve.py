@@ -17,7 +17,14 @@ from ..client import IssuerClient
 from ..clock import SystemClock
 from ..serve import Service
 from ..store import store_name
-from .wiring import flow_store, issuer_client, recovery_grace, resend_policy, tenant_of
+from .wiring import (
+    flow_locks,
+    flow_store,
+    issuer_client,
+    recovery_grace,
+    resend_policy,
+    tenant_of,
+)
 
 
 def _metrics(args: argparse.Namespace, client: IssuerClient, hooks: Hooks) -> Any:
@@ -41,6 +48,7 @@ def _metrics(args: argparse.Namespace, client: IssuerClient, hooks: Hooks) -> An
 
 async def _serve(args: argparse.Namespace, out: TextIO) -> int:
     store = flow_store(args.db)
+    locks = flow_locks(args.db)
     server = None
     try:
         async with issuer_client(args) as client:
@@ -60,6 +68,7 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
                 resend=resend_policy(args),
                 recovery_grace=recovery_grace(args),
                 hooks=hooks,
+                locks=locks,
             )
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
@@ -73,6 +82,8 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
         if server is not None:
             server.close()
         await store.close()
+        if locks is not None:
+            await locks.aclose()
     summary = {
         "stopped": True,
         "passes": report.passes,

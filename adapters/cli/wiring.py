@@ -21,6 +21,7 @@ from firmaio.fsm.redact import redact_secrets
 from firmaio.fsm.resend import ResendPolicy
 
 from ..client import DEFAULT_TIMEOUT, IssuerClient, RetryPolicy
+from ..flow_locks import FlowLocks
 from ..shared_window import SharedWindow
 from ..store import AsyncStore, open_async_store
 from ..tenants import DEFAULT_TENANT, key_id
@@ -110,6 +111,12 @@ def tenant_of(args: argparse.Namespace) -> str | None:
     """The tenant a command's flows belong to (``--tenant``); None for the default one."""
     tenant: str | None = getattr(args, "tenant", None)
     return None if tenant in (None, DEFAULT_TENANT) else tenant
+
+
+def flow_locks(db: str | None) -> FlowLocks | None:
+    """With a ``postgresql://`` store, the locks that keep every other process of the
+    deployment off a flow while this one drives it (:mod:`~firmaio.adapters.flow_locks`)."""
+    return FlowLocks(db) if db and db.startswith(POSTGRES_SCHEMES) else None
 
 
 def flow_store(db: str, *, read_only: bool = False) -> AsyncStore:
