@@ -250,7 +250,8 @@ def test_scheduled_jobs_renotify_and_watch_until_closed(
             env.setenv("FIRMAIO_API_KEY", KEYS["comune-a"])
             env.setenv("FIRMAIO_BASE_URL", limited.url)
             out = io.StringIO()
-            assert main(["cancel", cancelled, "--db", postgres_url, "--json"], out=out) == 0
+            argv = ["cancel", cancelled, "--db", postgres_url, "--tenant", "comune-a", "--json"]
+            assert main(argv, out=out) == 0, out.getvalue()
         last = ["NOTIFIED", "SIGNED", "REJECTED", "CANCELLED"]
         wait_for(lambda: states() == last, 60, "the re-notification and the closing states")
         time.sleep(3)  # later visits change nothing: closed flows get none, no second message
