@@ -38,6 +38,11 @@ class WorkerOptions:
     """Seconds between two heartbeats of this worker."""
 
 
+POLL = 1.0
+"""Seconds between a lane's looks for jobs when no notification woke it: a visit queued while
+its flow's previous job still held the lock is taken within this long of the lock's release."""
+
+
 class WorkerHandle:
     """Stops a running :func:`work` cleanly, from a signal handler or another task."""
 
@@ -64,6 +69,7 @@ async def work(
                     queues=[queue],
                     name=f"{name}/{queue}",
                     concurrency=concurrency,
+                    fetch_job_polling_interval=POLL,
                     install_signal_handlers=False,
                     additional_context={
                         "firmaio": runtime,
