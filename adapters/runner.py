@@ -118,8 +118,11 @@ class BatchRun:
             return await self._drive_now(request_id)
 
     async def _drive_now(self, request_id: str) -> tuple[State, str | None]:
-        flow = await self.driver.open(request_id, tenant=self.tenant)
-        state = await self.driver.advance(flow)
+        try:
+            flow = await self.driver.open(request_id, tenant=self.tenant)
+            state = await self.driver.advance(flow)
+        finally:
+            self.driver.forget(request_id)
         return state, flow.history[-1].reason if flow.history else None
 
     def stop(self) -> None:

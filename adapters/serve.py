@@ -158,6 +158,8 @@ class Service:
                 raise
             except (ApiError, StaleFlow):  # recorded, or another process's: the next pass
                 self.report.errors += 1
+            finally:
+                self._driver.forget(flow_id)
 
     async def _due(self, flow: Flow) -> None:
         now = self.clock.now()

@@ -99,6 +99,13 @@ class DurableDriver(Driver):
             self._intent_at[flow.id] = stored.intent_at
         return flow
 
+    def forget(self, flow_id: str) -> None:
+        """Drop what this driver keeps of a flow between steps (its intent, as last read or
+        written). A long-lived driver calls it when done with a flow, so it keeps nothing of
+        the flows it is not on; :meth:`open` reads the store again."""
+        self._intents.pop(flow_id, None)
+        self._intent_at.pop(flow_id, None)
+
     def intent(self, flow: Flow) -> str | None:
         """The open intent of ``flow``, if any."""
         return self._intents.get(flow.id)

@@ -166,10 +166,13 @@ class Runtime:
             if not held:  # another process is on it (a stopping worker, a command): later
                 busy = self.clock.now() + BUSY_RETRY
                 return Tended(flow_id, rows[0].state, busy, "busy", stored)
-            return await self._tend(flow_id, stored, rows[0].dossier_id)
+            driver = self.driver(self.tenants.of(stored).name, rows[0].dossier_id)
+            try:
+                return await self._tend(driver, flow_id, stored)
+            finally:
+                driver.forget(flow_id)  # a worker lives for weeks: keep nothing between visits
 
-    async def _tend(self, flow_id: str, stored: str | None, dossier_id: str | None) -> Tended:
-        driver = self.driver(self.tenants.of(stored).name, dossier_id)
+    async def _tend(self, driver: DurableDriver, flow_id: str, stored: str | None) -> Tended:
         flow = await driver.open(flow_id, tenant=stored)
         now = self.clock.now()
         try:

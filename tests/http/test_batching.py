@@ -129,10 +129,12 @@ def test_a_dossier_batch_costs_about_one_call_per_flow(sandbox: Sandbox, tmp_pat
         try:
             async with make_client(sandbox) as client:
                 reader = DossierStatusReader(client, dossier)
-                report = await BatchRun(
+                batch = BatchRun(
                     store, client, SystemClock(), ids, status_reader=reader, concurrency=20
-                ).run()
+                )
+                report = await batch.run()
             assert report.counts == {"NOTIFIED": 30}
+            assert batch.driver._intents == {}, "the driver kept flows it is done with"
             assert sorted(opened) == sorted(ids), "a flow was driven twice"
         finally:
             await store.close()
