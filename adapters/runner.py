@@ -83,10 +83,13 @@ class BatchRun:
         progress: Callable[[RunReport], None] | None = None,
         status_reader: StatusReader | None = None,
         locks: FlowLocks | None = None,
+        dossier_id: str | None = None,
     ) -> None:
         self.store, self.clock, self.ids = store, clock, list(ids)
         self.worker = worker or worker_name()
         self.concurrency, self.tenant = concurrency, tenant
+        self.dossier_id = dossier_id
+        """The dossier new flows are registered in (a later serve reads them from its listing)."""
         self.policy = policy or PollingPolicy()
         self.driver = DurableDriver(
             api,
@@ -163,8 +166,9 @@ class BatchRun:
         now = self.clock.now()
         deadline = now + self.policy.activation_timeout
         await self.store.create_many(
-            self.ids, activation_deadline=deadline, now=now, tenant=self.tenant
-        )
+            self.ids, activation_deadline=deadline, now=now, tenant=self.tenant,
+            dossier_id=self.dossier_id,
+        )  # fmt: skip
         driven = self.driver.engine.steps.driven
         rows = await self.store.rows(self.ids)
         todo = deque(r.flow_id for r in rows if State(r.state) in driven or r.intent is not None)

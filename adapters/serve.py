@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -31,7 +31,7 @@ from firmaio.fsm.durable import DurableDriver
 from firmaio.fsm.engine import Flow
 from firmaio.fsm.errors import ApiConfigurationError, ApiError, StaleFlow, StoreUnavailable
 from firmaio.fsm.hooks import Hooks
-from firmaio.fsm.ports import Clock, SignatureApi, StepTracer, Store
+from firmaio.fsm.ports import Clock, SignatureApi, StatusReader, StepTracer, Store
 from firmaio.fsm.resend import ResendPolicy
 from firmaio.fsm.states import TERMINAL, State, Trigger
 from firmaio.fsm.steps import DEFAULT_STEPS
@@ -71,8 +71,13 @@ class Service:
         recovery_grace: float | None = None,
         tracer: StepTracer | None = None,
         locks: FlowLocks | None = None,
+        listing: Callable[[str], StatusReader] | None = None,
     ) -> None:
         self.store, self.api, self.clock = store, api, clock
+        self.listing = listing
+        """How to read the statuses of one dossier's flows from its listing (flows registered
+        with their dossier); without it, one request at a time."""
+        self._readers: dict[str, StatusReader] = {}
         self.worker = worker or worker_name()
         self.concurrency, self.tenant = concurrency, tenant
         self._actor = self.worker if tenant is None else f"{self.worker}/{tenant}"
@@ -85,31 +90,49 @@ class Service:
         self.report = ServeReport()
         self._stopping = asyncio.Event()
         self._log = structlog.get_logger("firmaio.adapters.serve")
-        self._batch: BatchRun | None = None
-        self._driver = self._new_driver()
+        self._batches: list[BatchRun] = []
+        self._drivers: dict[str | None, DurableDriver] = {}
 
-    def _new_driver(self) -> DurableDriver:
-        driver = DurableDriver(
-            self.api, self.clock, self.store, policy=self.policy, resend=self.resend,
-            hooks=self.hooks, tracer=self.tracer, actor=self._actor,
-        )  # fmt: skip
-        if self.recovery_grace is not None:
-            driver.recovery_grace = self.recovery_grace
+    def _reader(self, dossier_id: str | None) -> StatusReader | None:
+        if dossier_id is None or self.listing is None:
+            return None
+        if dossier_id not in self._readers:
+            self._readers[dossier_id] = self.listing(dossier_id)
+        return self._readers[dossier_id]
+
+    def _driver(self, dossier_id: str | None) -> DurableDriver:
+        """The driver of resting flows of one dossier (None: read one request at a time)."""
+        driver = self._drivers.get(dossier_id)
+        if driver is None:
+            driver = DurableDriver(
+                self.api, self.clock, self.store, policy=self.policy, resend=self.resend,
+                hooks=self.hooks, tracer=self.tracer, actor=self._actor,
+                status_reader=self._reader(dossier_id),
+            )  # fmt: skip
+            if self.recovery_grace is not None:
+                driver.recovery_grace = self.recovery_grace
+            driver.stop_requested = self._stopping.is_set()
+            self._drivers[dossier_id] = driver
         return driver
 
     def stop(self) -> None:
         """Start nothing new; let calls under way finish; then :meth:`run` returns."""
         self._stopping.set()
-        self._driver.stop_requested = True
-        if self._batch is not None:
-            self._batch.stop()
+        for driver in self._drivers.values():
+            driver.stop_requested = True
+        for batch in self._batches:
+            batch.stop()
 
-    async def run(self, ids: Sequence[str] = ()) -> ServeReport:
-        """Register ``ids`` (if any), then pass over the store until :meth:`stop`."""
+    async def run(self, ids: Sequence[str] = (), *, dossier_id: str | None = None) -> ServeReport:
+        """Register ``ids`` (if any, for this service's tenant, in ``dossier_id``), then pass
+        over the store until :meth:`stop`."""
         if ids:
             now = self.clock.now()
             deadline = now + (self.policy or PollingPolicy()).activation_timeout
-            await self.store.create_many(list(ids), activation_deadline=deadline, now=now)
+            await self.store.create_many(
+                list(ids), activation_deadline=deadline, now=now, tenant=self.tenant,
+                dossier_id=dossier_id,
+            )  # fmt: skip
         while not self._stopping.is_set():
             try:
                 await self._pass()
@@ -124,56 +147,77 @@ class Service:
     async def _pass(self) -> None:
         rows = [r for r in await self.store.rows() if r.tenant == self.tenant]
         driven = DEFAULT_STEPS.driven
-        pending = [r.flow_id for r in rows if State(r.state) in driven or r.intent is not None]
+        pending: dict[str | None, list[str]] = {}  # by dossier: one listing answers each
+        for r in rows:
+            if State(r.state) in driven or r.intent is not None:
+                pending.setdefault(r.dossier_id, []).append(r.flow_id)
         if pending and not self._stopping.is_set():
-            self._batch = BatchRun(
-                self.store, self.api, self.clock, pending, worker=self.worker,
-                concurrency=self.concurrency, tenant=self.tenant, policy=self.policy,
-                resend=self.resend, hooks=self.hooks, recovery_grace=self.recovery_grace,
-                tracer=self.tracer, locks=self.locks,
-            )  # fmt: skip
+            share = max(1, self.concurrency // len(pending))
+            self._batches = [
+                BatchRun(
+                    self.store,
+                    self.api,
+                    self.clock,
+                    ids,
+                    worker=self.worker,
+                    concurrency=share,
+                    tenant=self.tenant,
+                    policy=self.policy,
+                    resend=self.resend,
+                    hooks=self.hooks,
+                    recovery_grace=self.recovery_grace,
+                    tracer=self.tracer,
+                    locks=self.locks,
+                    status_reader=self._reader(dossier_id),
+                )
+                for dossier_id, ids in pending.items()
+            ]
             if self._stopping.is_set():
-                self._batch.stop()
-            report = await self._batch.run()
-            self._batch = None
-            self.report.driven += report.driven
-            self.report.errors += len(report.errors)
-        at_rest = [r.flow_id for r in rows if State(r.state) in RESTING_OPEN and r.intent is None]
+                self.stop()
+            reports = await asyncio.gather(*(batch.run() for batch in self._batches))
+            self._batches = []
+            self.report.driven += sum(report.driven for report in reports)
+            self.report.errors += sum(len(report.errors) for report in reports)
+        at_rest = [r for r in rows if State(r.state) in RESTING_OPEN and r.intent is None]
         slots = asyncio.Semaphore(self.concurrency)
-        await asyncio.gather(*(self._look_after(flow_id, slots) for flow_id in at_rest))
+        await asyncio.gather(
+            *(self._look_after(r.flow_id, self._driver(r.dossier_id), slots) for r in at_rest)
+        )
 
-    async def _look_after(self, flow_id: str, slots: asyncio.Semaphore) -> None:
+    async def _look_after(
+        self, flow_id: str, driver: DurableDriver, slots: asyncio.Semaphore
+    ) -> None:
         """A resting flow: its due later attempt, or a status check if one is due."""
         async with slots:
             if self._stopping.is_set():
                 return
             try:
                 if self.locks is None:
-                    await self._due(await self._driver.open(flow_id, tenant=self.tenant))
+                    await self._due(driver, await driver.open(flow_id, tenant=self.tenant))
                     return
                 async with self.locks.hold(flow_id) as held:
                     if held:  # else another process is on it: the next pass
-                        await self._due(await self._driver.open(flow_id, tenant=self.tenant))
+                        await self._due(driver, await driver.open(flow_id, tenant=self.tenant))
             except ApiConfigurationError:
                 raise
             except (ApiError, StaleFlow):  # recorded, or another process's: the next pass
                 self.report.errors += 1
             finally:
-                self._driver.forget(flow_id)
+                driver.forget(flow_id)
 
-    async def _due(self, flow: Flow) -> None:
+    async def _due(self, driver: DurableDriver, flow: Flow) -> None:
         now = self.clock.now()
-        due = self._driver.next_attempt(flow)
+        due = driver.next_attempt(flow)
         if due is not None:
             if due <= now:
-                await self._driver.advance(flow)
+                await driver.advance(flow)
                 self.report.later_attempts += 1
             return
-        if Trigger.CHECK_STATUS not in self._driver.engine.allowed(flow.state):
+        if Trigger.CHECK_STATUS not in driver.engine.allowed(flow.state):
             return
         last = flow.history[-1].decided_at if flow.history else 0.0
         if now - last >= self.watch_every:
-            await self._driver.step(flow, Trigger.CHECK_STATUS)
+            await driver.step(flow, Trigger.CHECK_STATUS)
             self.report.checks += 1
 
 

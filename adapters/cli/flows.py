@@ -203,6 +203,7 @@ async def _batch(args: argparse.Namespace) -> RunReport:
                 progress=None if args.json else progress,
                 status_reader=reader,
                 locks=locks,
+                dossier_id=args.dossier,
             )
             return await batch.run()
     finally:

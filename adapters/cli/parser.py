@@ -250,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--activation-timeout", type=_positive_seconds, default=120.0)
     serve.add_argument("--worker", help="this worker's name (default host:pid)")
     serve.add_argument(
+        "--dossier",
+        type=_request_id,
+        help="register every request of this dossier too; their statuses are read through its "
+        "listing",
+    )
+    serve.add_argument(
         "--tenant", type=_tenant, help="serve this tenant's flows (default: flows with none)"
     )
     serve.add_argument(

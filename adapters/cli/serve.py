@@ -13,6 +13,7 @@ from firmaio.fsm.driver import PollingPolicy
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.hooks import Hooks
 
+from ..batching import DossierStatusReader
 from ..client import IssuerClient
 from ..clock import SystemClock
 from ..serve import Service
@@ -69,6 +70,7 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
                 recovery_grace=recovery_grace(args),
                 hooks=hooks,
                 locks=locks,
+                listing=lambda dossier_id: DossierStatusReader(client, dossier_id),
             )
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
@@ -77,7 +79,10 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
                 f"firmaio serve: serving {store_name(args.db)}; SIGTERM or Ctrl-C stops",
                 file=sys.stderr,
             )
-            report = await service.run(args.request_ids)
+            ids = list(args.request_ids)
+            if args.dossier:
+                ids += [item["id"] async for item in client.list_dossier_requests(args.dossier)]
+            report = await service.run(ids, dossier_id=args.dossier)
     finally:
         if server is not None:
             server.close()
