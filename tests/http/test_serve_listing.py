@@ -36,7 +36,7 @@ def test_a_dossier_s_flows_are_read_through_its_listing(sandbox: Sandbox, tmp_pa
                     listing=lambda d: DossierStatusReader(client, d),
                 )  # fmt: skip
                 running = asyncio.create_task(service.run(ids, dossier_id=dossier))
-                while {r.state for r in await store.rows(ids)} != {"NOTIFIED"}:
+                while [r.state for r in await store.rows(ids)] != ["NOTIFIED"] * 20:
                     await asyncio.sleep(0.1)
                 for request_id in ids[:2]:
                     sandbox.issuer.close(request_id, "SIGNED")
@@ -55,3 +55,30 @@ def test_a_dossier_s_flows_are_read_through_its_listing(sandbox: Sandbox, tmp_pa
     assert listings >= 2, "neither the activation nor the status checks used the listing"
     assert single == 0, f"{single} requests read one at a time"
     assert all(sandbox.issuer.messages_sent(i) == 1 for i in ids)
+
+
+def test_a_service_registers_its_flows_for_its_tenant_and_drives_them(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """``serve --tenant comune-a ID``: the flow is stored for comune-a, so this service (which
+    serves only comune-a's flows) drives it."""
+    code = fiscal_code()
+    sandbox.issuer.add_citizen(code)
+    request_id = sandbox.issuer.create_ready_request("sandbox-key", code)
+
+    async def serve() -> tuple[str | None, str]:
+        store = open_async_store(str(tmp_path / "flows.sqlite"))
+        try:
+            async with make_client(sandbox) as client:
+                service = Service(store, client, SystemClock(), tick=0.2, tenant="comune-a")
+                running = asyncio.create_task(service.run([request_id]))
+                while [r.state for r in await store.rows([request_id])] != ["NOTIFIED"]:
+                    await asyncio.sleep(0.1)
+                service.stop()
+                await running
+            [row] = await store.rows([request_id])
+            return row.tenant, row.state
+        finally:
+            await store.close()
+
+    assert asyncio.run(asyncio.wait_for(serve(), 30)) == ("comune-a", "NOTIFIED")
