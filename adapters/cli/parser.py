@@ -23,13 +23,17 @@ from .report import cmd_report
 from .serve import cmd_serve
 
 
-def _api_options(parser: argparse.ArgumentParser) -> None:
+def _base_url_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--base-url",
         default=os.environ.get("FIRMAIO_BASE_URL", DEFAULT_BASE_URL),
         type=_base_url,
         help="issuer API base URL (default: $FIRMAIO_BASE_URL or production)",
     )
+
+
+def _api_options(parser: argparse.ArgumentParser) -> None:
+    _base_url_option(parser)
     parser.add_argument(
         "--notification-grace",
         type=_seconds,
@@ -320,12 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also every request of this dossier (listed with the tenant's key); the workers "
         "read these flows' statuses through the dossier's listing",
     )
-    enqueue.add_argument(
-        "--base-url",
-        default=os.environ.get("FIRMAIO_BASE_URL", DEFAULT_BASE_URL),
-        type=_base_url,
-        help="issuer API base URL, for --dossier (default: $FIRMAIO_BASE_URL or production)",
-    )
+    _base_url_option(enqueue)  # for --dossier
     enqueue.add_argument(
         "--open", action="store_true", help="also every flow of the store not yet closed"
     )
