@@ -98,7 +98,11 @@ def key_id(key: str) -> str:
 class Tenants(Mapping[str, Tenant]):
     """The tenants of one deployment, by name; with none given, the default tenant alone."""
 
-    def __init__(self, tenants: Mapping[str, Tenant] | None = None) -> None:
+    def __init__(
+        self, tenants: Mapping[str, Tenant] | None = None, *, source: Path | None = None
+    ) -> None:
+        self.source = source
+        """The tenants file they were read from, if any."""
         if tenants is None:
             tenants = {DEFAULT_TENANT: Tenant(DEFAULT_TENANT, key_env="FIRMAIO_API_KEY")}
         if not tenants:
@@ -110,7 +114,8 @@ class Tenants(Mapping[str, Tenant]):
             return self._tenants[name]
         except KeyError:
             known = ", ".join(sorted(self._tenants))
-            raise InvalidInput(f"unknown tenant {name!r} (known: {known})") from None
+            where = f" in {self.source}" if self.source else " (no --tenants file)"
+            raise InvalidInput(f"unknown tenant {name!r}{where}; known: {known}") from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._tenants)
@@ -157,4 +162,4 @@ class Tenants(Mapping[str, Tenant]):
                 key_env=values["key_env"],
                 key_file=None if key_file is None else path.parent / key_file,
             )
-        return cls(tenants)
+        return cls(tenants, source=path)

@@ -135,10 +135,10 @@ async def _enqueue(args: argparse.Namespace, out: TextIO) -> int:
         json.dump(summary, out)
         out.write("\n")
     else:
+        waiting = len(ids) - queued
+        already = f" ({waiting} had a visit waiting already)" if waiting else ""
         print(
-            f"firmaio enqueue: {queued} of {len(ids)} flows queued for {tenant} "
-            "(the others had a visit waiting)",
-            file=out,
+            f"firmaio enqueue: {queued} of {len(ids)} flows queued for {tenant}{already}", file=out
         )
     return 0
 

@@ -179,9 +179,13 @@ class SqlStore:
         dossier_id: str | None = None,
     ) -> None:
         """Register many flows in READY in one transaction; existing flows are left as they are."""
+        register = self._CREATE.replace(
+            "DO NOTHING",  # a flow stored without its dossier learns it; nothing else changes
+            "DO UPDATE SET dossier_id = excluded.dossier_id WHERE flows.dossier_id IS NULL",
+        )
         with self._transaction() as cur:
             cur.executemany(
-                self._sql(self._CREATE),
+                self._sql(register),
                 [self._new(i, activation_deadline, now, tenant, dossier_id) for i in flow_ids],
             )
 

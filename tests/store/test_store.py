@@ -100,6 +100,20 @@ def test_a_flow_keeps_the_tenant_it_was_created_for(open_db: Opener) -> None:
     assert loaded.tenant == "comune-a"
 
 
+def test_a_flow_stored_without_its_dossier_learns_it_once(open_db: Opener) -> None:
+    """Registering flows again with their dossier records it on those stored without one; a
+    dossier once recorded is kept, and nothing else of the flow changes."""
+    store = open_db()
+    store.create_many([RID], activation_deadline=START + 120, now=START)
+    store.create_many([RID], activation_deadline=START + 999, now=START + 5, dossier_id="D1")
+    store.create_many([RID], activation_deadline=START + 999, now=START + 9, dossier_id="D2")
+    [row] = store.rows([RID])
+    assert (row.dossier_id, row.state, row.seq, row.tenant) == ("D1", "READY", 0, None)
+    loaded = store.load(RID)
+    assert loaded is not None
+    assert loaded.activation_deadline == START + 120
+
+
 def test_resting_flows_need_no_driving_unless_an_intent_is_open(open_db: Opener) -> None:
     """NOTIFIED needs no driving; an open intent makes a flow pending whatever its state."""
     store, flow = stored_flow(open_db, State.FALLBACK_SUGGESTED)

@@ -35,7 +35,9 @@ def test_a_tenants_file_names_where_each_key_comes_from(
     assert sorted(tenants) == ["comune-a", "comune-b"]
     assert tenants.keys_by_tenant() == {"comune-a": "key-of-a", "comune-b": SECRET}
     assert tenants.of("comune-b").key_file == tmp_path / "secrets" / "b.key"
-    with pytest.raises(InvalidInput, match=r"unknown tenant 'default' \(known: comune-a, comune-b"):
+    with pytest.raises(
+        InvalidInput, match=r"unknown tenant 'default' in .*tenants.toml; known: comune-a, comune-b"
+    ):
         tenants.of(None)  # flows with no tenant are not this file's
 
 
@@ -124,6 +126,10 @@ def test_a_worker_with_a_missing_key_stops_before_it_opens_anything(
             "unknown tenant 'nobody'",
         ),
         (["enqueue", "--db", "postgresql://u@127.0.0.1:1/x", "--tenant", "No Body"], "not valid"),
+        (  # no abbreviations: --tenant is not --tenants
+            ["worker", "--db", "postgresql://u@127.0.0.1:1/x", "--tenant", "comune-a"],
+            "unrecognized arguments: --tenant",
+        ),
     ],
 )
 def test_queue_commands_refuse_bad_input_before_opening_anything(
