@@ -43,7 +43,7 @@ SWEEP = "* * * * * */15"
 """How often (cron, with seconds) a worker looks for open flows with no visit waiting."""
 
 MAINTENANCE = "firmaio"
-"""The queue of the periodic job below (each worker serves it too)."""
+"""The queue of the periodic jobs below (each worker serves it, in a lane of its own)."""
 
 STALLED_CHECK = "* * * * * */5"
 """How often (cron, with seconds) the workers look for jobs of dead workers: every 5 s."""
@@ -102,7 +102,7 @@ async def sweep(context: procrastinate.JobContext, timestamp: int) -> None:
 
 
 def queue_app(dsn: str) -> procrastinate.App:
-    """The Procrastinate app of the store at ``dsn`` (a ``postgresql://`` URL), with the two
+    """The Procrastinate app of the store at ``dsn`` (a ``postgresql://`` URL), with the three
     jobs above (a new app each time: Procrastinate renames the tasks an app takes in)."""
     connector = procrastinate.PsycopgConnector(conninfo=dsn, min_size=1, max_size=POOL)
     app = procrastinate.App(connector=connector)
