@@ -60,7 +60,7 @@ def _edge(edge: Edge, head: str, *, detail: bool) -> str:
     if edge.spine:
         attrs.append(f'color="{SPINE_COLOUR}", fontcolor="{SPINE_COLOUR}", penwidth=2.5, weight=8')
     else:
-        attrs.append(f'color="{OTHER_COLOUR}", fontcolor="#555555", style=dashed')
+        attrs.append(f'color="{OTHER_COLOUR}", fontcolor="#333333", style=dashed')
     if edge.target is None:
         attrs.append(f"lhead=cluster_{CLOSING}")
     return f"    {edge.source} -> {head} [{', '.join(attrs)}];"
@@ -92,7 +92,7 @@ def _open(name: str, title: str, rankdir: str) -> list[str]:
         f'nodesep=0.45, ranksep=0.8, labelloc=t, fontsize=16, label="{title}", '
         f'id="{name}"];',
         '    node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=12];',
-        '    edge [fontname="Helvetica", fontsize=9, arrowsize=0.7];',
+        '    edge [fontname="Helvetica", fontsize=11, arrowsize=0.7];',
     ]
 
 
