@@ -62,7 +62,7 @@ SETUP = (
             wait := 0;
             used := used + 1;
         ELSIF done <= used - p_calls THEN
-            wait := 0.01;  -- only calls in flight hold the window: look again shortly
+            wait := p_window;  -- calls in flight fill it: none frees before a window after it ends
         ELSE
             SELECT s.ended INTO freed_at FROM firmaio_rate_slots s
                 WHERE s.key_id = p_key AND s.ended IS NOT NULL

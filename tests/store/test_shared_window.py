@@ -91,3 +91,21 @@ def test_the_window_comes_back_after_its_connection_is_cut(postgres_url: str) ->
             await window.close()
 
     asyncio.run(scenario())
+
+
+def test_a_window_full_of_calls_in_flight_waits_a_whole_window(postgres_url: str) -> None:
+    """While calls in flight fill the window, none can free before a window after it ends: the
+    wait is a whole window, not a busy loop of queries."""
+
+    async def scenario() -> tuple[int | None, float]:
+        window = await SharedWindow(postgres_url, "k", calls=2, period=3.0).open()
+        try:
+            await window._take()
+            await window._take()  # two calls in flight, neither ended
+            return await window._take()
+        finally:
+            await window.close()
+
+    slot, wait = asyncio.run(scenario())
+    assert slot is None
+    assert wait == 3.0
