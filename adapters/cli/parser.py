@@ -38,6 +38,15 @@ def _base_url_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _watch_every_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--watch-every",
+        type=positive_seconds,
+        default=3600.0,
+        help="seconds between two status checks of a flow at rest (3600)",
+    )
+
+
 def _api_options(parser: argparse.ArgumentParser) -> None:
     _base_url_option(parser)
     parser.add_argument(
@@ -179,12 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--tick", type=positive_seconds, default=5.0, help="seconds between passes (5)"
     )
-    serve.add_argument(
-        "--watch-every",
-        type=positive_seconds,
-        default=3600.0,
-        help="seconds between two status checks of a flow at rest (3600)",
-    )
+    _watch_every_option(serve)
     serve.add_argument(
         "--metrics-port",
         type=port,
@@ -209,12 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds a request may stay READY before its flow fails (120)",
     )
     worker.add_argument("--worker", help="this worker's name in records (default: host:pid)")
-    worker.add_argument(
-        "--watch-every",
-        type=positive_seconds,
-        default=3600.0,
-        help="seconds between two status checks of a flow at rest (3600)",
-    )
+    _watch_every_option(worker)
     worker.add_argument(
         "--retry-after",
         type=positive_seconds,
