@@ -33,6 +33,35 @@ class Kind(enum.StrEnum):
     """204 to ``PUT .../status "CANCELLED"``."""
     REFUSED = "refused"
     """Any other answer that retrying will not change (a 400 or 422 the port could not resolve)."""
+    # -- the issuer's set-up, before READY, and after SIGNED --------------------------------------
+    SIGNER = "signer"
+    """``POST /signers`` answered the citizen's signer id (fact ``signer_id``)."""
+    DOCUMENT_VALID = "document_valid"
+    """``POST /validate-document``: ``{"is_valid": true}``."""
+    DOCUMENT_INVALID = "document_invalid"
+    """``POST /validate-document``: ``{"is_valid": false, "violations": [...]}`` (the
+    violations, one per line, are the detail)."""
+    DOSSIER = "dossier"
+    """The dossier, created (201) or read back (200) (fact ``dossier_id``)."""
+    CREATED = "created"
+    """The signature request, created in DRAFT or found again after a crash (facts
+    ``request_id``, ``document_id``)."""
+    UPLOAD_URL = "upload_url"
+    """An upload URL, kept on the answer (:attr:`Answer.upload_url`), never in a record."""
+    UPLOADED = "uploaded"
+    """The blob store took the PDF (201)."""
+    UPLOAD_URL_EXPIRED = "upload_url_expired"
+    """The upload URL is no longer usable: the blob store refused it (403), or it was not kept
+    across a restart, or its 15 minutes are over. Nothing was uploaded."""
+    DOCUMENT = "document"
+    """The request's document as read: :attr:`Answer.status` is the *document's* status
+    (``WAIT_FOR_UPLOAD``, ``WAIT_FOR_VALIDATION``, ``READY``, ``REJECTED``)."""
+    MARKED_READY = "marked_ready"
+    """``PUT .../status "READY"`` answered 204 (or "already in READY": a lost answer's retry)."""
+    FETCHED = "fetched"
+    """The signed documents were downloaded (facts: each file's name, size and SHA-256)."""
+    DELIVERED = "delivered"
+    """The operator says the fallback reached the citizen (facts ``channel`` and ``note``)."""
 
 
 class RequestStatus(enum.StrEnum):
@@ -62,6 +91,12 @@ class Answer:
     detail: str | None = None
     expires_at: float | None = None
     """The request's ``expires_at``, in seconds since the epoch, when the read carried it."""
+    facts: tuple[tuple[str, str], ...] = ()
+    """What the answer taught the flow, as (name, value) pairs: ids the API gave (``signer_id``,
+    ``dossier_id``, ``request_id``, ``document_id``), a downloaded file's SHA-256... Recorded on
+    the audit record; never personal data nor a secret."""
+    upload_url: str | None = None
+    """An upload URL (a bearer credential for 15 minutes): kept on the flow in memory only."""
 
     @classmethod
     def request(
@@ -127,12 +162,30 @@ class Answer:
         """A final answer that retrying will not change."""
         return cls(Kind.REFUSED, http_status=http_status, detail=detail)
 
+    def fact(self, name: str) -> str | None:
+        """The value of fact ``name``, if the answer carries it."""
+        for key, value in self.facts:
+            if key == name:
+                return value
+        return None
+
+
+def answer_of(kind: Kind, http_status: int | None = None, /, **facts: str) -> Answer:
+    """An answer of ``kind`` carrying ``facts`` (for the set-up calls and their fakes)."""
+    return Answer(kind, http_status=http_status, facts=tuple(facts.items()))
+
+
+def document_answer(status: str, *, reject_reason: str | None = None) -> Answer:
+    """The request's document as read: its status, and the service's reasons if REJECTED."""
+    return Answer(Kind.DOCUMENT, http_status=200, status=status, detail=reject_reason)
+
 
 class Observation(NamedTuple):
     """What a guard sees: the API's answer (``None`` for triggers that make no call) and the time.
 
-    ``now`` comes from the injected clock; ``activation_deadline`` from the flow. A named tuple:
-    one is made on every fire.
+    ``now`` comes from the injected clock; ``activation_deadline`` from the flow: the deadline of
+    the wait the flow is in (the activation in READY, the document's validation in
+    DOCUMENT_UPLOADED). A named tuple: one is made on every fire.
     """
 
     answer: Answer | None

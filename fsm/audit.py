@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-from .states import State, Trigger
+from .states import ENTRIES, INITIAL, State, Trigger
 
 
 class Outcome(enum.StrEnum):
@@ -68,6 +68,11 @@ class AuditRecord(NamedTuple):
     actor: str | None = None
     """Who made the attempt (a worker's or a tenant's name), if the driver was told; never a key.
     Stored only when set, so records written before it existed keep their hashes."""
+    facts: tuple[tuple[str, str], ...] | None = None
+    """What the answer taught the flow, as sorted (name, value) pairs: the ids the issuer gave
+    (``signer_id``, ``dossier_id``, ``request_id``...), a file's SHA-256, a fallback's channel;
+    on a flow's first record from a PDF, its order (``order.*``). Never personal data or a
+    secret. Stored only when set, like :attr:`actor`."""
 
     @property
     def guard(self) -> str | None:
@@ -85,7 +90,9 @@ class AuditRecord(NamedTuple):
         ``guards`` becomes ``"name=True,name=False"`` and ``guard`` is added. The enums are
         ``StrEnum`` members: they are strings.
         """
-        fields = dict(zip(self._fields, self, strict=True))
+        fields: dict[str, Any] = dict(zip(self._fields, self, strict=True))
+        if self.facts is not None:
+            fields["facts"] = dict(self.facts)
         fields["guards"] = _guards_text(self.guards)
         fields["guard"] = self.guard
         for name in OPTIONAL_FIELDS:
@@ -115,12 +122,13 @@ STORED_FIELDS: tuple[str, ...] = (*AuditRecord._fields, "guard")
 """The fields of a stored record (:meth:`AuditRecord.as_event_dict`): every field, and the guard
 that held."""
 
-OPTIONAL_FIELDS: tuple[str, ...] = ("actor",)
+OPTIONAL_FIELDS: tuple[str, ...] = ("actor", "facts")
 """Stored fields left out of a record's stored form while they are ``None`` (added after stored
 chains existed: leaving them out keeps those chains verifiable)."""
 
-NOT_LOGGED = frozenset({"guards", "qr_code_url", "requested_at", "decided_at"})
-"""Stored but not logged: the guard trace (the guard that held is), the QR URL, the times."""
+NOT_LOGGED = frozenset({"guards", "qr_code_url", "requested_at", "decided_at", "facts"})
+"""Stored but not logged: the guard trace (the guard that held is), the QR URL, the times, the
+facts (an order's file path and fields are for the trail, not for every log line)."""
 
 LOGGED_FIELDS: tuple[str, ...] = tuple(f for f in STORED_FIELDS if f not in NOT_LOGGED)
 """The fields a structlog event may carry (:meth:`AuditRecord.log_fields`), derived from
@@ -135,12 +143,18 @@ def _guards_text(guards: tuple[tuple[str, bool], ...]) -> str:
     return ",".join([f"{name}={held}" for name, held in guards])
 
 
-def fold(records: Iterable[AuditRecord], initial: State = State.READY) -> State:
+def fold(records: Iterable[AuditRecord], initial: State | None = None) -> State:
     """The state a flow reaches by replaying its records from ``initial``.
 
-    Raises ValueError if an accepted record does not start where the previous one ended: such a
-    trail is not one flow's history.
+    Without ``initial``, a trail starts where its first record does if that is a state a flow
+    may start in (:data:`~fsm.states.ENTRIES`: READY, or RECEIVED for a flow from a PDF), else
+    in READY. Raises ValueError if an accepted record does not start where the previous one
+    ended: such a trail is not one flow's history.
     """
+    records = list(records)
+    if initial is None:
+        first = records[0].source if records else INITIAL
+        initial = first if first in ENTRIES else INITIAL
     state = initial
     for record in records:
         if record.source != state:
@@ -187,7 +201,14 @@ def from_event_dict(fields: dict[str, Any]) -> AuditRecord:
         requested_at=float(fields["requested_at"]),
         decided_at=float(fields["decided_at"]),
         actor=fields.get("actor"),
+        facts=_facts(fields.get("facts")),
     )
+
+
+def _facts(value: object) -> tuple[tuple[str, str], ...] | None:
+    if not isinstance(value, dict):
+        return None
+    return tuple(sorted((str(k), str(v)) for k, v in value.items()))
 
 
 def _trigger(name: str) -> str:
@@ -287,6 +308,8 @@ def _head_mismatch(
         folded = fold(from_event_dict(json.loads(link.payload)) for link in links)
     except ValueError as exc:
         return BrokenChain(flow_id, len(links), "edited", str(exc))
+    if not links and state in ENTRIES:
+        return None  # a flow with no record yet rests where it started
     if str(folded) != state:
         return BrokenChain(
             flow_id, len(links), "edited", f"the flow says {state}, its trail {folded}"

@@ -18,10 +18,12 @@ from .audit import AuditRecord, Outcome
 from .engine import Engine, Flow, default_engine
 from .errors import ApiError, InvalidInput, TransitionNotAllowed
 from .hooks import Hooks
-from .ports import Clock, SignatureApi, StatusReader, StepSpan, StepTracer
+from .order import Order
+from .ports import Clock, SetupApi, SignatureApi, StatusReader, StepSpan, StepTracer
 from .resend import ResendPolicy
+from .setup_calls import delivery_answer, setup_call
 from .states import State, Trigger
-from .steps import ApiCall
+from .steps import SETUP_CALLS, ApiCall
 
 RECOVERY_GRACE = 40.0
 """Seconds a notification call whose outcome is unknown (a crash, or no usable answer) is left to
@@ -72,8 +74,12 @@ class Driver:
         hooks: Hooks | None = None,
         tracer: StepTracer | None = None,
         actor: str | None = None,
+        setup: SetupApi | None = None,
     ) -> None:
         self.api = api
+        self.setup = setup
+        """The issuer's set-up calls, for flows started from a PDF (and fetching signed
+        documents); None: this driver drives flows from READY only."""
         self.clock = clock
         self.engine = engine if engine is not None else default_engine()
         self.policy = policy if policy is not None else PollingPolicy()
@@ -99,7 +105,22 @@ class Driver:
             request_id, now=self.clock.now(), activation_timeout=self.policy.activation_timeout
         )
 
-    async def _call(self, call: ApiCall, request_id: str) -> Answer:
+    def new_order_flow(self, flow_id: str, order: Order) -> Flow:
+        """A new flow for ``order`` (a PDF to have signed), in RECEIVED."""
+        return self.engine.new_order_flow(flow_id, order, now=self.clock.now())
+
+    async def _call(self, call: ApiCall, flow: Flow) -> Answer:
+        if call in SETUP_CALLS:
+            if self.setup is None:
+                raise InvalidInput(
+                    f"flow {flow.id} needs the issuer's set-up calls ({call}): give the driver "
+                    "a SetupApi (setup=)"
+                )
+            since = self.unknown_since(flow)
+            return await setup_call(self.setup, call, flow, now=self.clock.now(), since=since)
+        request_id = flow.request_id
+        if request_id is None:  # pragma: no cover - the table fires these only after READY
+            raise InvalidInput(f"flow {flow.id} has no signature request yet")
         if call is ApiCall.READ_STATUS and self.status_reader is not None:
             return await self.status_reader.read_status(request_id)
         if call in (ApiCall.READ_STATUS, ApiCall.GET_REQUEST):
@@ -108,7 +129,7 @@ class Driver:
             return await self.api.send_notification(request_id)
         return await self.api.cancel_request(request_id)
 
-    async def step(self, flow: Flow, trigger: str) -> AuditRecord:
+    async def step(self, flow: Flow, trigger: str, given: Answer | None = None) -> AuditRecord:
         """Fire ``trigger`` on ``flow``: at most one API call, then one audit record.
 
         If the API gives no usable answer, the attempt is recorded as an ERROR and the
@@ -116,7 +137,7 @@ class Driver:
         :attr:`hooks` that want the record are called once it is kept.
         """
         try:
-            record = await self._fire_step(flow, trigger)
+            record = await self._fire_step(flow, trigger, given)
         except ApiError as error:
             if error.record is not None and self.hooks:
                 await self.hooks.emit(flow, error.record)
@@ -125,13 +146,16 @@ class Driver:
             await self.hooks.emit(flow, record)
         return record
 
-    async def _fire_step(self, flow: Flow, trigger: str) -> AuditRecord:
-        """:meth:`step` without the hooks: the call, then the record (in a span if traced)."""
+    async def _fire_step(
+        self, flow: Flow, trigger: str, given: Answer | None = None
+    ) -> AuditRecord:
+        """:meth:`step` without the hooks: the call, then the record (in a span if traced).
+        ``given``: the operator's input, for a step that takes one instead of a call."""
         if self.tracer is None:
-            return await self._call_and_fire(flow, trigger)
+            return await self._call_and_fire(flow, trigger, given)
         with self.tracer.step(flow.id, str(trigger)) as span:
             try:
-                record = await self._call_and_fire(flow, trigger)
+                record = await self._call_and_fire(flow, trigger, given)
             except ApiError as error:
                 if error.record is not None:
                     _traced(span, error.record)
@@ -139,15 +163,17 @@ class Driver:
             _traced(span, record)
             return record
 
-    async def _call_and_fire(self, flow: Flow, trigger: str) -> AuditRecord:
+    async def _call_and_fire(
+        self, flow: Flow, trigger: str, given: Answer | None = None
+    ) -> AuditRecord:
         trigger = self.engine.check_allowed(flow, trigger)  # before any call
         call = self.engine.steps.call_of(trigger)
         started = self.clock.now()
         if call is None:
-            return self.engine.fire(flow, trigger, now=started, actor=self.actor)
+            return self.engine.fire(flow, trigger, given, now=started, actor=self.actor)
         try:
             with bound_contextvars(flow_id=flow.id):  # on the client's log events too
-                answer = await self._call(call, flow.id)
+                answer = await self._call(call, flow)
         except ApiError as error:
             error.record = self.engine.fire(
                 flow, trigger, error, now=self.clock.now(), requested_at=started, actor=self.actor
@@ -204,20 +230,32 @@ class Driver:
         )
 
     def unknown_since(self, flow: Flow) -> float | None:
-        """When the flow's last notification attempt ended with its outcome unknown (an ERROR
-        record: no usable answer), if that is where the flow stands; else ``None``."""
+        """When the flow's last call with effects (the notification, the request's creation,
+        the upload) ended with its outcome unknown (an ERROR record: no usable answer), if that
+        is where the flow stands; else ``None``."""
         last = flow.history[-1] if flow.history else None
-        opener = self.engine.steps.intent_opener
-        if last is not None and last.outcome is Outcome.ERROR and last.trigger == opener:
+        if (
+            last is not None
+            and last.outcome is Outcome.ERROR
+            and last.trigger in self.engine.steps.recovery_of
+        ):
             return last.decided_at
         return None
 
+    def unknown_call(self, flow: Flow) -> str | None:
+        """The trigger whose outcome is unknown (see :meth:`unknown_since`), if any."""
+        last = flow.history[-1] if flow.history else None
+        if last is not None and last.outcome is Outcome.ERROR:
+            return last.trigger if last.trigger in self.engine.steps.recovery_of else None
+        return None
+
     async def _recover(self, flow: Flow) -> bool:
-        """Before anything else on a flow whose last notification's outcome is unknown: let it
-        settle ``recovery_grace`` seconds, then read the request (the recovery step), so a
-        message that went out is kept and never sent twice. Whether it recovered."""
-        since = self.unknown_since(flow)
-        recovery = self.engine.steps.recovery
+        """Before anything else on a flow whose last call with effects has an unknown outcome:
+        let it settle ``recovery_grace`` seconds, then read (the recovery step), so a message
+        that went out, a request that was made, an upload that arrived is kept and never made
+        twice. Whether it recovered."""
+        since, opener = self.unknown_since(flow), self.unknown_call(flow)
+        recovery = None if opener is None else self.engine.steps.recovery_of.get(opener)
         if since is None or recovery is None or recovery not in self.engine.allowed(flow.state):
             return False
         settle = since + self.recovery_grace - self.clock.now()
@@ -255,6 +293,21 @@ class Driver:
         if wait > 0:
             await self.clock.sleep(wait)
         return await self.step(flow, resend)
+
+    async def deliver_fallback(self, flow: Flow, channel: str, note: str | None = None) -> State:
+        """Record that the fallback reached the citizen through ``channel`` (``email``,
+        ``letter``, ``desk``, ``pec``...), with an optional short ``note``: no API call. Only
+        from FALLBACK_SUGGESTED; a bad channel or note is refused before anything is written."""
+        trigger = Trigger.DELIVER_FALLBACK
+        self.engine.check_allowed(flow, trigger)
+        await self.step(flow, trigger, delivery_answer(channel, note))
+        return flow.state
+
+    async def fetch_documents(self, flow: Flow) -> AuditRecord:
+        """Download a SIGNED flow's signed documents (through :attr:`setup`); the record keeps
+        each file's name, size and SHA-256. A download of the wrong type or size raises its
+        :class:`~fsm.errors.ApiError`, recorded as an ERROR: the flow stays SIGNED."""
+        return await self.step(flow, Trigger.FETCH_DOCUMENTS)
 
     async def watch(self, flow: Flow, *, interval: float = 5.0, max_checks: int = 720) -> State:
         """Check the status of an activated flow until it closes (at most ``max_checks`` times)."""

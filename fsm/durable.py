@@ -18,13 +18,16 @@ there.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
+from .answers import Answer
 from .audit import AuditRecord, fold
 from .driver import RECOVERY_GRACE, Driver, PollingPolicy
 from .engine import Engine, Flow
 from .errors import ApiError, InvalidInput, StaleFlow
 from .hooks import Hooks
-from .ports import Clock, FlowStore, SignatureApi, StatusReader, StepTracer
+from .order import Order
+from .ports import Clock, FlowStore, SetupApi, SignatureApi, StatusReader, StepTracer
 from .resend import ResendPolicy
 
 Boundary = Callable[[str, Flow, str], None]
@@ -48,6 +51,7 @@ class DurableDriver(Driver):
         hooks: Hooks | None = None,
         tracer: StepTracer | None = None,
         actor: str | None = None,
+        setup: SetupApi | None = None,
     ) -> None:
         super().__init__(
             api,
@@ -59,6 +63,7 @@ class DurableDriver(Driver):
             hooks=hooks,
             tracer=tracer,
             actor=actor,
+            setup=setup,
         )
         self.store = store
         self.on_boundary = on_boundary
@@ -68,10 +73,18 @@ class DurableDriver(Driver):
         self._intents: dict[str, str | None] = {}
         self._intent_at: dict[str, float] = {}
 
-    async def open(self, request_id: str, *, tenant: str | None = None) -> Flow:
+    async def open(
+        self, request_id: str, *, tenant: str | None = None, order: Order | None = None
+    ) -> Flow:
         """The stored flow for ``request_id``, created in READY (for ``tenant``) if the store has
         none. A stored flow of another tenant is refused (:class:`InvalidInput`, nothing
-        called or written): this driver's API key is not its tenant's."""
+        called or written): this driver's API key is not its tenant's.
+
+        With ``order`` (a PDF to have signed), ``request_id`` is the flow's own id: a new flow
+        starts in RECEIVED; a stored one is resumed, and must have been started from the same
+        PDF (its SHA-256), or it is refused. The order's fiscal code is held in memory only."""
+        if order is not None:
+            return await self._open_order(request_id, order, tenant)
         stored = await self.store.load(request_id)
         if stored is not None and stored.tenant != tenant:
             raise InvalidInput(
@@ -93,11 +106,41 @@ class DurableDriver(Driver):
             stored = await self.store.load(request_id)
             if stored is None:  # pragma: no cover - a store that loses what it just refused
                 raise StaleFlow(request_id, 0)
-        flow = self.engine.restore(stored.flow_id, stored.activation_deadline, stored.records)
+        flow = self.engine.restore(
+            stored.flow_id, stored.activation_deadline, stored.records, initial=stored.initial
+        )
         self._intents[flow.id] = stored.intent
         if stored.intent is not None and stored.intent_at is not None:
             self._intent_at[flow.id] = stored.intent_at
         return flow
+
+    async def _open_order(self, flow_id: str, order: Order, tenant: str | None) -> Flow:
+        flow = self.new_order_flow(flow_id, order)  # checks the order before anything is written
+        stored = await self.store.load(flow_id)
+        if stored is None:
+            created = await self.store.create(
+                flow.id,
+                activation_deadline=flow.activation_deadline,
+                now=self.clock.now(),
+                tenant=tenant,
+                initial=flow.initial,
+            )
+            if created:
+                self._intents[flow.id] = None
+                return flow
+        resumed = await self.open(flow_id, tenant=tenant)
+        known = resumed.order
+        if resumed.initial is not flow.initial or (
+            known is not None and known.pdf_sha256 != order.pdf_sha256
+        ):
+            raise InvalidInput(
+                f"flow {flow_id} exists for another document or request: choose another --id; "
+                "nothing was done"
+            )
+        resumed.order = order if known is None else replace(known, fiscal_code=order.fiscal_code)
+        if not resumed.history:
+            resumed.entered_at = flow.entered_at
+        return resumed
 
     def forget(self, flow_id: str) -> None:
         """Drop what this driver keeps of a flow between steps (its intent, as last read or
@@ -114,7 +157,7 @@ class DurableDriver(Driver):
         if self.on_boundary is not None:
             self.on_boundary(point, flow, trigger)
 
-    async def step(self, flow: Flow, trigger: str) -> AuditRecord:
+    async def step(self, flow: Flow, trigger: str, given: Answer | None = None) -> AuditRecord:
         """Fire ``trigger`` and write its record; see the module docstring for the intent."""
         trigger = self.engine.check_allowed(flow, trigger)
         steps = self.engine.steps
@@ -122,9 +165,10 @@ class DurableDriver(Driver):
         intent_open = self._intents.get(flow.id) is not None
         if steps[trigger].opens_intent:
             if intent_open:
+                opened = self._intents.get(flow.id) or ""
                 raise InvalidInput(
-                    f"flow {flow.id} has an open notification intent: fire "
-                    f"{steps.recovery} first (advance() does)"
+                    f"flow {flow.id} has an open {opened} intent: fire "
+                    f"{steps.recovery_of.get(opened, 'its recovery')} first (advance() does)"
                 )
             intent = str(trigger)
             await self.store.open_intent(
@@ -135,7 +179,7 @@ class DurableDriver(Driver):
             intent_open = True
         self._boundary("before_call", flow, trigger)
         try:
-            record = await self._fire_step(flow, trigger)
+            record = await self._fire_step(flow, trigger, given)
         except ApiError as error:
             self._boundary("after_call", flow, trigger)
             if error.record is not None:  # outcome unknown: the intent stays open
@@ -162,8 +206,12 @@ class DurableDriver(Driver):
             )
         except StaleFlow:
             del flow.history[expected:]  # forget what was not written; reload to go on
-            flow.state = fold(flow.history)
+            flow.state = fold(flow.history, flow.initial)
             raise
+
+    def unknown_call(self, flow: Flow) -> str | None:
+        """The open intent's trigger, if any; else as :class:`Driver`."""
+        return self._intents.get(flow.id) or super().unknown_call(flow)
 
     def unknown_since(self, flow: Flow) -> float | None:
         """With an open intent: the later of when it was opened and when the intent's call last

@@ -13,22 +13,24 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from transitions import EventData, Machine, MachineError
 from transitions import State as MachineState
 
-from .answers import Answer, Kind, Observation
+from .answers import Answer, Observation
 from .audit import EVENT_NAMES, AuditRecord, Outcome, fold
 from .errors import ApiError, InvalidInput, TransitionNotAllowed
-from .fallback import Fallback
+from .flow import Flow, apply_record, facts_of, learn
+
+__all__ = ["DEFAULT_ACTIVATION_TIMEOUT", "Engine", "Flow", "default_engine"]
 from .guards import Guard
 from .ids import check_request_id
+from .order import Order
 from .reasons import Reason
 from .redact import redact_text
-from .states import INITIAL, TERMINAL, State
+from .states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL, State
 from .steps import STEPS, Step, Steps
 from .table import BASIS, TABLE, Row
 from .validate import validate
@@ -38,39 +40,6 @@ DEFAULT_ACTIVATION_TIMEOUT = 120.0
 
 _ACCEPTED, _REFUSED, _ERROR = Outcome.ACCEPTED, Outcome.REFUSED, Outcome.ERROR
 """The outcomes, read once: an Enum member is a descriptor lookup each time it is named."""
-
-
-@dataclass(slots=True, eq=False)
-class Flow:
-    """One signature request's flow: its state, what it learned, and its audit trail.
-
-    Create flows with :meth:`Engine.new_flow` (or :meth:`Engine.restore` from stored records);
-    change them only through :meth:`Engine.fire`.
-    """
-
-    id: str
-    activation_deadline: float
-    state: State = INITIAL
-    history: list[AuditRecord] = field(default_factory=list)
-    qr_code_url: str | None = None
-    io_message_id: str | None = None
-    refusal: Kind | None = None
-    failure: str | None = None
-
-    @property
-    def fallback(self) -> Fallback | None:
-        """The fallback for the citizen, once the notification has been refused."""
-        if self.refusal is None or self.state not in (
-            State.FALLBACK_SUGGESTED,
-            State.NOTIFY_REFUSED,
-        ):
-            return None
-        return Fallback.for_refusal(self.id, self.refusal, self.qr_code_url)
-
-    @property
-    def is_closed(self) -> bool:
-        """Whether the flow reached a terminal state."""
-        return self.state in TERMINAL
 
 
 def _condition(guard: Guard) -> Callable[[EventData], bool]:
@@ -132,7 +101,15 @@ class Engine:
     ) -> None:
         self.steps = steps if isinstance(steps, Steps) else Steps(steps)
         """Each trigger's declared step (:mod:`fsm.steps`), and what is derived from them."""
-        validate(table, initial=INITIAL, terminal=TERMINAL, basis=BASIS, steps=self.steps)
+        uses_setup = any(row.source is ISSUER_INITIAL for row in table)
+        validate(
+            table,
+            initial=ENTRIES if uses_setup else INITIAL,
+            terminal=TERMINAL,
+            basis=BASIS,
+            states=State if uses_setup else [s for s in State if s not in SETUP_ONLY],
+            steps=self.steps,
+        )
         self.table: tuple[Row, ...] = tuple(table)
         self._log = logger if logger is not None else structlog.get_logger("firmaio.fsm")
         allowed: dict[State, list[str]] = {state: [] for state in State}
@@ -173,15 +150,43 @@ class Engine:
             raise InvalidInput(f"activation_timeout must be positive, got {activation_timeout}")
         return Flow(id=check_request_id(request_id), activation_deadline=now + activation_timeout)
 
+    def new_order_flow(self, flow_id: str, order: Order, *, now: float) -> Flow:
+        """A new flow for ``order`` (a PDF to have signed), in RECEIVED, with id ``flow_id`` (the
+        request's id is learned when the service makes it). The order is checked first."""
+        order.check()
+        return Flow(
+            id=check_request_id(flow_id),
+            activation_deadline=now + order.activation_timeout,
+            state=ISSUER_INITIAL,
+            initial=ISSUER_INITIAL,
+            order=order,
+            entered_at=now,
+        )
+
     def restore(
-        self, request_id: str, activation_deadline: float, records: Iterable[AuditRecord]
+        self,
+        request_id: str,
+        activation_deadline: float,
+        records: Iterable[AuditRecord],
+        *,
+        initial: State | None = None,
     ) -> Flow:
-        """Rebuild a flow from its stored records (they are replayed, not re-fired)."""
-        flow = Flow(id=check_request_id(request_id), activation_deadline=activation_deadline)
+        """Rebuild a flow from its stored records (they are replayed, not re-fired). A flow
+        from a PDF starts where its first record does (or at ``initial``, with no record)."""
         records = list(records)
-        fold(records)  # refuses a trail that is not one flow's history
+        if initial is None:
+            first = records[0].source if records else INITIAL
+            initial = first if first in ENTRIES else INITIAL
+        flow = Flow(
+            id=check_request_id(request_id),
+            activation_deadline=activation_deadline,
+            state=initial,
+            initial=initial,
+        )
+        fold(records, initial)  # refuses a trail that is not one flow's history
         for record in records:
-            _apply(flow, record)
+            apply_record(flow, record)
+        flow.order = Order.from_facts(flow.facts)
         return flow
 
     def allowed(self, state: State) -> tuple[str, ...]:
@@ -224,16 +229,7 @@ class Engine:
         """
         if trigger.__class__ is str or trigger not in self._allowed[flow.state]:
             trigger = self.check_allowed(flow, trigger)
-        call = self.steps.by_trigger[trigger].call
-        if answer is None:
-            if call is not None:
-                raise InvalidInput(f"trigger {trigger} needs the answer of {call}")
-        elif call is None:
-            raise InvalidInput(f"trigger {trigger} makes no API call and takes no answer")
-        elif answer.__class__ is not Answer and not isinstance(answer, Answer | ApiError):
-            raise InvalidInput(
-                f"answer must be an Answer or an ApiError, got {type(answer).__name__}"
-            )
+        self._check_answer(trigger, answer)
         started = now if requested_at is None else requested_at
         source = flow.state
         if isinstance(answer, ApiError):
@@ -241,7 +237,7 @@ class Engine:
             record = _with_error(record, answer)
         else:
             trace: list[tuple[str, bool]] = []
-            obs = Observation(answer, now, flow.activation_deadline)
+            obs = Observation(answer, now, flow.deadline())
             try:
                 accepted = self._events[trigger].trigger(flow, obs=obs, trace=trace)
             except MachineError as exc:  # only if the table and the machine disagree: a bug
@@ -253,10 +249,35 @@ class Engine:
             outcome = _ACCEPTED if accepted else _REFUSED
             trail = tuple(trace)
             record = self._record(flow, trigger, source, outcome, trail, answer, started, now)
+        return self._keep(flow, record, answer, actor)
+
+    def _check_answer(self, trigger: str, answer: Answer | ApiError | None) -> None:
+        """Refuse an answer that does not fit ``trigger``'s step, before anything changes."""
+        step = self.steps.by_trigger[trigger]
+        call = step.call
+        if answer is None:
+            if call is not None or step.takes_input:
+                raise InvalidInput(f"trigger {trigger} needs the answer of {call or 'its input'}")
+        elif call is None and not step.takes_input:
+            raise InvalidInput(f"trigger {trigger} makes no API call and takes no answer")
+        elif answer.__class__ is not Answer and not isinstance(answer, Answer | ApiError):
+            raise InvalidInput(
+                f"answer must be an Answer or an ApiError, got {type(answer).__name__}"
+            )
+
+    def _keep(
+        self, flow: Flow, record: AuditRecord, answer: Answer | ApiError | None, actor: str | None
+    ) -> AuditRecord:
+        """Stamp the record (actor, facts), keep it on the flow, learn from it, log it."""
         if actor is not None:
             record = record._replace(actor=actor)
+        facts = facts_of(flow, answer)
+        if facts:
+            record = record._replace(facts=facts)
         flow.history.append(record)
-        _learn(flow, record)
+        learn(flow, record)
+        if record.outcome is _ACCEPTED and isinstance(answer, Answer) and answer.upload_url:
+            flow.upload_url = answer.upload_url  # in memory only: a bearer credential
         self._log.info(EVENT_NAMES[record.outcome], **record.log_fields())
         return record
 
@@ -301,29 +322,6 @@ def _with_error(record: AuditRecord, error: ApiError) -> AuditRecord:
         detail=redact_text(str(error)),
         reason=f"no usable answer from the API ({type(error).__name__})",
     )
-
-
-def _apply(flow: Flow, record: AuditRecord) -> None:
-    """Replay one stored record onto a flow being restored."""
-    flow.history.append(record)
-    if record.outcome is Outcome.ACCEPTED:
-        flow.state = record.target
-    _learn(flow, record)
-
-
-def _learn(flow: Flow, record: AuditRecord) -> None:
-    """Keep on the flow what an accepted record taught it; only the record is read, so a flow
-    restored from its records learns exactly the same."""
-    if record.outcome is not _ACCEPTED:
-        return
-    if record.qr_code_url:
-        flow.qr_code_url = record.qr_code_url
-    if record.target is State.NOTIFIED and record.io_message_id:
-        flow.io_message_id = record.io_message_id
-    elif record.target is State.NOTIFY_REFUSED and record.answer is not None:
-        flow.refusal = Kind(record.answer)
-    elif record.target is State.FAILED:
-        flow.failure = record.reason
 
 
 _DEFAULT: list[Engine] = []

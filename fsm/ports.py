@@ -15,6 +15,8 @@ from typing import Protocol
 
 from .answers import Answer
 from .audit import AuditRecord, ChainLink
+from .order import Order
+from .states import State
 
 
 class SignatureApi(Protocol):
@@ -36,6 +38,62 @@ class SignatureApi(Protocol):
 
     async def cancel_request(self, request_id: str) -> Answer:
         """``PUT /signature-requests/{id}/status`` with ``"CANCELLED"``."""
+        ...
+
+
+class SetupApi(Protocol):
+    """The issuer's set-up calls, from a PDF to READY, and the signed documents after SIGNED.
+
+    Like :class:`SignatureApi`: every answer the API gives on purpose is an :class:`Answer` (its
+    facts carry the ids it gave), and a call with no usable answer raises an
+    :class:`fsm.errors.ApiError`. ``firmaio.adapters.client.IssuerSetup`` is the real one.
+    """
+
+    async def find_signer(self, fiscal_code: str) -> Answer:
+        """``POST /signers``: SIGNER (fact ``signer_id``), NO_IO_PROFILE or REFUSED. The fiscal
+        code must not appear in the answer, a log or an exception."""
+        ...
+
+    async def validate_document(self, order: Order) -> Answer:
+        """``POST /validate-document`` with the order's PDF and fields: DOCUMENT_VALID or
+        DOCUMENT_INVALID (the violations, one per line, as detail)."""
+        ...
+
+    async def open_dossier(self, order: Order) -> Answer:
+        """``POST /dossiers`` for a new dossier, ``GET /dossiers/{id}`` for the order's
+        existing one: DOSSIER (fact ``dossier_id``), NOT_FOUND or REFUSED."""
+        ...
+
+    async def create_request(self, order: Order, dossier_id: str, signer_id: str) -> Answer:
+        """``POST /signature-requests``: CREATED (facts ``request_id``, ``document_id``)."""
+        ...
+
+    async def find_created_request(self, dossier_id: str, signer_id: str, since: float) -> Answer:
+        """The signer's request in the dossier's listing, made at or after ``since`` (clock
+        seconds, with a margin for clock skew): CREATED, or NOT_FOUND if there is none."""
+        ...
+
+    async def get_upload_url(self, request_id: str, document_id: str) -> Answer:
+        """``GET .../upload_url``: UPLOAD_URL (:attr:`Answer.upload_url`; fact
+        ``upload_url_expires_at``), NOT_FOUND or REFUSED."""
+        ...
+
+    async def upload_document(self, upload_url: str, order: Order) -> Answer:
+        """``PUT`` the order's PDF (its SHA-256 checked first) to ``upload_url``: UPLOADED, or
+        UPLOAD_URL_EXPIRED when the blob store refuses the URL."""
+        ...
+
+    async def read_document(self, request_id: str, document_id: str) -> Answer:
+        """The request's document: DOCUMENT (its status; the reasons if REJECTED), NOT_FOUND."""
+        ...
+
+    async def mark_ready(self, request_id: str) -> Answer:
+        """``PUT .../status "READY"``: MARKED_READY, NOT_FOUND or REFUSED."""
+        ...
+
+    async def fetch_signed(self, request_id: str) -> Answer:
+        """Download a SIGNED request's documents: FETCHED (facts: each file's name, size and
+        SHA-256). A download of the wrong type or size raises, and leaves no file."""
         ...
 
 
@@ -94,6 +152,9 @@ class StoredFlow:
     """The administration the flow belongs to (whose API key drives it); None: the default."""
     dossier_id: str | None = None
     """The request's dossier, where known: its status can be read from the dossier's listing."""
+    initial: State | None = None
+    """Where a flow with no record yet stands (READY, or RECEIVED for a PDF); None: its first
+    record says."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +179,16 @@ class FlowStore(Protocol):
     """
 
     async def create(
-        self, flow_id: str, *, activation_deadline: float, now: float, tenant: str | None = None
+        self,
+        flow_id: str,
+        *,
+        activation_deadline: float,
+        now: float,
+        tenant: str | None = None,
+        initial: State = State.READY,
     ) -> bool:
-        """Add a flow in READY, of ``tenant``; False if it already exists (then nothing
-        changes)."""
+        """Add a flow in ``initial`` (READY, or RECEIVED for a flow from a PDF), of ``tenant``;
+        False if it already exists (then nothing changes)."""
         ...
 
     async def load(self, flow_id: str) -> StoredFlow | None:

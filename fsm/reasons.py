@@ -75,3 +75,39 @@ def failed_for_good(answer: Answer) -> str:
     if answer.kind is Kind.REQUEST:
         return unexpected_status(answer)
     return redact_text(f"the API refused for good (HTTP {answer.http_status}): {answer.detail}")
+
+
+# --- the issuer's set-up, before READY -----------------------------------------------------------
+
+
+def not_on_io(_answer: Answer) -> str:
+    """``POST /signers`` found no IO profile: no request can be made for this citizen."""
+    return (
+        "the citizen has no IO profile (HTTP 404 to POST /signers): Firma con IO cannot reach "
+        "them; no request was made"
+    )
+
+
+def document_refused(answer: Answer) -> str:
+    """The service refused the PDF; its own words (one violation per line) follow."""
+    said = (answer.detail or "no reason given").replace("\n", "; ")
+    return redact_text(f"the service refused the document: {said}")
+
+
+def validation_deadline(_answer: Answer) -> str:
+    """The uploaded document was still being validated when the deadline passed."""
+    return "the document was still WAIT_FOR_VALIDATION when the validation deadline passed"
+
+
+def dossier_not_found(_answer: Answer) -> str:
+    """The existing dossier the order named does not exist for this issuer."""
+    return "the dossier does not exist for this issuer (HTTP 404)"
+
+
+def set_up_failed(answer: Answer) -> str:
+    """A set-up call was refused for good, or the request vanished under it."""
+    if answer.kind is Kind.NOT_FOUND:
+        return not_found(answer)
+    if answer.kind is Kind.DOCUMENT:
+        return f"the request's document went back to {answer.status}"
+    return failed_for_good(answer)

@@ -35,6 +35,38 @@ class ApiCall(enum.StrEnum):
     """The whole request, its notification included: always ``GET /signature-requests/{id}``."""
     SEND_NOTIFICATION = "send_notification"
     CANCEL_REQUEST = "cancel_request"
+    # the issuer's set-up (:class:`~fsm.ports.SetupApi`) and after SIGNED
+    FIND_SIGNER = "find_signer"
+    VALIDATE_DOCUMENT = "validate_document"
+    OPEN_DOSSIER = "open_dossier"
+    CREATE_REQUEST = "create_request"
+    FIND_CREATED_REQUEST = "find_created_request"
+    """The dossier's listing, for the signer's request made since the intent (then that
+    request, for its document's id)."""
+    GET_UPLOAD_URL = "get_upload_url"
+    UPLOAD_DOCUMENT = "upload_document"
+    READ_DOCUMENT = "read_document"
+    """The request, for its document's status."""
+    MARK_READY = "mark_ready"
+    FETCH_SIGNED = "fetch_signed"
+    """The SIGNED request, then each signed document from its URL."""
+
+
+SETUP_CALLS = frozenset(
+    {
+        ApiCall.FIND_SIGNER,
+        ApiCall.VALIDATE_DOCUMENT,
+        ApiCall.OPEN_DOSSIER,
+        ApiCall.CREATE_REQUEST,
+        ApiCall.FIND_CREATED_REQUEST,
+        ApiCall.GET_UPLOAD_URL,
+        ApiCall.UPLOAD_DOCUMENT,
+        ApiCall.READ_DOCUMENT,
+        ApiCall.MARK_READY,
+        ApiCall.FETCH_SIGNED,
+    }
+)
+"""The calls a :class:`~fsm.ports.SetupApi` makes (the rest are the :class:`SignatureApi`'s)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,25 +81,66 @@ class Step:
     """States from which :meth:`fsm.Driver.advance` fires this trigger: a flow in one of them
     still needs driving. Empty for triggers fired only on request (cancel, status checks)."""
     opens_intent: bool = False
-    """The call has effects the service does not make idempotent (an IO message): a durable
-    driver records its intent before calling, and the answer's record closes it."""
-    recovers_intent: bool = False
-    """Fired first on a flow loaded with an open intent: it reads before anything is sent
-    again, and its record closes the intent."""
+    """The call has effects the service does not make idempotent (an IO message, a new
+    request, an upload): a durable driver records its intent before calling, and the answer's
+    record closes it."""
+    recovers: str | None = None
+    """The intent-opening trigger this step recovers: fired first on a flow loaded with that
+    intent open (or whose last such call had no usable answer), it reads before anything is
+    done again, and its record closes the intent."""
+    takes_input: bool = False
+    """No API call: the operator's input is the answer (the fallback's delivery channel)."""
+    resends: bool = False
+    """The notification: tried again from a resting state after a passing refusal
+    (:class:`~fsm.resend.ResendPolicy`, :meth:`~fsm.driver.Driver.renotify`)."""
+
+    @property
+    def recovers_intent(self) -> bool:
+        """Whether this step recovers an intent."""
+        return self.recovers is not None
+
+
+def _on(state: State) -> frozenset[State]:
+    return frozenset({state})
 
 
 STEPS: tuple[Step, ...] = (
-    Step(Trigger.CHECK_ACTIVATION, ApiCall.READ_STATUS, frozenset({State.READY})),
+    # the issuer's set-up, from a PDF to READY
+    Step(Trigger.FIND_SIGNER, ApiCall.FIND_SIGNER, _on(State.RECEIVED)),
+    Step(Trigger.CHECK_DOCUMENT, ApiCall.VALIDATE_DOCUMENT, _on(State.SIGNER_FOUND)),
+    Step(Trigger.OPEN_DOSSIER, ApiCall.OPEN_DOSSIER, _on(State.DOCUMENT_CHECKED)),
+    Step(
+        Trigger.CREATE_REQUEST,
+        ApiCall.CREATE_REQUEST,
+        _on(State.DOSSIER_CHOSEN),
+        opens_intent=True,
+    ),
+    Step(Trigger.RECOVER_REQUEST, ApiCall.FIND_CREATED_REQUEST, recovers=Trigger.CREATE_REQUEST),
+    Step(Trigger.GET_UPLOAD_URL, ApiCall.GET_UPLOAD_URL, _on(State.DRAFT_CREATED)),
+    Step(
+        Trigger.UPLOAD_DOCUMENT,
+        ApiCall.UPLOAD_DOCUMENT,
+        _on(State.UPLOAD_URL_ISSUED),
+        opens_intent=True,
+    ),
+    Step(Trigger.RECOVER_UPLOAD, ApiCall.READ_DOCUMENT, recovers=Trigger.UPLOAD_DOCUMENT),
+    Step(Trigger.CHECK_VALIDATION, ApiCall.READ_DOCUMENT, _on(State.DOCUMENT_UPLOADED)),
+    Step(Trigger.MARK_READY, ApiCall.MARK_READY, _on(State.DOCUMENT_VALIDATED)),
+    # the card's spine, and beside it
+    Step(Trigger.CHECK_ACTIVATION, ApiCall.READ_STATUS, _on(State.READY)),
     Step(
         Trigger.NOTIFY,
         ApiCall.SEND_NOTIFICATION,
-        frozenset({State.WAIT_FOR_SIGNATURE}),
+        _on(State.WAIT_FOR_SIGNATURE),
         opens_intent=True,
+        resends=True,
     ),
-    Step(Trigger.SUGGEST_FALLBACK, None, frozenset({State.NOTIFY_REFUSED})),
+    Step(Trigger.SUGGEST_FALLBACK, None, _on(State.NOTIFY_REFUSED)),
     Step(Trigger.CHECK_STATUS, ApiCall.READ_STATUS),
     Step(Trigger.CANCEL, ApiCall.CANCEL_REQUEST),
-    Step(Trigger.RECOVER_NOTIFICATION, ApiCall.GET_REQUEST, recovers_intent=True),
+    Step(Trigger.RECOVER_NOTIFICATION, ApiCall.GET_REQUEST, recovers=Trigger.NOTIFY),
+    Step(Trigger.DELIVER_FALLBACK, None, takes_input=True),
+    Step(Trigger.FETCH_DOCUMENTS, ApiCall.FETCH_SIGNED),
 )
 """Each trigger's step: the one declaration beside :data:`fsm.table.TABLE`."""
 
@@ -89,10 +162,18 @@ class Steps:
         """States a flow still needs driving from (a store's workers claim them)."""
         self.resting: frozenset[State] = frozenset(states) - self.driven
         """States where the driver stops: nothing happens until the citizen or issuer acts."""
+        self.recovery_of: Mapping[str, str] = {
+            str(s.recovers): s.trigger for s in self.steps if s.recovers is not None
+        }
+        """For each intent-opening trigger, the step that recovers it."""
         self.intent_opener: str | None = next(
-            (s.trigger for s in self.steps if s.opens_intent), None
+            (s.trigger for s in self.steps if s.resends and s.opens_intent), None
         )
-        self.recovery: str | None = next((s.trigger for s in self.steps if s.recovers_intent), None)
+        """The notification: the intent opener tried again after a refusal (None if none)."""
+        self.recovery: str | None = (
+            None if self.intent_opener is None else self.recovery_of.get(self.intent_opener)
+        )
+        """The step that recovers the notification's intent."""
 
     def __iter__(self) -> Iterator[Step]:
         return iter(self.steps)
@@ -126,22 +207,44 @@ def _problems(steps: tuple[Step, ...]) -> list[str]:
         for state, triggers in fired.items()
         if len(triggers) > 1
     )
-    for flag in ("opens_intent", "recovers_intent"):
-        flagged = [str(s.trigger) for s in steps if getattr(s, flag)]
-        if len(flagged) > 1:
-            problems.append(f"only one step may set {flag}, not {', '.join(flagged)}")
-    openers = [s for s in steps if s.opens_intent]
-    if openers and not any(s.recovers_intent for s in steps):
-        problems.append(f"{openers[0].trigger} opens an intent, but no step recovers it")
+    resenders = [str(s.trigger) for s in steps if s.resends]
+    if len(resenders) > 1:
+        problems.append(f"only one step may set resends, not {', '.join(resenders)}")
+    openers = {str(s.trigger) for s in steps if s.opens_intent}
+    recovered = [str(s.recovers) for s in steps if s.recovers is not None]
+    problems.extend(
+        f"{name} opens an intent, but no step recovers it"
+        for name in sorted(openers - set(recovered))
+    )
+    problems.extend(
+        f"a step recovers {name}, which opens no intent"
+        for name in sorted(set(recovered) - openers)
+    )
+    problems.extend(
+        f"{name} is recovered by more than one step"
+        for name in sorted({n for n in recovered if recovered.count(n) > 1})
+    )
+    problems.extend(
+        f"{s.trigger} takes the operator's input, so it makes no API call"
+        for s in steps
+        if s.takes_input and s.call is not None
+    )
     problems.extend(
         f"{s.trigger} opens an intent but makes no API call"
         for s in steps
         if s.opens_intent and s.call is None
     )
     problems.extend(
-        f"{s.trigger} recovers an intent but does not read the whole request"
+        f"{s.trigger} recovers an intent but makes no API call"
         for s in steps
-        if s.recovers_intent and s.call is not ApiCall.GET_REQUEST
+        if s.recovers_intent and s.call is None
+    )
+    problems.extend(
+        f"{s.trigger} recovers the notification but does not read the whole request"
+        for s in steps
+        if s.recovers is not None
+        and s.recovers in resenders
+        and s.call not in (None, ApiCall.GET_REQUEST)
     )
     return problems
 

@@ -14,42 +14,13 @@ page (``API-NOTES.md``). :data:`BASIS` holds the texts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from . import guards as g
 from . import reasons as why
-from .guards import Guard
-from .reasons import Reason
+from .setup_table import AFTER_SIGNED_ROWS, DELIVERY_ROWS, SETUP_BASIS, SETUP_ROWS
 from .states import State, Trigger
+from .table_types import Basis, Row
 
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One transition: from ``source``, ``trigger`` leads to ``target`` when ``guard`` holds.
-
-    ``reason`` says why, for the audit record; every row into a terminal state gives one (the
-    validator checks), and so do the refusals.
-    """
-
-    source: State
-    trigger: str
-    target: State
-    guard: Guard | None
-    basis: tuple[str, ...]
-    reason: Reason | None = None
-
-    @property
-    def guard_name(self) -> str | None:
-        """The guard's ``__name__``, as diagrams and audit records show it."""
-        return None if self.guard is None else self.guard.__name__
-
-
-@dataclass(frozen=True, slots=True)
-class Basis:
-    """Why a row exists: a sentence of the page (``on_page``), or a fact beyond it."""
-
-    on_page: bool
-    text: str
+__all__ = ["BASIS", "TABLE", "Basis", "Row"]
 
 
 BASIS: dict[str, Basis] = {
@@ -151,6 +122,7 @@ BASIS: dict[str, Basis] = {
         'The issuer cancels with PUT .../status "CANCELLED", allowed in WAIT_FOR_SIGNATURE '
         "(API-NOTES §1.3.5, §2.3).",
     ),
+    **SETUP_BASIS,
 }
 
 
@@ -259,6 +231,8 @@ def _after_activation_rows(source: State) -> tuple[Row, ...]:
 _activation = Trigger.CHECK_ACTIVATION
 
 TABLE: tuple[Row, ...] = (
+    # Before READY: the issuer's set-up of a flow started from a PDF (fsm.setup_table).
+    *SETUP_ROWS,
     # READY: the activation check reads the request.
     Row(
         State.READY,
@@ -314,5 +288,8 @@ TABLE: tuple[Row, ...] = (
     *_notify_rows(State.FALLBACK_SUGGESTED),
     *_recover_rows(State.FALLBACK_SUGGESTED),
     *_after_activation_rows(State.FALLBACK_SUGGESTED),
+    *DELIVERY_ROWS,
+    # SIGNED: the signed documents can be fetched (fsm.setup_table).
+    *AFTER_SIGNED_ROWS,
 )
 """The one transition table. Order within a (source, trigger) is the order guards are tried."""

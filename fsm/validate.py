@@ -33,9 +33,13 @@ def _reach(start: Iterable[State], graph: Mapping[State, set[State]]) -> set[Sta
     return seen
 
 
-def unreachable_states(rows: Sequence[Row], initial: State, states: Iterable[State]) -> list[State]:
-    """States no sequence of rows leads to from ``initial``."""
-    reached = _reach([initial], _successors(rows))
+def unreachable_states(
+    rows: Sequence[Row], initial: State | Iterable[State], states: Iterable[State]
+) -> list[State]:
+    """States no sequence of rows leads to from ``initial`` (a state, or the states a flow may
+    start in)."""
+    starts = [initial] if isinstance(initial, State) else list(initial)
+    reached = _reach(starts, _successors(rows))
     return [s for s in states if s not in reached]
 
 
@@ -48,8 +52,11 @@ def trap_states(
 
 
 def terminal_states_with_exits(rows: Sequence[Row], terminal: frozenset[State]) -> list[State]:
-    """Terminal states that some row leaves (terminal must mean terminal)."""
-    return sorted({row.source for row in rows if row.source in terminal})
+    """Terminal states that some row leaves (terminal must mean terminal; a row that stays, such
+    as fetching a SIGNED request's documents, leaves nothing)."""
+    return sorted(
+        {row.source for row in rows if row.source in terminal and row.target != row.source}
+    )
 
 
 def states_without_path_to_terminal(
@@ -99,7 +106,7 @@ def rows_without_reason(rows: Sequence[Row], terminal: frozenset[State]) -> list
     return [
         f"{row.source} --{row.trigger}--> {row.target} ends the flow but gives no reason"
         for row in rows
-        if row.target in terminal and row.reason is None
+        if row.target in terminal and row.target != row.source and row.reason is None
     ]
 
 
@@ -126,7 +133,7 @@ def steps_disagreeing(rows: Sequence[Row], steps: Steps) -> list[str]:
 def validate(
     rows: Sequence[Row],
     *,
-    initial: State,
+    initial: State | Iterable[State],
     terminal: frozenset[State],
     basis: Mapping[str, object],
     states: Iterable[State] = State,

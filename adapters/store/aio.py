@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from firmaio.fsm.audit import AuditRecord, ChainLink
 from firmaio.fsm.errors import InvalidInput, StoreError
 from firmaio.fsm.ports import FlowRow, StoredFlow
+from firmaio.fsm.states import State
 
 from .sql import SqlStore
 
@@ -131,7 +132,13 @@ class AsyncStore:
     # -- FlowStore ----------------------------------------------------------------------------
 
     async def create(
-        self, flow_id: str, *, activation_deadline: float, now: float, tenant: str | None = None
+        self,
+        flow_id: str,
+        *,
+        activation_deadline: float,
+        now: float,
+        tenant: str | None = None,
+        initial: State = State.READY,
     ) -> bool:
         return await self._run(
             SqlStore.create,
@@ -139,6 +146,7 @@ class AsyncStore:
             activation_deadline=activation_deadline,
             now=now,
             tenant=tenant,
+            initial=initial,
         )
 
     async def load(self, flow_id: str) -> StoredFlow | None:

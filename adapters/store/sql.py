@@ -157,15 +157,23 @@ class SqlStore:
     )
 
     @staticmethod
-    def _new(flow_id: str, deadline: float, now: float, *of: str | None) -> tuple[Any, ...]:
-        """A new flow's row in READY (``of``: its tenant and dossier)."""
-        return (flow_id, str(State.READY), genesis(flow_id), deadline, now, now, *of)
+    def _new(
+        flow_id: str, deadline: float, now: float, *of: str | None, initial: State = State.READY
+    ) -> tuple[Any, ...]:
+        """A new flow's row in ``initial`` (``of``: its tenant and dossier)."""
+        return (flow_id, str(initial), genesis(flow_id), deadline, now, now, *of)
 
     def create(
-        self, flow_id: str, *, activation_deadline: float, now: float, tenant: str | None = None
+        self,
+        flow_id: str,
+        *,
+        activation_deadline: float,
+        now: float,
+        tenant: str | None = None,
+        initial: State = State.READY,
     ) -> bool:
         with self._statement() as cur:
-            new = self._new(flow_id, activation_deadline, now, tenant, None)
+            new = self._new(flow_id, activation_deadline, now, tenant, None, initial=initial)
             cur.execute(self._sql(self._CREATE), new)
             return bool(cur.rowcount == 1)
 
@@ -193,7 +201,8 @@ class SqlStore:
         with self._statement() as cur:  # one statement: the row and its trail, one snapshot
             cur.execute(
                 self._sql(
-                    "SELECT f.activation_deadline, f.intent, f.intent_at, r.payload, f.tenant "
+                    "SELECT f.activation_deadline, f.intent, f.intent_at, r.payload, f.tenant, "
+                    "f.state "
                     "FROM flows f LEFT JOIN audit_records r ON r.flow_id = f.id "
                     "WHERE f.id = ? ORDER BY r.seq"
                 ),
@@ -205,7 +214,10 @@ class SqlStore:
         first = rows[0]
         records = tuple(from_event_dict(json.loads(r[3])) for r in rows if r[3] is not None)
         intent_at = None if first[2] is None else float(first[2])
-        return StoredFlow(flow_id, float(first[0]), first[1], records, intent_at, first[4])
+        initial = None if records else State(first[5])  # with records, the first one says
+        return StoredFlow(
+            flow_id, float(first[0]), first[1], records, intent_at, first[4], initial=initial
+        )
 
     def open_intent(self, flow_id: str, intent: str, *, expected_seq: int, now: float) -> None:
         with self._statement() as cur:

@@ -1,0 +1,164 @@
+"""Guards of the issuer's set-up (before READY), after SIGNED, and of the fallback's delivery.
+
+Like :mod:`fsm.guards`: pure, named predicates over an :class:`~fsm.answers.Observation`, named
+as questions; the one API call each trigger makes was made by the driver.
+"""
+
+from __future__ import annotations
+
+from .answers import Kind, Observation
+
+_ARRIVED = frozenset({"WAIT_FOR_VALIDATION", "READY", "REJECTED"})
+"""Document statuses that mean the blob store took the upload (API-NOTES §1.3.6)."""
+
+
+def _kind_is(obs: Observation, kind: Kind) -> bool:
+    return obs.answer is not None and obs.answer.kind is kind
+
+
+def _document_is(obs: Observation, *statuses: str) -> bool:
+    answer = obs.answer
+    return answer is not None and answer.kind is Kind.DOCUMENT and answer.status in statuses
+
+
+# --- find_signer ------------------------------------------------------------------------------
+
+
+def signer_was_found(obs: Observation) -> bool:
+    """``POST /signers`` answered a signer id."""
+    return _kind_is(obs, Kind.SIGNER) and bool(obs.answer and obs.answer.fact("signer_id"))
+
+
+def citizen_is_not_on_io(obs: Observation) -> bool:
+    """404 "User profile not found!": the citizen has never used IO; Firma con IO cannot reach
+    them."""
+    return _kind_is(obs, Kind.NO_IO_PROFILE)
+
+
+def set_up_was_refused(obs: Observation) -> bool:
+    """A final refusal of a set-up call (a 400 or 422 that retrying will not change)."""
+    return _kind_is(obs, Kind.REFUSED)
+
+
+# --- check_document ---------------------------------------------------------------------------
+
+
+def document_is_valid(obs: Observation) -> bool:
+    """``POST /validate-document`` answered ``is_valid: true``."""
+    return _kind_is(obs, Kind.DOCUMENT_VALID)
+
+
+def document_is_invalid(obs: Observation) -> bool:
+    """``POST /validate-document`` answered violations (missing field, off the page, not a
+    PDF)."""
+    return _kind_is(obs, Kind.DOCUMENT_INVALID)
+
+
+# --- open_dossier, create_request, recover_request --------------------------------------------
+
+
+def dossier_is_known(obs: Observation) -> bool:
+    """The dossier was created, or the existing one read back."""
+    return _kind_is(obs, Kind.DOSSIER) and bool(obs.answer and obs.answer.fact("dossier_id"))
+
+
+def dossier_not_found(obs: Observation) -> bool:
+    """404 "The specified dossier was not found" (or it is another issuer's)."""
+    return _kind_is(obs, Kind.NOT_FOUND)
+
+
+def request_was_created(obs: Observation) -> bool:
+    """The request exists in DRAFT: created now, or found again after a crash."""
+    answer = obs.answer
+    return (
+        answer is not None
+        and answer.kind is Kind.CREATED
+        and bool(answer.fact("request_id") and answer.fact("document_id"))
+    )
+
+
+def request_was_not_created(obs: Observation) -> bool:
+    """The dossier's listing has no request for this signer since the intent: none was made."""
+    return _kind_is(obs, Kind.NOT_FOUND)
+
+
+# --- get_upload_url, upload_document, recover_upload ------------------------------------------
+
+
+def upload_url_was_issued(obs: Observation) -> bool:
+    """The service gave an upload URL."""
+    return _kind_is(obs, Kind.UPLOAD_URL) and bool(obs.answer and obs.answer.upload_url)
+
+
+def document_was_uploaded(obs: Observation) -> bool:
+    """The blob store took the PDF."""
+    return _kind_is(obs, Kind.UPLOADED)
+
+
+def upload_url_expired(obs: Observation) -> bool:
+    """The upload URL cannot be used (refused, past its 15 minutes, or lost in a restart)."""
+    return _kind_is(obs, Kind.UPLOAD_URL_EXPIRED)
+
+
+def upload_arrived(obs: Observation) -> bool:
+    """The document reads WAIT_FOR_VALIDATION, READY or REJECTED: the upload reached it."""
+    return _document_is(obs, *_ARRIVED)
+
+
+def upload_did_not_arrive(obs: Observation) -> bool:
+    """The document still reads WAIT_FOR_UPLOAD: nothing was uploaded; upload it again."""
+    return _document_is(obs, "WAIT_FOR_UPLOAD")
+
+
+# --- check_validation -------------------------------------------------------------------------
+
+
+def is_still_validating(obs: Observation) -> bool:
+    """The document reads WAIT_FOR_VALIDATION, before the validation deadline."""
+    return _document_is(obs, "WAIT_FOR_VALIDATION") and obs.now < obs.activation_deadline
+
+
+def validation_deadline_passed(obs: Observation) -> bool:
+    """The document still reads WAIT_FOR_VALIDATION, and the validation deadline has passed."""
+    return _document_is(obs, "WAIT_FOR_VALIDATION") and obs.now >= obs.activation_deadline
+
+
+def document_was_validated(obs: Observation) -> bool:
+    """The service validated the document: it reads READY."""
+    return _document_is(obs, "READY")
+
+
+def document_was_rejected(obs: Observation) -> bool:
+    """The service's validation refused the document: it reads REJECTED, with its reasons."""
+    return _document_is(obs, "REJECTED")
+
+
+def request_is_gone(obs: Observation) -> bool:
+    """404: the request does not exist (any more) for this issuer."""
+    return _kind_is(obs, Kind.NOT_FOUND)
+
+
+def set_up_request_vanished(obs: Observation) -> bool:
+    """The request is gone (404), or its document went back to WAIT_FOR_UPLOAD."""
+    return _kind_is(obs, Kind.NOT_FOUND) or _document_is(obs, "WAIT_FOR_UPLOAD")
+
+
+# --- mark_ready -------------------------------------------------------------------------------
+
+
+def request_was_marked_ready(obs: Observation) -> bool:
+    """``PUT .../status "READY"`` answered 204 (or the request already was READY)."""
+    return _kind_is(obs, Kind.MARKED_READY)
+
+
+# --- after SIGNED, and the fallback's delivery ------------------------------------------------
+
+
+def documents_were_fetched(obs: Observation) -> bool:
+    """Every signed document was downloaded, its size and type checked."""
+    return _kind_is(obs, Kind.FETCHED)
+
+
+def fallback_was_delivered(obs: Observation) -> bool:
+    """The operator named the channel that reached the citizen."""
+    return _kind_is(obs, Kind.DELIVERED) and bool(obs.answer and obs.answer.fact("channel"))
