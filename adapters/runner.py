@@ -33,6 +33,7 @@ from firmaio.fsm.resend import ResendPolicy
 from firmaio.fsm.states import State
 from firmaio.fsm.steps import RESTING
 
+from .client import setup_for
 from .flow_locks import FlowLocks
 
 
@@ -102,6 +103,7 @@ class BatchRun:
             hooks=hooks,
             tracer=tracer,
             actor=self.worker if tenant is None else f"{self.worker}/{tenant}",
+            setup=setup_for(api),
         )
         if recovery_grace is not None:
             self.driver.recovery_grace = recovery_grace

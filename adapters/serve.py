@@ -36,6 +36,7 @@ from firmaio.fsm.resend import ResendPolicy
 from firmaio.fsm.states import TERMINAL, State, Trigger
 from firmaio.fsm.steps import DEFAULT_STEPS
 
+from .client import setup_for
 from .flow_locks import FlowLocks
 from .runner import BatchRun, worker_name
 
@@ -107,7 +108,7 @@ class Service:
             driver = DurableDriver(
                 self.api, self.clock, self.store, policy=self.policy, resend=self.resend,
                 hooks=self.hooks, tracer=self.tracer, actor=self._actor,
-                status_reader=self._reader(dossier_id),
+                status_reader=self._reader(dossier_id), setup=setup_for(self.api),
             )  # fmt: skip
             if self.recovery_grace is not None:
                 driver.recovery_grace = self.recovery_grace

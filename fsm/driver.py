@@ -268,12 +268,16 @@ class Driver:
         """Fire the declared steps until the flow rests (the loop of :meth:`advance`)."""
         delays = self.policy.delays()
         next_step = self.engine.steps.next_step
+        seen = {flow.state}
         while flow.state in next_step and not self.stop_requested:
             record = await self.step(flow, next_step[flow.state])
             if record.outcome is Outcome.REFUSED:
                 break
-            if record.target is record.source:
+            if record.target is record.source or record.target in seen:
+                # still waiting, or back where it was (a new upload URL after a refused one):
+                # the bounded backoff keeps a cycle from calling the API in a hot loop
                 await self.clock.sleep(next(delays))
+            seen.add(record.target)
         return flow.state
 
     def next_attempt(self, flow: Flow) -> float | None:

@@ -20,7 +20,7 @@ from .ports import SetupApi
 from .redact import redact_text
 from .steps import ApiCall
 
-UPLOAD_URL_MARGIN = 30.0
+UPLOAD_URL_MARGIN = 5.0
 """Seconds before its expiry an upload URL is no longer used: an upload must not start on a URL
 that expires mid-way."""
 

@@ -1,5 +1,9 @@
 """``firmaio demo`` and ``firmaio sandbox``: the local sandbox, an optional extra.
 
+The demo starts from a PDF (the sandbox's sample, or ``--pdf``): three citizens, each taken
+through the issuer's set-up to NOTIFIED or FALLBACK_SUGGESTED; then the first one signs in the
+sandbox, and the flow fetches the signed document and prints its SHA-256.
+
 The sandbox needs starlette and uvicorn (``pip install 'firmaio-fsm[sandbox]'``); it is imported
 only when one of these two commands runs, so every other command works without them.
 """
@@ -9,15 +13,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+from importlib import resources
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+
+from ulid import ULID
 
 from firmaio.fsm.driver import Driver
 from firmaio.fsm.durable import DurableDriver
+from firmaio.fsm.engine import Flow
 from firmaio.fsm.errors import InvalidInput
+from firmaio.fsm.order import Order
 from firmaio.fsm.ports import Store
+from firmaio.fsm.states import State, Trigger
 
-from ..client import IssuerClient
+from ..client import IssuerClient, IssuerSetup, order_from_pdf
 from ..clock import SystemClock
 from . import exits
 from .output import print_flow, write_qr
@@ -46,56 +56,42 @@ DEMO_CITIZENS: tuple[tuple[str, str, dict[str, bool]], ...] = (
 """The three citizens of the documentation page (made-up fiscal codes)."""
 
 
-async def create_ready_request(client: IssuerClient, dossier_id: str, fiscal_code: str) -> str:
-    """The issuer's set-up over HTTP: signer, request, PDF upload, validation, READY."""
-    from ..sandbox import MINIMAL_PDF
-
-    signer_id = await client.get_signer_id(fiscal_code)
-    request = await client.create_signature_request(dossier_id, signer_id)
-    for document in request["documents"]:
-        url = await client.get_upload_url(request["id"], document["id"])
-        await client.upload_document(url, MINIMAL_PDF)
-    for _ in range(100):  # validation is asynchronous, as in the real service
-        view = await client.get_request_view(request["id"])
-        if all(d["status"] == "READY" for d in view["documents"]):
-            break
-        await asyncio.sleep(0.1)
-    await client.mark_ready(request["id"])
-    return str(request["id"])
+def sample_pdf() -> Path:
+    """The sandbox's sample PDF: one page, one signature field (``firma_richiedente``)."""
+    return Path(str(resources.files("firmaio.adapters.sandbox").joinpath("modulo.pdf")))
 
 
 async def _demo(args: argparse.Namespace, out: TextIO) -> int:
-    from ..sandbox import DEMO_DOSSIER, Sandbox
+    from ..sandbox import Sandbox
 
+    pdf = Path(args.pdf) if args.pdf else sample_pdf()
     with Sandbox(activation_delay=args.activation_delay) as sandbox:
         for _title, fiscal_code, settings in DEMO_CITIZENS:
             sandbox.issuer.add_citizen(fiscal_code, **settings)
         print(
-            f"firmaio demo: three citizens, driven over HTTP against the sandbox at {sandbox.url}",
+            f"firmaio demo: {pdf.name} to three citizens, driven over HTTP against the sandbox "
+            f"at {sandbox.url}",
             file=out,
         )
         async with IssuerClient("sandbox-key", base_url=sandbox.url) as client:
-            dossier = await client.create_dossier(DEMO_DOSSIER)
-            ids = [
-                await create_ready_request(client, dossier["id"], fiscal_code)
-                for _title, fiscal_code, _settings in DEMO_CITIZENS
-            ]
+            setup = IssuerSetup(client, Path(args.qr_dir) / "signed")
             store = None if args.db is None else flow_store(args.db)
             try:
-                driver = _driver(client, store)
-                if isinstance(driver, DurableDriver):
-                    flows = [await driver.open(request_id) for request_id in ids]
-                else:
-                    flows = [driver.new_flow(request_id) for request_id in ids]
+                driver = _driver(client, store, setup)
+                flows = [
+                    await _open(driver, _order(pdf, fiscal_code))
+                    for _title, fiscal_code, _settings in DEMO_CITIZENS
+                ]
                 await asyncio.gather(*(driver.advance(flow) for flow in flows))
+                for (title, _fc, _settings), flow in zip(DEMO_CITIZENS, flows, strict=True):
+                    print_flow(title, flow, write_qr(flow, Path(args.qr_dir)), out)
+                    sent = sandbox.issuer.messages_sent(flow.request_id or "")
+                    print(f"  signature request: {flow.request_id}", file=out)
+                    print(f"  IO messages the sandbox sent: {sent}", file=out)
+                await _sign_and_fetch(sandbox, driver, flows[0], out)
             finally:
                 if store is not None:
                     await store.close()
-        for (title, _fc, _settings), flow in zip(DEMO_CITIZENS, flows, strict=True):
-            print_flow(title, flow, write_qr(flow, Path(args.qr_dir)), out)
-            print(
-                f"  IO messages the sandbox sent: {sandbox.issuer.messages_sent(flow.id)}", file=out
-            )
     if args.db is not None:
         print(
             f"\nflows stored in {args.db}: `firmaio report --db {args.db}` reviews them", file=out
@@ -103,10 +99,43 @@ async def _demo(args: argparse.Namespace, out: TextIO) -> int:
     return exits.OK.code
 
 
-def _driver(client: IssuerClient, store: Store | None) -> Driver:
+def _order(pdf: Path, fiscal_code: str) -> Order:
+    from ..sandbox import SAMPLE_PDF_FIELDS
+
+    return order_from_pdf(
+        pdf,
+        fields=tuple(SAMPLE_PDF_FIELDS),
+        document_title="Modulo di adesione",
+        dossier_title="richiesta di firma di prova",
+    ).with_fiscal_code(fiscal_code)
+
+
+async def _open(driver: Driver, order: Order) -> Flow:
+    if isinstance(driver, DurableDriver):
+        return await driver.open(str(ULID()), order=order)
+    return driver.new_order_flow(str(ULID()), order)
+
+
+async def _sign_and_fetch(sandbox: Any, driver: Driver, flow: Flow, out: TextIO) -> None:
+    """The first citizen signs (in the sandbox); the flow reads it and fetches the document."""
+    if flow.request_id is None or flow.state is not State.NOTIFIED:
+        return
+    sandbox.issuer.close(flow.request_id, "SIGNED")
+    await driver.step(flow, Trigger.CHECK_STATUS)
+    record = await driver.fetch_documents(flow)
+    facts = dict(record.facts or ())
+    print(f"\n== {DEMO_CITIZENS[0][0]} signed in the sandbox: {flow.state}", file=out)
+    for name, value in sorted(facts.items()):
+        if name.endswith(".sha256"):
+            document = name.split(".")[1]
+            print(f"  signed document: {facts.get(f'signed.{document}.file')}", file=out)
+            print(f"  sha256: {value}", file=out)
+
+
+def _driver(client: IssuerClient, store: Store | None, setup: IssuerSetup) -> Driver:
     if store is None:
-        return Driver(client, SystemClock())
-    return DurableDriver(client, SystemClock(), store, actor=DEMO_ACTOR)
+        return Driver(client, SystemClock(), setup=setup)
+    return DurableDriver(client, SystemClock(), store, actor=DEMO_ACTOR, setup=setup)
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:

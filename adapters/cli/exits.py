@@ -58,6 +58,9 @@ CANCELLED = Exit(13, "cancelled", "CANCELLED (for `notify` and `watch`)")
 FAILED = Exit(14, "failed", "FAILED: a permanent error; the reason is printed")
 NOT_SETTLED = Exit(15, "not_settled", "not settled: the flow still needs driving")
 EXPIRED = Exit(16, "expired", "EXPIRED: the request was still unsigned after its expires_at")
+DOCUMENT_REFUSED = Exit(
+    17, "document_refused", "DOCUMENT_REFUSED: the service refused the PDF; its reasons are printed"
+)
 TAMPERED = Exit(
     20,
     "tampered",
@@ -79,6 +82,7 @@ EXITS: tuple[Exit, ...] = (
     FAILED,
     NOT_SETTLED,
     EXPIRED,
+    DOCUMENT_REFUSED,
     TAMPERED,
 )
 """Every exit code, in order."""
@@ -91,6 +95,7 @@ RESULT_OF: dict[State, Exit] = {
     State.CANCELLED: CANCELLED,
     State.FAILED: FAILED,
     State.EXPIRED: EXPIRED,
+    State.DOCUMENT_REFUSED: DOCUMENT_REFUSED,
 }
 """The result of each resting state."""
 

@@ -14,10 +14,11 @@ from firmaio.fsm.driver import Driver, PollingPolicy
 from firmaio.fsm.durable import DurableDriver
 from firmaio.fsm.engine import Flow
 from firmaio.fsm.errors import FlowBusy, InvalidInput, StaleFlow
+from firmaio.fsm.order import Order
 from firmaio.fsm.states import State, Trigger
 
 from ..batching import DossierStatusReader
-from ..client import IssuerClient
+from ..client import IssuerClient, IssuerSetup
 from ..clock import SystemClock
 from ..runner import BatchRun, RunReport
 from ..store import AsyncStore, store_name
@@ -34,11 +35,12 @@ from .wiring import (
 )
 
 
-async def _run_on_flow(
+async def run_on_flow(
     args: argparse.Namespace,
     out: TextIO,
     body: Callable[[Driver, Flow], Awaitable[None]],
     goal: State | None,
+    order: Order | None = None,
 ) -> int:
     """Run ``body`` on the request's flow, then print where the flow is.
 
@@ -57,6 +59,7 @@ async def _run_on_flow(
     locks = flow_locks(args.db)
     try:
         client = issuer_client(args)
+        setup = IssuerSetup(client, getattr(args, "to", None) or "signed")
         store = flow_store(args.db) if args.db else None
         if store is not None:
             driver = durable = DurableDriver(
@@ -67,11 +70,18 @@ async def _run_on_flow(
                 on_boundary=wiring_of(args).on_boundary,
                 recovery_grace=recovery_grace(args),
                 resend=resend_policy(args),
+                setup=setup,
             )
-            flow = await durable.open(args.request_id, tenant=tenant_of(args))
+            flow = await durable.open(args.request_id, tenant=tenant_of(args), order=order)
         else:
-            driver = Driver(client, SystemClock(), policy=policy, resend=resend_policy(args))
-            flow = driver.new_flow(args.request_id)
+            driver = Driver(
+                client, SystemClock(), policy=policy, resend=resend_policy(args), setup=setup
+            )
+            flow = (
+                driver.new_flow(args.request_id)
+                if order is None
+                else driver.new_order_flow(args.request_id, order)
+            )
         if locks is None:
             await body(driver, flow)
         else:
@@ -122,11 +132,15 @@ def _report(
             print(f"firmaio: the QR code was not written ({error})", file=sys.stderr)
     if args.json:
         shown = flow_json(args.request_id, flow, code, qr, failure)
+        if flow is not None and flow.request_id != flow.id:  # a flow from a PDF (send)
+            shown = {"flow_id": flow.id, **shown, "signature_request_id": flow.request_id}
         shown["next_attempt_at"] = None if next_attempt is None else iso_utc(next_attempt)
         json.dump(shown, out, indent=2)
         out.write("\n")
     elif flow is not None:
         print_flow(args.command, flow, qr, out)
+        if flow.request_id != flow.id:
+            print(f"  signature request: {flow.request_id or 'not made yet'}", file=out)
         if next_attempt is not None:
             print(
                 f"  the notification will be tried again from {iso_utc(next_attempt)}: "
@@ -160,7 +174,7 @@ def cmd_notify(args: argparse.Namespace, out: TextIO) -> int:
         else:
             await driver.advance(flow)
 
-    return asyncio.run(_run_on_flow(args, out, body, State.NOTIFIED))
+    return asyncio.run(run_on_flow(args, out, body, State.NOTIFIED))
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
@@ -169,12 +183,12 @@ def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
     async def body(driver: Driver, flow: Flow) -> None:
         await _watch(args, driver, flow)
 
-    return asyncio.run(_run_on_flow(args, out, body, State.SIGNED))
+    return asyncio.run(run_on_flow(args, out, body, State.SIGNED))
 
 
 def cmd_cancel(args: argparse.Namespace, out: TextIO) -> int:
     """Cancel one request (possible once it is WAIT_FOR_SIGNATURE)."""
-    return asyncio.run(_run_on_flow(args, out, _cancel, State.CANCELLED))
+    return asyncio.run(run_on_flow(args, out, _cancel, State.CANCELLED))
 
 
 async def _batch(args: argparse.Namespace) -> RunReport:

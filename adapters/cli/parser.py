@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any, NoReturn
 
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.render import FORMATS
 
-from ..client import DEFAULT_BASE_URL
 from .argtypes import (
-    base_url,
     count,
-    delays,
     port,
     positive_seconds,
     request_id,
@@ -24,71 +20,11 @@ from .audit import cmd_audit_show, cmd_audit_verify
 from .demo import cmd_demo, cmd_sandbox
 from .diagram import cmd_diagram
 from .flows import cmd_cancel, cmd_notify, cmd_run, cmd_watch
+from .options import api_options, base_url_option, request_options, watch_every_option
+from .parser_send import add_issuer_commands
 from .queue import cmd_enqueue, cmd_worker
 from .report import cmd_report
 from .serve import cmd_serve
-
-
-def _base_url_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--base-url",
-        default=os.environ.get("FIRMAIO_BASE_URL", DEFAULT_BASE_URL),
-        type=base_url,
-        help="issuer API base URL (default: $FIRMAIO_BASE_URL or production)",
-    )
-
-
-def _watch_every_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--watch-every",
-        type=positive_seconds,
-        default=3600.0,
-        help="seconds between two status checks of a flow at rest (3600)",
-    )
-
-
-def _api_options(parser: argparse.ArgumentParser) -> None:
-    _base_url_option(parser)
-    parser.add_argument(
-        "--notification-grace",
-        type=seconds,
-        metavar="SECONDS",
-        help="how long a notification whose answer was lost is left to settle at the service "
-        "before the request is read back (default 30)",
-    )
-    parser.add_argument(
-        "--resend-after",
-        type=delays,
-        metavar="SECONDS,...",
-        help="when a notification IO did not take is tried again: the least seconds after each "
-        "refusal, one per later attempt (default 5,30,120; 'none' for no later attempt)",
-    )
-    parser.add_argument(
-        "--renotify-after",
-        type=delays,
-        metavar="DELAY,...",
-        help="re-notify a citizen who refused (messages off, no IO profile) this long after each "
-        "refusal, when a later run finds it due: seconds or 30m, 12h, 1d (default: never)",
-    )
-
-
-def _request_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("request_id", type=request_id, help="the signature request id")
-    _api_options(parser)
-    parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
-    parser.add_argument("--qr-dir", default="out", help="where a fallback's QR code is written")
-    parser.add_argument(
-        "--activation-timeout",
-        type=positive_seconds,
-        default=120.0,
-        help="seconds a request may stay READY before the flow fails (default 120)",
-    )
-    parser.add_argument(
-        "--db", help="keep the flow in this store (SQLite file or postgresql:// URL): resumable"
-    )
-    parser.add_argument(
-        "--tenant", type=tenant, help="with --db: the flow's tenant (its key is FIRMAIO_API_KEY)"
-    )
 
 
 def _checkpoint_options(parser: argparse.ArgumentParser) -> None:
@@ -131,10 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--db", help="keep the demo's flows in this new SQLite file (for `firmaio report`)"
     )
+    demo.add_argument("--pdf", help="the PDF to send (default: the sandbox's sample form)")
     demo.set_defaults(func=cmd_demo)
 
     notify = sub.add_parser("notify", help="READY -> notified, or the fallback for the citizen")
-    _request_options(notify)
+    request_options(notify)
     notify.add_argument(
         "--again",
         action="store_true",
@@ -143,14 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     notify.set_defaults(func=cmd_notify)
 
+    add_issuer_commands(sub)
+
     watch = sub.add_parser("watch", help="check a request until it is closed")
-    _request_options(watch)
+    request_options(watch)
     watch.add_argument("--interval", type=seconds, default=30.0, help="seconds between checks")
     watch.add_argument("--max-checks", type=count, default=2880, help="give up after this many")
     watch.set_defaults(func=cmd_watch)
 
     cancel = sub.add_parser("cancel", help="cancel a request (once WAIT_FOR_SIGNATURE)")
-    _request_options(cancel)
+    request_options(cancel)
     cancel.set_defaults(func=cmd_cancel)
 
     run = sub.add_parser("run", help="drive many requests to rest, concurrently and resumably")
@@ -159,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--dossier", type=request_id, help="also every request of this dossier")
     run.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
-    _api_options(run)
+    api_options(run)
     run.add_argument("--concurrency", type=count, default=20, help="flows driven at once")
     run.add_argument("--activation-timeout", type=positive_seconds, default=120.0)
     run.add_argument("--worker", help="this process's name in the summary (default host:pid)")
@@ -172,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "request_ids", nargs="*", type=request_id, metavar="ID", help="register these too"
     )
     serve.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
-    _api_options(serve)
+    api_options(serve)
     serve.add_argument("--concurrency", type=count, default=20, help="flows driven at once")
     serve.add_argument("--activation-timeout", type=positive_seconds, default=120.0)
     serve.add_argument("--worker", help="this worker's name (default host:pid)")
@@ -188,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--tick", type=positive_seconds, default=5.0, help="seconds between passes (5)"
     )
-    _watch_every_option(serve)
+    watch_every_option(serve)
     serve.add_argument(
         "--metrics-port",
         type=port,
@@ -201,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         "worker", help="run stored flows as jobs, one of many workers on one PostgreSQL store"
     )
     worker.add_argument("--db", required=True, help="postgresql:// URL of the shared store")
-    _api_options(worker)
+    api_options(worker)
     worker.add_argument("--tenants", metavar="FILE", help="tenants file (TOML; see docs)")
     worker.add_argument(
         "--concurrency", type=count, default=50, help="flows of each tenant driven at once (50)"
@@ -213,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds a request may stay READY before its flow fails (120)",
     )
     worker.add_argument("--worker", help="this worker's name in records (default: host:pid)")
-    _watch_every_option(worker)
+    watch_every_option(worker)
     worker.add_argument(
         "--retry-after",
         type=positive_seconds,
@@ -244,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also every request of this dossier (listed with the tenant's key); the workers "
         "read these flows' statuses through the dossier's listing",
     )
-    _base_url_option(enqueue)  # for --dossier
+    base_url_option(enqueue)  # for --dossier
     enqueue.add_argument(
         "--open", action="store_true", help="also every flow of the store not yet closed"
     )

@@ -9,6 +9,15 @@ from __future__ import annotations
 
 from .answers import IO_CATCH_ALLS, MESSAGES_DISABLED, NO_IO_PROFILE, request_answer
 from .issuer import IssuerClient
+from .models import (
+    DocumentValidation,
+    DocumentView,
+    Dossier,
+    RequestListItem,
+    SignatureRequestView,
+    UploadUrl,
+)
+from .setup import DownloadRefused, IssuerSetup, order_from_pdf, setup_for
 from .transport import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_CONNECTIONS, RetryPolicy
 
 __all__ = [
@@ -18,7 +27,17 @@ __all__ = [
     "MAX_CONNECTIONS",
     "MESSAGES_DISABLED",
     "NO_IO_PROFILE",
+    "DocumentValidation",
+    "DocumentView",
+    "Dossier",
+    "DownloadRefused",
     "IssuerClient",
+    "IssuerSetup",
+    "RequestListItem",
     "RetryPolicy",
+    "SignatureRequestView",
+    "UploadUrl",
+    "order_from_pdf",
     "request_answer",
+    "setup_for",
 ]

@@ -26,19 +26,11 @@ template, status, duration, attempt. The key never appears in logs, records or e
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import AsyncGenerator
-from typing import Any
 
 import httpx
 
 from firmaio.fsm.answers import Answer, Kind, RequestStatus
-from firmaio.fsm.errors import (
-    ApiProtocolError,
-    ApiRefused,
-    InvalidInput,
-)
 
 from .answers import (
     IO_CATCH_ALLS,
@@ -50,12 +42,14 @@ from .answers import (
     request_answer,
     request_view,
 )
-from .transport import NOT_SENT, Transport
+from .setup_calls import SetupCalls
+from .transport import NOT_SENT
 
 
-class IssuerClient(Transport):
+class IssuerClient(SetupCalls):
     """An async client of the Firma con IO issuer API for one API key (see :class:`Transport`
-    for its options): the three calls a flow's triggers make, and the issuer's set-up calls.
+    for its options): the three calls a flow's triggers make, and the issuer's set-up calls
+    (:class:`~.setup_calls.SetupCalls`, typed results).
     """
 
     # -- the port: what a flow's triggers call -----------------------------------------------
@@ -162,141 +156,3 @@ class IssuerClient(Transport):
             return Answer.refused(response.status_code, problem_detail(response))
 
         return await self._retrying("setSignatureRequestStatus", attempt)
-
-    # -- the rest of the issuer API, for setting requests up ---------------------------------
-
-    async def _json_call(
-        self,
-        operation: str,
-        method: str,
-        template: str,
-        path: str,
-        expect: tuple[int, ...],
-        **kwargs: Any,
-    ) -> httpx.Response:
-        async def attempt(n: int) -> httpx.Response:
-            response = await self._once(method, template, path, n, **kwargs)
-            if response.status_code not in expect:
-                detail = problem_detail(response)
-                raise ApiRefused(
-                    f"{operation}: HTTP {response.status_code}: {detail}",
-                    status=response.status_code,
-                    detail=detail,
-                )
-            return response
-
-        return await self._retrying(operation, attempt)
-
-    async def create_dossier(self, body: dict[str, Any]) -> dict[str, Any]:
-        """``POST /dossiers`` (201): the dossier, with its ``id``."""
-        response = await self._json_call(
-            "createDossier", "POST", "/dossiers", "/dossiers", (201,), json=body
-        )
-        return json_object(response)
-
-    async def get_signer_id(self, fiscal_code: str) -> str:
-        """``POST /signers``: the signer id of a fiscal code (200 or 201)."""
-        response = await self._json_call(
-            "getSignerByFiscalCode",
-            "POST",
-            "/signers",
-            "/signers",
-            (200, 201),
-            json={"fiscal_code": fiscal_code},
-        )
-        signer_id = json_object(response).get("id")
-        if not isinstance(signer_id, str):
-            raise ApiProtocolError("getSignerByFiscalCode: an answer without id")
-        return signer_id
-
-    async def create_signature_request(
-        self, dossier_id: str, signer_id: str, *, expires_at: str | None = None
-    ) -> dict[str, Any]:
-        """``POST /signature-requests`` (201): a DRAFT request with its documents."""
-        body: dict[str, Any] = {"dossier_id": dossier_id, "signer_id": signer_id}
-        if expires_at is not None:
-            body["expires_at"] = expires_at
-        response = await self._json_call(
-            "createSignatureRequest",
-            "POST",
-            "/signature-requests",
-            "/signature-requests",
-            (201,),
-            json=body,
-        )
-        return json_object(response)
-
-    async def get_request_view(self, request_id: str) -> dict[str, Any]:
-        """``GET /signature-requests/{id}``: the whole ``SignatureRequestDetailView``."""
-        template = "/signature-requests/{id}"
-        response = await self._json_call(
-            "getSignatureRequest", "GET", template, self._path(template, id=request_id), (200,)
-        )
-        return request_view(response)
-
-    async def get_upload_url(self, request_id: str, document_id: str) -> str:
-        """``GET .../documents/{documentId}/upload_url``: where to ``PUT`` the PDF."""
-        template = "/signature-requests/{id}/documents/{doc}/upload_url"
-        path = self._path(template, id=request_id, doc=document_id)
-        response = await self._json_call("getDocumentUploadUrl", "GET", template, path, (200,))
-        try:
-            url = json.loads(response.text)
-        except ValueError:
-            raise ApiProtocolError("getDocumentUploadUrl: the URL is not a JSON string") from None
-        if not isinstance(url, str):
-            raise ApiProtocolError("getDocumentUploadUrl: the URL is not a JSON string")
-        return url
-
-    async def upload_document(self, upload_url: str, pdf: bytes) -> None:
-        """``PUT`` the PDF to the upload URL (the blob store): the API key is not sent there."""
-        if self._blob is None:
-            self._blob = httpx.AsyncClient(timeout=self._timeout, transport=self._transport)
-        response = await self._blob.put(
-            upload_url,
-            content=pdf,
-            headers={"x-ms-blob-type": "BlockBlob", "Content-Type": "application/pdf"},
-        )
-        if response.status_code not in (200, 201):
-            raise ApiRefused(
-                f"upload: HTTP {response.status_code}",
-                status=response.status_code,
-                detail=problem_detail(response),
-            )
-
-    async def mark_ready(self, request_id: str) -> None:
-        """``PUT /signature-requests/{id}/status`` with ``"READY"`` (204)."""
-        template = "/signature-requests/{id}/status"
-        await self._json_call(
-            "setSignatureRequestStatus",
-            "PUT",
-            template,
-            self._path(template, id=request_id),
-            (204,),
-            json="READY",
-        )
-
-    async def list_dossier_requests(
-        self, dossier_id: str, *, limit: int = 100
-    ) -> AsyncGenerator[dict[str, Any], None]:
-        """``GET /dossiers/{id}/signature-requests``, every page (``limit`` 25..100)."""
-        if not 25 <= limit <= 100:
-            raise InvalidInput(f"limit must be between 25 and 100, got {limit}")
-        template = "/dossiers/{id}/signature-requests"
-        path = self._path(template, id=dossier_id)
-        token: str | None = None
-        while True:
-            params: dict[str, str | int] = {"limit": limit}
-            if token:
-                params["continuationToken"] = token
-            response = await self._json_call(
-                "getRequestsByDossier", "GET", template, path, (200,), params=params
-            )
-            page = json_object(response)
-            items = page.get("items")
-            if not isinstance(items, list):
-                raise ApiProtocolError("getRequestsByDossier: a page without items")
-            for item in items:
-                yield item
-            token = page.get("continuation_token")
-            if not token:
-                return

@@ -28,7 +28,7 @@ from procrastinate.jobs import Status
 from procrastinate.schema import SchemaManager
 
 from firmaio.fsm.errors import StoreUnavailable
-from firmaio.fsm.states import TERMINAL
+from firmaio.fsm.states import ISSUER_INITIAL, TERMINAL
 
 from ..tenants import DEFAULT_TENANT
 from .runtime import Runtime
@@ -80,12 +80,14 @@ async def retry_stalled(context: procrastinate.JobContext, timestamp: int) -> No
 UNVISITED = f"""
 SELECT f.id, f.tenant FROM flows f
  WHERE f.state NOT IN ({", ".join(f"'{state}'" for state in sorted(map(str, TERMINAL)))})
+   AND NOT (f.state = '{ISSUER_INITIAL}' AND f.seq = 0)
    AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.queueing_lock = f.id
                    AND j.status = 'todo')
    AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.lock = f.id
                    AND j.status = 'doing')
 """
-"""Open flows with no visit waiting or running (a job that failed, a flow stored by hand)."""
+"""Open flows with no visit waiting or running (a job that failed, a flow stored by hand). A flow
+from a PDF with no record yet is left to the ``firmaio send`` that holds its fiscal code."""
 
 
 async def sweep(context: procrastinate.JobContext, timestamp: int) -> None:

@@ -17,14 +17,14 @@ from firmaio.fsm.audit import Outcome
 from firmaio.fsm.driver import PollingPolicy
 from firmaio.fsm.durable import Boundary, DurableDriver
 from firmaio.fsm.engine import Flow
-from firmaio.fsm.errors import ApiConfigurationError, ApiError, StaleFlow
+from firmaio.fsm.errors import ApiConfigurationError, ApiError, InvalidInput, StaleFlow
 from firmaio.fsm.hooks import Hooks
 from firmaio.fsm.ports import Clock, StepTracer, Store
 from firmaio.fsm.resend import ResendPolicy
 from firmaio.fsm.states import Trigger
 
 from ..batching import DossierStatusReader
-from ..client import DEFAULT_BASE_URL, IssuerClient, RetryPolicy
+from ..client import DEFAULT_BASE_URL, IssuerClient, RetryPolicy, setup_for
 from ..flow_locks import FlowLocks
 from ..runner import worker_name
 from ..shared_window import SharedWindow
@@ -129,6 +129,7 @@ class Runtime:
                 client, self.clock, self.store, policy=schedule.policy, resend=schedule.resend,
                 hooks=self.hooks, tracer=self.tracer, on_boundary=self.on_boundary,
                 status_reader=reader, actor=f"{self.worker}/{tenant}",
+                setup=setup_for(client),
             )  # fmt: skip
             if schedule.recovery_grace is not None:
                 driver.recovery_grace = schedule.recovery_grace
@@ -179,6 +180,9 @@ class Runtime:
             did = await self._due(driver, flow, now)
         except ApiConfigurationError:
             raise  # a wrong key: the job fails, loudly
+        except InvalidInput as error:  # a flow from a PDF whose fiscal code only `send` holds
+            self._log.warning("firmaio.queue.needs_input", flow_id=flow_id, error=str(error))
+            return Tended(flow_id, str(flow.state), None, "needs_input", stored)
         except StaleFlow:  # another process wrote it first: look again shortly
             return Tended(flow_id, str(flow.state), now + 1.0, "conflict", stored)
         except ApiError as error:  # recorded; the client retried already: come back later

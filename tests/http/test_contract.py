@@ -32,21 +32,25 @@ SHARED_SPEC = (
 async def scenario(sandbox: Sandbox, client: IssuerClient) -> None:
     """Touch every operation and every kind of answer the flows meet."""
     dossier = await client.create_dossier(DEMO_DOSSIER)
+    assert (await client.get_dossier(dossier.id)).id == dossier.id
+    fields = DEMO_DOSSIER["documents_metadata"][0]["signature_fields"]
+    assert (await client.validate_document(MINIMAL_PDF, fields)).is_valid
     codes = {"ok": fiscal_code(), "off": fiscal_code("X"), "gone": fiscal_code()}
     ids = {}
     for name, code in codes.items():
         signer = await client.get_signer_id(code)
         request = await client.create_signature_request(
-            dossier["id"], signer, expires_at="2030-01-01T00:00:00Z"
+            dossier.id, signer, expires_at="2030-01-01T00:00:00Z"
         )
-        await client.get_request(request["id"])  # DRAFT
-        for document in request["documents"]:
+        await client.get_request(request.id)  # DRAFT
+        for document in request.documents:
             await client.upload_document(
-                await client.get_upload_url(request["id"], document["id"]), MINIMAL_PDF
+                await client.get_upload_url(request.id, document.id), MINIMAL_PDF
             )
-        await client.mark_ready(request["id"])
-        await client.get_request(request["id"])  # READY
-        ids[name] = request["id"]
+        await asyncio.sleep(sandbox.issuer.validation_delay + 0.05)
+        await client.mark_ready(request.id)
+        await client.get_request(request.id)  # READY
+        ids[name] = request.id
     sandbox.issuer.add_citizen(codes["gone"], has_profile=False)
     await asyncio.sleep(sandbox.issuer.activation_delay + 0.05)
     await client.get_request(ids["ok"])  # WAIT_FOR_SIGNATURE, qr_code_url
@@ -62,7 +66,7 @@ async def scenario(sandbox: Sandbox, client: IssuerClient) -> None:
     await client.get_request(ids["ok"])  # SIGNED view with notification
     sandbox.issuer.close(ids["gone"], "REJECTED")
     await client.get_request(ids["gone"])  # REJECTED view
-    assert len([item async for item in client.list_dossier_requests(dossier["id"], limit=25)]) == 3
+    assert len([item async for item in client.list_dossier_requests(dossier.id, limit=25)]) == 3
 
 
 def test_every_exchange_fits_the_spec(sandbox: Sandbox) -> None:

@@ -1,0 +1,72 @@
+"""Options several ``firmaio`` commands share: the API's, and one request's."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from ..client import DEFAULT_BASE_URL
+from .argtypes import base_url, delays, positive_seconds, request_id, seconds, tenant
+
+
+def base_url_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--base-url",
+        default=os.environ.get("FIRMAIO_BASE_URL", DEFAULT_BASE_URL),
+        type=base_url,
+        help="issuer API base URL (default: $FIRMAIO_BASE_URL or production)",
+    )
+
+
+def watch_every_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--watch-every",
+        type=positive_seconds,
+        default=3600.0,
+        help="seconds between two status checks of a flow at rest (3600)",
+    )
+
+
+def api_options(parser: argparse.ArgumentParser) -> None:
+    base_url_option(parser)
+    parser.add_argument(
+        "--notification-grace",
+        type=seconds,
+        metavar="SECONDS",
+        help="how long a notification whose answer was lost is left to settle at the service "
+        "before the request is read back (default 30)",
+    )
+    parser.add_argument(
+        "--resend-after",
+        type=delays,
+        metavar="SECONDS,...",
+        help="when a notification IO did not take is tried again: the least seconds after each "
+        "refusal, one per later attempt (default 5,30,120; 'none' for no later attempt)",
+    )
+    parser.add_argument(
+        "--renotify-after",
+        type=delays,
+        metavar="DELAY,...",
+        help="re-notify a citizen who refused (messages off, no IO profile) this long after each "
+        "refusal, when a later run finds it due: seconds or 30m, 12h, 1d (default: never)",
+    )
+
+
+def request_options(parser: argparse.ArgumentParser, *, positional: bool = True) -> None:
+    if positional:
+        parser.add_argument("request_id", type=request_id, help="the signature request id")
+    api_options(parser)
+    parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    parser.add_argument("--qr-dir", default="out", help="where a fallback's QR code is written")
+    parser.add_argument(
+        "--activation-timeout",
+        type=positive_seconds,
+        default=120.0,
+        help="seconds a request may stay READY before the flow fails (default 120)",
+    )
+    parser.add_argument(
+        "--db", help="keep the flow in this store (SQLite file or postgresql:// URL): resumable"
+    )
+    parser.add_argument(
+        "--tenant", type=tenant, help="with --db: the flow's tenant (its key is FIRMAIO_API_KEY)"
+    )

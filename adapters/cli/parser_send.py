@@ -1,0 +1,71 @@
+"""The parsers of the issuer-side commands: ``send``, ``fetch`` and ``delivered``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .argtypes import positive_seconds, request_id
+from .options import request_options
+from .send import cmd_delivered, cmd_fetch, cmd_send, field_spec
+
+
+def add_issuer_commands(sub: Any) -> None:
+    """Add ``send``, ``fetch`` and ``delivered`` to ``firmaio``'s subparsers."""
+    _send(sub)
+    fetch = sub.add_parser("fetch", help="download a SIGNED request's signed documents")
+    request_options(fetch)
+    fetch.add_argument("--to", default="signed", help="folder for the files (signed/<id>/)")
+    fetch.set_defaults(func=cmd_fetch)
+
+    delivered = sub.add_parser(
+        "delivered", help="record how a citizen offered the fallback was reached"
+    )
+    request_options(delivered)
+    delivered.add_argument(
+        "--channel", required=True, help="email, letter, desk, pec, phone... (a short name)"
+    )
+    delivered.add_argument("--note", help="a short note for the trail (no personal data)")
+    delivered.set_defaults(func=cmd_delivered)
+
+
+def _send(sub: Any) -> None:
+    send = sub.add_parser(
+        "send", help="a PDF and a citizen: create the request, upload, notify (or fall back)"
+    )
+    send.add_argument("pdf", help="the PDF to have signed")
+    send.add_argument(
+        "--fiscal-code", help="the citizen's fiscal code (or $FIRMAIO_FISCAL_CODE); never stored"
+    )
+    send.add_argument(
+        "--field",
+        action="append",
+        type=field_spec,
+        metavar="NAME[:CLAUSE[:TYPE]]",
+        help="a signature field of the PDF (repeatable); TYPE REQUIRED (default), UNFAIR, OPTIONAL",
+    )
+    send.add_argument(
+        "--fields", metavar="FILE", help="signature fields as JSON, or TOML with fields = [...]"
+    )
+    send.add_argument("--title", help="the document's title (3-60 characters; default: file name)")
+    send.add_argument("--dossier", type=request_id, help="an existing dossier's id")
+    send.add_argument(
+        "--dossier-title",
+        default="Richiesta di firma",
+        help="the new dossier's title (when no --dossier)",
+    )
+    send.add_argument("--expires-at", help="ISO-8601 with a time zone (default: 90 days)")
+    send.add_argument("--support-email", help="the dossier's support e-mail")
+    send.add_argument(
+        "--id",
+        dest="request_id",
+        type=request_id,
+        help="the flow's id (default: a new ULID); with --db, the same id resumes the flow",
+    )
+    send.add_argument(
+        "--validation-timeout",
+        type=positive_seconds,
+        default=300.0,
+        help="seconds the service may take to validate the upload (300)",
+    )
+    request_options(send, positional=False)
+    send.set_defaults(func=cmd_send)

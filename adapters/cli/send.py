@@ -1,0 +1,134 @@
+"""``firmaio send``, ``firmaio fetch`` and ``firmaio delivered``: a PDF to its resting state, the
+signed documents back, and how a citizen who got the fallback was reached.
+
+``send`` builds an :class:`~firmaio.fsm.order.Order` from the PDF and its signature fields and
+drives a flow from RECEIVED through the issuer's set-up to READY and on to NOTIFIED or
+FALLBACK_SUGGESTED, one audited step per issuer-API call. With ``--db`` every step is stored:
+running the same command again with the same ``--id`` resumes it, and never makes a second
+request, a second upload or a second message. The fiscal code is held in memory only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, TextIO
+
+from ulid import ULID
+
+from firmaio.fsm.driver import Driver
+from firmaio.fsm.engine import Flow
+from firmaio.fsm.errors import InvalidInput
+from firmaio.fsm.order import check_fields
+from firmaio.fsm.states import State, Trigger
+
+from ..client import order_from_pdf
+from .flows import run_on_flow
+
+
+def field_spec(value: str) -> dict[str, Any]:
+    """``--field NAME[:CLAUSE TITLE[:TYPE]]``: an existing signature field of the PDF."""
+    name, _, rest = value.partition(":")
+    title, _, kind = rest.partition(":")
+    if not name:
+        raise InvalidInput(f"--field {value!r}: name the PDF's signature field")
+    return {
+        "attrs": {"unique_name": name},
+        "clause": {"title": title or "Firma del documento", "type": (kind or "REQUIRED").upper()},
+    }
+
+
+def _fields_file(path: str) -> list[Any]:
+    """The signature fields of a JSON or TOML file (a list, or ``fields = [...]`` in TOML)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidInput(f"--fields {path}: {error.strerror}") from None
+    try:
+        loaded: Any = (
+            tomllib.loads(text).get("fields") if path.endswith(".toml") else json.loads(text)
+        )
+    except (ValueError, tomllib.TOMLDecodeError) as error:
+        raise InvalidInput(
+            f"--fields {path}: not valid {'TOML' if path.endswith('.toml') else 'JSON'} ({error})"
+        ) from None
+    if not isinstance(loaded, list):
+        raise InvalidInput(f"--fields {path}: expected a list of signature fields")
+    return loaded
+
+
+def _order_values(args: argparse.Namespace) -> dict[str, Any]:
+    fields = list(args.field or [])
+    if args.fields:
+        fields += _fields_file(args.fields)
+    if not fields:
+        raise InvalidInput("name the PDF's signature fields: --field NAME or --fields FILE")
+    values: dict[str, Any] = {
+        "fields": check_fields(fields),
+        "document_title": args.title or Path(args.pdf).stem[:60],
+        "expires_at": args.expires_at,
+        "support_email": args.support_email,
+        "validation_timeout": args.validation_timeout,
+        "activation_timeout": args.activation_timeout,
+    }
+    if args.dossier:
+        values["dossier_id"] = args.dossier
+    else:
+        values["dossier_title"] = args.dossier_title
+    return values
+
+
+def cmd_send(args: argparse.Namespace, out: TextIO) -> int:
+    """A PDF and a citizen to NOTIFIED or FALLBACK_SUGGESTED, through the issuer's set-up."""
+    fiscal_code = args.fiscal_code or os.environ.get("FIRMAIO_FISCAL_CODE", "")
+    if not fiscal_code:
+        raise InvalidInput("name the citizen: --fiscal-code CF (or $FIRMAIO_FISCAL_CODE)")
+    order = order_from_pdf(args.pdf, **_order_values(args)).with_fiscal_code(fiscal_code)
+    if args.request_id is None:
+        args.request_id = str(ULID())
+
+    async def body(driver: Driver, flow: Flow) -> None:
+        await driver.advance(flow)
+
+    return asyncio.run(run_on_flow(args, out, body, State.NOTIFIED, order=order))
+
+
+async def _to_signed(driver: Driver, flow: Flow) -> None:
+    """Learn where the request is (READY, then its status) until it is SIGNED or closed."""
+    if flow.state is State.READY:
+        await driver.step(flow, Trigger.CHECK_ACTIVATION)
+    if Trigger.CHECK_STATUS in driver.engine.allowed(flow.state):
+        await driver.step(flow, Trigger.CHECK_STATUS)
+
+
+def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
+    """Download a SIGNED request's signed documents to ``--to``; print each file's SHA-256."""
+
+    async def body(driver: Driver, flow: Flow) -> None:
+        await _to_signed(driver, flow)
+        if flow.state is not State.SIGNED:
+            return  # the report says where it is, and the exit code that it is not SIGNED
+        record = await driver.fetch_documents(flow)
+        if not args.json:
+            for name, value in record.facts or ():
+                if name.endswith(".sha256"):
+                    document = name.split(".")[1]
+                    where = dict(record.facts or ()).get(f"signed.{document}.file")
+                    print(f"signed document {document}: {where}\n  sha256 {value}", file=out)
+
+    return asyncio.run(run_on_flow(args, out, body, State.SIGNED))
+
+
+def cmd_delivered(args: argparse.Namespace, out: TextIO) -> int:
+    """Record that the fallback reached the citizen through ``--channel``."""
+    if not args.db:
+        raise InvalidInput("firmaio delivered needs --db: the record joins the flow's stored trail")
+
+    async def body(driver: Driver, flow: Flow) -> None:
+        await driver.deliver_fallback(flow, args.channel, args.note)
+
+    return asyncio.run(run_on_flow(args, out, body, State.FALLBACK_SUGGESTED))

@@ -1,0 +1,167 @@
+"""Typed results of the issuer's set-up calls, read from the API's JSON (API-NOTES §1.3).
+
+Each is a frozen dataclass with a ``from_json`` that checks what the code relies on and raises
+:class:`~firmaio.fsm.errors.ApiProtocolError` for a body it cannot use; fields the service may
+add are ignored, and unknown statuses are kept as the strings the API sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from firmaio.fsm.errors import ApiProtocolError
+
+from .answers import epoch
+
+
+def _str(body: dict[str, Any], name: str, what: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise ApiProtocolError(f"{what}: the answer has no {name}")
+    return value
+
+
+def _opt(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    return value if isinstance(value, str) and value else None
+
+
+@dataclass(frozen=True, slots=True)
+class Dossier:
+    """A ``DossierDetailView``: ``POST /dossiers`` (201) or ``GET /dossiers/{id}`` (200)."""
+
+    id: str
+    title: str
+    documents_metadata: tuple[dict[str, Any], ...]
+    support_email: str | None = None
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Dossier:
+        metadata = body.get("documents_metadata")
+        return cls(
+            id=_str(body, "id", "dossier"),
+            title=_opt(body, "title") or "",
+            documents_metadata=tuple(metadata) if isinstance(metadata, list) else (),
+            support_email=_opt(body, "support_email"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentView:
+    """A request's document: its status (``WAIT_FOR_UPLOAD``, ``WAIT_FOR_VALIDATION``,
+    ``READY``, ``REJECTED``), its URL when there is one, the service's reasons if REJECTED."""
+
+    id: str
+    status: str
+    title: str | None = None
+    url: str | None = None
+    reject_reason: str | None = None
+
+    @classmethod
+    def from_json(cls, body: object) -> DocumentView:
+        if not isinstance(body, dict):
+            raise ApiProtocolError("signature request: a document that is not an object")
+        metadata = body.get("metadata")
+        title = metadata.get("title") if isinstance(metadata, dict) else None
+        return cls(
+            id=_str(body, "id", "document"),
+            status=_str(body, "status", "document"),
+            title=title if isinstance(title, str) else None,
+            url=_opt(body, "url"),
+            reject_reason=_opt(body, "reject_reason"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureRequestView:
+    """A ``SignatureRequestDetailView`` (API-NOTES §1.3.4)."""
+
+    id: str
+    status: str
+    dossier_id: str
+    signer_id: str
+    documents: tuple[DocumentView, ...]
+    created_at: float | None = None
+    expires_at: float | None = None
+    qr_code_url: str | None = None
+    io_message_id: str | None = None
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> SignatureRequestView:
+        documents = body.get("documents")
+        if not isinstance(documents, list):
+            raise ApiProtocolError("signature request: the answer has no documents")
+        notification = body.get("notification")
+        message = notification.get("io_message_id") if isinstance(notification, dict) else None
+        return cls(
+            id=_str(body, "id", "signature request"),
+            status=_str(body, "status", "signature request"),
+            dossier_id=_opt(body, "dossier_id") or "",
+            signer_id=_opt(body, "signer_id") or "",
+            documents=tuple(DocumentView.from_json(d) for d in documents),
+            created_at=epoch(body.get("created_at")),
+            expires_at=epoch(body.get("expires_at")),
+            qr_code_url=_opt(body, "qr_code_url"),
+            io_message_id=message if isinstance(message, str) and message else None,
+        )
+
+    def document(self, document_id: str) -> DocumentView | None:
+        """The document ``document_id``, if the request has it."""
+        return next((d for d in self.documents if d.id == document_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestListItem:
+    """One item of ``GET /dossiers/{id}/signature-requests``."""
+
+    id: str
+    signer_id: str
+    status: str
+    created_at: float | None
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> RequestListItem:
+        return cls(
+            id=_str(body, "id", "request list"),
+            signer_id=_opt(body, "signer_id") or "",
+            status=_opt(body, "status") or "",
+            created_at=epoch(body.get("created_at")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UploadUrl:
+    """Where to ``PUT`` a document's PDF: a blob URL with a shared-access signature, valid 15
+    minutes (its ``se`` parameter, when present, says until when). A bearer credential: never
+    logged or recorded; its ``repr`` hides the signature."""
+
+    url: str
+    expires_at: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> UploadUrl:
+        expiry = parse_qs(urlsplit(url).query).get("se")
+        return cls(url, expiry[0] if expiry else None)
+
+    def __repr__(self) -> str:
+        parts = urlsplit(self.url)
+        return f"UploadUrl({parts.scheme}://{parts.netloc}{parts.path}?..., {self.expires_at!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentValidation:
+    """``POST /validate-document``: valid, or the service's violations."""
+
+    is_valid: bool
+    violations: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> DocumentValidation:
+        valid = body.get("is_valid")
+        if not isinstance(valid, bool):
+            raise ApiProtocolError("validate-document: the answer has no is_valid")
+        violations = body.get("violations")
+        said = tuple(str(v) for v in violations) if isinstance(violations, list) else ()
+        return cls(valid, said)

@@ -1,0 +1,248 @@
+"""The core's :class:`~firmaio.fsm.ports.SetupApi` over an :class:`~.issuer.IssuerClient`.
+
+Each set-up call becomes the :class:`~firmaio.fsm.answers.Answer` its step's guards read: the
+ids the service gave travel as facts; a refusal the flow can name (no IO profile, a PDF the
+service refuses, an expired upload URL, a dossier that does not exist) is an answer; any other
+refusal is ``REFUSED`` with the service's detail. The order's PDF is read here, and refused
+(:class:`~firmaio.fsm.errors.InvalidInput`, nothing sent) if it is no longer the file the flow
+started from. Signed documents are downloaded to ``documents_dir``, checked (a PDF, of the
+declared size) before any file is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from firmaio.fsm.answers import Answer, Kind, answer_of, document_answer
+from firmaio.fsm.errors import ApiProtocolError, ApiRefused, InvalidInput
+from firmaio.fsm.order import Order
+
+from .answers import NO_IO_PROFILE
+from .issuer import IssuerClient
+from .models import RequestListItem, SignatureRequestView
+
+ALREADY_READY = "Signature Request is already in READY status"
+PAST_READY = "MARK_AS_READY is prohibited if the signature request is in WAIT_FOR_SIGNATURE status"
+"""What ``PUT .../status "READY"`` answers a request already READY, or already past it (a
+lost answer's retry): the request is where the step wanted it (API-NOTES §2.3)."""
+
+
+class DownloadRefused(ApiProtocolError):
+    """A signed document whose type or size is not what the blob store declared: nothing was
+    written, and the flow stays SIGNED."""
+
+
+class IssuerSetup:
+    """The set-up calls of one :class:`IssuerClient`; signed documents go to
+    ``documents_dir/<request id>/``."""
+
+    def __init__(self, client: IssuerClient, documents_dir: str | Path = "signed") -> None:
+        self.client = client
+        self.documents_dir = Path(documents_dir)
+
+    # -- before READY --------------------------------------------------------------------
+
+    async def find_signer(self, fiscal_code: str) -> Answer:
+        try:
+            signer_id = await self.client.get_signer_id(fiscal_code)
+        except ApiRefused as refused:
+            if refused.status == 404 and refused.detail == NO_IO_PROFILE:
+                return Answer.no_io_profile()
+            return Answer.refused(refused.status or 0, refused.detail)
+        return answer_of(Kind.SIGNER, 200, signer_id=signer_id)
+
+    async def validate_document(self, order: Order) -> Answer:
+        pdf = read_pdf(order)
+        try:
+            result = await self.client.validate_document(pdf, order.fields)
+        except ApiRefused as refused:
+            return Answer.refused(refused.status or 0, refused.detail)
+        if result.is_valid:
+            return Answer(Kind.DOCUMENT_VALID, http_status=200)
+        said = "\n".join(result.violations) or "the document is not valid"
+        return Answer(Kind.DOCUMENT_INVALID, http_status=200, detail=said)
+
+    async def open_dossier(self, order: Order) -> Answer:
+        try:
+            if order.dossier_id is not None:
+                dossier = await self.client.get_dossier(order.dossier_id)
+                status = 200
+            else:
+                body: dict[str, object] = {
+                    "title": order.dossier_title,
+                    "documents_metadata": [order.metadata()],
+                }
+                if order.support_email is not None:
+                    body["support_email"] = order.support_email
+                dossier = await self.client.create_dossier(body)
+                status = 201
+        except ApiRefused as refused:
+            if refused.status == 404:
+                return Answer(Kind.NOT_FOUND, http_status=404, detail=refused.detail)
+            return Answer.refused(refused.status or 0, refused.detail)
+        return answer_of(Kind.DOSSIER, status, dossier_id=dossier.id)
+
+    async def create_request(self, order: Order, dossier_id: str, signer_id: str) -> Answer:
+        try:
+            request = await self.client.create_signature_request(
+                dossier_id,
+                signer_id,
+                expires_at=order.expires_at,
+                documents_metadata=[order.metadata()],
+            )
+        except ApiRefused as refused:
+            return Answer.refused(refused.status or 0, refused.detail)
+        return _created(request, 201)
+
+    async def find_created_request(self, dossier_id: str, signer_id: str, since: float) -> Answer:
+        found: RequestListItem | None = None
+        async for raw in self.client.list_dossier_requests(dossier_id):
+            item = RequestListItem.from_json(raw)
+            made = item.created_at if item.created_at is not None else since
+            newer = found is None or (found.created_at or 0) <= made
+            if item.signer_id == signer_id and made >= since and newer:
+                found = item  # the newest, should there be more than one
+        if found is None:
+            return Answer.not_found()
+        return _created(await self.client.get_request_view(found.id), 200)
+
+    async def get_upload_url(self, request_id: str, document_id: str) -> Answer:
+        try:
+            upload = await self.client.get_upload_url(request_id, document_id)
+        except ApiRefused as refused:
+            if refused.status == 404:
+                return Answer(Kind.NOT_FOUND, http_status=404, detail=refused.detail)
+            return Answer.refused(refused.status or 0, refused.detail)
+        facts = () if upload.expires_at is None else (("upload_url_expires_at", upload.expires_at),)
+        return Answer(Kind.UPLOAD_URL, http_status=200, upload_url=upload.url, facts=facts)
+
+    async def upload_document(self, upload_url: str, order: Order) -> Answer:
+        pdf = read_pdf(order)
+        try:
+            await self.client.upload_document(upload_url, pdf)
+        except ApiRefused as refused:
+            if refused.status in (403, 404):  # an expired or unknown signature: a new URL
+                return Answer(
+                    Kind.UPLOAD_URL_EXPIRED, http_status=refused.status, detail=refused.detail
+                )
+            return Answer.refused(refused.status or 0, refused.detail)
+        return Answer(Kind.UPLOADED, http_status=201)
+
+    async def read_document(self, request_id: str, document_id: str) -> Answer:
+        try:
+            request = await self.client.get_request_view(request_id)
+        except ApiRefused as refused:
+            if refused.status == 404:
+                return Answer.not_found()
+            return Answer.refused(refused.status or 0, refused.detail)
+        document = request.document(document_id)
+        if document is None:
+            return Answer.not_found()
+        return document_answer(document.status, reject_reason=document.reject_reason)
+
+    async def mark_ready(self, request_id: str) -> Answer:
+        try:
+            await self.client.mark_ready(request_id)
+        except ApiRefused as refused:
+            if refused.status == 400 and refused.detail in (ALREADY_READY, PAST_READY):
+                return Answer(Kind.MARKED_READY, http_status=400, detail=refused.detail)
+            return Answer.refused(refused.status or 0, refused.detail)
+        return Answer(Kind.MARKED_READY, http_status=204)
+
+    # -- after SIGNED --------------------------------------------------------------------
+
+    async def fetch_signed(self, request_id: str) -> Answer:
+        try:
+            request = await self.client.get_request_view(request_id)
+        except ApiRefused as refused:
+            return Answer.refused(refused.status or 0, refused.detail)
+        if request.status != "SIGNED":
+            return Answer.request(request.status)
+        files: list[tuple[str, bytes]] = []
+        for document in request.documents:
+            if document.url is None:
+                raise ApiProtocolError(f"the SIGNED request has no URL for document {document.id}")
+            files.append((document.id, await self._download(document.id, document.url)))
+        return self._write(request.id, files)
+
+    async def _download(self, document_id: str, url: str) -> bytes:
+        response = await self.client.download_document(url)
+        body = response.content
+        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        declared = response.headers.get("content-length")
+        if kind != "application/pdf" or not body.startswith(b"%PDF"):
+            raise DownloadRefused(
+                f"signed document {document_id}: the blob store sent {kind or 'no type'} "
+                f"({body[:4]!r}...), not a PDF; nothing was written"
+            )
+        if declared is None or not declared.isdigit() or int(declared) != len(body):
+            raise DownloadRefused(
+                f"signed document {document_id}: {len(body)} bytes arrived, but "
+                f"{declared or 'no size'} were declared; nothing was written"
+            )
+        return body
+
+    def _write(self, request_id: str, files: list[tuple[str, bytes]]) -> Answer:
+        folder = self.documents_dir / request_id
+        folder.mkdir(parents=True, exist_ok=True)
+        facts: list[tuple[str, str]] = []
+        for document_id, body in files:
+            target = folder / f"{document_id}.pdf"
+            partial = target.with_suffix(".pdf.part")
+            partial.write_bytes(body)
+            os.replace(partial, target)  # a reader never sees half a file
+            facts += [
+                (f"signed.{document_id}.file", str(target)),
+                (f"signed.{document_id}.sha256", hashlib.sha256(body).hexdigest()),
+                (f"signed.{document_id}.size", str(len(body))),
+            ]
+        return Answer(Kind.FETCHED, http_status=200, facts=tuple(facts))
+
+
+def _created(request: SignatureRequestView, status: int) -> Answer:
+    if not request.documents:
+        raise ApiProtocolError("createSignatureRequest: a request without documents")
+    return answer_of(
+        Kind.CREATED, status, request_id=request.id, document_id=request.documents[0].id
+    )
+
+
+def read_pdf(order: Order) -> bytes:
+    """The order's PDF, refused if it is missing or no longer the file the flow started from."""
+    try:
+        pdf = Path(order.pdf).read_bytes()
+    except OSError as error:
+        raise InvalidInput(
+            f"cannot read the order's PDF {order.pdf}: {error.strerror}; nothing was sent"
+        ) from None
+    if len(pdf) != order.pdf_size or hashlib.sha256(pdf).hexdigest() != order.pdf_sha256:
+        raise InvalidInput(
+            f"the PDF {order.pdf} changed since the flow started (its SHA-256 differs); "
+            "nothing was sent: restore the file, or start a new flow"
+        )
+    return pdf
+
+
+def order_from_pdf(path: str | Path, **values: object) -> Order:
+    """An :class:`Order` for the PDF at ``path`` (its size and SHA-256 read now), checked."""
+    pdf = Path(path)
+    try:
+        body = pdf.read_bytes()
+    except OSError as error:
+        raise InvalidInput(f"cannot read the PDF {path}: {error.strerror}") from None
+    if not body.startswith(b"%PDF"):
+        raise InvalidInput(f"{path} is not a PDF (it does not start with %PDF)")
+    return Order.checked(
+        pdf=str(pdf.resolve()),
+        pdf_sha256=hashlib.sha256(body).hexdigest(),
+        pdf_size=len(body),
+        **values,
+    )
+
+
+def setup_for(api: object, documents_dir: str | Path = "signed") -> IssuerSetup | None:
+    """The set-up calls over ``api`` if it is an :class:`IssuerClient` (so a driver built on it
+    can drive flows from a PDF, and fetch signed documents); None for another port."""
+    return IssuerSetup(api, documents_dir) if isinstance(api, IssuerClient) else None
