@@ -5,19 +5,35 @@ citizen turn on "Contattarti in app" in the Firma con IO service card, and reach
 another channel, the "Firma con IO" button or a QR code. Both channels lead to the universal link
 ``https://continua.io.pagopa.it/fci/main?signatureRequestId=<id>`` (API-NOTES §5). The QR code is
 rendered here, locally, with segno: nothing is fetched.
+
+The button is PagoPA's web component ``<io-sign>``, loaded as an ES module from
+:data:`BUTTON_SCRIPT_URL` into the administration's own page. When the citizen clicks it, it emits
+the DOM event ``io-sign.cta.click`` and shows a spinner until the page calls its
+``redirectOrShowQrCode(signatureRequestId)`` with a request already in WAIT_FOR_SIGNATURE: on a
+phone it opens the universal link, on a desktop it shows the QR code in a dialog. A refused
+request is such a request, so :func:`button_snippet` writes the whole wiring for it: the script
+tag, the element and a listener that hands the element this request's id. The id is escaped for
+the HTML attribute and for the JavaScript string it appears in.
 """
 
 from __future__ import annotations
 
+import html
 import io
+import json
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 import segno
 
 from .answers import Kind
+from .ids import check_request_id
 
 IO_LINK_BASE = "https://continua.io.pagopa.it"
+BUTTON_SCRIPT_URL = "https://assets.cdn.io.pagopa.it/sign/io-sign.js"
+"""The "Firma con IO" button's web component, an ES module served by PagoPA's CDN."""
+BUTTON_CLICK_EVENT = "io-sign.cta.click"
+"""The DOM event ``<io-sign>`` emits (bubbling, composed) when the citizen clicks it."""
 
 ADVICE: dict[Kind, tuple[str, str]] = {
     Kind.MESSAGES_DISABLED: (
@@ -53,6 +69,44 @@ def universal_link(request_id: str) -> str:
 def qr_image_url(request_id: str) -> str:
     """The QR image the IO link service serves for a request (PNG)."""
     return f"{IO_LINK_BASE}/qrcode.png?feat=firma&srid={quote(request_id, safe='')}"
+
+
+def _js_string(value: str) -> str:
+    """``value`` as a JavaScript string literal that stays one inside an HTML ``<script>``.
+
+    JSON is a JavaScript literal (with ``ensure_ascii`` even U+2028 and U+2029 are escaped);
+    ``<``, ``>`` and ``&`` are escaped too, so neither ``</script>`` nor ``<!--`` can end or
+    change the script element the literal is written in.
+    """
+    literal = json.dumps(value, ensure_ascii=True)
+    return literal.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def button_snippet(request_id: str) -> str:
+    """The HTML an administration pastes into its page to offer the "Firma con IO" button.
+
+    Three parts: the ``<script type="module">`` that loads the web component from
+    :data:`BUTTON_SCRIPT_URL`, an ``<io-sign>`` element with an ``id`` of its own, and an inline
+    script that listens for :data:`BUTTON_CLICK_EVENT` on that element and calls its
+    ``redirectOrShowQrCode`` with ``request_id``. The inline script declares no variable, so the
+    snippets of several requests can share a page (the module is loaded once).
+
+    ``request_id`` is checked (:func:`~.ids.check_request_id`; an unusable one raises
+    InvalidRequestId) and escaped anyway: ``html.escape`` in the attribute, a JSON literal with
+    ``<``, ``>`` and ``&`` escaped in the script.
+    """
+    check_request_id(request_id)
+    element_id = f"firmaio-io-sign-{request_id}"
+    return (
+        f'<script type="module" src="{BUTTON_SCRIPT_URL}"></script>\n'
+        f'<io-sign id="{html.escape(element_id, quote=True)}"></io-sign>\n'
+        "<script>\n"
+        f"  document.getElementById({_js_string(element_id)}).addEventListener(\n"
+        f"    {_js_string(BUTTON_CLICK_EVENT)},\n"
+        f"    (event) => event.currentTarget.redirectOrShowQrCode({_js_string(request_id)}),\n"
+        "  );\n"
+        "</script>\n"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,3 +149,7 @@ class Fallback:
         buffer = io.BytesIO()
         self._qr().save(buffer, kind="png", scale=scale)
         return buffer.getvalue()
+
+    def button_html(self) -> str:
+        """The "Firma con IO" button for this request, as :func:`button_snippet` writes it."""
+        return button_snippet(self.signature_request_id)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from firmaio.fsm.audit import AuditRecord
 from firmaio.fsm.engine import Flow
+from firmaio.fsm.fallback import Fallback
 from firmaio.fsm.states import State
 
 from ..runner import RunReport
@@ -41,19 +43,60 @@ def format_record(record: AuditRecord) -> str:
     return line.rstrip()
 
 
-def write_qr(flow: Flow, qr_dir: Path) -> tuple[Path, Path] | None:
-    """Write a refused flow's QR code as PNG and SVG; return the two paths."""
+class FallbackFiles(NamedTuple):
+    """The files written for a refused flow: its QR code as PNG and SVG, and its button page."""
+
+    png: Path
+    svg: Path
+    button: Path
+
+
+def button_page(fallback: Fallback) -> str:
+    """A standalone HTML page with ``fallback``'s "Firma con IO" button: it says, in Italian and
+    English, what the button does, shows the snippet to paste into the administration's page,
+    then holds that same snippet, live."""
+    request_id = html.escape(fallback.signature_request_id)
+    snippet = fallback.button_html()
+    return f"""<!DOCTYPE html>
+<html lang="it">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Pulsante Firma con IO / Firma con IO button: {request_id}</title>
+</head>
+<body>
+<p lang="it">Pulsante «Firma con IO» per la richiesta di firma <code>{request_id}</code>, il cui
+messaggio in app IO è stato rifiutato. Per offrirlo dal sito dell'ente, copia nella pagina il
+codice qui sotto: carica il componente di PagoPA, aggiunge l'elemento <code>&lt;io-sign&gt;</code>
+e, al clic, gli passa questa richiesta; il cittadino la apre nell'app IO (da smartphone) o ne
+inquadra il QR code (da computer). La richiesta deve essere ancora in attesa di firma
+(WAIT_FOR_SIGNATURE).</p>
+<p lang="en">"Firma con IO" button for signature request <code>{request_id}</code>, whose IO
+message was refused. To offer it from the administration's website, copy the code below into the
+page: it loads PagoPA's component, adds the <code>&lt;io-sign&gt;</code> element and, on a click,
+hands it this request; the citizen opens it in the IO app (on a phone) or scans its QR code (on a
+computer). The request must still be waiting for signature (WAIT_FOR_SIGNATURE).</p>
+<pre><code>{html.escape(snippet)}</code></pre>
+{snippet}</body>
+</html>
+"""
+
+
+def write_qr(flow: Flow, qr_dir: Path) -> FallbackFiles | None:
+    """Write a refused flow's QR code as PNG and SVG, and its button page; return the paths."""
     fallback = flow.fallback
     if fallback is None:
         return None
     qr_dir.mkdir(parents=True, exist_ok=True)
     png, svg = qr_dir / f"qr-{flow.id}.png", qr_dir / f"qr-{flow.id}.svg"
+    button = qr_dir / f"{flow.id}-button.html"
     png.write_bytes(fallback.qr_png())
     svg.write_text(fallback.qr_svg())
-    return png, svg
+    button.write_text(button_page(fallback), encoding="utf-8")
+    return FallbackFiles(png, svg, button)
 
 
-def print_flow(title: str, flow: Flow, qr: tuple[Path, Path] | None, out: TextIO) -> None:
+def print_flow(title: str, flow: Flow, qr: FallbackFiles | None, out: TextIO) -> None:
     """A flow's audit trail, where it ended, and its fallback if any."""
     print(f"\n== {title}: signature request {flow.id}", file=out)
     for record in flow.history:
@@ -71,14 +114,15 @@ def print_flow(title: str, flow: Flow, qr: tuple[Path, Path] | None, out: TextIO
         print(f"    link: {fallback.link}", file=out)
         print(f"    QR image URL: {fallback.qr_image_url}", file=out)
         if qr is not None:
-            print(f"    QR code written: {qr[0]} and {qr[1]}", file=out)
+            print(f"    QR code written: {qr.png} and {qr.svg}", file=out)
+            print(f"    button page written: {qr.button}", file=out)
 
 
 def flow_json(
     request_id: str,
     flow: Flow | None,
     exit_code: int,
-    qr: tuple[Path, Path] | None,
+    qr: FallbackFiles | None,
     failure: Failure | None = None,
 ) -> dict[str, Any]:
     """What ``--json`` prints for one request: where its flow is, and the command's exit code.
@@ -103,8 +147,9 @@ def flow_json(
             "advice_en": fallback.advice_en,
             "link": fallback.link,
             "qr_image_url": fallback.qr_image_url,
-            "qr_png": None if qr is None else str(qr[0]),
-            "qr_svg": None if qr is None else str(qr[1]),
+            "qr_png": None if qr is None else str(qr.png),
+            "qr_svg": None if qr is None else str(qr.svg),
+            "button_html": None if qr is None else str(qr.button),
         },
         "history": [] if flow is None else [record.as_event_dict() for record in flow.history],
     }
