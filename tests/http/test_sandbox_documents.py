@@ -20,6 +20,7 @@ from firmaio.adapters.sandbox import (
     SAMPLE_PDF_FIELDS,
     Sandbox,
 )
+from firmaio.adapters.sandbox.samples import write_pdf
 from tests.sandbox_helpers import fiscal_code
 
 MODULO = Path(__file__).resolve().parents[2] / "examples/documents/modulo.pdf"
@@ -88,6 +89,35 @@ def test_a_missing_field_is_named_with_the_service_text(http: httpx.Client) -> N
     ]
 
 
+def form_pdf() -> bytes:
+    """A page with a signature field ``firme.richiedente`` (the type set on the parent ``firme``)
+    and a text field ``nome``."""
+    return write_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R 6 0 R] >> >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots [5 0 R 6 0 R] >>",
+            b"<< /FT /Sig /T (firme) /Kids [5 0 R] >>",
+            b"<< /Type /Annot /Subtype /Widget /T (richiedente) /Parent 4 0 R /Rect [1 1 9 9] >>",
+            b"<< /Type /Annot /Subtype /Widget /FT /Tx /T (nome) /Rect [1 20 9 29] >>",
+        ]
+    )
+
+
+def test_signature_fields_are_named_in_full_and_only_signature_fields_count(
+    http: httpx.Client,
+) -> None:
+    """pdf-lib's names: partial names joined with dots; a text field is not a signature field."""
+    pdf = form_pdf()
+    assert violations(http, pdf, [named("firme.richiedente")]) == []
+    assert [
+        v.split(") ")[1] for v in violations(http, pdf, [named("richiedente"), named("nome")])
+    ] == [
+        'the field "richiedente" was not found is the uploaded document',
+        'the field "nome" was not found is the uploaded document',
+    ]
+
+
 def test_coordinates_must_fit_the_page_strictly(http: httpx.Client) -> None:
     """x + w < width and y + h < height on the 595 x 842 page: touching the edge is off it."""
     off = "(Firma in calce) incompatible coordinates: they can't fit in the uploaded document"
@@ -120,8 +150,14 @@ def test_every_violation_is_listed_in_the_order_of_the_fields(http: httpx.Client
 
 @pytest.mark.parametrize(
     "content",
-    [b"hello, not a pdf", b"", b"\n%PDF-1.4 a header not at the start", b"%PDF-1.7 and no more"],
-    ids=["text", "empty", "late-header", "unreadable"],
+    [
+        b"hello, not a pdf",
+        b"",
+        b"\n%PDF-1.4 a header not at the start",
+        b"\xef\xbb\xbf" + SAMPLE_PDF,  # readable, but a byte-order mark before %PDF
+        b"%PDF-1.7 and no more",
+    ],
+    ids=["text", "empty", "late-header", "bom-before-a-readable-pdf", "unreadable"],
 )
 def test_not_a_pdf_is_the_only_violation(http: httpx.Client, content: bytes) -> None:
     """The file signature first (the fields are not looked at); a file pypdf cannot read gets
