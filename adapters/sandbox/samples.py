@@ -9,8 +9,9 @@ bytes: no creation date, no file identifier, offsets computed here.
 * :data:`DEMO_DOSSIER`: a dossier whose one document fits both PDFs (a field to be created at
   coordinates inside an A4 page).
 
-``examples/documents/make_modulo.py`` writes :data:`SAMPLE_PDF` to its file; a test checks that
-the committed file is still these bytes.
+``examples/documents/make_modulo.py`` writes :data:`SAMPLE_PDF` to ``examples/documents/`` and to
+this package (``modulo.pdf``, package data, for code that wants a file); a test checks that both
+committed files are still these bytes.
 """
 
 from __future__ import annotations

@@ -52,6 +52,9 @@ class IssuerService(DocumentRules):
     """Seconds from ``PUT status "READY"`` to WAIT_FOR_SIGNATURE."""
     validation_delay: float = 0.2
     """Seconds from an upload to the end of the document's validation."""
+    validation_hangs: bool = False
+    """While true, the validation of each new upload never ends (as the ``validateUpload``
+    fault ``hang`` does for one upload): a client meets its own validation deadline."""
     base_url: str = "http://127.0.0.1:7071/api/v1/sign"
     keys: dict[str, ApiKey] = field(default_factory=dict)
     citizens: dict[str, Citizen] = field(default_factory=dict)

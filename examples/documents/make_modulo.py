@@ -1,4 +1,6 @@
-"""Write modulo.pdf beside this script: the sandbox's sample document with a signature field.
+"""Write modulo.pdf beside this script, and the package's copy (adapters/sandbox/modulo.pdf, what
+``importlib.resources`` finds in an installed firmaio): the sandbox's sample document with a
+signature field.
 
     .venv/bin/python examples/documents/make_modulo.py
 
@@ -15,10 +17,11 @@ from firmaio.adapters.sandbox.samples import SAMPLE_PDF_FIELDS, modulo_pdf
 
 
 def main() -> None:
-    target = Path(__file__).with_name("modulo.pdf")
-    target.write_bytes(modulo_pdf())
+    here = Path(__file__).resolve().parent
     names = ", ".join(field["attrs"]["unique_name"] for field in SAMPLE_PDF_FIELDS)
-    print(f"wrote {target} ({target.stat().st_size} bytes; signature field: {names})")
+    for target in (here / "modulo.pdf", here.parents[1] / "adapters/sandbox/modulo.pdf"):
+        target.write_bytes(modulo_pdf())
+        print(f"wrote {target} ({target.stat().st_size} bytes; signature field: {names})")
 
 
 if __name__ == "__main__":

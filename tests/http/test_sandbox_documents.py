@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -291,8 +292,11 @@ def test_a_dossier_with_malformed_field_attrs_is_422(http: httpx.Client) -> None
 
 
 def test_modulo_pdf_is_the_sample_and_has_its_signature_field() -> None:
-    """The committed file is what make_modulo.py writes; pypdf finds the field where it was put."""
+    """The committed files are what make_modulo.py writes; pypdf finds the field where it was
+    put."""
     assert MODULO.read_bytes() == SAMPLE_PDF
+    packaged = resources.files("firmaio.adapters.sandbox").joinpath("modulo.pdf")
+    assert packaged.read_bytes() == SAMPLE_PDF
     reader = PdfReader(io.BytesIO(SAMPLE_PDF), strict=True)
     [page] = reader.pages
     assert (page.mediabox.width, page.mediabox.height) == (595, 842)

@@ -167,6 +167,22 @@ def test_a_hanging_validation_for_one_request(box: Box) -> None:
     assert box.document(second)["status"] == "WAIT_FOR_VALIDATION"
 
 
+def test_validation_hangs_holds_every_upload_made_while_it_is_set(box: Box) -> None:
+    """The service's switch, for a whole test: uploads made while it is on never finish."""
+    (held, held_doc), (later, later_doc) = box.draft(), box.draft()
+    box.sandbox.issuer.validation_hangs = True
+    try:
+        url = box.upload_url(held, held_doc)
+        assert httpx.put(url, content=SAMPLE_PDF, headers=BLOCK).status_code == 201
+    finally:
+        box.sandbox.issuer.validation_hangs = False
+    url = box.upload_url(later, later_doc)
+    assert httpx.put(url, content=SAMPLE_PDF, headers=BLOCK).status_code == 201
+    box.clock.advance(3600)
+    assert box.document(held)["status"] == "WAIT_FOR_VALIDATION"
+    assert box.document(later)["status"] == "READY"
+
+
 # -- the control ---------------------------------------------------------------------------------
 
 
