@@ -15,7 +15,9 @@ from starlette.routing import Route
 from ..ratelimit import SlidingWindow
 from .controls import Controls
 from .faults import Dropped, Fault, SandboxState
-from .records import ApiKey, ApimError, Problem
+from .pdf import document_violations
+from .records import ApiKey, ApimError, Json, Problem, check_signature_fields
+from .storage import Storage
 
 PREFIX = "/api/v1/sign"
 SECURITY_HEADERS = {
@@ -126,7 +128,7 @@ class SandboxApp:
             self.state.calls[name] = self.state.calls.get(name, 0) + 1
             issuer = self.issuer.keys[key].issuer_id
             self.state.calls_by_issuer[issuer] = self.state.calls_by_issuer.get(issuer, 0) + 1
-            fault = self.state.take_fault(name)
+            fault = self.state.take_fault(name, request.path_params.get("id"))
             early = await self._fault_before(fault, name, request)
             if early is not None:
                 return early
@@ -184,36 +186,30 @@ class SandboxApp:
         return _json(self.issuer.deliver_notification(checked), 200)
 
     async def validate_document(self, request: Request, key: ApiKey) -> Response:
-        """Parts are picked by content type, not by name, as the service does (API-NOTES §1.3.7)."""
+        """Parts are picked by content type, not by name, as the service does (API-NOTES §1.3.7):
+        one PDF, at most one JSON array of signature fields; then the checks of :mod:`.pdf`."""
         del key
         wanted = ("application/pdf", "application/json")
-        parts: dict[str, bytes] = {}
+        parts: dict[str, list[bytes]] = {kind: [] for kind in wanted}
         async with request.form() as form:  # closes the spooled upload files
             for _name, part in form.multi_items():
                 content_type = getattr(part, "content_type", None)
                 if content_type in wanted and not isinstance(part, str):
-                    parts[content_type] = await part.read()
-        pdf, fields = parts.get("application/pdf"), parts.get("application/json")
-        if pdf is None:
+                    parts[content_type].append(await part.read())
+        pdfs, jsons = parts["application/pdf"], parts["application/json"]
+        if len(pdfs) != 1 or len(jsons) > 1:
             raise Problem(400, MISSING_PARTS)
-        if fields is not None:
+        fields: list[Json] = []
+        if jsons:
             try:
-                json.loads(fields)
+                raw = json.loads(jsons[0])
             except ValueError:
                 raise Problem(400, BAD_FIELDS) from None
-        if pdf.startswith(b"%PDF"):
-            return _json({"is_valid": True})
-        return _json({"is_valid": False, "violations": [NOT_A_PDF]})
-
-    async def blob_upload(self, request: Request) -> Response:
-        """The blob store's ``PUT`` behind the upload URLs."""
-        if request.headers.get("x-ms-blob-type") != "BlockBlob":
-            return Response("MissingRequiredHeader", status_code=400)
-        try:
-            self.issuer.upload(request.path_params["upload"], await request.body())
-        except Problem as problem:
-            return Response(problem.detail, status_code=problem.status)
-        return Response(status_code=201)
+            fields = check_signature_fields(raw, "signature_fields")
+        violations = document_violations(pdfs[0], fields)
+        if violations:
+            return _json({"is_valid": False, "violations": violations})
+        return _json({"is_valid": True})
 
     def routes(self) -> list[Route]:
         api: list[tuple[str, str, str, Handler]] = [
@@ -247,13 +243,7 @@ class SandboxApp:
             Route(PREFIX + path, self.operation(name, handler), methods=[method], name=name)
             for method, path, name, handler in api
         ]
-        return [
-            *routes,
-            Route(
-                PREFIX + "/__blob/uploaded-documents/{upload}", self.blob_upload, methods=["PUT"]
-            ),
-            *Controls(self.state).routes(),
-        ]
+        return [*routes, *Storage(self.state).routes(PREFIX), *Controls(self.state).routes()]
 
 
 MISSING_PARTS = (
@@ -261,7 +251,6 @@ MISSING_PARTS = (
     "signature fields"
 )
 BAD_FIELDS = "unable to get the signature fields: the given file is not a valid json file"
-NOT_A_PDF = "the uploaded document has an invalid file signature (not a valid PDF)"
 
 
 def build_app(state: SandboxState) -> Starlette:

@@ -12,20 +12,21 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Literal, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .faults import FAULT_KINDS, Fault, SandboxState
-from .records import DEMO_DOSSIER, FISCAL_CODE_RE, ApimError, Problem
+from .faults import FAULT_KINDS, Fault, SandboxState, fault_problem
+from .records import FISCAL_CODE_RE, ApimError, Problem
+from .samples import DEMO_DOSSIER
 
 FISCAL_CODE = (
     r"^[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$"
 )
 
 
-FaultKind = Literal["status", "latency", "drop", "drop_after", "malformed"]
+FaultKind = Literal["status", "latency", "drop", "drop_after", "malformed", "truncated", "hang"]
 assert set(get_args(FaultKind)) == FAULT_KINDS
 
 
@@ -59,6 +60,15 @@ class FaultBody(_Body):
     status: int = Field(500, ge=100, le=599)
     seconds: float = Field(0.0, ge=0, le=3600)
     detail: str | None = None
+    request_id: str | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _fits_operation(self) -> FaultBody:
+        """``truncated`` is a download's, ``hang`` a validation's, and so on (faults.py)."""
+        problem = fault_problem(self.operation, self.kind)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 class ReadyRequestsBody(_Body):
@@ -165,6 +175,8 @@ class Controls:
                 "calls": state.calls,
                 "calls_by_issuer": state.calls_by_issuer,
                 "throttled": state.throttled,
+                "uploads": sum(self.issuer.blobs.received.values()),
+                "downloads": state.downloads,
             }
         )
 

@@ -12,7 +12,23 @@ from starlette.responses import Response
 from ..ratelimit import SlidingWindow
 from .issuer import SimulatedIssuer
 
-FAULT_KINDS = frozenset({"status", "latency", "drop", "drop_after", "malformed"})
+API_KINDS = frozenset({"status", "latency", "drop", "drop_after", "malformed"})
+STORAGE_KINDS: dict[str, frozenset[str]] = {
+    "uploadDocument": frozenset({"status", "latency", "drop", "drop_after"}),
+    "downloadDocument": frozenset({"status", "latency", "drop", "malformed", "truncated"}),
+    "validateUpload": frozenset({"hang"}),
+}
+"""The faults of the blob store's routes and of the validation after an upload, by operation.
+These operations are not the issuer API's: a fault for ``*`` never reaches them."""
+FAULT_KINDS = API_KINDS.union(*STORAGE_KINDS.values())
+
+
+def fault_problem(operation: str, kind: str) -> str | None:
+    """Why ``kind`` cannot be injected into ``operation``, or ``None`` if it can."""
+    allowed = STORAGE_KINDS.get(operation, API_KINDS)
+    if kind in allowed:
+        return None
+    return f"{operation} takes the faults {', '.join(sorted(allowed))}, not {kind}"
 
 
 class DroppedConnection(Exception):  # a fault we inject: uvicorn then drops the connection
@@ -33,6 +49,24 @@ class Dropped(Response):
         raise DroppedConnection(self.operation)
 
 
+class Truncated(Response):
+    """A response that declares its whole body, sends the first half, then breaks off: httpx
+    raises ``RemoteProtocolError`` ("peer closed connection without sending complete message
+    body") rather than hand over a short body."""
+
+    def __init__(self, body: bytes, headers: dict[str, str]) -> None:
+        super().__init__(status_code=200)
+        self.whole, self.sent_headers = body, headers
+
+    async def __call__(self, _scope: Any, _receive: Any, send: Any) -> None:
+        headers = [(k.lower().encode(), v.encode()) for k, v in self.sent_headers.items()]
+        headers.append((b"content-length", str(len(self.whole)).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        half = self.whole[: len(self.whole) // 2]
+        await send({"type": "http.response.body", "body": half, "more_body": True})
+        raise DroppedConnection("downloadDocument")
+
+
 @dataclass(slots=True)
 class Fault:
     operation: str
@@ -41,6 +75,9 @@ class Fault:
     status: int = 500
     seconds: float = 0.0
     detail: str | None = None
+    request_id: str | None = None
+    """Only for calls about this signature request (its ``{id}`` in the path, or the request
+    an upload or a signed document belongs to); ``None`` for any."""
 
 
 @dataclass
@@ -58,6 +95,8 @@ class SandboxState:
     """The same calls per issuer (each key's), for benchmarks of several keys."""
     throttled: int = 0
     """429 answers given by the gateway."""
+    downloads: int = 0
+    """Signed documents asked for with an honoured URL (before any fault)."""
 
     def window(self, key: str) -> SlidingWindow:
         found = self.windows.get(key)
@@ -67,9 +106,11 @@ class SandboxState:
             )
         return found
 
-    def take_fault(self, operation: str) -> Fault | None:
+    def take_fault(self, operation: str, request_id: str | None = None) -> Fault | None:
+        """The first queued fault for ``operation`` (and this request), counted as used once."""
+        wildcard = "*" if operation not in STORAGE_KINDS else operation
         for fault in self.faults:
-            if fault.operation in (operation, "*"):
+            if fault.operation in (operation, wildcard) and fault.request_id in (None, request_id):
                 fault.times -= 1
                 if fault.times <= 0:
                     self.faults.remove(fault)

@@ -6,14 +6,10 @@ and look into it, for tests and demos: keys, citizens, closing a request, counti
 
 from __future__ import annotations
 
-from .records import (
-    DEMO_DOSSIER,
-    MINIMAL_PDF,
-    ApiKey,
-    Citizen,
-    Problem,
-    _validate,
-)
+from urllib.parse import urlsplit
+
+from .records import ApiKey, Citizen, Problem
+from .samples import DEMO_DOSSIER, MINIMAL_PDF
 from .service import IssuerService
 
 
@@ -47,7 +43,9 @@ class SimulatedIssuer(IssuerService):
         return citizen
 
     def close(self, request_id: str, status: str, reason: str = "") -> None:
-        """Move a WAIT_FOR_SIGNATURE request to SIGNED or REJECTED, as the citizen/QTSP would."""
+        """Move a WAIT_FOR_SIGNATURE request to SIGNED or REJECTED, as the citizen/QTSP would.
+
+        SIGNED gives each document its signed copy, served at the URL of the request's view."""
         request = self.requests.get(request_id)
         if request is None:
             raise Problem(404, "The specified Signature Request does not exist.")
@@ -58,6 +56,7 @@ class SimulatedIssuer(IssuerService):
         request.status, request.updated_at = status, now
         if status == "SIGNED":
             request.signed_at = now
+            self._sign_documents(request)
         else:
             request.rejected_at, request.reject_reason = (
                 now,
@@ -84,7 +83,7 @@ class SimulatedIssuer(IssuerService):
         request = self.create_request(issuer, {"dossier_id": dossier_id, "signer_id": signer_id})
         for document in request["documents"]:
             url = self.upload_url(issuer, request["id"], document["id"])
-            self.upload(url.rsplit("/", 1)[1], MINIMAL_PDF)
+            self.upload(urlsplit(url).path.rsplit("/", 1)[1], MINIMAL_PDF)
             self._validate_now(request["id"])
         self.set_status(issuer, request["id"], '"READY"')
         return str(request["id"])
@@ -92,4 +91,4 @@ class SimulatedIssuer(IssuerService):
     def _validate_now(self, request_id: str) -> None:
         for document in self.requests[request_id].documents:
             if document.status == "WAIT_FOR_VALIDATION":
-                _validate(document, self._now())
+                self._validate_document(document, self._now())

@@ -7,11 +7,12 @@ Plain data and pure functions, shared by :mod:`.issuer` (the service's rules) an
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 FISCAL_CODE_RE = re.compile(
     r"^[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$"
@@ -108,6 +109,8 @@ class Document:
     rejected_at: datetime | None = None
     reject_reason: str | None = None
     content: bytes | None = None
+    validation_hangs: bool = False
+    """Set by the ``validateUpload`` fault ``hang``: this upload's validation never ends."""
 
     def view(self, base_url: str, request_id: str) -> Json:
         out: Json = {
@@ -194,64 +197,65 @@ class ApimError(Exception):
         return {"statusCode": self.status, "message": self.message}
 
 
+CLAUSE_TYPES = ("REQUIRED", "UNFAIR", "OPTIONAL")
+
+
+def _number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_attrs(attrs: object, path: str) -> None:
+    """``ExistingSignatureFieldAttrs`` (a ``unique_name``, picked whenever that key is there, as
+    the service's decoder does) or ``SignatureFieldToBeCreatedAttrs``."""
+    if not isinstance(attrs, dict):
+        raise _invalid(attrs, path)
+    if "unique_name" in attrs:
+        name = attrs["unique_name"]
+        if not isinstance(name, str) or not name:
+            raise _invalid(name, f"{path}/unique_name")
+        return
+    coordinates, page, size = attrs.get("coordinates"), attrs.get("page"), attrs.get("size")
+    if not isinstance(coordinates, dict) or not all(_number(coordinates.get(k)) for k in "xy"):
+        raise _invalid(coordinates, f"{path}/coordinates")
+    if not _number(page) or page < 0:
+        raise _invalid(page, f"{path}/page")
+    if not isinstance(size, dict) or not all(_number(size.get(k)) and size[k] >= 0 for k in "wh"):
+        raise _invalid(size, f"{path}/size")
+
+
+def _check_signature_field(item: object, path: str) -> None:
+    if not isinstance(item, dict):
+        raise _invalid(item, path)
+    clause = item.get("clause")
+    if not isinstance(clause, dict) or clause.get("type") not in CLAUSE_TYPES:
+        raise _invalid(clause, f"{path}/clause")
+    title = clause.get("title")
+    if not isinstance(title, str) or not 5 <= len(title) <= 79:
+        raise _invalid(title, f"{path}/clause/title")
+    _check_attrs(item.get("attrs"), f"{path}/attrs")
+
+
+def check_signature_fields(fields: object, path: str) -> list[Json]:
+    """``fields`` as an array of ``SignatureField``, or a 422 naming the first bad value.
+
+    As the service's decoders: a clause title of 5..79 characters (the spec says up to 80, the
+    code is stricter), non-negative page and size, and not only OPTIONAL clauses (an empty
+    array is fine). Used for a dossier's and a request's metadata and for validate-document's
+    JSON part, so the checks after an upload can trust the shape.
+    """
+    if not isinstance(fields, list):
+        raise _invalid(fields, path)
+    for index, item in enumerate(fields):
+        _check_signature_field(item, f"{path}/{index}")
+    if fields and all(f["clause"]["type"] == "OPTIONAL" for f in fields):
+        raise _invalid(fields, path)
+    return fields
+
+
 def _check_document_metadata(document: object, path: str) -> None:
     if not isinstance(document, dict):
         raise _invalid(document, path)
     title = document.get("title")
     if not isinstance(title, str) or not 3 <= len(title) <= 60:
         raise _invalid(title, f"{path}/title")
-    fields = document.get("signature_fields", [])
-    if not isinstance(fields, list):
-        raise _invalid(fields, f"{path}/signature_fields")
-    for index, item in enumerate(fields):
-        clause = item.get("clause") if isinstance(item, dict) else None
-        if not isinstance(clause, dict) or clause.get("type") not in (
-            "REQUIRED",
-            "UNFAIR",
-            "OPTIONAL",
-        ):
-            raise _invalid(item, f"{path}/signature_fields/{index}")
-        clause_title = clause.get("title")
-        if not isinstance(clause_title, str) or not 5 <= len(clause_title) <= 79:
-            raise _invalid(clause_title, f"{path}/signature_fields/{index}/clause/title")
-    if fields and all(f["clause"]["type"] == "OPTIONAL" for f in fields):
-        raise _invalid(fields, f"{path}/signature_fields")
-
-
-def _validate(document: Document, now: datetime) -> None:
-    document.updated_at = now
-    if document.content is not None and document.content.startswith(b"%PDF"):
-        document.status = "READY"
-    else:
-        document.status, document.rejected_at = "REJECTED", now
-        document.reject_reason = (
-            "the uploaded document has an invalid file signature (not a valid PDF)"
-        )
-
-
-MINIMAL_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
-"""A one-page PDF, enough for the ``%PDF`` check."""
-
-DEMO_DOSSIER: Json = {
-    "title": "richiesta di firma di prova",
-    "documents_metadata": [
-        {
-            "title": "Modulo di adesione",
-            "signature_fields": [
-                {
-                    "attrs": {
-                        "coordinates": {"x": 50, "y": 50},
-                        "page": 0,
-                        "size": {"w": 120, "h": 40},
-                    },
-                    "clause": {"title": "Firma del richiedente", "type": "REQUIRED"},
-                }
-            ],
-        }
-    ],
-}
+    check_signature_fields(document.get("signature_fields", []), f"{path}/signature_fields")

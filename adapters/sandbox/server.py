@@ -17,6 +17,7 @@ class Sandbox:
 
     ``with Sandbox() as sandbox:`` starts it on a free port; ``sandbox.url`` is the API's base URL
     and ``sandbox.issuer`` the simulated service, for set-up and for counting messages.
+    ``upload_url_ttl`` is how long an upload URL is honoured (15 minutes, as the real service).
     """
 
     def __init__(
@@ -29,11 +30,14 @@ class Sandbox:
         rate_calls: int = 150,
         rate_period: float = 5.0,
         keys: dict[str, str] | None = None,
+        upload_url_ttl: float = 900.0,
     ) -> None:
         self.host = host
         self.port = port
         self.issuer = SimulatedIssuer(
-            activation_delay=activation_delay, validation_delay=validation_delay
+            activation_delay=activation_delay,
+            validation_delay=validation_delay,
+            upload_url_ttl=upload_url_ttl,
         )
         for key, issuer_id in (keys or {"sandbox-key": "sandbox-issuer"}).items():
             self.issuer.add_key(key, issuer_id)
@@ -96,6 +100,7 @@ def serve(
     keys: dict[str, str],
     rate_calls: int = 150,
     rate_period: float = 5.0,
+    upload_url_ttl: float = 900.0,
 ) -> None:
     """Serve the sandbox in the foreground until interrupted (``firmaio sandbox``)."""
     sandbox = Sandbox(
@@ -105,6 +110,7 @@ def serve(
         keys=keys,
         rate_calls=rate_calls,
         rate_period=rate_period,
+        upload_url_ttl=upload_url_ttl,
     )
     sandbox.issuer.base_url = sandbox.url  # upload URLs point at this server
     uvicorn.run(sandbox.app, host=host, port=port, log_level="info", lifespan="off")

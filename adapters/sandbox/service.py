@@ -5,7 +5,9 @@ service (``io-func-sign-issuer``), including where the service departs from its 
 (API-NOTES §1.2, §2.3, §3.2, §8). Time comes from an injected ``now`` callable, and the
 service's asynchronous steps (document validation, READY -> WAIT_FOR_SIGNATURE) happen lazily
 when a request is next looked at, once their delay has passed: no background task, fully
-deterministic under a fake clock. :class:`~.issuer.SimulatedIssuer` adds the controls.
+deterministic under a fake clock. The documents' rules (upload URLs, the checks after an
+upload, signed copies) are in :mod:`.documents`; :class:`~.issuer.SimulatedIssuer` adds the
+controls.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from ulid import ULID
 
 from firmaio.fsm.fallback import IO_LINK_BASE
 
+from .blobs import BlobStore
+from .documents import DocumentRules
 from .records import (
     FISCAL_CODE_RE,
     SIGNER_NAMESPACE,
@@ -33,14 +37,13 @@ from .records import (
     SignatureRequest,
     _check_document_metadata,
     _invalid,
-    _validate,
     iso,
     parse_timestamp,
 )
 
 
 @dataclass
-class IssuerService:
+class IssuerService(DocumentRules):
     """The issuer service's state and the rules of its API. Every method raises
     :class:`~.records.Problem` on error."""
 
@@ -49,12 +52,20 @@ class IssuerService:
     """Seconds from ``PUT status "READY"`` to WAIT_FOR_SIGNATURE."""
     validation_delay: float = 0.2
     """Seconds from an upload to the end of the document's validation."""
+    validation_hangs: bool = False
+    """While true, the validation of each new upload never ends (as the ``validateUpload``
+    fault ``hang`` does for one upload): a client meets its own validation deadline."""
     base_url: str = "http://127.0.0.1:7071/api/v1/sign"
     keys: dict[str, ApiKey] = field(default_factory=dict)
     citizens: dict[str, Citizen] = field(default_factory=dict)
     dossiers: dict[str, Json] = field(default_factory=dict)
     requests: dict[str, SignatureRequest] = field(default_factory=dict)
-    uploads: dict[str, tuple[str, str]] = field(default_factory=dict)
+    upload_url_ttl: float = 900.0
+    """Seconds an upload URL is honoured (the real service's 15 minutes)."""
+    download_url_ttl: float = 300.0
+    """Seconds a signed document's URL is honoured (the real service's 5 minutes)."""
+    blobs: BlobStore = field(default_factory=BlobStore)
+    """The blob store's stand-in: granted URLs, upload targets, signed copies."""
     messages: dict[str, list[str]] = field(default_factory=dict)
     """IO messages sent, by signature request id: tests prove there was exactly one."""
     sent_at: dict[str, list[float]] = field(default_factory=dict)
@@ -203,15 +214,7 @@ class IssuerService:
     def _settle(self, request: SignatureRequest) -> None:
         """Run the service's asynchronous steps whose time has come."""
         now = self._now()
-        validated = timedelta(seconds=self.validation_delay)
-        for document in request.documents:
-            uploaded = document.uploaded_at
-            if (
-                document.status == "WAIT_FOR_VALIDATION"
-                and uploaded
-                and now >= uploaded + validated
-            ):
-                _validate(document, now)
+        self._settle_documents(request, now)
         activated = timedelta(seconds=self.activation_delay)
         ready = request.ready_at
         if request.status == "READY" and ready is not None and now >= ready + activated:
@@ -221,7 +224,8 @@ class IssuerService:
 
     def get_request(self, key: ApiKey, request_id: str) -> Json:
         """``GET /signature-requests/{id}``."""
-        return self._request(key, request_id).view(self.base_url)
+        request = self._request(key, request_id)
+        return self._with_download_urls(request, request.view(self.base_url))
 
     def set_status(self, key: ApiKey, request_id: str, raw_body: str) -> None:
         """``PUT /signature-requests/{id}/status`` with ``"READY"`` or ``"CANCELLED"`` (204)."""
@@ -258,35 +262,6 @@ class IssuerService:
                 )
             request.status, request.cancelled_at = "CANCELLED", now
         request.updated_at = now
-
-    def upload_url(self, key: ApiKey, request_id: str, document_id: str) -> str:
-        """``GET .../documents/{documentId}/upload_url``: a URL of the sandbox's blob stand-in."""
-        request = self._request(key, request_id)
-        if request.status != "DRAFT":
-            status = request.status
-            raise Problem(
-                400, f"Unable to get the Upload Url. The Signature Request is in {status} status"
-            )
-        if not any(d.id == document_id for d in request.documents):
-            raise Problem(404, "Document")
-        upload_id = str(ULID())
-        self.uploads[upload_id] = (request_id, document_id)
-        return f"{self.base_url}/__blob/uploaded-documents/{upload_id}"
-
-    def upload(self, upload_id: str, content: bytes) -> None:
-        """The blob store's ``PUT``: the document waits for validation."""
-        target = self.uploads.get(upload_id)
-        if target is None:
-            raise Problem(404, "BlobNotFound")
-        request = self.requests[target[0]]
-        document = next(d for d in request.documents if d.id == target[1])
-        if request.status != "DRAFT" or document.status == "WAIT_FOR_VALIDATION":
-            raise Problem(400, "The document cannot be uploaded now")
-        now = self._now()
-        document.content, document.status = content, "WAIT_FOR_VALIDATION"
-        document.uploaded_at = document.updated_at = now
-        if self.validation_delay <= 0:
-            _validate(document, now)
 
     def send_notification(self, key: ApiKey, request_id: str) -> Json:
         """``PUT .../notification``: check, then send the IO message (200, ``io_message_id``)."""
