@@ -40,7 +40,14 @@ def format_record(record: AuditRecord) -> str:
     )
     if record.reason:
         line += f"\n       reason: {record.reason}"
+    shown = [f"{k}={v}" for k, v in record.facts or () if not k.startswith(HIDDEN_FACTS)]
+    if shown:
+        line += f"\n       learned: {' '.join(shown)}"
     return line.rstrip()
+
+
+HIDDEN_FACTS = ("order.fields", "order.validation_timeout", "order.activation_timeout")
+"""Facts kept in the record but too long or too dull for a line of the trail."""
 
 
 class FallbackFiles(NamedTuple):

@@ -22,6 +22,7 @@ from firmaio.fsm.order import Order
 from .answers import NO_IO_PROFILE
 from .issuer import IssuerClient
 from .models import RequestListItem, SignatureRequestView
+from .setup_calls import IncompleteDownload
 
 ALREADY_READY = "Signature Request is already in READY status"
 PAST_READY = "MARK_AS_READY is prohibited if the signature request is in WAIT_FOR_SIGNATURE status"
@@ -168,7 +169,13 @@ class IssuerSetup:
         return self._write(request.id, files)
 
     async def _download(self, document_id: str, url: str) -> bytes:
-        response = await self.client.download_document(url)
+        try:
+            response = await self.client.download_document(url)
+        except IncompleteDownload as short:
+            raise DownloadRefused(
+                f"signed document {document_id}: the body ended before its declared size "
+                f"({short}); nothing was written"
+            ) from short
         body = response.content
         kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
         declared = response.headers.get("content-length")

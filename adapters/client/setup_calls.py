@@ -27,6 +27,10 @@ MAX_DOWNLOAD = 50 * 1024 * 1024
 """Bytes a signed document may have at most (the service takes bundles of up to 10 MB)."""
 
 
+class IncompleteDownload(ApiUnavailable):
+    """A download whose body ended short of its declared ``Content-Length``."""
+
+
 class SetupCalls(Transport):
     """The set-up calls of one API key: dossiers, signers, requests, documents."""
 
@@ -193,6 +197,8 @@ class SetupCalls(Transport):
                         raise ApiRefused(
                             f"download: larger than {max_bytes} bytes", status=200, detail=None
                         )
+        except httpx.RemoteProtocolError as exc:  # the body ended before its declared length
+            raise IncompleteDownload(f"download: {exc}") from exc
         except httpx.TransportError as exc:
             raise ApiUnavailable(f"download: {type(exc).__name__}") from exc
         self._log.info("blob.download", status=200, size=len(body))

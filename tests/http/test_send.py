@@ -4,9 +4,10 @@ and the signed document's download (and its refusal when its type or size is wro
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,21 @@ SET_UP = [
 ]
 
 
+Body = Callable[[Driver], Awaitable[None]]
+
+
 @pytest.fixture
-async def setup_driver(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Driver]:
-    async with IssuerClient("sandbox-key", base_url=sandbox.url, retry=FAST_RETRY) as client:
-        yield Driver(client, SystemClock(), setup=IssuerSetup(client, tmp_path / "signed"))
+def with_driver(sandbox: Sandbox, tmp_path: Path) -> Callable[[Body], None]:
+    """Runs a test's body with a driver over HTTP (its own event loop, its own client)."""
+
+    def run(body: Body) -> None:
+        async def main() -> None:
+            async with IssuerClient("sandbox-key", base_url=sandbox.url, retry=FAST_RETRY) as c:
+                await body(Driver(c, SystemClock(), setup=IssuerSetup(c, tmp_path / "signed")))
+
+        asyncio.run(main())
+
+    return run
 
 
 def order(code: str, fields: Any = None, **values: Any) -> Order:
@@ -62,39 +74,43 @@ def trail_text(driver_flow: Any) -> str:
     return json.dumps([r.as_event_dict() for r in driver_flow.history])
 
 
-async def test_a_pdf_goes_to_notified_then_its_signed_document_is_fetched(
-    sandbox: Sandbox, setup_driver: Driver, tmp_path: Path
+def test_a_pdf_goes_to_notified_then_its_signed_document_is_fetched(
+    sandbox: Sandbox, with_driver: Callable[[Body], None], tmp_path: Path
 ) -> None:
     """Every set-up step is one call and one record; the request is made and uploaded once; the
     citizen gets one message; the signed file's SHA-256 is recorded and matches the file."""
-    code = fiscal_code()
-    flow = setup_driver.new_order_flow("01JSENDFLOW0000000000000001", order(code))
-    assert await setup_driver.advance(flow) is State.NOTIFIED
-    fired = [r.trigger for r in flow.history]
-    assert [t for t in dict.fromkeys(fired) if t in SET_UP] == SET_UP
-    assert all(r.outcome is Outcome.ACCEPTED for r in flow.history)
-    [request] = requests_of(sandbox, code)
-    assert flow.request_id == request.id
-    assert flow.id != request.id
-    assert sandbox.issuer.uploads_received(request.id) == 1
-    assert sandbox.issuer.messages_sent(request.id) == 1
-    first = dict(flow.history[0].facts or ())
-    assert first["order.pdf_sha256"] == hashlib.sha256(sample_pdf().read_bytes()).hexdigest()
-    assert code not in trail_text(flow)  # the fiscal code is never recorded
 
-    sandbox.issuer.close(request.id, "SIGNED")
-    await setup_driver.step(flow, Trigger.CHECK_STATUS)
-    record = await setup_driver.fetch_documents(flow)
-    assert flow.state is State.SIGNED
-    facts = dict(record.facts or ())
-    [document] = request.documents
-    path = Path(facts[f"signed.{document.id}.file"])
-    body = path.read_bytes()
-    assert path.parent == tmp_path / "signed" / request.id
-    assert body.startswith(b"%PDF")
-    assert body != sample_pdf().read_bytes()
-    assert facts[f"signed.{document.id}.sha256"] == hashlib.sha256(body).hexdigest()
-    assert facts[f"signed.{document.id}.size"] == str(len(body))
+    async def body(setup_driver: Driver) -> None:
+        code = fiscal_code()
+        flow = setup_driver.new_order_flow("01JSENDFLOW0000000000000001", order(code))
+        assert await setup_driver.advance(flow) is State.NOTIFIED
+        fired = [r.trigger for r in flow.history]
+        assert [t for t in dict.fromkeys(fired) if t in SET_UP] == SET_UP
+        assert all(r.outcome is Outcome.ACCEPTED for r in flow.history)
+        [request] = requests_of(sandbox, code)
+        assert flow.request_id == request.id
+        assert flow.id != request.id
+        assert sandbox.issuer.uploads_received(request.id) == 1
+        assert sandbox.issuer.messages_sent(request.id) == 1
+        first = dict(flow.history[0].facts or ())
+        assert first["order.pdf_sha256"] == hashlib.sha256(sample_pdf().read_bytes()).hexdigest()
+        assert code not in trail_text(flow)  # the fiscal code is never recorded
+
+        sandbox.issuer.close(request.id, "SIGNED")
+        await setup_driver.step(flow, Trigger.CHECK_STATUS)
+        record = await setup_driver.fetch_documents(flow)
+        assert flow.state is State.SIGNED
+        facts = dict(record.facts or ())
+        [document] = request.documents
+        path = Path(facts[f"signed.{document.id}.file"])
+        body = path.read_bytes()
+        assert path.parent == tmp_path / "signed" / request.id
+        assert body.startswith(b"%PDF")
+        assert body != sample_pdf().read_bytes()
+        assert facts[f"signed.{document.id}.sha256"] == hashlib.sha256(body).hexdigest()
+        assert facts[f"signed.{document.id}.size"] == str(len(body))
+
+    with_driver(body)
 
 
 @pytest.mark.parametrize(
@@ -138,22 +154,26 @@ async def test_a_pdf_goes_to_notified_then_its_signed_document_is_fetched(
     ],
     ids=["missing-field", "off-the-page", "no-such-page"],
 )
-async def test_each_refusal_of_the_pdf_ends_the_flow_before_anything_is_made(
-    sandbox: Sandbox, setup_driver: Driver, fields: Any, said: str
+def test_each_refusal_of_the_pdf_ends_the_flow_before_anything_is_made(
+    sandbox: Sandbox, with_driver: Callable[[Body], None], fields: Any, said: str
 ) -> None:
     """validate-document refuses: DOCUMENT_REFUSED with the service's own words; no dossier,
     no request, no upload."""
-    code = fiscal_code()
-    dossiers = len(sandbox.issuer.dossiers)
-    flow = setup_driver.new_order_flow("01JSENDREFUSED000000000001", order(code, fields))
-    assert await setup_driver.advance(flow) is State.DOCUMENT_REFUSED
-    assert flow.history[-1].trigger == "check_document"
-    assert said in (flow.history[-1].reason or "")
-    assert requests_of(sandbox, code) == []
-    assert len(sandbox.issuer.dossiers) == dossiers
+
+    async def body(setup_driver: Driver) -> None:
+        code = fiscal_code()
+        dossiers = len(sandbox.issuer.dossiers)
+        flow = setup_driver.new_order_flow("01JSENDREFUSED000000000001", order(code, fields))
+        assert await setup_driver.advance(flow) is State.DOCUMENT_REFUSED
+        assert flow.history[-1].trigger == "check_document"
+        assert said in (flow.history[-1].reason or "")
+        assert requests_of(sandbox, code) == []
+        assert len(sandbox.issuer.dossiers) == dossiers
+
+    with_driver(body)
 
 
-async def test_a_file_that_is_not_a_pdf_is_refused_before_any_call(tmp_path: Path) -> None:
+def test_a_file_that_is_not_a_pdf_is_refused_before_any_call(tmp_path: Path) -> None:
     text = tmp_path / "not.pdf"
     text.write_text("hello")
     with pytest.raises(InvalidInput, match="not a PDF"):
@@ -162,83 +182,103 @@ async def test_a_file_that_is_not_a_pdf_is_refused_before_any_call(tmp_path: Pat
         )
 
 
-async def test_a_citizen_without_io_profile_fails_with_the_reason(
-    sandbox: Sandbox, setup_driver: Driver
+def test_a_citizen_without_io_profile_fails_with_the_reason(
+    sandbox: Sandbox, with_driver: Callable[[Body], None]
 ) -> None:
-    code = fiscal_code()
-    sandbox.issuer.add_citizen(code, has_profile=False)
-    flow = setup_driver.new_order_flow("01JSENDNOPROFILE0000000001", order(code))
-    assert await setup_driver.advance(flow) is State.FAILED
-    assert "no IO profile" in (flow.failure or "")
-    assert code not in trail_text(flow)
+
+    async def body(setup_driver: Driver) -> None:
+        code = fiscal_code()
+        sandbox.issuer.add_citizen(code, has_profile=False)
+        flow = setup_driver.new_order_flow("01JSENDNOPROFILE0000000001", order(code))
+        assert await setup_driver.advance(flow) is State.FAILED
+        assert "no IO profile" in (flow.failure or "")
+        assert code not in trail_text(flow)
+
+    with_driver(body)
 
 
-async def test_a_refused_upload_url_is_replaced_and_the_pdf_uploaded_once(
-    sandbox: Sandbox, setup_driver: Driver
+def test_a_refused_upload_url_is_replaced_and_the_pdf_uploaded_once(
+    sandbox: Sandbox, with_driver: Callable[[Body], None]
 ) -> None:
     """The blob store refuses the URL (403 AuthenticationFailed, as for an expired SAS): the
     flow asks for a new URL, uploads once, and goes on."""
-    code = fiscal_code()
-    fault(sandbox, "uploadDocument", "status", status=403)
-    flow = setup_driver.new_order_flow("01JSENDEXPIREDURL000000001", order(code))
-    assert await setup_driver.advance(flow) is State.NOTIFIED
-    uploads = [r for r in flow.history if r.trigger == "upload_document"]
-    assert [r.guard for r in uploads] == ["upload_url_expired", "document_was_uploaded"]
-    assert [r.trigger for r in flow.history].count("get_upload_url") == 2
-    [request] = requests_of(sandbox, code)
-    assert sandbox.issuer.uploads_received(request.id) == 1
+
+    async def body(setup_driver: Driver) -> None:
+        code = fiscal_code()
+        fault(sandbox, "uploadDocument", "status", status=403)
+        flow = setup_driver.new_order_flow("01JSENDEXPIREDURL000000001", order(code))
+        assert await setup_driver.advance(flow) is State.NOTIFIED
+        uploads = [r for r in flow.history if r.trigger == "upload_document"]
+        assert [r.guard for r in uploads] == ["upload_url_expired", "document_was_uploaded"]
+        assert [r.trigger for r in flow.history].count("get_upload_url") == 2
+        [request] = requests_of(sandbox, code)
+        assert sandbox.issuer.uploads_received(request.id) == 1
+
+    with_driver(body)
 
 
-async def test_a_validation_that_never_ends_fails_at_the_flows_own_deadline(
-    sandbox: Sandbox, setup_driver: Driver
+def test_a_validation_that_never_ends_fails_at_the_flows_own_deadline(
+    sandbox: Sandbox, with_driver: Callable[[Body], None]
 ) -> None:
-    code = fiscal_code()
-    sandbox.issuer.validation_hangs = True
-    try:
-        flow = setup_driver.new_order_flow(
-            "01JSENDVALIDATIONHANG0001", order(code, validation_timeout=1.0)
-        )
-        assert await setup_driver.advance(flow) is State.FAILED
-    finally:
-        sandbox.issuer.validation_hangs = False
-    assert flow.history[-1].guard == "validation_deadline_passed"
-    assert "validation deadline" in (flow.failure or "")
+
+    async def body(setup_driver: Driver) -> None:
+        code = fiscal_code()
+        sandbox.issuer.validation_hangs = True
+        try:
+            flow = setup_driver.new_order_flow(
+                "01JSENDVALIDATIONHANG0001", order(code, validation_timeout=1.0)
+            )
+            assert await setup_driver.advance(flow) is State.FAILED
+        finally:
+            sandbox.issuer.validation_hangs = False
+        assert flow.history[-1].guard == "validation_deadline_passed"
+        assert "validation deadline" in (flow.failure or "")
+
+    with_driver(body)
 
 
 @pytest.mark.parametrize("kind", ["malformed", "truncated"])
-async def test_a_signed_download_of_the_wrong_type_or_size_is_refused(
-    sandbox: Sandbox, setup_driver: Driver, tmp_path: Path, kind: str
+def test_a_signed_download_of_the_wrong_type_or_size_is_refused(
+    sandbox: Sandbox, with_driver: Callable[[Body], None], tmp_path: Path, kind: str
 ) -> None:
     """Nothing is written, the flow stays SIGNED, the attempt is an ERROR record; a later fetch
     succeeds."""
-    code = fiscal_code()
-    flow = setup_driver.new_order_flow(f"01JSENDDOWNLOAD{kind.upper():0<11}"[:26], order(code))
-    assert await setup_driver.advance(flow) is State.NOTIFIED
-    sandbox.issuer.close(flow.request_id or "", "SIGNED")
-    await setup_driver.step(flow, Trigger.CHECK_STATUS)
-    fault(sandbox, "downloadDocument", kind)
-    with pytest.raises(DownloadRefused, match="nothing was written"):
-        await setup_driver.fetch_documents(flow)
-    assert flow.state is State.SIGNED
-    assert flow.history[-1].outcome is Outcome.ERROR
-    assert not (tmp_path / "signed").exists() or not any((tmp_path / "signed").rglob("*.pdf"))
-    record = await setup_driver.fetch_documents(flow)
-    assert record.outcome is Outcome.ACCEPTED
+
+    async def body(setup_driver: Driver) -> None:
+        code = fiscal_code()
+        flow = setup_driver.new_order_flow(f"01JSENDDOWNLOAD{kind.upper():0<11}"[:26], order(code))
+        assert await setup_driver.advance(flow) is State.NOTIFIED
+        sandbox.issuer.close(flow.request_id or "", "SIGNED")
+        await setup_driver.step(flow, Trigger.CHECK_STATUS)
+        fault(sandbox, "downloadDocument", kind)
+        with pytest.raises(DownloadRefused, match="nothing was written"):
+            await setup_driver.fetch_documents(flow)
+        assert flow.state is State.SIGNED
+        assert flow.history[-1].outcome is Outcome.ERROR
+        assert not (tmp_path / "signed").exists() or not any((tmp_path / "signed").rglob("*.pdf"))
+        record = await setup_driver.fetch_documents(flow)
+        assert record.outcome is Outcome.ACCEPTED
+
+    with_driver(body)
 
 
-async def test_the_fallbacks_delivery_is_recorded_with_its_channel(
-    sandbox: Sandbox, setup_driver: Driver
+def test_the_fallbacks_delivery_is_recorded_with_its_channel(
+    sandbox: Sandbox, with_driver: Callable[[Body], None]
 ) -> None:
-    code = fiscal_code("X")  # messages off
-    flow = setup_driver.new_order_flow("01JSENDDELIVERED0000000001", order(code))
-    assert await setup_driver.advance(flow) is State.FALLBACK_SUGGESTED
-    assert flow.fallback is not None
-    assert flow.fallback.signature_request_id == flow.request_id
-    before = len(flow.history)
-    with pytest.raises(InvalidInput, match="channel"):
-        await setup_driver.deliver_fallback(flow, "Raccomandata A/R")
-    assert len(flow.history) == before  # a bad channel changes nothing
-    assert await setup_driver.deliver_fallback(flow, "letter", "raccomandata") is (
-        State.FALLBACK_SUGGESTED
-    )
-    assert dict(flow.history[-1].facts or ()) == {"channel": "letter", "note": "raccomandata"}
+
+    async def body(setup_driver: Driver) -> None:
+        code = fiscal_code("X")  # messages off
+        flow = setup_driver.new_order_flow("01JSENDDELIVERED0000000001", order(code))
+        assert await setup_driver.advance(flow) is State.FALLBACK_SUGGESTED
+        assert flow.fallback is not None
+        assert flow.fallback.signature_request_id == flow.request_id
+        before = len(flow.history)
+        with pytest.raises(InvalidInput, match="channel"):
+            await setup_driver.deliver_fallback(flow, "Raccomandata A/R")
+        assert len(flow.history) == before  # a bad channel changes nothing
+        assert await setup_driver.deliver_fallback(flow, "letter", "raccomandata") is (
+            State.FALLBACK_SUGGESTED
+        )
+        assert dict(flow.history[-1].facts or ()) == {"channel": "letter", "note": "raccomandata"}
+
+    with_driver(body)
