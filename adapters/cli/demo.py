@@ -86,7 +86,6 @@ async def _demo(args: argparse.Namespace, out: TextIO) -> int:
                 for (title, _fc, _settings), flow in zip(DEMO_CITIZENS, flows, strict=True):
                     print_flow(title, flow, write_qr(flow, Path(args.qr_dir)), out)
                     sent = sandbox.issuer.messages_sent(flow.request_id or "")
-                    print(f"  signature request: {flow.request_id}", file=out)
                     print(f"  IO messages the sandbox sent: {sent}", file=out)
                 await _sign_and_fetch(sandbox, driver, flows[0], out)
             finally:

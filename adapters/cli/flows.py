@@ -139,8 +139,6 @@ def _report(
         out.write("\n")
     elif flow is not None:
         print_flow(args.command, flow, qr, out)
-        if flow.request_id != flow.id:
-            print(f"  signature request: {flow.request_id or 'not made yet'}", file=out)
         if next_attempt is not None:
             print(
                 f"  the notification will be tried again from {iso_utc(next_attempt)}: "

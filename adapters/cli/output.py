@@ -105,7 +105,11 @@ def write_qr(flow: Flow, qr_dir: Path) -> FallbackFiles | None:
 
 def print_flow(title: str, flow: Flow, qr: FallbackFiles | None, out: TextIO) -> None:
     """A flow's audit trail, where it ended, and its fallback if any."""
-    print(f"\n== {title}: signature request {flow.id}", file=out)
+    if flow.request_id == flow.id:
+        print(f"\n== {title}: signature request {flow.id}", file=out)
+    else:  # a flow from a PDF: its own id, and the request's once the service made it
+        made = flow.request_id or "not made yet"
+        print(f"\n== {title}: flow {flow.id}, signature request {made}", file=out)
     for record in flow.history:
         print(format_record(record), file=out)
     print(f"  final state: {flow.state}", file=out)
