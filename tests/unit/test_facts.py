@@ -9,7 +9,7 @@ import json
 import pytest
 from structlog.testing import capture_logs
 
-from firmaio.fsm import ApiUnavailable, Engine, Outcome, State, Trigger, fold
+from firmaio.fsm import Answer, ApiUnavailable, Engine, Kind, Outcome, State, Trigger, fold
 from firmaio.fsm.audit import (
     AuditRecord,
     ChainLink,
@@ -154,3 +154,20 @@ def test_a_record_without_facts_is_stored_and_hashed_as_before_facts_existed(
     assert from_event_dict(json.loads(_OLD_PAYLOAD)) == record
     link = ChainLink(1, _OLD_PAYLOAD, genesis(RID), _OLD_HASH)
     assert verify_chain(RID, [link], 1, _OLD_HASH, "WAIT_FOR_SIGNATURE") is None
+
+
+def test_a_refused_first_record_teaches_the_order_but_not_its_answer_s_facts(
+    engine: Engine,
+) -> None:
+    """Only accepted records teach a flow the ids an answer carried; a first record refused by
+    every guard still carries (and teaches) the order, so the store alone can resume the flow."""
+    flow = new_flow_from(engine, State.RECEIVED)
+    odd = Answer(Kind.DOSSIER, http_status=201, facts=(("dossier_id", "D-not-yet"),))
+    record = engine.fire(flow, Trigger.FIND_SIGNER, odd, now=START + 1)
+    assert record.outcome is Outcome.REFUSED
+    assert dict(record.facts or ())["dossier_id"] == "D-not-yet"  # the evidence is recorded
+    assert "dossier_id" not in flow.facts
+    assert flow.facts["order.pdf"] == EXAMPLE_ORDER.pdf
+    restored = engine.restore(flow.id, flow.activation_deadline, flow.history)
+    assert restored.facts == flow.facts
+    assert restored.order == EXAMPLE_ORDER
