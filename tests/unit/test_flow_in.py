@@ -20,8 +20,9 @@ from firmaio.fsm import (
     fold,
 )
 from firmaio.fsm.answers import document_answer
+from firmaio.fsm.paths import path_to
 from firmaio.fsm.states import SETUP_ONLY
-from firmaio.fsm.testing import EXAMPLE_ORDER, ScriptedApi, flow_in
+from firmaio.fsm.testing import EXAMPLE_ORDER, ScriptedApi, flow_in, witness
 
 
 @pytest.mark.parametrize("state", list(State))
@@ -102,3 +103,21 @@ def test_the_plugin_serves_the_same(
     assert firmaio_flow_in("DOCUMENT_UPLOADED").initial is State.RECEIVED
     with pytest.raises(InvalidInput, match="no guard named 'nope'"):
         firmaio_answer("nope")
+
+
+def test_a_flow_from_a_pdf_marked_ready_fails_at_its_own_activation_deadline(
+    engine: Engine,
+) -> None:
+    """Once the set-up marks it READY, a flow from a PDF waits for activation from then on, for
+    its order's activation_timeout, not from when the flow was made."""
+    flow = engine.new_order_flow("01ARZ3NDEKTSV4RRFFQ69G5FAV", EXAMPLE_ORDER, now=1000.0)
+    at = 1000.0
+    for row in path_to(State.READY):
+        at += 500.0  # a slow set-up: far past the flow's own first deadline
+        engine.fire(flow, row.trigger, witness(row.guard), now=at)
+    assert flow.state is State.READY
+    assert flow.deadline() == at + EXAMPLE_ORDER.activation_timeout
+    still = engine.fire(flow, Trigger.CHECK_ACTIVATION, Answer.request("READY"), now=at + 1)
+    assert (still.target, still.guard) == (State.READY, "is_still_ready")
+    late = engine.fire(flow, Trigger.CHECK_ACTIVATION, Answer.request("READY"), now=flow.deadline())
+    assert (late.target, late.guard) == (State.FAILED, "activation_deadline_passed")
