@@ -9,7 +9,8 @@ starts with ``firmaio_``. ``pytest -p no:firmaio`` turns the plugin off.
 * ``firmaio_answer``: an answer under which a guard holds: ``firmaio_answer("is_signed")``.
 * ``firmaio_driver``: a :class:`~firmaio.fsm.Driver` over the two above.
 * ``firmaio_flow_in``: a flow already in any state, with a valid history:
-  ``firmaio_flow_in("FALLBACK_SUGGESTED")``.
+  ``firmaio_flow_in("FALLBACK_SUGGESTED")``; a state of the issuer's set-up is reached by a flow
+  from ``fsm.testing.EXAMPLE_ORDER``, from RECEIVED.
 * ``firmaio_sandbox``: the local issuer API on a loopback port for the session (needs the
   ``[sandbox]`` extra; skipped with the reason without it); ``.url``, ``.issuer``.
 * ``firmaio_asgi_sandbox``: a fresh sandbox for one test, served in-process over ASGI (no
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from firmaio.fsm import guards
+from firmaio.fsm import guards, setup_guards
 from firmaio.fsm.answers import Answer
 from firmaio.fsm.driver import Driver
 from firmaio.fsm.engine import Engine, Flow, default_engine
@@ -61,12 +62,19 @@ def firmaio_api() -> ScriptedApi:
 
 @pytest.fixture
 def firmaio_answer() -> Callable[[Guard | str], Answer]:
-    """An answer under which a guard (the function, or its name) holds."""
+    """An answer under which a guard (the function, or its name) holds: a guard of the card's
+    spine (``firmaio.fsm.guards``) or of the issuer's set-up (``firmaio.fsm.setup_guards``)."""
 
     def answer(guard: Guard | str) -> Answer:
-        found = getattr(guards, guard, None) if isinstance(guard, str) else guard
+        found = (
+            getattr(guards, guard, None) or getattr(setup_guards, guard, None)
+            if isinstance(guard, str)
+            else guard
+        )
         if found is None or not callable(found):
-            raise InvalidInput(f"no guard named {guard!r} in firmaio.fsm.guards")
+            raise InvalidInput(
+                f"no guard named {guard!r} in firmaio.fsm.guards or firmaio.fsm.setup_guards"
+            )
         return witness(found)
 
     return answer

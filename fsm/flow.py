@@ -18,6 +18,8 @@ from .redact import redact_text
 from .states import INITIAL, TERMINAL, State
 
 _ACCEPTED = Outcome.ACCEPTED
+_ORDER = "order."
+"""The prefix of the facts an order writes on its flow's first record (:meth:`Order.facts`)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -110,10 +112,12 @@ def apply_record(flow: Flow, record: AuditRecord) -> None:
 def learn(flow: Flow, record: AuditRecord) -> None:
     """Keep on the flow what an accepted record taught it; only the record is read, so a flow
     restored from its records learns exactly the same (but the upload URL, never recorded)."""
-    if record.facts and (record.seq == 1 or record.outcome is _ACCEPTED):
-        flow.facts.update(record.facts)  # the first record carries the order, whatever its end
     if record.outcome is not _ACCEPTED:
+        if record.facts and record.seq == 1:  # the first record carries the order, whatever
+            flow.facts.update(fact for fact in record.facts if fact[0].startswith(_ORDER))
         return
+    if record.facts:
+        flow.facts.update(record.facts)
     if record.target is not record.source:
         flow.entered_at = record.decided_at
         flow.upload_url = None

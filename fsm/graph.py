@@ -2,9 +2,11 @@
 
 :func:`overview` is what a reviewer reads at a glance: each pair of states is joined once (the
 rows between them merged, their triggers and guards listed), the page's *spine* is marked (the
-rows whose every basis is a sentence of the documentation page), and the closing states are
-grouped, with each state's ways into them drawn as one edge. :func:`details` gives one view per
-trigger, one edge per row, every guard on it.
+rows whose every basis is a sentence of the documentation page), the issuer's *set-up* (the
+states only a flow from a PDF passes, from RECEIVED to READY) is marked apart, and the closing
+states are grouped, with each state's ways into them drawn as one edge (a row that stays in a
+closing state, fetching a SIGNED request's documents, is its own loop). :func:`details` gives
+one view per trigger, one edge per row, every guard on it.
 
 Every state and edge has a stable id (``state-READY``, ``edge-READY-WAIT_FOR_SIGNATURE``,
 ``edge-NOTIFIED-closing``, ``notify-WAIT_FOR_SIGNATURE-message_was_sent``) that the renderers put
@@ -18,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .audit import AuditRecord, Outcome
-from .states import INITIAL, TERMINAL, State
+from .states import ENTRIES, INITIAL, SETUP_ONLY, TERMINAL, State
 from .steps import RESTING
 from .table import BASIS, TABLE, Basis, Row
 
@@ -32,9 +34,12 @@ class Node:
 
     state: State
     kind: str
-    """``initial``, ``resting``, ``closing`` or ``step`` (a state the driver moves on from)."""
+    """``initial`` (a state a flow starts in), ``resting``, ``closing`` or ``step`` (a state
+    the driver moves on from)."""
     spine: bool
     """The page's spine passes through it."""
+    setup: bool = False
+    """Only the issuer's set-up passes through it (a flow from a PDF, before READY)."""
 
     @property
     def id(self) -> str:
@@ -52,6 +57,8 @@ class Edge:
     rows: tuple[Row, ...]
     spine: bool
     """At least one of its rows rests on the page alone."""
+    setup: bool = False
+    """Its rows leave a state of the issuer's set-up."""
 
     @property
     def lines(self) -> tuple[str, ...]:
@@ -103,7 +110,7 @@ def _nodes(states: Iterable[State], spine: list[Row]) -> tuple[Node, ...]:
     for state in State:
         if state not in wanted:
             continue
-        if state is INITIAL:
+        if state in ENTRIES:
             kind = "initial"
         elif state in TERMINAL:
             kind = "closing"
@@ -111,7 +118,7 @@ def _nodes(states: Iterable[State], spine: list[Row]) -> tuple[Node, ...]:
             kind = "resting"
         else:
             kind = "step"
-        nodes.append(Node(state, kind, state in on_spine))
+        nodes.append(Node(state, kind, state in on_spine, state in SETUP_ONLY))
     return tuple(nodes)
 
 
@@ -120,8 +127,8 @@ def overview(table: Sequence[Row] = TABLE, basis: Mapping[str, Basis] = BASIS) -
     spine = spine_rows(table, basis)
     merged: dict[tuple[State, State | None], list[Row]] = {}
     for row in sorted(table, key=lambda r: r not in spine):  # spine edges are drawn first
-        target = None if row.target in TERMINAL else row.target
-        merged.setdefault((row.source, target), []).append(row)
+        closes = row.target in TERMINAL and row.target is not row.source
+        merged.setdefault((row.source, None if closes else row.target), []).append(row)
     edges = tuple(
         Edge(
             f"edge-{source}-{target if target is not None else CLOSING}",
@@ -129,6 +136,7 @@ def overview(table: Sequence[Row] = TABLE, basis: Mapping[str, Basis] = BASIS) -
             target,
             tuple(rows),
             any(row in spine for row in rows),
+            source in SETUP_ONLY,
         )
         for (source, target), rows in merged.items()
     )
@@ -150,6 +158,7 @@ def details(table: Sequence[Row] = TABLE, basis: Mapping[str, Basis] = BASIS) ->
                 row.target,
                 (row,),
                 row in spine,
+                row.source in SETUP_ONLY,
             )
             for row in rows
         )
@@ -167,9 +176,16 @@ class PlacedStep:
     """``None`` if the view has no edge for it (a record of another table)."""
 
 
-def path_on(view: View, history: Iterable[AuditRecord]) -> tuple[set[str], list[PlacedStep]]:
-    """The ids of the states a flow visited, and its accepted steps placed on ``view``'s edges."""
-    visited = {f"state-{INITIAL}"}
+def path_on(
+    view: View, history: Iterable[AuditRecord], start: State | None = None
+) -> tuple[set[str], list[PlacedStep]]:
+    """The ids of the states a flow visited (from ``start``, by default the state its first
+    record starts in, or READY), and its accepted steps placed on ``view``'s edges."""
+    history = list(history)
+    if start is None:
+        first = history[0].source if history else INITIAL
+        start = first if first in ENTRIES else INITIAL
+    visited = {f"state-{start}"}
     steps = []
     for record in history:
         if record.outcome is not Outcome.ACCEPTED:

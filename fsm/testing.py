@@ -1,10 +1,11 @@
 """Fakes of the ports, for test suites that drive flows step by step (ours and yours).
 
-``ScriptedApi`` answers each call with the next scripted answer and records the calls;
-``ManualClock`` moves only when slept on, so tests never wait for real. :func:`witness` gives an
-answer under which a guard holds, and :func:`flow_in` a flow already in any state, with the valid
-history that brought it there. The pytest plugin (``firmaio.adapters.pytest_plugin``) serves them
-as fixtures.
+``ScriptedApi`` answers each call with the next scripted answer and records the calls (it is a
+:class:`~fsm.ports.SignatureApi` and a :class:`~fsm.ports.SetupApi`: give it to a driver as
+both); ``ManualClock`` moves only when slept on, so tests never wait for real. :func:`witness`
+gives an answer under which a guard holds, :data:`EXAMPLE_ORDER` a PDF to start a flow from, and
+:func:`flow_in` a flow already in any state, with the valid history that brought it there. The
+pytest plugin (``firmaio.adapters.pytest_plugin``) serves them as fixtures.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from collections import deque
 from collections.abc import Iterable
 
 from . import guards as g
-from .answers import Answer
+from . import setup_guards as s
+from .answers import Answer, Kind, answer_of, document_answer
 from .engine import Engine, Flow, default_engine
 from .errors import ApiError, InvalidInput
 from .guards import Guard
-from .paths import path_to
-from .states import INITIAL, State
+from .order import Order
+from .paths import entries, path_to
+from .states import ISSUER_INITIAL, State
 
 
 class ManualClock:
@@ -52,6 +55,8 @@ class ScriptedApi:
     def __init__(self, answers: Iterable[Answer | ApiError] = ()) -> None:
         self._script: deque[Answer | ApiError] = deque(answers)
         self.calls: list[tuple[str, str]] = []
+        self.arguments: list[dict[str, object]] = []
+        """The other arguments of each call, by name, in the order of :attr:`calls`."""
 
     def script(self, *answers: Answer | ApiError) -> None:
         """Append answers to the script."""
@@ -62,8 +67,9 @@ class ScriptedApi:
         """How many scripted answers are left."""
         return len(self._script)
 
-    def _next(self, method: str, request_id: str) -> Answer:
+    def _next(self, method: str, request_id: str, **arguments: object) -> Answer:
         self.calls.append((method, request_id))
+        self.arguments.append(arguments)
         if not self._script:
             raise LookupError(f"ScriptedApi has no answer left for {method}({request_id!r})")
         item = self._script.popleft()
@@ -83,11 +89,79 @@ class ScriptedApi:
         """The next scripted answer."""
         return self._next("cancel_request", request_id)
 
+    # -- the issuer's set-up (SetupApi) -----------------------------------------------------
 
+    async def find_signer(self, fiscal_code: str) -> Answer:
+        """The next scripted answer (the fiscal code is not kept)."""
+        del fiscal_code
+        return self._next("find_signer", "")
+
+    async def validate_document(self, order: Order) -> Answer:
+        """The next scripted answer."""
+        return self._next("validate_document", "", order=order)
+
+    async def open_dossier(self, order: Order) -> Answer:
+        """The next scripted answer."""
+        return self._next("open_dossier", order.dossier_id or "", order=order)
+
+    async def create_request(self, order: Order, dossier_id: str, signer_id: str) -> Answer:
+        """The next scripted answer."""
+        return self._next("create_request", dossier_id, order=order, signer_id=signer_id)
+
+    async def find_created_request(self, dossier_id: str, signer_id: str, since: float) -> Answer:
+        """The next scripted answer."""
+        return self._next("find_created_request", dossier_id, signer_id=signer_id, since=since)
+
+    async def get_upload_url(self, request_id: str, document_id: str) -> Answer:
+        """The next scripted answer."""
+        return self._next("get_upload_url", request_id, document_id=document_id)
+
+    async def upload_document(self, upload_url: str, order: Order) -> Answer:
+        """The next scripted answer (the upload URL, a credential, is not kept)."""
+        del upload_url
+        return self._next("upload_document", "", order=order)
+
+    async def read_document(self, request_id: str, document_id: str) -> Answer:
+        """The next scripted answer."""
+        return self._next("read_document", request_id, document_id=document_id)
+
+    async def mark_ready(self, request_id: str) -> Answer:
+        """The next scripted answer."""
+        return self._next("mark_ready", request_id)
+
+    async def fetch_signed(self, request_id: str) -> Answer:
+        """The next scripted answer."""
+        return self._next("fetch_signed", request_id)
+
+
+EXAMPLE_REQUEST_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 EXAMPLE_IO_MESSAGE_ID = "01G7VBM888NDGCMA84ZVZYJGZQ"
 EXAMPLE_QR_CODE_URL = (
     "https://continua.io.pagopa.it/qrcode.png?feat=firma&srid=01ARZ3NDEKTSV4RRFFQ69G5FAV"
 )
+
+EXAMPLE_SIGNER_ID = "4d2b7bd4-71b1-4c63-9b5a-8b3b4b8c8f11"
+EXAMPLE_DOSSIER_ID = "01GG4NFBCN4ZH8ETCCKX3A6V4J"
+EXAMPLE_DOCUMENT_ID = "01GG4NFBCN4ZH8ETCCKX3A6V4K"
+EXAMPLE_NEW_REQUEST_ID = "01GG4NFBCN4ZH8ETCCKX3A6V4H"
+"""The id the service gives the request a flow from a PDF makes (its flow has an id of its own)."""
+EXAMPLE_UPLOAD_URL = "https://blob.example/uploads/01GG4NFBCN4ZH8ETCCKX3A6V4K?sig=example"
+EXAMPLE_ORDER = Order.checked(
+    pdf="/srv/firmaio/inbox/contratto-di-servizio.pdf",
+    pdf_sha256="9f2c4e7a1b3d5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8",
+    pdf_size=48_213,
+    fields=(
+        {
+            "attrs": {"unique_name": "firma_richiedente"},
+            "clause": {"title": "Firma del richiedente", "type": "REQUIRED"},
+        },
+    ),
+    document_title="Contratto di servizio",
+    dossier_title="Contratti di servizio 2027",
+    fiscal_code="RSSMRA80A01H501U",
+)
+"""A made-up PDF to start a flow from (:meth:`~fsm.Engine.new_order_flow`), with the fiscal
+code of a made-up citizen held in memory."""
 
 _WITNESSES: dict[Guard, Answer] = {
     g.is_waiting_for_signature: Answer.request(
@@ -114,16 +188,66 @@ _WITNESSES: dict[Guard, Answer] = {
     g.has_expired: Answer.request("WAIT_FOR_SIGNATURE", expires_at=0.0),
     g.status_check_failed_permanently: Answer.not_found(),
     g.cancel_was_accepted: Answer.cancel_accepted(),
+    # the issuer's set-up, after SIGNED, and the fallback's delivery
+    s.signer_was_found: answer_of(Kind.SIGNER, 200, signer_id=EXAMPLE_SIGNER_ID),
+    s.citizen_is_not_on_io: Answer.no_io_profile(),
+    s.set_up_was_refused: Answer.refused(400, "The request is not valid."),
+    s.document_is_valid: answer_of(Kind.DOCUMENT_VALID, 200),
+    s.document_is_invalid: Answer(
+        Kind.DOCUMENT_INVALID, http_status=200, detail="Field firma_richiedente not found"
+    ),
+    s.dossier_is_known: answer_of(Kind.DOSSIER, 201, dossier_id=EXAMPLE_DOSSIER_ID),
+    s.dossier_not_found: Answer(
+        Kind.NOT_FOUND, http_status=404, detail="The specified dossier was not found"
+    ),
+    s.request_was_created: answer_of(
+        Kind.CREATED, 201, request_id=EXAMPLE_NEW_REQUEST_ID, document_id=EXAMPLE_DOCUMENT_ID
+    ),
+    s.request_was_not_created: Answer(
+        Kind.NOT_FOUND, http_status=200, detail="no request for the signer since the intent"
+    ),
+    s.upload_url_was_issued: Answer(
+        Kind.UPLOAD_URL, http_status=200, upload_url=EXAMPLE_UPLOAD_URL
+    ),
+    s.document_was_uploaded: answer_of(Kind.UPLOADED, 201),
+    s.upload_url_expired: Answer(
+        Kind.UPLOAD_URL_EXPIRED, http_status=403, detail="the upload URL has expired"
+    ),
+    s.upload_arrived: document_answer("WAIT_FOR_VALIDATION"),
+    s.upload_did_not_arrive: document_answer("WAIT_FOR_UPLOAD"),
+    s.request_is_gone: Answer.not_found(),
+    s.is_still_validating: document_answer("WAIT_FOR_VALIDATION"),
+    s.validation_deadline_passed: document_answer("WAIT_FOR_VALIDATION"),
+    s.document_was_validated: document_answer("READY"),
+    s.document_was_rejected: document_answer(
+        "REJECTED", reject_reason="The signature field firma_richiedente is off its page"
+    ),
+    s.set_up_request_vanished: Answer.not_found(),
+    s.request_was_marked_ready: answer_of(Kind.MARKED_READY, 204),
+    s.documents_were_fetched: answer_of(
+        Kind.FETCHED,
+        200,
+        **{
+            "signed.0.name": "contratto-di-servizio.pdf",
+            "signed.0.size": "51377",
+            "signed.0.sha256": "0b1c2d3e4f5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        },
+    ),
+    s.fallback_was_delivered: answer_of(Kind.DELIVERED, None, channel="letter"),
 }
 
-LATE_GUARDS: frozenset[Guard] = frozenset({g.activation_deadline_passed})
-"""Guards that hold only once the activation deadline has passed."""
+LATE_GUARDS: frozenset[Guard] = frozenset(
+    {g.activation_deadline_passed, s.validation_deadline_passed}
+)
+"""Guards that hold only once the deadline of the flow's wait has passed (the activation
+deadline in READY, the validation deadline in DOCUMENT_UPLOADED: :meth:`Flow.deadline`)."""
 
 
 def witness(guard: Guard) -> Answer:
     """An API answer under which ``guard`` holds (and its siblings don't).
 
-    For a guard in :data:`LATE_GUARDS`, the clock must also be past the flow's deadline.
+    For a guard in :data:`LATE_GUARDS`, the clock must also be past the flow's deadline
+    (:meth:`Flow.deadline`).
     """
     try:
         return _WITNESSES[guard]
@@ -132,32 +256,42 @@ def witness(guard: Guard) -> Answer:
         raise KeyError(f"no witness answer for guard {name}") from None
 
 
-EXAMPLE_REQUEST_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
-
-
 def flow_in(
     state: State | str,
     request_id: str = EXAMPLE_REQUEST_ID,
     *,
     engine: Engine | None = None,
     now: float = 1_800_000_000.0,
+    order: Order = EXAMPLE_ORDER,
 ) -> Flow:
-    """A flow in ``state``, brought there by the engine along the table's shortest path from
-    READY, one witness answer per guard, one second apart: the history a driver would have
-    recorded, so the flow goes on from there exactly as a real one would."""
+    """A flow in ``state``, brought there by the engine along the table's shortest path, one
+    witness answer per guard, one second apart (a guard that holds only after a deadline waits
+    for it): the history a driver would have recorded, so the flow goes on from there exactly
+    as a real one would.
+
+    A state of the card's spine (or beside it) is reached from READY, as a flow for an existing
+    request; a state of the issuer's set-up (and DOCUMENT_REFUSED) from RECEIVED, as a flow
+    started from ``order`` (with ``request_id`` as the flow's id).
+    """
     engine = engine if engine is not None else default_engine()
     try:
         state = State(state)
     except ValueError:
         raise InvalidInput(f"no state {state!r}; the states are {', '.join(State)}") from None
-    flow = engine.new_flow(request_id, now=now)
-    if state is INITIAL:
-        return flow
+    try:
+        path = () if state in entries(engine.table) else path_to(state, engine.table)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    start = path[0].source if path else state
+    if start is ISSUER_INITIAL:
+        flow = engine.new_order_flow(request_id, order, now=now)
+    else:
+        flow = engine.new_flow(request_id, now=now)
     at = now
-    for row in path_to(state, engine.table):
+    for row in path:
         at += 1.0
         if row.guard in LATE_GUARDS:
-            at = max(at, flow.activation_deadline)
+            at = max(at, flow.deadline())
         answer = witness(row.guard) if row.guard is not None else None
         engine.fire(flow, row.trigger, answer, now=at)
     return flow

@@ -20,6 +20,19 @@ statuses = st.one_of(
 )
 ids = st.one_of(st.none(), st.just("01G7VBM888NDGCMA84ZVZYJGZQ"), st.text(min_size=1, max_size=30))
 
+facts = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["signer_id", "dossier_id", "request_id", "document_id", "channel", "note", "x"]
+        ),
+        st.one_of(
+            st.just("01GG4NFBCN4ZH8ETCCKX3A6V4J"), st.just("RSSMRA80A01H501U"), st.text(max_size=12)
+        ),
+    ),
+    max_size=4,
+).map(tuple)
+"""What a set-up answer may teach: ids (or empty, or odd, or personal data), a channel..."""
+
 answers = st.builds(
     Answer,
     kind=st.sampled_from(list(Kind)),
@@ -32,6 +45,8 @@ answers = st.builds(
     detail=st.one_of(
         st.none(), st.text(max_size=60), st.just("fiscal code RSSMRA80A01H501U is wrong")
     ),
+    facts=facts,
+    upload_url=st.one_of(st.none(), st.just("https://blob.example/u?sig=x"), st.just("")),
 )
 """Any answer, well formed or not: kinds and fields combined freely."""
 

@@ -132,7 +132,7 @@ def flow_section(
     view: View, stored: StoredFlow, state: str, verdict: StoreVerdict, index: int
 ) -> FlowSection:
     """One flow's section: the overview with its path, its trail, its verdicts."""
-    visited, placed = path_on(view, stored.records)
+    visited, placed = path_on(view, stored.records, stored.initial)
     taken: dict[str, list[int]] = {}
     for step in placed:
         if step.edge is not None:

@@ -15,11 +15,20 @@ from firmaio.fsm import TABLE, State
 from firmaio.fsm.engine import default_engine
 from firmaio.fsm.graph import details, overview
 from firmaio.fsm.paths import Path as FsmPath
-from firmaio.fsm.paths import loops, path_id, paths
-from firmaio.fsm.render import FILES, FORMATS, render, table_markdown, to_dot, to_mermaid, to_scxml
-from firmaio.fsm.states import TERMINAL
+from firmaio.fsm.paths import loops, path_id, path_to, paths
+from firmaio.fsm.render import (
+    FILES,
+    FORMATS,
+    render,
+    table_markdown,
+    to_dot,
+    to_mermaid,
+    to_scxml,
+)
+from firmaio.fsm.render import paths_markdown as render_paths
+from firmaio.fsm.states import SETUP_ONLY, TERMINAL
 from firmaio.fsm.views import dot_files
-from tests.helpers import START, fire_rows
+from tests.helpers import START, fire_rows, new_flow_from
 from tests.unit.test_paths import replay
 
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
@@ -91,6 +100,35 @@ def test_every_row_is_an_edge_with_its_trigger_and_guard() -> None:
         assert f"{state} [shape=doubleoctagon]" in dot
 
 
+def test_the_set_up_is_drawn_apart_with_its_own_entry() -> None:
+    """Mermaid: a second entry, a note and a colour of its own; DOT: a cluster with its own
+    start, joining the spine at READY."""
+    mermaid, dot = to_mermaid(), to_dot()
+    assert "[*] --> READY" in mermaid
+    assert "[*] --> RECEIVED" in mermaid
+    assert "note left of RECEIVED" in mermaid
+    assert "class RECEIVED,SIGNER_FOUND," in mermaid
+    assert "DOCUMENT_VALIDATED --> READY: mark_ready [request_was_marked_ready]" in mermaid
+    cluster = dot.split("subgraph cluster_setup {", 1)[1].split("    }", 1)[0]
+    assert 'label="Issuer set-up (from a PDF)"' in cluster
+    for state in SETUP_ONLY:
+        assert f"        {state}" in cluster, state
+    assert "READY" not in cluster.replace("DOCUMENT_", "")
+    assert "__start_setup -> RECEIVED;" in dot
+    assert "__start -> READY;" in dot
+
+
+def test_a_table_without_the_set_up_is_drawn_as_before() -> None:
+    """A table of one's own without the set-up's rows has one entry and no set-up box."""
+    rows = [row for row in TABLE if row.source not in SETUP_ONLY]
+    assert "RECEIVED" not in to_mermaid(rows)
+    assert "cluster_setup" not in to_dot(rows)
+    assert "Each path starts in `READY`" in render_paths(rows)
+    assert "## To `NOTIFIED` (resting, 13 paths)" in render_paths(rows)
+    for text in (to_mermaid(rows), to_dot(rows), to_scxml(rows)):
+        assert not any(str(state) in text for state in SETUP_ONLY)
+
+
 def test_a_flow_history_is_highlighted() -> None:
     """Drawn with a flow's history, visited states and taken edges stand out."""
     engine = default_engine()
@@ -98,6 +136,7 @@ def test_a_flow_history_is_highlighted() -> None:
     fire_rows(engine, flow, next(p for p in paths() if p[-1].target is State.FALLBACK_SUGGESTED))
     mermaid = to_mermaid(history=flow.history)
     assert "class READY,WAIT_FOR_SIGNATURE,NOTIFY_REFUSED,FALLBACK_SUGGESTED visited" in mermaid
+    assert "class RECEIVED,SIGNER_FOUND," in mermaid  # the set-up, not visited
     assert "NOTIFY_REFUSED --> FALLBACK_SUGGESTED: #3 suggest_fallback" in mermaid
     dot = to_dot(history=flow.history)
     assert (
@@ -105,11 +144,31 @@ def test_a_flow_history_is_highlighted() -> None:
     )
 
 
+def test_a_pdf_flow_s_history_is_highlighted_from_received() -> None:
+    """A flow from a PDF is highlighted from where it started, RECEIVED, not READY."""
+    engine = default_engine()
+    flow = new_flow_from(engine, State.RECEIVED)
+    fire_rows(engine, flow, path_to(State.DOCUMENT_REFUSED))
+    mermaid = to_mermaid(history=flow.history)
+    assert "class RECEIVED,SIGNER_FOUND,DOCUMENT_REFUSED visited" in mermaid
+    assert "SIGNER_FOUND --> DOCUMENT_REFUSED: #2 check_document [document_is_invalid]" in mermaid
+    dot = to_dot(history=flow.history)
+    assert 'RECEIVED [style="rounded,filled", fillcolor="#cfe3ff"]' in dot
+    assert "\n    READY;\n" in dot  # drawn plain: not visited
+
+
 def test_paths_document_lists_every_path_and_its_basis() -> None:
     """PATHS.md has one entry per path and loop, and quotes every basis it cites."""
     text = render("paths")
-    entries = [line for line in text.splitlines() if line[:1].isdigit() and ". `READY`" in line]
+    entries = [
+        line
+        for line in text.splitlines()
+        if line[:1].isdigit() and (". `READY`" in line or ". `RECEIVED`" in line)
+    ]
     assert len(entries) == len(ALL)
+    assert "## The card's spine, from `READY`" in text
+    assert "## Issuer set-up (from a PDF), from `RECEIVED`" in text
+    assert "### To `READY` (joins the spine, 4 paths)" in text
     assert "implements the page" in text
     assert "beyond the page" in text
     assert "Contattarti in app" in text or "scheda servizio" in text
@@ -131,7 +190,14 @@ def test_scxml_has_the_same_states_and_transitions(scxml_class: type) -> None:
     loaded = sorted(
         (s.id, str(t.event), t.target.id) for s in scxml_class.states for t in s.transitions
     )
-    assert loaded == sorted((str(r.source), str(r.trigger), str(r.target)) for r in TABLE)
+    # a final state has no transitions in SCXML: a row that stays in one is named in a comment
+    moving = [r for r in TABLE if r.source not in TERMINAL]
+    assert loaded == sorted((str(r.source), str(r.trigger), str(r.target)) for r in moving)
+    staying = [r for r in TABLE if r.source in TERMINAL]
+    assert staying, "no row stays in a terminal state?"
+    for row in staying:
+        assert row.target is row.source
+        assert f"{row.trigger} [{row.guard_name}]" in to_scxml()
 
 
 def _guard_kwargs(row: object) -> dict[str, bool]:
@@ -144,9 +210,13 @@ def _guard_kwargs(row: object) -> dict[str, bool]:
 
 @pytest.mark.parametrize("path", ALL, ids=[path_id(p) for p in ALL])
 def test_scxml_reaches_the_same_state_as_our_engine(scxml_class: type, path: FsmPath) -> None:
-    """Replaying a path in python-statemachine ends where our engine ends."""
-    machine = scxml_class()
+    """Replaying a path in python-statemachine, from the state it starts in, ends where our
+    engine ends (a row that stays in a terminal state cannot be sent to a final state)."""
+    machine = scxml_class(start_value=str(path[0].source))
     for row in path:
+        if row.source in TERMINAL:
+            assert row.target is row.source
+            continue
         machine.send(str(row.trigger), **_guard_kwargs(row))
     driver, _api, _calls = asyncio.run(replay(path))
     ours = driver.flow.state  # type: ignore[attr-defined]

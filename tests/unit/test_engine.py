@@ -21,9 +21,10 @@ from firmaio.fsm import (
 from firmaio.fsm import guards as g
 from firmaio.fsm.audit import LOGGED_FIELDS, OPTIONAL_FIELDS, STORED_FIELDS
 from firmaio.fsm.paths import loops, paths
+from firmaio.fsm.states import SETUP_ONLY
 from firmaio.fsm.table import Row
 from firmaio.fsm.testing import ManualClock, witness
-from tests.helpers import START, answer_for, fire_rows, now_for, prefix_to
+from tests.helpers import START, answer_for, fire_rows, flow_at, now_for, prefix_to
 
 
 def test_the_machine_holds_exactly_the_table(engine: Engine) -> None:
@@ -57,11 +58,11 @@ def test_paths_and_loops_cover_every_row() -> None:
     "row", TABLE, ids=lambda r: f"{r.source}-{r.trigger}-{r.guard_name or 'always'}"
 )
 def test_every_row_through_the_real_engine(engine: Engine, row: Row) -> None:
-    """From its source, each row's trigger and witness answer lead to its target and guard."""
-    flow = engine.new_flow("01ARZ3NDEKTSV4RRFFQ69G5FAV", now=START)
-    fire_rows(engine, flow, prefix_to(row.source))
-    assert flow.state is row.source
-    record = engine.fire(flow, row.trigger, answer_for(row), now=now_for(row))
+    """From its source, each row's trigger and witness answer lead to its target and guard (a
+    row of the issuer's set-up on a flow from a PDF, started in RECEIVED)."""
+    flow = flow_at(engine, row.source)
+    assert flow.initial is (State.RECEIVED if row.source in SETUP_ONLY else State.READY)
+    record = engine.fire(flow, row.trigger, answer_for(row), now=now_for(row, flow))
     assert (record.outcome, record.source, record.target, record.guard) == (
         Outcome.ACCEPTED,
         row.source,

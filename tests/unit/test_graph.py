@@ -9,10 +9,10 @@ from firmaio.fsm import TABLE, State
 from firmaio.fsm.engine import default_engine
 from firmaio.fsm.graph import details, overview, path_on, row_of, spine_rows
 from firmaio.fsm.paths import paths
-from firmaio.fsm.states import TERMINAL
+from firmaio.fsm.states import SETUP_ONLY, TERMINAL
 from firmaio.fsm.table import BASIS, Row
 from firmaio.fsm.views import dot_files
-from tests.helpers import START, fire_rows
+from tests.helpers import START, fire_rows, new_flow_from
 
 
 def test_the_spine_is_the_rows_the_page_describes() -> None:
@@ -44,8 +44,13 @@ def test_closing_states_are_reached_through_one_grouped_edge_per_state() -> None
         if edge.target is None:
             assert {row.target for row in edge.rows} <= TERMINAL
             assert edge.id == f"edge-{edge.source}-closing"
+        elif edge.target in TERMINAL:  # a row that stays in a closing state is its own loop
+            assert edge.source is edge.target
+            assert {row.target for row in edge.rows} == {edge.target}
         else:
             assert edge.target not in TERMINAL
+    loops_on_closing = {e.id for e in view.edges if e.target in TERMINAL}
+    assert loops_on_closing == {"edge-SIGNED-SIGNED"}  # fetching the signed documents
     sources = [e.source for e in view.edges if e.target is None]
     assert len(sources) == len(set(sources))
     assert {n.state for n in view.nodes if n.kind == "closing"} == TERMINAL
@@ -87,9 +92,10 @@ def test_ids_are_unique_and_every_view_has_a_dot_file() -> None:
 def test_a_flow_path_is_placed_on_the_overview_with_the_guard_that_held() -> None:
     engine = default_engine()
     for path in paths():
-        flow = engine.new_flow("01ARZ3NDEKTSV4RRFFQ69G5FAV", now=START)
+        flow = new_flow_from(engine, path[0].source)
         fire_rows(engine, flow, path)
         visited, steps = path_on(overview(), flow.history)
+        assert f"state-{path[0].source}" in visited
         assert [s.record.seq for s in steps] == [r.seq for r in flow.history]
         for step, row in zip(steps, path, strict=True):
             assert step.edge is not None
@@ -97,6 +103,34 @@ def test_a_flow_path_is_placed_on_the_overview_with_the_guard_that_held() -> Non
             assert row_of(step.record) == row
             assert step.record.guard == row.guard_name
         assert f"state-{flow.state}" in visited
+
+
+def test_the_set_up_is_marked_apart_from_the_spine() -> None:
+    """The set-up's states and the rows leaving them are marked; none is on the spine, and
+    both entries are drawn as where a flow starts."""
+    view = overview()
+    setup = {node.state for node in view.nodes if node.setup}
+    assert setup == SETUP_ONLY
+    assert not any(node.spine for node in view.nodes if node.setup)
+    assert {node.state for node in view.nodes if node.kind == "initial"} == {
+        State.READY,
+        State.RECEIVED,
+    }
+    for edge in view.edges:
+        assert edge.setup == (edge.source in SETUP_ONLY), edge.id
+        assert not (edge.setup and edge.spine), edge.id
+    join = next(e for e in view.edges if e.source is State.DOCUMENT_VALIDATED and e.target)
+    assert (join.id, join.target, join.setup) == (
+        "edge-DOCUMENT_VALIDATED-READY",
+        State.READY,
+        True,
+    )
+
+
+def test_a_flow_with_no_record_is_placed_where_it_starts() -> None:
+    view = overview()
+    assert path_on(view, [])[0] == {"state-READY"}
+    assert path_on(view, [], State.RECEIVED)[0] == {"state-RECEIVED"}
 
 
 def test_a_record_of_another_table_is_not_placed() -> None:

@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from firmaio.fsm import TABLE, Answer, Observation
+from firmaio.fsm import TABLE, Answer, Kind, Observation
 from firmaio.fsm import guards as g
-from firmaio.fsm.testing import witness
+from firmaio.fsm import setup_guards as s
+from firmaio.fsm.answers import answer_of, document_answer
+from firmaio.fsm.testing import LATE_GUARDS, witness
 from tests.strategies import answers
 
 NOW, DEADLINE = 100.0, 200.0
@@ -56,6 +58,37 @@ def obs(answer: Answer | None, now: float = NOW) -> Observation:
         (g.is_still_open, Answer.request("WAIT_FOR_SIGNATURE"), NOW, True),
         (g.cancel_was_accepted, Answer.cancel_accepted(), NOW, True),
         (g.is_signed, None, NOW, False),
+        # the issuer's set-up: ids must come with the answer that gives them
+        (s.signer_was_found, answer_of(Kind.SIGNER, 200, signer_id="S1"), NOW, True),
+        (s.signer_was_found, answer_of(Kind.SIGNER, 200), NOW, False),
+        (s.dossier_is_known, answer_of(Kind.DOSSIER, 201, dossier_id="D1"), NOW, True),
+        (s.dossier_is_known, answer_of(Kind.DOSSIER, 201), NOW, False),
+        (
+            s.request_was_created,
+            answer_of(Kind.CREATED, 201, request_id="R", document_id="D"),
+            NOW,
+            True,
+        ),
+        (s.request_was_created, answer_of(Kind.CREATED, 201, request_id="R"), NOW, False),
+        (s.upload_url_was_issued, Answer(Kind.UPLOAD_URL, upload_url="https://b/u?s"), NOW, True),
+        (s.upload_url_was_issued, Answer(Kind.UPLOAD_URL), NOW, False),
+        (s.upload_arrived, document_answer("READY"), NOW, True),
+        (s.upload_arrived, document_answer("WAIT_FOR_UPLOAD"), NOW, False),
+        (s.upload_did_not_arrive, document_answer("WAIT_FOR_UPLOAD"), NOW, True),
+        (
+            s.upload_arrived,
+            Answer.request("READY"),
+            NOW,
+            False,
+        ),  # the request's, not the document's
+        (s.is_still_validating, document_answer("WAIT_FOR_VALIDATION"), NOW, True),
+        (s.is_still_validating, document_answer("WAIT_FOR_VALIDATION"), DEADLINE, False),
+        (s.validation_deadline_passed, document_answer("WAIT_FOR_VALIDATION"), DEADLINE, True),
+        (s.validation_deadline_passed, document_answer("WAIT_FOR_VALIDATION"), NOW, False),
+        (s.set_up_request_vanished, document_answer("WAIT_FOR_UPLOAD"), NOW, True),
+        (s.set_up_request_vanished, Answer.not_found(), NOW, True),
+        (s.fallback_was_delivered, answer_of(Kind.DELIVERED, None, channel="pec"), NOW, True),
+        (s.fallback_was_delivered, answer_of(Kind.DELIVERED, None, note="n"), NOW, False),
     ],
 )
 def test_guard(guard: g.Guard, answer: Answer | None, now: float, expected: bool) -> None:
@@ -87,7 +120,30 @@ def test_each_witness_makes_only_its_guard_hold(row: object) -> None:
     assert isinstance(row, Row)
     if row.guard is None:
         return
-    now = DEADLINE if row.guard_name == "activation_deadline_passed" else NOW
+    now = DEADLINE if row.guard in LATE_GUARDS else NOW
     siblings = _groups()[row.source, row.trigger]
     held = [guard.__name__ for guard in siblings if guard(obs(witness(row.guard), now))]
     assert held == [row.guard_name]
+
+
+def test_the_set_up_witnesses_carry_the_facts_the_next_steps_need() -> None:
+    """A witness of a set-up step that gives an id carries it, as the service's answer would."""
+    assert witness(s.signer_was_found).fact("signer_id")
+    assert witness(s.dossier_is_known).fact("dossier_id")
+    for guard in (s.request_was_created,):
+        assert witness(guard).fact("request_id")
+        assert witness(guard).fact("document_id")
+    assert witness(s.upload_url_was_issued).upload_url
+    assert witness(s.upload_url_was_issued).facts == ()  # the URL is a credential: no fact
+    assert witness(s.fallback_was_delivered).fact("channel")
+
+
+def test_late_guards_hold_only_after_the_deadline_and_their_siblings_before() -> None:
+    """Each late guard's witness selects it after the deadline, and a sibling before it."""
+    for guard in LATE_GUARDS:
+        answer = witness(guard)
+        assert guard(obs(answer, DEADLINE))
+        assert not guard(obs(answer, NOW))
+        [row] = [r for r in TABLE if r.guard is guard]
+        siblings = _groups()[row.source, row.trigger]
+        assert [h.__name__ for h in siblings if h(obs(answer, NOW))] != []

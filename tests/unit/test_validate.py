@@ -6,7 +6,8 @@ import pytest
 
 from firmaio.fsm import TABLE, Engine, InvalidDefinition, State, Trigger
 from firmaio.fsm.guards import is_signed, is_still_ready, is_waiting_for_signature
-from firmaio.fsm.states import INITIAL, TERMINAL
+from firmaio.fsm.states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL
+from firmaio.fsm.steps import DEFAULT_STEPS
 from firmaio.fsm.table import BASIS, Row
 from firmaio.fsm.validate import (
     ambiguous_rows,
@@ -24,8 +25,24 @@ A = Trigger.CHECK_ACTIVATION
 
 
 def test_the_real_table_is_valid() -> None:
-    """The shipped table passes every check."""
-    validate(TABLE, initial=INITIAL, terminal=TERMINAL, basis=BASIS)
+    """The shipped table passes every check, from the states a flow may start in."""
+    validate(TABLE, initial=ENTRIES, terminal=TERMINAL, basis=BASIS, steps=DEFAULT_STEPS)
+
+
+def test_the_set_up_is_reachable_only_from_its_own_entry() -> None:
+    """From READY alone the issuer's set-up is unreachable: RECEIVED is an entry of its own."""
+    assert unreachable_states(TABLE, INITIAL, State) == sorted(SETUP_ONLY, key=list(State).index)
+    assert unreachable_states(TABLE, ENTRIES, State) == []
+    # the set-up joins the spine at READY: from RECEIVED, every state can be reached
+    assert unreachable_states(TABLE, ISSUER_INITIAL, State) == []
+
+
+def test_a_terminal_state_may_keep_a_row_that_stays() -> None:
+    """Fetching a SIGNED request's documents stays in SIGNED: terminal means no row leads
+    elsewhere, and such a row is not a trap."""
+    rows = [Row(S.SIGNED, Trigger.FETCH_DOCUMENTS, S.SIGNED, None, ("api.signed_documents",))]
+    assert terminal_states_with_exits(rows, TERMINAL) == []
+    assert trap_states(rows, TERMINAL, [S.SIGNED]) == []
 
 
 def test_unreachable_states_are_named() -> None:
