@@ -63,9 +63,10 @@ SETUP_BASIS: dict[str, Basis] = {
         "(API-NOTES §1.3.6); IO keeps them 90 days.",
     ),
     "page.channels": Basis(
-        True,
-        "Inviare la richiesta di firma tramite canali alternativi (pulsante «Firma con IO» o QR "
-        "code): the administration records how the citizen was reached.",
+        False,
+        "The page advises sending the request through other channels (the «Firma con IO» "
+        "button or the QR code, page.fallback); which one reached the citizen is the "
+        "administration's evidence, recorded beside the page's own path.",
     ),
 }
 """Why the rows below exist (joined to :data:`fsm.table.BASIS`)."""

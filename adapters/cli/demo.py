@@ -36,7 +36,7 @@ from .wiring import flow_store
 DEMO_ACTOR = "firmaio-demo"
 """The actor the demo's records carry when they are stored (``--db``)."""
 
-SANDBOX_MODULES = ("starlette", "uvicorn", "multipart")
+SANDBOX_MODULES = ("starlette", "uvicorn", "multipart", "pypdf")
 
 
 def _require_sandbox(command: str) -> None:
@@ -168,5 +168,6 @@ def cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
         keys=keys,
         rate_calls=args.rate_calls,
         rate_period=args.rate_period,
+        upload_url_ttl=args.upload_url_ttl,
     )
     return exits.OK.code

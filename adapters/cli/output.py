@@ -95,8 +95,9 @@ def write_qr(flow: Flow, qr_dir: Path) -> FallbackFiles | None:
     if fallback is None:
         return None
     qr_dir.mkdir(parents=True, exist_ok=True)
-    png, svg = qr_dir / f"qr-{flow.id}.png", qr_dir / f"qr-{flow.id}.svg"
-    button = qr_dir / f"{flow.id}-button.html"
+    named = fallback.signature_request_id  # the request the QR code and the button lead to
+    png, svg = qr_dir / f"qr-{named}.png", qr_dir / f"qr-{named}.svg"
+    button = qr_dir / f"{named}-button.html"
     png.write_bytes(fallback.qr_png())
     svg.write_text(fallback.qr_svg())
     button.write_text(button_page(fallback), encoding="utf-8")

@@ -244,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--activation-delay", type=seconds, default=3.0, help="seconds from READY to activated"
     )
+    sandbox.add_argument(
+        "--upload-url-ttl", type=positive_seconds, default=900.0, help="seconds an upload URL works"
+    )
     sandbox.add_argument("--rate-calls", type=count, default=150, help="calls per period per key")
     sandbox.add_argument("--rate-period", type=positive_seconds, default=5.0, help="seconds")
     sandbox.add_argument(

@@ -20,12 +20,13 @@ from typing import Any
 import pytest
 
 from firmaio.adapters.cli import Wiring, exits, main
+from firmaio.adapters.cli.demo import sample_pdf
 from firmaio.adapters.sandbox import Sandbox
 from firmaio.fsm.durable import Boundary
 from firmaio.fsm.engine import Flow
 from tests.conftest import FAST_RETRY
 from tests.crashing_cli import command
-from tests.sandbox_helpers import fault, ready_request
+from tests.sandbox_helpers import fault, fiscal_code, ready_request
 
 Scenario = Callable[[Sandbox, Path], list[str]]
 """Sets the scene; returns the command's arguments (``--json`` is added)."""
@@ -131,6 +132,14 @@ def expired(sandbox: Sandbox, tmp: Path) -> list[str]:
     return ["watch", request_id, "--interval", "0"]
 
 
+def document_refused(sandbox: Sandbox, tmp: Path) -> list[str]:
+    """The sample form has no field "nessuna": validate-document refuses it."""
+    return [
+        "send", str(sample_pdf()), "--fiscal-code", fiscal_code(), "--field", "nessuna:Firma qui",
+        "--title", "Modulo",
+    ]  # fmt: skip
+
+
 def tampered(sandbox: Sandbox, tmp: Path) -> list[str]:
     db = str(tmp / "flows.sqlite")
     assert main(["notify", ready_request(sandbox), "--db", db, "--qr-dir", str(tmp)]) == 0
@@ -153,6 +162,7 @@ SCENARIOS: dict[int, Scenario] = {
     14: failed,
     15: not_settled,
     16: expired,
+    17: document_refused,
     20: tampered,
 }
 

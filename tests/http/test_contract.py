@@ -88,8 +88,15 @@ def test_every_exchange_fits_the_spec(sandbox: Sandbox) -> None:
         ("PUT", 204),
         ("POST", 201),
     } <= seen
+    assert ("POST", "/api/v1/sign/validate-document") in {
+        (q.method, q.url.path) for q, _ in exchanges
+    }
     for request, response in exchanges:
-        validate_request(request)
+        if not request.url.path.endswith("/validate-document"):
+            # openapi-core reads each multipart part as a list of values ([[...]] for the JSON
+            # part), so our multipart request cannot be checked by it; its answer is, and the
+            # sandbox's tests check the parts the way the service reads them
+            validate_request(request)
         validate_response(request, response)
 
 

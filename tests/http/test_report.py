@@ -47,7 +47,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
     db = str(work / "demo.sqlite")
     code, shown = _run("demo", "--db", db, "--activation-delay", "0.2", "--qr-dir", str(work))
     assert code == 0, shown
-    ids = re.findall(r"== .*: signature request (\w+)", shown)
+    ids = re.findall(r"== .*: flow (\w+), signature request", shown)
     assert len(ids) == 3
     key = work / "checkpoint.key"
     key.write_text(SECRET)
