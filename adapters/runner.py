@@ -199,5 +199,7 @@ def _account(
         raise outcome
     elif isinstance(outcome, ApiError):
         report.errors[request_id] = str(outcome)  # the next run resumes it
+    elif isinstance(outcome, InvalidInput):  # this flow's own: a PDF from `send` needing input
+        report.unsettled[request_id] = f"needs input: {outcome}"
     else:
         raise outcome

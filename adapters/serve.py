@@ -33,7 +33,7 @@ from firmaio.fsm.errors import ApiConfigurationError, ApiError, StaleFlow, Store
 from firmaio.fsm.hooks import Hooks
 from firmaio.fsm.ports import Clock, SignatureApi, StatusReader, StepTracer, Store
 from firmaio.fsm.resend import ResendPolicy
-from firmaio.fsm.states import TERMINAL, State, Trigger
+from firmaio.fsm.states import ISSUER_INITIAL, TERMINAL, State, Trigger
 from firmaio.fsm.steps import DEFAULT_STEPS
 
 from .client import setup_for
@@ -150,7 +150,8 @@ class Service:
         driven = DEFAULT_STEPS.driven
         pending: dict[str | None, list[str]] = {}  # by dossier: one listing answers each
         for r in rows:
-            if State(r.state) in driven or r.intent is not None:
+            unsent = r.state == ISSUER_INITIAL and r.seq == 0  # only its `send` holds its input
+            if (State(r.state) in driven or r.intent is not None) and not unsent:
                 pending.setdefault(r.dossier_id, []).append(r.flow_id)
         if pending and not self._stopping.is_set():
             share = max(1, self.concurrency // len(pending))

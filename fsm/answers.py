@@ -8,7 +8,7 @@ answer is an exception (:class:`fsm.errors.ApiError`).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 
@@ -95,7 +95,7 @@ class Answer:
     """What the answer taught the flow, as (name, value) pairs: ids the API gave (``signer_id``,
     ``dossier_id``, ``request_id``, ``document_id``), a downloaded file's SHA-256... Recorded on
     the audit record; never personal data nor a secret."""
-    upload_url: str | None = None
+    upload_url: str | None = field(default=None, repr=False)
     """An upload URL (a bearer credential for 15 minutes): kept on the flow in memory only."""
 
     @classmethod

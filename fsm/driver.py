@@ -116,8 +116,7 @@ class Driver:
                     f"flow {flow.id} needs the issuer's set-up calls ({call}): give the driver "
                     "a SetupApi (setup=)"
                 )
-            since = self.unknown_since(flow)
-            return await setup_call(self.setup, call, flow, now=self.clock.now(), since=since)
+            return await setup_call(self.setup, call, flow, now=self.clock.now())
         request_id = flow.request_id
         if request_id is None:  # pragma: no cover - the table fires these only after READY
             raise InvalidInput(f"flow {flow.id} has no signature request yet")

@@ -28,6 +28,7 @@ from .errors import ApiError, InvalidInput, StaleFlow
 from .hooks import Hooks
 from .order import Order
 from .ports import Clock, FlowStore, SetupApi, SignatureApi, StatusReader, StepTracer
+from .redact import redact_text
 from .resend import ResendPolicy
 
 Boundary = Callable[[str, Flow, str], None]
@@ -74,7 +75,12 @@ class DurableDriver(Driver):
         self._intent_at: dict[str, float] = {}
 
     async def open(
-        self, request_id: str, *, tenant: str | None = None, order: Order | None = None
+        self,
+        request_id: str,
+        *,
+        tenant: str | None = None,
+        order: Order | None = None,
+        create: bool = True,
     ) -> Flow:
         """The stored flow for ``request_id``, created in READY (for ``tenant``) if the store has
         none. A stored flow of another tenant is refused (:class:`InvalidInput`, nothing
@@ -82,10 +88,13 @@ class DurableDriver(Driver):
 
         With ``order`` (a PDF to have signed), ``request_id`` is the flow's own id: a new flow
         starts in RECEIVED; a stored one is resumed, and must have been started from the same
-        PDF (its SHA-256), or it is refused. The order's fiscal code is held in memory only."""
+        PDF (its SHA-256), or it is refused. The order's fiscal code is held in memory only.
+        With ``create=False`` a flow the store does not have is refused, nothing written."""
         if order is not None:
             return await self._open_order(request_id, order, tenant)
         stored = await self.store.load(request_id)
+        if stored is None and not create:
+            raise InvalidInput(f"no stored flow {request_id}: nothing was done")
         if stored is not None and stored.tenant != tenant:
             raise InvalidInput(
                 f"flow {request_id} belongs to tenant {stored.tenant or 'default'!r}, not "
@@ -131,13 +140,16 @@ class DurableDriver(Driver):
         resumed = await self.open(flow_id, tenant=tenant)
         known = resumed.order
         if resumed.initial is not flow.initial or (
-            known is not None and known.pdf_sha256 != order.pdf_sha256
+            known is not None and _what_is_asked(known) != _what_is_asked(order)
         ):
             raise InvalidInput(
-                f"flow {flow_id} exists for another document or request: choose another --id; "
-                "nothing was done"
+                f"flow {flow_id} exists for another document, other fields or another request: "
+                "choose another --id; nothing was done"
             )
-        resumed.order = order if known is None else replace(known, fiscal_code=order.fiscal_code)
+        # the path given now (its SHA-256 is the stored one): a stored path may be masked
+        resumed.order = (
+            order if known is None else replace(known, fiscal_code=order.fiscal_code, pdf=order.pdf)
+        )
         if not resumed.history:
             resumed.entered_at = flow.entered_at
         return resumed
@@ -223,3 +235,17 @@ class DurableDriver(Driver):
         opened = self._intent_at.get(flow.id, 0.0)
         errored = super().unknown_since(flow)
         return max(opened, errored) if errored is not None else opened
+
+
+def _what_is_asked(order: Order) -> dict[str, str]:
+    """What an order asks, as recorded (masked): the document, its fields, the titles, the
+    dossier, the expiry. Where the PDF lies and the timeouts are the stored order's when a flow
+    is resumed."""
+    return {
+        name: redact_text(value) for name, value in order.facts() if name not in _RESUMED_AS_STORED
+    }
+
+
+_RESUMED_AS_STORED = frozenset(
+    {"order.pdf", "order.validation_timeout", "order.activation_timeout"}
+)

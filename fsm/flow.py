@@ -7,7 +7,9 @@ wrote them, but for the upload URL, which is never recorded.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from .answers import Answer, Kind
 from .audit import AuditRecord, Outcome
@@ -18,6 +20,10 @@ from .redact import redact_text
 from .states import INITIAL, TERMINAL, State
 
 _ACCEPTED = Outcome.ACCEPTED
+
+NO_FACTS: Mapping[str, str] = MappingProxyType({})
+"""What a flow knows before its first record taught it anything (shared, read-only: a flow
+from READY, most of them, never allocates its own)."""
 _ORDER = "order."
 """The prefix of the facts an order writes on its flow's first record (:meth:`Order.facts`)."""
 
@@ -43,7 +49,7 @@ class Flow:
     order: Order | None = None
     """What a flow from a PDF was asked to do (its first record carries it, but the fiscal
     code, which is held here in memory only)."""
-    facts: dict[str, str] = field(default_factory=dict)
+    facts: Mapping[str, str] = field(default_factory=lambda: NO_FACTS)
     """What the flow's accepted records taught it (``request_id``, ``dossier_id``...)."""
     entered_at: float | None = None
     """When the flow entered its current state (its deadlines count from there)."""
@@ -95,7 +101,7 @@ def facts_of(flow: Flow, answer: Answer | ApiError | None) -> tuple[tuple[str, s
     from a PDF, its order (so the store alone can resume it)."""
     facts: dict[str, str] = {}
     if not flow.history and flow.order is not None and flow.initial is not INITIAL:
-        facts.update(flow.order.facts())
+        facts.update((name, redact_text(value)) for name, value in flow.order.facts())
     if isinstance(answer, Answer):
         facts.update((name, redact_text(value)) for name, value in answer.facts)
     return tuple(sorted(facts.items())) if facts else None
@@ -114,10 +120,11 @@ def learn(flow: Flow, record: AuditRecord) -> None:
     restored from its records learns exactly the same (but the upload URL, never recorded)."""
     if record.outcome is not _ACCEPTED:
         if record.facts and record.seq == 1:  # the first record carries the order, whatever
-            flow.facts.update(fact for fact in record.facts if fact[0].startswith(_ORDER))
+            order = {k: v for k, v in record.facts if k.startswith(_ORDER)}
+            flow.facts = {**flow.facts, **order}
         return
     if record.facts:
-        flow.facts.update(record.facts)
+        flow.facts = {**flow.facts, **dict(record.facts)}  # a new mapping: flows share none
     if record.target is not record.source:
         flow.entered_at = record.decided_at
         flow.upload_url = None

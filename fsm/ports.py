@@ -64,13 +64,19 @@ class SetupApi(Protocol):
         existing one: DOSSIER (fact ``dossier_id``), NOT_FOUND or REFUSED."""
         ...
 
-    async def create_request(self, order: Order, dossier_id: str, signer_id: str) -> Answer:
-        """``POST /signature-requests``: CREATED (facts ``request_id``, ``document_id``)."""
+    async def create_request(
+        self, order: Order, dossier_id: str, signer_id: str, expires_at: str
+    ) -> Answer:
+        """``POST /signature-requests`` expiring at ``expires_at`` (the order's expiry with the
+        flow's mark in its milliseconds): CREATED (facts ``request_id``, ``document_id``)."""
         ...
 
-    async def find_created_request(self, dossier_id: str, signer_id: str, since: float) -> Answer:
-        """The signer's request in the dossier's listing, made at or after ``since`` (clock
-        seconds, with a margin for clock skew): CREATED, or NOT_FOUND if there is none."""
+    async def find_created_request(
+        self, dossier_id: str, signer_id: str, expires_at: str
+    ) -> Answer:
+        """The request a lost answer made: in the dossier's listing, of ``signer_id``, still
+        DRAFT, expiring exactly at ``expires_at`` (the flow's mark). CREATED, NOT_FOUND if there
+        is none, REFUSED if more than one could be it."""
         ...
 
     async def get_upload_url(self, request_id: str, document_id: str) -> Answer:

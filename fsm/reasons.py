@@ -94,9 +94,12 @@ def document_refused(answer: Answer) -> str:
     return redact_text(f"the service refused the document: {said}")
 
 
-def validation_deadline(_answer: Answer) -> str:
-    """The uploaded document was still being validated when the deadline passed."""
-    return "the document was still WAIT_FOR_VALIDATION when the validation deadline passed"
+def validation_deadline(answer: Answer) -> str:
+    """The uploaded document was still not validated when the deadline passed."""
+    return (
+        f"the document was still not validated (it reads {answer.status}) when the validation "
+        "deadline passed"
+    )
 
 
 def dossier_not_found(_answer: Answer) -> str:

@@ -9,8 +9,9 @@ word instead of a call (:func:`delivery_answer`).
 
 from __future__ import annotations
 
+import hashlib
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from .answers import Answer, Kind, answer_of
 from .errors import InvalidInput
@@ -24,8 +25,13 @@ UPLOAD_URL_MARGIN = 5.0
 """Seconds before its expiry an upload URL is no longer used: an upload must not start on a URL
 that expires mid-way."""
 
-CREATION_SKEW = 120.0
-"""Seconds of clock difference allowed when looking for a request made since an intent."""
+DEFAULT_EXPIRY_DAYS = 90
+"""A request's validity when the order names none: the service's own default (API-NOTES
+§1.3.4), counted from the flow's first record and sent explicitly, so the flow can mark it."""
+
+MAX_REFUSED_URLS = 3
+"""Upload URLs the blob store may refuse in a row (403: an expired or wrong signature) before
+the flow fails: a clock far from the service's, or a storage firewall, would refuse them all."""
 
 _CHANNEL = re.compile(r"[a-z][a-z0-9_-]{1,31}")
 
@@ -43,6 +49,33 @@ def delivery_answer(channel: str, note: str | None = None) -> Answer:
             raise InvalidInput("the note must have 1 to 200 characters")
         facts["note"] = redact_text(note.strip())
     return answer_of(Kind.DELIVERED, None, **facts)
+
+
+def marked_expiry(flow: Flow) -> str:
+    """The order's expiry with the flow's mark in its milliseconds (0-999, from the flow's id):
+    the request a lost answer made is the one of the flow's signer expiring exactly then. The
+    expiry moves by less than a second; the service keeps and returns milliseconds."""
+    order = _order(flow)
+    if order.expires_at is not None:
+        base = datetime.fromisoformat(order.expires_at.replace("Z", "+00:00")).astimezone(UTC)
+    else:  # the service's default, 90 days, from the flow's first record: the same every time
+        started = flow.history[0].requested_at if flow.history else 0.0
+        base = datetime.fromtimestamp(int(started), UTC) + timedelta(days=DEFAULT_EXPIRY_DAYS)
+    mark = int(hashlib.sha256(flow.id.encode()).hexdigest()[:8], 16) % 1000
+    return base.replace(microsecond=mark * 1000).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _refused_urls(flow: Flow) -> int:
+    """How many of the flow's last uploads in a row found no usable URL (refused by the blob
+    store, or not in hand)."""
+    count = 0
+    for record in reversed(flow.history):
+        if record.trigger != "upload_document":
+            continue
+        if record.answer != Kind.UPLOAD_URL_EXPIRED:
+            break
+        count += 1
+    return count
 
 
 def _need(flow: Flow, name: str) -> str:
@@ -74,11 +107,8 @@ def _usable_url(flow: Flow, now: float) -> str | None:
     return url
 
 
-async def setup_call(
-    api: SetupApi, call: ApiCall, flow: Flow, *, now: float, since: float | None
-) -> Answer:
-    """Make the set-up ``call`` for ``flow``; ``since`` is when a creation whose outcome is
-    unknown may have happened (for ``recover_request``)."""
+async def setup_call(api: SetupApi, call: ApiCall, flow: Flow, *, now: float) -> Answer:
+    """Make the set-up ``call`` for ``flow`` (``now``: the driver's clock)."""
     if call is ApiCall.FIND_SIGNER:
         fiscal_code = _order(flow).fiscal_code
         if fiscal_code is None:
@@ -93,11 +123,10 @@ async def setup_call(
         return await api.open_dossier(_order(flow))
     if call is ApiCall.CREATE_REQUEST:
         dossier, signer = _need(flow, "dossier_id"), _need(flow, "signer_id")
-        return await api.create_request(_order(flow), dossier, signer)
+        return await api.create_request(_order(flow), dossier, signer, marked_expiry(flow))
     if call is ApiCall.FIND_CREATED_REQUEST:
-        start = (since if since is not None else now) - CREATION_SKEW
         return await api.find_created_request(
-            _need(flow, "dossier_id"), _need(flow, "signer_id"), start
+            _need(flow, "dossier_id"), _need(flow, "signer_id"), marked_expiry(flow)
         )
     return await _document_call(api, call, flow, now)
 
@@ -118,9 +147,17 @@ async def _document_call(api: SetupApi, call: ApiCall, flow: Flow, now: float) -
     if call is ApiCall.UPLOAD_DOCUMENT:
         url = _usable_url(flow, now)
         if url is None:  # lost in a restart, or about to expire: ask for another, upload nothing
-            return Answer(
+            answer = Answer(
                 Kind.UPLOAD_URL_EXPIRED,
                 detail="no usable upload URL in hand (never recorded, or about to expire)",
             )
-        return await api.upload_document(url, _order(flow))
+        else:
+            answer = await api.upload_document(url, _order(flow))
+        if answer.kind is Kind.UPLOAD_URL_EXPIRED and _refused_urls(flow) + 1 >= MAX_REFUSED_URLS:
+            return Answer.refused(
+                answer.http_status or 403,
+                f"{MAX_REFUSED_URLS} upload URLs in a row could not be used ({answer.detail}): "
+                "check the clock and the storage's network rules; nothing was uploaded",
+            )
+        return answer
     raise InvalidInput(f"{call} is not a set-up call")  # pragma: no cover - SETUP_CALLS guards

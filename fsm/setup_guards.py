@@ -11,6 +11,12 @@ from .answers import Kind, Observation
 _ARRIVED = frozenset({"WAIT_FOR_VALIDATION", "READY", "REJECTED"})
 """Document statuses that mean the blob store took the upload (API-NOTES §1.3.6)."""
 
+_VALIDATING = ("WAIT_FOR_VALIDATION", "WAIT_FOR_UPLOAD")
+"""What an uploaded document reads until the service's validation ends: the service sets
+WAIT_FOR_VALIDATION in memory only and stores READY or REJECTED when done (validate-upload.ts),
+so a read meanwhile shows WAIT_FOR_UPLOAD; its encoder has a WAIT_FOR_VALIDATION case too. Both
+mean "not validated yet"."""
+
 
 def _kind_is(obs: Observation, kind: Kind) -> bool:
     return obs.answer is not None and obs.answer.kind is kind
@@ -77,6 +83,12 @@ def request_was_created(obs: Observation) -> bool:
     )
 
 
+def creation_is_ambiguous(obs: Observation) -> bool:
+    """More than one request of the dossier could be the one whose answer was lost: none is
+    taken, none is made (a reviewer decides)."""
+    return _kind_is(obs, Kind.REFUSED)
+
+
 def request_was_not_created(obs: Observation) -> bool:
     """The dossier's listing has no request for this signer since the intent: none was made."""
     return _kind_is(obs, Kind.NOT_FOUND)
@@ -106,7 +118,9 @@ def upload_arrived(obs: Observation) -> bool:
 
 
 def upload_did_not_arrive(obs: Observation) -> bool:
-    """The document still reads WAIT_FOR_UPLOAD: nothing was uploaded; upload it again."""
+    """The document still reads WAIT_FOR_UPLOAD after the recovery's grace (40 s from the
+    upload's last moment, far longer than the service's validation of an upload that arrived):
+    nothing was uploaded; upload it again."""
     return _document_is(obs, "WAIT_FOR_UPLOAD")
 
 
@@ -114,13 +128,14 @@ def upload_did_not_arrive(obs: Observation) -> bool:
 
 
 def is_still_validating(obs: Observation) -> bool:
-    """The document reads WAIT_FOR_VALIDATION, before the validation deadline."""
-    return _document_is(obs, "WAIT_FOR_VALIDATION") and obs.now < obs.activation_deadline
+    """The document is not validated yet (WAIT_FOR_VALIDATION, or WAIT_FOR_UPLOAD as the
+    service shows it meanwhile), before the validation deadline."""
+    return _document_is(obs, *_VALIDATING) and obs.now < obs.activation_deadline
 
 
 def validation_deadline_passed(obs: Observation) -> bool:
-    """The document still reads WAIT_FOR_VALIDATION, and the validation deadline has passed."""
-    return _document_is(obs, "WAIT_FOR_VALIDATION") and obs.now >= obs.activation_deadline
+    """The document is still not validated, and the validation deadline has passed."""
+    return _document_is(obs, *_VALIDATING) and obs.now >= obs.activation_deadline
 
 
 def document_was_validated(obs: Observation) -> bool:
@@ -139,8 +154,8 @@ def request_is_gone(obs: Observation) -> bool:
 
 
 def set_up_request_vanished(obs: Observation) -> bool:
-    """The request is gone (404), or its document went back to WAIT_FOR_UPLOAD."""
-    return _kind_is(obs, Kind.NOT_FOUND) or _document_is(obs, "WAIT_FOR_UPLOAD")
+    """The request is gone (404), or is no longer the DRAFT the set-up works on."""
+    return _kind_is(obs, Kind.NOT_FOUND)
 
 
 # --- mark_ready -------------------------------------------------------------------------------

@@ -147,6 +147,7 @@ SETUP_ROWS: tuple[Row, ...] = (
         s.request_was_not_created,
         ("api.create_request", "api.recover"),
     ),
+    _fails(_S.DOSSIER_CHOSEN, _T.RECOVER_REQUEST, s.creation_is_ambiguous, "api.create_request"),
     # DRAFT_CREATED: where to put the PDF.
     Row(
         _S.DRAFT_CREATED,

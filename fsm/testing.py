@@ -104,13 +104,21 @@ class ScriptedApi:
         """The next scripted answer."""
         return self._next("open_dossier", order.dossier_id or "", order=order)
 
-    async def create_request(self, order: Order, dossier_id: str, signer_id: str) -> Answer:
+    async def create_request(
+        self, order: Order, dossier_id: str, signer_id: str, expires_at: str
+    ) -> Answer:
         """The next scripted answer."""
-        return self._next("create_request", dossier_id, order=order, signer_id=signer_id)
+        return self._next(
+            "create_request", dossier_id, order=order, signer_id=signer_id, expires_at=expires_at
+        )
 
-    async def find_created_request(self, dossier_id: str, signer_id: str, since: float) -> Answer:
+    async def find_created_request(
+        self, dossier_id: str, signer_id: str, expires_at: str
+    ) -> Answer:
         """The next scripted answer."""
-        return self._next("find_created_request", dossier_id, signer_id=signer_id, since=since)
+        return self._next(
+            "find_created_request", dossier_id, signer_id=signer_id, expires_at=expires_at
+        )
 
     async def get_upload_url(self, request_id: str, document_id: str) -> Answer:
         """The next scripted answer."""
@@ -223,6 +231,9 @@ _WITNESSES: dict[Guard, Answer] = {
         "REJECTED", reject_reason="The signature field firma_richiedente is off its page"
     ),
     s.set_up_request_vanished: Answer.not_found(),
+    s.creation_is_ambiguous: Answer.refused(
+        409, "2 requests of the dossier for this signer since the intent"
+    ),
     s.request_was_marked_ready: answer_of(Kind.MARKED_READY, 204),
     s.documents_were_fetched: answer_of(
         Kind.FETCHED,

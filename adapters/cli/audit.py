@@ -142,7 +142,9 @@ def _dump(document: object, out: TextIO) -> None:
 
 
 def _show_json(stored: StoredFlow, links: list[ChainLink], db: str) -> dict[str, Any]:
-    flow = default_engine().restore(stored.flow_id, stored.activation_deadline, stored.records)
+    flow = default_engine().restore(
+        stored.flow_id, stored.activation_deadline, stored.records, initial=stored.initial
+    )
     records = []
     for link in links:
         fields = json.loads(link.payload)
@@ -185,7 +187,9 @@ def cmd_audit_show(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         _dump(_show_json(stored, links, args.db), out)
         return exits.OK.code
-    flow = default_engine().restore(stored.flow_id, stored.activation_deadline, stored.records)
+    flow = default_engine().restore(
+        stored.flow_id, stored.activation_deadline, stored.records, initial=stored.initial
+    )
     if args.diagram:
         renderer = to_mermaid if args.diagram == "mermaid" else to_dot
         out.write(renderer(history=flow.history))

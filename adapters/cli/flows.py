@@ -41,6 +41,9 @@ async def run_on_flow(
     body: Callable[[Driver, Flow], Awaitable[None]],
     goal: State | None,
     order: Order | None = None,
+    *,
+    stored_only: bool = False,
+    only_goal: bool = False,
 ) -> int:
     """Run ``body`` on the request's flow, then print where the flow is.
 
@@ -72,7 +75,9 @@ async def run_on_flow(
                 resend=resend_policy(args),
                 setup=setup,
             )
-            flow = await durable.open(args.request_id, tenant=tenant_of(args), order=order)
+            flow = await durable.open(
+                args.request_id, tenant=tenant_of(args), order=order, create=not stored_only
+            )
         else:
             driver = Driver(
                 client, SystemClock(), policy=policy, resend=resend_policy(args), setup=setup
@@ -99,7 +104,7 @@ async def run_on_flow(
         try:
             if not unexpected:
                 next_at = None if flow is None or driver is None else driver.next_attempt(flow)
-                code = _report(args, out, flow, goal, failure, next_at)
+                code = _report(args, out, flow, goal, failure, next_at, only_goal=only_goal)
         finally:
             if client is not None:
                 await client.aclose()
@@ -117,6 +122,8 @@ def _report(
     goal: State | None,
     failure: exits.Failure | None,
     next_attempt: float | None,
+    *,
+    only_goal: bool = False,
 ) -> int:
     """Print the flow (or, with no flow, only the failure as JSON); return the exit code."""
     if failure is not None:
@@ -124,6 +131,8 @@ def _report(
     else:
         assert flow is not None  # no failure means the flow was opened
         code = exits.exit_code_for(flow.state, goal)
+        if only_goal and flow.state is not goal and code == exits.OK.code:
+            code = exits.NOT_SETTLED.code
     qr = None
     if flow is not None and flow.fallback:
         try:

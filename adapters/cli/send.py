@@ -106,12 +106,13 @@ async def _to_signed(driver: Driver, flow: Flow) -> None:
 
 
 def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
-    """Download a SIGNED request's signed documents to ``--to``; print each file's SHA-256."""
+    """Download a SIGNED request's signed documents to ``--to``; print each file's SHA-256.
+    Exit 0 only when they were fetched (15 for a request not signed yet)."""
 
     async def body(driver: Driver, flow: Flow) -> None:
         await _to_signed(driver, flow)
         if flow.state is not State.SIGNED:
-            return  # the report says where it is, and the exit code that it is not SIGNED
+            return  # the report says where it is; the exit code, that nothing was fetched
         record = await driver.fetch_documents(flow)
         if not args.json:
             for name, value in record.facts or ():
@@ -120,7 +121,7 @@ def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
                     where = dict(record.facts or ()).get(f"signed.{document}.file")
                     print(f"signed document {document}: {where}\n  sha256 {value}", file=out)
 
-    return asyncio.run(run_on_flow(args, out, body, State.SIGNED))
+    return asyncio.run(run_on_flow(args, out, body, State.SIGNED, stored_only=True, only_goal=True))
 
 
 def cmd_delivered(args: argparse.Namespace, out: TextIO) -> int:
@@ -131,4 +132,4 @@ def cmd_delivered(args: argparse.Namespace, out: TextIO) -> int:
     async def body(driver: Driver, flow: Flow) -> None:
         await driver.deliver_fallback(flow, args.channel, args.note)
 
-    return asyncio.run(run_on_flow(args, out, body, State.FALLBACK_SUGGESTED))
+    return asyncio.run(run_on_flow(args, out, body, State.FALLBACK_SUGGESTED, stored_only=True))

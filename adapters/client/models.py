@@ -120,6 +120,7 @@ class RequestListItem:
     signer_id: str
     status: str
     created_at: float | None
+    expires_at: float | None = None
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> RequestListItem:
@@ -128,6 +129,7 @@ class RequestListItem:
             signer_id=_opt(body, "signer_id") or "",
             status=_opt(body, "status") or "",
             created_at=epoch(body.get("created_at")),
+            expires_at=epoch(body.get("expires_at")),
         )
 
 

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from firmaio.fsm.answers import Answer, Kind, answer_of, document_answer
-from firmaio.fsm.errors import ApiProtocolError, ApiRefused, InvalidInput
-from firmaio.fsm.order import Order
+from firmaio.fsm.errors import ApiProtocolError, ApiRefused, ApiUnavailable, InvalidInput
+from firmaio.fsm.order import Order, check_expiry
 
-from .answers import NO_IO_PROFILE
+from .answers import NO_IO_PROFILE, epoch
 from .issuer import IssuerClient
 from .models import RequestListItem, SignatureRequestView
 from .setup_calls import IncompleteDownload
@@ -28,6 +30,11 @@ ALREADY_READY = "Signature Request is already in READY status"
 PAST_READY = "MARK_AS_READY is prohibited if the signature request is in WAIT_FOR_SIGNATURE status"
 """What ``PUT .../status "READY"`` answers a request already READY, or already past it (a
 lost answer's retry): the request is where the step wanted it (API-NOTES §2.3)."""
+
+
+PDF_TYPES = frozenset({"application/pdf", "application/octet-stream"})
+"""Content types a signed document may come with (a blob stored without a type is served as
+``application/octet-stream``); its first bytes must be ``%PDF`` either way."""
 
 
 class DownloadRefused(ApiProtocolError):
@@ -85,29 +92,49 @@ class IssuerSetup:
             return Answer.refused(refused.status or 0, refused.detail)
         return answer_of(Kind.DOSSIER, status, dossier_id=dossier.id)
 
-    async def create_request(self, order: Order, dossier_id: str, signer_id: str) -> Answer:
+    async def create_request(
+        self, order: Order, dossier_id: str, signer_id: str, expires_at: str
+    ) -> Answer:
         try:
             request = await self.client.create_signature_request(
                 dossier_id,
                 signer_id,
-                expires_at=order.expires_at,
+                expires_at=expires_at,
                 documents_metadata=[order.metadata()],
             )
         except ApiRefused as refused:
             return Answer.refused(refused.status or 0, refused.detail)
         return _created(request, 201)
 
-    async def find_created_request(self, dossier_id: str, signer_id: str, since: float) -> Answer:
-        found: RequestListItem | None = None
-        async for raw in self.client.list_dossier_requests(dossier_id):
-            item = RequestListItem.from_json(raw)
-            made = item.created_at if item.created_at is not None else since
-            newer = found is None or (found.created_at or 0) <= made
-            if item.signer_id == signer_id and made >= since and newer:
-                found = item  # the newest, should there be more than one
-        if found is None:
+    async def find_created_request(
+        self, dossier_id: str, signer_id: str, expires_at: str
+    ) -> Answer:
+        """The request a lost answer made: of this signer, still DRAFT, expiring exactly at the
+        flow's marked ``expires_at``. Exactly one: CREATED; none: NOT_FOUND; more: REFUSED
+        (none is taken, none is made: which one is ours cannot be told)."""
+        mark = epoch(expires_at)
+        found = [
+            item
+            async for item in self._listed(dossier_id)
+            if item.signer_id == signer_id
+            and item.status == "DRAFT"
+            and item.expires_at is not None
+            and mark is not None
+            and abs(item.expires_at - mark) < 0.0005
+        ]
+        if not found:
             return Answer.not_found()
-        return _created(await self.client.get_request_view(found.id), 200)
+        if len(found) > 1:
+            return Answer.refused(
+                409,
+                f"{len(found)} DRAFT requests of the dossier for this signer carry the flow's "
+                "mark: which one the lost answer made cannot be told",
+            )
+        return _created(await self.client.get_request_view(found[0].id), 200)
+
+    async def _listed(self, dossier_id: str) -> AsyncIterator[RequestListItem]:
+        async for raw in self.client.list_dossier_requests(dossier_id):
+            yield RequestListItem.from_json(raw)
 
     async def get_upload_url(self, request_id: str, document_id: str) -> Answer:
         try:
@@ -124,11 +151,15 @@ class IssuerSetup:
         try:
             await self.client.upload_document(upload_url, pdf)
         except ApiRefused as refused:
-            if refused.status in (403, 404):  # an expired or unknown signature: a new URL
-                return Answer(
-                    Kind.UPLOAD_URL_EXPIRED, http_status=refused.status, detail=refused.detail
-                )
-            return Answer.refused(refused.status or 0, refused.detail)
+            status = refused.status or 0
+            if status in (403, 404):  # an expired or unknown signature: a new URL
+                return Answer(Kind.UPLOAD_URL_EXPIRED, http_status=status, detail=refused.detail)
+            if status in (408, 429) or status >= 500:  # the blob store's passing trouble
+                raise ApiUnavailable(
+                    f"upload: HTTP {status} ({refused.detail}); the document's status tells if "
+                    "it arrived"
+                ) from refused
+            return Answer.refused(status, refused.detail)
         return Answer(Kind.UPLOADED, http_status=201)
 
     async def read_document(self, request_id: str, document_id: str) -> Answer:
@@ -179,7 +210,7 @@ class IssuerSetup:
         body = response.content
         kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
         declared = response.headers.get("content-length")
-        if kind != "application/pdf" or not body.startswith(b"%PDF"):
+        if kind not in PDF_TYPES or not body.startswith(b"%PDF"):
             raise DownloadRefused(
                 f"signed document {document_id}: the blob store sent {kind or 'no type'} "
                 f"({body[:4]!r}...), not a PDF; nothing was written"
@@ -241,6 +272,9 @@ def order_from_pdf(path: str | Path, **values: object) -> Order:
         raise InvalidInput(f"cannot read the PDF {path}: {error.strerror}") from None
     if not body.startswith(b"%PDF"):
         raise InvalidInput(f"{path} is not a PDF (it does not start with %PDF)")
+    expires_at = values.get("expires_at")
+    if isinstance(expires_at, str) and check_expiry(expires_at) <= time.time():
+        raise InvalidInput(f"expires_at {expires_at} is not in the future; nothing was sent")
     return Order.checked(
         pdf=str(pdf.resolve()),
         pdf_sha256=hashlib.sha256(body).hexdigest(),

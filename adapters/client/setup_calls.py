@@ -12,6 +12,8 @@ store, not the API host: the API key is never sent there.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
@@ -19,12 +21,46 @@ import httpx
 
 from firmaio.fsm.errors import ApiProtocolError, ApiRefused, ApiUnavailable, InvalidInput
 
-from .answers import Transient, json_object, problem_detail
+from .answers import Transient, problem_detail
+from .answers import json_object as _json_object
 from .models import DocumentValidation, Dossier, SignatureRequestView, UploadUrl
 from .transport import NOT_SENT, Transport
 
+_SIGNATURE = re.compile(r"(?i)\b(sig=)[^&\s\"']+")
+
+
+def mask_signatures(text: str) -> str:
+    """``text`` with the signature of any shared-access URL masked (``sig=...``)."""
+    return _SIGNATURE.sub(r"\1[masked]", text)
+
+
+class _MaskedSignatures(logging.Filter):
+    """On httpx's own logger (``HTTP Request: PUT <url> ...``, at INFO): an upload or download
+    URL's signature is a bearer credential, so it is masked wherever a host application lets
+    that logger through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                mask_signatures(str(a)) if isinstance(a, str | httpx.URL) else a
+                for a in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(_MaskedSignatures())
+
 MAX_DOWNLOAD = 50 * 1024 * 1024
 """Bytes a signed document may have at most (the service takes bundles of up to 10 MB)."""
+
+
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object of a set-up call's answer; a garbled one is an ApiProtocolError (the call
+    may have done its work: it is not retried)."""
+    try:
+        return _json_object(response)
+    except Transient as garbled:
+        raise ApiProtocolError(f"{response.request.url.path}: {garbled}") from None
 
 
 class IncompleteDownload(ApiUnavailable):
@@ -62,6 +98,10 @@ class SetupCalls(Transport):
                 if once and exc.wait is None:  # a 5xx may come after the work is done
                     raise ApiUnavailable(f"{operation}: {exc}; it may have been done") from exc
                 raise
+            if once and response.status_code not in expect and response.is_success:
+                raise ApiProtocolError(  # done, perhaps, but not as the service says it is
+                    f"{operation}: an unexpected HTTP {response.status_code}; it may have been done"
+                )
             if response.status_code not in expect:
                 detail = problem_detail(response)
                 raise ApiRefused(

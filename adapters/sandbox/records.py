@@ -113,14 +113,18 @@ class Document:
     """Set by the ``validateUpload`` fault ``hang``: this upload's validation never ends."""
 
     def view(self, base_url: str, request_id: str) -> Json:
+        # The service sets WAIT_FOR_VALIDATION in memory only, during its blob trigger, and
+        # stores READY or REJECTED when it is done: a request read meanwhile still shows its
+        # document WAIT_FOR_UPLOAD (validate-upload.ts; API-NOTES §1.3.6 gives the encoder's case)
+        shown = "WAIT_FOR_UPLOAD" if self.status == "WAIT_FOR_VALIDATION" else self.status
         out: Json = {
             "id": self.id,
             "metadata": self.metadata,
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
-            "status": self.status,
+            "status": shown,
         }
-        if self.uploaded_at is not None:
+        if self.uploaded_at is not None and shown != "WAIT_FOR_UPLOAD":
             out["uploaded_at"] = iso(self.uploaded_at)
         if self.status == "READY":
             out["url"] = f"{base_url}/__blob/validated-documents/{request_id}/{self.id}.pdf"

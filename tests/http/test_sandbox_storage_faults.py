@@ -145,13 +145,14 @@ def test_a_download_fault_for_one_request_leaves_the_others(box: Box) -> None:
 
 
 def test_a_hanging_validation_never_ends(box: Box) -> None:
-    """``hang``: the document stays WAIT_FOR_VALIDATION however long one waits; the fault is
+    """``hang``: the document is never validated (it reads WAIT_FOR_UPLOAD, as the service shows
+    a document under validation) however long one waits; the fault is
     used by that one upload."""
     request_id, document_id = box.draft()
     box.fault("validateUpload", "hang")
     assert httpx.put(box.upload_url(request_id, document_id), content=SAMPLE_PDF, headers=BLOCK)
     box.clock.advance(24 * 3600)
-    assert box.document(request_id)["status"] == "WAIT_FOR_VALIDATION"
+    assert box.document(request_id)["status"] == "WAIT_FOR_UPLOAD"
     other, other_document = box.draft()
     httpx.put(box.upload_url(other, other_document), content=SAMPLE_PDF, headers=BLOCK)
     assert box.document(other)["status"] == "READY"
@@ -164,7 +165,7 @@ def test_a_hanging_validation_for_one_request(box: Box) -> None:
         url = box.upload_url(request_id, document_id)
         assert httpx.put(url, content=MINIMAL_PDF, headers=BLOCK).status_code == 201
     assert box.document(first)["status"] == "REJECTED"  # MINIMAL_PDF has no named field
-    assert box.document(second)["status"] == "WAIT_FOR_VALIDATION"
+    assert box.document(second)["status"] == "WAIT_FOR_UPLOAD"
 
 
 def test_validation_hangs_holds_every_upload_made_while_it_is_set(box: Box) -> None:
@@ -179,7 +180,7 @@ def test_validation_hangs_holds_every_upload_made_while_it_is_set(box: Box) -> N
     url = box.upload_url(later, later_doc)
     assert httpx.put(url, content=SAMPLE_PDF, headers=BLOCK).status_code == 201
     box.clock.advance(3600)
-    assert box.document(held)["status"] == "WAIT_FOR_VALIDATION"
+    assert box.document(held)["status"] == "WAIT_FOR_UPLOAD"
     assert box.document(later)["status"] == "READY"
 
 
