@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import json
 import re
@@ -69,6 +70,12 @@ def test_demo_drives_the_three_citizens_over_http(tmp_path: Path) -> None:
     assert (tmp_path / f"qr-{request_id}.svg").exists()
     for _title, fiscal_code, _settings in DEMO_CITIZENS:
         assert fiscal_code not in text
+    # then the first citizen signs, and the flow fetches the signed document
+    assert "Citizen who receives messages signed in the sandbox: SIGNED" in text
+    [signed] = (tmp_path / "signed").rglob("*.pdf")
+    digest = hashlib.sha256(signed.read_bytes()).hexdigest()
+    assert f"sha256: {digest}" in text
+    assert f"signed document: {signed}" in text
 
 
 # -- commands on real requests, against the sandbox --------------------------------------------
