@@ -131,8 +131,8 @@ def _report(
     else:
         assert flow is not None  # no failure means the flow was opened
         code = exits.exit_code_for(flow.state, goal)
-        if only_goal and flow.state is not goal and code == exits.OK.code:
-            code = exits.NOT_SETTLED.code
+        if only_goal and flow.state is not goal and not flow.is_closed:
+            code = exits.NOT_SETTLED.code  # short of the goal, and still open
     qr = None
     if flow is not None and flow.fallback:
         try:

@@ -52,9 +52,14 @@ def api_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def request_options(parser: argparse.ArgumentParser, *, positional: bool = True) -> None:
+def request_options(
+    parser: argparse.ArgumentParser,
+    *,
+    positional: bool = True,
+    id_help: str = "the signature request id",
+) -> None:
     if positional:
-        parser.add_argument("request_id", type=request_id, help="the signature request id")
+        parser.add_argument("request_id", type=request_id, help=id_help)
     api_options(parser)
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
     parser.add_argument("--qr-dir", default="out", help="where a fallback's QR code is written")

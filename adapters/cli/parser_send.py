@@ -8,19 +8,24 @@ from .argtypes import positive_seconds, request_id
 from .options import request_options
 from .send import cmd_delivered, cmd_fetch, cmd_send, field_spec
 
+FLOW_ID_HELP = (
+    "the flow's id: with --db, the stored flow's (a flow from `send` has its own, printed as "
+    "flow_id); without, the signature request id"
+)
+
 
 def add_issuer_commands(sub: Any) -> None:
     """Add ``send``, ``fetch`` and ``delivered`` to ``firmaio``'s subparsers."""
     _send(sub)
     fetch = sub.add_parser("fetch", help="download a SIGNED request's signed documents")
-    request_options(fetch)
+    request_options(fetch, id_help=FLOW_ID_HELP)
     fetch.add_argument("--to", default="signed", help="folder for the files (signed/<id>/)")
     fetch.set_defaults(func=cmd_fetch)
 
     delivered = sub.add_parser(
         "delivered", help="record how a citizen offered the fallback was reached"
     )
-    request_options(delivered)
+    request_options(delivered, id_help=FLOW_ID_HELP)
     delivered.add_argument(
         "--channel", required=True, help="email, letter, desk, pec, phone... (a short name)"
     )

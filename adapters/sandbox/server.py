@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
 
@@ -113,4 +115,20 @@ def serve(
         upload_url_ttl=upload_url_ttl,
     )
     sandbox.issuer.base_url = sandbox.url  # upload URLs point at this server
+    # uvicorn's access log would print each blob URL whole, its signature included
+    logging.getLogger("uvicorn.access").addFilter(_MaskedSignatures())
     uvicorn.run(sandbox.app, host=host, port=port, log_level="info", lifespan="off")
+
+
+class _MaskedSignatures(logging.Filter):
+    """Masks ``sig=...`` in the access log's lines (the path with its query is an argument)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SIGNATURE.sub(r"\1[masked]", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+_SIGNATURE = re.compile(r"(?i)\b(sig=)[^&\s\"']+")
