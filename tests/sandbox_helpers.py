@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 
 from firmaio.adapters.sandbox import Sandbox
+from firmaio.fsm.paths import path_to
+from firmaio.fsm.states import ISSUER_INITIAL, State
 
 _serial = itertools.count(1)
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -29,3 +31,10 @@ def fault(sandbox: Sandbox, operation: str, kind: str, **options: object) -> Non
     from firmaio.adapters.sandbox import Fault
 
     sandbox.state.faults.append(Fault(operation=operation, kind=kind, **options))  # type: ignore[arg-type]
+
+
+SET_UP_TRIGGERS: list[str] = [
+    str(row.trigger) for row in path_to(State.READY, start=ISSUER_INITIAL)
+]
+"""The set-up's steps in the order a flow from a PDF fires them (from the table): find_signer,
+check_document, ..., mark_ready."""

@@ -34,10 +34,10 @@ def mask_signatures(text: str) -> str:
     return _SIGNATURE.sub(r"\1[masked]", text)
 
 
-class _MaskedSignatures(logging.Filter):
-    """On httpx's own logger (``HTTP Request: PUT <url> ...``, at INFO): an upload or download
-    URL's signature is a bearer credential, so it is masked wherever a host application lets
-    that logger through."""
+class MaskedSignatures(logging.Filter):
+    """A logging filter masking shared-access signatures in a record's arguments: on httpx's own
+    logger (``HTTP Request: PUT <url> ...``, at INFO) and the sandbox's access log, an upload or
+    download URL's signature is a bearer credential."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
@@ -48,7 +48,7 @@ class _MaskedSignatures(logging.Filter):
         return True
 
 
-logging.getLogger("httpx").addFilter(_MaskedSignatures())
+logging.getLogger("httpx").addFilter(MaskedSignatures())
 
 MAX_DOWNLOAD = 50 * 1024 * 1024
 """Bytes a signed document may have at most (the service takes bundles of up to 10 MB)."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 
 import uvicorn
 
+from ..client.setup_calls import MaskedSignatures
 from .app import PREFIX, build_app
 from .faults import SandboxState
 from .issuer import SimulatedIssuer
@@ -116,19 +116,5 @@ def serve(
     )
     sandbox.issuer.base_url = sandbox.url  # upload URLs point at this server
     # uvicorn's access log would print each blob URL whole, its signature included
-    logging.getLogger("uvicorn.access").addFilter(_MaskedSignatures())
+    logging.getLogger("uvicorn.access").addFilter(MaskedSignatures())
     uvicorn.run(sandbox.app, host=host, port=port, log_level="info", lifespan="off")
-
-
-class _MaskedSignatures(logging.Filter):
-    """Masks ``sig=...`` in the access log's lines (the path with its query is an argument)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                _SIGNATURE.sub(r"\1[masked]", a) if isinstance(a, str) else a for a in record.args
-            )
-        return True
-
-
-_SIGNATURE = re.compile(r"(?i)\b(sig=)[^&\s\"']+")

@@ -4,28 +4,14 @@ validation. A sandbox of this module's own, its clock a fake one moved by hand."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
 
-from firmaio.adapters.sandbox import MINIMAL_PDF, SAMPLE_PDF, Sandbox
-from tests.http.blob_helpers import BLOCK, Box, box_over, query, refused, served
-
-
-@pytest.fixture(scope="module")
-def sandbox_of_module() -> Iterator[Sandbox]:
-    with served() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def box(sandbox_of_module: Sandbox) -> Iterator[Box]:
-    with box_over(sandbox_of_module) as ready:
-        yield ready
-
+from firmaio.adapters.sandbox import MINIMAL_PDF, SAMPLE_PDF
+from tests.http.blob_helpers import BLOCK, Box, query, refused
 
 # -- upload URLs ---------------------------------------------------------------------------------
 

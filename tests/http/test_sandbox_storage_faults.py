@@ -4,26 +4,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from firmaio.adapters.sandbox import MINIMAL_PDF, SAMPLE_PDF, Sandbox
-from tests.http.blob_helpers import BLOCK, Box, box_over, served
-
-
-@pytest.fixture(scope="module")
-def sandbox_of_module() -> Iterator[Sandbox]:
-    with served() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def box(sandbox_of_module: Sandbox) -> Iterator[Box]:
-    with box_over(sandbox_of_module) as ready:
-        yield ready
-
+from firmaio.adapters.sandbox import MINIMAL_PDF, SAMPLE_PDF
+from tests.http.blob_helpers import BLOCK, Box
 
 # -- uploads ------------------------------------------------------------------------------------
 

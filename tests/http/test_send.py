@@ -23,18 +23,9 @@ from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.order import Order
 from firmaio.fsm.states import State, Trigger
 from tests.conftest import FAST_RETRY
-from tests.sandbox_helpers import fault, fiscal_code
+from tests.sandbox_helpers import SET_UP_TRIGGERS, fault, fiscal_code
 
-SET_UP = [
-    "find_signer",
-    "check_document",
-    "open_dossier",
-    "create_request",
-    "get_upload_url",
-    "upload_document",
-    "check_validation",
-    "mark_ready",
-]
+SET_UP = SET_UP_TRIGGERS
 
 
 Body = Callable[[Driver], Awaitable[None]]

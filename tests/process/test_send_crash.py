@@ -17,18 +17,9 @@ import pytest
 from firmaio.adapters.cli.demo import sample_pdf
 from firmaio.adapters.sandbox import Sandbox
 from tests.crashing_cli import command
-from tests.sandbox_helpers import fiscal_code
+from tests.sandbox_helpers import SET_UP_TRIGGERS, fiscal_code
 
-STEPS = [
-    "find_signer",
-    "check_document",
-    "open_dossier",
-    "create_request",
-    "get_upload_url",
-    "upload_document",
-    "check_validation",
-    "mark_ready",
-]
+STEPS = SET_UP_TRIGGERS
 POINTS = ["before_call", "after_call", "after_write"]
 CASES = [(point, step) for step in STEPS for point in POINTS]
 
