@@ -14,9 +14,9 @@ import asyncio
 from contextlib import aclosing
 from typing import Any
 
-from firmaio.fsm.answers import Answer, Kind
 from firmaio.fsm.errors import ApiError
 from firmaio.fsm.ids import check_request_id
+from firmaio.fsm.machine import Answer, Kind
 
 from .client import IssuerClient
 from .client.answers import epoch

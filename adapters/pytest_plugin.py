@@ -24,13 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from firmaio.fsm import guards, setup_guards
-from firmaio.fsm.answers import Answer
-from firmaio.fsm.driver import Driver
-from firmaio.fsm.engine import Engine, Flow, default_engine
+from firmaio.fsm.driving import Driver, Engine, Flow, default_engine
 from firmaio.fsm.errors import InvalidInput
-from firmaio.fsm.guards import Guard
-from firmaio.fsm.states import State
+from firmaio.fsm.machine import TABLE, Answer, Guard, State
 from firmaio.fsm.testing import EXAMPLE_REQUEST_ID, ManualClock, ScriptedApi, flow_in, witness
 
 if TYPE_CHECKING:
@@ -60,21 +56,18 @@ def firmaio_api() -> ScriptedApi:
     return ScriptedApi()
 
 
+_GUARDS = {row.guard_name: row.guard for row in TABLE if row.guard is not None}
+
+
 @pytest.fixture
 def firmaio_answer() -> Callable[[Guard | str], Answer]:
     """An answer under which a guard (the function, or its name) holds: a guard of the card's
-    spine (``firmaio.fsm.guards``) or of the issuer's set-up (``firmaio.fsm.setup_guards``)."""
+    of the table (:data:`firmaio.fsm.TABLE`)."""
 
     def answer(guard: Guard | str) -> Answer:
-        found = (
-            getattr(guards, guard, None) or getattr(setup_guards, guard, None)
-            if isinstance(guard, str)
-            else guard
-        )
+        found = _GUARDS.get(guard) if isinstance(guard, str) else guard
         if found is None or not callable(found):
-            raise InvalidInput(
-                f"no guard named {guard!r} in firmaio.fsm.guards or firmaio.fsm.setup_guards"
-            )
+            raise InvalidInput(f"no guard named {guard!r} in the table (firmaio.fsm.TABLE)")
         return witness(found)
 
     return answer

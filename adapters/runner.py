@@ -1,7 +1,8 @@
 """Batch runs: many durable flows driven to rest, concurrently, by one process.
 
 A run registers the flows it is given (an existing flow is left as it is), then drives each one
-that needs driving to its next resting state with a :class:`~fsm.durable.DurableDriver`, up to
+that needs driving to its next resting state with a :class:`~fsm.driving.durable.DurableDriver`, up
+to
 ``concurrency`` at a time. Rerunning resumes: resting flows are skipped, the others go on from
 their stored state. Several processes on one store never both win a step of a flow (every write
 is a compare-and-set: the loser counts a conflict and leaves the flow to the winner), but sharing
@@ -18,8 +19,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from firmaio.fsm.driver import PollingPolicy
-from firmaio.fsm.durable import Boundary, DurableDriver
+from firmaio.fsm.driving import Boundary, DurableDriver, Hooks, PollingPolicy, ResendPolicy
 from firmaio.fsm.errors import (
     ApiConfigurationError,
     ApiError,
@@ -27,11 +27,8 @@ from firmaio.fsm.errors import (
     InvalidInput,
     StaleFlow,
 )
-from firmaio.fsm.hooks import Hooks
+from firmaio.fsm.machine import RESTING, State
 from firmaio.fsm.ports import Clock, FlowRow, SignatureApi, StatusReader, StepTracer, Store
-from firmaio.fsm.resend import ResendPolicy
-from firmaio.fsm.states import State
-from firmaio.fsm.steps import RESTING
 
 from .client import setup_for
 from .flow_locks import FlowLocks

@@ -26,15 +26,10 @@ from dataclasses import dataclass
 
 import structlog
 
-from firmaio.fsm.driver import PollingPolicy
-from firmaio.fsm.durable import DurableDriver
-from firmaio.fsm.engine import Flow
+from firmaio.fsm.driving import DurableDriver, Flow, Hooks, PollingPolicy, ResendPolicy
 from firmaio.fsm.errors import ApiConfigurationError, ApiError, StaleFlow, StoreUnavailable
-from firmaio.fsm.hooks import Hooks
+from firmaio.fsm.machine import DEFAULT_STEPS, ISSUER_INITIAL, TERMINAL, State, Trigger
 from firmaio.fsm.ports import Clock, SignatureApi, StatusReader, StepTracer, Store
-from firmaio.fsm.resend import ResendPolicy
-from firmaio.fsm.states import ISSUER_INITIAL, TERMINAL, State, Trigger
-from firmaio.fsm.steps import DEFAULT_STEPS
 
 from .client import setup_for
 from .flow_locks import FlowLocks

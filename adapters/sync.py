@@ -27,14 +27,10 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Self, TypeVar
 
-from firmaio.fsm.driver import Driver, PollingPolicy
-from firmaio.fsm.durable import DurableDriver
-from firmaio.fsm.engine import Flow
+from firmaio.fsm.driving import Driver, DurableDriver, Flow, Hooks, PollingPolicy, ResendPolicy
 from firmaio.fsm.errors import InvalidInput
-from firmaio.fsm.hooks import Hooks
+from firmaio.fsm.machine import Trigger
 from firmaio.fsm.ports import StepTracer
-from firmaio.fsm.resend import ResendPolicy
-from firmaio.fsm.states import Trigger
 
 from .client import DEFAULT_BASE_URL, IssuerClient, RetryPolicy
 from .clock import SystemClock

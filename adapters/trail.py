@@ -1,5 +1,5 @@
 """Checking a store's stored trails: every hash chain, the digest of all heads, and, given a
-signed checkpoint, that no trail was rewritten since (:mod:`firmaio.fsm.checkpoint`).
+signed checkpoint, that no trail was rewritten since (:mod:`firmaio.fsm.trail.checkpoint`).
 
 ``audit verify`` and ``firmaio report`` both read their verdicts here; reading never writes.
 """
@@ -10,10 +10,17 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from firmaio.fsm.audit import BrokenChain, ChainLink, verify_chain
-from firmaio.fsm.checkpoint import Checkpoint, against_checkpoint, check_key, heads_digest
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.ports import FlowRow, TrailReader
+from firmaio.fsm.trail import (
+    BrokenChain,
+    ChainLink,
+    Checkpoint,
+    against_checkpoint,
+    check_key,
+    heads_digest,
+    verify_chain,
+)
 
 KEY_ENV = "FIRMAIO_CHECKPOINT_KEY"
 """The environment variable that may hold the checkpoint key (instead of ``--key-file``)."""
@@ -27,7 +34,7 @@ class StoreVerdict:
     records: int
     broken: list[BrokenChain]
     digest: str
-    """The digest of all heads (:func:`firmaio.fsm.checkpoint.heads_digest`)."""
+    """The digest of all heads (:func:`firmaio.fsm.trail.checkpoint.heads_digest`)."""
     checkpoint: Checkpoint | None = None
     checkpoint_problem: str | None = None
     """Why the checkpoint given could not be used (its signature does not hold)."""

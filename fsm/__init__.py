@@ -4,11 +4,17 @@
 an issuer-API port and a clock (:mod:`fsm.ports`); :mod:`fsm.testing` has fakes of both.
 """
 
-from .answers import Answer, Kind, Observation, RequestStatus
-from .audit import AuditRecord, Outcome, fold
-from .driver import Driver, PollingPolicy
-from .durable import DurableDriver
-from .engine import Engine, Flow, default_engine
+from .driving import (
+    Driver,
+    DurableDriver,
+    Engine,
+    Fallback,
+    Flow,
+    Hooks,
+    PollingPolicy,
+    ResendPolicy,
+    default_engine,
+)
 from .errors import (
     ApiConfigurationError,
     ApiError,
@@ -22,13 +28,24 @@ from .errors import (
     StaleFlow,
     TransitionNotAllowed,
 )
-from .fallback import Fallback
-from .hooks import Hooks
+from .machine import (
+    RESTING,
+    STEPS,
+    TABLE,
+    TERMINAL,
+    Answer,
+    ApiCall,
+    Kind,
+    Observation,
+    RequestStatus,
+    Row,
+    State,
+    Step,
+    Steps,
+    Trigger,
+)
 from .ports import Clock, FlowStore, SignatureApi, StoredFlow
-from .resend import ResendPolicy
-from .states import TERMINAL, State, Trigger
-from .steps import RESTING, STEPS, ApiCall, Step, Steps
-from .table import TABLE, Row
+from .trail import AuditRecord, Outcome, fold
 
 __all__ = [
     "RESTING",

@@ -15,7 +15,7 @@
         └── ApiRefused           a final 4xx to a call outside the flow (creating a dossier...)
 
 Answers the API *does* give (refusals, "not found", closed requests) are not exceptions:
-they are :class:`fsm.answers.Answer` values that the guards read.
+they are :class:`fsm.machine.answers.Answer` values that the guards read.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .audit import AuditRecord
+    from .trail.record import AuditRecord
 
 
 class FsmError(Exception):
@@ -131,7 +131,8 @@ class ApiConfigurationError(ApiError):
 class ApiRefused(ApiError):
     """A final 4xx answer to a call that is not one of a flow's triggers (``status``, ``detail``).
 
-    The flow's own calls never raise it: their refusals are :class:`fsm.answers.Answer` values.
+    The flow's own calls never raise it: their refusals are :class:`fsm.machine.answers.Answer`
+    values.
     """
 
     def __init__(self, message: str, *, status: int, detail: str | None) -> None:

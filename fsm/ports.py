@@ -13,10 +13,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from .answers import Answer
-from .audit import AuditRecord, ChainLink
-from .order import Order
-from .states import State
+from .machine.answers import Answer
+from .machine.order import Order
+from .machine.states import State
+from .trail.record import AuditRecord, ChainLink
 
 
 class SignatureApi(Protocol):

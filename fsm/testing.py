@@ -13,15 +13,16 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from . import guards as g
-from . import setup_guards as s
-from .answers import Answer, Kind, answer_of, document_answer
-from .engine import Engine, Flow, default_engine
+from .diagrams.paths import entries, path_to
+from .driving.engine import Engine, Flow, default_engine
 from .errors import ApiError, InvalidInput
-from .guards import Guard
-from .order import Order
-from .paths import entries, path_to
-from .states import ISSUER_INITIAL, State
+from .machine import beside_guards as b
+from .machine import setup_guards as s
+from .machine import spine_guards as g
+from .machine.answers import Answer, Kind, answer_of, document_answer
+from .machine.order import Order
+from .machine.states import ISSUER_INITIAL, State
+from .machine.types import Guard
 
 
 class ManualClock:
@@ -235,7 +236,7 @@ _WITNESSES: dict[Guard, Answer] = {
         409, "2 requests of the dossier for this signer since the intent"
     ),
     s.request_was_marked_ready: answer_of(Kind.MARKED_READY, 204),
-    s.documents_were_fetched: answer_of(
+    b.documents_were_fetched: answer_of(
         Kind.FETCHED,
         200,
         **{
@@ -244,7 +245,7 @@ _WITNESSES: dict[Guard, Answer] = {
             "signed.0.sha256": "0b1c2d3e4f5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
         },
     ),
-    s.fallback_was_delivered: answer_of(Kind.DELIVERED, None, channel="letter"),
+    b.fallback_was_delivered: answer_of(Kind.DELIVERED, None, channel="letter"),
 }
 
 LATE_GUARDS: frozenset[Guard] = frozenset(

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from firmaio.adapters.cli import Wiring, main
-from firmaio.fsm.durable import Boundary
-from firmaio.fsm.engine import Flow
+from firmaio.fsm.driving.durable import Boundary
+from firmaio.fsm.driving.engine import Flow
 
 
 def crash_hook(spec: str) -> Boundary:

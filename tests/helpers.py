@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from firmaio.fsm import AuditRecord, Engine, Flow
-from firmaio.fsm.answers import Answer
-from firmaio.fsm.paths import Path, entries, loops, paths
-from firmaio.fsm.states import INITIAL, ISSUER_INITIAL, State
-from firmaio.fsm.steps import DEFAULT_STEPS
-from firmaio.fsm.table import Row
+from firmaio.fsm.diagrams.paths import Path, entries, loops, paths
+from firmaio.fsm.machine.answers import Answer
+from firmaio.fsm.machine.states import INITIAL, ISSUER_INITIAL, State
+from firmaio.fsm.machine.steps import DEFAULT_STEPS
+from firmaio.fsm.machine.table import Row
 from firmaio.fsm.testing import EXAMPLE_ORDER, LATE_GUARDS, witness
 
 START = 1_800_000_000.0

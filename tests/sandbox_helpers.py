@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 
 from firmaio.adapters.sandbox import Sandbox
-from firmaio.fsm.paths import path_to
-from firmaio.fsm.states import ISSUER_INITIAL, State
+from firmaio.fsm.diagrams.paths import path_to
+from firmaio.fsm.machine.states import ISSUER_INITIAL, State
 
 _serial = itertools.count(1)
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

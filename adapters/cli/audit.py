@@ -10,12 +10,11 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from firmaio.fsm.audit import ChainLink, from_event_dict
-from firmaio.fsm.checkpoint import Checkpoint, read_checkpoint
-from firmaio.fsm.engine import default_engine
+from firmaio.fsm.diagrams import to_dot, to_mermaid
+from firmaio.fsm.driving import default_engine
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.ports import StoredFlow
-from firmaio.fsm.render import to_dot, to_mermaid
+from firmaio.fsm.trail import ChainLink, Checkpoint, from_event_dict, read_checkpoint
 
 from ..store import store_name
 from ..trail import StoreVerdict, read_key, verify_store

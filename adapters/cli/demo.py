@@ -19,13 +19,10 @@ from typing import Any, TextIO
 
 from ulid import ULID
 
-from firmaio.fsm.driver import Driver
-from firmaio.fsm.durable import DurableDriver
-from firmaio.fsm.engine import Flow
+from firmaio.fsm.driving import Driver, DurableDriver, Flow
 from firmaio.fsm.errors import InvalidInput
-from firmaio.fsm.order import Order
+from firmaio.fsm.machine import Order, State, Trigger
 from firmaio.fsm.ports import Store
-from firmaio.fsm.states import State, Trigger
 
 from ..client import IssuerClient, IssuerSetup, order_from_pdf
 from ..clock import SystemClock

@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
-from firmaio.fsm.render import FILES, FORMATS, render, table_markdown, to_mermaid
-from firmaio.fsm.views import dot_files
+from firmaio.fsm.diagrams import FILES, FORMATS, dot_files, render, table_markdown, to_mermaid
 
 from ..report.svg import dot_available, render_svg
 from . import exits

@@ -20,8 +20,7 @@ from firmaio.fsm.errors import (
     StoreUnavailable,
     TransitionNotAllowed,
 )
-from firmaio.fsm.states import State
-from firmaio.fsm.steps import DEFAULT_STEPS, Steps
+from firmaio.fsm.machine import DEFAULT_STEPS, State, Steps
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,12 +10,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
-from firmaio.fsm.driver import Driver, PollingPolicy
-from firmaio.fsm.durable import DurableDriver
-from firmaio.fsm.engine import Flow
+from firmaio.fsm.driving import Driver, DurableDriver, Flow, PollingPolicy
 from firmaio.fsm.errors import FlowBusy, InvalidInput, StaleFlow
-from firmaio.fsm.order import Order
-from firmaio.fsm.states import State, Trigger
+from firmaio.fsm.machine import Order, State, Trigger
 
 from ..batching import DossierStatusReader
 from ..client import IssuerClient, IssuerSetup

@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-from firmaio.fsm.audit import AuditRecord
-from firmaio.fsm.engine import Flow
-from firmaio.fsm.fallback import Fallback
-from firmaio.fsm.states import State
+from firmaio.fsm.driving import Fallback, Flow
+from firmaio.fsm.machine import State
+from firmaio.fsm.trail import AuditRecord
 
 from ..runner import RunReport
 from .exits import FAILED, Failure

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any, NoReturn
 
+from firmaio.fsm.diagrams import FORMATS
 from firmaio.fsm.errors import InvalidInput
-from firmaio.fsm.render import FORMATS
 
 from .argtypes import (
     count,

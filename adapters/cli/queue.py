@@ -11,9 +11,9 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, TextIO
 
-from firmaio.fsm.driver import PollingPolicy
+from firmaio.fsm.driving import PollingPolicy
 from firmaio.fsm.errors import InvalidInput
-from firmaio.fsm.states import TERMINAL
+from firmaio.fsm.machine import TERMINAL
 
 from ..clock import SystemClock
 from ..store import store_name

@@ -1,7 +1,8 @@
 """``firmaio send``, ``firmaio fetch`` and ``firmaio delivered``: a PDF to its resting state, the
 signed documents back, and how a citizen who got the fallback was reached.
 
-``send`` builds an :class:`~firmaio.fsm.order.Order` from the PDF and its signature fields and
+``send`` builds an :class:`~firmaio.fsm.machine.order.Order` from the PDF and its signature fields
+and
 drives a flow from RECEIVED through the issuer's set-up to READY and on to NOTIFIED or
 FALLBACK_SUGGESTED, one audited step per issuer-API call. With ``--db`` every step is stored:
 running the same command again with the same ``--id`` resumes it, and never makes a second
@@ -20,11 +21,9 @@ from typing import Any, TextIO
 
 from ulid import ULID
 
-from firmaio.fsm.driver import Driver
-from firmaio.fsm.engine import Flow
+from firmaio.fsm.driving import Driver, Flow
 from firmaio.fsm.errors import InvalidInput
-from firmaio.fsm.order import check_fields
-from firmaio.fsm.states import State, Trigger
+from firmaio.fsm.machine import State, Trigger, check_fields
 
 from ..client import order_from_pdf
 from .flows import run_on_flow

@@ -9,9 +9,8 @@ import signal
 import sys
 from typing import Any, TextIO
 
-from firmaio.fsm.driver import PollingPolicy
+from firmaio.fsm.driving import Hooks, PollingPolicy
 from firmaio.fsm.errors import InvalidInput
-from firmaio.fsm.hooks import Hooks
 
 from ..batching import DossierStatusReader
 from ..client import IssuerClient

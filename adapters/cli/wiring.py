@@ -15,10 +15,9 @@ from dataclasses import dataclass
 
 import structlog
 
-from firmaio.fsm.durable import Boundary
+from firmaio.fsm.driving import Boundary, ResendPolicy
 from firmaio.fsm.errors import ApiConfigurationError
 from firmaio.fsm.redact import redact_secrets
-from firmaio.fsm.resend import ResendPolicy
 
 from ..client import DEFAULT_TIMEOUT, IssuerClient, RetryPolicy
 from ..flow_locks import FlowLocks

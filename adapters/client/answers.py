@@ -1,4 +1,5 @@
-"""From HTTP answers to the core's :class:`~firmaio.fsm.answers.Answer` values, and what counts
+"""From HTTP answers to the core's :class:`~firmaio.fsm.machine.answers.Answer` values, and what
+counts
 as transient (worth another attempt) or malformed. Pure functions over ``httpx.Response``."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from firmaio.fsm.answers import Answer, Kind
+from firmaio.fsm.machine import Answer, Kind
 from firmaio.fsm.redact import redact_text
 
 MESSAGES_DISABLED = "It is not allowed to send a message to this user."

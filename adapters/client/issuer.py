@@ -4,7 +4,7 @@ One pooled ``httpx.AsyncClient`` per key, explicit timeouts, the key sent as
 ``Ocp-Apim-Subscription-Key``. Every answer of API-NOTES §3.2 becomes a typed outcome:
 
 * refusals (messages off, no IO profile), "not found" and closed requests are
-  :class:`~fsm.answers.Answer` values for the guards;
+  :class:`~fsm.machine.answers.Answer` values for the guards;
 * a 422 to the notification ("not notifiable now") is resolved by reading the request;
 * 401 and 403 raise :class:`~fsm.errors.ApiConfigurationError` at once;
 * 429 waits as ``x-rate-limit-retry-after`` / ``Retry-After`` say; 5xx, timeouts, dropped
@@ -30,7 +30,7 @@ import time
 
 import httpx
 
-from firmaio.fsm.answers import Answer, Kind, RequestStatus
+from firmaio.fsm.machine import Answer, Kind, RequestStatus
 
 from .answers import (
     IO_CATCH_ALLS,

@@ -1,6 +1,7 @@
 """The core's :class:`~firmaio.fsm.ports.SetupApi` over an :class:`~.issuer.IssuerClient`.
 
-Each set-up call becomes the :class:`~firmaio.fsm.answers.Answer` its step's guards read: the
+Each set-up call becomes the :class:`~firmaio.fsm.machine.answers.Answer` its step's guards read:
+the
 ids the service gave travel as facts; a refusal the flow can name (no IO profile, a PDF the
 service refuses, an expired upload URL, a dossier that does not exist) is an answer; any other
 refusal is ``REFUSED`` with the service's detail. The order's PDF is read here, and refused
@@ -17,9 +18,8 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from firmaio.fsm.answers import Answer, Kind, answer_of, document_answer
 from firmaio.fsm.errors import ApiProtocolError, ApiRefused, ApiUnavailable, InvalidInput
-from firmaio.fsm.order import Order, check_expiry
+from firmaio.fsm.machine import Answer, Kind, Order, answer_of, check_expiry, document_answer
 
 from .answers import NO_IO_PROFILE, epoch
 from .issuer import IssuerClient

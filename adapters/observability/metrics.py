@@ -29,10 +29,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from firmaio.fsm.audit import AuditRecord, Outcome
-from firmaio.fsm.engine import Flow
-from firmaio.fsm.hooks import Hooks
-from firmaio.fsm.states import INITIAL, State
+from firmaio.fsm.driving import Flow, Hooks
+from firmaio.fsm.machine import INITIAL, State
+from firmaio.fsm.trail import AuditRecord, Outcome
 
 from ..client import IssuerClient
 from ..client.transport import CallEvent

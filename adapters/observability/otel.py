@@ -20,7 +20,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
-from firmaio.fsm.audit import AuditRecord, Outcome
+from firmaio.fsm.trail import AuditRecord, Outcome
 
 from ..client import IssuerClient
 

@@ -28,7 +28,7 @@ from procrastinate.jobs import Status
 from procrastinate.schema import SchemaManager
 
 from firmaio.fsm.errors import StoreUnavailable
-from firmaio.fsm.states import ISSUER_INITIAL, TERMINAL
+from firmaio.fsm.machine import ISSUER_INITIAL, TERMINAL
 
 from ..tenants import DEFAULT_TENANT
 from .runtime import Runtime

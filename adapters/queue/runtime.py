@@ -13,15 +13,11 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from firmaio.fsm.audit import Outcome
-from firmaio.fsm.driver import PollingPolicy
-from firmaio.fsm.durable import Boundary, DurableDriver
-from firmaio.fsm.engine import Flow
+from firmaio.fsm.driving import Boundary, DurableDriver, Flow, Hooks, PollingPolicy, ResendPolicy
 from firmaio.fsm.errors import ApiConfigurationError, ApiError, InvalidInput, StaleFlow
-from firmaio.fsm.hooks import Hooks
+from firmaio.fsm.machine import Trigger
 from firmaio.fsm.ports import Clock, StepTracer, Store
-from firmaio.fsm.resend import ResendPolicy
-from firmaio.fsm.states import Trigger
+from firmaio.fsm.trail import Outcome
 
 from ..batching import DossierStatusReader
 from ..client import DEFAULT_BASE_URL, IssuerClient, RetryPolicy, setup_for

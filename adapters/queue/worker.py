@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import procrastinate
 
-from firmaio.fsm.driver import PollingPolicy
+from firmaio.fsm.driving import PollingPolicy
 from firmaio.fsm.errors import InvalidInput, StoreUnavailable
 from firmaio.fsm.ports import Clock, Store
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from firmaio.fsm.checkpoint import Checkpoint
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.ports import FlowStore, StoredFlow, TrailReader
+from firmaio.fsm.trail import Checkpoint
 
 from ..trail import StoreVerdict, verify_store
 from .model import sections, summary

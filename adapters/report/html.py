@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from firmaio.fsm.states import State
-from firmaio.fsm.table import BASIS
+from firmaio.fsm.machine import BASIS, State
 
 from ..trail import StoreVerdict
 from .model import NOTES, PAGE, FlowSection, StoreSummary, times

@@ -12,13 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from firmaio.fsm.audit import AuditRecord, Outcome
-from firmaio.fsm.graph import View, overview, path_on, row_of
+from firmaio.fsm.diagrams import View, overview, path_on, row_of
+from firmaio.fsm.machine import BASIS, DEFAULT_STEPS, State
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.redact import redact_text
-from firmaio.fsm.states import State
-from firmaio.fsm.steps import DEFAULT_STEPS
-from firmaio.fsm.table import BASIS
+from firmaio.fsm.trail import AuditRecord, Outcome
 
 from ..trail import StoreVerdict
 from .svg import highlight, overview_svg

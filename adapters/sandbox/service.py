@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from ulid import ULID
 
-from firmaio.fsm.fallback import IO_LINK_BASE
+from firmaio.fsm.driving import IO_LINK_BASE
 
 from .blobs import BlobStore
 from .documents import DocumentRules

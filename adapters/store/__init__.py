@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from firmaio.fsm.states import State
+from firmaio.fsm.machine import State
 
 from .aio import AsyncStore
 from .failures import store_name

@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from firmaio.fsm.audit import AuditRecord, ChainLink
 from firmaio.fsm.errors import InvalidInput, StoreError
+from firmaio.fsm.machine import State
 from firmaio.fsm.ports import FlowRow, StoredFlow
-from firmaio.fsm.states import State
+from firmaio.fsm.trail import AuditRecord, ChainLink
 
 from .sql import SqlStore
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from firmaio.fsm.errors import InvalidInput
-from firmaio.fsm.states import State
+from firmaio.fsm.machine import State
 
 from .failures import postgres_error, postgres_label
 from .schema import MIGRATIONS, Migration

@@ -17,7 +17,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from firmaio.fsm.audit import (
+from firmaio.fsm.errors import InvalidInput, StaleFlow, StoreUnusable
+from firmaio.fsm.machine import DEFAULT_STEPS, State
+from firmaio.fsm.ports import FlowRow, StoredFlow
+from firmaio.fsm.trail import (
     AuditRecord,
     ChainLink,
     canonical,
@@ -25,10 +28,6 @@ from firmaio.fsm.audit import (
     from_event_dict,
     genesis,
 )
-from firmaio.fsm.errors import InvalidInput, StaleFlow, StoreUnusable
-from firmaio.fsm.ports import FlowRow, StoredFlow
-from firmaio.fsm.states import State
-from firmaio.fsm.steps import DEFAULT_STEPS
 
 from .failures import not_ours
 from .schema import MIGRATIONS, VERSION_TABLE, Migration, pending, stored_version

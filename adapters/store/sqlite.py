@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from firmaio.fsm.errors import StoreUnavailable
-from firmaio.fsm.states import State
+from firmaio.fsm.machine import State
 
 from .failures import cannot_open, missing, sqlite_error, sqlite_label
 from .schema import MIGRATIONS, Migration

@@ -19,7 +19,7 @@ import contextlib
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from firmaio.fsm.states import State
+from firmaio.fsm.machine import State
 
 from .aio import AsyncStore
 from .sqlite import SqliteStore, would_wait

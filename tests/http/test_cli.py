@@ -17,7 +17,7 @@ from PIL import Image
 
 from firmaio.adapters.cli import DEMO_CITIZENS, main
 from firmaio.adapters.sandbox import Sandbox
-from firmaio.fsm.render import FILES, FORMATS, render
+from firmaio.fsm.diagrams.render import FILES, FORMATS, render
 from tests.sandbox_helpers import ready_request
 
 

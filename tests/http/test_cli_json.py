@@ -22,8 +22,8 @@ import pytest
 from firmaio.adapters.cli import Wiring, exits, main
 from firmaio.adapters.cli.demo import sample_pdf
 from firmaio.adapters.sandbox import Sandbox
-from firmaio.fsm.durable import Boundary
-from firmaio.fsm.engine import Flow
+from firmaio.fsm.driving.durable import Boundary
+from firmaio.fsm.driving.engine import Flow
 from tests.conftest import FAST_RETRY
 from tests.crashing_cli import command
 from tests.sandbox_helpers import fault, fiscal_code, ready_request

@@ -9,7 +9,7 @@ import pytest
 from firmaio.adapters.clock import SystemClock
 from firmaio.adapters.sandbox import Sandbox
 from firmaio.fsm import Driver, Outcome, State, Trigger
-from firmaio.fsm.engine import Flow
+from firmaio.fsm.driving.engine import Flow
 from tests.conftest import make_client
 from tests.sandbox_helpers import fault, ready_request
 

@@ -23,7 +23,7 @@ from firmaio.fsm import (
     State,
     Trigger,
 )
-from firmaio.fsm.engine import Flow
+from firmaio.fsm.driving.engine import Flow
 from tests.conftest import make_client
 from tests.sandbox_helpers import fault, fiscal_code, ready_request
 

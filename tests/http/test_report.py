@@ -17,8 +17,8 @@ import pytest
 
 from firmaio.adapters.cli import DEMO_CITIZENS, main
 from firmaio.fsm import State
-from firmaio.fsm.graph import overview
-from firmaio.fsm.table import BASIS
+from firmaio.fsm.diagrams.graph import overview
+from firmaio.fsm.machine.table import BASIS
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("FIRMAIO_CHROMIUM", "/usr/bin/chromium")

@@ -18,10 +18,10 @@ from firmaio.adapters.client import DownloadRefused, IssuerClient, IssuerSetup, 
 from firmaio.adapters.clock import SystemClock
 from firmaio.adapters.sandbox import SAMPLE_PDF_FIELDS, Sandbox
 from firmaio.fsm import Driver
-from firmaio.fsm.audit import Outcome
 from firmaio.fsm.errors import InvalidInput
-from firmaio.fsm.order import Order
-from firmaio.fsm.states import State, Trigger
+from firmaio.fsm.machine.order import Order
+from firmaio.fsm.machine.states import State, Trigger
+from firmaio.fsm.trail.record import Outcome
 from tests.conftest import FAST_RETRY
 from tests.sandbox_helpers import SET_UP_TRIGGERS, fault, fiscal_code
 

@@ -19,13 +19,13 @@ from firmaio.adapters.clock import SystemClock
 from firmaio.adapters.sandbox import SAMPLE_PDF_FIELDS, Sandbox
 from firmaio.adapters.store import open_store
 from firmaio.fsm import Driver
-from firmaio.fsm.answers import Kind
-from firmaio.fsm.audit import Outcome
-from firmaio.fsm.engine import default_engine
+from firmaio.fsm.driving.calls import marked_expiry
+from firmaio.fsm.driving.engine import default_engine
 from firmaio.fsm.errors import ApiError
-from firmaio.fsm.order import Order
-from firmaio.fsm.setup_calls import marked_expiry
-from firmaio.fsm.states import State
+from firmaio.fsm.machine.answers import Kind
+from firmaio.fsm.machine.order import Order
+from firmaio.fsm.machine.states import State
+from firmaio.fsm.trail.record import Outcome
 from tests.conftest import FAST_RETRY
 from tests.sandbox_helpers import fault, fiscal_code
 

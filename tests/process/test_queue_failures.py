@@ -27,9 +27,9 @@ from firmaio.adapters.queue import (
 from firmaio.adapters.sandbox import Sandbox
 from firmaio.adapters.store import open_async_store, open_store
 from firmaio.adapters.tenants import Tenants
-from firmaio.fsm.durable import DurableDriver
+from firmaio.fsm.driving.durable import DurableDriver
 from firmaio.fsm.errors import StoreUnavailable
-from firmaio.fsm.states import Trigger
+from firmaio.fsm.machine.states import Trigger
 from tests.sandbox_helpers import fiscal_code
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from firmaio.adapters.store import AsyncStore
 from firmaio.fsm import Answer, ApiUnavailable, Outcome, State, Trigger
-from firmaio.fsm.durable import DurableDriver
-from firmaio.fsm.engine import Flow
+from firmaio.fsm.driving.durable import DurableDriver
+from firmaio.fsm.driving.engine import Flow
 from firmaio.fsm.errors import InvalidInput, StaleFlow
 from firmaio.fsm.testing import EXAMPLE_IO_MESSAGE_ID, ManualClock, ScriptedApi
 

@@ -24,7 +24,7 @@ import pytest
 from firmaio.adapters.cli import Wiring, main
 from firmaio.adapters.sandbox import Sandbox
 from firmaio.adapters.store import open_store
-from firmaio.fsm.engine import Flow
+from firmaio.fsm.driving.engine import Flow
 from tests.conftest import FAST_RETRY
 from tests.sandbox_helpers import ready_request
 

@@ -16,7 +16,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from firmaio.fsm import Fallback, InvalidRequestId, Kind
-from firmaio.fsm.fallback import button_snippet
+from firmaio.fsm.driving.fallback import button_snippet
 from firmaio.fsm.ids import check_request_id
 
 ULID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"

@@ -12,11 +12,10 @@ from statemachine.io import load
 
 from firmaio.adapters.report.svg import dot_version, element_ids, render_svg, rendered_by
 from firmaio.fsm import TABLE, State
-from firmaio.fsm.engine import default_engine
-from firmaio.fsm.graph import details, overview
-from firmaio.fsm.paths import Path as FsmPath
-from firmaio.fsm.paths import loops, path_id, path_to, paths
-from firmaio.fsm.render import (
+from firmaio.fsm.diagrams.graph import details, overview
+from firmaio.fsm.diagrams.paths import Path as FsmPath
+from firmaio.fsm.diagrams.paths import loops, path_id, path_to, paths
+from firmaio.fsm.diagrams.render import (
     FILES,
     FORMATS,
     render,
@@ -25,9 +24,10 @@ from firmaio.fsm.render import (
     to_mermaid,
     to_scxml,
 )
-from firmaio.fsm.render import paths_markdown as render_paths
-from firmaio.fsm.states import SETUP_ONLY, TERMINAL
-from firmaio.fsm.views import dot_files
+from firmaio.fsm.diagrams.render import paths_markdown as render_paths
+from firmaio.fsm.diagrams.views import dot_files
+from firmaio.fsm.driving.engine import default_engine
+from firmaio.fsm.machine.states import SETUP_ONLY, TERMINAL
 from tests.helpers import START, fire_rows, new_flow_from
 from tests.unit.test_paths import replay
 
@@ -201,7 +201,7 @@ def test_scxml_has_the_same_states_and_transitions(scxml_class: type) -> None:
 
 
 def _guard_kwargs(row: object) -> dict[str, bool]:
-    from firmaio.fsm.table import Row
+    from firmaio.fsm.machine.table import Row
 
     assert isinstance(row, Row)
     siblings = [r.guard_name for r in TABLE if (r.source, r.trigger) == (row.source, row.trigger)]

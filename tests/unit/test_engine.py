@@ -18,12 +18,12 @@ from firmaio.fsm import (
     Trigger,
     fold,
 )
-from firmaio.fsm import guards as g
-from firmaio.fsm.audit import LOGGED_FIELDS, OPTIONAL_FIELDS, STORED_FIELDS
-from firmaio.fsm.paths import loops, paths
-from firmaio.fsm.states import SETUP_ONLY
-from firmaio.fsm.table import Row
+from firmaio.fsm.diagrams.paths import loops, paths
+from firmaio.fsm.machine import spine_guards as g
+from firmaio.fsm.machine.states import SETUP_ONLY
+from firmaio.fsm.machine.table import Row
 from firmaio.fsm.testing import ManualClock, witness
+from firmaio.fsm.trail.record import LOGGED_FIELDS, OPTIONAL_FIELDS, STORED_FIELDS
 from tests.helpers import START, answer_for, fire_rows, flow_at, now_for, prefix_to
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from firmaio.adapters.cli import exits
 from firmaio.fsm import State
-from firmaio.fsm.steps import DEFAULT_STEPS
+from firmaio.fsm.machine.steps import DEFAULT_STEPS
 
 
 def test_exit_codes_are_unique_and_named() -> None:

@@ -10,16 +10,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from firmaio.fsm import Answer, ApiUnavailable, Engine, Kind, Outcome, State, Trigger, fold
-from firmaio.fsm.audit import (
-    AuditRecord,
-    ChainLink,
-    canonical,
-    chain_hash,
-    from_event_dict,
-    genesis,
-    verify_chain,
-)
-from firmaio.fsm.paths import paths
+from firmaio.fsm.diagrams.paths import paths
 from firmaio.fsm.testing import (
     EXAMPLE_DOSSIER_ID,
     EXAMPLE_NEW_REQUEST_ID,
@@ -27,6 +18,15 @@ from firmaio.fsm.testing import (
     EXAMPLE_QR_CODE_URL,
     EXAMPLE_SIGNER_ID,
     flow_in,
+)
+from firmaio.fsm.trail.record import (
+    AuditRecord,
+    ChainLink,
+    canonical,
+    chain_hash,
+    from_event_dict,
+    genesis,
+    verify_chain,
 )
 from tests.helpers import RID, START, fire_rows, new_flow_from
 

@@ -19,9 +19,9 @@ from firmaio.fsm import (
     Trigger,
     fold,
 )
-from firmaio.fsm.answers import document_answer
-from firmaio.fsm.paths import path_to
-from firmaio.fsm.states import SETUP_ONLY
+from firmaio.fsm.diagrams.paths import path_to
+from firmaio.fsm.machine.answers import document_answer
+from firmaio.fsm.machine.states import SETUP_ONLY
 from firmaio.fsm.testing import EXAMPLE_ORDER, ScriptedApi, flow_in, witness
 
 

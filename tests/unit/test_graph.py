@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections import Counter
 
 from firmaio.fsm import TABLE, State
-from firmaio.fsm.engine import default_engine
-from firmaio.fsm.graph import details, overview, path_on, row_of, spine_rows
-from firmaio.fsm.paths import paths
-from firmaio.fsm.states import SETUP_ONLY, TERMINAL
-from firmaio.fsm.table import BASIS, Row
-from firmaio.fsm.views import dot_files
+from firmaio.fsm.diagrams.graph import details, overview, path_on, row_of, spine_rows
+from firmaio.fsm.diagrams.paths import paths
+from firmaio.fsm.diagrams.views import dot_files
+from firmaio.fsm.driving.engine import default_engine
+from firmaio.fsm.machine.states import SETUP_ONLY, TERMINAL
+from firmaio.fsm.machine.table import BASIS, Row
 from tests.helpers import START, fire_rows, new_flow_from
 
 

@@ -9,9 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from firmaio.fsm import TABLE, Answer, Kind, Observation
-from firmaio.fsm import guards as g
-from firmaio.fsm import setup_guards as s
-from firmaio.fsm.answers import answer_of, document_answer
+from firmaio.fsm.machine import beside_guards as b
+from firmaio.fsm.machine import setup_guards as s
+from firmaio.fsm.machine import spine_guards as g
+from firmaio.fsm.machine.answers import answer_of, document_answer
 from firmaio.fsm.testing import LATE_GUARDS, witness
 from tests.strategies import answers
 
@@ -89,8 +90,8 @@ def obs(answer: Answer | None, now: float = NOW) -> Observation:
         (s.is_still_validating, document_answer("WAIT_FOR_UPLOAD"), NOW, True),
         (s.validation_deadline_passed, document_answer("WAIT_FOR_UPLOAD"), DEADLINE, True),
         (s.set_up_request_vanished, Answer.not_found(), NOW, True),
-        (s.fallback_was_delivered, answer_of(Kind.DELIVERED, None, channel="pec"), NOW, True),
-        (s.fallback_was_delivered, answer_of(Kind.DELIVERED, None, note="n"), NOW, False),
+        (b.fallback_was_delivered, answer_of(Kind.DELIVERED, None, channel="pec"), NOW, True),
+        (b.fallback_was_delivered, answer_of(Kind.DELIVERED, None, note="n"), NOW, False),
     ],
 )
 def test_guard(guard: g.Guard, answer: Answer | None, now: float, expected: bool) -> None:
@@ -117,7 +118,7 @@ def test_at_most_one_guard_holds_per_source_and_trigger(answer: Answer, now: flo
 @pytest.mark.parametrize("row", TABLE, ids=lambda r: f"{r.source}-{r.trigger}-{r.guard_name}")
 def test_each_witness_makes_only_its_guard_hold(row: object) -> None:
     """The witness answers used by the path tests select exactly their row."""
-    from firmaio.fsm.table import Row
+    from firmaio.fsm.machine.table import Row
 
     assert isinstance(row, Row)
     if row.guard is None:
@@ -137,7 +138,7 @@ def test_the_set_up_witnesses_carry_the_facts_the_next_steps_need() -> None:
         assert witness(guard).fact("document_id")
     assert witness(s.upload_url_was_issued).upload_url
     assert witness(s.upload_url_was_issued).facts == ()  # the URL is a credential: no fact
-    assert witness(s.fallback_was_delivered).fact("channel")
+    assert witness(b.fallback_was_delivered).fact("channel")
 
 
 def test_late_guards_hold_only_after_the_deadline_and_their_siblings_before() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from firmaio.fsm import InvalidInput
-from firmaio.fsm.order import Order, check_expiry, check_fiscal_code
+from firmaio.fsm.machine.order import Order, check_expiry, check_fiscal_code
 from firmaio.fsm.testing import EXAMPLE_ORDER
 
 FISCAL_CODE = "RSSMRA80A01H501U"

@@ -12,10 +12,10 @@ import asyncio
 import pytest
 
 from firmaio.fsm import TABLE, Driver, Outcome, State, TransitionNotAllowed, Trigger
-from firmaio.fsm import guards as g
-from firmaio.fsm.paths import Path, entries, loops, path_id, path_to, paths
-from firmaio.fsm.states import SETUP_ONLY
-from firmaio.fsm.steps import CALL_OF, DEFAULT_STEPS
+from firmaio.fsm.diagrams.paths import Path, entries, loops, path_id, path_to, paths
+from firmaio.fsm.machine import spine_guards as g
+from firmaio.fsm.machine.states import SETUP_ONLY
+from firmaio.fsm.machine.steps import CALL_OF, DEFAULT_STEPS
 from firmaio.fsm.testing import (
     EXAMPLE_NEW_REQUEST_ID,
     EXAMPLE_ORDER,

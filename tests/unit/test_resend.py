@@ -17,8 +17,8 @@ from firmaio.fsm import (
     State,
     TransitionNotAllowed,
 )
-from firmaio.fsm.audit import Outcome
 from firmaio.fsm.testing import EXAMPLE_IO_MESSAGE_ID, ManualClock, ScriptedApi
+from firmaio.fsm.trail.record import Outcome
 
 ACTIVATED = Answer.request("WAIT_FOR_SIGNATURE")
 IO_DOWN = Answer.io_unavailable()

@@ -22,10 +22,10 @@ from firmaio.fsm import (
     Trigger,
     fold,
 )
-from firmaio.fsm.audit import canonical
-from firmaio.fsm.paths import entries
-from firmaio.fsm.steps import CALL_OF, DEFAULT_STEPS
+from firmaio.fsm.diagrams.paths import entries
+from firmaio.fsm.machine.steps import CALL_OF, DEFAULT_STEPS
 from firmaio.fsm.testing import EXAMPLE_ORDER, LATE_GUARDS, ManualClock, ScriptedApi, witness
+from firmaio.fsm.trail.record import canonical
 from tests.strategies import answers_or_errors
 
 ROWS = {(r.source, r.trigger, r.target, r.guard_name) for r in TABLE}

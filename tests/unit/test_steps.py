@@ -24,13 +24,13 @@ from firmaio.fsm import (
     Steps,
     Trigger,
 )
-from firmaio.fsm import guards as g
-from firmaio.fsm.audit import from_event_dict
-from firmaio.fsm.paths import entries
-from firmaio.fsm.render import to_mermaid
-from firmaio.fsm.states import BEFORE_READY, SETUP_ONLY
-from firmaio.fsm.steps import DEFAULT_STEPS, RESTING, SETUP_CALLS
+from firmaio.fsm.diagrams.paths import entries
+from firmaio.fsm.diagrams.render import to_mermaid
+from firmaio.fsm.machine import spine_guards as g
+from firmaio.fsm.machine.states import BEFORE_READY, SETUP_ONLY
+from firmaio.fsm.machine.steps import DEFAULT_STEPS, RESTING, SETUP_CALLS
 from firmaio.fsm.testing import ManualClock, ScriptedApi
+from firmaio.fsm.trail.record import from_event_dict
 
 REQUEST_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 SETUP_TRIGGERS = {row.trigger for row in TABLE if row.source in BEFORE_READY}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from firmaio.fsm import TABLE, Engine, InvalidDefinition, State, Trigger
-from firmaio.fsm.guards import is_signed, is_still_ready, is_waiting_for_signature
-from firmaio.fsm.states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL
-from firmaio.fsm.steps import DEFAULT_STEPS
-from firmaio.fsm.table import BASIS, Row
-from firmaio.fsm.validate import (
+from firmaio.fsm.machine.spine_guards import is_signed, is_still_ready, is_waiting_for_signature
+from firmaio.fsm.machine.states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL
+from firmaio.fsm.machine.steps import DEFAULT_STEPS
+from firmaio.fsm.machine.table import BASIS, Row
+from firmaio.fsm.machine.validate import (
     ambiguous_rows,
     states_without_path_to_terminal,
     terminal_states_with_exits,

@@ -3,7 +3,8 @@
 Subscribe a callback to every transition, or to those into one target state, of one outcome or
 of one trigger; it gets the flow and the record, and may be a plain function or a coroutine
 function. The driver calls the matching hooks after the record is kept (for a
-:class:`~fsm.durable.DurableDriver`, after the store's write), in the order they subscribed. A
+:class:`~fsm.driving.durable.DurableDriver`, after the store's write), in the order they
+subscribed. A
 hook that raises is logged (``fsm.hook_failed``, with the hook's name and the error's type) and
 skipped: the flow goes on and its record is already safe.
 
@@ -24,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from .audit import AuditRecord, Outcome
-from .redact import redact_text
-from .states import State
+from ..machine.states import State
+from ..redact import redact_text
+from ..trail.record import AuditRecord, Outcome
 
 if TYPE_CHECKING:
     from .engine import Flow
@@ -58,7 +59,9 @@ class Hooks:
 
     def __init__(self, *, logger: Any = None) -> None:
         self._subscriptions: list[Subscription] = []
-        self._log = logger if logger is not None else structlog.get_logger("firmaio.fsm.hooks")
+        self._log = (
+            logger if logger is not None else structlog.get_logger("firmaio.fsm.driving.hooks")
+        )
 
     def __len__(self) -> int:
         return len(self._subscriptions)

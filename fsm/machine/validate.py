@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
-from .errors import InvalidDefinition
+from ..errors import InvalidDefinition
 from .states import State
 from .steps import Steps
 from .table import Row
@@ -111,7 +111,7 @@ def rows_without_reason(rows: Sequence[Row], terminal: frozenset[State]) -> list
 
 
 def steps_disagreeing(rows: Sequence[Row], steps: Steps) -> list[str]:
-    """Triggers the table and the step declarations (:mod:`fsm.steps`) do not agree on."""
+    """Triggers the table and the step declarations (:mod:`fsm.machine.steps`) do not agree on."""
     in_table = {str(row.trigger) for row in rows}
     problems = [
         f"trigger {name} has rows but no step declares it"

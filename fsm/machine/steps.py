@@ -1,6 +1,7 @@
 """What firing each trigger takes, declared once, beside the transition table.
 
-The table (:mod:`fsm.table`) says where a trigger leads under which guard; a :class:`Step` says
+The table (:mod:`fsm.machine.table`) says where a trigger leads under which guard; a :class:`Step`
+says
 what the trigger *does*: the one issuer-API call it makes, whether that call has effects a crash
 could leave unknown (the notification opens an *intent* first), and the states from which the
 driver fires it on its own. Everything the rest of the code needs to know about triggers is
@@ -12,8 +13,9 @@ derived from :data:`STEPS` by :class:`Steps`:
   and the resting states where a driver stops (:attr:`Steps.resting`);
 * which trigger opens the notification intent and which settles it after a crash.
 
-Adding a trigger means one :class:`~fsm.table.Row` per outcome and one :class:`Step`; the engine
-refuses a table and a declaration that disagree (:func:`fsm.validate.check_steps`).
+Adding a trigger means one :class:`~fsm.machine.table.Row` per outcome and one :class:`Step`; the
+engine
+refuses a table and a declaration that disagree (:func:`fsm.machine.validate.check_steps`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import enum
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from .errors import InvalidDefinition
+from ..errors import InvalidDefinition
 from .states import State, Trigger
 
 
@@ -74,7 +76,7 @@ class Step:
     """What firing ``trigger`` takes, and when the driver fires it by itself."""
 
     trigger: str
-    """A :class:`~fsm.states.Trigger` (or a ``StrEnum`` member of your own table's)."""
+    """A :class:`~fsm.machine.states.Trigger` (or a ``StrEnum`` member of your own table's)."""
     call: ApiCall | None
     """The one API call the driver makes before firing; None for a trigger that makes none."""
     fired_from: frozenset[State] = frozenset()
@@ -92,7 +94,7 @@ class Step:
     """No API call: the operator's input is the answer (the fallback's delivery channel)."""
     resends: bool = False
     """The notification: tried again from a resting state after a passing refusal
-    (:class:`~fsm.resend.ResendPolicy`, :meth:`~fsm.driver.Driver.renotify`)."""
+    (:class:`~fsm.driving.resend.ResendPolicy`, :meth:`~fsm.driving.driver.Driver.renotify`)."""
 
     @property
     def recovers_intent(self) -> bool:
@@ -142,7 +144,7 @@ STEPS: tuple[Step, ...] = (
     Step(Trigger.DELIVER_FALLBACK, None, takes_input=True),
     Step(Trigger.FETCH_DOCUMENTS, ApiCall.FETCH_SIGNED),
 )
-"""Each trigger's step: the one declaration beside :data:`fsm.table.TABLE`."""
+"""Each trigger's step: the one declaration beside :data:`fsm.machine.table.TABLE`."""
 
 
 class Steps:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from .states import ENTRIES, INITIAL, TERMINAL, State
-from .steps import RESTING
-from .table import TABLE, Row
+from ..machine.states import ENTRIES, INITIAL, TERMINAL, State
+from ..machine.steps import RESTING
+from ..machine.table import TABLE, Row
 
 Path = tuple[Row, ...]
 

@@ -1,6 +1,7 @@
 """A flow: one signature request's state, what it learned, and its audit trail.
 
-Only :class:`~fsm.engine.Engine` changes a flow; what a flow knows is learned from its records
+Only :class:`~fsm.driving.engine.Engine` changes a flow; what a flow knows is learned from its
+records
 (:func:`learn`), so a flow restored from its stored records knows the same as the one that
 wrote them, but for the upload URL, which is never recorded.
 """
@@ -11,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from .answers import Answer, Kind
-from .audit import AuditRecord, Outcome
-from .errors import ApiError
+from ..errors import ApiError
+from ..machine.answers import Answer, Kind
+from ..machine.order import Order
+from ..machine.states import INITIAL, TERMINAL, State
+from ..redact import redact_text
+from ..trail.record import AuditRecord, Outcome
 from .fallback import Fallback
-from .order import Order
-from .redact import redact_text
-from .states import INITIAL, TERMINAL, State
 
 _ACCEPTED = Outcome.ACCEPTED
 

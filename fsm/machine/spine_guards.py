@@ -1,4 +1,4 @@
-"""Guards: pure, named predicates over an :class:`~fsm.answers.Observation`.
+"""Guards: pure, named predicates over an :class:`~fsm.machine.answers.Observation`.
 
 Each is a plain function from an observation to ``bool``, named as a question. The table holds
 the function objects; their ``__name__`` is what diagrams and audit records show. Guards never
@@ -7,11 +7,7 @@ call anything: the driver makes the one API call a trigger needs and hands over 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from .answers import Answer, Kind, Observation, RequestStatus
-
-Guard = Callable[[Observation], bool]
 
 CLOSED_STATUSES = frozenset({RequestStatus.SIGNED, RequestStatus.REJECTED, RequestStatus.CANCELLED})
 _BEFORE_ACTIVATION = frozenset({RequestStatus.DRAFT, RequestStatus.READY})

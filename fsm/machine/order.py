@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from .errors import InvalidInput
+from ..errors import InvalidInput
 
 FISCAL_CODE = re.compile(
     r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]"
@@ -95,7 +95,8 @@ def _placed(attrs: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    """A PDF to have signed by one citizen: what a flow from :data:`~fsm.states.State.RECEIVED`
+    """A PDF to have signed by one citizen: what a flow from
+    :data:`~fsm.machine.states.State.RECEIVED`
     needs. Build it with :meth:`checked` (or the CLI's ``firmaio send``)."""
 
     pdf: str

@@ -1,8 +1,9 @@
 """How the driver makes each set-up call: which of the flow's facts and order it passes.
 
-The driver makes the one call a trigger's step declares (:mod:`fsm.steps`); for the issuer's
+The driver makes the one call a trigger's step declares (:mod:`fsm.machine.steps`); for the issuer's
 set-up, the call's arguments come from what the flow learned (the ids the service gave, as
-facts) and from its :class:`~fsm.order.Order`. A fact or input that is missing is refused with
+facts) and from its :class:`~fsm.machine.order.Order`. A fact or input that is missing is refused
+with
 an error that says what to do, before any call. The fallback's delivery takes the operator's
 word instead of a call (:func:`delivery_answer`).
 """
@@ -13,13 +14,13 @@ import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 
-from .answers import Answer, Kind, answer_of
-from .errors import InvalidInput
+from ..errors import InvalidInput
+from ..machine.answers import Answer, Kind, answer_of
+from ..machine.order import Order
+from ..machine.steps import ApiCall
+from ..ports import SetupApi
+from ..redact import redact_text
 from .flow import Flow
-from .order import Order
-from .ports import SetupApi
-from .redact import redact_text
-from .steps import ApiCall
 
 UPLOAD_URL_MARGIN = 5.0
 """Seconds before its expiry an upload URL is no longer used: an upload must not start on a URL

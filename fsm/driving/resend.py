@@ -17,10 +17,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .answers import Kind
-from .audit import AuditRecord
-from .errors import InvalidInput
-from .states import State
+from ..errors import InvalidInput
+from ..machine.answers import Kind
+from ..machine.states import State
+from ..trail.record import AuditRecord
 
 DEFAULT_DELAYS = (5.0, 30.0, 120.0)
 """Seconds after each refusal before the next attempt: three later attempts in about 2.6 min."""

@@ -6,7 +6,8 @@ beside it stand the closed statuses the issuer API can report (``SIGNED``, ``REJ
 ``CANCELLED``), ``EXPIRED`` (a request still unsigned after its ``expires_at``) and ``FAILED``,
 where a permanent error ends a flow.
 
-A flow started from a PDF (:class:`~fsm.order.Order`) comes to READY through the issuer's own
+A flow started from a PDF (:class:`~fsm.machine.order.Order`) comes to READY through the issuer's
+own
 set-up first: ``RECEIVED -> SIGNER_FOUND -> DOCUMENT_CHECKED -> DOSSIER_CHOSEN -> DRAFT_CREATED ->
 UPLOAD_URL_ISSUED -> DOCUMENT_UPLOADED -> DOCUMENT_VALIDATED -> READY``, one issuer-API call per
 step; a PDF the service refuses ends in ``DOCUMENT_REFUSED``. It joins the spine at READY.
@@ -68,7 +69,7 @@ class State(enum.StrEnum):
 
 class Trigger(enum.StrEnum):
     """What can be fired on a flow. Each trigger makes at most one call to the issuer API, declared
-    with the trigger's step in :mod:`fsm.steps`."""
+    with the trigger's step in :mod:`fsm.machine.steps`."""
 
     CHECK_ACTIVATION = "check_activation"
     """Read the request while it is READY: has it become WAIT_FOR_SIGNATURE yet?"""
@@ -128,7 +129,7 @@ INITIAL = State.READY
 """Where a flow for an existing request starts (the card's spine)."""
 
 ISSUER_INITIAL = State.RECEIVED
-"""Where a flow started from a PDF starts (:class:`~fsm.order.Order`)."""
+"""Where a flow started from a PDF starts (:class:`~fsm.machine.order.Order`)."""
 
 ENTRIES: frozenset[State] = frozenset({INITIAL, ISSUER_INITIAL})
 """The states a flow may start in."""

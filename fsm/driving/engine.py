@@ -19,21 +19,21 @@ import structlog
 from transitions import EventData, Machine, MachineError
 from transitions import State as MachineState
 
-from .answers import Answer, Observation
-from .audit import EVENT_NAMES, AuditRecord, Outcome, fold
-from .errors import ApiError, InvalidInput, TransitionNotAllowed
+from ..errors import ApiError, InvalidInput, TransitionNotAllowed
+from ..machine.answers import Answer, Observation
+from ..trail.record import EVENT_NAMES, AuditRecord, Outcome, fold
 from .flow import Flow, apply_record, facts_of, learn
 
 __all__ = ["DEFAULT_ACTIVATION_TIMEOUT", "Engine", "Flow", "default_engine"]
-from .guards import Guard
-from .ids import check_request_id
-from .order import Order
-from .reasons import Reason
-from .redact import redact_text
-from .states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL, State
-from .steps import STEPS, Step, Steps
-from .table import BASIS, TABLE, Row
-from .validate import validate
+from ..ids import check_request_id
+from ..machine.order import Order
+from ..machine.reasons import Reason
+from ..machine.states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL, State
+from ..machine.steps import STEPS, Step, Steps
+from ..machine.table import BASIS, TABLE, Row
+from ..machine.types import Guard
+from ..machine.validate import validate
+from ..redact import redact_text
 
 DEFAULT_ACTIVATION_TIMEOUT = 120.0
 """Seconds a request may stay READY before its flow fails (the page says "alcuni secondi")."""
@@ -100,7 +100,8 @@ class Engine:
         logger: Any = None,
     ) -> None:
         self.steps = steps if isinstance(steps, Steps) else Steps(steps)
-        """Each trigger's declared step (:mod:`fsm.steps`), and what is derived from them."""
+        """Each trigger's declared step (:mod:`fsm.machine.steps`), and what is derived from
+        them."""
         uses_setup = any(row.source is ISSUER_INITIAL for row in table)
         validate(
             table,

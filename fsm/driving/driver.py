@@ -13,17 +13,17 @@ from dataclasses import dataclass
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from .answers import Answer
-from .audit import AuditRecord, Outcome
+from ..errors import ApiError, InvalidInput, TransitionNotAllowed
+from ..machine.answers import Answer
+from ..machine.order import Order
+from ..machine.states import State, Trigger
+from ..machine.steps import SETUP_CALLS, ApiCall
+from ..ports import Clock, SetupApi, SignatureApi, StatusReader, StepSpan, StepTracer
+from ..trail.record import AuditRecord, Outcome
+from .calls import delivery_answer, setup_call
 from .engine import Engine, Flow, default_engine
-from .errors import ApiError, InvalidInput, TransitionNotAllowed
 from .hooks import Hooks
-from .order import Order
-from .ports import Clock, SetupApi, SignatureApi, StatusReader, StepSpan, StepTracer
 from .resend import ResendPolicy
-from .setup_calls import delivery_answer, setup_call
-from .states import State, Trigger
-from .steps import SETUP_CALLS, ApiCall
 
 RECOVERY_GRACE = 40.0
 """Seconds a notification call whose outcome is unknown (a crash, or no usable answer) is left to
@@ -86,7 +86,7 @@ class Driver:
         self.status_reader = status_reader
         self.resend = resend if resend is not None else ResendPolicy()
         self.hooks = hooks if hooks is not None else Hooks()
-        """Called after each record is kept (:mod:`fsm.hooks`)."""
+        """Called after each record is kept (:mod:`fsm.driving.hooks`)."""
         self.tracer = tracer
         """Opens a span around each step, if given (:class:`~fsm.ports.StepTracer`)."""
         self.recovery_grace = RECOVERY_GRACE
@@ -186,7 +186,7 @@ class Driver:
         """Take ``flow`` to its next resting state, or stop at the first refused attempt.
 
         From each state that still needs driving it fires the step declared for that state
-        (:mod:`fsm.steps`). A step that leaves the flow where it was (a READY request still
+        (:mod:`fsm.machine.steps`). A step that leaves the flow where it was (a READY request still
         READY) is tried again after :class:`PollingPolicy`'s bounded backoff; the activation
         deadline turns a request that stays READY into a FAILED flow.
 
@@ -328,6 +328,6 @@ def _traced(span: StepSpan, record: AuditRecord) -> None:
     try:
         span.record(record)
     except Exception as error:
-        structlog.get_logger("firmaio.fsm.driver").error(
+        structlog.get_logger("firmaio.fsm.driving.driver").error(
             "fsm.tracer_failed", flow_id=record.flow_id, error=type(error).__name__
         )

@@ -1,4 +1,4 @@
-"""The legible diagrams as Graphviz DOT, rendered from :mod:`fsm.graph`: pure text.
+"""The legible diagrams as Graphviz DOT, rendered from :mod:`fsm.diagrams.graph`: pure text.
 
 ``overview.dot`` draws the page's spine first, thick and dark; the rows the issuer API adds are
 thin and grey; the issuer's set-up (a flow from a PDF, from RECEIVED) sits in a box of its own
@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..machine.states import INITIAL
+from ..machine.table import TABLE, Row
 from .graph import CLOSING, Edge, Node, View, details, overview
 from .render import SETUP_TITLE
-from .states import INITIAL
-from .table import TABLE, Row
 
-HEADER = "Generated from fsm/table.py by `firmaio diagram --write`; do not edit by hand."
+HEADER = "Generated from fsm/machine/table.py by `firmaio diagram --write`; do not edit by hand."
 SPINE_COLOUR = "#1f3f8f"
 OTHER_COLOUR = "#8a8a8a"
 SETUP_COLOUR = "#9a6a1c"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-from .states import ENTRIES, INITIAL, State, Trigger
+from ..machine.states import ENTRIES, INITIAL, State, Trigger
 
 
 class Outcome(enum.StrEnum):
@@ -47,14 +47,14 @@ class AuditRecord(NamedTuple):
     flow_id: str
     seq: int
     trigger: str
-    """A :class:`~fsm.states.Trigger` (or a trigger of your own table's)."""
+    """A :class:`~fsm.machine.states.Trigger` (or a trigger of your own table's)."""
     source: State
     target: State
     outcome: Outcome
     guards: tuple[tuple[str, bool], ...]
     """The guards evaluated, in order, with their results."""
     answer: str | None
-    """The kind of the API's answer (:class:`fsm.answers.Kind`), if a call was made."""
+    """The kind of the API's answer (:class:`fsm.machine.answers.Kind`), if a call was made."""
     http_status: int | None
     request_status: str | None
     io_message_id: str | None
@@ -147,7 +147,8 @@ def fold(records: Iterable[AuditRecord], initial: State | None = None) -> State:
     """The state a flow reaches by replaying its records from ``initial``.
 
     Without ``initial``, a trail starts where its first record does if that is a state a flow
-    may start in (:data:`~fsm.states.ENTRIES`: READY, or RECEIVED for a flow from a PDF), else
+    may start in (:data:`~fsm.machine.states.ENTRIES`: READY, or RECEIVED for a flow from a PDF),
+    else
     in READY. Raises ValueError if an accepted record does not start where the previous one
     ended: such a trail is not one flow's history.
     """

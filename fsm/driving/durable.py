@@ -1,10 +1,10 @@
 """Durable flows: every attempt written to a :class:`~fsm.ports.FlowStore` as it happens.
 
-:class:`DurableDriver` is a :class:`~fsm.driver.Driver` whose steps are persisted:
+:class:`DurableDriver` is a :class:`~fsm.driving.driver.Driver` whose steps are persisted:
 
 * each attempt's record and the flow's new state are written in one transaction, as a
   compare-and-set on the flow's record count, so two processes never both win a step;
-* before a call whose step opens an intent (the notification, :mod:`fsm.steps`), the flow
+* before a call whose step opens an intent (the notification, :mod:`fsm.machine.steps`), the flow
   records its **intent**; the intent is closed in the same write as the answer's record. A flow
   loaded with an open intent may have sent its message before the process died: it fires the
   step that recovers intents (``recover_notification``) first, which reads the request, and only
@@ -20,15 +20,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from .answers import Answer
-from .audit import AuditRecord, fold
+from ..errors import ApiError, InvalidInput, StaleFlow
+from ..machine.answers import Answer
+from ..machine.order import Order
+from ..ports import Clock, FlowStore, SetupApi, SignatureApi, StatusReader, StepTracer
+from ..redact import redact_text
+from ..trail.record import AuditRecord, fold
 from .driver import RECOVERY_GRACE, Driver, PollingPolicy
 from .engine import Engine, Flow
-from .errors import ApiError, InvalidInput, StaleFlow
 from .hooks import Hooks
-from .order import Order
-from .ports import Clock, FlowStore, SetupApi, SignatureApi, StatusReader, StepTracer
-from .redact import redact_text
 from .resend import ResendPolicy
 
 Boundary = Callable[[str, Flow, str], None]

@@ -14,17 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from xml.sax.saxutils import quoteattr
 
-from .audit import AuditRecord, Outcome
+from ..machine.states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL, State
+from ..machine.steps import RESTING
+from ..machine.table import BASIS, TABLE, Row
+from ..trail.record import AuditRecord, Outcome
 from .paths import Path, entries, loops, paths
-from .states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL, State
-from .steps import RESTING
-from .table import BASIS, TABLE, Row
 
 FORMATS = ("mermaid", "dot", "scxml", "paths")
 FILES = {"mermaid": "flow.mmd", "dot": "flow.dot", "scxml": "flow.scxml", "paths": "PATHS.md"}
 """Where each format lives in ``diagrams/``."""
 
-_HEADER = "Generated from fsm/table.py by `firmaio diagram`; do not edit by hand."
+_HEADER = "Generated from fsm/machine/table.py by `firmaio diagram`; do not edit by hand."
 SETUP_TITLE = "Issuer set-up (from a PDF)"
 """What the set-up's part of a diagram is called."""
 

@@ -26,8 +26,8 @@ from urllib.parse import quote, urlencode
 
 import segno
 
-from .answers import Kind
-from .ids import check_request_id
+from ..ids import check_request_id
+from ..machine.answers import Kind
 
 IO_LINK_BASE = "https://continua.io.pagopa.it"
 BUTTON_SCRIPT_URL = "https://assets.cdn.io.pagopa.it/sign/io-sign.js"

@@ -1,29 +1,20 @@
-"""The transition table: every path of the flow, declared once, as data.
-
-Everything else is derived from :data:`TABLE`: the ``transitions`` machine (:mod:`fsm.engine`),
-the diagrams (:mod:`fsm.render`), the path enumeration (:mod:`fsm.paths`) and the manual's table;
-each trigger's step (its API call, when the driver fires it) is declared beside it
-(:mod:`fsm.steps`).
-Rows are tried in order for a (source, trigger); their guards are mutually exclusive, so the order
-never decides the outcome (the validator refuses rows that could be confused).
+"""The rows of the page's own path: from READY through the activation check and the
+notification to NOTIFIED, or to NOTIFY_REFUSED and the fallback; status checks and the issuer's
+cancel once a request can be signed. Joined to :data:`fsm.machine.table.TABLE`.
 
 Each row names its basis: the sentence of the documentation page it implements
 (``tramite-messaggio-su-io.md``), or the fact of the issuer API that makes it needed beyond the
-page (``API-NOTES.md``). :data:`BASIS` holds the texts.
+page (``API-NOTES.md``).
 """
 
 from __future__ import annotations
 
-from . import guards as g
 from . import reasons as why
-from .setup_table import AFTER_SIGNED_ROWS, DELIVERY_ROWS, SETUP_BASIS, SETUP_ROWS
+from . import spine_guards as g
 from .states import State, Trigger
-from .table_types import Basis, Row
+from .types import Basis, Row
 
-__all__ = ["BASIS", "TABLE", "Basis", "Row"]
-
-
-BASIS: dict[str, Basis] = {
+SPINE_BASIS: dict[str, Basis] = {
     "page.wait": Basis(
         True,
         "attendere alcuni secondi affinché la signature request passi dallo status `READY` "
@@ -122,8 +113,8 @@ BASIS: dict[str, Basis] = {
         'The issuer cancels with PUT .../status "CANCELLED", allowed in WAIT_FOR_SIGNATURE '
         "(API-NOTES §1.3.5, §2.3).",
     ),
-    **SETUP_BASIS,
 }
+"""Why the page's rows exist: its own sentences, and the facts of the issuer API beyond them."""
 
 
 def _closed_rows(source: State, trigger: Trigger) -> tuple[Row, ...]:
@@ -230,9 +221,7 @@ def _after_activation_rows(source: State) -> tuple[Row, ...]:
 
 _activation = Trigger.CHECK_ACTIVATION
 
-TABLE: tuple[Row, ...] = (
-    # Before READY: the issuer's set-up of a flow started from a PDF (fsm.setup_table).
-    *SETUP_ROWS,
+SPINE_ROWS: tuple[Row, ...] = (
     # READY: the activation check reads the request.
     Row(
         State.READY,
@@ -288,8 +277,5 @@ TABLE: tuple[Row, ...] = (
     *_notify_rows(State.FALLBACK_SUGGESTED),
     *_recover_rows(State.FALLBACK_SUGGESTED),
     *_after_activation_rows(State.FALLBACK_SUGGESTED),
-    *DELIVERY_ROWS,
-    # SIGNED: the signed documents can be fetched (fsm.setup_table).
-    *AFTER_SIGNED_ROWS,
 )
-"""The one transition table. Order within a (source, trigger) is the order guards are tried."""
+"""The card's spine, from READY to rest, and its closing states."""

@@ -11,7 +11,7 @@ one view per trigger, one edge per row, every guard on it.
 Every state and edge has a stable id (``state-READY``, ``edge-READY-WAIT_FOR_SIGNATURE``,
 ``edge-NOTIFIED-closing``, ``notify-WAIT_FOR_SIGNATURE-message_was_sent``) that the renderers put
 on the drawn elements, so a flow's path is highlighted on a committed SVG by id
-(:func:`path_on`). Pure: :mod:`fsm.views` renders it as DOT; nothing here draws.
+(:func:`path_on`). Pure: :mod:`fsm.diagrams.views` renders it as DOT; nothing here draws.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .audit import AuditRecord, Outcome
-from .states import ENTRIES, INITIAL, SETUP_ONLY, TERMINAL, State
-from .steps import RESTING
-from .table import BASIS, TABLE, Basis, Row
+from ..machine.states import ENTRIES, INITIAL, SETUP_ONLY, TERMINAL, State
+from ..machine.steps import RESTING
+from ..machine.table import BASIS, TABLE, Basis, Row
+from ..trail.record import AuditRecord, Outcome
 
 CLOSING = "closing"
 """The id of the group of closing (terminal) states."""

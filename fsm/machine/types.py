@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .guards import Guard
+from .answers import Observation
 from .reasons import Reason
 from .states import State
+
+Guard = Callable[[Observation], bool]
+"""A guard: a pure, named predicate over an observation (its ``__name__`` is what diagrams and
+records show)."""
 
 
 @dataclass(frozen=True, slots=True)

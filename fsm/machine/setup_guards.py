@@ -1,6 +1,7 @@
-"""Guards of the issuer's set-up (before READY), after SIGNED, and of the fallback's delivery.
+"""Guards of the issuer's set-up: from a PDF to READY.
 
-Like :mod:`fsm.guards`: pure, named predicates over an :class:`~fsm.answers.Observation`, named
+Like :mod:`fsm.machine.spine_guards`: pure, named predicates over an
+:class:`~fsm.machine.answers.Observation`, named
 as questions; the one API call each trigger makes was made by the driver.
 """
 
@@ -164,16 +165,3 @@ def set_up_request_vanished(obs: Observation) -> bool:
 def request_was_marked_ready(obs: Observation) -> bool:
     """``PUT .../status "READY"`` answered 204 (or the request already was READY)."""
     return _kind_is(obs, Kind.MARKED_READY)
-
-
-# --- after SIGNED, and the fallback's delivery ------------------------------------------------
-
-
-def documents_were_fetched(obs: Observation) -> bool:
-    """Every signed document was downloaded, its size and type checked."""
-    return _kind_is(obs, Kind.FETCHED)
-
-
-def fallback_was_delivered(obs: Observation) -> bool:
-    """The operator named the channel that reached the citizen."""
-    return _kind_is(obs, Kind.DELIVERED) and bool(obs.answer and obs.answer.fact("channel"))

@@ -1,5 +1,5 @@
-"""The rows of the issuer's set-up (a PDF to READY), of fetching the signed documents, and of
-the fallback's delivery: declared here, joined to :data:`fsm.table.TABLE`.
+"""The rows of the issuer's set-up (a PDF to READY): declared here, joined to
+:data:`fsm.machine.table.TABLE`.
 
 The set-up joins the card's spine at READY and never passes through it: each of its steps is one
 issuer-API call (API-NOTES §1.2), and each ends a flow it cannot go on from, with the service's
@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from . import reasons as why
 from . import setup_guards as s
-from .guards import Guard
 from .states import State, Trigger
-from .table_types import Basis, Row
+from .types import Basis, Guard, Row
 
 SETUP_BASIS: dict[str, Basis] = {
     "api.signer": Basis(
@@ -57,19 +56,8 @@ SETUP_BASIS: dict[str, Basis] = {
         'PUT .../status "READY" is allowed once every document is READY (API-NOTES §1.3.5, '
         "§2.2); the request then becomes WAIT_FOR_SIGNATURE by itself, where the page starts.",
     ),
-    "api.signed_documents": Basis(
-        False,
-        "A SIGNED request's documents carry the URLs of the signed PDFs, valid 5 minutes "
-        "(API-NOTES §1.3.6); IO keeps them 90 days.",
-    ),
-    "page.channels": Basis(
-        False,
-        "The page advises sending the request through other channels (the «Firma con IO» "
-        "button or the QR code, page.fallback); which one reached the citizen is the "
-        "administration's evidence, recorded beside the page's own path.",
-    ),
 }
-"""Why the rows below exist (joined to :data:`fsm.table.BASIS`)."""
+"""Why the rows below exist (joined to :data:`fsm.machine.table.BASIS`)."""
 
 _S, _T = State, Trigger
 
@@ -232,27 +220,3 @@ SETUP_ROWS: tuple[Row, ...] = (
     _fails(_S.DOCUMENT_VALIDATED, _T.MARK_READY, s.set_up_was_refused, "api.mark_ready"),
 )
 """From a PDF to READY."""
-
-AFTER_SIGNED_ROWS: tuple[Row, ...] = (
-    Row(
-        _S.SIGNED,
-        _T.FETCH_DOCUMENTS,
-        _S.SIGNED,
-        s.documents_were_fetched,
-        ("api.signed_documents",),
-    ),
-)
-"""Fetching the signed documents: the flow stays SIGNED; each fetch's record holds the files'
-SHA-256."""
-
-DELIVERY_ROWS: tuple[Row, ...] = (
-    Row(
-        _S.FALLBACK_SUGGESTED,
-        _T.DELIVER_FALLBACK,
-        _S.FALLBACK_SUGGESTED,
-        s.fallback_was_delivered,
-        ("page.channels",),
-    ),
-)
-"""The fallback reached the citizen through a named channel: the flow keeps waiting for the
-signature (a letter or an e-mail may be followed by another)."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from ..redact import redact_text
 from .answers import Answer, Kind
-from .redact import redact_text
 
 Reason = Callable[[Answer], str]
 """What a row says about why the flow went to its target, given the API's answer."""

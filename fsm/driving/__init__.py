@@ -1,0 +1,26 @@
+"""Driving flows: the engine that fires one trigger on one flow, the flow and what it has learned,
+the driver that makes each step's one API call, the durable driver that journals every step in a
+store, hooks, the notification's later attempts, and the fallback a refused citizen is offered."""
+
+from .driver import RECOVERY_GRACE, Driver, PollingPolicy
+from .durable import Boundary, DurableDriver
+from .engine import DEFAULT_ACTIVATION_TIMEOUT, Engine, Flow, default_engine
+from .fallback import IO_LINK_BASE, Fallback
+from .hooks import Hooks
+from .resend import ResendPolicy
+
+__all__ = [
+    "DEFAULT_ACTIVATION_TIMEOUT",
+    "IO_LINK_BASE",
+    "RECOVERY_GRACE",
+    "Boundary",
+    "Driver",
+    "DurableDriver",
+    "Engine",
+    "Fallback",
+    "Flow",
+    "Hooks",
+    "PollingPolicy",
+    "ResendPolicy",
+    "default_engine",
+]

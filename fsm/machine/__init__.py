@@ -1,0 +1,48 @@
+"""The machine, declared once: states and triggers, the transition table (the page's spine, the
+issuer's set-up, the steps beside the page), guards, reasons, each trigger's step and the
+validator that checks them against each other.
+
+Nothing here calls anything: guards read an :class:`Observation`, rows are data, and everything
+else (the ``transitions`` machine, diagrams, paths) is derived from :data:`TABLE` and
+:data:`STEPS`.
+"""
+
+from .answers import Answer, Kind, Observation, RequestStatus, answer_of, document_answer
+from .order import Order, check_expiry, check_fields, check_fiscal_code
+from .states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL, State, Trigger
+from .steps import DEFAULT_STEPS, RESTING, STEPS, ApiCall, Step, Steps
+from .table import BASIS, TABLE
+from .types import Basis, Guard, Row
+from .validate import validate
+
+__all__ = [
+    "BASIS",
+    "DEFAULT_STEPS",
+    "ENTRIES",
+    "INITIAL",
+    "ISSUER_INITIAL",
+    "RESTING",
+    "SETUP_ONLY",
+    "STEPS",
+    "TABLE",
+    "TERMINAL",
+    "Answer",
+    "ApiCall",
+    "Basis",
+    "Guard",
+    "Kind",
+    "Observation",
+    "Order",
+    "RequestStatus",
+    "Row",
+    "State",
+    "Step",
+    "Steps",
+    "Trigger",
+    "answer_of",
+    "check_expiry",
+    "check_fields",
+    "check_fiscal_code",
+    "document_answer",
+    "validate",
+]

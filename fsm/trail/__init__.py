@@ -1,0 +1,34 @@
+"""The trail: audit records, the hash chain that links them, and checkpoints of the chains' heads
+signed with a key held outside the store."""
+
+from .checkpoint import Checkpoint, against_checkpoint, check_key, heads_digest, read_checkpoint
+from .record import (
+    AuditRecord,
+    BrokenChain,
+    ChainLink,
+    Outcome,
+    canonical,
+    chain_hash,
+    fold,
+    from_event_dict,
+    genesis,
+    verify_chain,
+)
+
+__all__ = [
+    "AuditRecord",
+    "BrokenChain",
+    "ChainLink",
+    "Checkpoint",
+    "Outcome",
+    "against_checkpoint",
+    "canonical",
+    "chain_hash",
+    "check_key",
+    "fold",
+    "from_event_dict",
+    "genesis",
+    "heads_digest",
+    "read_checkpoint",
+    "verify_chain",
+]
