@@ -2,9 +2,8 @@
 path on the committed overview by element id (for the report; no Graphviz needed).
 
 Graphviz keeps the ``id`` and ``class`` each state and edge has in the DOT
-(:mod:`firmaio.fsm.diagrams.views`), so the report finds them in the committed SVG, marks the
-visited
-states and taken edges with a class, puts the step numbers on the taken edges' labels, and
+(:mod:`firmaio.fsm.diagrams.looks`), so the report finds them in the committed SVG, marks the
+visited states and taken edges with a class, puts the step numbers on the taken edges' labels, and
 prefixes every id so several flows' drawings can share one HTML page.
 """
 

@@ -1,10 +1,12 @@
-"""Diagrams of the table: the graph IR and its views (an overview, one view per trigger), the
-renderers (Mermaid, DOT, SCXML, the manual's table) and the enumeration of every path."""
+"""Diagrams of the table: the graph IR and the views built from it (an overview, one view per
+trigger, the whole machine), the one DOT writer and its looks, the other renderers (Mermaid,
+SCXML, the manual's table) and the enumeration of every path."""
 
-from .graph import View, overview, path_on, row_of
+from .graph import View, path_on, row_of
+from .looks import dot_files, to_dot
 from .paths import paths
-from .render import FILES, FORMATS, render, table_markdown, to_dot, to_mermaid
-from .views import dot_files
+from .render import FILES, FORMATS, render, table_markdown, to_mermaid
+from .views import overview
 
 __all__ = [
     "FILES",

@@ -1,31 +1,32 @@
-"""The diagrams' intermediate representation: the table as states and edges, for people.
+"""The diagrams' intermediate representation: the table as states, edges and groups, for people.
 
-:func:`overview` is what a reviewer reads at a glance: each pair of states is joined once (the
-rows between them merged, their triggers and guards listed), the page's *spine* is marked (the
-rows whose every basis is a sentence of the documentation page), the issuer's *set-up* (the
-states only a flow from a PDF passes, from RECEIVED to READY) is marked apart, and the closing
-states are grouped, with each state's ways into them drawn as one edge (a row that stays in a
-closing state, fetching a SIGNED request's documents, is its own loop). :func:`details` gives
-one view per trigger, one edge per row, every guard on it.
+Every diagram is a :class:`View`: its states (:class:`Node`, with a kind and marks), its edges
+(:class:`Edge`, each one or more rows), its groups (:class:`Group`: the issuer's set-up, the
+closing states) and the states a flow starts in. :mod:`fsm.diagrams.views` builds the views from
+the table; every renderer reads one (:mod:`fsm.diagrams.looks` for DOT through the one writer,
+:mod:`fsm.diagrams.dot`; :mod:`fsm.diagrams.render` for Mermaid, SCXML and the manual's table).
 
 Every state and edge has a stable id (``state-READY``, ``edge-READY-WAIT_FOR_SIGNATURE``,
-``edge-NOTIFIED-closing``, ``notify-WAIT_FOR_SIGNATURE-message_was_sent``) that the renderers put
-on the drawn elements, so a flow's path is highlighted on a committed SVG by id
-(:func:`path_on`). Pure: :mod:`fsm.diagrams.views` renders it as DOT; nothing here draws.
+``edge-NOTIFIED-closing``, ``notify-WAIT_FOR_SIGNATURE-message_was_sent``) that the DOT puts on
+the drawn elements, so a flow's path is highlighted on a committed SVG by id (:func:`path_on`).
+Pure: nothing here draws.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..machine.states import ENTRIES, INITIAL, SETUP_ONLY, TERMINAL, State
-from ..machine.steps import RESTING
-from ..machine.table import BASIS, TABLE, Basis, Row
+from ..machine.states import ENTRIES, INITIAL, State
+from ..machine.table import TABLE, Row
 from ..trail.record import AuditRecord, Outcome
 
 CLOSING = "closing"
 """The id of the group of closing (terminal) states."""
+SETUP = "setup"
+"""The id of the group of the issuer's set-up."""
+SETUP_TITLE = "Issuer set-up (from a PDF)"
+"""What the set-up's part of a diagram is called."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +41,18 @@ class Node:
     """The page's spine passes through it."""
     setup: bool = False
     """Only the issuer's set-up passes through it (a flow from a PDF, before READY)."""
+    visited: bool = False
+    """The flow the view was drawn for has been in it."""
 
     @property
     def id(self) -> str:
         return f"state-{self.state}"
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """``state``, its kind, then ``spine``, ``setup`` and ``visited`` where they hold."""
+        marks = (("spine", self.spine), ("setup", self.setup), ("visited", self.visited))
+        return ("state", self.kind, *(name for name, holds in marks if holds))
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +68,8 @@ class Edge:
     """At least one of its rows rests on the page alone."""
     setup: bool = False
     """Its rows leave a state of the issuer's set-up."""
+    steps: tuple[int, ...] = ()
+    """The ``seq`` of each accepted record of the flow the view was drawn for that took it."""
 
     @property
     def lines(self) -> tuple[str, ...]:
@@ -74,6 +85,14 @@ class Edge:
             f"{key} [{' | '.join(guards)}]" if guards else key for key, guards in grouped.items()
         )
 
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """``transition``, ``spine`` or ``beyond``, then ``setup`` and ``taken`` where they
+        hold."""
+        marks = (("setup", self.setup), ("taken", bool(self.steps)))
+        spine = "spine" if self.spine else "beyond"
+        return ("transition", spine, *(name for name, holds in marks if holds))
+
     def takes(self, record: AuditRecord) -> bool:
         """Whether ``record`` (accepted) went along this edge."""
         return any(
@@ -84,87 +103,39 @@ class Edge:
 
 
 @dataclass(frozen=True, slots=True)
+class Group:
+    """States drawn together: the issuer's set-up, or the closing states."""
+
+    id: str
+    title: str
+    members: tuple[State, ...]
+    """In declaration order."""
+    entry: State | None = None
+    """Where a flow starts in the group (the set-up's RECEIVED)."""
+    joins: State | None = None
+    """Where the group's flows go on from (the set-up joins the spine at READY)."""
+
+
+@dataclass(frozen=True, slots=True)
 class View:
-    """One diagram: its states and its edges, in drawing order."""
+    """One diagram: its states, its edges in drawing order, its groups, and the states a flow
+    starts in (each drawn with a start)."""
 
     name: str
     title: str
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
+    groups: tuple[Group, ...] = ()
+    starts: tuple[State, ...] = ()
 
     @property
     def ids(self) -> tuple[str, ...]:
         """Every element id the drawing must carry."""
         return (*(node.id for node in self.nodes), *(edge.id for edge in self.edges))
 
-
-def spine_rows(table: Sequence[Row] = TABLE, basis: Mapping[str, Basis] = BASIS) -> list[Row]:
-    """The rows the documentation page describes: every basis they cite is on the page."""
-    return [row for row in table if row.basis and all(basis[k].on_page for k in row.basis)]
-
-
-def _nodes(states: Iterable[State], spine: list[Row]) -> tuple[Node, ...]:
-    on_spine = {s for row in spine for s in (row.source, row.target)}
-    wanted = set(states)
-    nodes = []
-    for state in State:
-        if state not in wanted:
-            continue
-        if state in ENTRIES:
-            kind = "initial"
-        elif state in TERMINAL:
-            kind = "closing"
-        elif state in RESTING:
-            kind = "resting"
-        else:
-            kind = "step"
-        nodes.append(Node(state, kind, state in on_spine, state in SETUP_ONLY))
-    return tuple(nodes)
-
-
-def overview(table: Sequence[Row] = TABLE, basis: Mapping[str, Basis] = BASIS) -> View:
-    """The machine at a glance: pairs of states merged, closing states grouped, spine first."""
-    spine = spine_rows(table, basis)
-    merged: dict[tuple[State, State | None], list[Row]] = {}
-    for row in sorted(table, key=lambda r: r not in spine):  # spine edges are drawn first
-        closes = row.target in TERMINAL and row.target is not row.source
-        merged.setdefault((row.source, None if closes else row.target), []).append(row)
-    edges = tuple(
-        Edge(
-            f"edge-{source}-{target if target is not None else CLOSING}",
-            source,
-            target,
-            tuple(rows),
-            any(row in spine for row in rows),
-            source in SETUP_ONLY,
-        )
-        for (source, target), rows in merged.items()
-    )
-    states = {s for row in table for s in (row.source, row.target)}
-    return View("overview", "The machine at a glance", _nodes(states, spine), edges)
-
-
-def details(table: Sequence[Row] = TABLE, basis: Mapping[str, Basis] = BASIS) -> tuple[View, ...]:
-    """One view per trigger, in table order: one edge per row, labelled with its guard."""
-    spine = spine_rows(table, basis)
-    triggers = list(dict.fromkeys(str(row.trigger) for row in table))
-    views = []
-    for trigger in triggers:
-        rows = [row for row in table if str(row.trigger) == trigger]
-        edges = tuple(
-            Edge(
-                f"{trigger}-{row.source}-{row.guard_name or 'always'}",
-                row.source,
-                row.target,
-                (row,),
-                row in spine,
-                row.source in SETUP_ONLY,
-            )
-            for row in rows
-        )
-        states = {s for row in rows for s in (row.source, row.target)}
-        views.append(View(trigger, f"Trigger {trigger}", _nodes(states, spine), edges))
-    return tuple(views)
+    def group(self, group_id: str) -> Group | None:
+        """The group ``group_id``, if the view has it."""
+        return next((group for group in self.groups if group.id == group_id), None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,14 @@
 """Diagrams and documents rendered from the table: pure functions returning ``str``.
 
-Mermaid ``stateDiagram-v2``, Graphviz DOT and W3C SCXML show every row with its trigger and
-guard, and mark terminal states; given a flow's history, Mermaid and DOT highlight the states it
-visited and the rows it took. The issuer's set-up (a flow from a PDF, from RECEIVED) is drawn
-apart from the card's spine, with its own entry, joining it at READY: a cluster of its own in
-DOT, a second entry with a note and a colour of its own in Mermaid. ``paths_markdown`` writes
-``diagrams/PATHS.md``; ``table_markdown`` the manual's transition table (docs/machine.md).
-Nothing here needs Graphviz or Mermaid installed.
+Mermaid ``stateDiagram-v2``, Graphviz DOT (:func:`~fsm.diagrams.looks.to_dot`) and W3C SCXML
+show every row with its trigger and guard, and mark terminal states; given a flow's history,
+Mermaid and DOT highlight the states it visited and the rows it took. Each reads a view of the
+table (:mod:`fsm.diagrams.views`): Mermaid and DOT the whole machine, the SCXML and the manual's
+table (``table_markdown``, docs/machine.md) every row in table order. The issuer's set-up (a
+flow from a PDF, from RECEIVED) is drawn apart from the card's spine, with its own entry,
+joining it at READY: a cluster of its own in DOT, a second entry with a note and a colour of its
+own in Mermaid. ``paths_markdown`` writes ``diagrams/PATHS.md`` from the enumerated paths
+(:mod:`fsm.diagrams.paths`). Nothing here needs Graphviz or Mermaid installed.
 """
 
 from __future__ import annotations
@@ -14,147 +16,53 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from xml.sax.saxutils import quoteattr
 
-from ..machine.states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL, State
-from ..machine.steps import RESTING
+from ..machine.states import ENTRIES, INITIAL, ISSUER_INITIAL, TERMINAL, State
 from ..machine.table import BASIS, TABLE, Row
-from ..trail.record import AuditRecord, Outcome
+from ..trail.record import AuditRecord
+from .graph import SETUP, SETUP_TITLE
+from .looks import HEADER as _HEADER
+from .looks import to_dot as to_dot  # a renderer by format, like the others here
 from .paths import Path, entries, loops, paths
+from .views import machine, table_view
 
 FORMATS = ("mermaid", "dot", "scxml", "paths")
 FILES = {"mermaid": "flow.mmd", "dot": "flow.dot", "scxml": "flow.scxml", "paths": "PATHS.md"}
 """Where each format lives in ``diagrams/``."""
 
-_HEADER = "Generated from fsm/machine/table.py by `firmaio diagram`; do not edit by hand."
-SETUP_TITLE = "Issuer set-up (from a PDF)"
-"""What the set-up's part of a diagram is called."""
-
-Edge = tuple[State, State, str]
-
-
-def drawn_states(table: Sequence[Row]) -> list[State]:
-    """The states a diagram of ``table`` shows: all but the set-up's, which only a table with the
-    set-up's rows has."""
-    setup = setup_states(table)
-    return [state for state in State if state not in SETUP_ONLY or state in setup]
-
-
-def setup_states(table: Sequence[Row]) -> list[State]:
-    """The states only the issuer's set-up reaches, in declaration order, if ``table`` has the
-    set-up's rows (none for a table of one's own without them)."""
-    if ISSUER_INITIAL not in entries(table):
-        return []
-    used = {s for row in table for s in (row.source, row.target)}
-    return [state for state in State if state in SETUP_ONLY and state in used]
-
-
-def _edges(table: Sequence[Row]) -> dict[Edge, list[str]]:
-    """Rows merged by (source, target, trigger), keeping their guards in table order."""
-    edges: dict[Edge, list[str]] = {}
-    for row in table:
-        guards = edges.setdefault((row.source, row.target, str(row.trigger)), [])
-        if row.guard_name:
-            guards.append(row.guard_name)
-    return edges
-
-
-def _label(trigger: str, guards: list[str]) -> str:
-    return f"{trigger} [{' | '.join(guards)}]" if guards else trigger
-
-
-def _taken(history: Iterable[AuditRecord] | None) -> tuple[set[State], dict[Edge, list[int]]]:
-    """States visited and edges taken (with step numbers) by a flow's accepted records."""
-    visited: set[State] = set()
-    taken: dict[Edge, list[int]] = {}
-    if history is None:
-        return visited, taken
-    history = list(history)
-    first = history[0].source if history else INITIAL
-    visited.add(first if first in ENTRIES else INITIAL)  # where the flow started
-    for record in history:
-        if record.outcome is Outcome.ACCEPTED:
-            visited.add(record.target)
-            taken.setdefault((record.source, record.target, str(record.trigger)), []).append(
-                record.seq
-            )
-    return visited, taken
-
 
 def to_mermaid(table: Sequence[Row] = TABLE, history: Iterable[AuditRecord] | None = None) -> str:
     """A Mermaid ``stateDiagram-v2``; with ``history``, the flow's own path is highlighted."""
-    visited, taken = _taken(history)
-    setup = setup_states(table)
-    lines = [f"%% {_HEADER}", "stateDiagram-v2", f"    [*] --> {INITIAL}"]
+    view = machine(table, history)
+    setup = view.group(SETUP)
+    lines = [f"%% {_HEADER}", "stateDiagram-v2"]
+    lines.extend(f"    [*] --> {state}" for state in view.starts)
     if setup:
-        lines.append(f"    [*] --> {ISSUER_INITIAL}")
-        lines.append(f"    note left of {ISSUER_INITIAL}")
-        lines.append(f"        {SETUP_TITLE}: joins the spine at {INITIAL}")
+        lines.append(f"    note left of {setup.entry}")
+        lines.append(f"        {setup.title}: joins the spine at {setup.joins}")
         lines.append("    end note")
-    for (source, target, trigger), guards in _edges(table).items():
-        label = _label(trigger, guards)
-        if (source, target, trigger) in taken:
-            steps = ",".join(map(str, taken[source, target, trigger]))
-            label = f"#{steps} {label}"
-        lines.append(f"    {source} --> {target}: {label}")
-    states = drawn_states(table)
-    lines.extend(f"    {state} --> [*]" for state in states if state in TERMINAL)
+    for edge in view.edges:
+        label = edge.lines[0]
+        if edge.steps:
+            label = f"#{','.join(map(str, edge.steps))} {label}"
+        lines.append(f"    {edge.source} --> {edge.target}: {label}")
+    lines.extend(f"    {node.state} --> [*]" for node in view.nodes if node.kind == "closing")
     lines.append("    classDef terminal fill:#eee,stroke:#333,stroke-width:3px")
     lines.append("    classDef resting fill:#e8f4e8,stroke:#2a7a2a")
     lines.append("    classDef visited fill:#cfe3ff,stroke:#1f5fbf,stroke-width:3px")
     if setup:
         lines.append("    classDef setup fill:#fbf3e0,stroke:#a8741a")
+    unvisited = [node for node in view.nodes if not node.visited]
+    boxed = setup.members if setup else ()
     groups = {
-        "setup": [s for s in setup if s not in TERMINAL and s not in visited],
-        "terminal": [s for s in states if s in TERMINAL and s not in visited],
-        "resting": [s for s in states if s in RESTING - TERMINAL and s not in visited],
-        "visited": [s for s in states if s in visited],
+        "setup": [n.state for n in unvisited if n.kind != "closing" and n.state in boxed],
+        "terminal": [n.state for n in unvisited if n.kind == "closing"],
+        "resting": [n.state for n in unvisited if n.kind == "resting"],
+        "visited": [node.state for node in view.nodes if node.visited],
     }
     lines.extend(
         f"    class {','.join(states)} {name}" for name, states in groups.items() if states
     )
     return "\n".join(lines) + "\n"
-
-
-def to_dot(table: Sequence[Row] = TABLE, history: Iterable[AuditRecord] | None = None) -> str:
-    """A Graphviz digraph; terminal states are double octagons, resting ones bold."""
-    visited, taken = _taken(history)
-    setup = setup_states(table)
-    lines = [f"// {_HEADER}", "digraph firmaio_fsm {", "    rankdir=LR;"]
-    lines.append('    node [shape=box, style=rounded, fontname="Helvetica"];')
-    lines.append('    edge [fontname="Helvetica", fontsize=10];')
-    lines.append("    __start [shape=point, width=0.15];")
-    if setup:
-        lines.append("    subgraph cluster_setup {")
-        lines.append(
-            f'        label="{SETUP_TITLE}"; style="rounded,dashed"; color="#a8741a"; labeljust=l;'
-        )
-        lines.append("        __start_setup [shape=point, width=0.15];")
-        lines.extend(f"    {_dot_state(state, visited)}" for state in setup)
-        lines.append("    }")
-    lines.extend(_dot_state(state, visited) for state in drawn_states(table) if state not in setup)
-    lines.append(f"    __start -> {INITIAL};")
-    if setup:
-        lines.append(f"    __start_setup -> {ISSUER_INITIAL};")
-    for (source, target, trigger), guards in _edges(table).items():
-        label = _label(trigger, guards).replace(" [", "\\n[")
-        attrs = [f'label="{label}"']
-        if (source, target, trigger) in taken:
-            steps = ",".join(map(str, taken[source, target, trigger]))
-            attrs[0] = f'label="#{steps} {label}"'
-            attrs.append('color="#1f5fbf", penwidth=2.5')
-        lines.append(f"    {source} -> {target} [{', '.join(attrs)}];")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def _dot_state(state: State, visited: set[State]) -> str:
-    attrs = []
-    if state in TERMINAL:
-        attrs.append("shape=doubleoctagon")
-    elif state in RESTING:
-        attrs.append("penwidth=2")
-    if state in visited:
-        attrs.append('style="rounded,filled", fillcolor="#cfe3ff"')
-    return f"    {state} [{', '.join(attrs)}];" if attrs else f"    {state};"
 
 
 def to_scxml(table: Sequence[Row] = TABLE) -> str:
@@ -167,22 +75,29 @@ def to_scxml(table: Sequence[Row] = TABLE) -> str:
     transitions in SCXML: a row that stays in a terminal state (fetching a SIGNED request's
     documents) is named in a comment there, and changes no state.
     """
-    note = f"A flow from a PDF starts in {ISSUER_INITIAL} ({SETUP_TITLE}), joining at READY"
-    entry = [f"<!-- {note} -->"] if setup_states(table) else []
+    view = table_view(table)
+    setup = view.group(SETUP)
+    entry = []
+    if setup:
+        note = (
+            f"A flow from a PDF starts in {setup.entry} ({setup.title}), joining at {setup.joins}"
+        )
+        entry.append(f"<!-- {note} -->")
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f"<!-- {_HEADER} -->",
         *entry,
         '<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="python"'
-        f' initial="{INITIAL}" name="firmaio_fsm">',
+        f' initial="{view.starts[0]}" name="{view.name}">',
     ]
-    for state in drawn_states(table):
-        rows = [row for row in table if row.source is state]
-        if state in TERMINAL and rows:  # a final state has no transitions: its rows stay there
+    for node in view.nodes:
+        state = node.state
+        rows = [row for edge in view.edges if edge.source is state for row in edge.rows]
+        if node.kind == "closing" and rows:  # a final state has no transitions: rows stay there
             stays = " ".join(f"{row.trigger} [{row.guard_name}]" for row in rows)
             lines.append(f'  <final id="{state}"><!-- stays {state}: {stays} --></final>')
             continue
-        if state in TERMINAL:
+        if node.kind == "closing":
             lines.append(f'  <final id="{state}"/>')
             continue
         lines.append(f'  <state id="{state}">')
@@ -295,11 +210,10 @@ def paths_markdown(table: Sequence[Row] = TABLE) -> str:
 def table_markdown(table: Sequence[Row] = TABLE) -> str:
     """The transition table as Markdown, for the manual (docs/machine.md)."""
     out = ["| From | Trigger | Guard | To |", "|---|---|---|---|"]
-    out.extend(
-        f"| `{row.source}` | `{row.trigger}` | {f'`{row.guard_name}`' if row.guard_name else '—'}"
-        f" | `{row.target}` |"
-        for row in table
-    )
+    for edge in table_view(table).edges:
+        row = edge.rows[0]
+        guard = f"`{row.guard_name}`" if row.guard_name else "—"
+        out.append(f"| `{row.source}` | `{row.trigger}` | {guard} | `{row.target}` |")
     return "\n".join(out) + "\n"
 
 

@@ -1,212 +1,198 @@
-"""The legible diagrams as Graphviz DOT, rendered from :mod:`fsm.diagrams.graph`: pure text.
+"""The table regrouped into views (:mod:`fsm.diagrams.graph`), one per diagram.
 
-``overview.dot`` draws the page's spine first, thick and dark; the rows the issuer API adds are
-thin and grey; the issuer's set-up (a flow from a PDF, from RECEIVED) sits in a box of its own
-with its own entry, its rows thin and brown, and joins the spine at READY; rows between two
-states are one edge listing every trigger and guard; the closing states sit in one group that
-each state reaches by one edge; a legend says all that. One ``trigger-NAME.dot`` per trigger has
-every row as its own edge, labelled with its guard.
+:func:`overview` is what a reviewer reads at a glance: each pair of states is joined once (the
+rows between them merged, their triggers and guards listed), the page's *spine* is marked (the
+rows whose every basis is a sentence of the documentation page), the issuer's *set-up* (the
+states only a flow from a PDF passes, from RECEIVED to READY) is boxed apart, and the closing
+states are grouped, with each state's ways into them drawn as one edge (a row that stays in a
+closing state, fetching a SIGNED request's documents, is its own loop). :func:`details` gives
+one view per trigger, one edge per row, every guard on it.
 
-Every state and edge carries its id (``id=...``) and classes (``class=...``), which Graphviz
-keeps in the SVG it renders: the committed SVG is highlighted for a flow by these ids, without
-Graphviz (``firmaio.adapters.report``). Rendering DOT to SVG needs Graphviz; writing DOT does not.
+:func:`machine` is every row, the rows between two states under one trigger merged (Mermaid and
+``flow.dot``), with a flow's history marked on it; :func:`table_view` is every row as its own
+edge, in table order (the SCXML and the manual's table). Both draw every state but the set-up's,
+which only a table with the set-up's rows has, grouped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from ..machine.states import INITIAL
-from ..machine.table import TABLE, Row
-from .graph import CLOSING, Edge, Node, View, details, overview
-from .render import SETUP_TITLE
-
-HEADER = "Generated from fsm/machine/table.py by `firmaio diagram --write`; do not edit by hand."
-SPINE_COLOUR = "#1f3f8f"
-OTHER_COLOUR = "#8a8a8a"
-SETUP_COLOUR = "#9a6a1c"
-SETUP_FILL = "#fbf5e8"
-SETUP = "setup"
-"""The id of the issuer's set-up box."""
-FILL = {"initial": "#ffffff", "step": "#ffffff", "resting": "#e8f4e8", "closing": "#eeeeee"}
+from ..machine.states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL, State
+from ..machine.steps import RESTING
+from ..machine.table import BASIS, TABLE, Basis, Row
+from ..trail.record import AuditRecord, Outcome
+from .graph import CLOSING, SETUP, SETUP_TITLE, Edge, Group, Node, View
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _node(node: Node, guards: Sequence[str] = (), *, grouped: bool = False) -> str:
-    classes = ["state", node.kind, *(["spine"] if node.spine else [])]
-    classes.extend(["setup"] if node.setup else [])
-    attrs = [f"id={_quote(node.id)}", f"class={_quote(' '.join(classes))}"]
-    if grouped and (node.spine or node.setup):  # each kept in a straight line, side by side
-        attrs.insert(0, f"group={'spine' if node.spine else SETUP}")
-    attrs.append(f'fillcolor="{FILL[node.kind]}"')
-    if guards:  # a closing state reached by a group edge lists the guards that lead to it
-        text = "\\n".join((str(node.state), *guards))
-        attrs.append(f'label="{text}", fontsize=10')
-    if node.kind == "closing":
-        attrs.append("shape=box, style=filled")
-    if node.spine:
-        attrs.append(f'penwidth=2.5, color="{SPINE_COLOUR}"')
-    elif node.kind == "resting":
-        attrs.append("penwidth=2")
-    return f"    {node.state} [{', '.join(attrs)}];"
-
-
-def _edge(edge: Edge, head: str, *, detail: bool) -> str:
-    if detail:  # one row: its guard; the view's title names the trigger
-        label = edge.rows[0].guard_name or "(always)"
-    elif edge.target is None:  # into the closing group: the triggers; the guards are on the states
-        triggers = dict.fromkeys(str(row.trigger) for row in edge.rows)
-        label = "\\l".join(triggers) + "\\l"
-    else:
-        label = "\\l".join(line.replace('"', '\\"') for line in edge.lines) + "\\l"
-    classes = [
-        "transition",
-        "spine" if edge.spine else "beyond",
-        *(["setup"] if edge.setup else []),
-    ]
-    attrs = [
-        f"id={_quote(edge.id)}",
-        f"class={_quote(' '.join(classes))}",
-        f'label="{label}"',
-    ]
-    if edge.spine:
-        attrs.append(f'color="{SPINE_COLOUR}", fontcolor="{SPINE_COLOUR}", penwidth=2.5, weight=8')
-    elif edge.setup:  # the set-up's own line is kept straight; its ways out are not
-        weight = ", weight=4" if edge.target is not None else ""
-        attrs.append(f'color="{SETUP_COLOUR}", fontcolor="#333333", style=dashed{weight}')
-    else:
-        attrs.append(f'color="{OTHER_COLOUR}", fontcolor="#333333", style=dashed')
-    if edge.target is None:
-        attrs.append(f"lhead=cluster_{CLOSING}")
-    return f"    {edge.source} -> {head} [{', '.join(attrs)}];"
-
-
-_LEGEND = (
-    '    legend [shape=plaintext, style=solid, id="legend", label=<\n'
-    '      <table border="0" cellborder="0" cellspacing="2" cellpadding="3">\n'
-    '        <tr><td colspan="2" align="left"><b>Legend</b></td></tr>\n'
-    f'        <tr><td><font color="{SPINE_COLOUR}"><b>━━━</b></font></td>'
-    '<td align="left">the page\'s own path (Tramite messaggio su IO)</td></tr>\n'
-    f'        <tr><td><font color="{OTHER_COLOUR}">- - -</font></td>'
-    '<td align="left">added by the issuer API (API-NOTES)</td></tr>\n'
-    f'        <tr><td bgcolor="{SETUP_FILL}" border="1" color="{SETUP_COLOUR}">   </td>'
-    '<td align="left">the issuer\'s set-up (from a PDF): its own start, its rows brown; it '
-    "joins the page's path at READY</td></tr>\n"
-    f'        <tr><td bgcolor="{FILL["resting"]}" border="1">   </td>'
-    '<td align="left">resting: waits for the citizen or the issuer</td></tr>\n'
-    f'        <tr><td bgcolor="{FILL["closing"]}" border="1">   </td>'
-    '<td align="left">closing: the flow ends there</td></tr>\n'
-    '        <tr><td>[g]</td><td align="left">trigger [guards]: the row holds when one '
-    "guard does</td></tr>\n"
-    "      </table>>];"
-)
-
-
-def _open(name: str, title: str, rankdir: str) -> list[str]:
+def spine_rows(table: Sequence[Row] = TABLE, basis: Mapping[str, Basis] = BASIS) -> list[Row]:
+    """The rows the documentation page describes: every basis they cite is on the page (a key
+    ``basis`` lacks is not)."""
     return [
-        f"// {HEADER}",
-        f"digraph {name.replace('-', '_')} {{",
-        f'    graph [rankdir={rankdir}, compound=true, newrank=true, fontname="Helvetica", '
-        f'nodesep=0.45, ranksep=0.8, labelloc=t, fontsize=16, label="{title}", '
-        f'id="{name}"];',
-        '    node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=12];',
-        '    edge [fontname="Helvetica", fontsize=11, arrowsize=0.7];',
+        row
+        for row in table
+        if row.basis and all(key in basis and basis[key].on_page for key in row.basis)
     ]
 
 
-def _closing_group(view: View) -> list[str]:
-    closing = [node for node in view.nodes if node.kind == "closing"]
-    if not closing:
-        return []
-    grouped = any(edge.target is None for edge in view.edges)
-    out = [
-        f"    subgraph cluster_{CLOSING} {{",
-        f'        id="{CLOSING}"; label="closing states"; style="rounded,dashed"; '
-        'color="#999999"; fontsize=11; labeljust=l;',
-    ]
-    for node in closing:
-        guards = (
-            dict.fromkeys(
-                row.guard_name
-                for edge in view.edges
-                for row in edge.rows
-                if row.target is node.state and row.guard_name
-            )
-            if grouped
-            else {}
+def _kind(state: State) -> str:
+    if state in ENTRIES:
+        return "initial"
+    if state in TERMINAL:
+        return "closing"
+    return "resting" if state in RESTING else "step"
+
+
+def _nodes(
+    states: Iterable[State], spine: list[Row], visited: Iterable[State] = ()
+) -> tuple[Node, ...]:
+    """The nodes of ``states``, in declaration order."""
+    on_spine = {s for row in spine for s in (row.source, row.target)}
+    wanted, seen = set(states), set(visited)
+    return tuple(
+        Node(state, _kind(state), state in on_spine, state in SETUP_ONLY, state in seen)
+        for state in State
+        if state in wanted
+    )
+
+
+def _starts(nodes: Iterable[Node]) -> tuple[State, ...]:
+    """The entries among ``nodes``: READY first, then the others."""
+    present = {node.state for node in nodes}
+    return tuple(s for s in (INITIAL, *sorted(ENTRIES - {INITIAL})) if s in present)
+
+
+def _closing(nodes: tuple[Node, ...]) -> tuple[Group, ...]:
+    members = tuple(node.state for node in nodes if node.kind == "closing")
+    return (Group(CLOSING, "closing states", members),) if members else ()
+
+
+def overview(table: Sequence[Row] = TABLE, basis: Mapping[str, Basis] = BASIS) -> View:
+    """The machine at a glance: pairs of states merged, closing states grouped, the set-up
+    boxed, spine first."""
+    spine = spine_rows(table, basis)
+    merged: dict[tuple[State, State | None], list[Row]] = {}
+    for row in sorted(table, key=lambda r: r not in spine):  # spine edges are drawn first
+        closes = row.target in TERMINAL and row.target is not row.source
+        merged.setdefault((row.source, None if closes else row.target), []).append(row)
+    edges = tuple(
+        Edge(
+            f"edge-{source}-{target if target is not None else CLOSING}",
+            source,
+            target,
+            tuple(rows),
+            any(row in spine for row in rows),
+            source in SETUP_ONLY,
         )
-        out.append("    " + _node(node, tuple(guards)))
-    out.append(f"        {{ rank=same; {'; '.join(str(node.state) for node in closing)}; }}")
-    out.append("    }")
-    return out
-
-
-def _start(node: Node) -> list[str]:
-    """A start point into ``node``, a state a flow starts in."""
-    name, ident = (
-        ("__start", "state-start")
-        if node.state is INITIAL
-        else (f"__start_{node.state}", f"state-start-{node.state}")
+        for (source, target), rows in merged.items()
     )
-    return [
-        f'    {name} [shape=point, width=0.15, id="{ident}", class="start"];',
-        f"    {name} -> {node.state} [weight=10];",
-    ]
+    nodes = _nodes({s for row in table for s in (row.source, row.target)}, spine)
+    boxed = tuple(node.state for node in nodes if node.setup and node.kind != "closing")
+    setup = (Group(SETUP, SETUP_TITLE, boxed, ISSUER_INITIAL, INITIAL),) if boxed else ()
+    groups = (*setup, *_closing(nodes))
+    return View("overview", "The machine at a glance", nodes, edges, groups, _starts(nodes))
 
 
-def _setup_group(view: View) -> list[str]:
-    """The issuer's set-up in a box of its own, with its own start (the overview only)."""
-    inside = [node for node in view.nodes if node.setup and node.kind != "closing"]
-    if not inside:
-        return []
-    out = [
-        f"    subgraph cluster_{SETUP} {{",
-        f'        id="{SETUP}"; label="{SETUP_TITLE}"; style="rounded,filled"; '
-        f'fillcolor="{SETUP_FILL}"; color="{SETUP_COLOUR}"; fontcolor="{SETUP_COLOUR}"; '
-        "fontsize=13; labeljust=l;",
-    ]
-    for node in inside:
-        out.append("    " + _node(node, grouped=True))
-    out.extend("    " + line for node in inside if node.kind == "initial" for line in _start(node))
-    out.append("    }")
-    return out
+def details(table: Sequence[Row] = TABLE, basis: Mapping[str, Basis] = BASIS) -> tuple[View, ...]:
+    """One view per trigger, in table order: one edge per row, labelled with its guard."""
+    spine = spine_rows(table, basis)
+    triggers = list(dict.fromkeys(str(row.trigger) for row in table))
+    views = []
+    for trigger in triggers:
+        rows = [row for row in table if str(row.trigger) == trigger]
+        edges = tuple(
+            Edge(
+                f"{trigger}-{row.source}-{row.guard_name or 'always'}",
+                row.source,
+                row.target,
+                (row,),
+                row in spine,
+                row.source in SETUP_ONLY,
+            )
+            for row in rows
+        )
+        nodes = _nodes({s for row in rows for s in (row.source, row.target)}, spine)
+        title = f"Trigger {trigger}"
+        views.append(View(trigger, title, nodes, edges, _closing(nodes), _starts(nodes)))
+    return tuple(views)
 
 
-def to_dot_view(view: View, *, detail: bool = False) -> str:
-    """One view as DOT: states with their ids and classes, then edges, closing states grouped.
-    The overview is drawn top to bottom with a legend, the issuer's set-up in a box of its own;
-    a ``detail`` view left to right, each edge labelled with its row's guard."""
-    lines = _open(view.name, view.title, "LR" if detail else "TB")
-    boxed = set() if detail else {node.state for node in view.nodes if node.setup}
-    lines.extend(
-        _node(node, grouped=not detail)
-        for node in view.nodes
-        if node.kind != "closing" and node.state not in boxed
+Taken = dict[tuple[State, State, str], list[int]]
+"""The steps of a flow by the (source, target, trigger) they went along."""
+
+
+def _history(history: Iterable[AuditRecord] | None) -> tuple[set[State], Taken]:
+    """The states a flow visited (from where it started: its first record's source if that is
+    an entry, else READY) and the steps its accepted records took; nothing without a history."""
+    visited: set[State] = set()
+    taken: Taken = {}
+    if history is None:
+        return visited, taken
+    history = list(history)
+    first = history[0].source if history else INITIAL
+    visited.add(first if first in ENTRIES else INITIAL)
+    for record in history:
+        if record.outcome is Outcome.ACCEPTED:
+            visited.add(record.target)
+            key = (record.source, record.target, str(record.trigger))
+            taken.setdefault(key, []).append(record.seq)
+    return visited, taken
+
+
+def _whole(
+    name: str, table: Sequence[Row], spine: list[Row], edges: tuple[Edge, ...], visited: set[State]
+) -> View:
+    """A view of every state: all but the set-up's, which only a table with the set-up's rows
+    (from RECEIVED) has, grouped."""
+    setup: tuple[State, ...] = ()
+    if ISSUER_INITIAL in {row.source for row in table}:
+        used = {s for row in table for s in (row.source, row.target)}
+        setup = tuple(state for state in State if state in SETUP_ONLY and state in used)
+    nodes = _nodes((s for s in State if s not in SETUP_ONLY or s in setup), spine, visited)
+    groups = (Group(SETUP, SETUP_TITLE, setup, ISSUER_INITIAL, INITIAL),) if setup else ()
+    return View(name, "Every row of the table", nodes, edges, groups, _starts(nodes))
+
+
+def machine(
+    table: Sequence[Row] = TABLE,
+    history: Iterable[AuditRecord] | None = None,
+    basis: Mapping[str, Basis] = BASIS,
+) -> View:
+    """Every row of ``table``, the rows between two states under one trigger merged into one
+    edge; with a flow's ``history``, the states it visited and the edges it took (with the
+    ``seq`` of each step) are marked."""
+    visited, taken = _history(history)
+    spine = spine_rows(table, basis)
+    merged: dict[tuple[State, State, str], list[Row]] = {}
+    for row in table:
+        merged.setdefault((row.source, row.target, str(row.trigger)), []).append(row)
+    edges = tuple(
+        Edge(
+            f"edge-{source}-{target}-{trigger}",
+            source,
+            target,
+            tuple(rows),
+            any(row in spine for row in rows),
+            source in SETUP_ONLY,
+            tuple(taken.get((source, target, trigger), ())),
+        )
+        for (source, target, trigger), rows in merged.items()
     )
-    if not detail:
-        lines.extend(_setup_group(view))
-    lines.extend(_closing_group(view))
-    for node in view.nodes:
-        if node.kind == "initial" and node.state not in boxed:
-            lines.extend(_start(node))
-    closing = [node for node in view.nodes if node.kind == "closing"]
-    middle = closing[len(closing) // 2].state if closing else None
-    for edge in view.edges:
-        head = edge.target if edge.target is not None else middle
-        lines.append(_edge(edge, str(head), detail=detail))
-    if not detail:
-        lines.append(_LEGEND)
-        lines.append("    { rank=sink; legend; }")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    return _whole("firmaio_fsm", table, spine, edges, visited)
 
 
-def dot_files(table: Sequence[Row] = TABLE) -> dict[str, str]:
-    """Every view's DOT by file name: ``overview.dot`` and one ``trigger-NAME.dot`` each."""
-    files = {"overview.dot": to_dot_view(overview(table))}
-    for view in details(table):
-        files[f"trigger-{view.name}.dot"] = to_dot_view(view, detail=True)
-    return files
+def table_view(table: Sequence[Row] = TABLE, basis: Mapping[str, Basis] = BASIS) -> View:
+    """Every row of ``table`` as its own edge, in table order."""
+    spine = spine_rows(table, basis)
+    edges = tuple(
+        Edge(
+            f"{row.trigger}-{row.source}-{row.guard_name or 'always'}",
+            row.source,
+            row.target,
+            (row,),
+            row in spine,
+            row.source in SETUP_ONLY,
+        )
+        for row in table
+    )
+    return _whole("firmaio_fsm", table, spine, edges, set())

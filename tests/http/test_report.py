@@ -17,7 +17,7 @@ import pytest
 
 from firmaio.adapters.cli import DEMO_CITIZENS, main
 from firmaio.fsm import State
-from firmaio.fsm.diagrams.graph import overview
+from firmaio.fsm.diagrams.views import overview
 from firmaio.fsm.machine.table import BASIS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from statemachine.io import load
 
 from firmaio.adapters.report.svg import dot_version, element_ids, render_svg, rendered_by
 from firmaio.fsm import TABLE, State
-from firmaio.fsm.diagrams.graph import details, overview
+from firmaio.fsm.diagrams.looks import dot_files
 from firmaio.fsm.diagrams.paths import Path as FsmPath
 from firmaio.fsm.diagrams.paths import loops, path_id, path_to, paths
 from firmaio.fsm.diagrams.render import (
@@ -25,7 +25,7 @@ from firmaio.fsm.diagrams.render import (
     to_scxml,
 )
 from firmaio.fsm.diagrams.render import paths_markdown as render_paths
-from firmaio.fsm.diagrams.views import dot_files
+from firmaio.fsm.diagrams.views import details, overview
 from firmaio.fsm.driving.engine import default_engine
 from firmaio.fsm.machine.states import SETUP_ONLY, TERMINAL
 from tests.helpers import START, fire_rows, new_flow_from

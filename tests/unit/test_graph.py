@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections import Counter
 
 from firmaio.fsm import TABLE, State
-from firmaio.fsm.diagrams.graph import details, overview, path_on, row_of, spine_rows
+from firmaio.fsm.diagrams.graph import path_on, row_of
+from firmaio.fsm.diagrams.looks import dot_files
 from firmaio.fsm.diagrams.paths import paths
-from firmaio.fsm.diagrams.views import dot_files
+from firmaio.fsm.diagrams.views import details, machine, overview, spine_rows, table_view
 from firmaio.fsm.driving.engine import default_engine
 from firmaio.fsm.machine.states import SETUP_ONLY, TERMINAL
 from firmaio.fsm.machine.table import BASIS, Row
@@ -142,3 +143,45 @@ def test_a_record_of_another_table_is_not_placed() -> None:
     fire_rows(engine, flow, next(iter(paths())))
     _visited, steps = path_on(view, flow.history)
     assert all(step.edge is None for step in steps)
+
+
+def test_the_machine_view_merges_each_trigger_s_rows_between_two_states() -> None:
+    """Mermaid and flow.dot's view: every row once, one edge per (source, target, trigger);
+    the set-up grouped with its entry and where it joins; READY's start first."""
+    view = machine()
+    placed = Counter(row for edge in view.edges for row in edge.rows)
+    assert set(placed) == set(TABLE)
+    assert set(placed.values()) == {1}
+    keys = [{(r.source, r.target, str(r.trigger)) for r in edge.rows} for edge in view.edges]
+    assert all(len(key) == 1 for key in keys), "an edge mixes triggers or states"
+    assert len({key.pop() for key in keys}) == len(view.edges), "two edges share a trigger"
+    setup = view.group("setup")
+    assert setup is not None
+    assert set(setup.members) == SETUP_ONLY
+    assert (setup.entry, setup.joins) == (State.RECEIVED, State.READY)
+    assert view.starts == (State.READY, State.RECEIVED)
+    assert {n.state for n in view.nodes} == set(State)
+
+
+def test_the_machine_view_marks_a_flow_s_visited_states_and_taken_edges() -> None:
+    engine = default_engine()
+    path = next(p for p in paths() if p[-1].target is State.FALLBACK_SUGGESTED)
+    flow = new_flow_from(engine, path[0].source)
+    fire_rows(engine, flow, path)
+    view = machine(history=flow.history)
+    assert {n.state for n in view.nodes if n.visited} == {path[0].source} | {r.target for r in path}
+    taken = {e.rows[0]: e.steps for e in view.edges if e.steps}
+    assert taken == {row: (record.seq,) for row, record in zip(path, flow.history, strict=True)}
+    assert all("taken" in e.classes for e in view.edges if e.steps)
+    assert not any(n.visited for n in machine().nodes)
+
+
+def test_the_table_view_is_every_row_in_table_order_without_the_set_up_it_lacks() -> None:
+    """The SCXML's and the manual table's view; a table without the set-up's rows has neither
+    its states nor its group."""
+    assert [edge.rows for edge in table_view().edges] == [(row,) for row in TABLE]
+    rows = [row for row in TABLE if row.source not in SETUP_ONLY]
+    view = table_view(rows)
+    assert view.groups == ()
+    assert view.starts == (State.READY,)
+    assert not {n.state for n in view.nodes} & SETUP_ONLY
