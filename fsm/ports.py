@@ -16,7 +16,8 @@ from typing import Protocol
 from .machine.answers import Answer
 from .machine.order import Order
 from .machine.states import State
-from .trail.record import AuditRecord, ChainLink
+from .trail.chain import ChainLink
+from .trail.record import AuditRecord
 
 
 class SignatureApi(Protocol):

@@ -1,19 +1,9 @@
 """The trail: audit records, the hash chain that links them, and checkpoints of the chains' heads
 signed with a key held outside the store."""
 
+from .chain import BrokenChain, ChainLink, canonical, chain_hash, genesis, verify_chain
 from .checkpoint import Checkpoint, against_checkpoint, check_key, heads_digest, read_checkpoint
-from .record import (
-    AuditRecord,
-    BrokenChain,
-    ChainLink,
-    Outcome,
-    canonical,
-    chain_hash,
-    fold,
-    from_event_dict,
-    genesis,
-    verify_chain,
-)
+from .record import AuditRecord, Outcome, fold, from_event_dict
 
 __all__ = [
     "AuditRecord",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInput
-from .record import BrokenChain, ChainLink
+from .chain import BrokenChain, ChainLink
 
 CHECKPOINT_VERSION = "firmaio-fsm/checkpoint/v1"
 MIN_KEY_BYTES = 16
@@ -110,7 +110,7 @@ def against_checkpoint(
     """Whether a flow's stored trail still holds the head the checkpoint signed for it.
 
     ``links`` is the flow's stored records (``None`` if the store no longer has the flow); the
-    chain itself is checked by :func:`fsm.trail.record.verify_chain`. A flow the checkpoint does not
+    chain itself is checked by :func:`fsm.trail.chain.verify_chain`. A flow the checkpoint does not
     know is newer than it: nothing to compare.
     """
     if flow_id not in checkpoint.heads:

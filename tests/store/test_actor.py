@@ -14,7 +14,7 @@ from firmaio.fsm import Answer, State
 from firmaio.fsm.driving.durable import DurableDriver
 from firmaio.fsm.driving.engine import default_engine
 from firmaio.fsm.testing import EXAMPLE_IO_MESSAGE_ID, ManualClock, ScriptedApi
-from firmaio.fsm.trail.record import ChainLink, canonical, chain_hash, genesis, verify_chain
+from firmaio.fsm.trail.chain import ChainLink, canonical, chain_hash, genesis, verify_chain
 
 RID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 TO_NOTIFIED = [

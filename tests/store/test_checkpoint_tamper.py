@@ -20,7 +20,7 @@ from firmaio.adapters.store import open_async_store
 from firmaio.fsm import Answer, State
 from firmaio.fsm.driving.durable import DurableDriver
 from firmaio.fsm.testing import EXAMPLE_IO_MESSAGE_ID, ManualClock, ScriptedApi
-from firmaio.fsm.trail.record import chain_hash, genesis
+from firmaio.fsm.trail.chain import chain_hash, genesis
 
 NOTIFIED = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 REFUSED = "01BX5ZZKBKACTAV9WEVGEMMVRZ"

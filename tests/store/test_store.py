@@ -10,7 +10,7 @@ import pytest
 from firmaio.adapters.store import Store
 from firmaio.fsm import Answer, Flow, State, Trigger, default_engine
 from firmaio.fsm.errors import StaleFlow
-from firmaio.fsm.trail.record import BrokenChain, verify_chain
+from firmaio.fsm.trail.chain import BrokenChain, verify_chain
 from tests.helpers import START, fire_rows, prefix_to
 
 RID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
@@ -168,7 +168,7 @@ def test_reordered_records_are_named(open_db: Opener) -> None:
 
 def test_inserted_record_is_named(open_db: Opener) -> None:
     """A forged record appended with a valid-looking hash is past the flow's head."""
-    from firmaio.fsm.trail.record import chain_hash
+    from firmaio.fsm.trail.chain import chain_hash
 
     store, flow = stored_flow(open_db)
     [last] = [link for link in store.links(RID) if link.seq == len(flow.history)]

@@ -11,13 +11,13 @@ from firmaio.fsm import Answer
 from firmaio.fsm.driving.engine import default_engine
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.testing import EXAMPLE_IO_MESSAGE_ID
+from firmaio.fsm.trail.chain import ChainLink, canonical, chain_hash, genesis, verify_chain
 from firmaio.fsm.trail.checkpoint import (
     Checkpoint,
     against_checkpoint,
     heads_digest,
     read_checkpoint,
 )
-from firmaio.fsm.trail.record import ChainLink, canonical, chain_hash, genesis, verify_chain
 
 RID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 KEY = b"k" * 32

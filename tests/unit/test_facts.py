@@ -19,15 +19,8 @@ from firmaio.fsm.testing import (
     EXAMPLE_SIGNER_ID,
     flow_in,
 )
-from firmaio.fsm.trail.record import (
-    AuditRecord,
-    ChainLink,
-    canonical,
-    chain_hash,
-    from_event_dict,
-    genesis,
-    verify_chain,
-)
+from firmaio.fsm.trail.chain import ChainLink, canonical, chain_hash, genesis, verify_chain
+from firmaio.fsm.trail.record import AuditRecord, from_event_dict
 from tests.helpers import RID, START, fire_rows, new_flow_from
 
 FISCAL_CODE = "RSSMRA80A01H501U"

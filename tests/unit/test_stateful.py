@@ -25,7 +25,7 @@ from firmaio.fsm import (
 from firmaio.fsm.diagrams.paths import entries
 from firmaio.fsm.machine.steps import CALL_OF, DEFAULT_STEPS
 from firmaio.fsm.testing import EXAMPLE_ORDER, LATE_GUARDS, ManualClock, ScriptedApi, witness
-from firmaio.fsm.trail.record import canonical
+from firmaio.fsm.trail.chain import canonical
 from tests.strategies import answers_or_errors
 
 ROWS = {(r.source, r.trigger, r.target, r.guard_name) for r in TABLE}
