@@ -19,6 +19,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
+GATEWAY_CALLS = 150
+"""Calls the API gateway allows one key in any window of :data:`GATEWAY_PERIOD` seconds."""
+GATEWAY_PERIOD = 5.0
+
 
 class RateLimit(Protocol):
     """What the client waits on before each call: this module's :class:`SlidingWindow` in one
@@ -41,8 +45,8 @@ class SlidingWindow:
 
     def __init__(
         self,
-        calls: int = 150,
-        period: float = 5.0,
+        calls: int = GATEWAY_CALLS,
+        period: float = GATEWAY_PERIOD,
         *,
         margin: float = 0.0,
         now: Callable[[], float] = time.monotonic,

@@ -27,6 +27,7 @@ from typing import Any
 
 from firmaio.fsm.errors import InvalidInput, StoreUnavailable
 
+from .ratelimit import GATEWAY_CALLS, GATEWAY_PERIOD
 from .store.failures import postgres_error
 
 SETUP_LOCK = 727272
@@ -83,8 +84,8 @@ class SharedWindow:
         dsn: str,
         key_id: str,
         *,
-        calls: int = 150,
-        period: float = 5.0,
+        calls: int = GATEWAY_CALLS,
+        period: float = GATEWAY_PERIOD,
         stale: float = 120.0,
     ) -> None:
         if calls < 1 or period <= 0 or stale <= period:

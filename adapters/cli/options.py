@@ -5,8 +5,16 @@ from __future__ import annotations
 import argparse
 import os
 
+from firmaio.fsm.driving import ResendPolicy
+from firmaio.fsm.machine import DEFAULT_ACTIVATION_TIMEOUT
+
 from ..client import DEFAULT_BASE_URL
+from ..client.transport import NOTIFICATION_GRACE
 from .argtypes import base_url, delays, positive_seconds, request_id, seconds, tenant
+
+
+def _seconds(values: tuple[float, ...]) -> str:
+    return ",".join(f"{value:g}" for value in values)
 
 
 def base_url_option(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +31,16 @@ def watch_every_option(parser: argparse.ArgumentParser) -> None:
         "--watch-every",
         type=positive_seconds,
         default=3600.0,
-        help="seconds between two status checks of a flow at rest (3600)",
+        help="seconds between two status checks of a flow at rest (%(default)g)",
+    )
+
+
+def activation_timeout_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--activation-timeout",
+        type=positive_seconds,
+        default=DEFAULT_ACTIVATION_TIMEOUT,
+        help="seconds a request may stay READY before its flow fails (default %(default)g)",
     )
 
 
@@ -34,14 +51,15 @@ def api_options(parser: argparse.ArgumentParser) -> None:
         type=seconds,
         metavar="SECONDS",
         help="how long a notification whose answer was lost is left to settle at the service "
-        "before the request is read back (default 30)",
+        f"before the request is read back (default {NOTIFICATION_GRACE:g})",
     )
     parser.add_argument(
         "--resend-after",
         type=delays,
         metavar="SECONDS,...",
         help="when a notification IO did not take is tried again: the least seconds after each "
-        "refusal, one per later attempt (default 5,30,120; 'none' for no later attempt)",
+        f"refusal, one per later attempt (default {_seconds(ResendPolicy().delays)}; 'none' for "
+        "no later attempt)",
     )
     parser.add_argument(
         "--renotify-after",
@@ -63,12 +81,7 @@ def request_options(
     api_options(parser)
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
     parser.add_argument("--qr-dir", default="out", help="where a fallback's QR code is written")
-    parser.add_argument(
-        "--activation-timeout",
-        type=positive_seconds,
-        default=120.0,
-        help="seconds a request may stay READY before the flow fails (default 120)",
-    )
+    activation_timeout_option(parser)
     parser.add_argument(
         "--db", help="keep the flow in this store (SQLite file or postgresql:// URL): resumable"
     )

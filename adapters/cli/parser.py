@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 from firmaio.fsm.diagrams import FORMATS
 from firmaio.fsm.errors import InvalidInput
 
+from ..ratelimit import GATEWAY_CALLS, GATEWAY_PERIOD
 from .argtypes import (
     count,
     port,
@@ -20,7 +21,13 @@ from .audit import cmd_audit_show, cmd_audit_verify
 from .demo import cmd_demo, cmd_sandbox
 from .diagram import cmd_diagram
 from .flows import cmd_cancel, cmd_notify, cmd_run, cmd_watch
-from .options import api_options, base_url_option, request_options, watch_every_option
+from .options import (
+    activation_timeout_option,
+    api_options,
+    base_url_option,
+    request_options,
+    watch_every_option,
+)
 from .parser_send import add_issuer_commands
 from .queue import cmd_enqueue, cmd_worker
 from .report import cmd_report
@@ -100,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
     api_options(run)
     run.add_argument("--concurrency", type=count, default=20, help="flows driven at once")
-    run.add_argument("--activation-timeout", type=positive_seconds, default=120.0)
+    activation_timeout_option(run)
     run.add_argument("--worker", help="this process's name in the summary (default host:pid)")
     run.add_argument("--tenant", type=tenant, help="register new flows for this tenant")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -113,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
     api_options(serve)
     serve.add_argument("--concurrency", type=count, default=20, help="flows driven at once")
-    serve.add_argument("--activation-timeout", type=positive_seconds, default=120.0)
+    activation_timeout_option(serve)
     serve.add_argument("--worker", help="this worker's name (default host:pid)")
     serve.add_argument(
         "--dossier",
@@ -125,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--tenant", type=tenant, help="serve this tenant's flows (default: flows with none)"
     )
     serve.add_argument(
-        "--tick", type=positive_seconds, default=5.0, help="seconds between passes (5)"
+        "--tick", type=positive_seconds, default=5.0, help="seconds between passes (%(default)g)"
     )
     watch_every_option(serve)
     serve.add_argument(
@@ -143,27 +150,25 @@ def build_parser() -> argparse.ArgumentParser:
     api_options(worker)
     worker.add_argument("--tenants", metavar="FILE", help="tenants file (TOML; see docs)")
     worker.add_argument(
-        "--concurrency", type=count, default=50, help="flows of each tenant driven at once (50)"
+        "--concurrency",
+        type=count,
+        default=50,
+        help="flows of each tenant driven at once (%(default)d)",
     )
-    worker.add_argument(
-        "--activation-timeout",
-        type=positive_seconds,
-        default=120.0,
-        help="seconds a request may stay READY before its flow fails (120)",
-    )
+    activation_timeout_option(worker)
     worker.add_argument("--worker", help="this worker's name in records (default: host:pid)")
     watch_every_option(worker)
     worker.add_argument(
         "--retry-after",
         type=positive_seconds,
         default=30.0,
-        help="seconds before a flow whose calls failed is tried again (30)",
+        help="seconds before a flow whose calls failed is tried again (%(default)g)",
     )
     worker.add_argument(
         "--stalled-after",
         type=positive_seconds,
         default=30.0,
-        help="seconds without a heartbeat before a worker's flows go to the others (30)",
+        help="seconds without a heartbeat before a worker's flows go to the others (%(default)g)",
     )
     worker.add_argument("--json", action="store_true", help="print the summary as JSON")
     worker.set_defaults(func=cmd_worker)
@@ -187,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     enqueue.add_argument(
         "--open", action="store_true", help="also every flow of the store not yet closed"
     )
-    enqueue.add_argument("--activation-timeout", type=positive_seconds, default=120.0)
+    activation_timeout_option(enqueue)
     enqueue.add_argument("--json", action="store_true", help="print the summary as JSON")
     enqueue.set_defaults(func=cmd_enqueue)
 
@@ -247,8 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--upload-url-ttl", type=positive_seconds, default=900.0, help="seconds an upload URL works"
     )
-    sandbox.add_argument("--rate-calls", type=count, default=150, help="calls per period per key")
-    sandbox.add_argument("--rate-period", type=positive_seconds, default=5.0, help="seconds")
+    sandbox.add_argument(
+        "--rate-calls", type=count, default=GATEWAY_CALLS, help="calls per period per key"
+    )
+    sandbox.add_argument(
+        "--rate-period", type=positive_seconds, default=GATEWAY_PERIOD, help="seconds"
+    )
     sandbox.add_argument(
         "--key", action="append", default=["sandbox-key"], help="accepted key, KEY[:ISSUER_ID]"
     )

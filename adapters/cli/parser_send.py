@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from firmaio.fsm.machine import DEFAULT_VALIDATION_TIMEOUT
+
 from .argtypes import positive_seconds, request_id
 from .options import request_options
 from .send import cmd_delivered, cmd_fetch, cmd_send, field_spec
@@ -69,8 +71,8 @@ def _send(sub: Any) -> None:
     send.add_argument(
         "--validation-timeout",
         type=positive_seconds,
-        default=300.0,
-        help="seconds the service may take to validate the upload (300)",
+        default=DEFAULT_VALIDATION_TIMEOUT,
+        help="seconds the service may take to validate the upload (%(default)g)",
     )
     request_options(send, positional=False)
     send.set_defaults(func=cmd_send)

@@ -23,7 +23,7 @@ from firmaio.fsm.errors import (
 )
 from firmaio.fsm.ids import check_request_id
 
-from ..ratelimit import RateLimit, SlidingWindow
+from ..ratelimit import GATEWAY_CALLS, GATEWAY_PERIOD, RateLimit, SlidingWindow
 from .answers import Transient, problem_detail, retry_after
 
 DEFAULT_BASE_URL = "https://api.io.pagopa.it/api/v1/sign"
@@ -116,7 +116,9 @@ class Transport:
         self._blob: httpx.AsyncClient | None = None
         """For uploads to storage, made on first upload: flows never need it, and a client's
         TLS context takes 40 ms of CPU to build."""
-        self.rate_limit = rate_limit if rate_limit is not None else SlidingWindow(150, 5.0)
+        self.rate_limit = (
+            rate_limit if rate_limit is not None else SlidingWindow(GATEWAY_CALLS, GATEWAY_PERIOD)
+        )
         self.retry = retry if retry is not None else RetryPolicy()
         self._log = logger if logger is not None else structlog.get_logger(__name__)
         self.observers: list[Callable[[CallEvent], None]] = []

@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from ..ratelimit import SlidingWindow
+from ..ratelimit import GATEWAY_CALLS, GATEWAY_PERIOD, SlidingWindow
 from .issuer import SimulatedIssuer
 
 API_KINDS = frozenset({"status", "latency", "drop", "drop_after", "malformed"})
@@ -85,8 +85,8 @@ class SandboxState:
     """Everything the sandbox keeps, beside the simulated issuer."""
 
     issuer: SimulatedIssuer
-    rate_calls: int = 150
-    rate_period: float = 5.0
+    rate_calls: int = GATEWAY_CALLS
+    rate_period: float = GATEWAY_PERIOD
     windows: dict[str, SlidingWindow] = field(default_factory=dict)
     faults: deque[Fault] = field(default_factory=deque)
     calls: dict[str, int] = field(default_factory=dict)

@@ -9,9 +9,11 @@ import time
 import uvicorn
 
 from ..client.setup_calls import MaskedSignatures
+from ..ratelimit import GATEWAY_CALLS, GATEWAY_PERIOD
 from .app import PREFIX, build_app
 from .faults import SandboxState
 from .issuer import SimulatedIssuer
+from .service import ACTIVATION_DELAY, UPLOAD_URL_TTL
 
 
 class Sandbox:
@@ -27,12 +29,12 @@ class Sandbox:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        activation_delay: float = 3.0,
+        activation_delay: float = ACTIVATION_DELAY,
         validation_delay: float = 0.2,
-        rate_calls: int = 150,
-        rate_period: float = 5.0,
+        rate_calls: int = GATEWAY_CALLS,
+        rate_period: float = GATEWAY_PERIOD,
         keys: dict[str, str] | None = None,
-        upload_url_ttl: float = 900.0,
+        upload_url_ttl: float = UPLOAD_URL_TTL,
     ) -> None:
         self.host = host
         self.port = port
@@ -100,9 +102,9 @@ def serve(
     *,
     activation_delay: float,
     keys: dict[str, str],
-    rate_calls: int = 150,
-    rate_period: float = 5.0,
-    upload_url_ttl: float = 900.0,
+    rate_calls: int = GATEWAY_CALLS,
+    rate_period: float = GATEWAY_PERIOD,
+    upload_url_ttl: float = UPLOAD_URL_TTL,
 ) -> None:
     """Serve the sandbox in the foreground until interrupted (``firmaio sandbox``)."""
     sandbox = Sandbox(

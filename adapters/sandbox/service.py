@@ -41,6 +41,11 @@ from .records import (
     parse_timestamp,
 )
 
+ACTIVATION_DELAY = 3.0
+"""Seconds the simulated service takes from ``PUT status "READY"`` to WAIT_FOR_SIGNATURE."""
+UPLOAD_URL_TTL = 900.0
+"""Seconds an upload URL is honoured (the real service's 15 minutes)."""
+
 
 @dataclass
 class IssuerService(DocumentRules):
@@ -48,7 +53,7 @@ class IssuerService(DocumentRules):
     :class:`~.records.Problem` on error."""
 
     now: Callable[[], float] = time.time
-    activation_delay: float = 3.0
+    activation_delay: float = ACTIVATION_DELAY
     """Seconds from ``PUT status "READY"`` to WAIT_FOR_SIGNATURE."""
     validation_delay: float = 0.2
     """Seconds from an upload to the end of the document's validation."""
@@ -60,7 +65,7 @@ class IssuerService(DocumentRules):
     citizens: dict[str, Citizen] = field(default_factory=dict)
     dossiers: dict[str, Json] = field(default_factory=dict)
     requests: dict[str, SignatureRequest] = field(default_factory=dict)
-    upload_url_ttl: float = 900.0
+    upload_url_ttl: float = UPLOAD_URL_TTL
     """Seconds an upload URL is honoured (the real service's 15 minutes)."""
     download_url_ttl: float = 300.0
     """Seconds a signed document's URL is honoured (the real service's 5 minutes)."""

@@ -15,7 +15,7 @@ from structlog.contextvars import bound_contextvars
 
 from ..errors import ApiError, InvalidInput, TransitionNotAllowed
 from ..machine.answers import Answer
-from ..machine.order import Order
+from ..machine.order import DEFAULT_ACTIVATION_TIMEOUT, Order
 from ..machine.states import State, Trigger
 from ..machine.steps import SETUP_CALLS, ApiCall
 from ..ports import Clock, SetupApi, SignatureApi, StatusReader, StepSpan, StepTracer
@@ -43,7 +43,7 @@ class PollingPolicy:
     first_delay: float = 0.25
     factor: float = 2.0
     max_delay: float = 1.0
-    activation_timeout: float = 120.0
+    activation_timeout: float = DEFAULT_ACTIVATION_TIMEOUT
 
     def __post_init__(self) -> None:
         if not 0 < self.first_delay <= self.max_delay:

@@ -26,7 +26,7 @@ from .flow import Flow, apply_record, facts_of, learn
 
 __all__ = ["DEFAULT_ACTIVATION_TIMEOUT", "Engine", "Flow", "default_engine"]
 from ..ids import check_request_id
-from ..machine.order import Order
+from ..machine.order import DEFAULT_ACTIVATION_TIMEOUT, Order
 from ..machine.reasons import Reason
 from ..machine.states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL, State
 from ..machine.steps import STEPS, Step, Steps
@@ -34,9 +34,6 @@ from ..machine.table import BASIS, TABLE, Row
 from ..machine.types import Guard
 from ..machine.validate import validate
 from ..redact import redact_text
-
-DEFAULT_ACTIVATION_TIMEOUT = 120.0
-"""Seconds a request may stay READY before its flow fails (the page says "alcuni secondi")."""
 
 _ACCEPTED, _REFUSED, _ERROR = Outcome.ACCEPTED, Outcome.REFUSED, Outcome.ERROR
 """The outcomes, read once: an Enum member is a descriptor lookup each time it is named."""

@@ -8,7 +8,14 @@ else (the ``transitions`` machine, diagrams, paths) is derived from :data:`TABLE
 """
 
 from .answers import Answer, Kind, Observation, RequestStatus, answer_of, document_answer
-from .order import Order, check_expiry, check_fields, check_fiscal_code
+from .order import (
+    DEFAULT_ACTIVATION_TIMEOUT,
+    DEFAULT_VALIDATION_TIMEOUT,
+    Order,
+    check_expiry,
+    check_fields,
+    check_fiscal_code,
+)
 from .states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL, State, Trigger
 from .steps import DEFAULT_STEPS, RESTING, STEPS, ApiCall, Step, Steps
 from .table import BASIS, TABLE
@@ -17,7 +24,9 @@ from .validate import validate
 
 __all__ = [
     "BASIS",
+    "DEFAULT_ACTIVATION_TIMEOUT",
     "DEFAULT_STEPS",
+    "DEFAULT_VALIDATION_TIMEOUT",
     "ENTRIES",
     "INITIAL",
     "ISSUER_INITIAL",

@@ -30,6 +30,8 @@ FISCAL_CODE = re.compile(
 CLAUSE_TYPES = ("REQUIRED", "UNFAIR", "OPTIONAL")
 DEFAULT_VALIDATION_TIMEOUT = 300.0
 """Seconds the service may take to validate an uploaded document before the flow fails."""
+DEFAULT_ACTIVATION_TIMEOUT = 120.0
+"""Seconds a request may stay READY before its flow fails (the page says "alcuni secondi")."""
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -112,7 +114,7 @@ class Order:
     """ISO-8601 with a time zone (``Z`` or ``+hh:mm``); None: the service's default (90 days)."""
     support_email: str | None = None
     validation_timeout: float = DEFAULT_VALIDATION_TIMEOUT
-    activation_timeout: float = 120.0
+    activation_timeout: float = DEFAULT_ACTIVATION_TIMEOUT
     """Seconds the request may stay READY once marked, before the flow fails."""
     fiscal_code: str | None = field(default=None, repr=False, compare=False)
     """The citizen's fiscal code, in memory only, until the signer is found."""
@@ -192,7 +194,7 @@ class Order:
             expires_at=get("expires_at"),
             support_email=get("support_email"),
             validation_timeout=float(get("validation_timeout") or DEFAULT_VALIDATION_TIMEOUT),
-            activation_timeout=float(get("activation_timeout") or 120.0),
+            activation_timeout=float(get("activation_timeout") or DEFAULT_ACTIVATION_TIMEOUT),
         )
 
 
