@@ -1,6 +1,5 @@
-"""The exceptions of firmaio-fsm, one tree for the whole library.
-
-::
+"""The exceptions of firmaio-fsm, one tree for the whole library (the adapters' own errors
+included, marked *adapters*; a test keeps this tree and the classes the same)::
 
     FsmError
     ├── InvalidDefinition        the transition table is malformed (raised at import)
@@ -8,9 +7,16 @@
     │   └── InvalidRequestId     a signature-request id that is empty or unsafe in a URL path
     ├── TransitionNotAllowed     the trigger has no row from the flow's state; nothing changed
     ├── StaleFlow                another process changed the stored flow first; nothing written
+    │   └── FlowBusy             another process holds the flow's lock now; nothing was done
+    ├── StoreError               the store failed; a failed write left nothing half-written
+    │   ├── StoreUnusable        no such store, not a store, permission denied: fix, then rerun
+    │   │   └── SchemaTooNew     the store was made or migrated by a newer firmaio-fsm
+    │   └── StoreUnavailable     the store cannot be reached or written now: rerun when it is back
     └── ApiError                 the issuer API gave no usable answer (raised by ports)
         ├── ApiUnavailable       timeouts, dropped connections, 5xx or 429 after retries
+        │   └── IncompleteDownload  a download cut short of its declared length (adapters)
         ├── ApiProtocolError     an answer that does not parse as the API documents it
+        │   └── DownloadRefused  a signed document not of its declared type or size (adapters)
         ├── ApiConfigurationError  401/403: the key or the network setup is wrong
         └── ApiRefused           a final 4xx to a call outside the flow (creating a dossier...)
 
