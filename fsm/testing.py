@@ -68,7 +68,10 @@ class ScriptedApi:
         """How many scripted answers are left."""
         return len(self._script)
 
-    def _next(self, method: str, request_id: str, **arguments: object) -> Answer:
+    def next_answer(self, method: str, request_id: str = "", **arguments: object) -> Answer:
+        """Record the call ``method`` (on ``request_id``, with ``arguments``) and return the next
+        scripted answer, or raise the next scripted error: each method below is this, and a fake
+        of a call of your own (a subclass's method) is too."""
         self.calls.append((method, request_id))
         self.arguments.append(arguments)
         if not self._script:
@@ -80,36 +83,36 @@ class ScriptedApi:
 
     async def get_request(self, request_id: str) -> Answer:
         """The next scripted answer."""
-        return self._next("get_request", request_id)
+        return self.next_answer("get_request", request_id)
 
     async def send_notification(self, request_id: str) -> Answer:
         """The next scripted answer."""
-        return self._next("send_notification", request_id)
+        return self.next_answer("send_notification", request_id)
 
     async def cancel_request(self, request_id: str) -> Answer:
         """The next scripted answer."""
-        return self._next("cancel_request", request_id)
+        return self.next_answer("cancel_request", request_id)
 
     # -- the issuer's set-up (SetupApi) -----------------------------------------------------
 
     async def find_signer(self, fiscal_code: str) -> Answer:
         """The next scripted answer (the fiscal code is not kept)."""
         del fiscal_code
-        return self._next("find_signer", "")
+        return self.next_answer("find_signer", "")
 
     async def validate_document(self, order: Order) -> Answer:
         """The next scripted answer."""
-        return self._next("validate_document", "", order=order)
+        return self.next_answer("validate_document", "", order=order)
 
     async def open_dossier(self, order: Order) -> Answer:
         """The next scripted answer."""
-        return self._next("open_dossier", order.dossier_id or "", order=order)
+        return self.next_answer("open_dossier", order.dossier_id or "", order=order)
 
     async def create_request(
         self, order: Order, dossier_id: str, signer_id: str, expires_at: str
     ) -> Answer:
         """The next scripted answer."""
-        return self._next(
+        return self.next_answer(
             "create_request", dossier_id, order=order, signer_id=signer_id, expires_at=expires_at
         )
 
@@ -117,30 +120,30 @@ class ScriptedApi:
         self, dossier_id: str, signer_id: str, expires_at: str
     ) -> Answer:
         """The next scripted answer."""
-        return self._next(
+        return self.next_answer(
             "find_created_request", dossier_id, signer_id=signer_id, expires_at=expires_at
         )
 
     async def get_upload_url(self, request_id: str, document_id: str) -> Answer:
         """The next scripted answer."""
-        return self._next("get_upload_url", request_id, document_id=document_id)
+        return self.next_answer("get_upload_url", request_id, document_id=document_id)
 
     async def upload_document(self, upload_url: str, order: Order) -> Answer:
         """The next scripted answer (the upload URL, a credential, is not kept)."""
         del upload_url
-        return self._next("upload_document", "", order=order)
+        return self.next_answer("upload_document", "", order=order)
 
     async def read_document(self, request_id: str, document_id: str) -> Answer:
         """The next scripted answer."""
-        return self._next("read_document", request_id, document_id=document_id)
+        return self.next_answer("read_document", request_id, document_id=document_id)
 
     async def mark_ready(self, request_id: str) -> Answer:
         """The next scripted answer."""
-        return self._next("mark_ready", request_id)
+        return self.next_answer("mark_ready", request_id)
 
     async def fetch_signed(self, request_id: str) -> Answer:
         """The next scripted answer."""
-        return self._next("fetch_signed", request_id)
+        return self.next_answer("fetch_signed", request_id)
 
 
 EXAMPLE_REQUEST_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"

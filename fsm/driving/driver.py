@@ -17,12 +17,11 @@ from ..errors import ApiError, InvalidInput, TransitionNotAllowed
 from ..machine.answers import Answer
 from ..machine.order import Order
 from ..machine.states import State, Trigger
-from ..machine.steps import SETUP_CALLS, ApiCall
 from ..ports import Clock, SetupApi, SignatureApi, StatusReader, StepSpan, StepTracer
 from ..trail.record import AuditRecord, Outcome
-from .calls import delivery_answer, setup_call
 from .engine import Engine, Flow, default_engine
 from .hooks import Hooks
+from .inputs import delivery_answer
 from .resend import ResendPolicy
 
 RECOVERY_GRACE = 40.0
@@ -109,24 +108,10 @@ class Driver:
         """A new flow for ``order`` (a PDF to have signed), in RECEIVED."""
         return self.engine.new_order_flow(flow_id, order, now=self.clock.now())
 
-    async def _call(self, call: ApiCall, flow: Flow) -> Answer:
-        if call in SETUP_CALLS:
-            if self.setup is None:
-                raise InvalidInput(
-                    f"flow {flow.id} needs the issuer's set-up calls ({call}): give the driver "
-                    "a SetupApi (setup=)"
-                )
-            return await setup_call(self.setup, call, flow, now=self.clock.now())
-        request_id = flow.request_id
-        if request_id is None:  # pragma: no cover - the table fires these only after READY
-            raise InvalidInput(f"flow {flow.id} has no signature request yet")
-        if call is ApiCall.READ_STATUS and self.status_reader is not None:
-            return await self.status_reader.read_status(request_id)
-        if call in (ApiCall.READ_STATUS, ApiCall.GET_REQUEST):
-            return await self.api.get_request(request_id)
-        if call is ApiCall.SEND_NOTIFICATION:
-            return await self.api.send_notification(request_id)
-        return await self.api.cancel_request(request_id)
+    async def _call(self, call: str, flow: Flow) -> Answer:
+        """Make ``call`` for ``flow`` as the engine's call registry says (:mod:`.calls`)."""
+        entry = self.engine.calls[call]
+        return await entry.make(entry.port.of(self, flow, call), flow, self.clock.now())
 
     async def step(self, flow: Flow, trigger: str, given: Answer | None = None) -> AuditRecord:
         """Fire ``trigger`` on ``flow``: at most one API call, then one audit record.

@@ -26,9 +26,10 @@ from firmaio.fsm import (
 )
 from firmaio.fsm.diagrams.paths import entries
 from firmaio.fsm.diagrams.render import to_mermaid
+from firmaio.fsm.driving.calls import CALLS, Port
 from firmaio.fsm.machine import spine_guards as g
 from firmaio.fsm.machine.states import BEFORE_READY, SETUP_ONLY
-from firmaio.fsm.machine.steps import DEFAULT_STEPS, RESTING, SETUP_CALLS
+from firmaio.fsm.machine.steps import DEFAULT_STEPS, RESTING
 from firmaio.fsm.testing import ManualClock, ScriptedApi
 from firmaio.fsm.trail.record import from_event_dict
 
@@ -58,9 +59,10 @@ def test_the_built_in_steps_derive_what_the_driver_and_stores_use() -> None:
         Trigger.DELIVER_FALLBACK: None,
         Trigger.FETCH_DOCUMENTS: ApiCall.FETCH_SIGNED,
     }
+    setup_calls = {name for name, call in CALLS.items() if call.port is Port.SETUP}
     assert {s.call for s in STEPS if s.trigger in SETUP_TRIGGERS} | {
         ApiCall.FETCH_SIGNED
-    } == SETUP_CALLS
+    } == setup_calls
     assert dict(steps.next_step) == {
         State.RECEIVED: Trigger.FIND_SIGNER,
         State.SIGNER_FOUND: Trigger.CHECK_DOCUMENT,
