@@ -192,7 +192,7 @@ class Driver:
         they turned messages on, say), whatever :class:`ResendPolicy` would wait for; then on to
         the next resting state. From any other state it raises :class:`TransitionNotAllowed`
         and calls nothing."""
-        trigger = self.engine.steps.intent_opener
+        trigger = self.engine.steps.notification
         if await self._recover(flow) and not self.can_renotify(flow):
             return flow.state  # the message of the attempt whose answer was lost went out
         if trigger is None or not self.can_renotify(flow):
@@ -205,7 +205,7 @@ class Driver:
 
     def can_renotify(self, flow: Flow) -> bool:
         """Whether :meth:`renotify` may try ``flow``'s notification again now."""
-        trigger = self.engine.steps.intent_opener
+        trigger = self.engine.steps.notification
         return (
             trigger is not None
             and flow.refusal is not None
@@ -267,14 +267,14 @@ class Driver:
     def next_attempt(self, flow: Flow) -> float | None:
         """When :meth:`advance` will next try the notification of a flow resting after a passing
         refusal (clock time; it waits until then), or ``None`` if it will not."""
-        resend = self.engine.steps.intent_opener
+        resend = self.engine.steps.notification
         if resend is None or resend not in self.engine.allowed(flow.state):
             return None
         return self.resend.next_attempt(flow.state, flow.history)
 
     async def _resend(self, flow: Flow) -> AuditRecord | None:
         due = self.next_attempt(flow)
-        resend = self.engine.steps.intent_opener
+        resend = self.engine.steps.notification
         if due is None or resend is None:
             return None
         wait = due - self.clock.now()

@@ -10,7 +10,8 @@ know about triggers is derived from :data:`STEPS` by :class:`Steps`:
 * what the driver fires next from each state (:attr:`Steps.next_step`);
 * which states still need driving, and so which a store's workers claim (:attr:`Steps.driven`),
   and the resting states where a driver stops (:attr:`Steps.resting`);
-* which trigger opens the notification intent and which settles it after a crash.
+* which trigger is the notification (:attr:`Steps.notification`), and which settles its intent
+  after a crash.
 
 Adding a trigger means one :class:`~fsm.machine.table.Row` per outcome and one :class:`Step` (and,
 for a new call, an entry in the call registry); the engine refuses a table, declarations and a
@@ -152,12 +153,13 @@ class Steps:
             str(s.recovers): s.trigger for s in self.steps if s.recovers is not None
         }
         """For each intent-opening trigger, the step that recovers it."""
-        self.intent_opener: str | None = next(
+        self.notification: str | None = next(
             (s.trigger for s in self.steps if s.resends and s.opens_intent), None
         )
-        """The notification: the intent opener tried again after a refusal (None if none)."""
-        self.recovery: str | None = (
-            None if self.intent_opener is None else self.recovery_of.get(self.intent_opener)
+        """The notification's trigger: the step that opens an intent and is tried again after
+        a refusal (None if no step does)."""
+        self.notification_recovery: str | None = (
+            None if self.notification is None else self.recovery_of.get(self.notification)
         )
         """The step that recovers the notification's intent."""
 
@@ -241,6 +243,3 @@ DEFAULT_STEPS = Steps()
 RESTING: frozenset[State] = DEFAULT_STEPS.resting
 """States where the driver stops (derived from :data:`STEPS`): nothing more happens until the
 citizen or the issuer acts."""
-
-CALL_OF: Mapping[str, str | None] = {s.trigger: s.call for s in STEPS}
-"""Which API call each built-in trigger makes (derived from :data:`STEPS`)."""

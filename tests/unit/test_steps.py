@@ -115,8 +115,8 @@ def test_three_steps_open_an_intent_and_each_has_its_recovery() -> None:
         Trigger.RECOVER_NOTIFICATION: Trigger.NOTIFY,
     }
     assert all(not s.fired_from for s in STEPS if s.recovers_intent)  # only after a crash
-    assert steps.intent_opener is Trigger.NOTIFY
-    assert steps.recovery is Trigger.RECOVER_NOTIFICATION
+    assert steps.notification is Trigger.NOTIFY
+    assert steps.notification_recovery is Trigger.RECOVER_NOTIFICATION
     assert [s.trigger for s in STEPS if s.resends] == [Trigger.NOTIFY]
     assert [s.trigger for s in STEPS if s.takes_input] == [Trigger.DELIVER_FALLBACK]
     for trigger in (*steps.recovery_of, *steps.recovery_of.values()):
