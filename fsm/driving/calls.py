@@ -213,7 +213,7 @@ CALLS: Mapping[str, Call[Any]] = MappingProxyType(
             Port.SETUP, _validate_document, "`POST /validate-document`"
         ),
         ApiCall.OPEN_DOSSIER: Call(
-            Port.SETUP, _open_dossier, "`POST /dossiers` (`GET /dossiers/{id}` for one named)"
+            Port.SETUP, _open_dossier, "`POST /dossiers` (or `GET /dossiers/{id}`, an existing one)"
         ),
         ApiCall.CREATE_REQUEST: Call(Port.SETUP, _create_request, "`POST /signature-requests`"),
         ApiCall.FIND_CREATED_REQUEST: Call(
