@@ -95,7 +95,7 @@ class Call(Generic[P]):
     answer, or an :class:`~fsm.errors.ApiError` raised when none is usable. What the flow lacks
     for the call is refused with :class:`~fsm.errors.InvalidInput`, before any call."""
     summary: str = ""
-    """What the call is on the issuer API, as the manual's table of triggers shows it."""
+    """What the call is (its HTTP operation, say), as the manual's table of triggers shows it."""
 
 
 def _request_id(flow: Flow) -> str:

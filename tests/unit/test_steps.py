@@ -26,7 +26,7 @@ from firmaio.fsm import (
 )
 from firmaio.fsm.diagrams.paths import entries
 from firmaio.fsm.diagrams.render import to_mermaid
-from firmaio.fsm.driving.calls import CALLS, Port
+from firmaio.fsm.driving import CALLS, Port
 from firmaio.fsm.machine import spine_guards as g
 from firmaio.fsm.machine.states import BEFORE_READY, SETUP_ONLY
 from firmaio.fsm.machine.steps import DEFAULT_STEPS, RESTING
