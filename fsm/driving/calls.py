@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Generic, Protocol, TypeVar
 
-from ..errors import InvalidInput
+from ..errors import InvalidDefinition, InvalidInput
 from ..machine.answers import Answer, Kind
 from ..machine.steps import ApiCall
 from ..ports import SetupApi, SignatureApi, StatusReader
@@ -238,3 +238,16 @@ CALLS: Mapping[str, Call[Any]] = MappingProxyType(
 )
 """The built-in calls, by name (each :class:`~fsm.machine.steps.ApiCall`): what an
 :class:`~fsm.driving.engine.Engine` holds unless given a registry of its own."""
+
+
+def registry(calls: Mapping[str, Call[Any]]) -> Mapping[str, Call[Any]]:
+    """``calls`` as an engine holds it: read-only (a copy, so a later change of the caller's
+    mapping cannot bypass the engine's checks), each entry a :class:`Call`, or refused with
+    :class:`~fsm.errors.InvalidDefinition` naming the entries that are not."""
+    if calls is CALLS:
+        return CALLS
+    wrong = [f"{name!r} ({type(call).__name__})" for name, call in calls.items()
+             if not isinstance(call, Call)]  # fmt: skip
+    if wrong:
+        raise InvalidDefinition([f"call registry entries that are not a Call: {', '.join(wrong)}"])
+    return MappingProxyType(dict(calls))

@@ -119,6 +119,15 @@ def test_a_step_whose_call_has_no_registry_entry_is_refused_naming_both() -> Non
         Engine(calls=without_cancel)
 
 
+def test_a_registry_entry_that_is_not_a_call_is_refused_and_the_engine_keeps_a_copy() -> None:
+    with pytest.raises(InvalidDefinition, match=r"not a Call: 'post_letter' \(function\)"):
+        Engine(ROWS, (*STEPS, STEP), calls={**CALLS, "post_letter": post_letter})
+    calls = dict(REGISTRY)
+    engine = Engine(ROWS, (*STEPS, STEP), calls=calls)
+    del calls["post_letter"]  # the caller's mapping changes after the checks: the engine's not
+    assert engine.calls["post_letter"] is REGISTRY["post_letter"]
+
+
 def test_every_built_in_call_has_an_entry_with_a_summary() -> None:
     assert set(CALLS) == set(ApiCall)
     assert all(call.summary for call in CALLS.values())
