@@ -16,13 +16,39 @@ from collections.abc import Iterable
 from .diagrams.paths import entries, path_to
 from .driving.engine import Engine, Flow, default_engine
 from .errors import ApiError, InvalidInput
-from .machine import beside_guards as b
 from .machine import setup_guards as s
 from .machine import spine_guards as g
-from .machine.answers import Answer, Kind, answer_of, document_answer
+from .machine.answers import Answer
+from .machine.examples import (
+    EXAMPLE_DOCUMENT_ID,
+    EXAMPLE_DOSSIER_ID,
+    EXAMPLE_IO_MESSAGE_ID,
+    EXAMPLE_NEW_REQUEST_ID,
+    EXAMPLE_QR_CODE_URL,
+    EXAMPLE_REQUEST_ID,
+    EXAMPLE_SIGNER_ID,
+    EXAMPLE_UPLOAD_URL,
+)
 from .machine.order import Order
 from .machine.states import ISSUER_INITIAL, State
-from .machine.types import Guard
+from .machine.types import Guard, witness_of
+
+__all__ = [
+    "EXAMPLE_DOCUMENT_ID",
+    "EXAMPLE_DOSSIER_ID",
+    "EXAMPLE_IO_MESSAGE_ID",
+    "EXAMPLE_NEW_REQUEST_ID",
+    "EXAMPLE_ORDER",
+    "EXAMPLE_QR_CODE_URL",
+    "EXAMPLE_REQUEST_ID",
+    "EXAMPLE_SIGNER_ID",
+    "EXAMPLE_UPLOAD_URL",
+    "LATE_GUARDS",
+    "ManualClock",
+    "ScriptedApi",
+    "flow_in",
+    "witness",
+]
 
 
 class ManualClock:
@@ -68,7 +94,10 @@ class ScriptedApi:
         """How many scripted answers are left."""
         return len(self._script)
 
-    def _next(self, method: str, request_id: str, **arguments: object) -> Answer:
+    def next_answer(self, method: str, request_id: str = "", **arguments: object) -> Answer:
+        """Record the call ``method`` (on ``request_id``, with ``arguments``) and return the next
+        scripted answer, or raise the next scripted error: each method below is this, and a fake
+        of a call of your own (a subclass's method) is too."""
         self.calls.append((method, request_id))
         self.arguments.append(arguments)
         if not self._script:
@@ -80,36 +109,36 @@ class ScriptedApi:
 
     async def get_request(self, request_id: str) -> Answer:
         """The next scripted answer."""
-        return self._next("get_request", request_id)
+        return self.next_answer("get_request", request_id)
 
     async def send_notification(self, request_id: str) -> Answer:
         """The next scripted answer."""
-        return self._next("send_notification", request_id)
+        return self.next_answer("send_notification", request_id)
 
     async def cancel_request(self, request_id: str) -> Answer:
         """The next scripted answer."""
-        return self._next("cancel_request", request_id)
+        return self.next_answer("cancel_request", request_id)
 
     # -- the issuer's set-up (SetupApi) -----------------------------------------------------
 
     async def find_signer(self, fiscal_code: str) -> Answer:
         """The next scripted answer (the fiscal code is not kept)."""
         del fiscal_code
-        return self._next("find_signer", "")
+        return self.next_answer("find_signer", "")
 
     async def validate_document(self, order: Order) -> Answer:
         """The next scripted answer."""
-        return self._next("validate_document", "", order=order)
+        return self.next_answer("validate_document", "", order=order)
 
     async def open_dossier(self, order: Order) -> Answer:
         """The next scripted answer."""
-        return self._next("open_dossier", order.dossier_id or "", order=order)
+        return self.next_answer("open_dossier", order.dossier_id or "", order=order)
 
     async def create_request(
         self, order: Order, dossier_id: str, signer_id: str, expires_at: str
     ) -> Answer:
         """The next scripted answer."""
-        return self._next(
+        return self.next_answer(
             "create_request", dossier_id, order=order, signer_id=signer_id, expires_at=expires_at
         )
 
@@ -117,44 +146,32 @@ class ScriptedApi:
         self, dossier_id: str, signer_id: str, expires_at: str
     ) -> Answer:
         """The next scripted answer."""
-        return self._next(
+        return self.next_answer(
             "find_created_request", dossier_id, signer_id=signer_id, expires_at=expires_at
         )
 
     async def get_upload_url(self, request_id: str, document_id: str) -> Answer:
         """The next scripted answer."""
-        return self._next("get_upload_url", request_id, document_id=document_id)
+        return self.next_answer("get_upload_url", request_id, document_id=document_id)
 
     async def upload_document(self, upload_url: str, order: Order) -> Answer:
         """The next scripted answer (the upload URL, a credential, is not kept)."""
         del upload_url
-        return self._next("upload_document", "", order=order)
+        return self.next_answer("upload_document", "", order=order)
 
     async def read_document(self, request_id: str, document_id: str) -> Answer:
         """The next scripted answer."""
-        return self._next("read_document", request_id, document_id=document_id)
+        return self.next_answer("read_document", request_id, document_id=document_id)
 
     async def mark_ready(self, request_id: str) -> Answer:
         """The next scripted answer."""
-        return self._next("mark_ready", request_id)
+        return self.next_answer("mark_ready", request_id)
 
     async def fetch_signed(self, request_id: str) -> Answer:
         """The next scripted answer."""
-        return self._next("fetch_signed", request_id)
+        return self.next_answer("fetch_signed", request_id)
 
 
-EXAMPLE_REQUEST_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
-EXAMPLE_IO_MESSAGE_ID = "01G7VBM888NDGCMA84ZVZYJGZQ"
-EXAMPLE_QR_CODE_URL = (
-    "https://continua.io.pagopa.it/qrcode.png?feat=firma&srid=01ARZ3NDEKTSV4RRFFQ69G5FAV"
-)
-
-EXAMPLE_SIGNER_ID = "4d2b7bd4-71b1-4c63-9b5a-8b3b4b8c8f11"
-EXAMPLE_DOSSIER_ID = "01GG4NFBCN4ZH8ETCCKX3A6V4J"
-EXAMPLE_DOCUMENT_ID = "01GG4NFBCN4ZH8ETCCKX3A6V4K"
-EXAMPLE_NEW_REQUEST_ID = "01GG4NFBCN4ZH8ETCCKX3A6V4H"
-"""The id the service gives the request a flow from a PDF makes (its flow has an id of its own)."""
-EXAMPLE_UPLOAD_URL = "https://blob.example/uploads/01GG4NFBCN4ZH8ETCCKX3A6V4K?sig=example"
 EXAMPLE_ORDER = Order.checked(
     pdf="/srv/firmaio/inbox/contratto-di-servizio.pdf",
     pdf_sha256="9f2c4e7a1b3d5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8",
@@ -172,82 +189,6 @@ EXAMPLE_ORDER = Order.checked(
 """A made-up PDF to start a flow from (:meth:`~fsm.Engine.new_order_flow`), with the fiscal
 code of a made-up citizen held in memory."""
 
-_WITNESSES: dict[Guard, Answer] = {
-    g.is_waiting_for_signature: Answer.request(
-        "WAIT_FOR_SIGNATURE", qr_code_url=EXAMPLE_QR_CODE_URL
-    ),
-    g.is_still_ready: Answer.request("READY"),
-    g.activation_deadline_passed: Answer.request("READY"),
-    g.was_already_notified: Answer.request(
-        "WAIT_FOR_SIGNATURE", qr_code_url=EXAMPLE_QR_CODE_URL, io_message_id=EXAMPLE_IO_MESSAGE_ID
-    ),
-    g.is_signed: Answer.request("SIGNED", io_message_id=EXAMPLE_IO_MESSAGE_ID),
-    g.is_rejected: Answer.request("REJECTED"),
-    g.is_cancelled: Answer.request("CANCELLED"),
-    g.request_not_found: Answer.not_found(),
-    g.has_unexpected_status: Answer.request("DRAFT"),
-    g.message_was_sent: Answer.sent(EXAMPLE_IO_MESSAGE_ID),
-    g.citizen_disabled_messages: Answer.messages_disabled(),
-    g.citizen_has_no_io_profile: Answer.no_io_profile(),
-    g.io_did_not_take_the_message: Answer.io_unavailable(),
-    g.notification_failed_permanently: Answer.refused(
-        400, "You are not allowed to issue requests for this user!"
-    ),
-    g.is_still_open: Answer.request("WAIT_FOR_SIGNATURE", qr_code_url=EXAMPLE_QR_CODE_URL),
-    g.has_expired: Answer.request("WAIT_FOR_SIGNATURE", expires_at=0.0),
-    g.status_check_failed_permanently: Answer.not_found(),
-    g.cancel_was_accepted: Answer.cancel_accepted(),
-    # the issuer's set-up, after SIGNED, and the fallback's delivery
-    s.signer_was_found: answer_of(Kind.SIGNER, 200, signer_id=EXAMPLE_SIGNER_ID),
-    s.citizen_is_not_on_io: Answer.no_io_profile(),
-    s.set_up_was_refused: Answer.refused(400, "The request is not valid."),
-    s.document_is_valid: answer_of(Kind.DOCUMENT_VALID, 200),
-    s.document_is_invalid: Answer(
-        Kind.DOCUMENT_INVALID, http_status=200, detail="Field firma_richiedente not found"
-    ),
-    s.dossier_is_known: answer_of(Kind.DOSSIER, 201, dossier_id=EXAMPLE_DOSSIER_ID),
-    s.dossier_not_found: Answer(
-        Kind.NOT_FOUND, http_status=404, detail="The specified dossier was not found"
-    ),
-    s.request_was_created: answer_of(
-        Kind.CREATED, 201, request_id=EXAMPLE_NEW_REQUEST_ID, document_id=EXAMPLE_DOCUMENT_ID
-    ),
-    s.request_was_not_created: Answer(
-        Kind.NOT_FOUND, http_status=200, detail="no request for the signer since the intent"
-    ),
-    s.upload_url_was_issued: Answer(
-        Kind.UPLOAD_URL, http_status=200, upload_url=EXAMPLE_UPLOAD_URL
-    ),
-    s.document_was_uploaded: answer_of(Kind.UPLOADED, 201),
-    s.upload_url_expired: Answer(
-        Kind.UPLOAD_URL_EXPIRED, http_status=403, detail="the upload URL has expired"
-    ),
-    s.upload_arrived: document_answer("WAIT_FOR_VALIDATION"),
-    s.upload_did_not_arrive: document_answer("WAIT_FOR_UPLOAD"),
-    s.request_is_gone: Answer.not_found(),
-    s.is_still_validating: document_answer("WAIT_FOR_VALIDATION"),
-    s.validation_deadline_passed: document_answer("WAIT_FOR_VALIDATION"),
-    s.document_was_validated: document_answer("READY"),
-    s.document_was_rejected: document_answer(
-        "REJECTED", reject_reason="The signature field firma_richiedente is off its page"
-    ),
-    s.set_up_request_vanished: Answer.not_found(),
-    s.creation_is_ambiguous: Answer.refused(
-        409, "2 requests of the dossier for this signer since the intent"
-    ),
-    s.request_was_marked_ready: answer_of(Kind.MARKED_READY, 204),
-    b.documents_were_fetched: answer_of(
-        Kind.FETCHED,
-        200,
-        **{
-            "signed.0.name": "contratto-di-servizio.pdf",
-            "signed.0.size": "51377",
-            "signed.0.sha256": "0b1c2d3e4f5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
-        },
-    ),
-    b.fallback_was_delivered: answer_of(Kind.DELIVERED, None, channel="letter"),
-}
-
 LATE_GUARDS: frozenset[Guard] = frozenset(
     {g.activation_deadline_passed, s.validation_deadline_passed}
 )
@@ -256,16 +197,17 @@ deadline in READY, the validation deadline in DOCUMENT_UPLOADED: :meth:`Flow.dea
 
 
 def witness(guard: Guard) -> Answer:
-    """An API answer under which ``guard`` holds (and its siblings don't).
+    """An API answer under which ``guard`` holds (and its siblings don't): the one declared
+    beside the guard (:func:`~fsm.machine.types.witnessed_by`).
 
     For a guard in :data:`LATE_GUARDS`, the clock must also be past the flow's deadline
     (:meth:`Flow.deadline`).
     """
-    try:
-        return _WITNESSES[guard]
-    except KeyError:
+    answer = witness_of(guard)
+    if answer is None:
         name = getattr(guard, "__name__", repr(guard))
-        raise KeyError(f"no witness answer for guard {name}") from None
+        raise KeyError(f"no witness answer for guard {name}")
+    return answer
 
 
 def flow_in(

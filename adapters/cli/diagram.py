@@ -6,18 +6,29 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
-from firmaio.fsm.diagrams import FILES, FORMATS, dot_files, render, table_markdown, to_mermaid
+from firmaio.fsm.diagrams import (
+    FILES,
+    FORMATS,
+    dot_files,
+    render,
+    table_markdown,
+    to_mermaid,
+    triggers_markdown,
+)
 
 from ..report.svg import dot_available, render_svg
 from . import exits
 
-GENERATED = ("table", "mermaid")
+GENERATED = ("table", "mermaid", "triggers")
 """The generated blocks a page may hold, between ``<!-- BEGIN generated:NAME -->`` and
-``<!-- END generated:NAME -->`` (the README holds the diagram, docs/machine.md the table)."""
+``<!-- END generated:NAME -->`` (the README holds the diagram, docs/machine.md the tables of rows
+and of triggers)."""
 
 
 def generated_block(name: str) -> str:
     """The current text of the generated block ``name``."""
+    if name == "triggers":
+        return triggers_markdown()
     return table_markdown() if name == "table" else f"```mermaid\n{to_mermaid()}```\n"
 
 

@@ -2,12 +2,13 @@
 
 :mod:`.transport` makes one call and retries it; :mod:`.answers` turns answers into the core's
 values; :mod:`.issuer` holds :class:`IssuerClient`, the calls themselves, and the rule that no
-citizen ever gets two messages.
+citizen ever gets two messages; :mod:`.setup_calls` and :mod:`.blob` the set-up's calls to the
+API and the blob store, :mod:`.setup` the core's ``SetupApi`` over them.
 """
 
 from __future__ import annotations
 
-from .answers import IO_CATCH_ALLS, MESSAGES_DISABLED, NO_IO_PROFILE, request_answer
+from .answers import IO_CATCH_ALLS, MESSAGES_DISABLED, NO_IO_PROFILE, Refusal, request_answer
 from .issuer import IssuerClient
 from .models import (
     DocumentValidation,
@@ -33,6 +34,7 @@ __all__ = [
     "DownloadRefused",
     "IssuerClient",
     "IssuerSetup",
+    "Refusal",
     "RequestListItem",
     "RetryPolicy",
     "SignatureRequestView",

@@ -8,7 +8,7 @@ import time
 
 import uvicorn
 
-from ..client.setup_calls import MaskedSignatures
+from ..client.blob import MaskedSignatures
 from ..ratelimit import GATEWAY_CALLS, GATEWAY_PERIOD
 from .app import PREFIX, build_app
 from .faults import SandboxState

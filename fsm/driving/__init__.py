@@ -1,7 +1,9 @@
 """Driving flows: the engine that fires one trigger on one flow, the flow and what it has learned,
-the driver that makes each step's one API call, the durable driver that journals every step in a
-store, hooks, the notification's later attempts, and the fallback a refused citizen is offered."""
+the call registry (how each API call is made), the driver that makes each step's one call, the
+durable driver that journals every step in a store, hooks, the notification's later attempts,
+and the fallback a refused citizen is offered."""
 
+from .calls import CALLS, Call, Port, Ports
 from .driver import RECOVERY_GRACE, Driver, PollingPolicy
 from .durable import Boundary, DurableDriver
 from .engine import DEFAULT_ACTIVATION_TIMEOUT, Engine, Flow, default_engine
@@ -10,10 +12,12 @@ from .hooks import Hooks
 from .resend import ResendPolicy
 
 __all__ = [
+    "CALLS",
     "DEFAULT_ACTIVATION_TIMEOUT",
     "IO_LINK_BASE",
     "RECOVERY_GRACE",
     "Boundary",
+    "Call",
     "Driver",
     "DurableDriver",
     "Engine",
@@ -21,6 +25,8 @@ __all__ = [
     "Flow",
     "Hooks",
     "PollingPolicy",
+    "Port",
+    "Ports",
     "ResendPolicy",
     "default_engine",
 ]

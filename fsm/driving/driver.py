@@ -17,12 +17,11 @@ from ..errors import ApiError, InvalidInput, TransitionNotAllowed
 from ..machine.answers import Answer
 from ..machine.order import DEFAULT_ACTIVATION_TIMEOUT, Order
 from ..machine.states import State, Trigger
-from ..machine.steps import SETUP_CALLS, ApiCall
 from ..ports import Clock, SetupApi, SignatureApi, StatusReader, StepSpan, StepTracer
 from ..trail.record import AuditRecord, Outcome
-from .calls import delivery_answer, setup_call
 from .engine import Engine, Flow, default_engine
 from .hooks import Hooks
+from .inputs import delivery_answer
 from .resend import ResendPolicy
 
 RECOVERY_GRACE = 40.0
@@ -109,24 +108,10 @@ class Driver:
         """A new flow for ``order`` (a PDF to have signed), in RECEIVED."""
         return self.engine.new_order_flow(flow_id, order, now=self.clock.now())
 
-    async def _call(self, call: ApiCall, flow: Flow) -> Answer:
-        if call in SETUP_CALLS:
-            if self.setup is None:
-                raise InvalidInput(
-                    f"flow {flow.id} needs the issuer's set-up calls ({call}): give the driver "
-                    "a SetupApi (setup=)"
-                )
-            return await setup_call(self.setup, call, flow, now=self.clock.now())
-        request_id = flow.request_id
-        if request_id is None:  # pragma: no cover - the table fires these only after READY
-            raise InvalidInput(f"flow {flow.id} has no signature request yet")
-        if call is ApiCall.READ_STATUS and self.status_reader is not None:
-            return await self.status_reader.read_status(request_id)
-        if call in (ApiCall.READ_STATUS, ApiCall.GET_REQUEST):
-            return await self.api.get_request(request_id)
-        if call is ApiCall.SEND_NOTIFICATION:
-            return await self.api.send_notification(request_id)
-        return await self.api.cancel_request(request_id)
+    async def _call(self, call: str, flow: Flow) -> Answer:
+        """Make ``call`` for ``flow`` as the engine's call registry says (:mod:`.calls`)."""
+        entry = self.engine.calls[call]
+        return await entry.make(entry.port.of(self, flow, call), flow, self.clock.now())
 
     async def step(self, flow: Flow, trigger: str, given: Answer | None = None) -> AuditRecord:
         """Fire ``trigger`` on ``flow``: at most one API call, then one audit record.
@@ -207,7 +192,7 @@ class Driver:
         they turned messages on, say), whatever :class:`ResendPolicy` would wait for; then on to
         the next resting state. From any other state it raises :class:`TransitionNotAllowed`
         and calls nothing."""
-        trigger = self.engine.steps.intent_opener
+        trigger = self.engine.steps.notification
         if await self._recover(flow) and not self.can_renotify(flow):
             return flow.state  # the message of the attempt whose answer was lost went out
         if trigger is None or not self.can_renotify(flow):
@@ -220,7 +205,7 @@ class Driver:
 
     def can_renotify(self, flow: Flow) -> bool:
         """Whether :meth:`renotify` may try ``flow``'s notification again now."""
-        trigger = self.engine.steps.intent_opener
+        trigger = self.engine.steps.notification
         return (
             trigger is not None
             and flow.refusal is not None
@@ -282,14 +267,14 @@ class Driver:
     def next_attempt(self, flow: Flow) -> float | None:
         """When :meth:`advance` will next try the notification of a flow resting after a passing
         refusal (clock time; it waits until then), or ``None`` if it will not."""
-        resend = self.engine.steps.intent_opener
+        resend = self.engine.steps.notification
         if resend is None or resend not in self.engine.allowed(flow.state):
             return None
         return self.resend.next_attempt(flow.state, flow.history)
 
     async def _resend(self, flow: Flow) -> AuditRecord | None:
         due = self.next_attempt(flow)
-        resend = self.engine.steps.intent_opener
+        resend = self.engine.steps.notification
         if due is None or resend is None:
             return None
         wait = due - self.clock.now()

@@ -178,7 +178,7 @@ class DurableDriver(Driver):
         if steps[trigger].opens_intent:
             if intent_open:
                 opened = self._intents.get(flow.id) or ""
-                what = "notification" if opened == steps.intent_opener else opened
+                what = "notification" if opened == steps.notification else opened
                 raise InvalidInput(
                     f"flow {flow.id} has an open {what} intent: fire "
                     f"{steps.recovery_of.get(opened, 'its recovery')} first (advance() does)"

@@ -12,7 +12,7 @@ Callers use :meth:`Engine.fire`, never generated trigger methods.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -22,6 +22,7 @@ from transitions import State as MachineState
 from ..errors import ApiError, InvalidInput, TransitionNotAllowed
 from ..machine.answers import Answer, Observation
 from ..trail.record import EVENT_NAMES, AuditRecord, Outcome, fold
+from .calls import CALLS, Call, registry
 from .flow import Flow, apply_record, facts_of, learn
 
 __all__ = ["DEFAULT_ACTIVATION_TIMEOUT", "Engine", "Flow", "default_engine"]
@@ -94,11 +95,15 @@ class Engine:
         table: Sequence[Row] = TABLE,
         steps: Steps | Iterable[Step] = STEPS,
         *,
+        calls: Mapping[str, Call[Any]] = CALLS,
         logger: Any = None,
     ) -> None:
         self.steps = steps if isinstance(steps, Steps) else Steps(steps)
         """Each trigger's declared step (:mod:`fsm.machine.steps`), and what is derived from
         them."""
+        self.calls = registry(calls)
+        """How the driver makes each step's call, by name (:mod:`fsm.driving.calls`); a step
+        whose call has no entry is refused here."""
         uses_setup = any(row.source is ISSUER_INITIAL for row in table)
         validate(
             table,
@@ -107,6 +112,7 @@ class Engine:
             basis=BASIS,
             states=State if uses_setup else [s for s in State if s not in SETUP_ONLY],
             steps=self.steps,
+            calls=self.calls,
         )
         self.table: tuple[Row, ...] = tuple(table)
         self._log = logger if logger is not None else structlog.get_logger("firmaio.fsm")

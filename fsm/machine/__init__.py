@@ -19,7 +19,7 @@ from .order import (
 from .states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL, State, Trigger
 from .steps import DEFAULT_STEPS, RESTING, STEPS, ApiCall, Step, Steps
 from .table import BASIS, TABLE
-from .types import Basis, Guard, Row
+from .types import Basis, Guard, Row, witness_of, witnessed_by
 from .validate import validate
 
 __all__ = [
@@ -54,4 +54,6 @@ __all__ = [
     "check_fiscal_code",
     "document_answer",
     "validate",
+    "witness_of",
+    "witnessed_by",
 ]

@@ -1,21 +1,21 @@
 """What firing each trigger takes, declared once, beside the transition table.
 
-The table (:mod:`fsm.machine.table`) says where a trigger leads under which guard; a :class:`Step`
-says
-what the trigger *does*: the one issuer-API call it makes, whether that call has effects a crash
-could leave unknown (the notification opens an *intent* first), and the states from which the
-driver fires it on its own. Everything the rest of the code needs to know about triggers is
-derived from :data:`STEPS` by :class:`Steps`:
+The table (:mod:`fsm.machine.table`) says where a trigger leads under which guard; a
+:class:`Step` says what the trigger *does*: the one issuer-API call it makes, whether that call
+has effects a crash could leave unknown (the notification opens an *intent* first), and the
+states from which the driver fires it on its own. Everything the rest of the code needs to
+know about triggers is derived from :data:`STEPS` by :class:`Steps`:
 
 * which call the driver makes for a trigger (:meth:`Steps.call_of`);
 * what the driver fires next from each state (:attr:`Steps.next_step`);
 * which states still need driving, and so which a store's workers claim (:attr:`Steps.driven`),
   and the resting states where a driver stops (:attr:`Steps.resting`);
-* which trigger opens the notification intent and which settles it after a crash.
+* which trigger is the notification (:attr:`Steps.notification`), and which settles its intent
+  after a crash.
 
-Adding a trigger means one :class:`~fsm.machine.table.Row` per outcome and one :class:`Step`; the
-engine
-refuses a table and a declaration that disagree (:func:`fsm.machine.validate.check_steps`).
+Adding a trigger means one :class:`~fsm.machine.table.Row` per outcome and one :class:`Step` (and,
+for a new call, an entry in the call registry); the engine refuses a table, declarations and a
+registry that disagree (:func:`fsm.machine.validate.validate`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from .states import State, Trigger
 
 
 class ApiCall(enum.StrEnum):
-    """The one issuer-API call a trigger needs, if any."""
+    """The built-in calls: the issuer-API call a trigger makes, by name. The driver makes each
+    as its engine's call registry says (:data:`fsm.driving.calls.CALLS`)."""
 
     READ_STATUS = "read_status"
     """The request's status only: a driver may serve it from the dossier listing."""
@@ -54,31 +55,15 @@ class ApiCall(enum.StrEnum):
     """The SIGNED request, then each signed document from its URL."""
 
 
-SETUP_CALLS = frozenset(
-    {
-        ApiCall.FIND_SIGNER,
-        ApiCall.VALIDATE_DOCUMENT,
-        ApiCall.OPEN_DOSSIER,
-        ApiCall.CREATE_REQUEST,
-        ApiCall.FIND_CREATED_REQUEST,
-        ApiCall.GET_UPLOAD_URL,
-        ApiCall.UPLOAD_DOCUMENT,
-        ApiCall.READ_DOCUMENT,
-        ApiCall.MARK_READY,
-        ApiCall.FETCH_SIGNED,
-    }
-)
-"""The calls a :class:`~fsm.ports.SetupApi` makes (the rest are the :class:`SignatureApi`'s)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Step:
     """What firing ``trigger`` takes, and when the driver fires it by itself."""
 
     trigger: str
     """A :class:`~fsm.machine.states.Trigger` (or a ``StrEnum`` member of your own table's)."""
-    call: ApiCall | None
-    """The one API call the driver makes before firing; None for a trigger that makes none."""
+    call: str | None
+    """The one API call the driver makes before firing, by name (an :class:`ApiCall`, or a call
+    your own registry adds: :mod:`fsm.driving.calls`); None for a trigger that makes none."""
     fired_from: frozenset[State] = frozenset()
     """States from which :meth:`fsm.Driver.advance` fires this trigger: a flow in one of them
     still needs driving. Empty for triggers fired only on request (cancel, status checks)."""
@@ -168,12 +153,13 @@ class Steps:
             str(s.recovers): s.trigger for s in self.steps if s.recovers is not None
         }
         """For each intent-opening trigger, the step that recovers it."""
-        self.intent_opener: str | None = next(
+        self.notification: str | None = next(
             (s.trigger for s in self.steps if s.resends and s.opens_intent), None
         )
-        """The notification: the intent opener tried again after a refusal (None if none)."""
-        self.recovery: str | None = (
-            None if self.intent_opener is None else self.recovery_of.get(self.intent_opener)
+        """The notification's trigger: the step that opens an intent and is tried again after
+        a refusal (None if no step does)."""
+        self.notification_recovery: str | None = (
+            None if self.notification is None else self.recovery_of.get(self.notification)
         )
         """The step that recovers the notification's intent."""
 
@@ -183,7 +169,7 @@ class Steps:
     def __getitem__(self, trigger: str) -> Step:
         return self.by_trigger[trigger]
 
-    def call_of(self, trigger: str) -> ApiCall | None:
+    def call_of(self, trigger: str) -> str | None:
         """The API call ``trigger`` makes, if any."""
         return self.by_trigger[trigger].call
 
@@ -253,9 +239,6 @@ def _problems(steps: tuple[Step, ...]) -> list[str]:
 
 DEFAULT_STEPS = Steps()
 """The built-in declarations, checked once."""
-
-CALL_OF: Mapping[str, ApiCall | None] = {s.trigger: s.call for s in STEPS}
-"""Which API call each built-in trigger makes (derived from :data:`STEPS`)."""
 
 RESTING: frozenset[State] = DEFAULT_STEPS.resting
 """States where the driver stops (derived from :data:`STEPS`): nothing more happens until the

@@ -1,17 +1,39 @@
-"""The shapes of the transition table: a :class:`Row`, and the :class:`Basis` it names."""
+"""The shapes of the transition table: a :class:`Row`, the :class:`Basis` it names, and a guard
+with its witness (:func:`witnessed_by`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from .answers import Observation
+from .answers import Answer, Observation
 from .reasons import Reason
 from .states import State
 
 Guard = Callable[[Observation], bool]
 """A guard: a pure, named predicate over an observation (its ``__name__`` is what diagrams and
 records show)."""
+
+G = TypeVar("G", bound=Guard)
+
+_WITNESSES: dict[Guard, Answer] = {}
+
+
+def witnessed_by(answer: Answer) -> Callable[[G], G]:
+    """Declare, beside a guard, its witness: an answer under which it holds and the other guards
+    of its rows don't (:func:`fsm.testing.witness` reads it). The guard is returned as it is."""
+
+    def declare(guard: G) -> G:
+        _WITNESSES[guard] = answer
+        return guard
+
+    return declare
+
+
+def witness_of(guard: Guard) -> Answer | None:
+    """The witness declared beside ``guard`` (:func:`witnessed_by`), if any."""
+    return _WITNESSES.get(guard)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ Each check is a small pure function over the rows; :func:`validate` runs them al
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from ..errors import InvalidDefinition
 from .states import State
@@ -130,6 +130,16 @@ def steps_disagreeing(rows: Sequence[Row], steps: Steps) -> list[str]:
     return problems
 
 
+def calls_unknown(steps: Steps, calls: Collection[str]) -> list[str]:
+    """Steps whose API call has no entry in the call registry (the driver could not make it)."""
+    return [
+        f"trigger {step.trigger} makes the call {step.call}, which has no entry in the call "
+        "registry"
+        for step in steps
+        if step.call is not None and step.call not in calls
+    ]
+
+
 def validate(
     rows: Sequence[Row],
     *,
@@ -138,9 +148,11 @@ def validate(
     basis: Mapping[str, object],
     states: Iterable[State] = State,
     steps: Steps | None = None,
+    calls: Collection[str] | None = None,
 ) -> None:
     """Raise :class:`InvalidDefinition` naming every problem of the table (and of its steps,
-    when given), or return None."""
+    when given, and of their calls against the names in ``calls``, the call registry), or
+    return None."""
     states = list(states)
     problems: list[str] = []
     if found := unreachable_states(rows, initial, states):
@@ -156,5 +168,7 @@ def validate(
     problems.extend(rows_without_reason(rows, terminal))
     if steps is not None:
         problems.extend(steps_disagreeing(rows, steps))
+        if calls is not None:
+            problems.extend(calls_unknown(steps, calls))
     if problems:
         raise InvalidDefinition(problems)

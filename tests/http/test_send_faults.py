@@ -19,8 +19,8 @@ from firmaio.adapters.clock import SystemClock
 from firmaio.adapters.sandbox import SAMPLE_PDF_FIELDS, Sandbox
 from firmaio.adapters.store import open_store
 from firmaio.fsm import Driver
-from firmaio.fsm.driving.calls import marked_expiry
 from firmaio.fsm.driving.engine import default_engine
+from firmaio.fsm.driving.inputs import marked_expiry
 from firmaio.fsm.errors import ApiError
 from firmaio.fsm.machine.answers import Kind
 from firmaio.fsm.machine.order import Order

@@ -12,6 +12,7 @@ from firmaio.fsm import TABLE, Answer, Kind, Observation
 from firmaio.fsm.machine import beside_guards as b
 from firmaio.fsm.machine import setup_guards as s
 from firmaio.fsm.machine import spine_guards as g
+from firmaio.fsm.machine import witness_of, witnessed_by
 from firmaio.fsm.machine.answers import answer_of, document_answer
 from firmaio.fsm.testing import LATE_GUARDS, witness
 from tests.strategies import answers
@@ -127,6 +128,26 @@ def test_each_witness_makes_only_its_guard_hold(row: object) -> None:
     siblings = _groups()[row.source, row.trigger]
     held = [guard.__name__ for guard in siblings if guard(obs(witness(row.guard), now))]
     assert held == [row.guard_name]
+
+
+def test_every_guard_of_the_table_declares_its_witness_beside_it() -> None:
+    """Each guard of the table is declared with its witness in its own guards module, and
+    witness() reads that declaration; a guard without one is named when asked."""
+    guards = {row.guard for row in TABLE if row.guard is not None}
+    missing = sorted(guard.__name__ for guard in guards if witness_of(guard) is None)
+    assert not missing, f"guards of the table without a witness (witnessed_by): {missing}"
+    homes = {guard.__module__ for guard in guards}
+    assert homes == {g.__name__, s.__name__, b.__name__}
+    assert all(witness(guard) is witness_of(guard) for guard in guards)
+
+    def is_mine(observation: Observation) -> bool:
+        return observation.answer is not None
+
+    with pytest.raises(KeyError, match="no witness answer for guard is_mine"):
+        witness(is_mine)
+    declared = witnessed_by(Answer.cancel_accepted())(is_mine)
+    assert declared is is_mine  # declared beside the guard, not wrapped
+    assert witness(is_mine) == Answer.cancel_accepted()
 
 
 def test_the_set_up_witnesses_carry_the_facts_the_next_steps_need() -> None:

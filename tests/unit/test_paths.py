@@ -15,7 +15,7 @@ from firmaio.fsm import TABLE, Driver, Outcome, State, TransitionNotAllowed, Tri
 from firmaio.fsm.diagrams.paths import Path, entries, loops, path_id, path_to, paths
 from firmaio.fsm.machine import spine_guards as g
 from firmaio.fsm.machine.states import SETUP_ONLY
-from firmaio.fsm.machine.steps import CALL_OF, DEFAULT_STEPS
+from firmaio.fsm.machine.steps import DEFAULT_STEPS
 from firmaio.fsm.testing import (
     EXAMPLE_NEW_REQUEST_ID,
     EXAMPLE_ORDER,
@@ -62,7 +62,7 @@ def test_path_replays_to_its_end(path: Path) -> None:
         (row.trigger, row.source, row.target, row.guard_name, Outcome.ACCEPTED) for row in path
     ]
     assert [r.seq for r in flow.history] == list(range(1, len(path) + 1))
-    assert calls == [0 if CALL_OF[row.trigger] is None else 1 for row in path]
+    assert calls == [0 if DEFAULT_STEPS.call_of(row.trigger) is None else 1 for row in path]
     assert api.remaining == 0
 
 

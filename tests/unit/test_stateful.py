@@ -23,7 +23,7 @@ from firmaio.fsm import (
     fold,
 )
 from firmaio.fsm.diagrams.paths import entries
-from firmaio.fsm.machine.steps import CALL_OF, DEFAULT_STEPS
+from firmaio.fsm.machine.steps import DEFAULT_STEPS
 from firmaio.fsm.testing import EXAMPLE_ORDER, LATE_GUARDS, ManualClock, ScriptedApi, witness
 from firmaio.fsm.trail.chain import canonical
 from tests.strategies import answers_or_errors
@@ -55,7 +55,7 @@ class FlowMachine(RuleBasedStateMachine):
         takes_input = DEFAULT_STEPS[trigger].takes_input
         if takes_input and not isinstance(answer, Answer):
             return  # the operator's word is an answer, never an error of the API
-        self.api = ScriptedApi([answer] if CALL_OF[trigger] is not None else [])
+        self.api = ScriptedApi([answer] if DEFAULT_STEPS.call_of(trigger) is not None else [])
         self.driver.api = self.driver.setup = self.api  # a fresh script: nothing left over
         given = answer if takes_input and isinstance(answer, Answer) else None
         try:

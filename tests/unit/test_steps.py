@@ -26,9 +26,10 @@ from firmaio.fsm import (
 )
 from firmaio.fsm.diagrams.paths import entries
 from firmaio.fsm.diagrams.render import to_mermaid
+from firmaio.fsm.driving import CALLS, Port
 from firmaio.fsm.machine import spine_guards as g
 from firmaio.fsm.machine.states import BEFORE_READY, SETUP_ONLY
-from firmaio.fsm.machine.steps import DEFAULT_STEPS, RESTING, SETUP_CALLS
+from firmaio.fsm.machine.steps import DEFAULT_STEPS, RESTING
 from firmaio.fsm.testing import ManualClock, ScriptedApi
 from firmaio.fsm.trail.record import from_event_dict
 
@@ -58,9 +59,10 @@ def test_the_built_in_steps_derive_what_the_driver_and_stores_use() -> None:
         Trigger.DELIVER_FALLBACK: None,
         Trigger.FETCH_DOCUMENTS: ApiCall.FETCH_SIGNED,
     }
+    setup_calls = {name for name, call in CALLS.items() if call.port is Port.SETUP}
     assert {s.call for s in STEPS if s.trigger in SETUP_TRIGGERS} | {
         ApiCall.FETCH_SIGNED
-    } == SETUP_CALLS
+    } == setup_calls
     assert dict(steps.next_step) == {
         State.RECEIVED: Trigger.FIND_SIGNER,
         State.SIGNER_FOUND: Trigger.CHECK_DOCUMENT,
@@ -113,8 +115,8 @@ def test_three_steps_open_an_intent_and_each_has_its_recovery() -> None:
         Trigger.RECOVER_NOTIFICATION: Trigger.NOTIFY,
     }
     assert all(not s.fired_from for s in STEPS if s.recovers_intent)  # only after a crash
-    assert steps.intent_opener is Trigger.NOTIFY
-    assert steps.recovery is Trigger.RECOVER_NOTIFICATION
+    assert steps.notification is Trigger.NOTIFY
+    assert steps.notification_recovery is Trigger.RECOVER_NOTIFICATION
     assert [s.trigger for s in STEPS if s.resends] == [Trigger.NOTIFY]
     assert [s.trigger for s in STEPS if s.takes_input] == [Trigger.DELIVER_FALLBACK]
     for trigger in (*steps.recovery_of, *steps.recovery_of.values()):
