@@ -1,16 +1,25 @@
 """From HTTP answers to the core's :class:`~firmaio.fsm.machine.answers.Answer` values, and what
-counts
-as transient (worth another attempt) or malformed. Pure functions over ``httpx.Response``."""
+counts as transient (worth another attempt) or malformed. Pure functions over ``httpx.Response``.
+
+An answer is used only in its documented shape: ids obey the rule for ids typed by a user
+(:func:`~firmaio.fsm.ids.check_request_id`), a request read is the request asked for, a status
+is an upper-case word, a QR code URL is the IO link service's (:mod:`.urls`). Anything else is a
+malformed answer, refused with the evidence (the value, escaped and cut short)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from firmaio.fsm.errors import InvalidRequestId
+from firmaio.fsm.ids import check_request_id
 from firmaio.fsm.machine import Answer, Kind
 from firmaio.fsm.redact import redact_text
+
+from .urls import UrlPolicy
 
 MESSAGES_DISABLED = "It is not allowed to send a message to this user."
 NO_IO_PROFILE = "User profile not found!"
@@ -28,6 +37,32 @@ class Transient(Exception):
         super().__init__(message)
         self.wait = wait
         self.malformed = malformed
+
+
+STATUS = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+"""What a status of the service looks like (``WAIT_FOR_SIGNATURE``; unknown ones too)."""
+
+
+def evidence(value: object) -> str:
+    """``value`` as a refusal shows it: its ``repr`` (control characters escaped), cut short."""
+    shown = repr(value[:64] if isinstance(value, str) else value)
+    return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
+def bad_id(value: object, what: str) -> str | None:
+    """Why ``value`` is not usable as an id of an answer (None: it is)."""
+    try:
+        check_request_id(value, what)
+    except InvalidRequestId as error:
+        return f"the answer's {error}"
+    return None
+
+
+def bad_status(value: object, what: str) -> str | None:
+    """Why ``value`` is not a status (None: it is one)."""
+    if isinstance(value, str) and STATUS.fullmatch(value):
+        return None
+    return f"the answer's {what} {evidence(value)} is not a status"
 
 
 def retry_after(response: httpx.Response) -> float | None:
@@ -94,8 +129,28 @@ def json_object(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-def request_view(response: httpx.Response) -> dict[str, Any]:
+def request_view(
+    response: httpx.Response, request_id: str | None = None, urls: UrlPolicy | None = None
+) -> dict[str, Any]:
+    """The ``SignatureRequestDetailView`` of ``response``, in its documented shape: the request
+    ``request_id`` (when given), a status, a usable ``io_message_id`` and, with ``urls``, a QR
+    code URL of the IO link service; else a malformed answer (retried, then refused)."""
     view = json_object(response)
-    if not isinstance(view.get("status"), str):
+    if "status" not in view:
         raise Transient("a signature request without a status", malformed=True)
+    notification = view.get("notification")
+    message = notification.get("io_message_id") if isinstance(notification, dict) else None
+    problems = [
+        bad_status(view["status"], "status"),
+        None if message is None else bad_id(message, "io_message_id"),
+    ]
+    if request_id is not None and view.get("id") != request_id:
+        problems.append(f"the answer is about the request {evidence(view.get('id'))}")
+    qr_code_url = view.get("qr_code_url")
+    if urls is not None and qr_code_url is not None:
+        refused = urls.refusal(qr_code_url, "qr")
+        problems.append(None if refused is None else f"its qr_code_url is refused: {refused}")
+    said = "; ".join(p for p in problems if p is not None)
+    if said:
+        raise Transient(f"HTTP {response.status_code}: {said}", malformed=True)
     return view

@@ -6,8 +6,9 @@ ids the service gave travel as facts; a refusal the flow can name (no IO profile
 service refuses, an expired upload URL, a dossier that does not exist) is an answer; any other
 refusal is ``REFUSED`` with the service's detail. The order's PDF is read here, and refused
 (:class:`~firmaio.fsm.errors.InvalidInput`, nothing sent) if it is no longer the file the flow
-started from. Signed documents are downloaded to ``documents_dir``, checked (a PDF, of the
-declared size) before any file is written.
+started from. Signed documents are downloaded to ``documents_dir``, each into a temporary file
+beside its place, checked (a PDF, of the declared size, under ``documents_dir``) before any is
+put in place.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import BinaryIO
 
 from firmaio.fsm.errors import ApiProtocolError, ApiRefused, ApiUnavailable, InvalidInput
 from firmaio.fsm.machine import Answer, Kind, Order, answer_of, check_expiry, document_answer
 
-from .answers import NO_IO_PROFILE, epoch
+from .answers import NO_IO_PROFILE, epoch, evidence
+from .blobs import Downloaded, DownloadRefused, IncompleteDownload
 from .issuer import IssuerClient
 from .models import RequestListItem, SignatureRequestView
-from .setup_calls import IncompleteDownload
 
 ALREADY_READY = "Signature Request is already in READY status"
 PAST_READY = "MARK_AS_READY is prohibited if the signature request is in WAIT_FOR_SIGNATURE status"
@@ -35,11 +37,6 @@ lost answer's retry): the request is where the step wanted it (API-NOTES §2.3).
 PDF_TYPES = frozenset({"application/pdf", "application/octet-stream"})
 """Content types a signed document may come with (a blob stored without a type is served as
 ``application/octet-stream``); its first bytes must be ``%PDF`` either way."""
-
-
-class DownloadRefused(ApiProtocolError):
-    """A signed document whose type or size is not what the blob store declared: nothing was
-    written, and the flow stays SIGNED."""
 
 
 class IssuerSetup:
@@ -186,57 +183,105 @@ class IssuerSetup:
     # -- after SIGNED --------------------------------------------------------------------
 
     async def fetch_signed(self, request_id: str) -> Answer:
+        """Download a SIGNED request's documents to ``documents_dir/<request_id>/<document
+        id>.pdf``: the folder is named by the id asked for, never by the answer, and every path
+        is checked to stay under ``documents_dir`` (resolved, links followed) before anything is
+        written. Each file is written through a temporary name beside it; when any document is
+        refused, none is kept."""
         try:
             request = await self.client.get_request_view(request_id)
         except ApiRefused as refused:
             return Answer.refused(refused.status or 0, refused.detail)
         if request.status != "SIGNED":
             return Answer.request(request.status)
-        files: list[tuple[str, bytes]] = []
+        folder = _inside(self.documents_dir, request_id, "the request's folder")
+        targets: list[tuple[str, str, Path]] = []
         for document in request.documents:
             if document.url is None:
                 raise ApiProtocolError(f"the SIGNED request has no URL for document {document.id}")
-            files.append((document.id, await self._download(document.id, document.url)))
-        return self._write(request.id, files)
+            targets.append((document.id, document.url, folder / f"{document.id}.pdf"))
+        folder.mkdir(parents=True, exist_ok=True)
+        for document_id, _url, target in targets:
+            _inside(folder, target.name, f"document {document_id}'s file")
+        return _fetched(await self._download_all(targets))
 
-    async def _download(self, document_id: str, url: str) -> bytes:
+    async def _download_all(
+        self, targets: list[tuple[str, str, Path]]
+    ) -> list[tuple[str, Path, Downloaded]]:
+        """Each document into its temporary file, checked; then every file into place."""
+        done: list[tuple[str, Path, Downloaded]] = []
+        partials: list[Path] = []
         try:
-            response = await self.client.download_document(url)
+            for document_id, url, target in targets:
+                partial = target.with_name(target.name + ".part")
+                partials.append(partial)
+                with _new_file(partial) as sink:
+                    got = await self._download(document_id, url, sink)
+                done.append((document_id, target, got))
+        except BaseException:
+            for partial in partials:
+                partial.unlink(missing_ok=True)
+            raise
+        for (_document_id, target, _got), partial in zip(done, partials, strict=True):
+            os.replace(partial, target)  # a reader never sees half a file
+        return done
+
+    async def _download(self, document_id: str, url: str, sink: BinaryIO) -> Downloaded:
+        try:
+            got = await self.client.download_document(url, sink)
         except IncompleteDownload as short:
             raise DownloadRefused(
                 f"signed document {document_id}: the body ended before its declared size "
                 f"({short}); nothing was written"
             ) from short
-        body = response.content
-        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        declared = response.headers.get("content-length")
-        if kind not in PDF_TYPES or not body.startswith(b"%PDF"):
+        except DownloadRefused as refused:
             raise DownloadRefused(
-                f"signed document {document_id}: the blob store sent {kind or 'no type'} "
-                f"({body[:4]!r}...), not a PDF; nothing was written"
-            )
-        if declared is None or not declared.isdigit() or int(declared) != len(body):
+                f"signed document {document_id}: {refused}; nothing was written"
+            ) from None
+        if got.content_type not in PDF_TYPES or got.head != b"%PDF":
             raise DownloadRefused(
-                f"signed document {document_id}: {len(body)} bytes arrived, but "
-                f"{declared or 'no size'} were declared; nothing was written"
+                f"signed document {document_id}: the blob store sent "
+                f"{evidence(got.content_type) if got.content_type else 'no type'} "
+                f"({got.head!r}...), not a PDF; nothing was written"
             )
-        return body
+        declared = got.declared
+        if declared is None or not declared.isdigit() or int(declared) != got.size:
+            raise DownloadRefused(
+                f"signed document {document_id}: {got.size} bytes arrived, but "
+                f"{evidence(declared) if declared else 'no size'} were declared; nothing was "
+                "written"
+            )
+        return got
 
-    def _write(self, request_id: str, files: list[tuple[str, bytes]]) -> Answer:
-        folder = self.documents_dir / request_id
-        folder.mkdir(parents=True, exist_ok=True)
-        facts: list[tuple[str, str]] = []
-        for document_id, body in files:
-            target = folder / f"{document_id}.pdf"
-            partial = target.with_suffix(".pdf.part")
-            partial.write_bytes(body)
-            os.replace(partial, target)  # a reader never sees half a file
-            facts += [
-                (f"signed.{document_id}.file", str(target)),
-                (f"signed.{document_id}.sha256", hashlib.sha256(body).hexdigest()),
-                (f"signed.{document_id}.size", str(len(body))),
-            ]
-        return Answer(Kind.FETCHED, http_status=200, facts=tuple(facts))
+
+def _inside(folder: Path, name: str, what: str) -> Path:
+    """``folder / name``, if it is a direct child of ``folder`` once both are resolved (no
+    ``..``, no absolute name, no link leading elsewhere); else the answer is refused."""
+    path = folder / name
+    resolved, parent = path.resolve(), folder.resolve()
+    if resolved.parent != parent or resolved.name != name:
+        raise ApiProtocolError(
+            f"{what} would be {evidence(str(resolved))}, outside {evidence(str(parent))}; "
+            "nothing was written"
+        )
+    return path
+
+
+def _new_file(path: Path) -> BinaryIO:
+    """``path`` opened for writing, created or emptied, never through a symbolic link."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    return os.fdopen(os.open(path, flags, 0o666), "wb")
+
+
+def _fetched(done: list[tuple[str, Path, Downloaded]]) -> Answer:
+    facts: list[tuple[str, str]] = []
+    for document_id, target, got in done:
+        facts += [
+            (f"signed.{document_id}.file", str(target)),
+            (f"signed.{document_id}.sha256", got.sha256),
+            (f"signed.{document_id}.size", str(got.size)),
+        ]
+    return Answer(Kind.FETCHED, http_status=200, facts=tuple(facts))
 
 
 def _created(request: SignatureRequestView, status: int) -> Answer:

@@ -6,14 +6,14 @@ a call that may have reached the service is never repeated when repeating it wou
 something twice (a signature request, an upload): it raises
 :class:`~firmaio.fsm.errors.ApiUnavailable` and the caller reads before calling again (the
 flows' ``recover_request`` and ``recover_upload`` do). Uploads and downloads go to the blob
-store, not the API host: the API key is never sent there.
+store, not the API host: the API key is never sent there, and only to a URL of the service's
+documented hosts (:mod:`.urls`). Every answer is read within its limits (:mod:`.limits`): a
+download goes to a file a piece at a time, never whole into memory.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import re
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
@@ -21,37 +21,11 @@ import httpx
 
 from firmaio.fsm.errors import ApiProtocolError, ApiRefused, ApiUnavailable, InvalidInput
 
-from .answers import Transient, problem_detail
+from .answers import Transient, bad_id, evidence, problem_detail
 from .answers import json_object as _json_object
+from .blobs import BlobCalls
 from .models import DocumentValidation, Dossier, SignatureRequestView, UploadUrl
-from .transport import NOT_SENT, Transport
-
-_SIGNATURE = re.compile(r"(?i)\b(sig=)[^&\s\"']+")
-
-
-def mask_signatures(text: str) -> str:
-    """``text`` with the signature of any shared-access URL masked (``sig=...``)."""
-    return _SIGNATURE.sub(r"\1[masked]", text)
-
-
-class MaskedSignatures(logging.Filter):
-    """A logging filter masking shared-access signatures in a record's arguments: on httpx's own
-    logger (``HTTP Request: PUT <url> ...``, at INFO) and the sandbox's access log, an upload or
-    download URL's signature is a bearer credential."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                mask_signatures(str(a)) if isinstance(a, str | httpx.URL) else a
-                for a in record.args
-            )
-        return True
-
-
-logging.getLogger("httpx").addFilter(MaskedSignatures())
-
-MAX_DOWNLOAD = 50 * 1024 * 1024
-"""Bytes a signed document may have at most (the service takes bundles of up to 10 MB)."""
+from .transport import NOT_SENT
 
 
 def json_object(response: httpx.Response) -> dict[str, Any]:
@@ -63,11 +37,7 @@ def json_object(response: httpx.Response) -> dict[str, Any]:
         raise ApiProtocolError(f"{response.request.url.path}: {garbled}") from None
 
 
-class IncompleteDownload(ApiUnavailable):
-    """A download whose body ended short of its declared ``Content-Length``."""
-
-
-class SetupCalls(Transport):
+class SetupCalls(BlobCalls):
     """The set-up calls of one API key: dossiers, signers, requests, documents."""
 
     async def _json_call(
@@ -141,6 +111,9 @@ class SetupCalls(Transport):
         signer_id = json_object(response).get("id")
         if not isinstance(signer_id, str) or not signer_id:
             raise ApiProtocolError("getSignerByFiscalCode: an answer without id")
+        refused = bad_id(signer_id, "signer id")
+        if refused is not None:
+            raise ApiProtocolError(f"getSignerByFiscalCode: {refused}")
         return signer_id
 
     async def create_signature_request(
@@ -170,12 +143,19 @@ class SetupCalls(Transport):
         return SignatureRequestView.from_json(json_object(response))
 
     async def get_request_view(self, request_id: str) -> SignatureRequestView:
-        """``GET /signature-requests/{id}``: the whole request, its documents included."""
+        """``GET /signature-requests/{id}``: the whole request, its documents included; an
+        answer about another request is refused."""
         template = "/signature-requests/{id}"
         response = await self._json_call(
             "getSignatureRequest", "GET", template, self._path(template, id=request_id), (200,)
         )
-        return SignatureRequestView.from_json(json_object(response))
+        view = SignatureRequestView.from_json(json_object(response))
+        if view.id != request_id:
+            raise ApiProtocolError(
+                f"getSignatureRequest: the answer is about the request {evidence(view.id)}, "
+                "not the one asked for"
+            )
+        return view
 
     async def get_upload_url(self, request_id: str, document_id: str) -> UploadUrl:
         """``GET .../documents/{documentId}/upload_url``: where to ``PUT`` the PDF."""
@@ -186,63 +166,12 @@ class SetupCalls(Transport):
             url = json.loads(response.text)
         except ValueError:
             raise ApiProtocolError("getDocumentUploadUrl: the URL is not a JSON string") from None
-        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        if not isinstance(url, str):
             raise ApiProtocolError("getDocumentUploadUrl: the URL is not a JSON string")
+        refused = self.urls.refusal(url, "blob")
+        if refused is not None:
+            raise ApiProtocolError(f"getDocumentUploadUrl: the upload URL is refused: {refused}")
         return UploadUrl.parse(url)
-
-    def _blob_client(self) -> httpx.AsyncClient:
-        if self._blob is None:
-            self._blob = httpx.AsyncClient(timeout=self._timeout, transport=self._transport)
-        return self._blob
-
-    async def upload_document(self, upload_url: str | UploadUrl, pdf: bytes) -> None:
-        """``PUT`` the PDF to the upload URL (the blob store), once: a failure after sending
-        raises ApiUnavailable (the document's status tells whether it arrived); a refusal
-        (403 for an expired or wrong signature) raises ApiRefused."""
-        url = upload_url.url if isinstance(upload_url, UploadUrl) else upload_url
-        try:
-            response = await self._blob_client().put(
-                url,
-                content=pdf,
-                headers={"x-ms-blob-type": "BlockBlob", "Content-Type": "application/pdf"},
-            )
-        except httpx.TransportError as exc:
-            raise ApiUnavailable(
-                f"upload: {type(exc).__name__}; the document's status tells if it arrived"
-            ) from exc
-        self._log.info("blob.upload", status=response.status_code, size=len(pdf))
-        if response.status_code not in (200, 201):
-            raise ApiRefused(
-                f"upload: HTTP {response.status_code}",
-                status=response.status_code,
-                detail=_blob_error(response),
-            )
-
-    async def download_document(self, url: str, *, max_bytes: int = MAX_DOWNLOAD) -> httpx.Response:
-        """``GET`` a document from the blob store (a signed document's 5-minute URL); the body
-        is read up to ``max_bytes``. Raises ApiRefused for an answer other than 200."""
-        try:
-            async with self._blob_client().stream("GET", url) as response:
-                if response.status_code != 200:
-                    await response.aread()
-                    raise ApiRefused(
-                        f"download: HTTP {response.status_code}",
-                        status=response.status_code,
-                        detail=_blob_error(response),
-                    )
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > max_bytes:
-                        raise ApiRefused(
-                            f"download: larger than {max_bytes} bytes", status=200, detail=None
-                        )
-        except httpx.RemoteProtocolError as exc:  # the body ended before its declared length
-            raise IncompleteDownload(f"download: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise ApiUnavailable(f"download: {type(exc).__name__}") from exc
-        self._log.info("blob.download", status=200, size=len(body))
-        return httpx.Response(200, headers=response.headers, content=bytes(body))
 
     async def mark_ready(self, request_id: str) -> None:
         """``PUT /signature-requests/{id}/status`` with ``"READY"`` (204)."""
@@ -295,15 +224,11 @@ class SetupCalls(Transport):
                 raise ApiProtocolError("getRequestsByDossier: a page without items")
             for item in items:
                 yield item
-            token = page.get("continuation_token")
-            if not token:
+            following = page.get("continuation_token")
+            if not following:
                 return
-
-
-def _blob_error(response: httpx.Response) -> str | None:
-    """The blob store's error code (``AuthenticationFailed``, ``BlobNotFound``...), if any."""
-    text = response.text
-    start, end = text.find("<Code>"), text.find("</Code>")
-    if 0 <= start < end:
-        return text[start + len("<Code>") : end]
-    return text[:80] or None
+            if not isinstance(following, str) or following == token:
+                raise ApiProtocolError(
+                    "getRequestsByDossier: a continuation token that leads nowhere"
+                )
+            token = following

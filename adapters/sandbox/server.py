@@ -8,7 +8,7 @@ import time
 
 import uvicorn
 
-from ..client.setup_calls import MaskedSignatures
+from ..client.blobs import MaskedSignatures
 from .app import PREFIX, build_app
 from .faults import SandboxState
 from .issuer import SimulatedIssuer
