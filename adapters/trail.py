@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.ports import FlowRow, TrailReader
@@ -21,6 +20,8 @@ from firmaio.fsm.trail import (
     heads_digest,
     verify_chain,
 )
+
+from .key_files import read_key_file
 
 KEY_ENV = "FIRMAIO_CHECKPOINT_KEY"
 """The environment variable that may hold the checkpoint key (instead of ``--key-file``)."""
@@ -113,13 +114,11 @@ async def verify_store(
 
 
 def read_key(key_file: str | None) -> bytes:
-    """The checkpoint key: the content of ``key_file`` (surrounding whitespace dropped), or of
-    :data:`KEY_ENV`. Never printed; an error names the file or the variable, not the key."""
+    """The checkpoint key: the content of ``key_file`` (surrounding whitespace dropped; refused
+    if its group or others may read or write it, :mod:`.key_files`), or of :data:`KEY_ENV`.
+    Never printed; an error names the file or the variable, not the key."""
     if key_file is not None:
-        try:
-            key = Path(key_file).read_bytes().strip()
-        except OSError as error:
-            raise InvalidInput(f"cannot read the key file {key_file!r}: {error.strerror}") from None
+        key = read_key_file(key_file, "the key file").strip()
         where = f"the key file {key_file!r}"
     elif os.environ.get(KEY_ENV):
         key, where = os.environ[KEY_ENV].strip().encode(), f"${KEY_ENV}"
