@@ -199,10 +199,9 @@ class IssuerSetup:
         for document in request.documents:
             if document.url is None:
                 raise ApiProtocolError(f"the SIGNED request has no URL for document {document.id}")
-            targets.append((document.id, document.url, folder / f"{document.id}.pdf"))
+            name = f"{document.id}.pdf"
+            targets.append((document.id, document.url, _inside(folder, name, "a document")))
         folder.mkdir(parents=True, exist_ok=True)
-        for document_id, _url, target in targets:
-            _inside(folder, target.name, f"document {document_id}'s file")
         return _fetched(await self._download_all(targets))
 
     async def _download_all(
