@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import logging
 import re
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -146,11 +147,12 @@ class BlobCalls(Transport):
                         status=response.status_code,
                         detail=_blob_error(with_body(response, body)),
                     )
-                async for piece in chunks(response, limit):
-                    digest.update(piece)
-                    sink.write(piece)
-                    head = head if len(head) >= 4 else (head + piece)[:4]
-                    size += len(piece)
+                async with aclosing(chunks(response, limit)) as pieces:
+                    async for piece in pieces:
+                        digest.update(piece)
+                        sink.write(piece)
+                        head = head if len(head) >= 4 else (head + piece)[:4]
+                        size += len(piece)
         except Transient as exc:  # over the limit, or an encoding not asked for
             raise DownloadRefused(f"download: {exc}") from None
         except httpx.RemoteProtocolError as exc:  # the body ended before its declared length

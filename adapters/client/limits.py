@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 
 import httpx
@@ -56,10 +57,13 @@ DEFAULT_LIMITS = AnswerLimits()
 
 
 class TooLarge(Transient):
-    """An answer over its limit: refused as a malformed answer, with its status."""
+    """An answer over its limit, with its status: a 2xx is a malformed answer (an
+    :class:`~firmaio.fsm.errors.ApiProtocolError` once retries are spent), an error answer a
+    failing service (:class:`~firmaio.fsm.errors.ApiUnavailable`)."""
 
     def __init__(self, status: int, limit: int) -> None:
-        super().__init__(f"HTTP {status} with a body over {limit} bytes", malformed=True)
+        message = f"HTTP {status} with a body over {limit} bytes"
+        super().__init__(message, malformed=200 <= status < 300)
         self.status = status
 
 
@@ -93,13 +97,14 @@ async def chunks(response: httpx.Response, limit: int) -> AsyncIterator[bytes]:
         return
     inflate = _decoder(response, limit)
     total = 0
-    async for raw in response.aiter_raw():
-        piece = raw if inflate is None else _inflate(inflate, raw, limit - total + 1, status)
-        total += len(piece)
-        if total > limit:
-            raise TooLarge(status, limit)
-        if piece:
-            yield piece
+    async with aclosing(response.aiter_raw()) as raws:  # closed when the limit cuts it short
+        async for raw in raws:
+            piece = raw if inflate is None else _inflate(inflate, raw, limit - total + 1, status)
+            total += len(piece)
+            if total > limit:
+                raise TooLarge(status, limit)
+            if piece:
+                yield piece
     if inflate is not None and not inflate.eof and total:
         raise Refused(status, "whose compressed data ends early")
 
@@ -131,8 +136,9 @@ async def read_body(response: httpx.Response, limit: int) -> bytes:
     """The whole decoded body of a streamed ``response``, at most ``limit`` bytes (see
     :func:`chunks`)."""
     body = bytearray()
-    async for piece in chunks(response, limit):
-        body += piece
+    async with aclosing(chunks(response, limit)) as pieces:
+        async for piece in pieces:
+            body += piece
     return bytes(body)
 
 
