@@ -85,7 +85,9 @@ def test_an_answer_that_trickles_is_cut_at_the_call_s_time_limit(
     assert "TooSlow after 2 attempt(s)" in json.loads(out)["history"][-1]["detail"]
 
 
-def test_the_sync_facade_refuses_what_the_command_refuses(attacker: Hostile, tmp_path: Path) -> None:
+def test_the_sync_facade_refuses_what_the_command_refuses(
+    attacker: Hostile, tmp_path: Path
+) -> None:
     """From a plain thread: another request's answer, a foreign QR code URL and a 300 MiB body
     raise the library's errors; the body never takes 100 MB (traced in this process)."""
     db = str(tmp_path / "flows.sqlite")
