@@ -111,3 +111,22 @@ def test_records_the_checkpoint_signed_cannot_go_missing() -> None:
     gone = against_checkpoint(checkpoint, RID, None)
     assert gone is not None
     assert gone.kind == "deleted"
+
+
+def test_a_checkpoint_names_its_store_and_that_name_is_signed() -> None:
+    links = _chain()
+    text = Checkpoint("flows.sqlite", 0.0, {RID: (2, links[-1].hash)}, STORE_ID).signed(KEY)
+    assert json.loads(text)["store_id"] == STORE_ID
+    moved = json.loads(text)
+    moved["store_id"] = "another-store"
+    read, problem = read_checkpoint(json.dumps(moved), KEY)
+    assert read is None
+    assert problem is not None and "signature does not hold" in problem
+
+
+def test_a_checkpoint_of_version_1_names_no_store_and_is_refused() -> None:
+    old = json.loads(Checkpoint("s", 0.0, {}, STORE_ID).signed(KEY))
+    old["version"] = "firmaio-fsm/checkpoint/v1"
+    del old["store_id"]
+    with pytest.raises(InvalidInput, match="a v1 checkpoint names no store: sign a new one"):
+        read_checkpoint(json.dumps(old), KEY)
