@@ -13,9 +13,10 @@ body that would inflate to gigabytes stops at the same limit; other encodings ar
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
+from typing import cast
 
 import httpx
 
@@ -84,7 +85,7 @@ def limit_for(status: int, success_limit: int, limits: AnswerLimits) -> int:
     return success_limit if 200 <= status < 300 else limits.problem
 
 
-async def chunks(response: httpx.Response, limit: int) -> AsyncIterator[bytes]:
+async def chunks(response: httpx.Response, limit: int) -> AsyncGenerator[bytes, None]:
     """The body of a streamed ``response``, decoded, a piece at a time; raises :class:`TooLarge`
     once more than ``limit`` bytes came (or a ``Content-Length`` says more will), and
     :class:`Refused` for an encoding other than identity, gzip or deflate."""
@@ -97,7 +98,8 @@ async def chunks(response: httpx.Response, limit: int) -> AsyncIterator[bytes]:
         return
     inflate = _decoder(response, limit)
     total = 0
-    async with aclosing(response.aiter_raw()) as raws:  # closed when the limit cuts it short
+    raw_body = cast(AsyncGenerator[bytes, None], response.aiter_raw())  # one, at run time
+    async with aclosing(raw_body) as raws:  # closed when the limit cuts it short
         async for raw in raws:
             piece = raw if inflate is None else _inflate(inflate, raw, limit - total + 1, status)
             total += len(piece)

@@ -121,7 +121,8 @@ def test_a_checkpoint_names_its_store_and_that_name_is_signed() -> None:
     moved["store_id"] = "another-store"
     read, problem = read_checkpoint(json.dumps(moved), KEY)
     assert read is None
-    assert problem is not None and "signature does not hold" in problem
+    assert problem is not None
+    assert "signature does not hold" in problem
 
 
 def test_a_checkpoint_of_version_1_names_no_store_and_is_refused() -> None:
