@@ -15,7 +15,9 @@ Every request it gets is kept in :attr:`Hostile.hits`, so a test can show that n
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import struct
 import threading
 import time
 import zlib
@@ -38,15 +40,20 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Answer = Callable[[Send, Receive], Awaitable[None]]
 
 
-def _bomb() -> bytes:
-    """64 MiB of JSON whitespace, gzipped to about 64 kB (made a mebibyte at a time)."""
-    packer = zlib.compressobj(9, wbits=31)  # a gzip stream
-    parts = [packer.compress(b'{"id": "x"')]
-    parts += [packer.compress(b" " * MIB) for _ in range(64)]
-    return b"".join([*parts, packer.compress(b"}"), packer.flush()])
-
-
-BOMB = _bomb()
+@functools.cache
+def gzip_bomb(mib: int) -> bytes:
+    """A gzip body that inflates to ``mib`` MiB of spaces, in about one kB per MiB: one
+    compressed block of a MiB, made independent by a full flush, repeated; then the trailer."""
+    block = b" " * MIB
+    packer = zlib.compressobj(9, wbits=31)
+    first = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    again = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    last = packer.flush()[:-8]  # the final block, without a trailer for two blocks only
+    crc = 0
+    for _ in range(mib):
+        crc = zlib.crc32(block, crc)
+    trailer = struct.pack("<II", crc, (mib * MIB) & 0xFFFFFFFF)
+    return first + again * (mib - 1) + last + trailer
 
 
 def answer(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> Answer:
@@ -191,7 +198,7 @@ class Hostile:
             "dotted": lambda: self.signed(scenario, ("modulo.firmato.v2", "pdf")),
             "big-500": lambda: streamed(500, b'{"detail": "', total=400 * MIB),
             "big-200": lambda: streamed(200, b'{"id": "big-200", "pad": "', total=300 * MIB),
-            "gzip-bomb": lambda: answer(200, BOMB, gzipped),
+            "gzip-bomb": lambda: answer(200, gzip_bomb(256), gzipped),
             "trickle": lambda: streamed(200, b'{"id": "trickle", ', pause=0.05, piece=b" "),
             "redirect-api": lambda: answer(307, b"", {"location": f"{self.root}/stolen"}),
         }

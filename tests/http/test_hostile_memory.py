@@ -49,7 +49,7 @@ FETCHES = {
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
 def test_no_oversized_body_takes_a_process_over_100_mb(attacker: Hostile, tmp_path: Path) -> None:
-    """A 500 whose chunked body runs to 400 MiB, a 200 of 300 MiB, a gzip bomb of 64 MiB, an
+    """A 500 whose chunked body runs to 400 MiB, a 200 of 300 MiB, a gzip bomb of 256 MiB, an
     endless signed document, an endless error page of the blob store, an endless answer to an
     upload: each refused (exit 4) with the limit it passed, under 100 MB of peak memory."""
     attacker.mode = "big-upload-answer"  # the set-up calls of `send` below

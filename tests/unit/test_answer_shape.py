@@ -17,6 +17,7 @@ from firmaio.adapters.client.limits import Refused, TooLarge, read_body
 from firmaio.adapters.client.urls import UrlPolicy
 from firmaio.fsm import ApiProtocolError, InvalidInput, InvalidRequestId
 from firmaio.fsm.ids import check_request_id
+from tests.hostile import gzip_bomb
 
 RID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 ONCE = RetryPolicy(attempts=1, wait_initial=0.0, wait_max=0.0, wait_jitter=0.0)
@@ -173,8 +174,7 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading() -> None:
 
 
 def test_a_gzip_bomb_inflates_no_further_than_the_limit() -> None:
-    bomb = zlib.compressobj(9, wbits=31)
-    packed = bomb.compress(b" " * (32 * 1024 * 1024)) + bomb.flush()  # 32 MiB in ~32 kB
+    packed = gzip_bomb(32)  # 32 MiB in ~32 kB
 
     async def once() -> AsyncIterator[bytes]:
         yield packed
