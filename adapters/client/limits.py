@@ -144,6 +144,19 @@ async def read_body(response: httpx.Response, limit: int) -> bytes:
     return bytes(body)
 
 
+async def read_whole(response: httpx.Response, limit: int) -> httpx.Response:
+    """``response`` with its whole body read, at most ``limit`` bytes: a body of identity
+    encoding whose declared length is within the limit is read as httpx reads it (h11 reads no
+    byte past a declared length); any other through :func:`read_body`, in a response rebuilt
+    around it."""
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    declared = response.headers.get("content-length", "")
+    if encoding in ("", "identity") and declared.isdigit() and int(declared) <= limit:
+        await response.aread()  # the common answer: no piece-by-piece copy
+        return response
+    return with_body(response, await read_body(response, limit))
+
+
 def with_body(response: httpx.Response, body: bytes) -> httpx.Response:
     """A response like ``response`` holding ``body``, already decoded (so without its
     ``Content-Encoding``): what the calls read after :func:`read_body`."""

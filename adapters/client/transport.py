@@ -33,8 +33,7 @@ from .limits import (
     TooLarge,
     TooSlow,
     limit_for,
-    read_body,
-    with_body,
+    read_whole,
 )
 from .urls import UrlPolicy
 
@@ -221,14 +220,13 @@ class Transport:
                 response = await http.send(request, stream=True)
                 try:
                     limit = limit_for(response.status_code, limit, self.limits)
-                    body = await read_body(response, limit)
+                    return await read_whole(response, limit)
                 finally:
                     await response.aclose()
         except TimeoutError:
             if not deadline.expired():
                 raise
             raise TooSlow(f"no whole answer within {seconds:g} s", request=request) from None
-        return with_body(response, body)
 
     def _observe(self, method: str, template: str, status: int | None, started: float) -> None:
         if self.observers:
