@@ -51,6 +51,9 @@ def test_escape_sequences_in_a_detail_reach_the_terminal_escaped(
     assert ESCAPES in [json.loads(p)["detail"] for (p,) in stored]
 
     code, out = run("run", "--db", db, "escape-detail", "javascript-qr", "--concurrency", "2")
+    assert code == 4, out  # the QR code URL's flow has an error: rerun to resume
+    assert "error, rerun to resume: javascript-qr: " in out
+    assert "javascript:" not in out
     assert unprintable(out + capsys.readouterr().err) == []
 
 

@@ -209,3 +209,34 @@ def test_limits_must_be_positive() -> None:
         AnswerLimits(download=0)
     with pytest.raises(ValueError, match="time limits must be positive"):
         AnswerLimits(call_seconds=0)
+
+
+def test_a_listing_out_of_shape_is_not_taken_and_each_request_is_read_instead() -> None:
+    """A dossier listing whose items are no objects, or carry no usable status: the requests it
+    cannot answer for are read on their own, with every check of a read."""
+    from firmaio.adapters.batching import DossierStatusReader
+
+    served: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        served.append(request.url.path)
+        if request.url.path.endswith("/signature-requests"):
+            items = ["junk", {"id": RID, "status": "READY\x1b[2J"}, {"id": "B"}]
+            return httpx.Response(200, json={"items": items})
+        return httpx.Response(
+            200, json={"id": request.url.path.rsplit("/", 1)[1], "status": "READY"}
+        )
+
+    async def run() -> list[object]:
+        async with IssuerClient(
+            "k", base_url="https://api.test/v1", transport=httpx.MockTransport(handler), retry=ONCE
+        ) as client:
+            reader = DossierStatusReader(client, "01DOSSIER0000000000000000A")
+            return list(await asyncio.gather(reader.read_status(RID), reader.read_status("B")))
+
+    answers = asyncio.run(run())
+    assert [getattr(a, "status", None) for a in answers] == ["READY", "READY"]
+    assert sorted(served)[-2:] == [
+        "/v1/signature-requests/01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "/v1/signature-requests/B",
+    ]
