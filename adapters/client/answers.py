@@ -76,16 +76,27 @@ def retry_after(response: httpx.Response) -> float | None:
     return None
 
 
+MOST_SAID = 2000
+"""Characters of the service's own words (a detail, a reason) kept in a record: its messages are
+a line or a few; a longer text is cut, and says so."""
+
+
+def cut(text: str, most: int = MOST_SAID) -> str:
+    """``text``, cut to ``most`` characters (and marked as cut) if it is longer."""
+    return text if len(text) <= most else text[:most] + f"... [cut: {len(text)} characters]"
+
+
 def problem_detail(response: httpx.Response) -> str | None:
-    """The problem detail (or APIM message) of an error answer, with fiscal codes masked."""
+    """The problem detail (or APIM message) of an error answer, with fiscal codes masked, cut
+    to :data:`MOST_SAID` characters."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return redact_text(response.text[:200]) if response.text else None
     if isinstance(body, dict):
         for key in ("detail", "message", "title"):
             if isinstance(body.get(key), str):
-                return redact_text(body[key])
+                return cut(redact_text(body[key]))
     return None
 
 
@@ -118,7 +129,7 @@ def epoch(value: object) -> float | None:
 def json_object(response: httpx.Response) -> dict[str, Any]:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the parser goes: no answer either
         raise Transient(
             f"HTTP {response.status_code} with a body that is not JSON", malformed=True
         ) from None

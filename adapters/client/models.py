@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from firmaio.fsm.errors import ApiProtocolError
 
-from .answers import bad_id, bad_status, epoch
+from .answers import bad_id, bad_status, cut, epoch
 
 
 def _str(body: dict[str, Any], name: str, what: str) -> str:
@@ -87,12 +87,13 @@ class DocumentView:
             raise ApiProtocolError("signature request: a document that is not an object")
         metadata = body.get("metadata")
         title = metadata.get("title") if isinstance(metadata, dict) else None
+        reason = _opt(body, "reject_reason")
         return cls(
             id=_id(body, "id", "document"),
             status=_status(body, "document"),
             title=title if isinstance(title, str) else None,
             url=_opt(body, "url"),
-            reject_reason=_opt(body, "reject_reason"),
+            reject_reason=None if reason is None else cut(reason),
         )
 
 
@@ -193,5 +194,6 @@ class DocumentValidation:
         if not isinstance(valid, bool):
             raise ApiProtocolError("validate-document: the answer has no is_valid")
         violations = body.get("violations")
-        said = tuple(str(v) for v in violations) if isinstance(violations, list) else ()
+        listed = violations[:50] if isinstance(violations, list) else []
+        said = tuple(cut(str(v), 500) for v in listed)  # the service's words, within reason
         return cls(valid, said)

@@ -23,7 +23,7 @@ from typing import BinaryIO
 from firmaio.fsm.errors import ApiProtocolError, ApiRefused, ApiUnavailable, InvalidInput
 from firmaio.fsm.machine import Answer, Kind, Order, answer_of, check_expiry, document_answer
 
-from .answers import NO_IO_PROFILE, epoch, evidence
+from .answers import NO_IO_PROFILE, cut, epoch, evidence
 from .blobs import Downloaded, DownloadRefused, IncompleteDownload
 from .issuer import IssuerClient
 from .models import RequestListItem, SignatureRequestView
@@ -66,7 +66,7 @@ class IssuerSetup:
             return Answer.refused(refused.status or 0, refused.detail)
         if result.is_valid:
             return Answer(Kind.DOCUMENT_VALID, http_status=200)
-        said = "\n".join(result.violations) or "the document is not valid"
+        said = cut("\n".join(result.violations)) or "the document is not valid"
         return Answer(Kind.DOCUMENT_INVALID, http_status=200, detail=said)
 
     async def open_dossier(self, order: Order) -> Answer:

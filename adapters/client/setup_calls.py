@@ -164,7 +164,7 @@ class SetupCalls(BlobCalls):
         response = await self._json_call("getDocumentUploadUrl", "GET", template, path, (200,))
         try:
             url = json.loads(response.text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ApiProtocolError("getDocumentUploadUrl: the URL is not a JSON string") from None
         if not isinstance(url, str):
             raise ApiProtocolError("getDocumentUploadUrl: the URL is not a JSON string")

@@ -240,3 +240,30 @@ def test_a_listing_out_of_shape_is_not_taken_and_each_request_is_read_instead() 
         "/v1/signature-requests/01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "/v1/signature-requests/B",
     ]
+
+
+def test_json_nested_past_the_parser_is_a_malformed_answer_not_a_crash() -> None:
+    async def run() -> object:
+        deep = "[" * 200_000 + "]" * 200_000
+        transport = httpx.MockTransport(lambda _r: httpx.Response(200, text=deep))
+        async with IssuerClient(
+            "k", base_url="https://api.test/api/v1/sign", transport=transport, retry=ONCE
+        ) as client:
+            return await client.get_request(RID)
+
+    with pytest.raises(ApiProtocolError, match="a body that is not JSON"):
+        asyncio.run(run())
+
+
+def test_the_service_s_words_are_kept_cut_to_a_record_s_measure() -> None:
+    async def run() -> object:
+        problem = {"title": "Bad Request", "status": 400, "detail": "x" * 50_000}
+        transport = httpx.MockTransport(lambda _r: httpx.Response(400, json=problem))
+        async with IssuerClient(
+            "k", base_url="https://api.test/api/v1/sign", transport=transport, retry=ONCE
+        ) as client:
+            return await client.send_notification(RID)
+
+    detail = getattr(asyncio.run(run()), "detail", "")
+    assert detail.startswith("x" * 2000)
+    assert detail.endswith("... [cut: 50000 characters]")
