@@ -4,8 +4,9 @@ While many flows of one dossier wait for activation, reading each request once p
 one call per flow per poll. :class:`DossierStatusReader` collects the reads that arrive within a
 short window and answers them all from ``GET /dossiers/{id}/signature-requests`` (100 requests a
 page), stopping at the last page it needs. A request the listing does not show (another dossier)
-is read on its own. The listing carries the status only, no notification: the driver uses this
-reader for ``check_activation`` and ``check_status``, never for ``recover_notification``.
+is read on its own, and so is one the listing shows without a usable status (an answer out of
+its shape is not taken). The listing carries the status only, no notification: the driver uses
+this reader for ``check_activation`` and ``check_status``, never for ``recover_notification``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from firmaio.fsm.ids import check_request_id
 from firmaio.fsm.machine import Answer, Kind
 
 from .client import IssuerClient
-from .client.answers import epoch
+from .client.answers import bad_status, epoch
 
 
 class DossierStatusReader:
@@ -57,7 +58,7 @@ class DossierStatusReader:
             pages = self.client.list_dossier_requests(self.dossier_id, limit=100)
             async with aclosing(pages) as items:
                 async for item in items:
-                    if item.get("id") in waiting:
+                    if isinstance(item, dict) and item.get("id") in waiting:
                         found[item["id"]] = item
                         if len(found) == len(waiting):
                             break
@@ -67,7 +68,7 @@ class DossierStatusReader:
             return
         for request_id, futures in waiting.items():
             hit = found.get(request_id)
-            if hit is not None:
+            if hit is not None and bad_status(hit.get("status"), "status") is None:
                 expires_at = epoch(hit.get("expires_at"))
                 read = Answer(Kind.REQUEST, status=str(hit["status"]), expires_at=expires_at)
                 _settle(futures, read)

@@ -15,7 +15,8 @@ A flow with no tenant belongs to the **default** tenant, whose key is ``FIRMAIO_
 deployment with a tenants file serves the tenants it names (name ``default`` there to serve flows
 registered with none). A key that cannot be read is an
 :class:`~firmaio.fsm.errors.ApiConfigurationError` naming the tenant and where its key was looked
-for, never the key.
+for, never the key; so is a key file its group or other users may read or write
+(:mod:`~firmaio.adapters.key_files`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from firmaio.fsm.errors import ApiConfigurationError, InvalidInput
+
+from .key_files import read_key_file
 
 DEFAULT_TENANT = "default"
 """The tenant of flows registered with no tenant: its key is ``FIRMAIO_API_KEY``."""
@@ -76,13 +79,12 @@ class Tenant:
             key = os.environ.get(self.key_env, "").strip()
         else:
             assert self.key_file is not None
+            what = f"tenant {self.name!r}: the API key file"
+            content = read_key_file(self.key_file, what, ApiConfigurationError)
             try:
-                key = self.key_file.read_text(encoding="utf-8").strip()
-            except OSError as error:
-                raise ApiConfigurationError(
-                    f"tenant {self.name!r}: cannot read its API key from {self.source} "
-                    f"({error.strerror or type(error).__name__})"
-                ) from None
+                key = content.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                raise ApiConfigurationError(f"{what} {self.key_file} is not text") from None
         if not key:
             raise ApiConfigurationError(
                 f"tenant {self.name!r}: no API key in {self.source}: set it before starting"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.ports import FlowRow, TrailReader
@@ -21,6 +20,8 @@ from firmaio.fsm.trail import (
     heads_digest,
     verify_chain,
 )
+
+from .key_files import read_key_file
 
 KEY_ENV = "FIRMAIO_CHECKPOINT_KEY"
 """The environment variable that may hold the checkpoint key (instead of ``--key-file``)."""
@@ -40,6 +41,16 @@ class StoreVerdict:
     """Why the checkpoint given could not be used (its signature does not hold)."""
     rewritten: list[BrokenChain] = field(default_factory=list)
     """Flows whose trail is not the one the checkpoint signed."""
+    store_id: str = ""
+    """The id kept in the store checked (what a checkpoint of it names)."""
+
+    @property
+    def uncovered(self) -> list[str]:
+        """Flows of the store the checkpoint does not know (newer than it): nothing of theirs
+        is vouched for by it. Empty without a checkpoint that holds."""
+        if self.checkpoint is None:
+            return []
+        return [r.flow_id for r in self.rows if r.flow_id not in self.checkpoint.heads]
 
     @property
     def intact(self) -> bool:
@@ -61,8 +72,9 @@ class StoreVerdict:
         return next((b for b in self.rewritten if b.flow_id == flow_id), None)
 
     def to_checkpoint(self, store: str, made_at: float) -> Checkpoint:
-        """A checkpoint of the heads read."""
-        return Checkpoint(store, made_at, {r.flow_id: (r.seq, r.head_hash) for r in self.rows})
+        """A checkpoint of the heads read, naming the store by its id."""
+        heads = {r.flow_id: (r.seq, r.head_hash) for r in self.rows}
+        return Checkpoint(store, made_at, heads, self.store_id)
 
 
 async def _checked(store: TrailReader, row: FlowRow) -> tuple[FlowRow, list[ChainLink]]:
@@ -81,7 +93,15 @@ async def verify_store(
     checkpoint: Checkpoint | None = None,
     checkpoint_problem: str | None = None,
 ) -> StoreVerdict:
-    """Check every chain of ``store`` (and, given one, against a checkpoint)."""
+    """Check every chain of ``store`` (and, given one, against a checkpoint: a checkpoint of
+    another store, by the id kept in the store, is refused)."""
+    store_id = await store.store_id()
+    if checkpoint is not None and checkpoint.store_id != store_id:
+        checkpoint_problem = (
+            f"it is the checkpoint of another store (store id {checkpoint.store_id[:40]!r}, "
+            f"made of {checkpoint.store[:80]!r}); this store's id is {store_id!r}"
+        )
+        checkpoint = None
     broken: list[BrokenChain] = []
     rewritten: list[BrokenChain] = []
     rows: list[FlowRow] = []
@@ -109,17 +129,17 @@ async def verify_store(
             if (moved := against_checkpoint(checkpoint, flow_id, None)) is not None
         )
     digest = heads_digest((r.flow_id, r.seq, r.head_hash) for r in rows)
-    return StoreVerdict(rows, records, broken, digest, checkpoint, checkpoint_problem, rewritten)
+    return StoreVerdict(
+        rows, records, broken, digest, checkpoint, checkpoint_problem, rewritten, store_id
+    )
 
 
 def read_key(key_file: str | None) -> bytes:
-    """The checkpoint key: the content of ``key_file`` (surrounding whitespace dropped), or of
-    :data:`KEY_ENV`. Never printed; an error names the file or the variable, not the key."""
+    """The checkpoint key: the content of ``key_file`` (surrounding whitespace dropped; refused
+    if its group or others may read or write it, :mod:`.key_files`), or of :data:`KEY_ENV`.
+    Never printed; an error names the file or the variable, not the key."""
     if key_file is not None:
-        try:
-            key = Path(key_file).read_bytes().strip()
-        except OSError as error:
-            raise InvalidInput(f"cannot read the key file {key_file!r}: {error.strerror}") from None
+        key = read_key_file(key_file, "the key file").strip()
         where = f"the key file {key_file!r}"
     elif os.environ.get(KEY_ENV):
         key, where = os.environ[KEY_ENV].strip().encode(), f"${KEY_ENV}"

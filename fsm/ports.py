@@ -257,6 +257,10 @@ class TrailReader(Protocol):
         """Ids of records whose flow row is gone."""
         ...
 
+    async def store_id(self) -> str:
+        """The store's own id, kept in the store: what a checkpoint names."""
+        ...
+
 
 class Store(FlowStore, BatchStore, TrailReader, Protocol):
     """A whole store, as a batch run and the ``firmaio`` command use it."""

@@ -2,21 +2,24 @@
 
 ``main(argv)`` returns the exit code (:mod:`.exits` declares them). The modules: :mod:`.parser`
 (arguments), :mod:`.wiring` (the composition root), :mod:`.flows`, :mod:`.audit`,
-:mod:`.diagram` and :mod:`.demo` (the commands), :mod:`.output` (what is printed).
+:mod:`.diagram` and :mod:`.demo` (the commands), :mod:`.output` (what is printed),
+:mod:`.terminal` (control characters escaped in everything printed).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TextIO, cast
 
 from firmaio.fsm.errors import InvalidInput
 
 from . import exits
 from .demo import DEMO_CITIZENS
 from .parser import build_parser
+from .terminal import TerminalSafe
 from .wiring import Wiring, configure_logging
 
 __all__ = ["DEMO_CITIZENS", "Wiring", "build_parser", "main"]
@@ -27,10 +30,15 @@ def main(
 ) -> int:
     """Run ``firmaio`` with ``argv``; return the exit code. Errors go to stderr with advice.
 
-    ``wiring`` replaces parts of what the commands are built with (see :class:`Wiring`).
+    ``wiring`` replaces parts of what the commands are built with (see :class:`Wiring`). What
+    is written to ``out`` and to stderr has its control characters escaped (:mod:`.terminal`).
     """
-    stream = out if out is not None else sys.stdout
-    argv = list(sys.argv[1:] if argv is None else argv)
+    stream = cast(TextIO, TerminalSafe(out if out is not None else sys.stdout))
+    with contextlib.redirect_stderr(cast(TextIO, TerminalSafe(sys.stderr))):
+        return _main(stream, list(sys.argv[1:] if argv is None else argv), wiring)
+
+
+def _main(stream: TextIO, argv: list[str], wiring: Wiring | None) -> int:
     try:
         args = build_parser().parse_args(argv)
     except InvalidInput as error:  # the message starts with the command: "firmaio notify: ..."

@@ -48,6 +48,7 @@ def _verdict_json(args: argparse.Namespace, verdict: StoreVerdict, code: int) ->
         failure = {"kind": exits.TAMPERED.name, "message": message}
     return {
         "db": store_name(args.db),
+        "store_id": verdict.store_id,
         "exit_code": code,
         "failure": failure,
         "flows": len(verdict.rows),
@@ -65,6 +66,7 @@ def _verdict_json(args: argparse.Namespace, verdict: StoreVerdict, code: int) ->
             "problem": verdict.checkpoint_problem,
             "made_at": None if verdict.checkpoint is None else iso_utc(verdict.checkpoint.made_at),
             "holds": verdict.anchored,
+            "uncovered": len(verdict.uncovered) if verdict.checkpoint is not None else None,
         },
         "checkpoint_written": args.write_checkpoint if code == exits.OK.code else None,
     }
@@ -85,6 +87,11 @@ def _print_verdict(args: argparse.Namespace, verdict: StoreVerdict, out: TextIO)
         if verdict.anchored and verdict.checkpoint is not None:
             made = iso_utc(verdict.checkpoint.made_at)
             print(f"every trail the checkpoint of {made} signed is unchanged", file=out)
+            print(
+                f"not covered by the checkpoint (newer than it): {len(verdict.uncovered)} of "
+                f"{len(verdict.rows)} flows",
+                file=out,
+            )
     if verdict.intact:
         print(f"every chain is intact; digest of all heads: {verdict.digest}", file=out)
 

@@ -41,7 +41,16 @@ def _send(sub: Any) -> None:
     )
     send.add_argument("pdf", help="the PDF to have signed")
     send.add_argument(
-        "--fiscal-code", help="the citizen's fiscal code (or $FIRMAIO_FISCAL_CODE); never stored"
+        "--fiscal-code-file",
+        metavar="FILE",
+        help="a file whose first line is the citizen's fiscal code (- reads standard input); "
+        "or set $FIRMAIO_FISCAL_CODE. Never stored",
+    )
+    send.add_argument(
+        "--fiscal-code",
+        metavar="CF",
+        help="the fiscal code itself: every local user sees it in the process list (a warning "
+        "says so); prefer $FIRMAIO_FISCAL_CODE or --fiscal-code-file",
     )
     send.add_argument(
         "--field",

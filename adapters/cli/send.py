@@ -6,7 +6,8 @@ and
 drives a flow from RECEIVED through the issuer's set-up to READY and on to NOTIFIED or
 FALLBACK_SUGGESTED, one audited step per issuer-API call. With ``--db`` every step is stored:
 running the same command again with the same ``--id`` resumes it, and never makes a second
-request, a second upload or a second message. The fiscal code is held in memory only.
+request, a second upload or a second message. The fiscal code is held in memory only, and read
+from the environment, a file or standard input (:mod:`.fiscal`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import tomllib
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,6 +26,7 @@ from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine import State, Trigger, check_fields
 
 from ..client import order_from_pdf
+from .fiscal import fiscal_code_of
 from .flows import run_on_flow
 
 
@@ -83,10 +84,7 @@ def _order_values(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_send(args: argparse.Namespace, out: TextIO) -> int:
     """A PDF and a citizen to NOTIFIED or FALLBACK_SUGGESTED, through the issuer's set-up."""
-    fiscal_code = args.fiscal_code or os.environ.get("FIRMAIO_FISCAL_CODE", "")
-    if not fiscal_code:
-        raise InvalidInput("name the citizen: --fiscal-code CF (or $FIRMAIO_FISCAL_CODE)")
-    order = order_from_pdf(args.pdf, **_order_values(args)).with_fiscal_code(fiscal_code)
+    order = order_from_pdf(args.pdf, **_order_values(args)).with_fiscal_code(fiscal_code_of(args))
     if args.request_id is None:
         args.request_id = str(ULID())
 
@@ -114,10 +112,11 @@ def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
             return  # the report says where it is; the exit code, that nothing was fetched
         record = await driver.fetch_documents(flow)
         if not args.json:
-            for name, value in record.facts or ():
-                if name.endswith(".sha256"):
-                    document = name.split(".")[1]
-                    where = dict(record.facts or ()).get(f"signed.{document}.file")
+            facts = dict(record.facts or ())
+            for name, value in facts.items():
+                if name.startswith("signed.") and name.endswith(".sha256"):
+                    document = name[len("signed.") : -len(".sha256")]  # an id may hold dots
+                    where = facts.get(f"signed.{document}.file")
                     print(f"signed document {document}: {where}\n  sha256 {value}", file=out)
 
     return asyncio.run(run_on_flow(args, out, body, State.SIGNED, stored_only=True, only_goal=True))

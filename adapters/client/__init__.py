@@ -2,14 +2,17 @@
 
 :mod:`.transport` makes one call and retries it; :mod:`.answers` turns answers into the core's
 values; :mod:`.issuer` holds :class:`IssuerClient`, the calls themselves, and the rule that no
-citizen ever gets two messages; :mod:`.setup_calls` and :mod:`.blob` the set-up's calls to the
-API and the blob store, :mod:`.setup` the core's ``SetupApi`` over them.
+citizen ever gets two messages. Nothing an answer holds is trusted beyond its documented shape:
+:mod:`.limits` bounds every body and call, :mod:`.urls` says which URLs are followed, and ids
+are checked by the rule for ids typed by a user.
 """
 
 from __future__ import annotations
 
-from .answers import IO_CATCH_ALLS, MESSAGES_DISABLED, NO_IO_PROFILE, Refusal, request_answer
+from .answers import IO_CATCH_ALLS, MESSAGES_DISABLED, NO_IO_PROFILE, request_answer
+from .blobs import DownloadRefused
 from .issuer import IssuerClient
+from .limits import DEFAULT_LIMITS, AnswerLimits
 from .models import (
     DocumentValidation,
     DocumentView,
@@ -18,27 +21,31 @@ from .models import (
     SignatureRequestView,
     UploadUrl,
 )
-from .setup import DownloadRefused, IssuerSetup, order_from_pdf, setup_for
+from .setup import IssuerSetup, order_from_pdf, setup_for
 from .transport import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_CONNECTIONS, RetryPolicy
+from .urls import TRUSTED_HOSTS_ENV, UrlPolicy
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_LIMITS",
     "DEFAULT_TIMEOUT",
     "IO_CATCH_ALLS",
     "MAX_CONNECTIONS",
     "MESSAGES_DISABLED",
     "NO_IO_PROFILE",
+    "TRUSTED_HOSTS_ENV",
+    "AnswerLimits",
     "DocumentValidation",
     "DocumentView",
     "Dossier",
     "DownloadRefused",
     "IssuerClient",
     "IssuerSetup",
-    "Refusal",
     "RequestListItem",
     "RetryPolicy",
     "SignatureRequestView",
     "UploadUrl",
+    "UrlPolicy",
     "order_from_pdf",
     "request_answer",
     "setup_for",

@@ -1,18 +1,25 @@
-"""From HTTP answers to the core's :class:`~firmaio.fsm.machine.answers.Answer` values, a set-up
-call's :class:`Refusal`, and what counts as transient (worth another attempt) or malformed. Pure
-functions over ``httpx.Response``."""
+"""From HTTP answers to the core's :class:`~firmaio.fsm.machine.answers.Answer` values, and what
+counts as transient (worth another attempt) or malformed. Pure functions over ``httpx.Response``.
+
+An answer is used only in its documented shape: ids obey the rule for ids typed by a user
+(:func:`~firmaio.fsm.ids.check_request_id`), a request read is the request asked for, a status
+is an upper-case word, a QR code URL is the IO link service's (:mod:`.urls`). Anything else is a
+malformed answer, refused with the evidence (the value, escaped and cut short)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
-from firmaio.fsm.errors import ApiRefused
+from firmaio.fsm.errors import InvalidRequestId
+from firmaio.fsm.ids import check_request_id
 from firmaio.fsm.machine import Answer, Kind
 from firmaio.fsm.redact import redact_text
+
+from .urls import UrlPolicy
 
 MESSAGES_DISABLED = "It is not allowed to send a message to this user."
 NO_IO_PROFILE = "User profile not found!"
@@ -23,37 +30,6 @@ IO_CATCH_ALLS = frozenset(
 5xx (but 500 on the send) included. Nothing was sent; a later attempt may succeed."""
 
 
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """The service's refusal of a set-up call: a final answer other than the call's own (a 4xx,
-    or the blob store's refusal), which trying again will not change. A value, not an error: the
-    flow reads it as its answer (:meth:`answer`); a typed call raises it (:meth:`error`)."""
-
-    message: str
-    """``operation: HTTP status: detail``, as :class:`~firmaio.fsm.errors.ApiRefused` says it."""
-    status: int
-    detail: str | None
-    """The service's problem detail (fiscal codes masked), or the blob store's error code."""
-
-    def answer(self) -> Answer:
-        """The flow's REFUSED answer, with the service's status and detail."""
-        return Answer.refused(self.status, self.detail)
-
-    def error(self) -> ApiRefused:
-        """The refusal as the exception a typed call raises."""
-        return ApiRefused(self.message, status=self.status, detail=self.detail)
-
-
-T = TypeVar("T")
-
-
-def raised(result: T | Refusal) -> T:
-    """``result``, or its refusal raised as :class:`~firmaio.fsm.errors.ApiRefused`."""
-    if isinstance(result, Refusal):
-        raise result.error()
-    return result
-
-
 class Transient(Exception):
     """A transient answer (5xx, 429, garbled body): worth another attempt."""
 
@@ -61,6 +37,32 @@ class Transient(Exception):
         super().__init__(message)
         self.wait = wait
         self.malformed = malformed
+
+
+STATUS = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+"""What a status of the service looks like (``WAIT_FOR_SIGNATURE``; unknown ones too)."""
+
+
+def evidence(value: object) -> str:
+    """``value`` as a refusal shows it: its ``repr`` (control characters escaped), cut short."""
+    shown = repr(value[:64] if isinstance(value, str) else value)
+    return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
+def bad_id(value: object, what: str) -> str | None:
+    """Why ``value`` is not usable as an id of an answer (None: it is)."""
+    try:
+        check_request_id(value, what)
+    except InvalidRequestId as error:
+        return f"the answer's {error}"
+    return None
+
+
+def bad_status(value: object, what: str) -> str | None:
+    """Why ``value`` is not a status (None: it is one)."""
+    if isinstance(value, str) and STATUS.fullmatch(value):
+        return None
+    return f"the answer's {what} {evidence(value)} is not a status"
 
 
 def retry_after(response: httpx.Response) -> float | None:
@@ -74,16 +76,27 @@ def retry_after(response: httpx.Response) -> float | None:
     return None
 
 
+MOST_SAID = 2000
+"""Characters of the service's own words (a detail, a reason) kept in a record: its messages are
+a line or a few; a longer text is cut, and says so."""
+
+
+def cut(text: str, most: int = MOST_SAID) -> str:
+    """``text``, cut to ``most`` characters (and marked as cut) if it is longer."""
+    return text if len(text) <= most else text[:most] + f"... [cut: {len(text)} characters]"
+
+
 def problem_detail(response: httpx.Response) -> str | None:
-    """The problem detail (or APIM message) of an error answer, with fiscal codes masked."""
+    """The problem detail (or APIM message) of an error answer, with fiscal codes masked, cut
+    to :data:`MOST_SAID` characters."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return redact_text(response.text[:200]) if response.text else None
     if isinstance(body, dict):
         for key in ("detail", "message", "title"):
             if isinstance(body.get(key), str):
-                return redact_text(body[key])
+                return cut(redact_text(body[key]))
     return None
 
 
@@ -116,7 +129,7 @@ def epoch(value: object) -> float | None:
 def json_object(response: httpx.Response) -> dict[str, Any]:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the parser goes: no answer either
         raise Transient(
             f"HTTP {response.status_code} with a body that is not JSON", malformed=True
         ) from None
@@ -127,8 +140,28 @@ def json_object(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-def request_view(response: httpx.Response) -> dict[str, Any]:
+def request_view(
+    response: httpx.Response, request_id: str | None = None, urls: UrlPolicy | None = None
+) -> dict[str, Any]:
+    """The ``SignatureRequestDetailView`` of ``response``, in its documented shape: the request
+    ``request_id`` (when given), a status, a usable ``io_message_id`` and, with ``urls``, a QR
+    code URL of the IO link service; else a malformed answer (retried, then refused)."""
     view = json_object(response)
-    if not isinstance(view.get("status"), str):
+    if "status" not in view:
         raise Transient("a signature request without a status", malformed=True)
+    notification = view.get("notification")
+    message = notification.get("io_message_id") if isinstance(notification, dict) else None
+    problems = [
+        bad_status(view["status"], "status"),
+        None if message is None else bad_id(message, "io_message_id"),
+    ]
+    if request_id is not None and view.get("id") != request_id:
+        problems.append(f"the answer is about the request {evidence(view.get('id'))}")
+    qr_code_url = view.get("qr_code_url")
+    if urls is not None and qr_code_url is not None:
+        refused = urls.refusal(qr_code_url, "qr")
+        problems.append(None if refused is None else f"its qr_code_url is refused: {refused}")
+    said = "; ".join(p for p in problems if p is not None)
+    if said:
+        raise Transient(f"HTTP {response.status_code}: {said}", malformed=True)
     return view

@@ -37,6 +37,7 @@ from .answers import (
     MESSAGES_DISABLED,
     NO_IO_PROFILE,
     Transient,
+    bad_id,
     json_object,
     problem_detail,
     request_answer,
@@ -61,13 +62,13 @@ class IssuerClient(SetupCalls):
 
         async def attempt(n: int) -> Answer:
             response = await self._once("GET", template, path, n)
-            return self._read_answer(response)
+            return self._read_answer(response, request_id)
 
         return await self._retrying("getSignatureRequest", attempt)
 
-    def _read_answer(self, response: httpx.Response) -> Answer:
+    def _read_answer(self, response: httpx.Response, request_id: str) -> Answer:
         if response.status_code == 200:
-            return request_answer(request_view(response))
+            return request_answer(request_view(response, request_id, self.urls))
         if response.status_code == 404:
             return Answer.not_found()
         return Answer.refused(response.status_code, problem_detail(response))
@@ -118,6 +119,9 @@ class IssuerClient(SetupCalls):
             io_message_id = json_object(response).get("io_message_id")
             if not isinstance(io_message_id, str) or not io_message_id:
                 raise Transient("a notification answer without io_message_id", malformed=True)
+            refused = bad_id(io_message_id, "io_message_id")
+            if refused is not None:
+                raise Transient(f"HTTP {status}: {refused}", malformed=True)
             return Answer.sent(io_message_id, http_status=status)
         detail = problem_detail(response)
         if status == 400 and detail == MESSAGES_DISABLED:

@@ -1,8 +1,11 @@
 """Typed results of the issuer's set-up calls, read from the API's JSON (API-NOTES §1.3).
 
 Each is a frozen dataclass with a ``from_json`` that checks what the code relies on and raises
-:class:`~firmaio.fsm.errors.ApiProtocolError` for a body it cannot use; fields the service may
-add are ignored, and unknown statuses are kept as the strings the API sent.
+:class:`~firmaio.fsm.errors.ApiProtocolError` for a body it cannot use, naming the evidence:
+every id obeys the rule for ids typed by a user (a ULID passes; ``..``, ``/`` or a control
+character do not), every status is an upper-case word. Fields the service may add are ignored,
+and unknown statuses are kept as the strings the API sent. URLs are kept as sent and checked
+where they are used (:mod:`.urls`).
 """
 
 from __future__ import annotations
@@ -13,13 +16,32 @@ from urllib.parse import parse_qs, urlsplit
 
 from firmaio.fsm.errors import ApiProtocolError
 
-from .answers import epoch
+from .answers import bad_id, bad_status, cut, epoch
 
 
 def _str(body: dict[str, Any], name: str, what: str) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value:
         raise ApiProtocolError(f"{what}: the answer has no {name}")
+    return value
+
+
+def _id(body: dict[str, Any], name: str, what: str, *, required: bool = True) -> str:
+    """The id ``name`` of an answer, checked; ``""`` for an optional one it lacks."""
+    value = body.get(name)
+    if value is None and not required:
+        return ""
+    refused = bad_id(value, name) if value is not None else f"the answer has no {name}"
+    if refused is not None:
+        raise ApiProtocolError(f"{what}: {refused}")
+    return str(value)
+
+
+def _status(body: dict[str, Any], what: str) -> str:
+    value = _str(body, "status", what)
+    refused = bad_status(value, "status")
+    if refused is not None:
+        raise ApiProtocolError(f"{what}: {refused}")
     return value
 
 
@@ -41,7 +63,7 @@ class Dossier:
     def from_json(cls, body: dict[str, Any]) -> Dossier:
         metadata = body.get("documents_metadata")
         return cls(
-            id=_str(body, "id", "dossier"),
+            id=_id(body, "id", "dossier"),
             title=_opt(body, "title") or "",
             documents_metadata=tuple(metadata) if isinstance(metadata, list) else (),
             support_email=_opt(body, "support_email"),
@@ -65,12 +87,13 @@ class DocumentView:
             raise ApiProtocolError("signature request: a document that is not an object")
         metadata = body.get("metadata")
         title = metadata.get("title") if isinstance(metadata, dict) else None
+        reason = _opt(body, "reject_reason")
         return cls(
-            id=_str(body, "id", "document"),
-            status=_str(body, "status", "document"),
+            id=_id(body, "id", "document"),
+            status=_status(body, "document"),
             title=title if isinstance(title, str) else None,
             url=_opt(body, "url"),
-            reject_reason=_opt(body, "reject_reason"),
+            reject_reason=None if reason is None else cut(reason),
         )
 
 
@@ -94,17 +117,21 @@ class SignatureRequestView:
         if not isinstance(documents, list):
             raise ApiProtocolError("signature request: the answer has no documents")
         notification = body.get("notification")
-        message = notification.get("io_message_id") if isinstance(notification, dict) else None
+        message = notification if isinstance(notification, dict) else {}
+        what = "signature request"
+        views = tuple(DocumentView.from_json(d) for d in documents)
+        if len({d.id for d in views}) != len(views):
+            raise ApiProtocolError(f"{what}: two of the answer's documents have one id")
         return cls(
-            id=_str(body, "id", "signature request"),
-            status=_str(body, "status", "signature request"),
-            dossier_id=_opt(body, "dossier_id") or "",
-            signer_id=_opt(body, "signer_id") or "",
-            documents=tuple(DocumentView.from_json(d) for d in documents),
+            id=_id(body, "id", what),
+            status=_status(body, what),
+            dossier_id=_id(body, "dossier_id", what, required=False),
+            signer_id=_id(body, "signer_id", what, required=False),
+            documents=views,
             created_at=epoch(body.get("created_at")),
             expires_at=epoch(body.get("expires_at")),
             qr_code_url=_opt(body, "qr_code_url"),
-            io_message_id=message if isinstance(message, str) and message else None,
+            io_message_id=_id(message, "io_message_id", what, required=False) or None,
         )
 
     def document(self, document_id: str) -> DocumentView | None:
@@ -123,9 +150,11 @@ class RequestListItem:
     expires_at: float | None = None
 
     @classmethod
-    def from_json(cls, body: dict[str, Any]) -> RequestListItem:
+    def from_json(cls, body: object) -> RequestListItem:
+        if not isinstance(body, dict):
+            raise ApiProtocolError("request list: an item that is not an object")
         return cls(
-            id=_str(body, "id", "request list"),
+            id=_id(body, "id", "request list"),
             signer_id=_opt(body, "signer_id") or "",
             status=_opt(body, "status") or "",
             created_at=epoch(body.get("created_at")),
@@ -165,5 +194,6 @@ class DocumentValidation:
         if not isinstance(valid, bool):
             raise ApiProtocolError("validate-document: the answer has no is_valid")
         violations = body.get("violations")
-        said = tuple(str(v) for v in violations) if isinstance(violations, list) else ()
+        listed = violations[:50] if isinstance(violations, list) else []
+        said = tuple(cut(str(v), 500) for v in listed)  # the service's words, within reason
         return cls(valid, said)

@@ -1,13 +1,14 @@
 """The core's :class:`~firmaio.fsm.ports.SetupApi` over an :class:`~.issuer.IssuerClient`.
 
-Each set-up call becomes the :class:`~firmaio.fsm.machine.answers.Answer` its step's guards
-read: the ids the service gave travel as facts; a refusal the flow can name (no IO profile, a PDF
-the service refuses, an expired upload URL, a dossier that does not exist) is an answer; any
-other refusal is ``REFUSED`` with the service's detail. The client hands a refusal back as a
-value (its ``try_`` calls), so none is raised and caught on the way. The order's PDF is read
-here, and refused (:class:`~firmaio.fsm.errors.InvalidInput`, nothing sent) if it is no longer
-the file the flow started from. Signed documents are downloaded to ``documents_dir``, checked (a
-PDF, of the declared size) before any file is written.
+Each set-up call becomes the :class:`~firmaio.fsm.machine.answers.Answer` its step's guards read:
+the
+ids the service gave travel as facts; a refusal the flow can name (no IO profile, a PDF the
+service refuses, an expired upload URL, a dossier that does not exist) is an answer; any other
+refusal is ``REFUSED`` with the service's detail. The order's PDF is read here, and refused
+(:class:`~firmaio.fsm.errors.InvalidInput`, nothing sent) if it is no longer the file the flow
+started from. Signed documents are downloaded to ``documents_dir``, each into a temporary file
+beside its place, checked (a PDF, of the declared size, under ``documents_dir``) before any is
+put in place.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import BinaryIO
 
-from firmaio.fsm.errors import ApiProtocolError, ApiUnavailable, InvalidInput
+from firmaio.fsm.errors import ApiProtocolError, ApiRefused, ApiUnavailable, InvalidInput
 from firmaio.fsm.machine import Answer, Kind, Order, answer_of, check_expiry, document_answer
 
-from .answers import NO_IO_PROFILE, Refusal, epoch
-from .blob import IncompleteDownload
+from .answers import NO_IO_PROFILE, cut, epoch, evidence
+from .blobs import Downloaded, DownloadRefused, IncompleteDownload
 from .issuer import IssuerClient
 from .models import RequestListItem, SignatureRequestView
 
@@ -37,11 +39,6 @@ PDF_TYPES = frozenset({"application/pdf", "application/octet-stream"})
 ``application/octet-stream``); its first bytes must be ``%PDF`` either way."""
 
 
-class DownloadRefused(ApiProtocolError):
-    """A signed document whose type or size is not what the blob store declared: nothing was
-    written, and the flow stays SIGNED."""
-
-
 class IssuerSetup:
     """The set-up calls of one :class:`IssuerClient`; signed documents go to
     ``documents_dir/<request id>/``."""
@@ -53,51 +50,57 @@ class IssuerSetup:
     # -- before READY --------------------------------------------------------------------
 
     async def find_signer(self, fiscal_code: str) -> Answer:
-        signer_id = await self.client.try_get_signer_id(fiscal_code)
-        if isinstance(signer_id, Refusal):
-            if signer_id.status == 404 and signer_id.detail == NO_IO_PROFILE:
+        try:
+            signer_id = await self.client.get_signer_id(fiscal_code)
+        except ApiRefused as refused:
+            if refused.status == 404 and refused.detail == NO_IO_PROFILE:
                 return Answer.no_io_profile()
-            return signer_id.answer()
+            return Answer.refused(refused.status or 0, refused.detail)
         return answer_of(Kind.SIGNER, 200, signer_id=signer_id)
 
     async def validate_document(self, order: Order) -> Answer:
         pdf = read_pdf(order)
-        result = await self.client.try_validate_document(pdf, order.fields)
-        if isinstance(result, Refusal):
-            return result.answer()
+        try:
+            result = await self.client.validate_document(pdf, order.fields)
+        except ApiRefused as refused:
+            return Answer.refused(refused.status or 0, refused.detail)
         if result.is_valid:
             return Answer(Kind.DOCUMENT_VALID, http_status=200)
-        said = "\n".join(result.violations) or "the document is not valid"
+        said = cut("\n".join(result.violations)) or "the document is not valid"
         return Answer(Kind.DOCUMENT_INVALID, http_status=200, detail=said)
 
     async def open_dossier(self, order: Order) -> Answer:
-        if order.dossier_id is not None:
-            dossier = await self.client.try_get_dossier(order.dossier_id)
-            status = 200
-        else:
-            body: dict[str, object] = {
-                "title": order.dossier_title,
-                "documents_metadata": [order.metadata()],
-            }
-            if order.support_email is not None:
-                body["support_email"] = order.support_email
-            dossier = await self.client.try_create_dossier(body)
-            status = 201
-        if isinstance(dossier, Refusal):
-            return _not_found_or_refused(dossier)
+        try:
+            if order.dossier_id is not None:
+                dossier = await self.client.get_dossier(order.dossier_id)
+                status = 200
+            else:
+                body: dict[str, object] = {
+                    "title": order.dossier_title,
+                    "documents_metadata": [order.metadata()],
+                }
+                if order.support_email is not None:
+                    body["support_email"] = order.support_email
+                dossier = await self.client.create_dossier(body)
+                status = 201
+        except ApiRefused as refused:
+            if refused.status == 404:
+                return Answer(Kind.NOT_FOUND, http_status=404, detail=refused.detail)
+            return Answer.refused(refused.status or 0, refused.detail)
         return answer_of(Kind.DOSSIER, status, dossier_id=dossier.id)
 
     async def create_request(
         self, order: Order, dossier_id: str, signer_id: str, expires_at: str
     ) -> Answer:
-        request = await self.client.try_create_signature_request(
-            dossier_id,
-            signer_id,
-            expires_at=expires_at,
-            documents_metadata=[order.metadata()],
-        )
-        if isinstance(request, Refusal):
-            return request.answer()
+        try:
+            request = await self.client.create_signature_request(
+                dossier_id,
+                signer_id,
+                expires_at=expires_at,
+                documents_metadata=[order.metadata()],
+            )
+        except ApiRefused as refused:
+            return Answer.refused(refused.status or 0, refused.detail)
         return _created(request, 201)
 
     async def find_created_request(
@@ -131,104 +134,153 @@ class IssuerSetup:
             yield RequestListItem.from_json(raw)
 
     async def get_upload_url(self, request_id: str, document_id: str) -> Answer:
-        upload = await self.client.try_get_upload_url(request_id, document_id)
-        if isinstance(upload, Refusal):
-            return _not_found_or_refused(upload)
+        try:
+            upload = await self.client.get_upload_url(request_id, document_id)
+        except ApiRefused as refused:
+            if refused.status == 404:
+                return Answer(Kind.NOT_FOUND, http_status=404, detail=refused.detail)
+            return Answer.refused(refused.status or 0, refused.detail)
         facts = () if upload.expires_at is None else (("upload_url_expires_at", upload.expires_at),)
         return Answer(Kind.UPLOAD_URL, http_status=200, upload_url=upload.url, facts=facts)
 
     async def upload_document(self, upload_url: str, order: Order) -> Answer:
         pdf = read_pdf(order)
-        refused = await self.client.try_upload_document(upload_url, pdf)
-        if refused is None:
-            return Answer(Kind.UPLOADED, http_status=201)
-        status = refused.status
-        if status in (403, 404):  # an expired or unknown signature: a new URL
-            return Answer(Kind.UPLOAD_URL_EXPIRED, http_status=status, detail=refused.detail)
-        if status in (408, 429) or status >= 500:  # the blob store's passing trouble
-            raise ApiUnavailable(
-                f"upload: HTTP {status} ({refused.detail}); the document's status tells if "
-                "it arrived"
-            )
-        return refused.answer()
+        try:
+            await self.client.upload_document(upload_url, pdf)
+        except ApiRefused as refused:
+            status = refused.status or 0
+            if status in (403, 404):  # an expired or unknown signature: a new URL
+                return Answer(Kind.UPLOAD_URL_EXPIRED, http_status=status, detail=refused.detail)
+            if status in (408, 429) or status >= 500:  # the blob store's passing trouble
+                raise ApiUnavailable(
+                    f"upload: HTTP {status} ({refused.detail}); the document's status tells if "
+                    "it arrived"
+                ) from refused
+            return Answer.refused(status, refused.detail)
+        return Answer(Kind.UPLOADED, http_status=201)
 
     async def read_document(self, request_id: str, document_id: str) -> Answer:
-        request = await self.client.try_get_request_view(request_id)
-        if isinstance(request, Refusal):
-            return Answer.not_found() if request.status == 404 else request.answer()
+        try:
+            request = await self.client.get_request_view(request_id)
+        except ApiRefused as refused:
+            if refused.status == 404:
+                return Answer.not_found()
+            return Answer.refused(refused.status or 0, refused.detail)
         document = request.document(document_id)
         if document is None:
             return Answer.not_found()
         return document_answer(document.status, reject_reason=document.reject_reason)
 
     async def mark_ready(self, request_id: str) -> Answer:
-        refused = await self.client.try_mark_ready(request_id)
-        if refused is None:
-            return Answer(Kind.MARKED_READY, http_status=204)
-        if refused.status == 400 and refused.detail in (ALREADY_READY, PAST_READY):
-            return Answer(Kind.MARKED_READY, http_status=400, detail=refused.detail)
-        return refused.answer()
+        try:
+            await self.client.mark_ready(request_id)
+        except ApiRefused as refused:
+            if refused.status == 400 and refused.detail in (ALREADY_READY, PAST_READY):
+                return Answer(Kind.MARKED_READY, http_status=400, detail=refused.detail)
+            return Answer.refused(refused.status or 0, refused.detail)
+        return Answer(Kind.MARKED_READY, http_status=204)
 
     # -- after SIGNED --------------------------------------------------------------------
 
     async def fetch_signed(self, request_id: str) -> Answer:
-        request = await self.client.try_get_request_view(request_id)
-        if isinstance(request, Refusal):
-            return request.answer()
+        """Download a SIGNED request's documents to ``documents_dir/<request_id>/<document
+        id>.pdf``: the folder is named by the id asked for, never by the answer, and every path
+        is checked to stay under ``documents_dir`` (resolved, links followed) before anything is
+        written. Each file is written through a temporary name beside it; when any document is
+        refused, none is kept."""
+        try:
+            request = await self.client.get_request_view(request_id)
+        except ApiRefused as refused:
+            return Answer.refused(refused.status or 0, refused.detail)
         if request.status != "SIGNED":
             return Answer.request(request.status)
-        files: list[tuple[str, bytes]] = []
+        folder = _inside(self.documents_dir, request_id, "the request's folder")
+        targets: list[tuple[str, str, Path]] = []
         for document in request.documents:
             if document.url is None:
                 raise ApiProtocolError(f"the SIGNED request has no URL for document {document.id}")
-            files.append((document.id, await self._download(document.id, document.url)))
-        return self._write(request.id, files)
+            name = f"{document.id}.pdf"
+            targets.append((document.id, document.url, _inside(folder, name, "a document")))
+        folder.mkdir(parents=True, exist_ok=True)
+        return _fetched(await self._download_all(targets))
 
-    async def _download(self, document_id: str, url: str) -> bytes:
+    async def _download_all(
+        self, targets: list[tuple[str, str, Path]]
+    ) -> list[tuple[str, Path, Downloaded]]:
+        """Each document into its temporary file, checked; then every file into place."""
+        done: list[tuple[str, Path, Downloaded]] = []
+        partials: list[Path] = []
         try:
-            response = await self.client.download_document(url)
+            for document_id, url, target in targets:
+                partial = target.with_name(target.name + ".part")
+                partials.append(partial)
+                with _new_file(partial) as sink:
+                    got = await self._download(document_id, url, sink)
+                done.append((document_id, target, got))
+        except BaseException:
+            for partial in partials:
+                partial.unlink(missing_ok=True)
+            raise
+        for (_document_id, target, _got), partial in zip(done, partials, strict=True):
+            os.replace(partial, target)  # a reader never sees half a file
+        return done
+
+    async def _download(self, document_id: str, url: str, sink: BinaryIO) -> Downloaded:
+        try:
+            got = await self.client.download_document(url, sink)
         except IncompleteDownload as short:
             raise DownloadRefused(
                 f"signed document {document_id}: the body ended before its declared size "
                 f"({short}); nothing was written"
             ) from short
-        body = response.content
-        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        declared = response.headers.get("content-length")
-        if kind not in PDF_TYPES or not body.startswith(b"%PDF"):
+        except DownloadRefused as refused:
             raise DownloadRefused(
-                f"signed document {document_id}: the blob store sent {kind or 'no type'} "
-                f"({body[:4]!r}...), not a PDF; nothing was written"
-            )
-        if declared is None or not declared.isdigit() or int(declared) != len(body):
+                f"signed document {document_id}: {refused}; nothing was written"
+            ) from None
+        if got.content_type not in PDF_TYPES or got.head != b"%PDF":
             raise DownloadRefused(
-                f"signed document {document_id}: {len(body)} bytes arrived, but "
-                f"{declared or 'no size'} were declared; nothing was written"
+                f"signed document {document_id}: the blob store sent "
+                f"{evidence(got.content_type) if got.content_type else 'no type'} "
+                f"({got.head!r}...), not a PDF; nothing was written"
             )
-        return body
-
-    def _write(self, request_id: str, files: list[tuple[str, bytes]]) -> Answer:
-        folder = self.documents_dir / request_id
-        folder.mkdir(parents=True, exist_ok=True)
-        facts: list[tuple[str, str]] = []
-        for document_id, body in files:
-            target = folder / f"{document_id}.pdf"
-            partial = target.with_suffix(".pdf.part")
-            partial.write_bytes(body)
-            os.replace(partial, target)  # a reader never sees half a file
-            facts += [
-                (f"signed.{document_id}.file", str(target)),
-                (f"signed.{document_id}.sha256", hashlib.sha256(body).hexdigest()),
-                (f"signed.{document_id}.size", str(len(body))),
-            ]
-        return Answer(Kind.FETCHED, http_status=200, facts=tuple(facts))
+        declared = got.declared
+        if declared is None or not declared.isdigit() or int(declared) != got.size:
+            raise DownloadRefused(
+                f"signed document {document_id}: {got.size} bytes arrived, but "
+                f"{evidence(declared) if declared else 'no size'} were declared; nothing was "
+                "written"
+            )
+        return got
 
 
-def _not_found_or_refused(refusal: Refusal) -> Answer:
-    """404 as NOT_FOUND (with the service's detail), any other refusal as REFUSED."""
-    if refusal.status == 404:
-        return Answer(Kind.NOT_FOUND, http_status=404, detail=refusal.detail)
-    return refusal.answer()
+def _inside(folder: Path, name: str, what: str) -> Path:
+    """``folder / name``, if it is a direct child of ``folder`` once both are resolved (no
+    ``..``, no absolute name, no link leading elsewhere); else the answer is refused."""
+    path = folder / name
+    resolved, parent = path.resolve(), folder.resolve()
+    if resolved.parent != parent or resolved.name != name:
+        raise ApiProtocolError(
+            f"{what} would be {evidence(str(resolved))}, outside {evidence(str(parent))}; "
+            "nothing was written"
+        )
+    return path
+
+
+def _new_file(path: Path) -> BinaryIO:
+    """``path`` opened for writing, created or emptied, never through a symbolic link."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    return os.fdopen(os.open(path, flags, 0o666), "wb")
+
+
+def _fetched(done: list[tuple[str, Path, Downloaded]]) -> Answer:
+    facts: list[tuple[str, str]] = []
+    for document_id, target, got in done:
+        facts += [
+            (f"signed.{document_id}.file", str(target)),
+            (f"signed.{document_id}.sha256", got.sha256),
+            (f"signed.{document_id}.size", str(got.size)),
+        ]
+    return Answer(Kind.FETCHED, http_status=200, facts=tuple(facts))
 
 
 def _created(request: SignatureRequestView, status: int) -> Answer:

@@ -1,33 +1,31 @@
 """The issuer's set-up calls over HTTP, with typed results (:mod:`.models`).
 
-Each ``try_`` call hands back the service's refusal, a final answer other than the operation's
-own, as a :class:`~.answers.Refusal` value (the flows' :class:`~.setup.IssuerSetup` turns it into
-their ``Answer``); the call without the prefix raises it as
-:class:`~firmaio.fsm.errors.ApiRefused` (with the HTTP status and the service's problem detail).
-Both retry what is safe to retry: a call that may have reached the service is never repeated
-when repeating it would make something twice (a signature request, an upload): it raises
+They raise :class:`~firmaio.fsm.errors.ApiRefused` (with the HTTP status and the service's
+problem detail) for an answer other than the operation's own, and retry what is safe to retry:
+a call that may have reached the service is never repeated when repeating it would make
+something twice (a signature request, an upload): it raises
 :class:`~firmaio.fsm.errors.ApiUnavailable` and the caller reads before calling again (the
 flows' ``recover_request`` and ``recover_upload`` do). Uploads and downloads go to the blob
-store (:mod:`.blob`).
+store, not the API host: the API key is never sent there, and only to a URL of the service's
+documented hosts (:mod:`.urls`). Every answer is read within its limits (:mod:`.limits`): a
+download goes to a file a piece at a time, never whole into memory.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import AsyncGenerator, Sequence
+from typing import Any
 
 import httpx
 
-from firmaio.fsm.errors import ApiProtocolError, ApiUnavailable, InvalidInput
+from firmaio.fsm.errors import ApiProtocolError, ApiRefused, ApiUnavailable, InvalidInput
 
-from .answers import Refusal, Transient, problem_detail, raised
+from .answers import Transient, bad_id, evidence, problem_detail
 from .answers import json_object as _json_object
-from .blob import BlobCalls
+from .blobs import BlobCalls
 from .models import DocumentValidation, Dossier, SignatureRequestView, UploadUrl
 from .transport import NOT_SENT
-
-T = TypeVar("T")
 
 
 def json_object(response: httpx.Response) -> dict[str, Any]:
@@ -52,11 +50,10 @@ class SetupCalls(BlobCalls):
         *,
         once: bool = False,
         **kwargs: Any,
-    ) -> httpx.Response | Refusal:
-        """One call: its answer, or the service's refusal (a final answer other than
-        ``expect``). ``once``: a failure after the request may have been sent is not retried."""
+    ) -> httpx.Response:
+        """One call; ``once``: a failure after the request may have been sent is not retried."""
 
-        async def attempt(n: int) -> httpx.Response | Refusal:
+        async def attempt(n: int) -> httpx.Response:
             try:
                 response = await self._once(method, template, path, n, **kwargs)
             except NOT_SENT:
@@ -77,42 +74,32 @@ class SetupCalls(BlobCalls):
                 )
             if response.status_code not in expect:
                 detail = problem_detail(response)
-                status = response.status_code
-                return Refusal(f"{operation}: HTTP {status}: {detail}", status, detail)
+                raise ApiRefused(
+                    f"{operation}: HTTP {response.status_code}: {detail}",
+                    status=response.status_code,
+                    detail=detail,
+                )
             return response
 
         return await self._retrying(operation, attempt)
 
     async def create_dossier(self, body: dict[str, Any]) -> Dossier:
-        """``POST /dossiers`` (201): the new dossier; a refusal raises ApiRefused."""
-        return raised(await self.try_create_dossier(body))
-
-    async def try_create_dossier(self, body: dict[str, Any]) -> Dossier | Refusal:
-        """``POST /dossiers`` (201): the new dossier, or the refusal."""
+        """``POST /dossiers`` (201): the new dossier."""
         response = await self._json_call(
             "createDossier", "POST", "/dossiers", "/dossiers", (201,), json=body
         )
-        return _read(Dossier.from_json, response)
+        return Dossier.from_json(json_object(response))
 
     async def get_dossier(self, dossier_id: str) -> Dossier:
         """``GET /dossiers/{id}`` (200); 404 (another issuer's, or none) raises ApiRefused."""
-        return raised(await self.try_get_dossier(dossier_id))
-
-    async def try_get_dossier(self, dossier_id: str) -> Dossier | Refusal:
-        """``GET /dossiers/{id}`` (200), or the refusal (404: another issuer's, or none)."""
         template = "/dossiers/{dossierId}"
         path = self._path(template, dossierId=dossier_id)
         response = await self._json_call("getDossier", "GET", template, path, (200,))
-        return _read(Dossier.from_json, response)
+        return Dossier.from_json(json_object(response))
 
     async def get_signer_id(self, fiscal_code: str) -> str:
-        """``POST /signers``: the signer id of a fiscal code (200 or 201); a refusal raises
-        ApiRefused."""
-        return raised(await self.try_get_signer_id(fiscal_code))
-
-    async def try_get_signer_id(self, fiscal_code: str) -> str | Refusal:
-        """``POST /signers``: the signer id of a fiscal code (200 or 201), or the refusal. The
-        fiscal code is sent in the body only: never in a path, a log or an exception."""
+        """``POST /signers``: the signer id of a fiscal code (200 or 201). The fiscal code is
+        sent in the body only: never in a path, a log or an exception."""
         response = await self._json_call(
             "getSignerByFiscalCode",
             "POST",
@@ -121,11 +108,12 @@ class SetupCalls(BlobCalls):
             (200, 201),
             json={"fiscal_code": fiscal_code},
         )
-        if isinstance(response, Refusal):
-            return response
         signer_id = json_object(response).get("id")
         if not isinstance(signer_id, str) or not signer_id:
             raise ApiProtocolError("getSignerByFiscalCode: an answer without id")
+        refused = bad_id(signer_id, "signer id")
+        if refused is not None:
+            raise ApiProtocolError(f"getSignerByFiscalCode: {refused}")
         return signer_id
 
     async def create_signature_request(
@@ -136,25 +124,8 @@ class SetupCalls(BlobCalls):
         expires_at: str | None = None,
         documents_metadata: Sequence[dict[str, Any]] | None = None,
     ) -> SignatureRequestView:
-        """``POST /signature-requests`` (201): a DRAFT request with its documents; a refusal
-        raises ApiRefused."""
-        return raised(
-            await self.try_create_signature_request(
-                dossier_id, signer_id, expires_at=expires_at, documents_metadata=documents_metadata
-            )
-        )
-
-    async def try_create_signature_request(
-        self,
-        dossier_id: str,
-        signer_id: str,
-        *,
-        expires_at: str | None = None,
-        documents_metadata: Sequence[dict[str, Any]] | None = None,
-    ) -> SignatureRequestView | Refusal:
-        """``POST /signature-requests`` (201): a DRAFT request with its documents, or the
-        refusal. Not retried once it may have reached the service (a second try could make a
-        second request)."""
+        """``POST /signature-requests`` (201): a DRAFT request with its documents. Not retried
+        once it may have reached the service (a second try could make a second request)."""
         body: dict[str, Any] = {"dossier_id": dossier_id, "signer_id": signer_id}
         if expires_at is not None:
             body["expires_at"] = expires_at
@@ -169,52 +140,43 @@ class SetupCalls(BlobCalls):
             once=True,
             json=body,
         )
-        return _read(SignatureRequestView.from_json, response)
+        return SignatureRequestView.from_json(json_object(response))
 
     async def get_request_view(self, request_id: str) -> SignatureRequestView:
-        """``GET /signature-requests/{id}``: the whole request, its documents included; a
-        refusal raises ApiRefused."""
-        return raised(await self.try_get_request_view(request_id))
-
-    async def try_get_request_view(self, request_id: str) -> SignatureRequestView | Refusal:
-        """``GET /signature-requests/{id}``: the whole request, or the refusal."""
+        """``GET /signature-requests/{id}``: the whole request, its documents included; an
+        answer about another request is refused."""
         template = "/signature-requests/{id}"
         response = await self._json_call(
             "getSignatureRequest", "GET", template, self._path(template, id=request_id), (200,)
         )
-        return _read(SignatureRequestView.from_json, response)
+        view = SignatureRequestView.from_json(json_object(response))
+        if view.id != request_id:
+            raise ApiProtocolError(
+                f"getSignatureRequest: the answer is about the request {evidence(view.id)}, "
+                "not the one asked for"
+            )
+        return view
 
     async def get_upload_url(self, request_id: str, document_id: str) -> UploadUrl:
-        """``GET .../documents/{documentId}/upload_url``: where to ``PUT`` the PDF; a refusal
-        raises ApiRefused."""
-        return raised(await self.try_get_upload_url(request_id, document_id))
-
-    async def try_get_upload_url(self, request_id: str, document_id: str) -> UploadUrl | Refusal:
-        """``GET .../documents/{documentId}/upload_url``: where to ``PUT`` the PDF, or the
-        refusal."""
+        """``GET .../documents/{documentId}/upload_url``: where to ``PUT`` the PDF."""
         template = "/signature-requests/{id}/documents/{documentId}/upload_url"
         path = self._path(template, id=request_id, documentId=document_id)
         response = await self._json_call("getDocumentUploadUrl", "GET", template, path, (200,))
-        if isinstance(response, Refusal):
-            return response
         try:
             url = json.loads(response.text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ApiProtocolError("getDocumentUploadUrl: the URL is not a JSON string") from None
-        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        if not isinstance(url, str):
             raise ApiProtocolError("getDocumentUploadUrl: the URL is not a JSON string")
+        refused = self.urls.refusal(url, "blob")
+        if refused is not None:
+            raise ApiProtocolError(f"getDocumentUploadUrl: the upload URL is refused: {refused}")
         return UploadUrl.parse(url)
 
     async def mark_ready(self, request_id: str) -> None:
-        """``PUT /signature-requests/{id}/status`` with ``"READY"`` (204); a refusal raises
-        ApiRefused."""
-        raised(await self.try_mark_ready(request_id))
-
-    async def try_mark_ready(self, request_id: str) -> Refusal | None:
-        """``PUT /signature-requests/{id}/status`` with ``"READY"`` (204): the refusal, or
-        None."""
+        """``PUT /signature-requests/{id}/status`` with ``"READY"`` (204)."""
         template = "/signature-requests/{id}/status"
-        response = await self._json_call(
+        await self._json_call(
             "setSignatureRequestStatus",
             "PUT",
             template,
@@ -222,21 +184,12 @@ class SetupCalls(BlobCalls):
             (204,),
             json="READY",
         )
-        return response if isinstance(response, Refusal) else None
 
     async def validate_document(
         self, pdf: bytes, fields: Sequence[dict[str, Any]] | None = None
     ) -> DocumentValidation:
         """``POST /validate-document``: the PDF (and its signature fields) checked by the
-        service; a refusal raises ApiRefused."""
-        return raised(await self.try_validate_document(pdf, fields))
-
-    async def try_validate_document(
-        self, pdf: bytes, fields: Sequence[dict[str, Any]] | None = None
-    ) -> DocumentValidation | Refusal:
-        """``POST /validate-document``: the service's check of the PDF (and its signature
-        fields), or the refusal. Parts are told apart by content type, as the service reads
-        them."""
+        service. Parts are told apart by content type, as the service reads them."""
         files: list[tuple[str, tuple[str, bytes, str]]] = [
             ("document", ("document.pdf", pdf, "application/pdf"))
         ]
@@ -247,7 +200,7 @@ class SetupCalls(BlobCalls):
             "validateDocument", "POST", "/validate-document", "/validate-document", (200,),
             files=files,
         )  # fmt: skip
-        return _read(DocumentValidation.from_json, response)
+        return DocumentValidation.from_json(json_object(response))
 
     async def list_dossier_requests(
         self, dossier_id: str, *, limit: int = 100
@@ -262,10 +215,8 @@ class SetupCalls(BlobCalls):
             params: dict[str, str | int] = {"limit": limit}
             if token:
                 params["continuationToken"] = token
-            response = raised(
-                await self._json_call(
-                    "getRequestsByDossier", "GET", template, path, (200,), params=params
-                )
+            response = await self._json_call(
+                "getRequestsByDossier", "GET", template, path, (200,), params=params
             )
             page = json_object(response)
             items = page.get("items")
@@ -273,11 +224,11 @@ class SetupCalls(BlobCalls):
                 raise ApiProtocolError("getRequestsByDossier: a page without items")
             for item in items:
                 yield item
-            token = page.get("continuation_token")
-            if not token:
+            following = page.get("continuation_token")
+            if not following:
                 return
-
-
-def _read(parse: Callable[[dict[str, Any]], T], response: httpx.Response | Refusal) -> T | Refusal:
-    """The typed result ``parse`` reads from ``response``'s JSON object, or the refusal."""
-    return response if isinstance(response, Refusal) else parse(json_object(response))
+            if not isinstance(following, str) or following == token:
+                raise ApiProtocolError(
+                    "getRequestsByDossier: a continuation token that leads nowhere"
+                )
+            token = following

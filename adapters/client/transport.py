@@ -1,6 +1,7 @@
 """One HTTP call to the issuer API and the retries around it: the key, the pool, the timeouts,
 the client-side rate window, 401/403 as configuration errors, 429 and 5xx retried with capped
-exponential backoff and jitter (stamina), one structlog event per call."""
+exponential backoff and jitter (stamina), one structlog event per call. Every answer is read
+within its limits (:mod:`.limits`): a size for its kind, a total time for the call."""
 
 from __future__ import annotations
 
@@ -24,7 +25,17 @@ from firmaio.fsm.errors import (
 from firmaio.fsm.ids import check_request_id
 
 from ..ratelimit import GATEWAY_CALLS, GATEWAY_PERIOD, RateLimit, SlidingWindow
+from . import limits as _limits
 from .answers import Transient, problem_detail, retry_after
+from .limits import (
+    ACCEPT_ENCODING,
+    AnswerLimits,
+    TooLarge,
+    TooSlow,
+    limit_for,
+    read_whole,
+)
+from .urls import UrlPolicy
 
 DEFAULT_BASE_URL = "https://api.io.pagopa.it/api/v1/sign"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -78,6 +89,9 @@ class Transport:
     Use it as an async context manager, or call :meth:`aclose`. ``transport`` is handed to httpx
     as is (``httpx.MockTransport`` or ``httpx.ASGITransport`` in tests). ``max_connections``
     bounds the requests in flight: at 150 calls per 5 s, 20 cover answers up to 0.6 s long.
+    ``limits`` bounds every answer's size and every call's time (:class:`AnswerLimits`);
+    ``urls`` says which URLs of answers are followed (:class:`~.urls.UrlPolicy`: by default
+    the service's documented hosts, the base URL's own, and ``$FIRMAIO_TRUSTED_HOSTS``).
     """
 
     def __init__(
@@ -91,6 +105,8 @@ class Transport:
         retry: RetryPolicy | None = None,
         logger: Any = None,
         max_connections: int = MAX_CONNECTIONS,
+        limits: AnswerLimits | None = None,
+        urls: UrlPolicy | None = None,
     ) -> None:
         if max_connections < 1:
             raise InvalidInput(f"max_connections must be at least 1, got {max_connections}")
@@ -99,9 +115,15 @@ class Transport:
         if any(c.isspace() or not c.isprintable() for c in api_key):
             raise InvalidInput("the API key contains whitespace or control characters")
         self.base_url = base_url.rstrip("/")
+        self.limits = limits if limits is not None else _limits.DEFAULT_LIMITS
+        self.urls = urls if urls is not None else UrlPolicy.from_env(self.base_url)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
-            headers={"Ocp-Apim-Subscription-Key": api_key, "Accept": "application/json"},
+            headers={
+                "Ocp-Apim-Subscription-Key": api_key,
+                "Accept": "application/json",
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
             timeout=timeout,
             transport=transport,
             limits=httpx.Limits(
@@ -157,19 +179,23 @@ class Transport:
         try:
             async with self._connections, self.rate_limit.slot():
                 # an absolute URL is parsed once; a path would be parsed, then merged
-                response = await self._http.request(method, self.base_url + path, **kwargs)
-        except httpx.TransportError as exc:
+                request = self._http.build_request(method, self.base_url + path, **kwargs)
+                response = await self.exchange(
+                    self._http, request, self.limits.api_json, self.limits.call_seconds
+                )
+        except (httpx.TransportError, TooLarge) as exc:
+            status = exc.status if isinstance(exc, TooLarge) else None
             self._log.info(
                 "issuer_api.call",
                 method=method,
                 path=template,
-                status=None,
+                status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
                 attempt=attempt,
                 error=type(exc).__name__,
                 **ids,
             )
-            self._observe(method, template, None, started)
+            self._observe(method, template, status, started)
             raise
         self._log.info(
             "issuer_api.call",
@@ -183,6 +209,26 @@ class Transport:
         self._observe(method, template, response.status_code, started)
         self._check(response, method, template)
         return response
+
+    async def exchange(
+        self, http: httpx.AsyncClient, request: httpx.Request, limit: int, seconds: float
+    ) -> httpx.Response:
+        """Send ``request`` and read its answer whole: at most ``limit`` bytes for a 2xx (a
+        problem's limit otherwise), within ``seconds`` in all (else :class:`~.limits.TooSlow`,
+        a read timeout). Redirects are never followed: a 3xx is an answer like any other."""
+        deadline = asyncio.timeout(seconds)
+        try:
+            async with deadline:
+                response = await http.send(request, stream=True)
+                try:
+                    limit = limit_for(response.status_code, limit, self.limits)
+                    return await read_whole(response, limit)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            raise TooSlow(f"no whole answer within {seconds:g} s", request=request) from None
 
     def _observe(self, method: str, template: str, status: int | None, started: float) -> None:
         if self.observers:

@@ -8,7 +8,7 @@ import time
 
 import uvicorn
 
-from ..client.blob import MaskedSignatures
+from ..client.blobs import MaskedSignatures
 from ..ratelimit import GATEWAY_CALLS, GATEWAY_PERIOD
 from .app import PREFIX, build_app
 from .faults import SandboxState

@@ -195,6 +195,9 @@ class AsyncStore:
     async def links(self, flow_id: str) -> list[ChainLink]:
         return await self._run(SqlStore.links, flow_id)
 
+    async def store_id(self) -> str:
+        return await self._run(SqlStore.store_id)
+
     async def orphan_flow_ids(self) -> list[str]:
         return await self._run(SqlStore.orphan_flow_ids)
 

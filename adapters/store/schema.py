@@ -9,6 +9,7 @@ were recorded (``flows`` and ``audit_records``, no ``firmaio_schema``) is versio
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -63,8 +64,25 @@ V2 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2)
+V3 = Migration(
+    3,
+    "the store's own id, made once when the table is (a random UUID, never changed): what a "
+    "checkpoint names, so that it is refused for another store",
+    ("CREATE TABLE IF NOT EXISTS firmaio_store (id TEXT NOT NULL)",),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3)
 """Every migration, in order; the last one's version is this code's."""
+
+
+def store_naming(found: int, version: int) -> list[tuple[str, tuple[str, ...]]]:
+    """The statements that give a store moving from version ``found`` to ``version`` its id,
+    in the transaction that makes its table: a random UUID, kept by every copy of the database
+    (none when the store has its id already)."""
+    if found < V3.version <= version:
+        return [("INSERT INTO firmaio_store (id) VALUES (?)", (str(uuid.uuid4()),))]
+    return []
+
 
 VERSION_TABLE = "CREATE TABLE IF NOT EXISTS firmaio_schema (version INTEGER NOT NULL)"
 

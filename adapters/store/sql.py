@@ -30,7 +30,7 @@ from firmaio.fsm.trail import (
 )
 
 from .failures import not_ours
-from .schema import MIGRATIONS, VERSION_TABLE, Migration, pending, stored_version
+from .schema import MIGRATIONS, VERSION_TABLE, Migration, pending, store_naming, stored_version
 
 
 class _Cursor(Protocol):
@@ -123,6 +123,18 @@ class SqlStore:
             cur.execute("DELETE FROM firmaio_schema")
             version = todo[-1].version if todo else found
             cur.execute(self._sql("INSERT INTO firmaio_schema (version) VALUES (?)"), (version,))
+            for statement, values in store_naming(found, version):  # its id, once
+                cur.execute(self._sql(statement), values)
+
+    def store_id(self) -> str:
+        """The store's own id (made with its schema; a copy of the database keeps it): what a
+        checkpoint names."""
+        with self._statement() as cur:
+            cur.execute("SELECT MIN(id) FROM firmaio_store")
+            found = cur.fetchone()[0]
+        if found is None:
+            raise StoreUnusable(f"{self.label} has no store id: it was not made by firmaio-fsm")
+        return str(found)
 
     def schema_version(self) -> int:
         """The version this database is at."""

@@ -9,6 +9,10 @@ and re-chained by whoever can write the database no longer has it, and without t
 cannot sign a checkpoint that says otherwise. Records appended after the checkpoint are covered
 by the chain, which starts from the signed head.
 
+A checkpoint names the store it was made of by the id kept in that store (not its path, which
+another store can take): a checkpoint of another store, even one signed with the right key, says
+nothing about this one and is refused.
+
 Pure: the caller reads the key and the files (``firmaio audit verify --write-checkpoint``).
 """
 
@@ -24,7 +28,8 @@ from typing import Any
 from ..errors import InvalidInput
 from .chain import BrokenChain, ChainLink
 
-CHECKPOINT_VERSION = "firmaio-fsm/checkpoint/v1"
+CHECKPOINT_VERSION = "firmaio-fsm/checkpoint/v2"
+"""v2 names its store by id; v1 did not, and is no longer read (sign a new one)."""
 MIN_KEY_BYTES = 16
 """A shorter secret is refused: HMAC is only as strong as its key."""
 
@@ -52,9 +57,12 @@ class Checkpoint:
     """The heads of a store's chains at one moment, and where and when they were read."""
 
     store: str
+    """The store as its reader named it (a file name, a URL without password): for people."""
     made_at: float
     heads: Mapping[str, tuple[int, str]]
     """Each flow's record count and head hash."""
+    store_id: str
+    """The id kept in the store: what binds the checkpoint to it."""
 
     @property
     def digest(self) -> str:
@@ -64,6 +72,7 @@ class Checkpoint:
         return {
             "version": CHECKPOINT_VERSION,
             "store": self.store,
+            "store_id": self.store_id,
             "made_at": self.made_at,
             "digest": self.digest,
             "heads": {fid: [seq, head] for fid, (seq, head) in sorted(self.heads.items())},
@@ -86,14 +95,25 @@ def read_checkpoint(text: str, key: bytes) -> tuple[Checkpoint | None, str | Non
     else ``(None, why)``. Raises :class:`InvalidInput` if ``text`` is not a checkpoint at all."""
     try:
         document = json.loads(text)
-        mac = document.pop("hmac_sha256")
-        heads = {str(f): (int(s), str(h)) for f, (s, h) in document["heads"].items()}
-        checkpoint = Checkpoint(str(document["store"]), float(document["made_at"]), heads)
         version = document["version"]
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
+    except (ValueError, KeyError, TypeError) as error:
         raise InvalidInput(f"not a firmaio-fsm checkpoint ({type(error).__name__})") from None
     if version != CHECKPOINT_VERSION:
-        raise InvalidInput(f"a checkpoint of version {version!r}; this reads {CHECKPOINT_VERSION}")
+        raise InvalidInput(
+            f"a checkpoint of version {str(version)[:40]!r}; this reads {CHECKPOINT_VERSION} "
+            "only (a v1 checkpoint names no store: sign a new one)"
+        )
+    try:
+        mac = document.pop("hmac_sha256")
+        heads = {str(f): (int(s), str(h)) for f, (s, h) in document["heads"].items()}
+        checkpoint = Checkpoint(
+            str(document["store"]),
+            float(document["made_at"]),
+            heads,
+            store_id=str(document["store_id"]),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise InvalidInput(f"not a firmaio-fsm checkpoint ({type(error).__name__})") from None
     if not hmac.compare_digest(str(mac), _mac(document, check_key(key))):
         return None, (
             "its signature does not hold under this key: the checkpoint was altered, or signed "

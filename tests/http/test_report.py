@@ -51,6 +51,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
     assert len(ids) == 3
     key = work / "checkpoint.key"
     key.write_text(SECRET)
+    key.chmod(0o600)
     checkpoint = str(work / "checkpoint.json")
     verified = _run("audit", "verify", "--db", db, "--key-file", str(key),
                     "--write-checkpoint", checkpoint)  # fmt: skip

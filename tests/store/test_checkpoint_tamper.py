@@ -102,6 +102,7 @@ def key_file(tmp_path: Path) -> str:
     path = tmp_path / "outside" / "checkpoint.key"
     path.parent.mkdir()
     path.write_text(SECRET + "\n")
+    path.chmod(0o600)  # a key file others may read is refused
     return str(path)
 
 
@@ -196,6 +197,7 @@ def test_a_missing_or_weak_key_is_a_usage_error_and_writes_nothing(
     argv = ["audit", "verify", "--db", db, "--write-checkpoint", str(tmp_path / "cp.json")]
     if setup == "short":
         (tmp_path / "short.key").write_text("tiny-secret")
+        (tmp_path / "short.key").chmod(0o600)
         argv += ["--key-file", str(tmp_path / "short.key")]
     elif setup == "unreadable":
         argv += ["--key-file", str(tmp_path / "no-such.key")]

@@ -61,3 +61,24 @@ def test_every_relative_link_points_to_a_file_that_exists(page: Path) -> None:
         elif anchor and destination.suffix == ".md" and anchor not in anchors(destination):
             broken.append(f"{target}: no heading #{anchor}")
     assert not broken, f"{page.relative_to(ROOT)} has broken links: {broken}"
+
+
+_FISCAL_CODE_ARGUMENT = re.compile(r"--fiscal-code(?!-file)[ =]+\S+")
+
+
+def test_no_example_puts_a_fiscal_code_on_the_command_line() -> None:
+    """Every example (a fenced block) passes the fiscal code through the environment, a file or
+    standard input: a command line is public on the machine. The pages do show those ways."""
+    on_the_line, shown = [], set()
+    for page in PAGES:
+        for block in _FENCE.finditer(page.read_text()):
+            name = str(page.relative_to(ROOT))
+            on_the_line += [
+                f"{name}: {m.group()}" for m in _FISCAL_CODE_ARGUMENT.finditer(block[0])
+            ]
+            if "firmaio send" in block[0] and re.search(
+                r"FIRMAIO_FISCAL_CODE|--fiscal-code-file", block[0]
+            ):
+                shown.add(name)
+    assert not on_the_line
+    assert {"README.md", "docs/issuer.md"} <= shown

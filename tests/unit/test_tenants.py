@@ -26,6 +26,7 @@ def test_a_tenants_file_names_where_each_key_comes_from(
 ) -> None:
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "b.key").write_text(SECRET + "\n")
+    (tmp_path / "secrets" / "b.key").chmod(0o600)
     path = write(
         tmp_path,
         '[comune-a]\nkey_env = "KEY_A"\n\n[comune-b]\nkey_file = "secrets/b.key"\n',
