@@ -1,12 +1,14 @@
 """Driving flows: the engine that fires one trigger on one flow, the flow and what it has learned,
-the driver that makes each step's one API call, the durable driver that journals every step in a
-store, hooks, the notification's later attempts, and the fallback a refused citizen is offered."""
+the driver that makes each step's one API call, the journal that writes every step to a store (a
+durable driver's), hooks, the notification's later attempts, and the fallback a refused citizen is
+offered."""
 
 from .driver import RECOVERY_GRACE, Driver, PollingPolicy
-from .durable import Boundary, DurableDriver
+from .durable import DriverOptions, DurableDriver
 from .engine import DEFAULT_ACTIVATION_TIMEOUT, Engine, Flow, default_engine
 from .fallback import IO_LINK_BASE, Fallback
 from .hooks import Hooks
+from .journal import Boundary, Journal
 from .resend import ResendPolicy
 
 __all__ = [
@@ -15,11 +17,13 @@ __all__ = [
     "RECOVERY_GRACE",
     "Boundary",
     "Driver",
+    "DriverOptions",
     "DurableDriver",
     "Engine",
     "Fallback",
     "Flow",
     "Hooks",
+    "Journal",
     "PollingPolicy",
     "ResendPolicy",
     "default_engine",
