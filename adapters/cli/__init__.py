@@ -1,7 +1,8 @@
 """The ``firmaio`` command: parse, wire, run one command, map errors to documented exit codes.
 
 ``main(argv)`` returns the exit code (:mod:`.exits` declares them). The modules: :mod:`.parser`
-(arguments), :mod:`.wiring` (the composition root), :mod:`.flows`, :mod:`.audit`,
+(arguments), :mod:`.wiring` (the composition root: the command's settings, made once, and its
+factory), :mod:`.flows`, :mod:`.audit`,
 :mod:`.diagram` and :mod:`.demo` (the commands), :mod:`.output` (what is printed).
 """
 
@@ -17,7 +18,7 @@ from firmaio.fsm.errors import InvalidInput
 from . import exits
 from .demo import DEMO_CITIZENS
 from .parser import build_parser
-from .wiring import Wiring, configure_logging
+from .wiring import Wiring, configure_logging, settings_from_args
 
 __all__ = ["DEMO_CITIZENS", "Wiring", "build_parser", "main"]
 
@@ -43,6 +44,7 @@ def main(
     args.wiring = wiring if wiring is not None else Wiring()
     configure_logging(args.verbose)
     try:
+        args.settings = settings_from_args(args, args.wiring)  # once, for the whole command
         code: int = args.func(args, stream)
     except Exception as error:
         failure = exits.failure_of(error)
