@@ -21,19 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import threading
 from collections.abc import Coroutine, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Self, TypeVar
 
-from firmaio.fsm.driving import Flow, Hooks, PollingPolicy, ResendPolicy
+from firmaio.fsm.driving import Flow, Hooks
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine import Trigger
 from firmaio.fsm.ports import StepTracer
 
-from .client import IssuerClient, RetryPolicy
+from .client import IssuerClient
 from .clock import SystemClock
 from .factory import Factory, open_flow
 from .runner import RunReport
@@ -47,10 +46,9 @@ class Firmaio:
     """Notify requests and drive batches from plain threads (see the module docstring).
 
     ``db`` keeps flows in a store (a SQLite file or a ``postgresql://`` URL): resumable, and
-    required by :meth:`run`. ``settings`` (:class:`~firmaio.adapters.settings.Settings`) are
-    what the client and the drivers are built from; ``base_url``, ``retry``, ``policy`` and
-    ``resend``, where given, replace those fields of them. ``hooks`` are called in the background
-    thread, after each record.
+    required by :meth:`run`. ``settings`` (:class:`~firmaio.adapters.settings.Settings`: the base
+    URL, the retry, polling and resend policies...) are what the client and the drivers are built
+    from. ``hooks`` are called in the background thread, after each record.
     """
 
     def __init__(
@@ -59,24 +57,9 @@ class Firmaio:
         *,
         db: str | None = None,
         settings: Settings | None = None,
-        base_url: str | None = None,
-        retry: RetryPolicy | None = None,
-        policy: PollingPolicy | None = None,
-        resend: ResendPolicy | None = None,
         hooks: Hooks | None = None,
         tracer: StepTracer | None = None,
     ) -> None:
-        given: dict[str, Any] = {
-            "base_url": base_url,
-            "retry": retry,
-            "polling": policy,
-            "resend": resend,
-        }
-        self.settings = dataclasses.replace(
-            settings if settings is not None else Settings(),
-            **{name: value for name, value in given.items() if value is not None},
-        )
-        self.hooks = hooks if hooks is not None else Hooks()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="firmaio-loop", daemon=True
@@ -91,7 +74,7 @@ class Firmaio:
 
         async def start() -> tuple[Factory, IssuerClient, AsyncStore | None]:
             store = open_async_store(db) if db else None
-            factory = Factory(self.settings, SystemClock(), store, hooks=self.hooks, tracer=tracer)
+            factory = Factory(settings, SystemClock(), store, hooks=hooks, tracer=tracer)
             return factory, factory.client(api_key), store
 
         try:
@@ -99,6 +82,7 @@ class Firmaio:
         except BaseException:
             self._stop()
             raise
+        self.settings, self.hooks = self.factory.settings, self.factory.hooks
 
     def __enter__(self) -> Self:
         return self
