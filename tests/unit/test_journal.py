@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from dataclasses import dataclass, field
 
 import pytest
@@ -23,6 +24,7 @@ from firmaio.fsm import (
     TransitionNotAllowed,
     Trigger,
 )
+from firmaio.fsm.driving import DriverOptions
 from firmaio.fsm.testing import EXAMPLE_IO_MESSAGE_ID, ManualClock, ScriptedApi
 
 RID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
@@ -171,3 +173,10 @@ def test_a_write_another_process_got_ahead_of_leaves_the_flow_as_stored() -> Non
             asyncio.run(driver.step(flow, Trigger.CHECK_ACTIVATION))
     assert flow.history == []
     assert flow.state is State.READY
+
+
+def test_a_durable_driver_takes_every_keyword_of_a_driver_but_the_journal() -> None:
+    """DriverOptions, what a DurableDriver passes on to Driver, keeps up with Driver."""
+    parameters = inspect.signature(Driver.__init__).parameters.values()
+    keywords = {p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    assert set(DriverOptions.__annotations__) == keywords - {"journal"}
