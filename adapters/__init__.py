@@ -1,9 +1,10 @@
 """Adapters: what talks to the world, around the pure core in ``firmaio.fsm``.
 
 ``client`` (the issuer API over httpx), ``store`` (SQLite and PostgreSQL behind the core's store
-ports), ``runner`` and ``batching`` (batch runs), ``sync`` (the same for callers without an event
-loop), ``cli`` (the ``firmaio`` command) and, with the ``[sandbox]`` extra, ``sandbox`` (a local
-issuer API). The core never imports any of them.
+ports), ``settings`` and ``factory`` (what every run mode is built from, and where its clients and
+drivers are built), ``runner`` and ``batching`` (batch runs), ``sync`` (the same for callers
+without an event loop), ``cli`` (the ``firmaio`` command) and, with the ``[sandbox]`` extra,
+``sandbox`` (a local issuer API). The core never imports any of them.
 
 The names below are the public API (pinned by a test); ``Sandbox`` is imported on first use, so
 that ``import firmaio.adapters`` works without the ``[sandbox]`` extra.

@@ -2,8 +2,8 @@
 
 A run registers the flows it is given (an existing flow is left as it is), then drives each one
 that needs driving to its next resting state with a :class:`~fsm.driving.durable.DurableDriver`, up
-to
-``concurrency`` at a time. Rerunning resumes: resting flows are skipped, the others go on from
+to the settings' ``concurrency`` at a time. :meth:`~firmaio.adapters.factory.Factory.batch`
+builds one (its driver with it). Rerunning resumes: resting flows are skipped, the others go on from
 their stored state. Several processes on one store never both win a step of a flow (every write
 is a compare-and-set: the loser counts a conflict and leaves the flow to the winner), but sharing
 flows between processes is a task queue's job: :mod:`firmaio.adapters.queue`.
@@ -12,14 +12,12 @@ flows between processes is a task queue's job: :mod:`firmaio.adapters.queue`.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from firmaio.fsm.driving import Boundary, DurableDriver, Hooks, PollingPolicy, ResendPolicy
+from firmaio.fsm.driving import DurableDriver
 from firmaio.fsm.errors import (
     ApiConfigurationError,
     ApiError,
@@ -28,15 +26,10 @@ from firmaio.fsm.errors import (
     StaleFlow,
 )
 from firmaio.fsm.machine import RESTING, State
-from firmaio.fsm.ports import Clock, FlowRow, SignatureApi, StatusReader, StepTracer, Store
+from firmaio.fsm.ports import FlowRow, Store
 
-from .client import setup_for
 from .flow_locks import FlowLocks
-
-
-def worker_name() -> str:
-    """This process's worker id: host and pid."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+from .settings import Settings
 
 
 @dataclass
@@ -64,46 +57,22 @@ class BatchRun:
 
     def __init__(
         self,
+        settings: Settings,
         store: Store,
-        api: SignatureApi,
-        clock: Clock,
+        driver: DurableDriver,
         ids: Sequence[str],
         *,
-        worker: str | None = None,
-        concurrency: int = 20,
-        tenant: str | None = None,
-        policy: PollingPolicy | None = None,
-        on_boundary: Boundary | None = None,
-        recovery_grace: float | None = None,
-        resend: ResendPolicy | None = None,
-        hooks: Hooks | None = None,
-        tracer: StepTracer | None = None,
         progress: Callable[[RunReport], None] | None = None,
-        status_reader: StatusReader | None = None,
         locks: FlowLocks | None = None,
         dossier_id: str | None = None,
     ) -> None:
-        self.store, self.clock, self.ids = store, clock, list(ids)
-        self.worker = worker or worker_name()
-        self.concurrency, self.tenant = concurrency, tenant
+        if driver.store is not store:
+            raise InvalidInput("a batch run's driver must keep its flows in the run's store")
+        self.settings, self.store, self.driver, self.ids = settings, store, driver, list(ids)
+        self.clock = driver.clock
+        self.worker, self.tenant = settings.worker, settings.tenant
         self.dossier_id = dossier_id
         """The dossier new flows are registered in (a later serve reads them from its listing)."""
-        self.policy = policy or PollingPolicy()
-        self.driver = DurableDriver(
-            api,
-            clock,
-            store,
-            policy=self.policy,
-            on_boundary=on_boundary,
-            status_reader=status_reader,
-            resend=resend,
-            hooks=hooks,
-            tracer=tracer,
-            actor=self.worker if tenant is None else f"{self.worker}/{tenant}",
-            setup=setup_for(api),
-        )
-        if recovery_grace is not None:
-            self.driver.recovery_grace = recovery_grace
         self.progress = progress
         self.locks = locks
         """With PostgreSQL, each flow is locked for other processes while this run drives it."""
@@ -163,7 +132,7 @@ class BatchRun:
                 f"{self.tenant or 'default'!r} (first: {others[0]}); nothing was done"
             )
         now = self.clock.now()
-        deadline = now + self.policy.activation_timeout
+        deadline = now + self.driver.policy.activation_timeout
         await self.store.create_many(
             self.ids, activation_deadline=deadline, now=now, tenant=self.tenant,
             dossier_id=self.dossier_id,
@@ -171,7 +140,7 @@ class BatchRun:
         driven = self.driver.engine.steps.driven
         rows = await self.store.rows(self.ids)
         todo = deque(r.flow_id for r in rows if State(r.state) in driven or r.intent is not None)
-        lanes = [self._lane(todo) for _ in range(min(self.concurrency, len(todo)))]
+        lanes = [self._lane(todo) for _ in range(min(self.settings.concurrency, len(todo)))]
         await asyncio.gather(*lanes)
         if self._fatal is not None:
             raise self._fatal

@@ -21,19 +21,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
 
-from firmaio.fsm.driving import DurableDriver, Flow, Hooks, PollingPolicy, ResendPolicy
-from firmaio.fsm.errors import ApiConfigurationError, ApiError, StaleFlow, StoreUnavailable
+from firmaio.fsm.driving import DurableDriver, Flow
+from firmaio.fsm.errors import (
+    ApiConfigurationError,
+    ApiError,
+    InvalidInput,
+    StaleFlow,
+    StoreUnavailable,
+)
 from firmaio.fsm.machine import DEFAULT_STEPS, ISSUER_INITIAL, TERMINAL, State, Trigger
-from firmaio.fsm.ports import Clock, SignatureApi, StatusReader, StepTracer, Store
+from firmaio.fsm.ports import SignatureApi, StatusReader, Store
 
-from .client import setup_for
+from .factory import Factory
 from .flow_locks import FlowLocks
-from .runner import BatchRun, worker_name
+from .runner import BatchRun
 
 
 @dataclass
@@ -48,39 +54,17 @@ class ServeReport:
 
 
 class Service:
-    """Keeps every flow of ``store`` moving (see the module docstring)."""
+    """Keeps every flow of the factory's store moving (see the module docstring), with the
+    drivers ``factory`` builds over ``api``; its settings give the tenant, the worker's name, the
+    concurrency, ``tick`` and ``watch_every``."""
 
-    def __init__(
-        self,
-        store: Store,
-        api: SignatureApi,
-        clock: Clock,
-        *,
-        worker: str | None = None,
-        concurrency: int = 20,
-        tenant: str | None = None,
-        tick: float = 5.0,
-        watch_every: float = 3600.0,
-        policy: PollingPolicy | None = None,
-        resend: ResendPolicy | None = None,
-        hooks: Hooks | None = None,
-        recovery_grace: float | None = None,
-        tracer: StepTracer | None = None,
-        locks: FlowLocks | None = None,
-        listing: Callable[[str], StatusReader] | None = None,
-    ) -> None:
-        self.store, self.api, self.clock = store, api, clock
-        self.listing = listing
-        """How to read the statuses of one dossier's flows from its listing (flows registered
-        with their dossier); without it, one request at a time."""
-        self._readers: dict[str, StatusReader] = {}
-        self.worker = worker or worker_name()
-        self.concurrency, self.tenant = concurrency, tenant
-        self._actor = self.worker if tenant is None else f"{self.worker}/{tenant}"
-        self.tick, self.watch_every = tick, watch_every
-        self.policy, self.resend, self.hooks = policy, resend, hooks
-        self.recovery_grace = recovery_grace
-        self.tracer = tracer
+    def __init__(self, factory: Factory, api: SignatureApi, *, locks: FlowLocks | None = None):
+        if factory.store is None:
+            raise InvalidInput("the service keeps the flows of a store: give the Factory one")
+        self.factory, self.api = factory, api
+        self.store: Store = factory.store
+        self.clock, self.settings = factory.clock, factory.settings
+        self.tenant = self.settings.tenant
         self.locks = locks
         """With PostgreSQL, each flow is locked for other processes while this one is on it."""
         self.report = ServeReport()
@@ -88,25 +72,22 @@ class Service:
         self._log = structlog.get_logger("firmaio.adapters.serve")
         self._batches: list[BatchRun] = []
         self._drivers: dict[str | None, DurableDriver] = {}
+        self._readers: dict[str, StatusReader | None] = {}
 
     def _reader(self, dossier_id: str | None) -> StatusReader | None:
-        if dossier_id is None or self.listing is None:
+        """One dossier's listing, shared by every driver of its flows (None: no dossier)."""
+        if dossier_id is None:
             return None
         if dossier_id not in self._readers:
-            self._readers[dossier_id] = self.listing(dossier_id)
+            self._readers[dossier_id] = self.factory.status_reader(self.api, dossier_id)
         return self._readers[dossier_id]
 
     def _driver(self, dossier_id: str | None) -> DurableDriver:
-        """The driver of resting flows of one dossier (None: read one request at a time)."""
+        """The driver of resting flows of one dossier (read through its listing, if any)."""
         driver = self._drivers.get(dossier_id)
         if driver is None:
-            driver = DurableDriver(
-                self.api, self.clock, self.store, policy=self.policy, resend=self.resend,
-                hooks=self.hooks, tracer=self.tracer, actor=self._actor,
-                status_reader=self._reader(dossier_id), setup=setup_for(self.api),
-            )  # fmt: skip
-            if self.recovery_grace is not None:
-                driver.recovery_grace = self.recovery_grace
+            reader = self._reader(dossier_id)
+            driver = self.factory.worker_driver(self.api, self.tenant, status_reader=reader)
             driver.stop_requested = self._stopping.is_set()
             self._drivers[dossier_id] = driver
         return driver
@@ -124,7 +105,7 @@ class Service:
         over the store until :meth:`stop`."""
         if ids:
             now = self.clock.now()
-            deadline = now + (self.policy or PollingPolicy()).activation_timeout
+            deadline = now + self.settings.polling.activation_timeout
             await self.store.create_many(
                 list(ids), activation_deadline=deadline, now=now, tenant=self.tenant,
                 dossier_id=dossier_id,
@@ -137,7 +118,7 @@ class Service:
                 self._log.error("firmaio.serve.store_unavailable", error=str(outage))
             self.report.passes += 1
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.tick)
+                await asyncio.wait_for(self._stopping.wait(), self.settings.tick)
         return self.report
 
     async def _pass(self) -> None:
@@ -149,21 +130,13 @@ class Service:
             if (State(r.state) in driven or r.intent is not None) and not unsent:
                 pending.setdefault(r.dossier_id, []).append(r.flow_id)
         if pending and not self._stopping.is_set():
-            share = max(1, self.concurrency // len(pending))
+            shared = self.factory.with_settings(
+                concurrency=max(1, self.settings.concurrency // len(pending))
+            )
             self._batches = [
-                BatchRun(
-                    self.store,
+                shared.batch(
                     self.api,
-                    self.clock,
                     ids,
-                    worker=self.worker,
-                    concurrency=share,
-                    tenant=self.tenant,
-                    policy=self.policy,
-                    resend=self.resend,
-                    hooks=self.hooks,
-                    recovery_grace=self.recovery_grace,
-                    tracer=self.tracer,
                     locks=self.locks,
                     status_reader=self._reader(dossier_id),
                 )
@@ -176,7 +149,7 @@ class Service:
             self.report.driven += sum(report.driven for report in reports)
             self.report.errors += sum(len(report.errors) for report in reports)
         at_rest = [r for r in rows if State(r.state) in RESTING_OPEN and r.intent is None]
-        slots = asyncio.Semaphore(self.concurrency)
+        slots = asyncio.Semaphore(self.settings.concurrency)
         await asyncio.gather(
             *(self._look_after(r.flow_id, self._driver(r.dossier_id), slots) for r in at_rest)
         )
@@ -213,7 +186,7 @@ class Service:
         if Trigger.CHECK_STATUS not in driver.engine.allowed(flow.state):
             return
         last = flow.history[-1].decided_at if flow.history else 0.0
-        if now - last >= self.watch_every:
+        if now - last >= self.settings.watch_every:
             await driver.step(flow, Trigger.CHECK_STATUS)
             self.report.checks += 1
 

@@ -27,14 +27,16 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Self, TypeVar
 
-from firmaio.fsm.driving import Driver, DurableDriver, Flow, Hooks, PollingPolicy, ResendPolicy
+from firmaio.fsm.driving import Flow, Hooks
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine import Trigger
 from firmaio.fsm.ports import StepTracer
 
-from .client import DEFAULT_BASE_URL, IssuerClient, RetryPolicy
+from .client import IssuerClient
 from .clock import SystemClock
-from .runner import BatchRun, RunReport
+from .factory import Factory, open_flow
+from .runner import RunReport
+from .settings import Settings
 from .store import AsyncStore, open_async_store
 
 T = TypeVar("T")
@@ -44,25 +46,20 @@ class Firmaio:
     """Notify requests and drive batches from plain threads (see the module docstring).
 
     ``db`` keeps flows in a store (a SQLite file or a ``postgresql://`` URL): resumable, and
-    required by :meth:`run`. ``hooks`` are called in the background thread, after each record.
+    required by :meth:`run`. ``settings`` (:class:`~firmaio.adapters.settings.Settings`: the base
+    URL, the retry, polling and resend policies...) are what the client and the drivers are built
+    from. ``hooks`` are called in the background thread, after each record.
     """
 
     def __init__(
         self,
         api_key: str,
         *,
-        base_url: str = DEFAULT_BASE_URL,
         db: str | None = None,
-        retry: RetryPolicy | None = None,
-        policy: PollingPolicy | None = None,
-        resend: ResendPolicy | None = None,
+        settings: Settings | None = None,
         hooks: Hooks | None = None,
         tracer: StepTracer | None = None,
     ) -> None:
-        self.policy = policy or PollingPolicy()
-        self.tracer = tracer
-        self.resend = resend
-        self.hooks = hooks if hooks is not None else Hooks()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="firmaio-loop", daemon=True
@@ -75,16 +72,17 @@ class Firmaio:
         self._running: set[Future[Any]] = set()
         """Every piece of work under way, which :meth:`close` waits for."""
 
-        async def start() -> tuple[IssuerClient, AsyncStore | None]:
-            client = IssuerClient(api_key, base_url=base_url, retry=retry)
-            return client, (open_async_store(db) if db else None)
+        async def start() -> tuple[Factory, IssuerClient, AsyncStore | None]:
+            store = open_async_store(db) if db else None
+            factory = Factory(settings, SystemClock(), store, hooks=hooks, tracer=tracer)
+            return factory, factory.client(api_key), store
 
         try:
-            self.client, self.store = self._wait(start(), None)
+            self.factory, self.client, self.store = self._wait(start(), None)
         except BaseException:
             self._stop()
             raise
-        self._clock = SystemClock()
+        self.settings, self.hooks = self.factory.settings, self.factory.hooks
 
     def __enter__(self) -> Self:
         return self
@@ -128,35 +126,12 @@ class Firmaio:
         with self._lock:
             self._inflight.pop(key, None)
 
-    def _driver(self) -> Driver:
-        if self.store is None:
-            return Driver(
-                self.client,
-                self._clock,
-                policy=self.policy,
-                resend=self.resend,
-                hooks=self.hooks,
-                tracer=self.tracer,
-            )
-        return DurableDriver(
-            self.client,
-            self._clock,
-            self.store,
-            policy=self.policy,
-            resend=self.resend,
-            hooks=self.hooks,
-            tracer=self.tracer,
-        )
-
     def notify(self, request_id: str, *, timeout: float | None = None) -> Flow:
         """Take one request to rest: wait for activation, notify, or offer the fallback."""
 
         async def notify() -> Flow:
-            driver = self._driver()
-            if isinstance(driver, DurableDriver):
-                flow = await driver.open(request_id)
-            else:
-                flow = driver.new_flow(request_id)
+            driver = self.factory.driver(self.client)
+            flow = await open_flow(driver, request_id)
             await driver.advance(flow)
             return flow
 
@@ -166,11 +141,8 @@ class Firmaio:
         """Cancel one request (possible once it is WAIT_FOR_SIGNATURE)."""
 
         async def cancel() -> Flow:
-            driver = self._driver()
-            if isinstance(driver, DurableDriver):
-                flow = await driver.open(request_id)
-            else:
-                flow = driver.new_flow(request_id)
+            driver = self.factory.driver(self.client)
+            flow = await open_flow(driver, request_id)
             if Trigger.CHECK_ACTIVATION in driver.engine.allowed(flow.state):
                 await driver.step(flow, Trigger.CHECK_ACTIVATION)
             if not flow.is_closed:
@@ -187,25 +159,14 @@ class Firmaio:
         timeout: float | None = None,
         **options: Any,
     ) -> RunReport:
-        """Drive many requests to rest, as ``firmaio run`` does; needs a store (``db``)."""
+        """Drive many requests to rest, as ``firmaio run`` does; needs a store (``db``).
+        ``options`` change fields of the settings for this run (``worker=``, ``tenant=``)."""
         if self.store is None:
             raise InvalidInput("Firmaio.run needs a store: pass db= when you make the Firmaio")
-        store = self.store
+        factory = self.factory.with_settings(concurrency=concurrency, **options)
 
         async def run() -> RunReport:
-            batch = BatchRun(
-                store,
-                self.client,
-                self._clock,
-                list(request_ids),
-                concurrency=concurrency,
-                policy=self.policy,
-                resend=self.resend,
-                hooks=self.hooks,
-                tracer=self.tracer,
-                **options,
-            )
-            return await batch.run()
+            return await factory.batch(self.client, list(request_ids)).run()
 
         return self._wait(run(), timeout)
 

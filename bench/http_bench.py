@@ -17,11 +17,10 @@ from typing import Any
 
 import httpx
 
-from firmaio.adapters.batching import DossierStatusReader
-from firmaio.adapters.client import IssuerClient
 from firmaio.adapters.clock import SystemClock
+from firmaio.adapters.factory import Factory
 from firmaio.adapters.ratelimit import SlidingWindow
-from firmaio.adapters.runner import BatchRun
+from firmaio.adapters.settings import Settings
 from firmaio.adapters.store import open_async_store
 
 KEY = "sandbox-key"
@@ -96,13 +95,11 @@ async def _drive(
     with tempfile.TemporaryDirectory() as tmp:
         store = open_async_store(str(Path(tmp) / "flows.sqlite"))
         try:
-            async with IssuerClient(
-                KEY, base_url=f"{root}/api/v1/sign", rate_limit=limit
-            ) as client:
-                reader = DossierStatusReader(client, dossier) if dossier else None
-                batch = BatchRun(
-                    store, client, SystemClock(), ids, concurrency=concurrency, status_reader=reader
-                )
+            settings = Settings(base_url=f"{root}/api/v1/sign", concurrency=concurrency)
+            factory = Factory(settings, SystemClock(), store)
+            async with factory.client(KEY, rate_limit=limit) as client:
+                reader = factory.status_reader(client, dossier)
+                batch = factory.batch(client, ids, status_reader=reader)
                 started = time.perf_counter()
                 report = await batch.run()
                 elapsed = time.perf_counter() - started

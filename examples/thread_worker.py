@@ -20,11 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 import structlog
 
 from firmaio.adapters import Firmaio
+from firmaio.adapters.settings import Settings
 
 
 def main(db: str, request_ids: list[str]) -> int:
     base_url = os.environ.get("FIRMAIO_BASE_URL", "https://api.io.pagopa.it/api/v1/sign")
-    with Firmaio(os.environ["FIRMAIO_API_KEY"], base_url=base_url, db=db) as firmaio:
+    settings = Settings(base_url=base_url)
+    with Firmaio(os.environ["FIRMAIO_API_KEY"], db=db, settings=settings) as firmaio:
         with ThreadPoolExecutor(max_workers=4) as pool:
             states = [str(flow.state) for flow in pool.map(firmaio.notify, request_ids)]
         report = firmaio.run(request_ids)

@@ -1,9 +1,10 @@
 """The ``firmaio`` command: parse, wire, run one command, map errors to documented exit codes.
 
 ``main(argv)`` returns the exit code (:mod:`.exits` declares them). The modules: :mod:`.parser`
-(arguments), :mod:`.wiring` (the composition root), :mod:`.flows`, :mod:`.audit`,
-:mod:`.diagram` and :mod:`.demo` (the commands), :mod:`.output` (what is printed),
-:mod:`.terminal` (control characters escaped in everything printed).
+(arguments), :mod:`.wiring` (the composition root: the command's settings, made once, and its
+factory), :mod:`.flows`, :mod:`.audit`, :mod:`.diagram` and :mod:`.demo` (the commands),
+:mod:`.output` (what is printed), :mod:`.terminal` (control characters escaped in everything
+printed).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from . import exits
 from .demo import DEMO_CITIZENS
 from .parser import build_parser
 from .terminal import TerminalSafe
-from .wiring import Wiring, configure_logging
+from .wiring import Wiring, configure_logging, settings_from_args
 
 __all__ = ["DEMO_CITIZENS", "Wiring", "build_parser", "main"]
 
@@ -51,6 +52,7 @@ def _main(stream: TextIO, argv: list[str], wiring: Wiring | None) -> int:
     args.wiring = wiring if wiring is not None else Wiring()
     configure_logging(args.verbose)
     try:
+        args.settings = settings_from_args(args, args.wiring)  # once, for the whole command
         code: int = args.func(args, stream)
     except Exception as error:
         failure = exits.failure_of(error)

@@ -19,16 +19,15 @@ from typing import Any, TextIO
 
 from ulid import ULID
 
-from firmaio.fsm.driving import Driver, DurableDriver, Flow
+from firmaio.fsm.driving import Driver, Flow
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine import Order, State, Trigger
-from firmaio.fsm.ports import Store
 
-from ..client import IssuerClient, IssuerSetup, order_from_pdf
-from ..clock import SystemClock
+from ..client import order_from_pdf
+from ..factory import open_flow
 from . import exits
 from .output import print_flow, write_qr
-from .wiring import flow_store
+from .wiring import factory_of, flow_store
 
 DEMO_ACTOR = "firmaio-demo"
 """The actor the demo's records carry when they are stored (``--db``)."""
@@ -70,13 +69,15 @@ async def _demo(args: argparse.Namespace, out: TextIO) -> int:
             f"at {sandbox.url}",
             file=out,
         )
-        async with IssuerClient("sandbox-key", base_url=sandbox.url) as client:
-            setup = IssuerSetup(client, Path(args.qr_dir) / "signed")
-            store = None if args.db is None else flow_store(args.db)
-            try:
-                driver = _driver(client, store, setup)
+        store = None if args.db is None else flow_store(args.db)
+        factory = factory_of(args, store).with_settings(
+            base_url=sandbox.url, actor=DEMO_ACTOR, signed_dir=str(Path(args.qr_dir) / "signed")
+        )
+        try:
+            async with factory.client("sandbox-key") as client:
+                driver = factory.driver(client)
                 flows = [
-                    await _open(driver, _order(pdf, fiscal_code))
+                    await open_flow(driver, str(ULID()), order=_order(pdf, fiscal_code))
                     for _title, fiscal_code, _settings in DEMO_CITIZENS
                 ]
                 await asyncio.gather(*(driver.advance(flow) for flow in flows))
@@ -85,9 +86,9 @@ async def _demo(args: argparse.Namespace, out: TextIO) -> int:
                     sent = sandbox.issuer.messages_sent(flow.request_id or "")
                     print(f"  IO messages the sandbox sent: {sent}", file=out)
                 await _sign_and_fetch(sandbox, driver, flows[0], out)
-            finally:
-                if store is not None:
-                    await store.close()
+        finally:
+            if store is not None:
+                await store.close()
     if args.db is not None:
         print(
             f"\nflows stored in {args.db}: `firmaio report --db {args.db}` reviews them", file=out
@@ -106,12 +107,6 @@ def _order(pdf: Path, fiscal_code: str) -> Order:
     ).with_fiscal_code(fiscal_code)
 
 
-async def _open(driver: Driver, order: Order) -> Flow:
-    if isinstance(driver, DurableDriver):
-        return await driver.open(str(ULID()), order=order)
-    return driver.new_order_flow(str(ULID()), order)
-
-
 async def _sign_and_fetch(sandbox: Any, driver: Driver, flow: Flow, out: TextIO) -> None:
     """The first citizen signs (in the sandbox); the flow reads it and fetches the document."""
     if flow.request_id is None or flow.state is not State.NOTIFIED:
@@ -126,12 +121,6 @@ async def _sign_and_fetch(sandbox: Any, driver: Driver, flow: Flow, out: TextIO)
             document = name.split(".")[1]
             print(f"  signed document: {facts.get(f'signed.{document}.file')}", file=out)
             print(f"  sha256: {value}", file=out)
-
-
-def _driver(client: IssuerClient, store: Store | None, setup: IssuerSetup) -> Driver:
-    if store is None:
-        return Driver(client, SystemClock(), setup=setup)
-    return DurableDriver(client, SystemClock(), store, actor=DEMO_ACTOR, setup=setup)
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:

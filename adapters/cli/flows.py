@@ -10,26 +10,17 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
-from firmaio.fsm.driving import Driver, DurableDriver, Flow, PollingPolicy
+from firmaio.fsm.driving import Driver, DurableDriver, Flow
 from firmaio.fsm.errors import FlowBusy, InvalidInput, StaleFlow
 from firmaio.fsm.machine import Order, State, Trigger
 
-from ..batching import DossierStatusReader
-from ..client import IssuerClient, IssuerSetup
-from ..clock import SystemClock
-from ..runner import BatchRun, RunReport
+from ..client import IssuerClient
+from ..factory import open_flow
+from ..runner import RunReport
 from ..store import AsyncStore, store_name
 from . import exits
 from .output import flow_json, iso_utc, print_flow, print_report, progress, write_qr
-from .wiring import (
-    flow_locks,
-    flow_store,
-    issuer_client,
-    recovery_grace,
-    resend_policy,
-    tenant_of,
-    wiring_of,
-)
+from .wiring import factory_of, flow_locks, flow_store, issuer_client, settings_of
 
 
 async def run_on_flow(
@@ -48,42 +39,21 @@ async def run_on_flow(
     code and the failure; a flow another process changed first is reloaded, so the stored state
     and trail are what is reported. The error is raised again for :func:`main` to map.
     """
-    policy = PollingPolicy(activation_timeout=args.activation_timeout)
     flow: Flow | None = None
     failure: exits.Failure | None = None
     client: IssuerClient | None = None
     store: AsyncStore | None = None
-    durable: DurableDriver | None = None
     driver: Driver | None = None
     unexpected = False
     locks = flow_locks(args.db)
+    tenant = settings_of(args).tenant
     try:
         client = issuer_client(args)
-        setup = IssuerSetup(client, getattr(args, "to", None) or "signed")
         store = flow_store(args.db) if args.db else None
-        if store is not None:
-            driver = durable = DurableDriver(
-                client,
-                SystemClock(),
-                store,
-                policy=policy,
-                on_boundary=wiring_of(args).on_boundary,
-                recovery_grace=recovery_grace(args),
-                resend=resend_policy(args),
-                setup=setup,
-            )
-            flow = await durable.open(
-                args.request_id, tenant=tenant_of(args), order=order, create=not stored_only
-            )
-        else:
-            driver = Driver(
-                client, SystemClock(), policy=policy, resend=resend_policy(args), setup=setup
-            )
-            flow = (
-                driver.new_flow(args.request_id)
-                if order is None
-                else driver.new_order_flow(args.request_id, order)
-            )
+        driver = factory_of(args, store).driver(client)
+        flow = await open_flow(
+            driver, args.request_id, tenant=tenant, order=order, create=not stored_only
+        )
         if locks is None:
             await body(driver, flow)
         else:
@@ -94,8 +64,8 @@ async def run_on_flow(
     except Exception as error:
         failure = exits.failure_of(error)
         unexpected = failure is None
-        if isinstance(error, StaleFlow) and durable is not None:
-            flow = await durable.open(args.request_id, tenant=tenant_of(args))  # the winner's
+        if isinstance(error, StaleFlow) and isinstance(driver, DurableDriver):
+            flow = await driver.open(args.request_id, tenant=tenant)  # the winner's
         raise
     finally:
         try:
@@ -198,6 +168,7 @@ def cmd_cancel(args: argparse.Namespace, out: TextIO) -> int:
 async def _batch(args: argparse.Namespace) -> RunReport:
     store = flow_store(args.db)
     locks = flow_locks(args.db)
+    factory = factory_of(args, store)
     try:
         async with issuer_client(args) as client:
             ids = list(args.request_ids)
@@ -205,21 +176,11 @@ async def _batch(args: argparse.Namespace) -> RunReport:
                 ids += [item["id"] async for item in client.list_dossier_requests(args.dossier)]
             if not ids:
                 raise InvalidInput("name the requests to run: IDs, or --dossier DOSSIER_ID")
-            reader = DossierStatusReader(client, args.dossier) if args.dossier else None
-            batch = BatchRun(
-                store,
+            batch = factory.batch(
                 client,
-                SystemClock(),
                 ids,
-                worker=args.worker,
-                concurrency=args.concurrency,
-                tenant=tenant_of(args),
-                policy=PollingPolicy(activation_timeout=args.activation_timeout),
-                on_boundary=wiring_of(args).on_boundary,
-                recovery_grace=recovery_grace(args),
-                resend=resend_policy(args),
+                status_reader=factory.status_reader(client, args.dossier),
                 progress=None if args.json else progress,
-                status_reader=reader,
                 locks=locks,
                 dossier_id=args.dossier,
             )

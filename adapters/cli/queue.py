@@ -11,7 +11,6 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, TextIO
 
-from firmaio.fsm.driving import PollingPolicy
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine import TERMINAL
 
@@ -19,14 +18,7 @@ from ..clock import SystemClock
 from ..store import store_name
 from ..tenants import DEFAULT_TENANT, Tenants
 from . import exits
-from .wiring import (
-    flow_store,
-    issuer_client,
-    recovery_grace,
-    resend_policy,
-    retry_policy,
-    wiring_of,
-)
+from .wiring import factory_of, flow_store, issuer_client, settings_of
 
 
 def _need_the_extra() -> None:
@@ -54,23 +46,13 @@ def _tenants(args: argparse.Namespace) -> Tenants:
 
 async def _worker(args: argparse.Namespace, out: TextIO) -> int:
     _need_the_extra()
-    from ..queue import Runtime, Schedule, WorkerHandle, WorkerOptions, work
+    from ..queue import Runtime, WorkerHandle, WorkerOptions, work
 
     dsn = _postgres(args.db)
     tenants = _tenants(args)
     tenants.keys_by_tenant()  # a missing key stops the worker here, before anything opens
     store = flow_store(dsn)
-    schedule = Schedule(
-        watch_every=args.watch_every,
-        retry_after=args.retry_after,
-        policy=PollingPolicy(activation_timeout=args.activation_timeout),
-        resend=resend_policy(args),
-        recovery_grace=recovery_grace(args),
-    )
-    runtime = Runtime(
-        store, dsn, tenants, SystemClock(), base_url=args.base_url, retry=retry_policy(args),
-        schedule=schedule, on_boundary=wiring_of(args).on_boundary, worker=args.worker,
-    )  # fmt: skip
+    runtime = Runtime(factory_of(args, store), dsn, tenants)
     handle = WorkerHandle()
     try:
         await runtime.open()
@@ -126,7 +108,7 @@ async def _enqueue(args: argparse.Namespace, out: TextIO) -> int:
         queued = await enqueue(
             dsn, store, SystemClock(), list(dict.fromkeys(ids)),
             tenant=None if tenant == DEFAULT_TENANT else tenant, dossier_id=args.dossier,
-            policy=PollingPolicy(activation_timeout=args.activation_timeout),
+            policy=settings_of(args).polling,
         )  # fmt: skip
     finally:
         await store.close()

@@ -1,7 +1,9 @@
 """The composition root of ``firmaio``: where the concrete adapters are chosen and built.
 
-Commands ask this module for the issuer-API client and the store, never build them themselves;
-:class:`Wiring` holds what a caller (a test, an embedding program) may replace.
+``main`` makes the command's :class:`~firmaio.adapters.settings.Settings` once, from its options
+(:func:`settings_from_args`); commands ask this module for their
+:class:`~firmaio.adapters.factory.Factory`, the issuer-API client and the store, never build them
+themselves. :class:`Wiring` holds what a caller (a test, an embedding program) may replace.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ from dataclasses import dataclass
 
 import structlog
 
-from firmaio.fsm.driving import Boundary, ResendPolicy
+from firmaio.fsm.driving import Boundary, PollingPolicy, ResendPolicy
 from firmaio.fsm.errors import ApiConfigurationError
+from firmaio.fsm.ports import Store
 from firmaio.fsm.redact import redact_secrets
 
 from ..client import DEFAULT_TIMEOUT, IssuerClient, RetryPolicy
+from ..clock import SystemClock
+from ..factory import Factory
 from ..flow_locks import FlowLocks
+from ..settings import Settings
 from ..shared_window import SharedWindow
 from ..store import AsyncStore, open_async_store
 from ..tenants import DEFAULT_TENANT, key_id
@@ -45,6 +51,52 @@ def wiring_of(args: argparse.Namespace) -> Wiring:
     return wiring
 
 
+def settings_of(args: argparse.Namespace) -> Settings:
+    """The settings ``main`` made from the parsed arguments (:func:`settings_from_args`)."""
+    settings: Settings | None = getattr(args, "settings", None)
+    return settings if settings is not None else settings_from_args(args, wiring_of(args))
+
+
+def factory_of(args: argparse.Namespace, store: Store | None = None) -> Factory:
+    """The factory of the command's clients and drivers: its settings, the system clock,
+    ``store`` (durable flows) and the wiring's boundary callback."""
+    return Factory(settings_of(args), SystemClock(), store, on_boundary=wiring_of(args).on_boundary)
+
+
+_AS_GIVEN = ("base_url", "concurrency", "watch_every", "tick", "retry_after", "worker")
+"""Settings taken as they are from the option of the same name, where the command has it."""
+
+
+def settings_from_args(args: argparse.Namespace, wiring: Wiring) -> Settings:
+    """The command's settings, made once from its options: the client's retry policy (the
+    wiring's, with ``--notification-grace``), ``--activation-timeout``, ``--resend-after``,
+    ``--renotify-after``, the recovery grace (the call's timeout plus the notification grace,
+    or ``--recovery-grace``), ``--tenant``, ``--metrics-port``, ``--to`` (where signed documents
+    go) and the options of :data:`_AS_GIVEN`."""
+    given = {name: getattr(args, name) for name in _AS_GIVEN if getattr(args, name, None)}
+    if getattr(args, "metrics_port", None) is not None:  # 0: a free port
+        given["metrics_port"] = args.metrics_port
+    if getattr(args, "to", None):
+        given["signed_dir"] = args.to
+    retry = wiring.retry or RetryPolicy()
+    grace = getattr(args, "notification_grace", None)  # checked by the parser: >= 0, finite
+    if grace is not None:
+        retry = dataclasses.replace(retry, notification_grace=grace)
+    recovery = getattr(args, "recovery_grace", None)
+    if recovery is None:  # a process may have died just before the call's timeout fired
+        recovery = (DEFAULT_TIMEOUT.read or 0.0) + retry.notification_grace
+    timeout = getattr(args, "activation_timeout", None)
+    polling = PollingPolicy() if timeout is None else PollingPolicy(activation_timeout=timeout)
+    return Settings(
+        retry=retry,
+        polling=polling,
+        resend=_resend_policy(args),
+        recovery_grace=recovery,
+        tenant=tenant_of(args),
+        **given,
+    )
+
+
 def configure_logging(verbose: bool) -> None:
     """Audit and HTTP events go to stderr as JSON lines with ``--verbose``; else only warnings."""
     structlog.configure(
@@ -64,30 +116,24 @@ def configure_logging(verbose: bool) -> None:
 
 
 def issuer_client(args: argparse.Namespace, key: str | None = None) -> IssuerClient:
-    """The issuer-API client, with ``key`` or the key from ``FIRMAIO_API_KEY``. With a
-    ``postgresql://`` store, its calls count in the key's window shared by every process of
-    the deployment (:mod:`~firmaio.adapters.shared_window`)."""
+    """The command's issuer-API client, with ``key`` or the key from ``FIRMAIO_API_KEY``. With a
+    ``postgresql://`` store (``--db``), its calls count in the key's window shared by every
+    process of the deployment (:mod:`~firmaio.adapters.shared_window`)."""
     key = key or os.environ.get("FIRMAIO_API_KEY", "")
     if not key:
         raise ApiConfigurationError(
             "FIRMAIO_API_KEY is not set: export your issuer API key (from the Firma con IO "
             "reserved area) before running this command"
         )
-    db = getattr(args, "db", None) or ""
-    shared = SharedWindow(db, key_id(key)) if db.startswith(POSTGRES_SCHEMES) else None
-    return IssuerClient(key, base_url=args.base_url, retry=retry_policy(args), rate_limit=shared)
+    settings, db = settings_of(args), getattr(args, "db", None) or ""
+    shared = None
+    if db.startswith(POSTGRES_SCHEMES):
+        calls, period = settings.rate_calls, settings.rate_period
+        shared = SharedWindow(db, key_id(key), calls=calls, period=period)
+    return factory_of(args).client(key, rate_limit=shared)
 
 
-def retry_policy(args: argparse.Namespace) -> RetryPolicy:
-    """The client's retry policy: the wiring's (or the default), with ``--notification-grace``."""
-    retry = wiring_of(args).retry or RetryPolicy()
-    grace = getattr(args, "notification_grace", None)  # checked by the parser: >= 0, finite
-    if grace is not None:
-        retry = dataclasses.replace(retry, notification_grace=grace)
-    return retry
-
-
-def resend_policy(args: argparse.Namespace) -> ResendPolicy:
+def _resend_policy(args: argparse.Namespace) -> ResendPolicy:
     """When a notification IO did not take is tried again (``--resend-after``)."""
     policy = ResendPolicy()
     delays = getattr(args, "resend_after", None)
@@ -97,13 +143,6 @@ def resend_policy(args: argparse.Namespace) -> ResendPolicy:
     if renotify is not None:
         policy = dataclasses.replace(policy, renotify=renotify)
     return policy
-
-
-def recovery_grace(args: argparse.Namespace) -> float:
-    """How old an open notification intent must be before it is recovered: the call's timeout
-    (a process may have died just before it fired) plus the notification grace."""
-    call_timeout = DEFAULT_TIMEOUT.read or 0.0
-    return call_timeout + retry_policy(args).notification_grace
 
 
 def tenant_of(args: argparse.Namespace) -> str | None:

@@ -9,12 +9,11 @@ worker and queues flows; the rate window every worker shares is
 from __future__ import annotations
 
 from ..shared_window import SharedWindow
-from .runtime import Runtime, Schedule, Tended
+from .runtime import Runtime, Tended
 from .worker import WorkerHandle, WorkerOptions, enqueue, work
 
 __all__ = [
     "Runtime",
-    "Schedule",
     "SharedWindow",
     "Tended",
     "WorkerHandle",

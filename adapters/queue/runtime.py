@@ -9,39 +9,24 @@ nothing of the queue, so it is tested with a plain loop as well.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 
-from firmaio.fsm.driving import Boundary, DurableDriver, Flow, Hooks, PollingPolicy, ResendPolicy
+from firmaio.fsm.driving import DurableDriver, Flow
 from firmaio.fsm.errors import ApiConfigurationError, ApiError, InvalidInput, StaleFlow
 from firmaio.fsm.machine import Trigger
-from firmaio.fsm.ports import Clock, StepTracer, Store
+from firmaio.fsm.ports import Store
 from firmaio.fsm.trail import Outcome
 
-from ..batching import DossierStatusReader
-from ..client import DEFAULT_BASE_URL, IssuerClient, RetryPolicy, setup_for
+from ..client import IssuerClient
+from ..factory import Factory
 from ..flow_locks import FlowLocks
-from ..runner import worker_name
 from ..shared_window import SharedWindow
 from ..tenants import Tenants, key_id
 
 BUSY_RETRY = 5.0
 """Seconds before a flow found locked by another process is looked at again."""
-
-
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    """When a worker comes back to a flow."""
-
-    watch_every: float = 3600.0
-    """Seconds between two status checks of a flow at rest (NOTIFIED, FALLBACK_SUGGESTED)."""
-    retry_after: float = 30.0
-    """Seconds before a flow whose calls failed (after the client's retries) is tried again."""
-    policy: PollingPolicy = field(default_factory=PollingPolicy)
-    resend: ResendPolicy = field(default_factory=ResendPolicy)
-    recovery_grace: float | None = None
-    """Seconds an open notification intent settles before it is recovered (driver default)."""
 
 
 @dataclass
@@ -63,29 +48,13 @@ class Runtime:
     job runs, naming the tenant and where its key was looked for.
     """
 
-    def __init__(
-        self,
-        store: Store,
-        dsn: str,
-        tenants: Tenants,
-        clock: Clock,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        retry: RetryPolicy | None = None,
-        schedule: Schedule | None = None,
-        hooks: Hooks | None = None,
-        tracer: StepTracer | None = None,
-        on_boundary: Boundary | None = None,
-        worker: str | None = None,
-        calls: int = 150,
-        period: float = 5.0,
-    ) -> None:
-        self.store, self.dsn, self.tenants, self.clock = store, dsn, tenants, clock
-        self.base_url, self.retry = base_url, retry
-        self.schedule = schedule or Schedule()
-        self.hooks, self.tracer, self.on_boundary = hooks, tracer, on_boundary
-        self.calls, self.period = calls, period
-        self.worker = worker or worker_name()
+    def __init__(self, factory: Factory, dsn: str, tenants: Tenants) -> None:
+        if factory.store is None:
+            raise InvalidInput("a worker runs the flows of a store: give the Factory one")
+        self.factory, self.dsn, self.tenants = factory, dsn, tenants
+        self.store: Store = factory.store
+        self.clock, self.settings = factory.clock, factory.settings
+        self.worker = self.settings.worker
         """This process's name: with the tenant, the actor of every record it writes."""
         self.windows: dict[str, SharedWindow] = {}
         self.clients: dict[str, IssuerClient] = {}
@@ -100,16 +69,16 @@ class Runtime:
     async def open(self) -> Runtime:
         """Read every tenant's key, open its key's shared window, build its client and driver."""
         keys = self.tenants.keys_by_tenant()  # a missing key fails here, before anything opens
+        settings = self.settings
         try:
             for name, key in keys.items():
                 kid = key_id(key)
                 if kid not in self.windows:
-                    window = SharedWindow(self.dsn, kid, calls=self.calls, period=self.period)
+                    window = SharedWindow(
+                        self.dsn, kid, calls=settings.rate_calls, period=settings.rate_period
+                    )
                     self.windows[kid] = await window.open()
-                client = IssuerClient(
-                    key, base_url=self.base_url, retry=self.retry, rate_limit=self.windows[kid]
-                )
-                self.clients[name] = client
+                self.clients[name] = self.factory.client(key, rate_limit=self.windows[kid])
         except BaseException:
             await self.close()
             raise
@@ -119,16 +88,9 @@ class Runtime:
         """The driver of a tenant's flows (of one dossier, read through its listing)."""
         driver = self.drivers.get((tenant, dossier_id))
         if driver is None:
-            client, schedule = self.clients[tenant], self.schedule
-            reader = DossierStatusReader(client, dossier_id) if dossier_id else None
-            driver = DurableDriver(
-                client, self.clock, self.store, policy=schedule.policy, resend=schedule.resend,
-                hooks=self.hooks, tracer=self.tracer, on_boundary=self.on_boundary,
-                status_reader=reader, actor=f"{self.worker}/{tenant}",
-                setup=setup_for(client),
-            )  # fmt: skip
-            if schedule.recovery_grace is not None:
-                driver.recovery_grace = schedule.recovery_grace
+            client = self.clients[tenant]
+            reader = self.factory.status_reader(client, dossier_id)
+            driver = self.factory.worker_driver(client, tenant, status_reader=reader)
             driver.stop_requested = self._stopping
             self.drivers[(tenant, dossier_id)] = driver
         return driver
@@ -183,7 +145,7 @@ class Runtime:
             return Tended(flow_id, str(flow.state), now + 1.0, "conflict", stored)
         except ApiError as error:  # recorded; the client retried already: come back later
             self._log.warning("firmaio.queue.api_error", flow_id=flow_id, error=str(error))
-            retry = now + self.schedule.retry_after
+            retry = now + self.settings.retry_after
             return Tended(flow_id, str(flow.state), retry, "api_error", stored)
         return Tended(flow_id, str(flow.state), self._next_visit(driver, flow), did, stored)
 
@@ -210,7 +172,7 @@ class Runtime:
         if flow.is_closed or Trigger.CHECK_STATUS not in driver.engine.allowed(flow.state):
             return None
         last = flow.history[-1].decided_at if flow.history else 0.0
-        return last + self.schedule.watch_every
+        return last + self.settings.watch_every
 
     def _next_visit(self, driver: DurableDriver, flow: Flow) -> float | None:
         now = self.clock.now()
@@ -218,7 +180,7 @@ class Runtime:
             if driver.stop_requested:
                 return now  # stopped at a step boundary: another worker goes on at once
             refused = flow.history and flow.history[-1].outcome is Outcome.REFUSED
-            return now + self.schedule.retry_after if refused else now
+            return now + self.settings.retry_after if refused else now
         due = driver.next_attempt(flow)
         if due is not None:
             return due

@@ -18,7 +18,7 @@ from firmaio.fsm.driving import PollingPolicy
 from firmaio.fsm.errors import InvalidInput, StoreUnavailable
 from firmaio.fsm.ports import Clock, Store
 
-from ..runner import worker_name
+from ..settings import worker_name
 from ..tenants import DEFAULT_TENANT
 from .jobs import MAINTENANCE, defer, install_schema, queue_app, queue_of
 from .runtime import Runtime

@@ -1,8 +1,8 @@
 """The driver: makes the one API call a trigger needs, then fires the trigger with the answer.
 
-:meth:`Driver.step` is one trigger on one flow; :meth:`Driver.advance` takes a flow to its next
-resting state (NOTIFIED, FALLBACK_SUGGESTED or terminal), waiting between activation checks with
-a bounded backoff through the injected clock.
+:meth:`Driver.step` is one trigger on one flow, written by its journal if it has one;
+:meth:`Driver.advance` takes a flow to its next resting state (NOTIFIED, FALLBACK_SUGGESTED or
+terminal), waiting between activation checks with a bounded backoff through the injected clock.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from ..trail.record import AuditRecord, Outcome
 from .engine import Engine, Flow, default_engine
 from .hooks import Hooks
 from .inputs import delivery_answer
+from .journal import Journal
 from .resend import ResendPolicy
 
 RECOVERY_GRACE = 40.0
@@ -74,6 +75,8 @@ class Driver:
         tracer: StepTracer | None = None,
         actor: str | None = None,
         setup: SetupApi | None = None,
+        recovery_grace: float = RECOVERY_GRACE,
+        journal: Journal | None = None,
     ) -> None:
         self.api = api
         self.setup = setup
@@ -88,9 +91,11 @@ class Driver:
         """Called after each record is kept (:mod:`fsm.driving.hooks`)."""
         self.tracer = tracer
         """Opens a span around each step, if given (:class:`~fsm.ports.StepTracer`)."""
-        self.recovery_grace = RECOVERY_GRACE
-        """Seconds a notification whose outcome is unknown is left to settle before the request
-        is read back (see :data:`RECOVERY_GRACE`)."""
+        self.recovery_grace = recovery_grace
+        """Seconds a call with effects whose outcome is unknown (an open intent, an ERROR
+        record) is left to settle before the request is read back (see :data:`RECOVERY_GRACE`)."""
+        self.journal = journal
+        """Writes each step before it counts (:mod:`fsm.driving.journal`); None: in memory."""
         self.actor = actor
         """Stamped on every record this driver makes (a worker's or tenant's name; never a
         key), or ``None``."""
@@ -114,18 +119,23 @@ class Driver:
         return await entry.make(entry.port.of(self, flow, call), flow, self.clock.now())
 
     async def step(self, flow: Flow, trigger: str, given: Answer | None = None) -> AuditRecord:
-        """Fire ``trigger`` on ``flow``: at most one API call, then one audit record.
-
-        If the API gives no usable answer, the attempt is recorded as an ERROR and the
-        :class:`ApiError` is raised with the record attached (``error.record``). The
-        :attr:`hooks` that want the record are called once it is kept.
-        """
+        """Fire ``trigger`` on ``flow``: one check that it is allowed, at most one API call,
+        then one audit record, written by the :attr:`journal` (if any) before the :attr:`hooks`
+        that want it are called. If the API gives no usable answer, the attempt is recorded as an
+        ERROR and the :class:`ApiError` is raised with the record attached (``error.record``)."""
+        trigger = self.engine.check_allowed(flow, trigger)  # the step's one check
+        journal = self.journal
+        expected = 0 if journal is None else await journal.begin(flow, trigger)
         try:
             record = await self._fire_step(flow, trigger, given)
         except ApiError as error:
+            if journal is not None:
+                await journal.lost(flow, trigger, error.record, expected)
             if error.record is not None and self.hooks:
                 await self.hooks.emit(flow, error.record)
             raise
+        if journal is not None:
+            await journal.keep(flow, trigger, record, expected)
         if self.hooks:
             await self.hooks.emit(flow, record)
         return record
@@ -133,8 +143,8 @@ class Driver:
     async def _fire_step(
         self, flow: Flow, trigger: str, given: Answer | None = None
     ) -> AuditRecord:
-        """:meth:`step` without the hooks: the call, then the record (in a span if traced).
-        ``given``: the operator's input, for a step that takes one instead of a call."""
+        """:meth:`step` after its check, without journal or hooks: the call, then the record (in
+        a span if traced). ``given``: the operator's input, for a step that takes it."""
         if self.tracer is None:
             return await self._call_and_fire(flow, trigger, given)
         with self.tracer.step(flow.id, str(trigger)) as span:
@@ -150,22 +160,24 @@ class Driver:
     async def _call_and_fire(
         self, flow: Flow, trigger: str, given: Answer | None = None
     ) -> AuditRecord:
-        trigger = self.engine.check_allowed(flow, trigger)  # before any call
-        call = self.engine.steps.call_of(trigger)
+        engine, actor = self.engine, self.actor
+        call = engine.steps.call_of(trigger)
         started = self.clock.now()
         if call is None:
-            return self.engine.fire(flow, trigger, given, now=started, actor=self.actor)
+            return engine.fire(flow, trigger, given, now=started, actor=actor, checked=True)
         try:
             with bound_contextvars(flow_id=flow.id):  # on the client's log events too
                 answer = await self._call(call, flow)
         except ApiError as error:
-            error.record = self.engine.fire(
-                flow, trigger, error, now=self.clock.now(), requested_at=started, actor=self.actor
-            )
+            error.record = engine.fire(
+                flow, trigger, error, now=self.clock.now(), requested_at=started, actor=actor,
+                checked=True,
+            )  # fmt: skip
             raise
-        return self.engine.fire(
-            flow, trigger, answer, now=self.clock.now(), requested_at=started, actor=self.actor
-        )
+        return engine.fire(
+            flow, trigger, answer, now=self.clock.now(), requested_at=started, actor=actor,
+            checked=True,
+        )  # fmt: skip
 
     async def advance(self, flow: Flow) -> State:
         """Take ``flow`` to its next resting state, or stop at the first refused attempt.
@@ -216,18 +228,23 @@ class Driver:
     def unknown_since(self, flow: Flow) -> float | None:
         """When the flow's last call with effects (the notification, the request's creation,
         the upload) ended with its outcome unknown (an ERROR record: no usable answer), if that
-        is where the flow stands; else ``None``."""
+        is where the flow stands; else ``None``. With an open intent, see
+        :meth:`~fsm.driving.journal.Journal.unknown_since`."""
         last = flow.history[-1] if flow.history else None
+        errored = None
         if (
             last is not None
             and last.outcome is Outcome.ERROR
             and last.trigger in self.engine.steps.recovery_of
         ):
-            return last.decided_at
-        return None
+            errored = last.decided_at
+        return errored if self.journal is None else self.journal.unknown_since(flow.id, errored)
 
     def unknown_call(self, flow: Flow) -> str | None:
-        """The trigger whose outcome is unknown (see :meth:`unknown_since`), if any."""
+        """The trigger whose outcome is unknown (the journal's open intent, or as
+        :meth:`unknown_since`), if any."""
+        if self.journal is not None and self.journal.intent(flow.id) is not None:
+            return self.journal.intent(flow.id)
         last = flow.history[-1] if flow.history else None
         if last is not None and last.outcome is Outcome.ERROR:
             return last.trigger if last.trigger in self.engine.steps.recovery_of else None
@@ -286,9 +303,7 @@ class Driver:
         """Record that the fallback reached the citizen through ``channel`` (``email``,
         ``letter``, ``desk``, ``pec``...), with an optional short ``note``: no API call. Only
         from FALLBACK_SUGGESTED; a bad channel or note is refused before anything is written."""
-        trigger = Trigger.DELIVER_FALLBACK
-        self.engine.check_allowed(flow, trigger)
-        await self.step(flow, trigger, delivery_answer(channel, note))
+        await self.step(flow, Trigger.DELIVER_FALLBACK, delivery_answer(channel, note))
         return flow.state
 
     async def fetch_documents(self, flow: Flow) -> AuditRecord:

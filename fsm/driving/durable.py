@@ -1,6 +1,8 @@
 """Durable flows: every attempt written to a :class:`~fsm.ports.FlowStore` as it happens.
 
-:class:`DurableDriver` is a :class:`~fsm.driving.driver.Driver` whose steps are persisted:
+:class:`DurableDriver` is a :class:`~fsm.driving.driver.Driver` with a
+:class:`~fsm.driving.journal.Journal` over the store, which the driver calls at each step's
+boundaries:
 
 * each attempt's record and the flow's new state are written in one transaction, as a
   compare-and-set on the flow's record count, so two processes never both win a step;
@@ -17,21 +19,35 @@ there.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
+from typing import TypedDict, Unpack
 
-from ..errors import ApiError, InvalidInput, StaleFlow
-from ..machine.answers import Answer
+from ..errors import InvalidInput, StaleFlow
 from ..machine.order import Order
 from ..ports import Clock, FlowStore, SetupApi, SignatureApi, StatusReader, StepTracer
 from ..redact import redact_text
-from ..trail.record import AuditRecord, fold
-from .driver import RECOVERY_GRACE, Driver, PollingPolicy
+from .driver import Driver, PollingPolicy
 from .engine import Engine, Flow
 from .hooks import Hooks
+from .journal import Boundary, Journal
 from .resend import ResendPolicy
 
-Boundary = Callable[[str, Flow, str], None]
+__all__ = ["Boundary", "DriverOptions", "DurableDriver"]
+
+
+class DriverOptions(TypedDict, total=False):
+    """The keywords of :class:`~fsm.driving.driver.Driver` that a :class:`DurableDriver` passes
+    on to it (all but the journal, which it makes)."""
+
+    engine: Engine | None
+    policy: PollingPolicy | None
+    status_reader: StatusReader | None
+    resend: ResendPolicy | None
+    hooks: Hooks | None
+    tracer: StepTracer | None
+    actor: str | None
+    setup: SetupApi | None
+    recovery_grace: float
 
 
 class DurableDriver(Driver):
@@ -43,36 +59,13 @@ class DurableDriver(Driver):
         clock: Clock,
         store: FlowStore,
         *,
-        engine: Engine | None = None,
-        policy: PollingPolicy | None = None,
         on_boundary: Boundary | None = None,
-        status_reader: StatusReader | None = None,
-        recovery_grace: float = RECOVERY_GRACE,
-        resend: ResendPolicy | None = None,
-        hooks: Hooks | None = None,
-        tracer: StepTracer | None = None,
-        actor: str | None = None,
-        setup: SetupApi | None = None,
+        **options: Unpack[DriverOptions],
     ) -> None:
-        super().__init__(
-            api,
-            clock,
-            engine=engine,
-            policy=policy,
-            status_reader=status_reader,
-            resend=resend,
-            hooks=hooks,
-            tracer=tracer,
-            actor=actor,
-            setup=setup,
-        )
+        super().__init__(api, clock, **options)
         self.store = store
-        self.on_boundary = on_boundary
-        self.recovery_grace = recovery_grace
-        """Seconds an open intent is left to settle before it is recovered (see
-        :data:`RECOVERY_GRACE`)."""
-        self._intents: dict[str, str | None] = {}
-        self._intent_at: dict[str, float] = {}
+        self.journal: Journal = Journal(store, clock, self.engine.steps, on_boundary)
+        """Writes each step and keeps each flow's open intent between steps."""
 
     async def open(
         self,
@@ -110,7 +103,7 @@ class DurableDriver(Driver):
                 tenant=tenant,
             )
             if created:
-                self._intents[flow.id] = None
+                self.journal.loaded(flow.id, None)
                 return flow
             stored = await self.store.load(request_id)
             if stored is None:  # pragma: no cover - a store that loses what it just refused
@@ -118,9 +111,7 @@ class DurableDriver(Driver):
         flow = self.engine.restore(
             stored.flow_id, stored.activation_deadline, stored.records, initial=stored.initial
         )
-        self._intents[flow.id] = stored.intent
-        if stored.intent is not None and stored.intent_at is not None:
-            self._intent_at[flow.id] = stored.intent_at
+        self.journal.loaded(flow.id, stored.intent, stored.intent_at)
         return flow
 
     async def _open_order(self, flow_id: str, order: Order, tenant: str | None) -> Flow:
@@ -135,7 +126,7 @@ class DurableDriver(Driver):
                 initial=flow.initial,
             )
             if created:
-                self._intents[flow.id] = None
+                self.journal.loaded(flow.id, None)
                 return flow
         resumed = await self.open(flow_id, tenant=tenant)
         known = resumed.order
@@ -158,83 +149,11 @@ class DurableDriver(Driver):
         """Drop what this driver keeps of a flow between steps (its intent, as last read or
         written). A long-lived driver calls it when done with a flow, so it keeps nothing of
         the flows it is not on; :meth:`open` reads the store again."""
-        self._intents.pop(flow_id, None)
-        self._intent_at.pop(flow_id, None)
+        self.journal.forget(flow_id)
 
     def intent(self, flow: Flow) -> str | None:
         """The open intent of ``flow``, if any."""
-        return self._intents.get(flow.id)
-
-    def _boundary(self, point: str, flow: Flow, trigger: str) -> None:
-        if self.on_boundary is not None:
-            self.on_boundary(point, flow, trigger)
-
-    async def step(self, flow: Flow, trigger: str, given: Answer | None = None) -> AuditRecord:
-        """Fire ``trigger`` and write its record; see the module docstring for the intent."""
-        trigger = self.engine.check_allowed(flow, trigger)
-        steps = self.engine.steps
-        expected = len(flow.history)
-        intent_open = self._intents.get(flow.id) is not None
-        if steps[trigger].opens_intent:
-            if intent_open:
-                opened = self._intents.get(flow.id) or ""
-                what = "notification" if opened == steps.notification else opened
-                raise InvalidInput(
-                    f"flow {flow.id} has an open {what} intent: fire "
-                    f"{steps.recovery_of.get(opened, 'its recovery')} first (advance() does)"
-                )
-            intent = str(trigger)
-            await self.store.open_intent(
-                flow.id, intent, expected_seq=expected, now=self.clock.now()
-            )
-            self._intents[flow.id] = intent
-            self._intent_at[flow.id] = self.clock.now()
-            intent_open = True
-        self._boundary("before_call", flow, trigger)
-        try:
-            record = await self._fire_step(flow, trigger, given)
-        except ApiError as error:
-            self._boundary("after_call", flow, trigger)
-            if error.record is not None:  # outcome unknown: the intent stays open
-                await self._write(flow, error.record, expected, close_intent=False)
-                if self.hooks:
-                    await self.hooks.emit(flow, error.record)
-            raise
-        self._boundary("after_call", flow, trigger)
-        closes = intent_open and steps.closes_intent(trigger)
-        await self._write(flow, record, expected, close_intent=closes)
-        if closes:
-            self._intents[flow.id] = None
-        self._boundary("after_write", flow, trigger)
-        if self.hooks:
-            await self.hooks.emit(flow, record)
-        return record
-
-    async def _write(
-        self, flow: Flow, record: AuditRecord, expected: int, *, close_intent: bool
-    ) -> None:
-        try:
-            await self.store.append(
-                record, expected_seq=expected, close_intent=close_intent, now=self.clock.now()
-            )
-        except StaleFlow:
-            del flow.history[expected:]  # forget what was not written; reload to go on
-            flow.state = fold(flow.history, flow.initial)
-            raise
-
-    def unknown_call(self, flow: Flow) -> str | None:
-        """The open intent's trigger, if any; else as :class:`Driver`."""
-        return self._intents.get(flow.id) or super().unknown_call(flow)
-
-    def unknown_since(self, flow: Flow) -> float | None:
-        """With an open intent: the later of when it was opened and when the intent's call last
-        ended with no usable answer (the grace counts from the last moment a message could have
-        gone out); else as :class:`Driver`."""
-        if self._intents.get(flow.id) is None:
-            return super().unknown_since(flow)
-        opened = self._intent_at.get(flow.id, 0.0)
-        errored = super().unknown_since(flow)
-        return max(opened, errored) if errored is not None else opened
+        return self.journal.intent(flow.id)
 
 
 def _what_is_asked(order: Order) -> dict[str, str]:

@@ -223,17 +223,20 @@ class Engine:
         now: float,
         requested_at: float | None = None,
         actor: str | None = None,
+        checked: bool = False,
     ) -> AuditRecord:
         """Fire ``trigger`` on ``flow`` with the API's ``answer``; return the audit record.
 
         ``actor`` (a worker's or tenant's name, never a key) is stamped on the record.
+        ``checked``: ``trigger`` is what :meth:`check_allowed` returned for the flow's state
+        (a driver checks once, before its call), so it is not checked again.
 
         ``answer`` is what the trigger's one API call returned (``None`` for triggers that make
         no call), or the :class:`ApiError` it raised, which is recorded as an ERROR and changes
         nothing. Raises :class:`TransitionNotAllowed` or :class:`InvalidInput`, before anything
         changes, when the trigger cannot be fired or the answer does not fit it.
         """
-        if trigger.__class__ is str or trigger not in self._allowed[flow.state]:
+        if not checked and (trigger.__class__ is str or trigger not in self._allowed[flow.state]):
             trigger = self.check_allowed(flow, trigger)
         if answer.__class__ is not Answer or trigger not in self._calls:  # not the hot path
             self._check_answer(trigger, answer)

@@ -11,8 +11,9 @@ import pytest
 from firmaio.adapters.batching import DossierStatusReader
 from firmaio.adapters.client import IssuerClient, RetryPolicy
 from firmaio.adapters.clock import SystemClock
-from firmaio.adapters.runner import BatchRun
+from firmaio.adapters.factory import Factory
 from firmaio.adapters.sandbox import Sandbox
+from firmaio.adapters.settings import Settings
 from firmaio.adapters.store import AsyncStore, SqliteStore, open_async_store
 from firmaio.fsm import ApiUnavailable, Kind
 from firmaio.fsm.ports import StoredFlow
@@ -129,12 +130,11 @@ def test_a_dossier_batch_costs_about_one_call_per_flow(sandbox: Sandbox, tmp_pat
         try:
             async with make_client(sandbox) as client:
                 reader = DossierStatusReader(client, dossier)
-                batch = BatchRun(
-                    store, client, SystemClock(), ids, status_reader=reader, concurrency=20
-                )
+                factory = Factory(Settings(concurrency=20), SystemClock(), store)
+                batch = factory.batch(client, ids, status_reader=reader)
                 report = await batch.run()
             assert report.counts == {"NOTIFIED": 30}
-            assert batch.driver._intents == {}, "the driver kept flows it is done with"
+            assert len(batch.driver.journal) == 0, "the driver kept flows it is done with"
             assert sorted(opened) == sorted(ids), "a flow was driven twice"
         finally:
             await store.close()
@@ -170,7 +170,8 @@ def test_a_flow_refused_short_of_rest_is_not_driven_again_in_the_run(
         store = open_async_store(str(tmp_path / "flows.sqlite"))
         try:
             async with make_client(sandbox) as client:
-                report = await BatchRun(store, client, SystemClock(), [stuck]).run()
+                factory = Factory(clock=SystemClock(), store=store)
+                report = await factory.batch(client, [stuck]).run()
             assert list(report.unsettled) == [stuck]
             assert report.unsettled[stuck].startswith("WAIT_FOR_SIGNATURE: no guard held")
         finally:

@@ -14,7 +14,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 
-from firmaio.adapters import BatchRun, SystemClock, open_async_store
+from firmaio.adapters import SystemClock, open_async_store
+from firmaio.adapters.factory import Factory
 from firmaio.adapters.observability import Metrics, OtelTracing
 from firmaio.adapters.sandbox import Sandbox
 from firmaio.fsm import Driver, Flow, Hooks
@@ -69,7 +70,8 @@ def test_the_metrics_endpoint_after_a_batch_run(sandbox: Sandbox, tmp_path: Path
             metrics.instrument(client)
             store = open_async_store(db)
             try:
-                batch = BatchRun(store, client, SystemClock(), [*refused, *notified], hooks=hooks)
+                factory = Factory(clock=SystemClock(), store=store, hooks=hooks)
+                batch = factory.batch(client, [*refused, *notified])
                 await batch.run()
             finally:
                 await store.close()

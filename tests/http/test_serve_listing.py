@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from firmaio.adapters.batching import DossierStatusReader
 from firmaio.adapters.clock import SystemClock
+from firmaio.adapters.factory import Factory
 from firmaio.adapters.sandbox import DEMO_DOSSIER, Sandbox
 from firmaio.adapters.serve import Service
+from firmaio.adapters.settings import Settings
 from firmaio.adapters.store import open_async_store
 from tests.conftest import make_client
 from tests.sandbox_helpers import fiscal_code
@@ -31,10 +32,8 @@ def test_a_dossier_s_flows_are_read_through_its_listing(sandbox: Sandbox, tmp_pa
         store = open_async_store(str(tmp_path / "flows.sqlite"))
         try:
             async with make_client(sandbox) as client:
-                service = Service(
-                    store, client, SystemClock(), tick=0.2, watch_every=0.5,
-                    listing=lambda d: DossierStatusReader(client, d),
-                )  # fmt: skip
+                settings = Settings(tick=0.2, watch_every=0.5)
+                service = Service(Factory(settings, SystemClock(), store), client)
                 running = asyncio.create_task(service.run(ids, dossier_id=dossier))
                 while [r.state for r in await store.rows(ids)] != ["NOTIFIED"] * 20:
                     await asyncio.sleep(0.1)
@@ -70,7 +69,8 @@ def test_a_service_registers_its_flows_for_its_tenant_and_drives_them(
         store = open_async_store(str(tmp_path / "flows.sqlite"))
         try:
             async with make_client(sandbox) as client:
-                service = Service(store, client, SystemClock(), tick=0.2, tenant="comune-a")
+                settings = Settings(tick=0.2, tenant="comune-a")
+                service = Service(Factory(settings, SystemClock(), store), client)
                 running = asyncio.create_task(service.run([request_id]))
                 while [r.state for r in await store.rows([request_id])] != ["NOTIFIED"]:
                     await asyncio.sleep(0.1)

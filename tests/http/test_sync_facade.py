@@ -10,16 +10,22 @@ import pytest
 
 from firmaio.adapters import Firmaio
 from firmaio.adapters.sandbox import Sandbox
+from firmaio.adapters.settings import Settings
 from firmaio.fsm import Hooks, InvalidInput, State
 from tests.conftest import FAST_RETRY
 from tests.sandbox_helpers import fault, ready_request
+
+
+def fast(sandbox: Sandbox) -> Settings:
+    """The sandbox's URL, and retries that do not wait."""
+    return Settings(base_url=sandbox.url, retry=FAST_RETRY)
 
 
 def test_threads_share_one_facade_and_each_citizen_gets_one_message(sandbox: Sandbox) -> None:
     ids = {ready_request(sandbox, messages_on=n % 3 != 0): n % 3 != 0 for n in range(9)}
     hooks, resting = Hooks(), []
     hooks.subscribe(lambda flow, _record: resting.append(flow.id), target=State.NOTIFIED)
-    facade = Firmaio("sandbox-key", base_url=sandbox.url, retry=FAST_RETRY, hooks=hooks)
+    facade = Firmaio("sandbox-key", settings=fast(sandbox), hooks=hooks)
     with facade as firmaio, ThreadPoolExecutor(max_workers=4) as pool:
         flows = list(pool.map(firmaio.notify, ids))
     for flow in flows:
@@ -32,7 +38,7 @@ def test_threads_share_one_facade_and_each_citizen_gets_one_message(sandbox: San
 def test_a_batch_and_then_one_request_on_the_same_store(sandbox: Sandbox, tmp_path: Path) -> None:
     ids = [ready_request(sandbox) for _ in range(5)]
     db = str(tmp_path / "flows.sqlite")
-    with Firmaio("sandbox-key", base_url=sandbox.url, db=db, retry=FAST_RETRY) as firmaio:
+    with Firmaio("sandbox-key", db=db, settings=fast(sandbox)) as firmaio:
         report = firmaio.run(ids, concurrency=3)
         assert report.driven == 5
         assert dict(report.counts) == {"NOTIFIED": 5}
@@ -45,7 +51,7 @@ def test_a_batch_and_then_one_request_on_the_same_store(sandbox: Sandbox, tmp_pa
 
 
 def test_errors_reach_the_calling_thread_and_a_closed_facade_refuses(sandbox: Sandbox) -> None:
-    firmaio = Firmaio("sandbox-key", base_url=sandbox.url, retry=FAST_RETRY)
+    firmaio = Firmaio("sandbox-key", settings=fast(sandbox))
     with pytest.raises(InvalidInput, match="signature request id"):
         firmaio.notify("no/such..id")
     with pytest.raises(InvalidInput, match="needs a store"):
@@ -63,7 +69,7 @@ def test_a_timeout_never_cuts_a_notification_off_and_a_second_call_joins_it(
     threads at once, here) waits for that work: one message, never two."""
     request_id = ready_request(sandbox)
     fault(sandbox, "sendNotification", "latency", seconds=1.5)
-    firmaio = Firmaio("sandbox-key", base_url=sandbox.url, retry=FAST_RETRY)
+    firmaio = Firmaio("sandbox-key", settings=fast(sandbox))
     try:
         with pytest.raises(TimeoutError, match="the work goes on"):
             firmaio.notify(request_id, timeout=0.5)
@@ -79,7 +85,7 @@ def test_a_timeout_never_cuts_a_notification_off_and_a_second_call_joins_it(
 def test_close_waits_for_the_work_under_way(sandbox: Sandbox) -> None:
     request_id = ready_request(sandbox)
     fault(sandbox, "sendNotification", "latency", seconds=1.0)
-    firmaio = Firmaio("sandbox-key", base_url=sandbox.url, retry=FAST_RETRY)
+    firmaio = Firmaio("sandbox-key", settings=fast(sandbox))
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(firmaio.notify, request_id)
         time.sleep(0.5)  # under way

@@ -15,9 +15,9 @@ import pytest
 from firmaio.adapters.cli import main
 from firmaio.adapters.client import IssuerClient
 from firmaio.adapters.clock import SystemClock
+from firmaio.adapters.factory import Factory
 from firmaio.adapters.queue import (
     Runtime,
-    Schedule,
     Tended,
     WorkerHandle,
     WorkerOptions,
@@ -25,6 +25,7 @@ from firmaio.adapters.queue import (
     work,
 )
 from firmaio.adapters.sandbox import Sandbox
+from firmaio.adapters.settings import Settings
 from firmaio.adapters.store import open_async_store, open_store
 from firmaio.adapters.tenants import Tenants
 from firmaio.fsm.driving.durable import DurableDriver
@@ -65,11 +66,8 @@ def test_a_stopping_worker_s_flow_is_never_run_by_another_at_the_same_time(
         options = WorkerOptions(concurrency=2, stalled_after=2.0, heartbeat=0.5)
 
         def runtime(name: str) -> Runtime:
-            schedule = Schedule(recovery_grace=15.0)
-            return Tracked(
-                store, postgres_url, Tenants(), clock, base_url=sandbox.url, schedule=schedule,
-                worker=name,
-            )  # fmt: skip
+            settings = Settings(base_url=sandbox.url, recovery_grace=15.0, worker=name)
+            return Tracked(Factory(settings, clock, store), postgres_url, Tenants())
 
         a, b = await runtime("A").open(), await runtime("B").open()
         stop_a, stop_b = WorkerHandle(), WorkerHandle()
@@ -124,7 +122,8 @@ def test_a_lane_that_stops_by_itself_is_not_a_clean_stop(
 
     async def scenario() -> None:
         store = open_async_store(postgres_url)
-        runtime = await Runtime(store, postgres_url, Tenants(), SystemClock()).open()
+        factory = Factory(clock=SystemClock(), store=store)
+        runtime = await Runtime(factory, postgres_url, Tenants()).open()
         try:
             options = WorkerOptions(concurrency=1, heartbeat=0.2)
             with pytest.raises(StoreUnavailable, match="start the worker again"):
@@ -150,9 +149,8 @@ def test_an_open_flow_with_no_visit_waiting_is_swept_back_into_the_queue(
         rid = sandbox.issuer.create_ready_request("sandbox-key", code)
         now = time.time()
         await store.create_many([rid], activation_deadline=now + 120, now=now)  # no job
-        runtime = await Runtime(
-            store, postgres_url, Tenants(), SystemClock(), base_url=sandbox.url
-        ).open()
+        factory = Factory(Settings(base_url=sandbox.url), SystemClock(), store)
+        runtime = await Runtime(factory, postgres_url, Tenants()).open()
         handle = WorkerHandle()
         worker = asyncio.create_task(work(postgres_url, runtime, WorkerOptions(), handle))
         try:

@@ -8,7 +8,8 @@ import asyncio
 import json
 from pathlib import Path
 
-from firmaio.adapters.runner import BatchRun
+from firmaio.adapters.factory import Factory
+from firmaio.adapters.settings import Settings
 from firmaio.adapters.store import open_async_store, open_store
 from firmaio.fsm import Answer, State
 from firmaio.fsm.driving.durable import DurableDriver
@@ -102,7 +103,8 @@ def test_a_batch_run_stamps_its_worker_name(tmp_path: Path) -> None:
         store = open_async_store(db)
         try:
             api = ScriptedApi(list(TO_NOTIFIED))
-            await BatchRun(store, api, ManualClock(), [RID], worker="worker-7").run()
+            factory = Factory(Settings(worker="worker-7"), ManualClock(), store)
+            await factory.batch(api, [RID]).run()
         finally:
             await store.close()
 

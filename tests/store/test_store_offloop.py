@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from firmaio.adapters.factory import Factory
 from firmaio.adapters.runner import BatchRun
+from firmaio.adapters.settings import Settings
 from firmaio.adapters.store import AsyncStore, SqliteStore, open_async_store
 from firmaio.fsm import Answer
 from firmaio.fsm.errors import StoreError
@@ -19,6 +21,11 @@ from firmaio.fsm.testing import EXAMPLE_IO_MESSAGE_ID, ManualClock
 
 LATENCY = 0.05
 IDS = [f"01ARZ3NDEKTSV4RRFFQ69G5FA{c}" for c in "VWXYZ"]
+
+
+def batch(store: AsyncStore, api: Any, **settings: Any) -> BatchRun:
+    """A batch run over IDS, on a manual clock."""
+    return Factory(Settings(**settings), ManualClock(), store).batch(api, IDS)
 
 
 class Hold:
@@ -100,7 +107,7 @@ def test_the_event_loop_runs_while_a_store_call_is_held(tmp_path: Path) -> None:
         releaser = asyncio.create_task(release_when_held())
         try:
             api = WatchingApi(Hold())  # answers only; the task above releases the hold
-            report = await BatchRun(store, api, ManualClock(), IDS, concurrency=5).run()
+            report = await batch(store, api, concurrency=5).run()
         finally:
             releaser.cancel()
             await store.close()
@@ -119,7 +126,7 @@ def test_other_flows_keep_moving_while_a_store_call_is_held(tmp_path: Path) -> N
     async def run() -> dict[str, int]:
         store = AsyncStore(lambda: SlowStore(path, hold), threads=2)
         try:
-            report = await BatchRun(store, api, ManualClock(), IDS, concurrency=5).run()
+            report = await batch(store, api, concurrency=5).run()
         finally:
             await store.close()
         return dict(report.counts)
@@ -154,7 +161,7 @@ def test_a_sqlite_write_lock_held_elsewhere_never_stalls_the_loop(tmp_path: Path
         releaser = asyncio.create_task(release_later())
         await asyncio.sleep(0)  # the releaser starts its clock before the first write
         try:
-            report = await BatchRun(store, WatchingApi(Hold()), ManualClock(), IDS).run()
+            report = await batch(store, WatchingApi(Hold())).run()
         finally:
             await releaser
             await store.close()
