@@ -8,6 +8,11 @@
     │   └── InvalidRequestId     a signature-request id that is empty or unsafe in a URL path
     ├── TransitionNotAllowed     the trigger has no row from the flow's state; nothing changed
     ├── StaleFlow                another process changed the stored flow first; nothing written
+    ├── StoreError               the store failed; its message says what to do
+    │   ├── StoreUnusable        the store cannot be used as given; fix it, then rerun
+    │   │   ├── SchemaTooNew     a database of a newer firmaio-fsm
+    │   │   └── UnreadableTrail  a stored flow this table cannot read; it is left untouched
+    │   └── StoreUnavailable     the store cannot be reached or written now
     └── ApiError                 the issuer API gave no usable answer (raised by ports)
         ├── ApiUnavailable       timeouts, dropped connections, 5xx or 429 after retries
         ├── ApiProtocolError     an answer that does not parse as the API documents it
@@ -90,7 +95,8 @@ class StoreError(FsmError):
 
 class StoreUnusable(StoreError):
     """The store cannot be used as given: no such file or folder, not a database, not a
-    firmaio-fsm store, permission denied, a schema of another version. Fix it, then rerun."""
+    firmaio-fsm store, permission denied, a schema of another version, a flow written by a table
+    this code cannot read. Fix it, then rerun."""
 
 
 class StoreUnavailable(StoreError):
@@ -107,6 +113,23 @@ class SchemaTooNew(StoreUnusable):
         super().__init__(
             f"the store's schema is version {found}, newer than this firmaio-fsm's (version "
             f"{supported}): upgrade firmaio-fsm to use it; nothing was changed"
+        )
+
+
+class UnreadableTrail(StoreUnusable):
+    """A stored flow the running table cannot read: written by a newer table, or by an older one
+    no declared migration reads, or naming a state, trigger or guard the table does not have
+    (:mod:`fsm.machine.versions`). Nothing was called or written: the flow is left as it was."""
+
+    def __init__(self, flow_id: str, *, found: int | None, running: int, why: str) -> None:
+        self.flow_id = flow_id
+        self.found = found
+        """The table version the flow's unreadable record (or row) was written by, if known."""
+        self.running = running
+        by = "" if found is None else f" was written by table version {found} and"
+        super().__init__(
+            f"flow {flow_id}{by} cannot be read by this firmaio-fsm, which runs table version "
+            f"{running}: {why}; the flow was left as it was"
         )
 
 

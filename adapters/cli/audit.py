@@ -15,6 +15,7 @@ from firmaio.fsm.driving import default_engine
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.ports import StoredFlow
 from firmaio.fsm.trail import ChainLink, Checkpoint, from_event_dict, read_checkpoint
+from firmaio.fsm.trail.reading import migration_note, older_versions
 
 from ..store import store_name
 from ..trail import StoreVerdict, read_key, verify_store
@@ -141,7 +142,8 @@ def _dump(document: object, out: TextIO) -> None:
 
 
 def _show_json(stored: StoredFlow, links: list[ChainLink], db: str) -> dict[str, Any]:
-    flow = default_engine().restore(
+    engine = default_engine()
+    flow = engine.restore(
         stored.flow_id, stored.activation_deadline, stored.records, initial=stored.initial
     )
     records = []
@@ -158,6 +160,8 @@ def _show_json(stored: StoredFlow, links: list[ChainLink], db: str) -> dict[str,
         "exit_code": exits.OK.code,
         "failure": None,
         "open_intent": stored.intent,
+        "table_version": engine.version,
+        "written_by_older_tables": list(older_versions(flow.history, engine.version)),
         "records": records,
     }
 
@@ -194,6 +198,8 @@ def cmd_audit_show(args: argparse.Namespace, out: TextIO) -> int:
         out.write(renderer(history=flow.history))
         return exits.OK.code
     print_flow("audit trail", flow, None, out)
+    if note := migration_note(flow.history, default_engine().version):
+        print(f"  {note}", file=out)
     if stored.intent:
         print(f"  open intent: {stored.intent} (the next run reads the request first)", file=out)
     for link in links:

@@ -63,7 +63,14 @@ V2 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2)
+V3 = Migration(
+    3,
+    "each flow records the version of the transition table it started on (none: version 1, a "
+    "flow made before table versions)",
+    ("ALTER TABLE flows ADD COLUMN table_version INTEGER",),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3)
 """Every migration, in order; the last one's version is this code's."""
 
 VERSION_TABLE = "CREATE TABLE IF NOT EXISTS firmaio_schema (version INTEGER NOT NULL)"

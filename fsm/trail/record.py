@@ -17,6 +17,8 @@ from operator import attrgetter
 from typing import Any, NamedTuple
 
 from ..machine.states import ENTRIES, INITIAL, State, Trigger
+from ..machine.versions import VERSIONS, TableVersions
+from .reading import state_mismatch
 
 
 class Outcome(enum.StrEnum):
@@ -73,6 +75,9 @@ class AuditRecord(NamedTuple):
     (``signer_id``, ``dossier_id``, ``request_id``...), a file's SHA-256, a fallback's channel;
     on a flow's first record from a PDF, its order (``order.*``). Never personal data or a
     secret. Stored only when set, like :attr:`actor`."""
+    table_version: int | None = None
+    """The version of the table that wrote it (:mod:`fsm.machine.versions`), set by the engine;
+    ``None``: written before versions were recorded, by version 1. Stored only when set."""
 
     @property
     def guard(self) -> str | None:
@@ -122,13 +127,16 @@ STORED_FIELDS: tuple[str, ...] = (*AuditRecord._fields, "guard")
 """The fields of a stored record (:meth:`AuditRecord.as_event_dict`): every field, and the guard
 that held."""
 
-OPTIONAL_FIELDS: tuple[str, ...] = ("actor", "facts")
+OPTIONAL_FIELDS: tuple[str, ...] = ("actor", "facts", "table_version")
 """Stored fields left out of a record's stored form while they are ``None`` (added after stored
 chains existed: leaving them out keeps those chains verifiable)."""
 
-NOT_LOGGED = frozenset({"guards", "qr_code_url", "requested_at", "decided_at", "facts"})
+NOT_LOGGED = frozenset(
+    {"guards", "qr_code_url", "requested_at", "decided_at", "facts", "table_version"}
+)
 """Stored but not logged: the guard trace (the guard that held is), the QR URL, the times, the
-facts (an order's file path and fields are for the trail, not for every log line)."""
+facts (an order's file path and fields are for the trail, not for every log line), the table's
+version (the same on every record a process writes)."""
 
 LOGGED_FIELDS: tuple[str, ...] = tuple(f for f in STORED_FIELDS if f not in NOT_LOGGED)
 """The fields a structlog event may carry (:meth:`AuditRecord.log_fields`), derived from
@@ -203,6 +211,7 @@ def from_event_dict(fields: dict[str, Any]) -> AuditRecord:
         decided_at=float(fields["decided_at"]),
         actor=fields.get("actor"),
         facts=_facts(fields.get("facts")),
+        table_version=v if isinstance(v := fields.get("table_version"), int) else None,
     )
 
 
@@ -294,7 +303,12 @@ def _first_misplaced(
 
 
 def _head_mismatch(
-    flow_id: str, links: Sequence[ChainLink], head_seq: int, head_hash: str, state: str
+    flow_id: str,
+    links: Sequence[ChainLink],
+    head_seq: int,
+    head_hash: str,
+    state: str,
+    versions: TableVersions,
 ) -> BrokenChain | None:
     if len(links) < head_seq:
         return BrokenChain(
@@ -305,26 +319,24 @@ def _head_mismatch(
         return BrokenChain(
             flow_id, len(links), "edited", "the trail does not end at the flow's head"
         )
-    try:
-        folded = fold(from_event_dict(json.loads(link.payload)) for link in links)
-    except ValueError as exc:
-        return BrokenChain(flow_id, len(links), "edited", str(exc))
-    if not links and state in ENTRIES:
-        return None  # a flow with no record yet rests where it started
-    if str(folded) != state:
-        return BrokenChain(
-            flow_id, len(links), "edited", f"the flow says {state}, its trail {folded}"
-        )
-    return None
+    why = state_mismatch([json.loads(link.payload) for link in links], state, versions)
+    return None if why is None else BrokenChain(flow_id, len(links), "edited", why)
 
 
 def verify_chain(
-    flow_id: str, links: Sequence[ChainLink], head_seq: int, head_hash: str, state: str
+    flow_id: str,
+    links: Sequence[ChainLink],
+    head_seq: int,
+    head_hash: str,
+    state: str,
+    *,
+    versions: TableVersions = VERSIONS,
 ) -> BrokenChain | None:
     """Check one flow's stored trail; return its first broken record, or None if intact.
 
     ``head_seq``, ``head_hash`` and ``state`` are what the flow's own row says: they catch the
-    removal of the last records and an edited state. Kinds: a record whose content no longer
+    removal of the last records and an edited state (named as ``versions``' table names it:
+    :func:`~fsm.trail.reading.state_mismatch`). Kinds: a record whose content no longer
     matches its hash was *edited*; a position with no record was *deleted*; records that are all
     there but out of their written order were *reordered*; a record that does not follow the
     one before it was *inserted*.
@@ -334,5 +346,5 @@ def verify_chain(
     return (
         _first_edited(flow_id, links)
         or _first_misplaced(flow_id, links, claimed, head_seq)
-        or _head_mismatch(flow_id, links, head_seq, head_hash, state)
+        or _head_mismatch(flow_id, links, head_seq, head_hash, state, versions)
     )
