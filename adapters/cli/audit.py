@@ -202,8 +202,9 @@ def cmd_audit_show(args: argparse.Namespace, out: TextIO) -> int:
         print(f"  {note}", file=out)
     if stored.intent:
         print(f"  open intent: {stored.intent} (the next run reads the request first)", file=out)
+    read = {record.seq: record for record in flow.history}  # named as this table names them
     for link in links:
-        record = from_event_dict(json.loads(link.payload))
+        record = read.get(link.seq) or from_event_dict(json.loads(link.payload))
         by = f"  by {record.actor}" if record.actor else ""
         print(
             f"  #{record.seq:<2} {iso_utc(record.decided_at)}  hash {link.hash[:16]}  "

@@ -79,9 +79,18 @@ def verdict_of(verdict: Any) -> dict[str, Any]:
     }
 
 
-async def replay(golden: Path, kind: str, db: str, shown: tuple[str, ...] = ()) -> dict[str, Any]:
+def replay(golden: Path, kind: str, db: str, shown: tuple[str, ...] = ()) -> dict[str, Any]:
     """Drive on the golden store ``db`` (a copy of ``golden``'s, of ``kind``); for the flows
     ``shown``, also their diagram, their ``audit show`` and the report."""
+    results = asyncio.run(_driven(golden, kind, db, shown))
+    for flow_id in shown:  # the command runs its own event loop
+        out = io.StringIO()
+        code = firmaio(["audit", "show", flow_id, "--db", db], out=out)
+        results["flows"][flow_id]["audit_show"] = (code, out.getvalue())
+    return results
+
+
+async def _driven(golden: Path, kind: str, db: str, shown: tuple[str, ...]) -> dict[str, Any]:
     manifest = json.loads((golden / f"{kind}.json").read_text())
     clock = ManualClock(manifest["clock"])
     sandbox = Sandbox(
@@ -119,12 +128,6 @@ async def replay(golden: Path, kind: str, db: str, shown: tuple[str, ...] = ()) 
             results["report"] = html
     finally:
         await store.close()
-    for flow_id in shown:
-        out = io.StringIO()
-        results["flows"][flow_id]["audit_show"] = (
-            firmaio(["audit", "show", flow_id, "--db", db], out=out),
-            out.getvalue(),
-        )
     return results
 
 
@@ -133,7 +136,7 @@ def main(argv: list[str]) -> None:
     golden, kind, db, *rest = argv
     shown = tuple(rest[1:]) if rest[:1] == ["--show"] else ()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
-    results = asyncio.run(replay(Path(golden), kind, db, shown))
+    results = replay(Path(golden), kind, db, shown)
     json.dump(results, sys.stdout)
 
 

@@ -5,7 +5,6 @@ requests the release left. Each release adds its own golden store (docs/upgrades
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -32,7 +31,7 @@ def test_a_golden_sqlite_store_is_driven_on(release: Path, tmp_path: Path) -> No
     db = tmp_path / "flows.sqlite"
     shutil.copy(release / "flows.sqlite", db)
     with capture_logs():
-        results = asyncio.run(replay(release, "sqlite", str(db)))
+        results = replay(release, "sqlite", str(db))
     check_replay(json.loads((release / "sqlite.json").read_text()), results)
 
 
@@ -43,5 +42,5 @@ def test_a_golden_postgres_dump_is_driven_on(release: Path, postgres_url: str) -
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute((release / "flows.sql").read_text())  # type: ignore[call-overload]
     with capture_logs():
-        results = asyncio.run(replay(release, "postgres", postgres_url))
+        results = replay(release, "postgres", postgres_url)
     check_replay(json.loads((release / "postgres.json").read_text()), results)
