@@ -14,8 +14,14 @@ from firmaio.fsm.diagrams import to_dot, to_mermaid
 from firmaio.fsm.driving import default_engine
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.ports import StoredFlow
-from firmaio.fsm.trail import ChainLink, Checkpoint, from_event_dict, read_checkpoint
-from firmaio.fsm.trail.reading import migration_note, older_versions
+from firmaio.fsm.trail import (
+    ChainLink,
+    Checkpoint,
+    from_event_dict,
+    migration_note,
+    older_versions,
+    read_checkpoint,
+)
 
 from ..store import store_name
 from ..trail import StoreVerdict, read_key, verify_store
@@ -202,9 +208,9 @@ def cmd_audit_show(args: argparse.Namespace, out: TextIO) -> int:
         print(f"  {note}", file=out)
     if stored.intent:
         print(f"  open intent: {stored.intent} (the next run reads the request first)", file=out)
-    read = {record.seq: record for record in flow.history}  # named as this table names them
+    named = {record.seq: record for record in flow.history}  # as this table names them
     for link in links:
-        record = read.get(link.seq) or from_event_dict(json.loads(link.payload))
+        record = named.get(link.seq) or from_event_dict(json.loads(link.payload))
         by = f"  by {record.actor}" if record.actor else ""
         print(
             f"  #{record.seq:<2} {iso_utc(record.decided_at)}  hash {link.hash[:16]}  "

@@ -16,8 +16,7 @@ from firmaio.fsm.diagrams import View, overview, path_on, row_of
 from firmaio.fsm.machine import BASIS, DEFAULT_STEPS, VERSIONS, State
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.redact import redact_text
-from firmaio.fsm.trail import AuditRecord, Outcome
-from firmaio.fsm.trail.reading import migration_note
+from firmaio.fsm.trail import AuditRecord, Outcome, migration_note
 
 from ..trail import StoreVerdict
 from .svg import highlight, overview_svg

@@ -14,8 +14,7 @@ from typing import Any
 
 from firmaio.fsm.machine import TableVersions
 from firmaio.fsm.ports import StoredFlow
-from firmaio.fsm.trail import from_event_dict
-from firmaio.fsm.trail.reading import read_fields, read_state
+from firmaio.fsm.trail import from_event_dict, read_fields, read_state
 
 LOAD = (
     "SELECT f.activation_deadline, f.intent, f.intent_at, r.payload, f.tenant, f.state, "
