@@ -70,7 +70,7 @@ def read_fields(
     read = []
     for fields in payloads:
         version = _readable(flow_id, written_by(fields), fields.get("seq"), versions)
-        mapped = dict(fields)
+        mapped = fields if isinstance(fields, dict) else dict(fields)  # no copy: most need none
         for migration in versions.after(version):
             mapped = _through(mapped, migration)
         for name in (mapped.get("source"), mapped.get("target")):

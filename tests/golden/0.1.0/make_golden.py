@@ -292,6 +292,7 @@ async def write(db: str) -> dict[str, Any]:
         "clock": world.clock.now() + 5, "activation_delay": ACTIVATION_DELAY, "key": KEY,
         "order": {**ORDER, "fields": list(ORDER["fields"]), "pdf": "modulo.pdf"},
         "states": [str(state) for state in State],
+        "intents": [str(step.trigger) for step in DEFAULT_STEPS if step.opens_intent],
         "world": world_of(world), "flows": world.flows,
     }  # fmt: skip
 
