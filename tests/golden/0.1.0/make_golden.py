@@ -197,12 +197,7 @@ async def closed(world: World) -> None:
     world.keep(refused, "DOCUMENT_REFUSED", "a field the PDF does not have")
 
 
-BAD_FIELDS = (
-    {
-        "attrs": {"unique_name": "not_in_the_pdf"},
-        "clause": {"title": "Firma del richiedente", "type": "REQUIRED"},
-    },
-)
+BAD_FIELDS = ({**SAMPLE_PDF_FIELDS[0], "attrs": {"unique_name": "not_in_the_pdf"}},)
 
 
 async def expired(world: World) -> None:
