@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 
 from firmaio.fsm.errors import InvalidInput
+from firmaio.fsm.machine import VERSIONS, TableVersions
 from firmaio.fsm.ports import FlowRow, TrailReader
 from firmaio.fsm.trail import (
     BrokenChain,
@@ -77,9 +78,11 @@ class StoreVerdict:
         return Checkpoint(store, made_at, heads, self.store_id)
 
 
-async def _checked(store: TrailReader, row: FlowRow) -> tuple[FlowRow, list[ChainLink]]:
+async def _checked(
+    store: TrailReader, row: FlowRow, versions: TableVersions
+) -> tuple[FlowRow, list[ChainLink]]:
     links = await store.links(row.flow_id)
-    found = verify_chain(row.flow_id, links, row.seq, row.head_hash, row.state)
+    found = verify_chain(row.flow_id, links, row.seq, row.head_hash, row.state, versions=versions)
     if found is not None:  # a write between the two reads (a live store) looks like an
         fresh = await store.rows([row.flow_id])  # insertion: read both again, in order
         links = await store.links(row.flow_id)
@@ -92,9 +95,12 @@ async def verify_store(
     store: TrailReader,
     checkpoint: Checkpoint | None = None,
     checkpoint_problem: str | None = None,
+    *,
+    versions: TableVersions = VERSIONS,
 ) -> StoreVerdict:
     """Check every chain of ``store`` (and, given one, against a checkpoint: a checkpoint of
-    another store, by the id kept in the store, is refused)."""
+    another store, by the id kept in the store, is refused); each record's states are read
+    through ``versions`` from the table version that wrote it."""
     store_id = await store.store_id()
     if checkpoint is not None and checkpoint.store_id != store_id:
         checkpoint_problem = (
@@ -107,10 +113,12 @@ async def verify_store(
     rows: list[FlowRow] = []
     records = 0
     for stored in await store.rows():
-        row, links = await _checked(store, stored)
+        row, links = await _checked(store, stored, versions)
         rows.append(row)
         records += len(links)
-        found = verify_chain(row.flow_id, links, row.seq, row.head_hash, row.state)
+        found = verify_chain(
+            row.flow_id, links, row.seq, row.head_hash, row.state, versions=versions
+        )
         if found is not None:
             broken.append(found)
         if checkpoint is not None:

@@ -10,7 +10,8 @@ included, marked *adapters*; a test keeps this tree and the classes the same)::
     │   └── FlowBusy             another process holds the flow's lock now; nothing was done
     ├── StoreError               the store failed; a failed write left nothing half-written
     │   ├── StoreUnusable        no such store, not a store, permission denied: fix, then rerun
-    │   │   └── SchemaTooNew     the store was made or migrated by a newer firmaio-fsm
+    │   │   ├── SchemaTooNew     the store was made or migrated by a newer firmaio-fsm
+    │   │   └── UnreadableTrail  a stored flow this table cannot read; it is left untouched
     │   └── StoreUnavailable     the store cannot be reached or written now: rerun when it is back
     └── ApiError                 the issuer API gave no usable answer (raised by ports)
         ├── ApiUnavailable       timeouts, dropped connections, 5xx or 429 after retries
@@ -96,7 +97,8 @@ class StoreError(FsmError):
 
 class StoreUnusable(StoreError):
     """The store cannot be used as given: no such file or folder, not a database, not a
-    firmaio-fsm store, permission denied, a schema of another version. Fix it, then rerun."""
+    firmaio-fsm store, permission denied, a schema of another version, a flow written by a table
+    this code cannot read. Fix it, then rerun."""
 
 
 class StoreUnavailable(StoreError):
@@ -113,6 +115,23 @@ class SchemaTooNew(StoreUnusable):
         super().__init__(
             f"the store's schema is version {found}, newer than this firmaio-fsm's (version "
             f"{supported}): upgrade firmaio-fsm to use it; nothing was changed"
+        )
+
+
+class UnreadableTrail(StoreUnusable):
+    """A stored flow the running table cannot read: written by a newer table, or by an older one
+    no declared migration reads, or naming a state, trigger or guard the table does not have
+    (:mod:`fsm.machine.versions`). Nothing was called or written: the flow is left as it was."""
+
+    def __init__(self, flow_id: str, *, found: int | None, running: int, why: str) -> None:
+        self.flow_id = flow_id
+        self.found = found
+        """The table version the flow's unreadable record (or row) was written by, if known."""
+        self.running = running
+        by = "" if found is None else f" was written by table version {found} and"
+        super().__init__(
+            f"flow {flow_id}{by} cannot be read by this firmaio-fsm, which runs table version "
+            f"{running}: {why}; the flow was left as it was"
         )
 
 

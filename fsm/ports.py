@@ -162,6 +162,10 @@ class StoredFlow:
     initial: State | None = None
     """Where a flow with no record yet stands (READY, or RECEIVED for a PDF); None: its first
     record says."""
+    table_version: int | None = None
+    """The version of the table the flow started on (None: version 1, before versions were
+    recorded); its records are read, each from its own version, as the running table names them
+    (:mod:`fsm.trail.reading`)."""
 
 
 @dataclass(frozen=True, slots=True)

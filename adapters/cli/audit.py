@@ -14,7 +14,14 @@ from firmaio.fsm.diagrams import to_dot, to_mermaid
 from firmaio.fsm.driving import default_engine
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.ports import StoredFlow
-from firmaio.fsm.trail import ChainLink, Checkpoint, from_event_dict, read_checkpoint
+from firmaio.fsm.trail import (
+    ChainLink,
+    Checkpoint,
+    from_event_dict,
+    migration_note,
+    older_versions,
+    read_checkpoint,
+)
 
 from ..store import store_name
 from ..trail import StoreVerdict, read_key, verify_store
@@ -148,7 +155,8 @@ def _dump(document: object, out: TextIO) -> None:
 
 
 def _show_json(stored: StoredFlow, links: list[ChainLink], db: str) -> dict[str, Any]:
-    flow = default_engine().restore(
+    engine = default_engine()
+    flow = engine.restore(
         stored.flow_id, stored.activation_deadline, stored.records, initial=stored.initial
     )
     records = []
@@ -165,6 +173,8 @@ def _show_json(stored: StoredFlow, links: list[ChainLink], db: str) -> dict[str,
         "exit_code": exits.OK.code,
         "failure": None,
         "open_intent": stored.intent,
+        "table_version": engine.version,
+        "written_by_older_tables": list(older_versions(flow.history, engine.version)),
         "records": records,
     }
 
@@ -201,10 +211,13 @@ def cmd_audit_show(args: argparse.Namespace, out: TextIO) -> int:
         out.write(renderer(history=flow.history))
         return exits.OK.code
     print_flow("audit trail", flow, None, out)
+    if note := migration_note(flow.history, default_engine().version):
+        print(f"  {note}", file=out)
     if stored.intent:
         print(f"  open intent: {stored.intent} (the next run reads the request first)", file=out)
+    named = {record.seq: record for record in flow.history}  # as this table names them
     for link in links:
-        record = from_event_dict(json.loads(link.payload))
+        record = named.get(link.seq) or from_event_dict(json.loads(link.payload))
         by = f"  by {record.actor}" if record.actor else ""
         print(
             f"  #{record.seq:<2} {iso_utc(record.decided_at)}  hash {link.hash[:16]}  "

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from firmaio.fsm.diagrams import View, overview, path_on, row_of
-from firmaio.fsm.machine import BASIS, DEFAULT_STEPS, State
+from firmaio.fsm.machine import BASIS, DEFAULT_STEPS, VERSIONS, State
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.redact import redact_text
-from firmaio.fsm.trail import AuditRecord, Outcome
+from firmaio.fsm.trail import AuditRecord, Outcome, migration_note
 
 from ..trail import StoreVerdict
 from .svg import highlight, overview_svg
@@ -110,6 +110,8 @@ class FlowSection:
     checkpoint_ok: bool | None
     """``None`` when no checkpoint was given."""
     open_intent: str | None
+    table_note: str | None = None
+    """Which records older tables wrote, if any (read through the table's migrations)."""
 
 
 def _checkpoint_verdict(verdict: StoreVerdict, flow_id: str) -> tuple[str, bool | None]:
@@ -160,6 +162,7 @@ def flow_section(
         checkpoint=checkpoint,
         checkpoint_ok=checkpoint_ok,
         open_intent=stored.intent,
+        table_note=migration_note(stored.records, VERSIONS.version),
     )
 
 

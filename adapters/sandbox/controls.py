@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Literal, TypeVar, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.requests import Request
@@ -69,6 +69,38 @@ class FaultBody(_Body):
         if problem is not None:
             raise ValueError(problem)
         return self
+
+
+class SeedDossier(_Body):
+    id: str = Field(min_length=1, max_length=64)
+    title: str = Field(min_length=3, max_length=256)
+    documents_metadata: list[dict[str, Any]] = Field(min_length=1)
+    key: str = "sandbox-key"
+
+
+class SeedDocument(_Body):
+    id: str = Field(min_length=1, max_length=64)
+    status: Literal["WAIT_FOR_UPLOAD", "READY", "REJECTED"] = "WAIT_FOR_UPLOAD"
+
+
+class SeedRequest(_Body):
+    id: str = Field(min_length=1, max_length=64)
+    dossier_id: str = Field(min_length=1, max_length=64)
+    fiscal_code: str = Field(pattern=FISCAL_CODE_RE.pattern)
+    status: Literal["DRAFT", "READY", "WAIT_FOR_SIGNATURE", "SIGNED", "REJECTED", "CANCELLED"]
+    documents: list[SeedDocument] = Field(min_length=1)
+    created_at: str
+    expires_at: str
+    io_message_id: str | None = Field(None, min_length=1)
+    key: str = "sandbox-key"
+
+
+class SeedBody(_Body):
+    """Requests as an earlier run left them (``POST /__sandbox/seed``)."""
+
+    citizens: list[CitizenBody] = []
+    dossiers: list[SeedDossier] = []
+    requests: list[SeedRequest] = []
 
 
 class ReadyRequestsBody(_Body):
@@ -157,6 +189,12 @@ class Controls:
             }
         )
 
+    async def seed(self, request: Request) -> Response:
+        """Hold the citizens, dossiers and requests of an earlier run, with their ids."""
+        body = await parsed(request, SeedBody)
+        self.issuer.seed(body.model_dump())
+        return Response(status_code=204)
+
     async def ready_requests(self, request: Request) -> Response:
         """Set up ``count`` READY requests in one new dossier (for benchmarks)."""
         body = await parsed(request, ReadyRequestsBody)
@@ -201,6 +239,7 @@ class Controls:
             ("/__sandbox/faults", self.faults, ["POST", "DELETE"]),
             ("/__sandbox/messages/{id}", self.messages, ["GET"]),
             ("/__sandbox/ready-requests", self.ready_requests, ["POST"]),
+            ("/__sandbox/seed", self.seed, ["POST"]),
             ("/__sandbox/stats", self.stats, ["GET"]),
         ]
         return [Route(path, answered(handler), methods=methods) for path, handler, methods in table]

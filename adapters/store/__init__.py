@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from firmaio.fsm.machine import State
+from firmaio.fsm.machine import State, TableVersions
 
 from .aio import AsyncStore
 from .failures import store_name
@@ -42,15 +42,16 @@ def open_store(
     driven: Iterable[State] | None = None,
     migrations: Sequence[Migration] = MIGRATIONS,
     read_only: bool = False,
+    versions: TableVersions | None = None,
 ) -> Store:
     """``postgresql://...`` (or ``postgres://``) opens PostgreSQL; anything else is SQLite.
 
     ``read_only=True`` opens an existing firmaio-fsm store for reading only: nothing is created,
-    migrated or written, and a missing store is an error, not a new empty one.
+    migrated or written, and a missing store is an error, not a new empty one. ``versions``: the
+    running table's version and migrations, for a table of your own (the built-in one's).
     """
-    if db.startswith(("postgresql://", "postgres://")):
-        return PostgresStore(db, driven=driven, migrations=migrations, read_only=read_only)
-    return SqliteStore(db, driven=driven, migrations=migrations, read_only=read_only)
+    kind = PostgresStore if db.startswith(("postgresql://", "postgres://")) else SqliteStore
+    return kind(db, driven=driven, versions=versions, migrations=migrations, read_only=read_only)
 
 
 def open_async_store(
@@ -59,15 +60,19 @@ def open_async_store(
     driven: Iterable[State] | None = None,
     threads: int | None = None,
     read_only: bool = False,
+    versions: TableVersions | None = None,
 ) -> AsyncStore:
     """The async store of ``db``. PostgreSQL: every call in one of ``threads`` (4) worker threads.
     SQLite: a call that cannot wait runs at once, one that would in the worker thread (one: the
     file takes one writer at a time; a second thread only waited on its lock and halved the
-    throughput benchmark). See :mod:`.aio` and :mod:`.sqlite_aio`; ``read_only`` as for
-    :func:`open_store`."""
+    throughput benchmark). See :mod:`.aio` and :mod:`.sqlite_aio`; ``read_only`` and
+    ``versions`` as for :func:`open_store`."""
     driven = None if driven is None else frozenset(driven)
     if db.startswith(("postgresql://", "postgres://")):
         return AsyncStore(
-            lambda: open_store(db, driven=driven, read_only=read_only), threads=threads or 4
+            lambda: open_store(db, driven=driven, read_only=read_only, versions=versions),
+            threads=threads or 4,
         )
-    return SqliteAsyncStore(db, driven=driven, threads=threads or 1, read_only=read_only)
+    return SqliteAsyncStore(
+        db, driven=driven, threads=threads or 1, read_only=read_only, versions=versions
+    )

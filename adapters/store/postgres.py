@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from firmaio.fsm.errors import InvalidInput
-from firmaio.fsm.machine import State
+from firmaio.fsm.machine import State, TableVersions
 
 from .failures import postgres_error, postgres_label
 from .schema import MIGRATIONS, Migration
@@ -34,6 +34,7 @@ class PostgresStore(SqlStore):
         dsn: str,
         *,
         driven: Iterable[State] | None = None,
+        versions: TableVersions | None = None,
         migrations: Sequence[Migration] = MIGRATIONS,
         read_only: bool = False,
         connect_timeout: int = 10,
@@ -46,7 +47,7 @@ class PostgresStore(SqlStore):
             ) from exc
         self.dsn = dsn
         self.label = postgres_label(dsn)
-        self._set_driven(driven)
+        self._set_driven(driven, versions)
         try:
             self._conn = psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout)
         except psycopg.Error as error:

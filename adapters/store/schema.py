@@ -71,7 +71,14 @@ V3 = Migration(
     ("CREATE TABLE IF NOT EXISTS firmaio_store (id TEXT NOT NULL)",),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3)
+V4 = Migration(
+    4,
+    "each flow records the version of the transition table it started on (none: version 1, a "
+    "flow made before table versions)",
+    ("ALTER TABLE flows ADD COLUMN table_version INTEGER",),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4)
 """Every migration, in order; the last one's version is this code's."""
 
 

@@ -7,30 +7,34 @@ one wins each step. The flows that need driving are those in a state some step i
 (:attr:`firmaio.fsm.Steps.driven`), or with an open intent. Which process drives which flow is
 decided outside the store: one batch run, or a task queue (:mod:`firmaio.adapters.queue`).
 
+Each flow records the version of the table it started on, and each record the version that wrote
+it; what is read is named as the running table names it (``versions``,
+:mod:`firmaio.fsm.trail.reading`), and a flow it cannot read is refused, untouched.
+
 These calls block: :class:`~firmaio.adapters.store.aio.AsyncStore` runs them off the event loop.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
 from firmaio.fsm.errors import InvalidInput, StaleFlow, StoreUnusable
-from firmaio.fsm.machine import DEFAULT_STEPS, State
+from firmaio.fsm.machine import DEFAULT_STEPS, VERSIONS, State, TableVersions
 from firmaio.fsm.ports import FlowRow, StoredFlow
-from firmaio.fsm.trail import (
-    AuditRecord,
-    ChainLink,
-    canonical,
-    chain_hash,
-    from_event_dict,
-    genesis,
-)
+from firmaio.fsm.trail import AuditRecord, ChainLink, canonical, chain_hash, genesis
 
 from .failures import not_ours
-from .schema import MIGRATIONS, VERSION_TABLE, Migration, pending, store_naming, stored_version
+from .reading import LOAD, named, stored_flow
+from .schema import (
+    MIGRATIONS,
+    VERSION_TABLE,
+    Migration,
+    pending,
+    store_naming,
+    stored_version,
+)
 
 
 class _Cursor(Protocol):
@@ -48,11 +52,19 @@ class SqlStore:
     placeholder = "?"
     lock_row = ""
     driven: tuple[str, ...] = tuple(sorted(map(str, DEFAULT_STEPS.driven)))
-    """States whose flows still need driving; pass ``driven=`` for a table of your own."""
+    """States whose flows still need driving (and their older names: a flow's row keeps the
+    name it was written with); pass ``driven=`` for a table of your own."""
+    versions: TableVersions = VERSIONS
+    """The running table's version and migrations (pass ``versions=`` for a table of your own)."""
 
-    def _set_driven(self, driven: Iterable[State] | None) -> None:
-        if driven is not None:
-            self.driven = tuple(sorted(map(str, driven)))
+    def _set_driven(
+        self, driven: Iterable[State] | None, versions: TableVersions | None = None
+    ) -> None:
+        if versions is not None:
+            self.versions = versions
+        if driven is not None or versions is not None:
+            states = DEFAULT_STEPS.driven if driven is None else driven
+            self.driven = tuple(sorted(self.versions.names_of(states)))
 
     def close(self) -> None:  # pragma: no cover - overridden
         """Close the connection."""
@@ -163,16 +175,21 @@ class SqlStore:
 
     _CREATE = (
         "INSERT INTO flows (id, state, seq, head_hash, activation_deadline, created_at,"
-        " updated_at, tenant, dossier_id) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?)"
+        " updated_at, table_version, tenant, dossier_id) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (id) DO NOTHING"
     )
 
-    @staticmethod
     def _new(
-        flow_id: str, deadline: float, now: float, *of: str | None, initial: State = State.READY
+        self,
+        flow_id: str,
+        deadline: float,
+        now: float,
+        *of: str | None,
+        initial: State = State.READY,
     ) -> tuple[Any, ...]:
-        """A new flow's row in ``initial`` (``of``: its tenant and dossier)."""
-        return (flow_id, str(initial), genesis(flow_id), deadline, now, now, *of)
+        """A new flow's row in ``initial``, of this table's version (``of``: tenant, dossier)."""
+        version = self.versions.version
+        return (flow_id, str(initial), genesis(flow_id), deadline, now, now, version, *of)
 
     def create(
         self,
@@ -210,25 +227,9 @@ class SqlStore:
 
     def load(self, flow_id: str) -> StoredFlow | None:
         with self._statement() as cur:  # one statement: the row and its trail, one snapshot
-            cur.execute(
-                self._sql(
-                    "SELECT f.activation_deadline, f.intent, f.intent_at, r.payload, f.tenant, "
-                    "f.state "
-                    "FROM flows f LEFT JOIN audit_records r ON r.flow_id = f.id "
-                    "WHERE f.id = ? ORDER BY r.seq"
-                ),
-                (flow_id,),
-            )
+            cur.execute(self._sql(LOAD), (flow_id,))
             rows = cur.fetchall()
-        if not rows:
-            return None
-        first = rows[0]
-        records = tuple(from_event_dict(json.loads(r[3])) for r in rows if r[3] is not None)
-        intent_at = None if first[2] is None else float(first[2])
-        initial = None if records else State(first[5])  # with records, the first one says
-        return StoredFlow(
-            flow_id, float(first[0]), first[1], records, intent_at, first[4], initial=initial
-        )
+        return stored_flow(flow_id, rows, self.versions)
 
     def open_intent(self, flow_id: str, intent: str, *, expected_seq: int, now: float) -> None:
         with self._statement() as cur:
@@ -301,8 +302,12 @@ class SqlStore:
     def counts_by_state(self) -> dict[str, int]:
         """How many flows are in each state (states with none are left out)."""
         with self._statement() as cur:
-            cur.execute("SELECT state, COUNT(*) FROM flows GROUP BY state")
-            return {str(state): int(count) for state, count in cur.fetchall()}
+            cur.execute("SELECT state, table_version, COUNT(*) FROM flows GROUP BY 1, 2")
+            counts: dict[str, int] = {}
+            for state, started, count in cur.fetchall():
+                name = named(self.versions, str(state), started)
+                counts[name] = counts.get(name, 0) + int(count)
+            return counts
 
     def rows(self, ids: Sequence[str] | None = None) -> list[FlowRow]:
         """The flows' own rows, by id."""
@@ -311,12 +316,13 @@ class SqlStore:
         with self._transaction() as cur:
             cur.execute(
                 self._sql(
-                    "SELECT id, state, seq, intent, head_hash, tenant, dossier_id "
+                    "SELECT id, state, seq, intent, head_hash, tenant, dossier_id, table_version "
                     f"FROM flows{where} ORDER BY id"
                 ),
                 scope_params,
             )
-            return [FlowRow(r[0], r[1], int(r[2]), *r[3:7]) for r in cur.fetchall()]
+            found = cur.fetchall()
+        return [FlowRow(r[0], named(self.versions, r[1], r[7]), int(r[2]), *r[3:7]) for r in found]
 
     def links(self, flow_id: str) -> list[ChainLink]:
         """A flow's stored records with their hashes, as stored."""

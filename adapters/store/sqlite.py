@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from firmaio.fsm.errors import StoreUnavailable
-from firmaio.fsm.machine import State
+from firmaio.fsm.machine import State, TableVersions
 
 from .failures import cannot_open, missing, sqlite_error, sqlite_label
 from .schema import MIGRATIONS, Migration
@@ -39,6 +39,7 @@ class SqliteStore(SqlStore):
         *,
         durable: bool = False,
         driven: Iterable[State] | None = None,
+        versions: TableVersions | None = None,
         migrations: Sequence[Migration] = MIGRATIONS,
         never_wait: bool = False,
         read_only: bool = False,
@@ -46,7 +47,7 @@ class SqliteStore(SqlStore):
         self.path = path
         self.label = sqlite_label(path)
         self.durable = durable
-        self._set_driven(driven)
+        self._set_driven(driven, versions)
         in_memory = path == ":memory:"
         if read_only and not in_memory and not Path(path).is_file():
             raise missing(path) if not Path(path).exists() else cannot_open(path)

@@ -19,7 +19,7 @@ import contextlib
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from firmaio.fsm.machine import State
+from firmaio.fsm.machine import State, TableVersions
 
 from .aio import AsyncStore
 from .sqlite import SqliteStore, would_wait
@@ -41,16 +41,21 @@ class SqliteAsyncStore(AsyncStore):
         durable: bool = False,
         threads: int = 1,
         read_only: bool = False,
+        versions: TableVersions | None = None,
     ) -> None:
         driven = None if driven is None else frozenset(driven)
         super().__init__(
-            lambda: SqliteStore(path, driven=driven, durable=durable, read_only=read_only),
+            lambda: SqliteStore(
+                path, driven=driven, versions=versions, durable=durable, read_only=read_only
+            ),
             threads=threads,
         )
         self._here = (
             None
             if durable
-            else SqliteStore(path, driven=driven, never_wait=True, read_only=read_only)
+            else SqliteStore(
+                path, driven=driven, versions=versions, never_wait=True, read_only=read_only
+            )
         )
         self._tried = 0
         self._checkpoints: set[asyncio.Future[None]] = set()

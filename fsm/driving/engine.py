@@ -19,8 +19,9 @@ import structlog
 from transitions import EventData, Machine, MachineError
 from transitions import State as MachineState
 
-from ..errors import ApiError, InvalidInput, TransitionNotAllowed
+from ..errors import ApiError, InvalidDefinition, InvalidInput, TransitionNotAllowed
 from ..machine.answers import Answer, Observation
+from ..trail.reading import check_trail, row_index
 from ..trail.record import EVENT_NAMES, AuditRecord, Outcome, fold
 from .calls import CALLS, Call, registry
 from .flow import Flow, apply_record, facts_of, learn
@@ -34,6 +35,7 @@ from ..machine.steps import STEPS, Step, Steps
 from ..machine.table import BASIS, TABLE, Row
 from ..machine.types import Guard
 from ..machine.validate import validate
+from ..machine.versions import VERSIONS, TableVersions
 from ..redact import redact_text
 
 _ACCEPTED, _REFUSED, _ERROR = Outcome.ACCEPTED, Outcome.REFUSED, Outcome.ERROR
@@ -54,11 +56,8 @@ def _condition(guard: Guard) -> Callable[[EventData], bool]:
 
 
 class _MachineState(MachineState):
-    """transitions' ``State`` with its name and value kept as plain attributes.
-
-    The stock ``name`` and ``value`` are properties that convert an Enum state on every read,
-    and a transition reads them six times. Same values, read without a call.
-    """
+    """transitions' ``State`` with its name and value as plain attributes: the stock ones are
+    properties that convert an Enum state on every read, six reads per transition."""
 
     name: str = ""
     value: Any = None
@@ -70,12 +69,8 @@ class _MachineState(MachineState):
 
 
 class _Machine(Machine):
-    """transitions' ``Machine``, finding its states with one dict lookup.
-
-    The stock lookup converts an Enum state to its name on each of the four lookups a
-    transition makes. ``State`` is a ``StrEnum`` whose values are its names, so a member is
-    already a key of the machine's dict; anything else takes the stock path.
-    """
+    """transitions' ``Machine``, finding its states with one dict lookup (the stock one converts
+    an Enum state to its name four times per transition; a ``State`` member is already a key)."""
 
     state_cls = _MachineState
 
@@ -88,7 +83,7 @@ class _Machine(Machine):
 
 
 class Engine:
-    """Fires triggers on flows according to one validated transition table."""
+    """Fires triggers on flows by one validated table, stamping its version on every record."""
 
     def __init__(
         self,
@@ -97,6 +92,7 @@ class Engine:
         *,
         calls: Mapping[str, Call[Any]] = CALLS,
         logger: Any = None,
+        versions: TableVersions = VERSIONS,
     ) -> None:
         self.steps = steps if isinstance(steps, Steps) else Steps(steps)
         """Each trigger's declared step (:mod:`fsm.machine.steps`), and what is derived from
@@ -114,7 +110,11 @@ class Engine:
             steps=self.steps,
             calls=self.calls,
         )
+        if problems := versions.row_problems(table):
+            raise InvalidDefinition(problems)
         self.table: tuple[Row, ...] = tuple(table)
+        self.versions, self.version = versions, versions.version
+        self._rows = row_index(self.table)
         self._log = logger if logger is not None else structlog.get_logger("firmaio.fsm")
         allowed: dict[State, list[str]] = {state: [] for state in State}
         for row in self.table:
@@ -178,8 +178,10 @@ class Engine:
         initial: State | None = None,
     ) -> Flow:
         """Rebuild a flow from its stored records (they are replayed, not re-fired). A flow
-        from a PDF starts where its first record does (or at ``initial``, with no record)."""
+        from a PDF starts where its first record does (or at ``initial``, with no record).
+        A trail not made of this table's rows is refused (:func:`fsm.trail.reading.check_trail`)."""
         records = list(records)
+        check_trail(request_id, records, self._rows, self.version, self._log)
         if initial is None:
             first = records[0].source if records else INITIAL
             initial = first if first in ENTRIES else INITIAL
@@ -311,7 +313,7 @@ class Engine:
                 flow_id=flow.id, seq=len(flow.history) + 1, trigger=trigger, source=source,
                 target=target, outcome=outcome, guards=trace, answer=None, http_status=None,
                 request_status=None, io_message_id=None, qr_code_url=None, detail=None,
-                reason=None, requested_at=started, decided_at=now,
+                reason=None, requested_at=started, decided_at=now, table_version=self.version,
             )  # fmt: skip
         if outcome is _REFUSED:
             shown = answer.kind if answer.status is None else f"{answer.kind} {answer.status}"
@@ -326,7 +328,7 @@ class Engine:
             http_status=answer.http_status, request_status=answer.status,
             io_message_id=answer.io_message_id, qr_code_url=answer.qr_code_url,
             detail=None if detail is None else redact_text(detail), reason=reason,
-            requested_at=started, decided_at=now,
+            requested_at=started, decided_at=now, table_version=self.version,
         )  # fmt: skip
 
 

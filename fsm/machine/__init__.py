@@ -1,6 +1,7 @@
 """The machine, declared once: states and triggers, the transition table (the page's spine, the
 issuer's set-up, the steps beside the page), guards, reasons, each trigger's step and the
-validator that checks them against each other.
+validator that checks them against each other, and the table's version with the migrations that
+read the trails of earlier ones.
 
 Nothing here calls anything: guards read an :class:`Observation`, rows are data, and everything
 else (the ``transitions`` machine, diagrams, paths) is derived from :data:`TABLE` and
@@ -18,9 +19,10 @@ from .order import (
 )
 from .states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL, State, Trigger
 from .steps import DEFAULT_STEPS, RESTING, STEPS, ApiCall, Step, Steps
-from .table import BASIS, TABLE
+from .table import BASIS, TABLE, TABLE_VERSION
 from .types import Basis, Guard, Row, witness_of, witnessed_by
 from .validate import validate
+from .versions import MIGRATIONS, VERSIONS, TableMigration, TableVersions
 
 __all__ = [
     "BASIS",
@@ -30,11 +32,14 @@ __all__ = [
     "ENTRIES",
     "INITIAL",
     "ISSUER_INITIAL",
+    "MIGRATIONS",
     "RESTING",
     "SETUP_ONLY",
     "STEPS",
     "TABLE",
+    "TABLE_VERSION",
     "TERMINAL",
+    "VERSIONS",
     "Answer",
     "ApiCall",
     "Basis",
@@ -47,6 +52,8 @@ __all__ = [
     "State",
     "Step",
     "Steps",
+    "TableMigration",
+    "TableVersions",
     "Trigger",
     "answer_of",
     "check_expiry",

@@ -12,6 +12,10 @@ never decides the outcome (the validator refuses rows that could be confused).
 Each row names its basis: the sentence of the documentation page it implements
 (``tramite-messaggio-su-io.md``), or the fact of the issuer API that makes it needed beyond the
 page (``API-NOTES.md``). :data:`BASIS` holds the texts.
+
+The table has a version, :data:`TABLE_VERSION`: a release that renames or removes a state, a
+trigger, a guard or a row raises it and declares how the trails stored before read in the new
+table (:mod:`fsm.machine.versions`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ from .setup_rows import SETUP_BASIS, SETUP_ROWS
 from .spine_rows import SPINE_BASIS, SPINE_ROWS
 from .types import Basis, Row
 
-__all__ = ["BASIS", "TABLE", "Basis", "Row"]
+__all__ = ["BASIS", "TABLE", "TABLE_VERSION", "Basis", "Row"]
+
+TABLE_VERSION = 1
+"""The version of :data:`TABLE`. Raise it by one, with a migration in :mod:`fsm.machine.versions`,
+in the release that renames a state, a trigger or a guard, or removes a row; every record carries
+the version of the table that wrote it, and every stored flow the version it started on."""
 
 
 BASIS: dict[str, Basis] = {**SPINE_BASIS, **SETUP_BASIS, **BESIDE_BASIS}

@@ -1,8 +1,9 @@
-"""The trail: audit records, the hash chain that links them, and checkpoints of the chains' heads
-signed with a key held outside the store."""
+"""The trail: audit records, the hash chain that links them, checkpoints of the chains' heads
+signed with a key held outside the store, and the reading of trails written by older tables."""
 
 from .chain import BrokenChain, ChainLink, canonical, chain_hash, genesis, verify_chain
 from .checkpoint import Checkpoint, against_checkpoint, check_key, heads_digest, read_checkpoint
+from .reading import migration_note, older_versions, read_fields, read_state
 from .record import AuditRecord, Outcome, fold, from_event_dict
 
 __all__ = [
@@ -19,6 +20,10 @@ __all__ = [
     "from_event_dict",
     "genesis",
     "heads_digest",
+    "migration_note",
+    "older_versions",
     "read_checkpoint",
+    "read_fields",
+    "read_state",
     "verify_chain",
 ]

@@ -15,8 +15,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..machine.states import ENTRIES
-from .record import AuditRecord, fold, from_event_dict
+from ..machine.versions import VERSIONS, TableVersions
+from .reading import state_mismatch
+from .record import AuditRecord
 
 CHAIN_VERSION = "firmaio-fsm/chain/v1"
 
@@ -102,7 +103,12 @@ def _first_misplaced(
 
 
 def _head_mismatch(
-    flow_id: str, links: Sequence[ChainLink], head_seq: int, head_hash: str, state: str
+    flow_id: str,
+    links: Sequence[ChainLink],
+    head_seq: int,
+    head_hash: str,
+    state: str,
+    versions: TableVersions,
 ) -> BrokenChain | None:
     if len(links) < head_seq:
         return BrokenChain(
@@ -113,26 +119,24 @@ def _head_mismatch(
         return BrokenChain(
             flow_id, len(links), "edited", "the trail does not end at the flow's head"
         )
-    try:
-        folded = fold(from_event_dict(json.loads(link.payload)) for link in links)
-    except ValueError as exc:
-        return BrokenChain(flow_id, len(links), "edited", str(exc))
-    if not links and state in ENTRIES:
-        return None  # a flow with no record yet rests where it started
-    if str(folded) != state:
-        return BrokenChain(
-            flow_id, len(links), "edited", f"the flow says {state}, its trail {folded}"
-        )
-    return None
+    why = state_mismatch([json.loads(link.payload) for link in links], state, versions)
+    return None if why is None else BrokenChain(flow_id, len(links), "edited", why)
 
 
 def verify_chain(
-    flow_id: str, links: Sequence[ChainLink], head_seq: int, head_hash: str, state: str
+    flow_id: str,
+    links: Sequence[ChainLink],
+    head_seq: int,
+    head_hash: str,
+    state: str,
+    *,
+    versions: TableVersions = VERSIONS,
 ) -> BrokenChain | None:
     """Check one flow's stored trail; return its first broken record, or None if intact.
 
     ``head_seq``, ``head_hash`` and ``state`` are what the flow's own row says: they catch the
-    removal of the last records and an edited state. Kinds: a record whose content no longer
+    removal of the last records and an edited state (named as ``versions``' table names it:
+    :func:`~fsm.trail.reading.state_mismatch`). Kinds: a record whose content no longer
     matches its hash was *edited*; a position with no record was *deleted*; records that are all
     there but out of their written order were *reordered*; a record that does not follow the
     one before it was *inserted*.
@@ -142,5 +146,5 @@ def verify_chain(
     return (
         _first_edited(flow_id, links)
         or _first_misplaced(flow_id, links, claimed, head_seq)
-        or _head_mismatch(flow_id, links, head_seq, head_hash, state)
+        or _head_mismatch(flow_id, links, head_seq, head_hash, state, versions)
     )

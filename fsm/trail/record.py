@@ -72,6 +72,9 @@ class AuditRecord(NamedTuple):
     (``signer_id``, ``dossier_id``, ``request_id``...), a file's SHA-256, a fallback's channel;
     on a flow's first record from a PDF, its order (``order.*``). Never personal data or a
     secret. Stored only when set, like :attr:`actor`."""
+    table_version: int | None = None
+    """The version of the table that wrote it (:mod:`fsm.machine.versions`), set by the engine;
+    ``None``: written before versions were recorded, by version 1. Stored only when set."""
 
     @property
     def guard(self) -> str | None:
@@ -121,13 +124,16 @@ STORED_FIELDS: tuple[str, ...] = (*AuditRecord._fields, "guard")
 """The fields of a stored record (:meth:`AuditRecord.as_event_dict`): every field, and the guard
 that held."""
 
-OPTIONAL_FIELDS: tuple[str, ...] = ("actor", "facts")
+OPTIONAL_FIELDS: tuple[str, ...] = ("actor", "facts", "table_version")
 """Stored fields left out of a record's stored form while they are ``None`` (added after stored
 chains existed: leaving them out keeps those chains verifiable)."""
 
-NOT_LOGGED = frozenset({"guards", "qr_code_url", "requested_at", "decided_at", "facts"})
+NOT_LOGGED = frozenset(
+    {"guards", "qr_code_url", "requested_at", "decided_at", "facts", "table_version"}
+)
 """Stored but not logged: the guard trace (the guard that held is), the QR URL, the times, the
-facts (an order's file path and fields are for the trail, not for every log line)."""
+facts (an order's file path and fields are for the trail, not for every log line), the table's
+version (the same on every record a process writes)."""
 
 LOGGED_FIELDS: tuple[str, ...] = tuple(f for f in STORED_FIELDS if f not in NOT_LOGGED)
 """The fields a structlog event may carry (:meth:`AuditRecord.log_fields`), derived from
@@ -190,6 +196,7 @@ def from_event_dict(fields: dict[str, Any]) -> AuditRecord:
         decided_at=float(fields["decided_at"]),
         actor=fields.get("actor"),
         facts=_facts(fields.get("facts")),
+        table_version=v if isinstance(v := fields.get("table_version"), int) else None,
     )
 
 

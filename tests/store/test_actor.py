@@ -38,10 +38,11 @@ def test_a_record_without_an_actor_is_stored_and_hashed_as_before() -> None:
     engine = default_engine()
     flow = engine.new_flow(RID, now=0.0)
     record = engine.fire(flow, "check_activation", Answer.request("READY"), now=1.0)
+    record = record._replace(table_version=None)  # as then: no table version either
     before_actors = {
         name: value
         for name, value in json.loads(canonical(record)).items()
-        if name in record._fields[:-1] or name == "guard"
+        if name in record._fields[: record._fields.index("actor")] or name == "guard"
     }
     old_form = json.dumps(before_actors, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert "actor" not in json.loads(canonical(record))

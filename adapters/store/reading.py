@@ -1,0 +1,50 @@
+"""What a store reads, named as the running table names it, whatever table version wrote it.
+
+A flow's row records the table version it started on; each record, the version that wrote it.
+The store reads both through the running table's migrations (:mod:`firmaio.fsm.trail.reading`):
+a stored flow it cannot read is refused with :class:`~firmaio.fsm.errors.UnreadableTrail`,
+before anything is called or written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from firmaio.fsm.machine import TableVersions
+from firmaio.fsm.ports import StoredFlow
+from firmaio.fsm.trail import from_event_dict, read_fields, read_state
+
+LOAD = (
+    "SELECT f.activation_deadline, f.intent, f.intent_at, r.payload, f.tenant, f.state, "
+    "f.table_version FROM flows f LEFT JOIN audit_records r ON r.flow_id = f.id "
+    "WHERE f.id = ? ORDER BY r.seq"
+)
+"""One statement: a flow's row and its trail, one snapshot (the rows :func:`stored_flow` reads)."""
+
+
+def stored_flow(flow_id: str, rows: Sequence[Any], versions: TableVersions) -> StoredFlow | None:
+    """The flow :data:`LOAD` read, or None; raises :class:`UnreadableTrail`."""
+    if not rows:
+        return None
+    first = rows[0]
+    stored = [json.loads(row[3]) for row in rows if row[3] is not None]
+    records = tuple(map(from_event_dict, read_fields(flow_id, stored, versions)))
+    started = None if first[6] is None else int(first[6])
+    initial = None  # with records, the first one says where the flow started
+    if not records:
+        initial = read_state(flow_id, first[5], started, versions)
+    intent_at = None if first[2] is None else float(first[2])
+    return StoredFlow(
+        flow_id, float(first[0]), first[1], records, intent_at, first[4],
+        initial=initial, table_version=started,
+    )  # fmt: skip
+
+
+def named(versions: TableVersions, state: str, started: int | None) -> str:
+    """A flow row's ``state``, written by the table version it started on (or a later one: a
+    name is never reused once renamed away), as the running table names it; as stored if the
+    running table does not read that version."""
+    version = 1 if started is None else int(started)
+    return versions.state_name(state, version) if versions.reads(version) else state
