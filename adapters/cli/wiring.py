@@ -100,8 +100,11 @@ def resend_policy(args: argparse.Namespace) -> ResendPolicy:
 
 
 def recovery_grace(args: argparse.Namespace) -> float:
-    """How old an open notification intent must be before it is recovered: the call's timeout
-    (a process may have died just before it fired) plus the notification grace."""
+    """How old an open intent must be before it is recovered: ``--recovery-grace``, else the
+    call's timeout (a process may have died just before it fired) plus the notification grace."""
+    given: float | None = getattr(args, "recovery_grace", None)  # checked: >= 0, finite
+    if given is not None:
+        return given
     call_timeout = DEFAULT_TIMEOUT.read or 0.0
     return call_timeout + retry_policy(args).notification_grace
 
