@@ -7,6 +7,7 @@ sandbox runs in this process and counts the IO messages.
 
 from __future__ import annotations
 
+import io
 import json
 import signal
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from firmaio.adapters.cli import main
 from firmaio.adapters.sandbox import Sandbox
 from firmaio.adapters.store import open_store
 from tests.crashing_cli import command
@@ -56,7 +58,7 @@ EXPECTED = {"receives": "NOTIFIED", "messages_off": "FALLBACK_SUGGESTED", "push_
 MESSAGES = {"receives": 1, "messages_off": 0, "push_off": 1}
 
 
-def assert_all_right(sandbox: Sandbox, db: str, ids: dict[str, str], tmp_path: Path) -> None:
+def assert_all_right(sandbox: Sandbox, db: str, ids: dict[str, str]) -> None:
     store = open_store(db)
     try:
         states = {row.flow_id: row.state for row in store.rows(list(ids.values()))}
@@ -66,9 +68,9 @@ def assert_all_right(sandbox: Sandbox, db: str, ids: dict[str, str], tmp_path: P
     assert {who: states[rid] for who, rid in ids.items()} == EXPECTED
     assert intents == [None, None, None]
     assert {who: sandbox.issuer.messages_sent(rid) for who, rid in ids.items()} == MESSAGES
-    verify = firmaio(sandbox, "audit", "verify", "--db", db, cwd=tmp_path)
-    assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert "every chain is intact" in verify.stdout
+    verify = io.StringIO()
+    assert main(["audit", "verify", "--db", db], out=verify) == 0, verify.getvalue()
+    assert "every chain is intact" in verify.getvalue()
 
 
 @pytest.mark.parametrize(("point", "trigger"), BOUNDARIES, ids=[f"{p}-{t}" for p, t in BOUNDARIES])
@@ -77,15 +79,15 @@ def test_killed_at_a_boundary_then_resumed(
 ) -> None:
     """SIGKILL at the boundary, rerun: every flow right, one message per citizen due one."""
     ids = three_citizens(sandbox)
-    # restarted under its name: its own leases; the sandbox acts at once, so no grace beyond the
-    # call's timeout is needed before an open intent is recovered
-    run = ("run", "--db", db, "--worker", "worker-1", "--notification-grace", "0")
+    # restarted under its name: its own leases; a killed process has no call under way and the
+    # sandbox acts at once, so an open intent is read back at once
+    run = ("run", "--db", db, "--worker", "worker-1", "--recovery-grace", "0")
     killed = firmaio(sandbox, *run, *ids.values(), crash=f"{point}:{trigger}", cwd=tmp_path)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     resumed = firmaio(sandbox, *run, "--json", *ids.values(), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["errors"] == {}
-    assert_all_right(sandbox, db, ids, tmp_path)
+    assert_all_right(sandbox, db, ids)
 
 
 def test_a_rerun_of_a_finished_batch_changes_nothing(
@@ -97,4 +99,4 @@ def test_a_rerun_of_a_finished_batch_changes_nothing(
     again = firmaio(sandbox, "run", "--db", db, "--json", *ids.values(), cwd=tmp_path)
     assert again.returncode == 0
     assert json.loads(again.stdout)["driven"] == 0
-    assert_all_right(sandbox, db, ids, tmp_path)
+    assert_all_right(sandbox, db, ids)
