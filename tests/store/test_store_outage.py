@@ -38,9 +38,10 @@ def batch(sandbox: Sandbox, n: int) -> dict[str, bool]:
 
 
 def run(db: str, ids: list[str], wiring: Wiring | None = None) -> tuple[int, str]:
-    """``firmaio run`` as worker w1."""
+    """``firmaio run`` as worker w1; an intent the stopped run left open is read back at once
+    (that run has ended: none of its calls can still be under way)."""
     out = io.StringIO()
-    argv = ["run", "--db", db, "--worker", "w1", "--notification-grace", "0", "--json", *ids]
+    argv = ["run", "--db", db, "--worker", "w1", "--recovery-grace", "0", "--json", *ids]
     return main(argv, out=out, wiring=wiring or Wiring(retry=FAST_RETRY)), out.getvalue()
 
 
