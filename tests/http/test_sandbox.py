@@ -45,6 +45,13 @@ def problem(response: httpx.Response) -> tuple[int, str | None]:
     return response.status_code, response.json().get("detail")
 
 
+@pytest.fixture
+def stays_ready(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A READY request stays READY for the test (the session's sandbox activates at once)."""
+    monkeypatch.setattr(sandbox.issuer, "activation_delay", 60.0)
+
+
+@pytest.mark.usefixtures("stays_ready")
 def test_status_texts_of_the_service(http: httpx.Client) -> None:
     """PUT .../status answers 400 with the service's texts (API-NOTES §2.3); bare READY works."""
     fresh = draft(http, upload=None)
@@ -85,6 +92,7 @@ def test_departures_from_the_spec(http: httpx.Client) -> None:
     assert problem(http.post("/signature-requests", json=past)) == (400, "Invalid expire date.")
 
 
+@pytest.mark.usefixtures("stays_ready")
 def test_upload_rules(http: httpx.Client, sandbox: Sandbox) -> None:
     """A non-PDF is rejected by the validation; no upload URL once the request left DRAFT."""
     request = draft(http, upload=b"not a pdf")

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,7 +133,7 @@ def test_sqlite_disk_full_mid_run(
 ) -> None:
     db = str(small_disk / "flows.sqlite")
     citizens = batch(api_env, 40)
-    time.sleep(0.3)  # activated: each flow's writes are its check, its intent, its answer
+    # activated at once: each flow's writes are its check, its intent, its answer
     open_store(db).close()  # the store exists; then the disk fills up
     filler = fill(small_disk, leave=512 * 1024)
     code, _ = run(db, list(citizens))
