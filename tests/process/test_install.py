@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -93,8 +92,7 @@ def test_cancel_watch_run_and_audit_work_without_extras(
 ) -> None:
     env = {**os.environ, "FIRMAIO_API_KEY": "sandbox-key", "FIRMAIO_BASE_URL": sandbox.url}
     firmaio = bare_venv / "firmaio"
-    withdrawn, driven = ready_request(sandbox), ready_request(sandbox)
-    time.sleep(0.3)  # the sandbox activates a READY request after 0.2 s
+    withdrawn, driven = ready_request(sandbox), ready_request(sandbox)  # activated at once
     cancelled = _run(firmaio, "cancel", withdrawn, env=env)
     assert cancelled.returncode == 0, cancelled.stderr
     watched = _run(firmaio, "watch", withdrawn, "--interval", "0.1", env=env)

@@ -55,8 +55,7 @@ def test_a_stopping_worker_s_flow_is_never_run_by_another_at_the_same_time(
         clock = SystemClock()
         code = fiscal_code()
         sandbox.issuer.add_citizen(code)
-        rid = sandbox.issuer.create_ready_request("sandbox-key", code)
-        await asyncio.sleep(0.3)
+        rid = sandbox.issuer.create_ready_request("sandbox-key", code)  # activated at once
         async with IssuerClient("sandbox-key", base_url=sandbox.url) as client:
             flow = await DurableDriver(client, clock, store).open(rid)
             await DurableDriver(client, clock, store).step(flow, Trigger.CHECK_ACTIVATION)

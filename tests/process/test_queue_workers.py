@@ -256,7 +256,12 @@ def test_scheduled_jobs_renotify_and_watch_until_closed(
             assert main(argv, out=out) == 0, out.getvalue()
         last = ["NOTIFIED", "SIGNED", "REJECTED", "CANCELLED"]
         wait_for(lambda: states() == last, 60, "the re-notification and the closing states")
-        time.sleep(3)  # later visits change nothing: closed flows get none, no second message
+        reads = limited.state.calls.get("getSignatureRequest", 0)
+        wait_for(  # later visits change nothing: closed flows get none, no second message
+            lambda: limited.state.calls.get("getSignatureRequest", 0) >= reads + 2,
+            30,
+            "two more status checks of the flow still open",
+        )
     finally:
         for worker in workers:
             stop(worker)
