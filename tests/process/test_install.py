@@ -1,8 +1,9 @@
 """The built wheel, installed without extras in a fresh venv: one import name, no sandbox needed.
 
 Builds the wheel, installs it with pip into a new virtual environment (its dependencies come from
-the package index), and drives a real request against the sandbox served by this test process.
-Without the package index it skips, unless ``FIRMAIO_REQUIRE_INSTALL=1`` (CI) makes it a failure.
+the package index; the venv has no pip of its own: this test's pip installs into it), and drives
+a real request against the sandbox served by this test process. Without the package index it
+skips, unless ``FIRMAIO_REQUIRE_INSTALL=1`` (CI) makes it a failure.
 """
 
 from __future__ import annotations
@@ -48,9 +49,10 @@ def bare_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _unavailable(f"the wheel could not be built: {built.stderr.strip()[-400:]}")
     [wheel] = work.glob("firmaio_fsm-*.whl")
     venv = work / "venv"
-    made = _run(sys.executable, "-m", "venv", venv)
+    made = _run(sys.executable, "-m", "venv", "--without-pip", venv)
     assert made.returncode == 0, made.stderr
-    installed = _run(venv / "bin" / "python", "-m", "pip", "install", "-q", wheel)
+    python = venv / "bin" / "python"
+    installed = _run(sys.executable, "-m", "pip", "--python", python, "install", "-q", wheel)
     if installed.returncode != 0:
         _unavailable(f"pip could not install the wheel: {installed.stderr.strip()[-400:]}")
     return venv / "bin"
