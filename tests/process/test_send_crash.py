@@ -6,7 +6,7 @@ call made), after the upload (the PDF at the blob store, its answer never writte
 notification's record. Every set-up step at every boundary is stopped in-process, by the same
 hook raising, in ``tests/store/test_setup_crashes.py``. The crash switch is the one of
 :mod:`tests.crashing_cli`; the sandbox runs in this process and counts requests, uploads and
-messages.
+messages, and the rerun runs in this process too.
 """
 
 from __future__ import annotations
@@ -61,9 +61,12 @@ def test_send_killed_at_a_boundary_then_run_again(
     )  # fmt: skip
     killed = firmaio(sandbox, *send, crash=f"{point}:{step}", cwd=tmp_path)
     assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
-    resumed = firmaio(sandbox, *send, "--json", cwd=tmp_path)
-    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    shown = json.loads(resumed.stdout)
+    out = io.StringIO()  # the rerun in this process: what it reads is what the killed one left
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("FIRMAIO_API_KEY", "sandbox-key")
+        env.setenv("FIRMAIO_BASE_URL", sandbox.url)
+        assert main([*send, "--json"], out=out) == 0, out.getvalue()
+    shown = json.loads(out.getvalue())
     assert shown["state"] == "NOTIFIED"
     assert shown["flow_id"] == flow_id
     signer = sandbox.issuer.get_signer(sandbox.issuer.keys["sandbox-key"], {"fiscal_code": code})
@@ -71,7 +74,7 @@ def test_send_killed_at_a_boundary_then_run_again(
     assert [r.id for r in requests] == [shown["signature_request_id"]]  # one request
     assert sandbox.issuer.uploads_received(requests[0].id) == 1  # one upload
     assert sandbox.issuer.messages_sent(requests[0].id) == 1  # one message
-    assert code not in resumed.stdout + resumed.stderr
+    assert code not in out.getvalue()
     recoveries = [
         (r["trigger"], r["guard"]) for r in shown["history"] if r["trigger"].startswith("recover_")
     ]
