@@ -9,8 +9,10 @@ import httpx
 import pytest
 
 from firmaio.adapters.clock import SystemClock
+from firmaio.adapters.pytest_plugin import AsgiSandbox
 from firmaio.adapters.sandbox import DEMO_DOSSIER, MINIMAL_PDF, Sandbox
-from firmaio.fsm import Driver, Outcome, State
+from firmaio.fsm import Driver, Outcome, PollingPolicy, State
+from firmaio.fsm.testing import ManualClock
 from tests.conftest import make_client
 from tests.sandbox_helpers import fault, fiscal_code, ready_request
 
@@ -157,3 +159,34 @@ def test_notification_422_when_not_notifiable_keeps_the_flow_waiting(sandbox: Sa
 
     asyncio.run(run())
     assert sandbox.issuer.messages_sent(request_id) == 1
+
+
+def test_the_in_process_sandbox_runs_on_the_tests_clock(
+    firmaio_asgi_sandbox: AsgiSandbox, clock: ManualClock
+) -> None:
+    """``use_clock``: the request is made at the clock's time and activates only once the clock
+    has moved past the activation delay; a driver on that clock polls once, sleeping for it."""
+    firmaio_asgi_sandbox.use_clock(clock)
+    request_id = ready_request(firmaio_asgi_sandbox)
+    made = firmaio_asgi_sandbox.issuer.requests[request_id].created_at
+    assert made.timestamp() == clock.now()
+
+    async def status() -> str | None:
+        async with firmaio_asgi_sandbox.client() as client:
+            return (await client.get_request(request_id)).status
+
+    assert asyncio.run(status()) == "READY"
+    clock.advance(firmaio_asgi_sandbox.issuer.activation_delay)
+    assert asyncio.run(status()) == "WAIT_FOR_SIGNATURE"
+
+    later = ready_request(firmaio_asgi_sandbox)
+
+    async def drive() -> State:
+        async with firmaio_asgi_sandbox.client() as client:
+            driver = Driver(client, clock)
+            return await driver.advance(driver.new_flow(later))
+
+    clock.sleeps.clear()
+    assert asyncio.run(drive()) is State.NOTIFIED
+    # READY once, then activated: the delay passed on the clock, during the driver's first wait
+    assert clock.sleeps == [PollingPolicy().first_delay]
