@@ -28,7 +28,10 @@ report: $(STAMP)
 	$(BIN)/firmaio report --db out/demo.sqlite --key-file out/checkpoint.key \
 	  --checkpoint out/demo-checkpoint.json --out out/report.html
 
-test: lint typing pytest
+# every check, then how long they took (CI's budget: 240 s on a 2-core machine)
+test:
+	@start=$$(date +%s); $(MAKE) --no-print-directory lint typing pytest && \
+	  echo "make test: passed in $$(( $$(date +%s) - start )) s"
 
 lint: $(STAMP)
 	$(BIN)/ruff check fsm adapters tests bench examples
@@ -40,12 +43,14 @@ typing: $(STAMP)
 	mkdir -p build/typing && ln -sfn ../.. build/typing/firmaio
 	MYPYPATH=build/typing $(BIN)/mypy --strict -p firmaio.fsm -p firmaio.adapters
 
+# the 20 slowest tests are listed after each run, so a slow one stays visible
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=20
 
-# the unit lane: the pure core, the README's and the manual's examples; seconds
+# the unit lane: the pure core, the README's and the manual's examples; seconds (its folders only:
+# nothing of the other lanes is even collected)
 test-fast: $(STAMP)
-	$(BIN)/pytest -q -m unit
+	$(BIN)/pytest -q -m unit tests/unit README.md docs
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

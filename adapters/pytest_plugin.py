@@ -14,7 +14,9 @@ starts with ``firmaio_``. ``pytest -p no:firmaio`` turns the plugin off.
 * ``firmaio_sandbox``: the local issuer API on a loopback port for the session (needs the
   ``[sandbox]`` extra; skipped with the reason without it); ``.url``, ``.issuer``.
 * ``firmaio_asgi_sandbox``: a fresh sandbox for one test, served in-process over ASGI (no
-  socket): ``firmaio_asgi_sandbox.client()`` makes an ``IssuerClient`` of it.
+  socket): ``firmaio_asgi_sandbox.client()`` makes an ``IssuerClient`` of it;
+  ``firmaio_asgi_sandbox.use_clock(firmaio_clock)`` runs its time on the test's clock, so a
+  driver on that clock waits for no activation or validation for real.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import pytest
 from firmaio.fsm.driving import Driver, Engine, Flow, default_engine
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine import TABLE, Answer, Guard, State
+from firmaio.fsm.ports import Clock
 from firmaio.fsm.testing import EXAMPLE_REQUEST_ID, ManualClock, ScriptedApi, flow_in, witness
 
 if TYPE_CHECKING:
@@ -122,6 +125,11 @@ class AsgiSandbox:
 
         transport = httpx.ASGITransport(app=self.sandbox.app)
         return IssuerClient(key, base_url=self.url, transport=transport, **options)
+
+    def use_clock(self, clock: Clock) -> None:
+        """Take the sandbox's time from ``clock`` (``firmaio_clock``, say): requests activate,
+        uploads are validated and URLs expire as that clock moves, not as real time does."""
+        self.issuer.now = clock.now
 
 
 @pytest.fixture

@@ -55,8 +55,10 @@ def driver(api: ScriptedApi, clock: ManualClock, engine: Engine) -> Driver:
 
 @pytest.fixture(scope="session")
 def sandbox(firmaio_sandbox: Sandbox) -> Sandbox:
-    """The pytest plugin's sandbox, on a free loopback port for the session: fast activation,
-    no throttling."""
+    """The pytest plugin's sandbox, on a free loopback port for the session, no throttling, and
+    a READY request activated at once: no test waits for it for real (one that needs a request
+    to stay READY sets a longer ``issuer.activation_delay`` for its own while)."""
+    firmaio_sandbox.issuer.activation_delay = 0.0
     return firmaio_sandbox
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import itertools
 
+from firmaio.adapters.pytest_plugin import AsgiSandbox
 from firmaio.adapters.sandbox import Sandbox
 from firmaio.fsm.diagrams.paths import path_to
 from firmaio.fsm.machine.states import ISSUER_INITIAL, State
+
+AnySandbox = Sandbox | AsgiSandbox
+"""The sandbox on loopback, or in-process over ASGI: both have ``issuer`` and ``state``."""
 
 _serial = itertools.count(1)
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -19,14 +23,14 @@ def fiscal_code(first: str = "R") -> str:
     return f"{name}80A01H{n % 1000:03d}U"
 
 
-def ready_request(sandbox: Sandbox, first: str = "R", **citizen: bool) -> str:
+def ready_request(sandbox: AnySandbox, first: str = "R", **citizen: bool) -> str:
     """A READY request for a new citizen (declared with ``citizen`` settings)."""
     code = fiscal_code(first)
     sandbox.issuer.add_citizen(code, **citizen)
     return sandbox.issuer.create_ready_request("sandbox-key", code)
 
 
-def fault(sandbox: Sandbox, operation: str, kind: str, **options: object) -> None:
+def fault(sandbox: AnySandbox, operation: str, kind: str, **options: object) -> None:
     """Queue a fault (the same as POST /__sandbox/faults)."""
     from firmaio.adapters.sandbox import Fault
 

@@ -54,6 +54,14 @@ def api_options(parser: argparse.ArgumentParser) -> None:
         f"before the request is read back (default {NOTIFICATION_GRACE:g})",
     )
     parser.add_argument(
+        "--recovery-grace",
+        type=seconds,
+        metavar="SECONDS",
+        help="how old an open intent (a call with effects a process may have made before it "
+        "died) must be before the request is read back (default: the call's 10 s timeout plus "
+        "the notification grace, 40)",
+    )
+    parser.add_argument(
         "--resend-after",
         type=delays,
         metavar="SECONDS,...",

@@ -1,16 +1,105 @@
-"""Fixtures of the blob-store tests (a sandbox per test module whose clock the tests move) and of
-the hostile tests (a stand-in of the service that answers as an attacker would)."""
+"""Fixtures of the HTTP lane: the sandbox in-process over ASGI on the test's clock, one headless
+Chromium for the browser tests, the blob-store tests' sandbox per test module whose clock the
+tests move, and the hostile tests' stand-in of the service that answers as an attacker would."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
+from firmaio.adapters.pytest_plugin import AsgiSandbox
 from firmaio.adapters.sandbox import Sandbox
+from firmaio.fsm.testing import ManualClock
 from tests.hostile import Hostile
 from tests.http.blob_helpers import Box, box_over, served
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright
+
+T = TypeVar("T")
+CHROMIUM = os.environ.get("FIRMAIO_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture
+def asgi(firmaio_asgi_sandbox: AsgiSandbox, clock: ManualClock) -> AsgiSandbox:
+    """A fresh sandbox for one test, in-process over ASGI (no socket), whose time is ``clock``:
+    a driver on ``clock`` sees requests activate and uploads validated as it sleeps, at once."""
+    firmaio_asgi_sandbox.use_clock(clock)
+    return firmaio_asgi_sandbox
+
+
+def chromium_or_skip() -> str:
+    """Chromium's path; the test is skipped with the reason where it or Playwright is missing,
+    or fails where ``FIRMAIO_REQUIRE_CHROMIUM=1`` makes it mandatory."""
+    reason = ""
+    if not Path(CHROMIUM).is_file():
+        reason = f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            reason = "Playwright is not installed (the dev extra has it)"
+    if reason:
+        if os.environ.get("FIRMAIO_REQUIRE_CHROMIUM") == "1":
+            pytest.fail(f"{reason}; FIRMAIO_REQUIRE_CHROMIUM=1 makes this test mandatory")
+        pytest.skip(f"{reason}; .ci/run installs it and makes this test mandatory")
+    return CHROMIUM
+
+
+class Chromium:
+    """Debian's Chromium, headless, driven by Playwright in a thread of its own: Playwright's
+    sync API makes its thread's event loop look running, and ``asyncio.run`` (which the tests
+    call) then refuses to start. :meth:`run` hands work to that thread and waits for it."""
+
+    def __init__(self, executable: str) -> None:
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chromium")
+        self._started = self._thread.submit(self._start, executable).result()
+
+    @staticmethod
+    def _start(executable: str) -> tuple[Playwright, Browser]:
+        from playwright.sync_api import sync_playwright
+
+        playwright = sync_playwright().start()
+        try:
+            return playwright, playwright.chromium.launch(
+                executable_path=executable, args=["--no-sandbox"]
+            )
+        except BaseException:
+            playwright.stop()
+            raise
+
+    def run(self, work: Callable[[Browser], T]) -> T:
+        """``work(browser)`` in Chromium's thread; what it returns or raises."""
+        return self._thread.submit(work, self._started[1]).result()
+
+    def close(self) -> None:
+        def stop() -> None:
+            playwright, browser = self._started
+            try:
+                browser.close()
+            finally:
+                playwright.stop()
+
+        try:
+            self._thread.submit(stop).result()
+        finally:
+            self._thread.shutdown()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Chromium]:
+    """One Chromium for every browser test of the run (each opens a context of its own);
+    skipped with the reason where it is missing."""
+    browser = Chromium(chromium_or_skip())
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 @pytest.fixture(scope="module")

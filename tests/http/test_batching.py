@@ -1,4 +1,7 @@
-"""Status reads coalesced into the dossier listing: fewer calls, same outcomes."""
+"""Status reads coalesced into the dossier listing: fewer calls, same outcomes.
+
+Against a fake API (httpx's MockTransport), or the sandbox's app in-process (httpx's ASGI
+transport) on the test's clock; the listing over loopback HTTP is in ``test_serve_listing.py``."""
 
 from __future__ import annotations
 
@@ -10,14 +13,14 @@ import pytest
 
 from firmaio.adapters.batching import DossierStatusReader
 from firmaio.adapters.client import IssuerClient, RetryPolicy
-from firmaio.adapters.clock import SystemClock
 from firmaio.adapters.factory import Factory
-from firmaio.adapters.sandbox import Sandbox
+from firmaio.adapters.pytest_plugin import AsgiSandbox
 from firmaio.adapters.settings import Settings
 from firmaio.adapters.store import AsyncStore, SqliteStore, open_async_store
 from firmaio.fsm import ApiUnavailable, Kind
 from firmaio.fsm.ports import StoredFlow
-from tests.conftest import make_client
+from firmaio.fsm.testing import ManualClock
+from tests.conftest import FAST_RETRY
 
 FAST = RetryPolicy(attempts=2, wait_initial=0.0, wait_max=0.0, wait_jitter=0.0)
 DOSSIER = "01DOSSIER0000000000000000A"
@@ -111,26 +114,28 @@ class CountingStore(SqliteStore):
         return super().load(flow_id)
 
 
-def test_a_dossier_batch_costs_about_one_call_per_flow(sandbox: Sandbox, tmp_path: Path) -> None:
-    """30 flows of one dossier over HTTP, 20 at a time: every one driven once and NOTIFIED once,
+def test_a_dossier_batch_costs_about_one_call_per_flow(
+    asgi: AsgiSandbox, clock: ManualClock, tmp_path: Path
+) -> None:
+    """30 flows of one dossier, 20 at a time: every one driven once and NOTIFIED once,
     in well under 1.5 calls each."""
-    key = sandbox.issuer.keys["sandbox-key"]
+    key = asgi.issuer.keys["sandbox-key"]
     from firmaio.adapters.sandbox import DEMO_DOSSIER
 
-    dossier = sandbox.issuer.create_dossier(key, DEMO_DOSSIER)["id"]
+    dossier = asgi.issuer.create_dossier(key, DEMO_DOSSIER)["id"]
     ids = [
-        sandbox.issuer.create_ready_request("sandbox-key", f"BTCMRA80A01H{n:03d}Z", dossier)
+        asgi.issuer.create_ready_request("sandbox-key", f"BTCMRA80A01H{n:03d}Z", dossier)
         for n in range(30)
     ]
-    before = sum(sandbox.state.calls.values())
+    before = sum(asgi.state.calls.values())
 
     async def run() -> None:
         opened: list[str] = []
         store = AsyncStore(lambda: CountingStore(str(tmp_path / "flows.sqlite"), opened))
         try:
-            async with make_client(sandbox) as client:
+            async with asgi.client(retry=FAST_RETRY, timeout=2.0) as client:
                 reader = DossierStatusReader(client, dossier)
-                factory = Factory(Settings(concurrency=20), SystemClock(), store)
+                factory = Factory(Settings(concurrency=20), clock, store)
                 batch = factory.batch(client, ids, status_reader=reader)
                 report = await batch.run()
             assert report.counts == {"NOTIFIED": 30}
@@ -140,9 +145,9 @@ def test_a_dossier_batch_costs_about_one_call_per_flow(sandbox: Sandbox, tmp_pat
             await store.close()
 
     asyncio.run(run())
-    calls = sum(sandbox.state.calls.values()) - before
+    calls = sum(asgi.state.calls.values()) - before
     assert calls / len(ids) <= 1.5, f"{calls} calls for {len(ids)} flows"
-    assert all(sandbox.issuer.messages_sent(i) == 1 for i in ids)
+    assert all(asgi.issuer.messages_sent(i) == 1 for i in ids)
 
 
 @pytest.mark.parametrize("bad", ["a/b", ""])
@@ -157,20 +162,20 @@ def test_bad_dossier_id_is_refused(bad: str) -> None:
 
 
 def test_a_flow_refused_short_of_rest_is_not_driven_again_in_the_run(
-    sandbox: Sandbox, tmp_path: Path
+    asgi: AsgiSandbox, clock: ManualClock, tmp_path: Path
 ) -> None:
     """A notification that always answers 422 (and reads WAIT, not notified): reported, no loop."""
     from tests.sandbox_helpers import fault, ready_request
 
-    stuck = ready_request(sandbox)
-    fault(sandbox, "sendNotification", "status", status=422, times=1000)
-    before = sandbox.state.calls.get("sendNotification", 0)
+    stuck = ready_request(asgi)
+    fault(asgi, "sendNotification", "status", status=422, times=1000)
+    before = asgi.state.calls.get("sendNotification", 0)
 
     async def run() -> None:
         store = open_async_store(str(tmp_path / "flows.sqlite"))
         try:
-            async with make_client(sandbox) as client:
-                factory = Factory(clock=SystemClock(), store=store)
+            async with asgi.client(retry=FAST_RETRY, timeout=2.0) as client:
+                factory = Factory(clock=clock, store=store)
                 report = await factory.batch(client, [stuck]).run()
             assert list(report.unsettled) == [stuck]
             assert report.unsettled[stuck].startswith("WAIT_FOR_SIGNATURE: no guard held")
@@ -178,4 +183,4 @@ def test_a_flow_refused_short_of_rest_is_not_driven_again_in_the_run(
             await store.close()
 
     asyncio.run(run())
-    assert sandbox.state.calls["sendNotification"] - before == 1, "one attempt, not a loop"
+    assert asgi.state.calls["sendNotification"] - before == 1, "one attempt, not a loop"

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,7 +29,12 @@ from firmaio.adapters.cli import main
 from firmaio.adapters.cli.output import button_page
 from firmaio.adapters.sandbox import Sandbox
 from firmaio.fsm import Fallback, Kind
-from tests.http.test_report import ROOT, _chromium_or_skip
+from tests.http.test_report import ROOT
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+    from tests.http.conftest import Chromium
 from tests.sandbox_helpers import ready_request
 
 CDN_SCRIPT = "https://assets.cdn.io.pagopa.it/sign/io-sign.js"
@@ -150,11 +155,10 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
         thread.join()
 
 
-def _click(url: str, screenshot: str | None = None) -> Clicked:
+def _click(chromium: Chromium, url: str, screenshot: str | None = None) -> Clicked:
     """Open ``url`` in Chromium with the CDN's URL answered by the stand-in and every other
     address refused; click the button once."""
-    executable = _chromium_or_skip()
-    from playwright.sync_api import Route, sync_playwright
+    from playwright.sync_api import Route
 
     requests: set[str] = set()
     errors: list[str] = []
@@ -172,10 +176,10 @@ def _click(url: str, screenshot: str | None = None) -> Clicked:
         else:
             route.abort()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+    def work(browser: Browser) -> Clicked:
+        context = browser.new_context(viewport={"width": 1000, "height": 700})
         try:
-            page = browser.new_page(viewport={"width": 1000, "height": 700})
+            page = context.new_page()
             page.set_default_timeout(15_000)
             page.route("**/*", route)
             page.on("request", lambda request: requests.add(request.url))
@@ -199,12 +203,14 @@ def _click(url: str, screenshot: str | None = None) -> Clicked:
                 out.mkdir(exist_ok=True)
                 page.screenshot(path=str(out / screenshot), full_page=True)
         finally:
-            browser.close()
-    return Clicked(state["calls"], state["events"], requests, errors, code_shown, text)
+            context.close()
+        return Clicked(state["calls"], state["events"], requests, errors, code_shown, text)
+
+    return chromium.run(work)
 
 
 def test_the_written_page_hands_the_request_to_the_component_in_chromium(
-    api_env: Sandbox, tmp_path: Path, served: tuple[Path, str]
+    api_env: Sandbox, tmp_path: Path, served: tuple[Path, str], chromium: Chromium
 ) -> None:
     """The page ``notify`` wrote, served on loopback: one click, one ``io-sign.cta.click``, one
     ``redirectOrShowQrCode`` with the refused request's id; only the page and the component's
@@ -215,7 +221,7 @@ def test_the_written_page_hands_the_request_to_the_component_in_chromium(
     assert code == 10, text
     page = Path(json.loads(text)["fallback"]["button_html"])
     url = f"{base}/{page.name}"
-    clicked = _click(url, screenshot="button-screenshot.png")
+    clicked = _click(chromium, url, screenshot="button-screenshot.png")
     assert clicked.calls == [request_id]
     assert clicked.events == 1
     assert clicked.errors == []
@@ -233,7 +239,7 @@ def test_the_written_page_hands_the_request_to_the_component_in_chromium(
     ['<!--<script>x"onclick=alert(1)', "x'-alert(1)-'", 'x");alert(1);("', "&lt;io-sign&gt;<b>"],
 )
 def test_a_hostile_id_reaches_the_component_intact_in_chromium(
-    request_id: str, served: tuple[Path, str]
+    request_id: str, served: tuple[Path, str], chromium: Chromium
 ) -> None:
     """Ids check_request_id accepts that would break out of the attribute or the script if
     written unescaped: the browser parses the page as written, and the very same string reaches
@@ -241,7 +247,7 @@ def test_a_hostile_id_reaches_the_component_intact_in_chromium(
     folder, base = served
     page = button_page(Fallback.for_refusal(request_id, Kind.MESSAGES_DISABLED))
     (folder / "hostile.html").write_text(page, encoding="utf-8")
-    clicked = _click(f"{base}/hostile.html")
+    clicked = _click(chromium, f"{base}/hostile.html")
     assert clicked.calls == [request_id]
     assert clicked.events == 1
     assert clicked.errors == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import json
@@ -123,8 +122,7 @@ def test_notify_human_output_and_failure_exit(api_env: Sandbox, tmp_path: Path) 
 
 def test_watch_until_signed_and_not_settled(api_env: Sandbox) -> None:
     """watch: exit 0 once SIGNED; exit 15 when the checks run out while it is still open."""
-    request_id = ready_request(api_env)
-    asyncio.run(asyncio.sleep(0.3))
+    request_id = ready_request(api_env)  # activated at once
     code, out = run_json("watch", request_id, "--interval", "0.01", "--max-checks", "1")
     assert (code, out["state"]) == (15, "WAIT_FOR_SIGNATURE")
     api_env.issuer.close(request_id, "SIGNED")
@@ -134,15 +132,14 @@ def test_watch_until_signed_and_not_settled(api_env: Sandbox) -> None:
 
 def test_cancel_and_cancel_too_early(api_env: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
     """cancel: exit 0 once WAIT_FOR_SIGNATURE; a READY request is refused with exit 5."""
-    request_id = ready_request(api_env)
-    api_env.issuer.activation_delay = 60
+    request_id = ready_request(api_env)  # activated at once
+    saved, api_env.issuer.activation_delay = api_env.issuer.activation_delay, 60
     try:
         early = ready_request(api_env)
         assert run("cancel", early)[0] == 5
         assert "'cancel' is not allowed in state READY" in capsys.readouterr().err
     finally:
-        api_env.issuer.activation_delay = 0.2
-    asyncio.run(asyncio.sleep(0.3))
+        api_env.issuer.activation_delay = saved
     code, out = run_json("cancel", request_id)
     assert (code, out["state"]) == (0, "CANCELLED")
 

@@ -60,6 +60,7 @@ VALUES = {
     "--tenant": texts,
     "--tenants": paths,
     "--notification-grace": numbers,
+    "--recovery-grace": numbers,
     "--resend-after": st.sampled_from(["none", "0,0", "1,-1", "x", "", "nan", "0.1"]),
     "--qr-dir": paths,
     "--format": st.sampled_from(["mermaid", "dot", "png", ""]),
@@ -70,13 +71,16 @@ VALUES = {
     "--checkpoint": paths,
     "--key-file": paths,
 }
-FLOW = ["--db", "--base-url", "--activation-timeout", "--notification-grace", "--qr-dir"]
+FLOW = [
+    "--db", "--base-url", "--activation-timeout", "--notification-grace", "--recovery-grace",
+    "--qr-dir",
+]  # fmt: skip
 OPTIONS = {
     "notify": [*FLOW, "--resend-after"],
     "cancel": FLOW,
     "watch": [*FLOW, "--interval", "--max-checks"],
     "run": ["--db", "--base-url", "--concurrency", "--tenant", "--activation-timeout",
-            "--notification-grace", "--resend-after", "--dossier", "--worker"],
+            "--notification-grace", "--recovery-grace", "--resend-after", "--dossier", "--worker"],
     "enqueue": ["--db", "--tenant", "--tenants", "--activation-timeout"],
     "worker": ["--db", "--tenants", "--concurrency", "--worker"],
     "verify": ["--db", "--checkpoint", "--key-file"],

@@ -11,7 +11,6 @@ import io
 import json
 import sqlite3
 import subprocess
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,9 +32,7 @@ Scenario = Callable[[Sandbox, Path], list[str]]
 
 
 def _activated(sandbox: Sandbox) -> str:
-    request_id = ready_request(sandbox)
-    time.sleep(0.3)  # the sandbox activates after 0.2 s
-    return request_id
+    return ready_request(sandbox)  # the session's sandbox activates at once
 
 
 def ok(sandbox: Sandbox, tmp: Path) -> list[str]:

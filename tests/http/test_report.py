@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,8 +20,12 @@ from firmaio.fsm import State
 from firmaio.fsm.diagrams.views import overview
 from firmaio.fsm.machine.table import BASIS
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+    from tests.http.conftest import Chromium
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("FIRMAIO_CHROMIUM", "/usr/bin/chromium")
 SECRET = "a-demo-secret-held-outside-the-database-0123456789"
 PATH_COLOUR = "rgb(217, 72, 15)"
 """The highlighted path's colour (``--path`` in report.css)."""
@@ -178,28 +182,11 @@ def test_stored_chains_from_before_actors_still_verify(made: Made, tmp_path: Pat
 # -- in a real browser --------------------------------------------------------------------------
 
 
-def _chromium_or_skip() -> str:
-    reason = ""
-    if not Path(CHROMIUM).is_file():
-        reason = f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "Playwright is not installed (the dev extra has it)"
-    if reason:
-        if os.environ.get("FIRMAIO_REQUIRE_CHROMIUM") == "1":
-            pytest.fail(f"{reason}; FIRMAIO_REQUIRE_CHROMIUM=1 makes this test mandatory")
-        pytest.skip(f"{reason}; .ci/run installs it and makes this test mandatory")
-    return CHROMIUM
-
-
-def test_the_report_renders_in_chromium_and_fetches_nothing(made: Made) -> None:
+def test_the_report_renders_in_chromium_and_fetches_nothing(made: Made, chromium: Chromium) -> None:
     """Opened in headless Chromium: every flow's diagram is drawn, the path's edges are styled
     in the path's colour, every state of the table is on the page, nothing but the file itself
     is requested, and it prints to PDF. A screenshot is saved under out/."""
-    executable = _chromium_or_skip()
-    from playwright.sync_api import Route, sync_playwright
+    from playwright.sync_api import Route
 
     url = made.report.resolve().as_uri()
     requests: list[str] = []
@@ -211,10 +198,10 @@ def test_the_report_renders_in_chromium_and_fetches_nothing(made: Made) -> None:
         else:
             route.abort()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+    def work(browser: Browser) -> None:
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page = context.new_page()
             page.route("**/*", record)
             page.on("request", lambda request: requests.append(request.url))
             page.goto(url, wait_until="load")
@@ -245,7 +232,9 @@ def test_the_report_renders_in_chromium_and_fetches_nothing(made: Made) -> None:
             pdf = page.pdf(format="A4", print_background=True)
             assert pdf.startswith(b"%PDF")
         finally:
-            browser.close()
+            context.close()
+
+    chromium.run(work)
     assert set(requests) == {url}, f"the report fetched {sorted(set(requests) - {url})}"
     assert (ROOT / "out" / "report-screenshot.png").stat().st_size > 10_000
 

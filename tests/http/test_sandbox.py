@@ -9,8 +9,10 @@ import httpx
 import pytest
 
 from firmaio.adapters.clock import SystemClock
+from firmaio.adapters.pytest_plugin import AsgiSandbox
 from firmaio.adapters.sandbox import DEMO_DOSSIER, MINIMAL_PDF, Sandbox
-from firmaio.fsm import Driver, Outcome, State
+from firmaio.fsm import Driver, Outcome, PollingPolicy, State
+from firmaio.fsm.testing import ManualClock
 from tests.conftest import make_client
 from tests.sandbox_helpers import fault, fiscal_code, ready_request
 
@@ -45,6 +47,13 @@ def problem(response: httpx.Response) -> tuple[int, str | None]:
     return response.status_code, response.json().get("detail")
 
 
+@pytest.fixture
+def stays_ready(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A READY request stays READY for the test (the session's sandbox activates at once)."""
+    monkeypatch.setattr(sandbox.issuer, "activation_delay", 60.0)
+
+
+@pytest.mark.usefixtures("stays_ready")
 def test_status_texts_of_the_service(http: httpx.Client) -> None:
     """PUT .../status answers 400 with the service's texts (API-NOTES §2.3); bare READY works."""
     fresh = draft(http, upload=None)
@@ -85,6 +94,7 @@ def test_departures_from_the_spec(http: httpx.Client) -> None:
     assert problem(http.post("/signature-requests", json=past)) == (400, "Invalid expire date.")
 
 
+@pytest.mark.usefixtures("stays_ready")
 def test_upload_rules(http: httpx.Client, sandbox: Sandbox) -> None:
     """A non-PDF is rejected by the validation; no upload URL once the request left DRAFT."""
     request = draft(http, upload=b"not a pdf")
@@ -149,3 +159,34 @@ def test_notification_422_when_not_notifiable_keeps_the_flow_waiting(sandbox: Sa
 
     asyncio.run(run())
     assert sandbox.issuer.messages_sent(request_id) == 1
+
+
+def test_the_in_process_sandbox_runs_on_the_tests_clock(
+    firmaio_asgi_sandbox: AsgiSandbox, clock: ManualClock
+) -> None:
+    """``use_clock``: the request is made at the clock's time and activates only once the clock
+    has moved past the activation delay; a driver on that clock polls once, sleeping for it."""
+    firmaio_asgi_sandbox.use_clock(clock)
+    request_id = ready_request(firmaio_asgi_sandbox)
+    made = firmaio_asgi_sandbox.issuer.requests[request_id].created_at
+    assert made.timestamp() == clock.now()
+
+    async def status() -> str | None:
+        async with firmaio_asgi_sandbox.client() as client:
+            return (await client.get_request(request_id)).status
+
+    assert asyncio.run(status()) == "READY"
+    clock.advance(firmaio_asgi_sandbox.issuer.activation_delay)
+    assert asyncio.run(status()) == "WAIT_FOR_SIGNATURE"
+
+    later = ready_request(firmaio_asgi_sandbox)
+
+    async def drive() -> State:
+        async with firmaio_asgi_sandbox.client() as client:
+            driver = Driver(client, clock)
+            return await driver.advance(driver.new_flow(later))
+
+    clock.sleeps.clear()
+    assert asyncio.run(drive()) is State.NOTIFIED
+    # READY once, then activated: the delay passed on the clock, during the driver's first wait
+    assert clock.sleeps == [PollingPolicy().first_delay]

@@ -1,6 +1,10 @@
-"""From a PDF to a signed document, over real HTTP against the sandbox: the issuer's set-up as
-audited steps, each refusal of the PDF, the expired upload URL, the validation that never ends,
-and the signed document's download (and its refusal when its type or size is wrong)."""
+"""From a PDF to a signed document against the sandbox: the issuer's set-up as audited steps,
+each refusal of the PDF, the expired upload URL, the validation that never ends, and the signed
+document's download (and its refusal when its type or size is wrong).
+
+The whole way to a signed document and the refused downloads go over real HTTP (loopback); the
+other cases reach the sandbox's app in-process (httpx's ASGI transport) on the test's clock, so
+a validation deadline passes as the driver sleeps, at once."""
 
 from __future__ import annotations
 
@@ -16,14 +20,16 @@ import pytest
 from firmaio.adapters.cli.demo import sample_pdf
 from firmaio.adapters.client import DownloadRefused, IssuerClient, IssuerSetup, order_from_pdf
 from firmaio.adapters.clock import SystemClock
+from firmaio.adapters.pytest_plugin import AsgiSandbox
 from firmaio.adapters.sandbox import SAMPLE_PDF_FIELDS, Sandbox
 from firmaio.fsm import Driver
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine.order import Order
 from firmaio.fsm.machine.states import State, Trigger
+from firmaio.fsm.testing import ManualClock
 from firmaio.fsm.trail.record import Outcome
 from tests.conftest import FAST_RETRY
-from tests.sandbox_helpers import SET_UP_TRIGGERS, fault, fiscal_code
+from tests.sandbox_helpers import SET_UP_TRIGGERS, AnySandbox, fault, fiscal_code
 
 SET_UP = SET_UP_TRIGGERS
 
@@ -32,13 +38,29 @@ Body = Callable[[Driver], Awaitable[None]]
 
 
 @pytest.fixture
-def with_driver(sandbox: Sandbox, tmp_path: Path) -> Callable[[Body], None]:
-    """Runs a test's body with a driver over HTTP (its own event loop, its own client)."""
+def over_http(sandbox: Sandbox, tmp_path: Path) -> Callable[[Body], None]:
+    """Runs a test's body with a driver over loopback HTTP (its own event loop, its own
+    client)."""
 
     def run(body: Body) -> None:
         async def main() -> None:
             async with IssuerClient("sandbox-key", base_url=sandbox.url, retry=FAST_RETRY) as c:
                 await body(Driver(c, SystemClock(), setup=IssuerSetup(c, tmp_path / "signed")))
+
+        asyncio.run(main())
+
+    return run
+
+
+@pytest.fixture
+def with_driver(asgi: AsgiSandbox, clock: ManualClock, tmp_path: Path) -> Callable[[Body], None]:
+    """Runs a test's body with a driver on the test's clock whose client reaches the sandbox
+    in-process (its own event loop, its own client)."""
+
+    def run(body: Body) -> None:
+        async def main() -> None:
+            async with asgi.client(retry=FAST_RETRY) as c:
+                await body(Driver(c, clock, setup=IssuerSetup(c, tmp_path / "signed")))
 
         asyncio.run(main())
 
@@ -55,7 +77,7 @@ def order(code: str, fields: Any = None, **values: Any) -> Order:
     ).with_fiscal_code(code)
 
 
-def requests_of(sandbox: Sandbox, code: str) -> list[Any]:
+def requests_of(sandbox: AnySandbox, code: str) -> list[Any]:
     """The sandbox's requests for the citizen with ``code``."""
     signer = sandbox.issuer.get_signer(sandbox.issuer.keys["sandbox-key"], {"fiscal_code": code})
     return [r for r in sandbox.issuer.requests.values() if r.signer_id == signer["id"]]
@@ -66,7 +88,7 @@ def trail_text(driver_flow: Any) -> str:
 
 
 def test_a_pdf_goes_to_notified_then_its_signed_document_is_fetched(
-    sandbox: Sandbox, with_driver: Callable[[Body], None], tmp_path: Path
+    sandbox: Sandbox, over_http: Callable[[Body], None], tmp_path: Path
 ) -> None:
     """Every set-up step is one call and one record; the request is made and uploaded once; the
     citizen gets one message; the signed file's SHA-256 is recorded and matches the file."""
@@ -101,7 +123,7 @@ def test_a_pdf_goes_to_notified_then_its_signed_document_is_fetched(
         assert facts[f"signed.{document.id}.sha256"] == hashlib.sha256(body).hexdigest()
         assert facts[f"signed.{document.id}.size"] == str(len(body))
 
-    with_driver(body)
+    over_http(body)
 
 
 @pytest.mark.parametrize(
@@ -146,20 +168,20 @@ def test_a_pdf_goes_to_notified_then_its_signed_document_is_fetched(
     ids=["missing-field", "off-the-page", "no-such-page"],
 )
 def test_each_refusal_of_the_pdf_ends_the_flow_before_anything_is_made(
-    sandbox: Sandbox, with_driver: Callable[[Body], None], fields: Any, said: str
+    asgi: AsgiSandbox, with_driver: Callable[[Body], None], fields: Any, said: str
 ) -> None:
     """validate-document refuses: DOCUMENT_REFUSED with the service's own words; no dossier,
     no request, no upload."""
 
     async def body(setup_driver: Driver) -> None:
         code = fiscal_code()
-        dossiers = len(sandbox.issuer.dossiers)
+        dossiers = len(asgi.issuer.dossiers)
         flow = setup_driver.new_order_flow("01JSENDREFUSED000000000001", order(code, fields))
         assert await setup_driver.advance(flow) is State.DOCUMENT_REFUSED
         assert flow.history[-1].trigger == "check_document"
         assert said in (flow.history[-1].reason or "")
-        assert requests_of(sandbox, code) == []
-        assert len(sandbox.issuer.dossiers) == dossiers
+        assert requests_of(asgi, code) == []
+        assert len(asgi.issuer.dossiers) == dossiers
 
     with_driver(body)
 
@@ -174,12 +196,12 @@ def test_a_file_that_is_not_a_pdf_is_refused_before_any_call(tmp_path: Path) -> 
 
 
 def test_a_citizen_without_io_profile_fails_with_the_reason(
-    sandbox: Sandbox, with_driver: Callable[[Body], None]
+    asgi: AsgiSandbox, with_driver: Callable[[Body], None]
 ) -> None:
 
     async def body(setup_driver: Driver) -> None:
         code = fiscal_code()
-        sandbox.issuer.add_citizen(code, has_profile=False)
+        asgi.issuer.add_citizen(code, has_profile=False)
         flow = setup_driver.new_order_flow("01JSENDNOPROFILE0000000001", order(code))
         assert await setup_driver.advance(flow) is State.FAILED
         assert "no IO profile" in (flow.failure or "")
@@ -189,39 +211,39 @@ def test_a_citizen_without_io_profile_fails_with_the_reason(
 
 
 def test_a_refused_upload_url_is_replaced_and_the_pdf_uploaded_once(
-    sandbox: Sandbox, with_driver: Callable[[Body], None]
+    asgi: AsgiSandbox, with_driver: Callable[[Body], None]
 ) -> None:
     """The blob store refuses the URL (403 AuthenticationFailed, as for an expired SAS): the
     flow asks for a new URL, uploads once, and goes on."""
 
     async def body(setup_driver: Driver) -> None:
         code = fiscal_code()
-        fault(sandbox, "uploadDocument", "status", status=403)
+        fault(asgi, "uploadDocument", "status", status=403)
         flow = setup_driver.new_order_flow("01JSENDEXPIREDURL000000001", order(code))
         assert await setup_driver.advance(flow) is State.NOTIFIED
         uploads = [r for r in flow.history if r.trigger == "upload_document"]
         assert [r.guard for r in uploads] == ["upload_url_expired", "document_was_uploaded"]
         assert [r.trigger for r in flow.history].count("get_upload_url") == 2
-        [request] = requests_of(sandbox, code)
-        assert sandbox.issuer.uploads_received(request.id) == 1
+        [request] = requests_of(asgi, code)
+        assert asgi.issuer.uploads_received(request.id) == 1
 
     with_driver(body)
 
 
 def test_a_validation_that_never_ends_fails_at_the_flows_own_deadline(
-    sandbox: Sandbox, with_driver: Callable[[Body], None]
+    asgi: AsgiSandbox, with_driver: Callable[[Body], None]
 ) -> None:
 
     async def body(setup_driver: Driver) -> None:
         code = fiscal_code()
-        sandbox.issuer.validation_hangs = True
+        asgi.issuer.validation_hangs = True
         try:
             flow = setup_driver.new_order_flow(
                 "01JSENDVALIDATIONHANG0001", order(code, validation_timeout=1.0)
             )
             assert await setup_driver.advance(flow) is State.FAILED
         finally:
-            sandbox.issuer.validation_hangs = False
+            asgi.issuer.validation_hangs = False
         assert flow.history[-1].guard == "validation_deadline_passed"
         assert "validation deadline" in (flow.failure or "")
 
@@ -230,7 +252,7 @@ def test_a_validation_that_never_ends_fails_at_the_flows_own_deadline(
 
 @pytest.mark.parametrize("kind", ["malformed", "truncated"])
 def test_a_signed_download_of_the_wrong_type_or_size_is_refused(
-    sandbox: Sandbox, with_driver: Callable[[Body], None], tmp_path: Path, kind: str
+    sandbox: Sandbox, over_http: Callable[[Body], None], tmp_path: Path, kind: str
 ) -> None:
     """Nothing is written, the flow stays SIGNED, the attempt is an ERROR record; a later fetch
     succeeds."""
@@ -250,11 +272,11 @@ def test_a_signed_download_of_the_wrong_type_or_size_is_refused(
         record = await setup_driver.fetch_documents(flow)
         assert record.outcome is Outcome.ACCEPTED
 
-    with_driver(body)
+    over_http(body)
 
 
 def test_the_fallbacks_delivery_is_recorded_with_its_channel(
-    sandbox: Sandbox, with_driver: Callable[[Body], None]
+    asgi: AsgiSandbox, with_driver: Callable[[Body], None]
 ) -> None:
 
     async def body(setup_driver: Driver) -> None:

@@ -16,6 +16,7 @@ from firmaio.adapters.cli import main
 from firmaio.adapters.cli.demo import sample_pdf
 from firmaio.adapters.client import IssuerClient, IssuerSetup, order_from_pdf
 from firmaio.adapters.clock import SystemClock
+from firmaio.adapters.pytest_plugin import AsgiSandbox
 from firmaio.adapters.sandbox import SAMPLE_PDF_FIELDS, Sandbox
 from firmaio.adapters.store import open_store
 from firmaio.fsm import Driver
@@ -25,6 +26,7 @@ from firmaio.fsm.errors import ApiError
 from firmaio.fsm.machine.answers import Kind
 from firmaio.fsm.machine.order import Order
 from firmaio.fsm.machine.states import State
+from firmaio.fsm.testing import ManualClock
 from firmaio.fsm.trail.record import Outcome
 from tests.conftest import FAST_RETRY
 from tests.sandbox_helpers import fault, fiscal_code
@@ -34,7 +36,9 @@ SEND = ("--field", "firma_richiedente:Firma del richiedente", "--title", "Modulo
 
 
 @pytest.fixture
-def with_driver(sandbox: Sandbox, tmp_path: Path) -> Callable[[Body], None]:
+def over_http(sandbox: Sandbox, tmp_path: Path) -> Callable[[Body], None]:
+    """Runs a test's body with a driver over loopback HTTP: a dropped connection is real."""
+
     def run(body: Body) -> None:
         async def main_() -> None:
             async with IssuerClient("sandbox-key", base_url=sandbox.url, retry=FAST_RETRY) as c:
@@ -42,6 +46,22 @@ def with_driver(sandbox: Sandbox, tmp_path: Path) -> Callable[[Body], None]:
                 driver = Driver(c, SystemClock(), setup=setup)
                 driver.recovery_grace = 0.0  # the sandbox answers at once
                 await body(driver, setup)
+
+        asyncio.run(main_())
+
+    return run
+
+
+@pytest.fixture
+def with_driver(asgi: AsgiSandbox, clock: ManualClock, tmp_path: Path) -> Callable[[Body], None]:
+    """Runs a test's body with a driver on the test's clock, its client reaching the sandbox
+    in-process (httpx's ASGI transport): the driver's waits pass at once."""
+
+    def run(body: Body) -> None:
+        async def main_() -> None:
+            async with asgi.client(retry=FAST_RETRY) as c:
+                setup = IssuerSetup(c, tmp_path / "signed")
+                await body(Driver(c, clock, setup=setup), setup)
 
         asyncio.run(main_())
 
@@ -61,7 +81,7 @@ def run(*argv: str) -> tuple[int, str]:
 
 
 def test_a_recovery_never_takes_another_flows_request(
-    sandbox: Sandbox, with_driver: Callable[[Body], None]
+    asgi: AsgiSandbox, with_driver: Callable[[Body], None]
 ) -> None:
     """Two flows of one citizen in one dossier: each finds only the request carrying its own
     mark; two requests with one mark are refused, none taken."""
@@ -89,7 +109,7 @@ def test_a_recovery_never_takes_another_flows_request(
 
 
 def test_a_lost_creation_answer_is_recovered_without_a_second_request(
-    sandbox: Sandbox, with_driver: Callable[[Body], None]
+    sandbox: Sandbox, over_http: Callable[[Body], None]
 ) -> None:
     """The connection drops after the service made the request: ERROR record, then the
     recovery finds it by its mark; one request, one upload, one message."""
@@ -110,16 +130,16 @@ def test_a_lost_creation_answer_is_recovered_without_a_second_request(
         assert [r.id for r in mine] == [flow.request_id]
         assert sandbox.issuer.uploads_received(mine[0].id) == 1
 
-    with_driver(body)
+    over_http(body)
 
 
 def test_a_passing_blob_store_failure_is_recovered_not_failed(
-    sandbox: Sandbox, with_driver: Callable[[Body], None]
+    asgi: AsgiSandbox, with_driver: Callable[[Body], None]
 ) -> None:
     """A 503 from the blob store: an ERROR record, then recover_upload reads the document
     (nothing arrived) and the PDF is uploaded once with a new URL."""
     code = fiscal_code()
-    fault(sandbox, "uploadDocument", "status", status=503)
+    fault(asgi, "uploadDocument", "status", status=503)
 
     async def body(driver: Driver, setup: IssuerSetup) -> None:
         flow = driver.new_order_flow("01JBLOB503000000000000001", order(code))
@@ -127,26 +147,26 @@ def test_a_passing_blob_store_failure_is_recovered_not_failed(
             await driver.advance(flow)
         assert flow.state is State.UPLOAD_URL_ISSUED
         assert await driver.advance(flow) is State.NOTIFIED
-        assert sandbox.issuer.uploads_received(flow.request_id or "") == 1
+        assert asgi.issuer.uploads_received(flow.request_id or "") == 1
 
     with_driver(body)
 
 
 def test_upload_urls_refused_again_and_again_fail_the_flow(
-    sandbox: Sandbox, with_driver: Callable[[Body], None]
+    asgi: AsgiSandbox, with_driver: Callable[[Body], None]
 ) -> None:
     code = fiscal_code()
-    fault(sandbox, "uploadDocument", "status", status=403, times=5)
+    fault(asgi, "uploadDocument", "status", status=403, times=5)
 
     async def body(driver: Driver, setup: IssuerSetup) -> None:
         flow = driver.new_order_flow("01JBLOB403000000000000001", order(code))
         assert await driver.advance(flow) is State.FAILED
         assert [r.trigger for r in flow.history].count("upload_document") == 3
         assert "3 upload URLs in a row" in (flow.failure or "")
-        assert sandbox.issuer.uploads_received(flow.request_id or "") == 0
+        assert asgi.issuer.uploads_received(flow.request_id or "") == 0
 
     with_driver(body)
-    sandbox.state.faults.clear()
+    asgi.state.faults.clear()
 
 
 def test_a_fiscal_code_in_the_file_name_is_never_stored_nor_printed(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -74,7 +73,7 @@ def test_cancel_a_stored_flow_from_each_state_that_allows_it(api_env: Sandbox, r
     api_env.issuer.add_citizen(code, messages_on=rest != "FALLBACK_SUGGESTED")
     request_id = api_env.issuer.create_ready_request("sandbox-key", code)
     if rest == "WAIT_FOR_SIGNATURE":
-        time.sleep(0.3)  # activated; watch once, which never notifies
+        # activated at once; watch once, which never notifies
         argv = ("watch", request_id, "--db", "flows.sqlite", "--max-checks", "1")
     else:
         argv = ("notify", request_id, "--db", "flows.sqlite")

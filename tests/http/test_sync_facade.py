@@ -86,9 +86,14 @@ def test_close_waits_for_the_work_under_way(sandbox: Sandbox) -> None:
     request_id = ready_request(sandbox)
     fault(sandbox, "sendNotification", "latency", seconds=1.0)
     firmaio = Firmaio("sandbox-key", settings=fast(sandbox))
+    calls = sandbox.state.calls
+    before = calls.get("sendNotification", 0)
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(firmaio.notify, request_id)
-        time.sleep(0.5)  # under way
+        deadline = time.monotonic() + 10
+        while calls.get("sendNotification", 0) == before:  # until the call is under way
+            assert time.monotonic() < deadline, "the notification never reached the sandbox"
+            time.sleep(0.01)
         firmaio.close()
         assert pending.result(timeout=10).state is State.NOTIFIED
     assert sandbox.issuer.messages_sent(request_id) == 1

@@ -1,8 +1,9 @@
 """The built wheel, installed without extras in a fresh venv: one import name, no sandbox needed.
 
 Builds the wheel, installs it with pip into a new virtual environment (its dependencies come from
-the package index), and drives a real request against the sandbox served by this test process.
-Without the package index it skips, unless ``FIRMAIO_REQUIRE_INSTALL=1`` (CI) makes it a failure.
+the package index; the venv has no pip of its own: this test's pip installs into it), and drives
+a real request against the sandbox served by this test process. Without the package index it
+skips, unless ``FIRMAIO_REQUIRE_INSTALL=1`` (CI) makes it a failure.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -49,9 +49,10 @@ def bare_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _unavailable(f"the wheel could not be built: {built.stderr.strip()[-400:]}")
     [wheel] = work.glob("firmaio_fsm-*.whl")
     venv = work / "venv"
-    made = _run(sys.executable, "-m", "venv", venv)
+    made = _run(sys.executable, "-m", "venv", "--without-pip", venv)
     assert made.returncode == 0, made.stderr
-    installed = _run(venv / "bin" / "python", "-m", "pip", "install", "-q", wheel)
+    python = venv / "bin" / "python"
+    installed = _run(sys.executable, "-m", "pip", "--python", python, "install", "-q", wheel)
     if installed.returncode != 0:
         _unavailable(f"pip could not install the wheel: {installed.stderr.strip()[-400:]}")
     return venv / "bin"
@@ -93,8 +94,7 @@ def test_cancel_watch_run_and_audit_work_without_extras(
 ) -> None:
     env = {**os.environ, "FIRMAIO_API_KEY": "sandbox-key", "FIRMAIO_BASE_URL": sandbox.url}
     firmaio = bare_venv / "firmaio"
-    withdrawn, driven = ready_request(sandbox), ready_request(sandbox)
-    time.sleep(0.3)  # the sandbox activates a READY request after 0.2 s
+    withdrawn, driven = ready_request(sandbox), ready_request(sandbox)  # activated at once
     cancelled = _run(firmaio, "cancel", withdrawn, env=env)
     assert cancelled.returncode == 0, cancelled.stderr
     watched = _run(firmaio, "watch", withdrawn, "--interval", "0.1", env=env)

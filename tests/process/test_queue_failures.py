@@ -34,13 +34,38 @@ from firmaio.fsm.machine.states import Trigger
 from tests.sandbox_helpers import fiscal_code
 
 
+class HeldClock(SystemClock):
+    """Real time, but for the recovery grace: that wait ends only when :meth:`release` is
+    called, so a worker stays on its flow exactly as long as the test needs."""
+
+    def __init__(self) -> None:
+        self.holding = asyncio.Event()
+        """Set once a driver waits out the grace."""
+        self._released = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds < GRACE / 2:  # the driver's polling, the workers' own waits
+            await super().sleep(seconds)
+            return
+        self.holding.set()
+        await self._released.wait()
+
+    def release(self) -> None:
+        self._released.set()
+
+
+GRACE = 15.0
+"""The recovery grace of the stopping-worker test: far longer than any other wait there."""
+
+
 def test_a_stopping_worker_s_flow_is_never_run_by_another_at_the_same_time(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Worker A is on a flow whose step takes a while (an open notification intent waiting out
-    its recovery grace), then is told to stop: its lanes stop heart-beating while the job runs,
-    so worker B's retry_stalled hands the job out again. B must find the flow locked and leave
-    it: the two never work on it at once, and the citizen gets one message."""
+    its recovery grace, on a clock the test holds), then is told to stop: its lanes stop
+    heart-beating while the job runs, so worker B's retry_stalled hands the job out again. B must
+    find the flow locked and leave it: the two never work on it at once, and the citizen gets one
+    message. Once B has been handed the flow, the test lets A's grace end."""
     monkeypatch.setenv("FIRMAIO_API_KEY", "sandbox-key")
     spans: list[tuple[str, float, float, str]] = []
 
@@ -53,11 +78,10 @@ def test_a_stopping_worker_s_flow_is_never_run_by_another_at_the_same_time(
 
     async def scenario(sandbox: Sandbox) -> str:
         store = open_async_store(postgres_url)
-        clock = SystemClock()
+        clock = HeldClock()
         code = fiscal_code()
         sandbox.issuer.add_citizen(code)
-        rid = sandbox.issuer.create_ready_request("sandbox-key", code)
-        await asyncio.sleep(0.3)
+        rid = sandbox.issuer.create_ready_request("sandbox-key", code)  # activated at once
         async with IssuerClient("sandbox-key", base_url=sandbox.url) as client:
             flow = await DurableDriver(client, clock, store).open(rid)
             await DurableDriver(client, clock, store).step(flow, Trigger.CHECK_ACTIVATION)
@@ -66,15 +90,20 @@ def test_a_stopping_worker_s_flow_is_never_run_by_another_at_the_same_time(
         options = WorkerOptions(concurrency=2, stalled_after=2.0, heartbeat=0.5)
 
         def runtime(name: str) -> Runtime:
-            settings = Settings(base_url=sandbox.url, recovery_grace=15.0, worker=name)
+            settings = Settings(base_url=sandbox.url, recovery_grace=GRACE, worker=name)
             return Tracked(Factory(settings, clock, store), postgres_url, Tenants())
 
         a, b = await runtime("A").open(), await runtime("B").open()
         stop_a, stop_b = WorkerHandle(), WorkerHandle()
         worker_a = asyncio.create_task(work(postgres_url, a, options, stop_a))
-        await asyncio.sleep(2.0)  # A is on the flow: it waits out the grace
+        await asyncio.wait_for(clock.holding.wait(), 60)  # A is on the flow, in the grace
         worker_b = asyncio.create_task(work(postgres_url, b, options, stop_b))
         stop_a.stop()
+        deadline = time.monotonic() + 60
+        while not any(span[3] == "busy" for span in spans):  # B was handed the flow, left it
+            assert time.monotonic() < deadline, "B was never handed the flow: no race here"
+            await asyncio.sleep(0.1)
+        clock.release()
         await asyncio.wait_for(worker_a, 60)
         deadline = time.monotonic() + 30
         while (await store.rows([rid]))[0].state != "NOTIFIED":

@@ -61,9 +61,11 @@ def start_worker(
     argv, env = command(sandbox.url, crash)
     env.pop("FIRMAIO_API_KEY")  # the tenants' keys only
     env |= {"FIRMAIO_KEY_A": KEYS["comune-a"], "FIRMAIO_KEY_B": KEYS["comune-b"]}
+    # a killed worker's open intents are read back at once: none of its calls can still be
+    # under way, and the sandbox acts at once
     options = ["--db", db, "--tenants", str(tenants), "--json", "--stalled-after", "3"]
     return subprocess.Popen(
-        [*argv, "worker", *options, "--notification-grace", "0", *extra],
+        [*argv, "worker", *options, "--recovery-grace", "0", *extra],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -194,7 +196,7 @@ def test_sigterm_stops_cleanly_and_a_restart_goes_on(
 ) -> None:
     """SIGTERM mid-run: the worker exits 0 soon, no intent left open, every record kept; a
     new worker finishes the flows with one message each."""
-    ids = [request(limited, "comune-a") for _ in range(200)]
+    ids = [request(limited, "comune-a") for _ in range(100)]  # 300 calls: 2 windows at least
     enqueue(postgres_url, tenants, "comune-a", ids)
     worker = start_worker(limited, postgres_url, tenants)
     wait_for(
@@ -254,7 +256,12 @@ def test_scheduled_jobs_renotify_and_watch_until_closed(
             assert main(argv, out=out) == 0, out.getvalue()
         last = ["NOTIFIED", "SIGNED", "REJECTED", "CANCELLED"]
         wait_for(lambda: states() == last, 60, "the re-notification and the closing states")
-        time.sleep(3)  # later visits change nothing: closed flows get none, no second message
+        reads = limited.state.calls.get("getSignatureRequest", 0)
+        wait_for(  # later visits change nothing: closed flows get none, no second message
+            lambda: limited.state.calls.get("getSignatureRequest", 0) >= reads + 2,
+            30,
+            "two more status checks of the flow still open",
+        )
     finally:
         for worker in workers:
             stop(worker)

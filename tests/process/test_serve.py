@@ -15,6 +15,7 @@ import httpx
 
 from firmaio.adapters.sandbox import Sandbox
 from firmaio.adapters.store import open_store
+from firmaio.fsm.errors import StoreError
 from tests.crashing_cli import command
 from tests.sandbox_helpers import fiscal_code
 
@@ -41,6 +42,25 @@ def wait_for(db: str, ids: list[str], wanted: dict[str, str], seconds: float = 3
             return
         time.sleep(0.1)
     raise AssertionError(f"not reached in {seconds} s: {states(db, ids)} != {wanted}")
+
+
+def checked(db: str, ids: list[str], seconds: float = 30) -> None:
+    """Wait until every flow is stored and one has a record: the service is running."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:  # read only: the service creates the store; until it has, there is none to read
+            store = open_store(db, read_only=True)
+        except StoreError:  # not created yet, or being created
+            rows = []
+        else:
+            try:
+                rows = store.rows(ids)
+            finally:
+                store.close()
+        if len(rows) == len(ids) and any(row.seq > 0 for row in rows):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"serve stored no check in {seconds} s")
 
 
 def test_serve_keeps_flows_moving_and_stops_cleanly(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -113,7 +133,7 @@ def test_sigterm_mid_batch_stops_at_a_step_boundary_and_a_restart_finishes(
             [*serve, *ids], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        time.sleep(1.0)  # polling for activation: every flow READY, some checks done
+        checked(db, ids)  # polling for activation: every flow READY, some checks done
         first.send_signal(signal.SIGTERM)
         _, err = first.communicate(timeout=30)
         assert first.returncode == 0, err

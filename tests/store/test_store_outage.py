@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,9 +37,10 @@ def batch(sandbox: Sandbox, n: int) -> dict[str, bool]:
 
 
 def run(db: str, ids: list[str], wiring: Wiring | None = None) -> tuple[int, str]:
-    """``firmaio run`` as worker w1."""
+    """``firmaio run`` as worker w1; an intent the stopped run left open is read back at once
+    (that run has ended: none of its calls can still be under way)."""
     out = io.StringIO()
-    argv = ["run", "--db", db, "--worker", "w1", "--notification-grace", "0", "--json", *ids]
+    argv = ["run", "--db", db, "--worker", "w1", "--recovery-grace", "0", "--json", *ids]
     return main(argv, out=out, wiring=wiring or Wiring(retry=FAST_RETRY)), out.getvalue()
 
 
@@ -133,7 +133,7 @@ def test_sqlite_disk_full_mid_run(
 ) -> None:
     db = str(small_disk / "flows.sqlite")
     citizens = batch(api_env, 40)
-    time.sleep(0.3)  # activated: each flow's writes are its check, its intent, its answer
+    # activated at once: each flow's writes are its check, its intent, its answer
     open_store(db).close()  # the store exists; then the disk fills up
     filler = fill(small_disk, leave=512 * 1024)
     code, _ = run(db, list(citizens))
