@@ -116,6 +116,7 @@ class AsgiSandbox:
         self.issuer = sandbox.issuer
         self.state = sandbox.state
         self.url = sandbox.url
+        sandbox.issuer.base_url = self.url  # its blob URLs on the origin its clients call
 
     def client(self, key: str = SANDBOX_KEY, **options: Any) -> IssuerClient:
         """An ``IssuerClient`` whose calls go straight to the app (close it when done)."""

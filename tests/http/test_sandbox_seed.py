@@ -68,8 +68,9 @@ def test_a_seeded_request_is_served_with_its_ids_status_and_message(
 
 
 def test_a_seeded_citizen_s_refusal_and_a_seeded_ready_request_s_activation(
-    controls: httpx.Client, api: httpx.Client
+    controls: httpx.Client, api: httpx.Client, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(sandbox.issuer, "activation_delay", 60.0)  # READY when first read
     seed, request_id = world("READY")
     assert controls.post("/__sandbox/seed", json=seed).status_code == 204
     assert api.get(f"/signature-requests/{request_id}").json()["status"] == "READY"
