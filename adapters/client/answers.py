@@ -1,5 +1,6 @@
-"""From HTTP answers to the core's :class:`~firmaio.fsm.machine.answers.Answer` values, and what
-counts as transient (worth another attempt) or malformed. Pure functions over ``httpx.Response``.
+"""From HTTP answers to the core's :class:`~firmaio.fsm.machine.answers.Answer` values, a set-up
+call's :class:`Refusal`, and what counts as transient (worth another attempt) or malformed. Pure
+functions over ``httpx.Response``.
 
 An answer is used only in its documented shape: ids obey the rule for ids typed by a user
 (:func:`~firmaio.fsm.ids.check_request_id`), a request read is the request asked for, a status
@@ -9,12 +10,13 @@ malformed answer, refused with the evidence (the value, escaped and cut short)."
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
-from firmaio.fsm.errors import InvalidRequestId
+from firmaio.fsm.errors import ApiRefused, InvalidRequestId
 from firmaio.fsm.ids import check_request_id
 from firmaio.fsm.machine import Answer, Kind
 from firmaio.fsm.redact import redact_text
@@ -28,6 +30,37 @@ IO_CATCH_ALLS = frozenset(
 )
 """The service's 400 for any answer of IO other than the ones it maps (API-NOTES §3.1): IO's own
 5xx (but 500 on the send) included. Nothing was sent; a later attempt may succeed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The service's refusal of a set-up call: a final answer other than the call's own (a 4xx,
+    or the blob store's refusal), which trying again will not change. A value, not an error: the
+    flow reads it as its answer (:meth:`answer`); a typed call raises it (:meth:`error`)."""
+
+    message: str
+    """``operation: HTTP status: detail``, as :class:`~firmaio.fsm.errors.ApiRefused` says it."""
+    status: int
+    detail: str | None
+    """The service's problem detail (fiscal codes masked), or the blob store's error code."""
+
+    def answer(self) -> Answer:
+        """The flow's REFUSED answer, with the service's status and detail."""
+        return Answer.refused(self.status, self.detail)
+
+    def error(self) -> ApiRefused:
+        """The refusal as the exception a typed call raises."""
+        return ApiRefused(self.message, status=self.status, detail=self.detail)
+
+
+T = TypeVar("T")
+
+
+def raised(result: T | Refusal) -> T:
+    """``result``, or its refusal raised as :class:`~firmaio.fsm.errors.ApiRefused`."""
+    if isinstance(result, Refusal):
+        raise result.error()
+    return result
 
 
 class Transient(Exception):

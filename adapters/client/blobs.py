@@ -21,7 +21,7 @@ import httpx
 
 from firmaio.fsm.errors import ApiProtocolError, ApiRefused, ApiUnavailable
 
-from .answers import Transient
+from .answers import Refusal, Transient, raised
 from .limits import chunks, read_body, with_body
 from .models import UploadUrl
 from .transport import Transport
@@ -91,10 +91,15 @@ class BlobCalls(Transport):
         return self._blob
 
     async def upload_document(self, upload_url: str | UploadUrl, pdf: bytes) -> None:
-        """``PUT`` the PDF to the upload URL (the blob store), once: a failure after sending
-        raises ApiUnavailable (the document's status tells whether it arrived); a refusal
-        (403 for an expired or wrong signature) raises ApiRefused. A URL off the service's
-        hosts raises ApiProtocolError, and nothing is sent."""
+        """``PUT`` the PDF to the upload URL (the blob store), once; a refusal (403 for an
+        expired or wrong signature) raises ApiRefused."""
+        raised(await self.try_upload_document(upload_url, pdf))
+
+    async def try_upload_document(self, upload_url: str | UploadUrl, pdf: bytes) -> Refusal | None:
+        """``PUT`` the PDF to the upload URL (the blob store), once: the blob store's refusal,
+        or None. A failure after sending raises ApiUnavailable (the document's status tells
+        whether it arrived); a URL off the service's hosts raises ApiProtocolError, and nothing
+        is sent."""
         url = upload_url.url if isinstance(upload_url, UploadUrl) else upload_url
         refused = self.urls.refusal(url, "blob")
         if refused is not None:
@@ -117,11 +122,9 @@ class BlobCalls(Transport):
             ) from exc
         self._log.info("blob.upload", status=response.status_code, size=len(pdf))
         if response.status_code not in (200, 201):
-            raise ApiRefused(
-                f"upload: HTTP {response.status_code}",
-                status=response.status_code,
-                detail=_blob_error(response),
-            )
+            status = response.status_code
+            return Refusal(f"upload: HTTP {status}", status, _blob_error(response))
+        return None
 
     async def download_document(
         self, url: str, sink: BinaryIO, *, max_bytes: int | None = None
