@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import re
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -22,16 +21,11 @@ import httpx
 from firmaio.fsm.errors import ApiProtocolError, ApiRefused, ApiUnavailable
 
 from .answers import Refusal, Transient, raised
+from .evidence import mask_signatures
 from .limits import chunks, read_body, with_body
 from .models import UploadUrl
+from .problems import not_the_service
 from .transport import Transport
-
-_SIGNATURE = re.compile(r"(?i)\b(sig=)[^&\s\"']+")
-
-
-def mask_signatures(text: str) -> str:
-    """``text`` with the signature of any shared-access URL masked (``sig=...``)."""
-    return _SIGNATURE.sub(r"\1[masked]", text)
 
 
 class MaskedSignatures(logging.Filter):
@@ -121,10 +115,13 @@ class BlobCalls(Transport):
                 "document's status tells if it arrived"
             ) from exc
         self._log.info("blob.upload", status=response.status_code, size=len(pdf))
-        if response.status_code not in (200, 201):
-            status = response.status_code
-            return Refusal(f"upload: HTTP {status}", status, _blob_error(response))
-        return None
+        status = response.status_code
+        if status in (200, 201):
+            return None
+        code = _blob_error(response)
+        if _passing(status) or (400 <= status < 500 and _blob_code(response) is not None):
+            return Refusal(f"upload: HTTP {status}", status, code)
+        raise not_the_service("upload", response, self._secrets)  # a redirect, a proxy's page
 
     async def download_document(
         self, url: str, sink: BinaryIO, *, max_bytes: int | None = None
@@ -173,10 +170,24 @@ class BlobCalls(Transport):
         return Downloaded(kind, declared, size, digest.hexdigest(), head)
 
 
-def _blob_error(response: httpx.Response) -> str | None:
-    """The blob store's error code (``AuthenticationFailed``, ``BlobNotFound``...), if any."""
+def _passing(status: int) -> bool:
+    """Whether the blob store's answer to an upload closes nothing, whatever its body: an expired
+    or unknown signature (403, 404: a new URL is asked for), its passing trouble (408, 429, 5xx:
+    the document's status tells whether the upload arrived). Another refusal is the blob
+    store's only with its error code."""
+    return status in (403, 404, 408, 429) or status >= 500
+
+
+def _blob_code(response: httpx.Response) -> str | None:
+    """The blob store's error code (``AuthenticationFailed``, ``BlobNotFound``...), if its
+    answer is Azure's error XML (``<Error><Code>...``)."""
     text = response.text
     start, end = text.find("<Code>"), text.find("</Code>")
-    if 0 <= start < end:
+    if "<Error" in text and 0 <= start < end:
         return text[start + len("<Code>") : end][:80]
-    return text[:80] or None
+    return None
+
+
+def _blob_error(response: httpx.Response) -> str | None:
+    """The blob store's error code, or the first characters of its answer."""
+    return _blob_code(response) or response.text[:80] or None

@@ -153,10 +153,12 @@ class IssuerSetup:
     async def read_document(self, request_id: str, document_id: str) -> Answer:
         request = await self.client.try_get_request_view(request_id)
         if isinstance(request, Refusal):
-            return Answer.not_found() if request.status == 404 else request.answer()
+            return _not_found_or_refused(request)
         document = request.document(document_id)
-        if document is None:
-            return Answer.not_found()
+        if document is None:  # the service never drops a document: not an answer to close on
+            raise ApiProtocolError(
+                f"getSignatureRequest: the request has no document {evidence(document_id)}"
+            )
         return document_answer(document.status, reject_reason=document.reject_reason)
 
     async def mark_ready(self, request_id: str) -> Answer:

@@ -2,10 +2,12 @@
 
 Each call's ``try_`` twin hands the service's refusal (an answer other than the operation's own)
 back as a :class:`~.answers.Refusal` value, with the HTTP status and the service's problem
-detail; the typed call raises it as :class:`~firmaio.fsm.errors.ApiRefused`. They retry what is
-safe to retry:
-a call that may have reached the service is never repeated when repeating it would make
-something twice (a signature request, an upload): it raises
+detail; the typed call raises it as :class:`~firmaio.fsm.errors.ApiRefused`. Only the service's
+own problems are refusals (:mod:`.problems`): any other error answer raises
+:class:`~firmaio.fsm.errors.ApiConfigurationError` (or ApiUnavailable, a 5xx) with its evidence.
+
+They retry what is safe to retry: a call that may have reached the service is never repeated
+when repeating it would make something twice (a signature request, an upload): it raises
 :class:`~firmaio.fsm.errors.ApiUnavailable` and the caller reads before calling again (the
 flows' ``recover_request`` and ``recover_upload`` do). Uploads and downloads go to the blob
 store, not the API host: the API key is never sent there, and only to a URL of the service's
@@ -23,10 +25,12 @@ import httpx
 
 from firmaio.fsm.errors import ApiProtocolError, ApiUnavailable, InvalidInput
 
-from .answers import Refusal, Transient, bad_id, evidence, problem_detail, raised
+from .answers import Refusal, Transient, bad_id, evidence, raised
 from .answers import json_object as _json_object
 from .blobs import BlobCalls
+from .evidence import evidence_of
 from .models import DocumentValidation, Dossier, SignatureRequestView, UploadUrl
+from .problems import detail_or_error, said
 from .transport import NOT_SENT
 
 T = TypeVar("T")
@@ -73,13 +77,16 @@ class SetupCalls(BlobCalls):
                 if once and exc.wait is None:  # a 5xx may come after the work is done
                     raise ApiUnavailable(f"{operation}: {exc}; it may have been done") from exc
                 raise
-            if once and response.status_code not in expect and response.is_success:
-                raise ApiProtocolError(  # done, perhaps, but not as the service says it is
-                    f"{operation}: an unexpected HTTP {response.status_code}; it may have been done"
+            status = response.status_code
+            if once and status not in expect and response.is_success:
+                error = ApiProtocolError(  # done, perhaps, but not as the service says it is
+                    f"{operation}: an unexpected {evidence_of(response, self._secrets)}; it may "
+                    "have been done"
                 )
-            if response.status_code not in expect:
-                detail = problem_detail(response)
-                status = response.status_code
+                error.http_status = status
+                raise error
+            if status not in expect:
+                detail = said(detail_or_error(operation, response, self._secrets), self._secrets)
                 return Refusal(f"{operation}: HTTP {status}: {detail}", status, detail)
             return response
 

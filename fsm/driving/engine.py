@@ -329,6 +329,7 @@ class Engine:
 
 def _with_error(record: AuditRecord, error: ApiError) -> AuditRecord:
     return record._replace(
+        http_status=error.http_status,  # the answer that was not usable, if one came
         detail=redact_text(str(error)),
         reason=f"no usable answer from the API ({type(error).__name__})",
     )

@@ -24,7 +24,9 @@ FIELDS = [{"attrs": {"unique_name": "firma"}, "clause": {"title": "Firma", "type
 
 
 def problem(status: int, detail: str) -> Callable[[httpx.Request], httpx.Response]:
-    return lambda _request: httpx.Response(status, json={"title": "Error", "detail": detail})
+    """The service's problem (API-NOTES §3.1): its title, status and detail."""
+    body = {"title": "Error", "status": status, "detail": detail}
+    return lambda _request: httpx.Response(status, json=body)
 
 
 def blob_error(status: int, code: str) -> Callable[[httpx.Request], httpx.Response]:
@@ -89,9 +91,9 @@ CASES = [
     ),
     (
         "get_upload_url: not found",
-        problem(404, "Signature Request not found"),
+        problem(404, "Document"),
         lambda s, _o: s.get_upload_url(RID, DID),
-        Answer(Kind.NOT_FOUND, http_status=404, detail="Signature Request not found"),
+        Answer(Kind.NOT_FOUND, http_status=404, detail="Document"),
     ),
     (
         "upload_document: expired signature",
@@ -107,7 +109,7 @@ CASES = [
     ),
     (
         "read_document: not found",
-        problem(404, "Signature Request not found"),
+        problem(404, "The specified Signature Request does not exist."),
         lambda s, _o: s.read_document(RID, DID),
         Answer.not_found(),
     ),
