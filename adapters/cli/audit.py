@@ -165,6 +165,7 @@ def _show_json(stored: StoredFlow, links: list[ChainLink], db: str) -> dict[str,
         "exit_code": exits.OK.code,
         "failure": None,
         "open_intent": stored.intent,
+        "unknown_status": flow.unknown_status,
         "records": records,
     }
 

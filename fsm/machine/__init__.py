@@ -7,7 +7,15 @@ else (the ``transitions`` machine, diagrams, paths) is derived from :data:`TABLE
 :data:`STEPS`.
 """
 
-from .answers import Answer, Kind, Observation, RequestStatus, answer_of, document_answer
+from .answers import (
+    Answer,
+    Kind,
+    Observation,
+    RequestStatus,
+    answer_of,
+    document_answer,
+    is_known,
+)
 from .order import (
     DEFAULT_ACTIVATION_TIMEOUT,
     DEFAULT_VALIDATION_TIMEOUT,
@@ -53,6 +61,7 @@ __all__ = [
     "check_fields",
     "check_fiscal_code",
     "document_answer",
+    "is_known",
     "validate",
     "witness_of",
     "witnessed_by",

@@ -3,7 +3,7 @@ signed with a key held outside the store."""
 
 from .chain import BrokenChain, ChainLink, canonical, chain_hash, genesis, verify_chain
 from .checkpoint import Checkpoint, against_checkpoint, check_key, heads_digest, read_checkpoint
-from .record import AuditRecord, Outcome, fold, from_event_dict
+from .record import AuditRecord, Outcome, fold, from_event_dict, unknown_status
 
 __all__ = [
     "AuditRecord",
@@ -20,5 +20,6 @@ __all__ = [
     "genesis",
     "heads_digest",
     "read_checkpoint",
+    "unknown_status",
     "verify_chain",
 ]
