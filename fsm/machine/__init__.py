@@ -23,6 +23,7 @@ from .order import (
     check_expiry,
     check_fields,
     check_fiscal_code,
+    default_title,
 )
 from .states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL, State, Trigger
 from .steps import DEFAULT_STEPS, RESTING, STEPS, ApiCall, Step, Steps
@@ -60,6 +61,7 @@ __all__ = [
     "check_expiry",
     "check_fields",
     "check_fiscal_code",
+    "default_title",
     "document_answer",
     "is_known",
     "validate",
