@@ -114,8 +114,8 @@ class IssuerSetup:
             and mark is not None
             and abs(item.expires_at - mark) < 0.0005
         ]
-        if not found:
-            return Answer.not_found()
+        if not found:  # the listing (200) shows none: nothing was made, no text stands for it
+            return Answer(Kind.NOT_FOUND, http_status=200)
         if len(found) > 1:
             return Answer.refused(
                 409,
