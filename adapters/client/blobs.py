@@ -80,6 +80,7 @@ class BlobCalls(Transport):
             self._blob = httpx.AsyncClient(
                 timeout=self._timeout,
                 transport=self._transport,
+                follow_redirects=False,  # a redirect of the blob store is refused, not followed
                 headers={"Accept-Encoding": "identity"},  # a PDF's size is its declared length
             )
         return self._blob
