@@ -45,6 +45,9 @@ class RunReport:
     """Flows whose API calls failed after retries: they resume on the next run."""
     unsettled: dict[str, str] = field(default_factory=dict)
     """Flows that stopped short of rest on an answer no guard accepted (state, reason)."""
+    attention: dict[str, str] = field(default_factory=dict)
+    """Flows whose request reads a status the table does not know (the status): open,
+    watched, and for a person to look at."""
     rows: list[FlowRow] = field(default_factory=list)
 
     @property
@@ -92,6 +95,8 @@ class BatchRun:
         try:
             flow = await self.driver.open(request_id, tenant=self.tenant)
             state = await self.driver.advance(flow)
+            if flow.unknown_status is not None:
+                self.report.attention[request_id] = flow.unknown_status
         finally:
             self.driver.forget(request_id)
         return state, flow.history[-1].reason if flow.history else None

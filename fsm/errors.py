@@ -18,7 +18,7 @@ included, marked *adapters*; a test keeps this tree and the classes the same)::
         │   └── IncompleteDownload  a download cut short of its declared length (adapters)
         ├── ApiProtocolError     an answer that does not parse as the API documents it
         │   └── DownloadRefused  a signed document not of its declared type or size (adapters)
-        ├── ApiConfigurationError  401/403: the key or the network setup is wrong
+        ├── ApiConfigurationError  401/403, a redirect, a proxy's page: a setting is wrong
         └── ApiRefused           a final 4xx to a call outside the flow (creating a dossier...)
 
 Answers the API *does* give (refusals, "not found", closed requests) are not exceptions:
@@ -136,9 +136,11 @@ class UnreadableTrail(StoreUnusable):
 
 
 class ApiError(FsmError):
-    """The issuer API gave no usable answer. ``record`` is the audit record of the attempt."""
+    """The issuer API gave no usable answer. ``record`` is the audit record of the attempt;
+    ``http_status`` the status of the answer that was not usable, if one came."""
 
     record: AuditRecord | None = None
+    http_status: int | None = None
 
 
 class ApiUnavailable(ApiError):
@@ -150,7 +152,9 @@ class ApiProtocolError(ApiError):
 
 
 class ApiConfigurationError(ApiError):
-    """401 or 403: the API key, its environment or its IP allow-list is wrong. Not retried."""
+    """401 or 403: the API key, its environment or its IP allow-list is wrong; or an answer that
+    is not the service's (a redirect, a proxy's 404): the base URL or the network is. Not
+    retried."""
 
 
 class ApiRefused(ApiError):

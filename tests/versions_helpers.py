@@ -27,6 +27,9 @@ V2_MIGRATION = TableMigration(
     guards={"message_sent": "message_was_sent"},
     rows={("WAITING", "send_message", "already_sent"): ("notify", "message_was_sent")},
 )
+V1 = TableVersions(1, ())
+"""What a release of table version 1 ran: its version, no migration."""
+
 V2 = TableVersions(2, (V2_MIGRATION,))
 """The built-in table, as if it were version 2 of a table whose version 1 had the old names."""
 

@@ -175,6 +175,7 @@ def _show_json(stored: StoredFlow, links: list[ChainLink], db: str) -> dict[str,
         "open_intent": stored.intent,
         "table_version": engine.version,
         "written_by_older_tables": list(older_versions(flow.history, engine.version)),
+        "unknown_status": flow.unknown_status,
         "records": records,
     }
 

@@ -34,7 +34,12 @@ class Exit:
 
 OK = Exit(0, "ok", "done: NOTIFIED or SIGNED (and CANCELLED for `cancel`); diagrams written")
 USAGE = Exit(2, "usage", "bad arguments, or a malformed signature-request id (nothing is called)")
-CONFIGURATION = Exit(3, "configuration", "no API key, or the API refused it (401/403)")
+CONFIGURATION = Exit(
+    3,
+    "configuration",
+    "no API key, the API refused it (401/403), or the base URL leads elsewhere (a redirect, a "
+    "proxy's page)",
+)
 UNAVAILABLE = Exit(4, "unavailable", "the API gave no usable answer after retries")
 NOT_ALLOWED = Exit(
     5, "not_allowed", "the trigger is not allowed in the flow's state, or another process won"

@@ -13,6 +13,7 @@ from typing import TextIO
 from firmaio.fsm.driving import Driver, DurableDriver, Flow
 from firmaio.fsm.errors import FlowBusy, InvalidInput, StaleFlow
 from firmaio.fsm.machine import Order, State, Trigger
+from firmaio.fsm.trail import Outcome
 
 from ..client import IssuerClient
 from ..factory import open_flow
@@ -126,7 +127,9 @@ def _report(
 
 async def _watch(args: argparse.Namespace, driver: Driver, flow: Flow) -> None:
     while flow.state is State.READY:  # learn where the request is, without notifying
-        await driver.step(flow, Trigger.CHECK_ACTIVATION)
+        record = await driver.step(flow, Trigger.CHECK_ACTIVATION)
+        if record.outcome is Outcome.REFUSED:
+            return  # an unknown status past the deadline: left open, as it is
         if flow.state is State.READY:
             await driver.clock.sleep(args.interval)
     await driver.watch(flow, interval=args.interval, max_checks=args.max_checks)
@@ -219,6 +222,7 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
             "conflicts": report.conflicts,
             "errors": report.errors,
             "unsettled": report.unsettled,
+            "needs_attention": report.attention,
             "flows": [{"id": r.flow_id, "state": r.state, "records": r.seq} for r in report.rows],
         }
         json.dump(summary, out, indent=2)

@@ -113,6 +113,8 @@ def print_flow(title: str, flow: Flow, qr: FallbackFiles | None, out: TextIO) ->
     for record in flow.history:
         print(format_record(record), file=out)
     print(f"  final state: {flow.state}", file=out)
+    if flow.unknown_status is not None:
+        print(f"  needs attention: {attention(flow.unknown_status)}", file=out)
     if flow.io_message_id:
         print(f"  io_message_id: {flow.io_message_id}", file=out)
     if flow.failure:
@@ -149,6 +151,7 @@ def flow_json(
         "state": None if flow is None else str(flow.state),
         "exit_code": exit_code,
         "io_message_id": None if flow is None else flow.io_message_id,
+        "unknown_status": None if flow is None else flow.unknown_status,
         "failure": None if failure is None else failure.as_json(),
         "fallback": None
         if fallback is None
@@ -184,5 +187,16 @@ def print_report(report: RunReport, db: str, out: TextIO) -> None:
     print(f"  driven now: {report.driven}; left to other workers: {report.conflicts}", file=out)
     for request_id, error in report.errors.items():
         print(f"  error, rerun to resume: {request_id}: {error}", file=out)
+    for request_id, status in report.attention.items():
+        print(f"  needs attention: {request_id}: {attention(status)}", file=out)
     for request_id, why in report.unsettled.items():
-        print(f"  not settled, rerun to try again: {request_id}: {why}", file=out)
+        if request_id not in report.attention:
+            print(f"  not settled, rerun to try again: {request_id}: {why}", file=out)
+
+
+def attention(status: str) -> str:
+    """Why a flow whose request reads an unknown ``status`` needs a person's look."""
+    return (
+        f"the request reads status {status!r}, which the table does not know; the flow stays "
+        "open, and is watched (check the issuer API's notes, or ask the service)"
+    )

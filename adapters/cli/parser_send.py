@@ -62,7 +62,11 @@ def _send(sub: Any) -> None:
     send.add_argument(
         "--fields", metavar="FILE", help="signature fields as JSON, or TOML with fields = [...]"
     )
-    send.add_argument("--title", help="the document's title (3-60 characters; default: file name)")
+    send.add_argument(
+        "--title",
+        help="the document's title (3-60 characters, no fiscal code; default: the file's name, "
+        "any fiscal code taken out)",
+    )
     send.add_argument("--dossier", type=request_id, help="an existing dossier's id")
     send.add_argument(
         "--dossier-title",

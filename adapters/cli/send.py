@@ -23,7 +23,7 @@ from ulid import ULID
 
 from firmaio.fsm.driving import Driver, Flow
 from firmaio.fsm.errors import InvalidInput
-from firmaio.fsm.machine import State, Trigger, check_fields
+from firmaio.fsm.machine import State, Trigger, check_fields, default_title
 
 from ..client import order_from_pdf
 from .fiscal import fiscal_code_of
@@ -69,7 +69,7 @@ def _order_values(args: argparse.Namespace) -> dict[str, Any]:
         raise InvalidInput("name the PDF's signature fields: --field NAME or --fields FILE")
     values: dict[str, Any] = {
         "fields": check_fields(fields),
-        "document_title": args.title or Path(args.pdf).stem[:60],
+        "document_title": args.title or default_title(Path(args.pdf).stem),
         "expires_at": args.expires_at,
         "support_email": args.support_email,
         "validation_timeout": args.validation_timeout,

@@ -2,14 +2,16 @@
 
 :mod:`.transport` makes one call and retries it; :mod:`.answers` turns answers into the core's
 values; :mod:`.issuer` holds :class:`IssuerClient`, the calls themselves, and the rule that no
-citizen ever gets two messages. Nothing an answer holds is trusted beyond its documented shape:
-:mod:`.limits` bounds every body and call, :mod:`.urls` says which URLs are followed, and ids
-are checked by the rule for ids typed by a user.
+citizen ever gets two messages; :mod:`.setup_calls` and :mod:`.blobs` the set-up's calls to the
+API and the blob store (a refusal as a :class:`Refusal` value from their ``try_`` calls),
+:mod:`.setup` the core's ``SetupApi`` over them. Nothing an answer holds is trusted beyond its
+documented shape: :mod:`.limits` bounds every body and call, :mod:`.urls` says which URLs are
+followed, and ids are checked by the rule for ids typed by a user.
 """
 
 from __future__ import annotations
 
-from .answers import IO_CATCH_ALLS, MESSAGES_DISABLED, NO_IO_PROFILE, request_answer
+from .answers import IO_CATCH_ALLS, MESSAGES_DISABLED, NO_IO_PROFILE, Refusal, request_answer
 from .blobs import DownloadRefused
 from .issuer import IssuerClient
 from .limits import DEFAULT_LIMITS, AnswerLimits
@@ -41,6 +43,7 @@ __all__ = [
     "DownloadRefused",
     "IssuerClient",
     "IssuerSetup",
+    "Refusal",
     "RequestListItem",
     "RetryPolicy",
     "SignatureRequestView",

@@ -1,5 +1,6 @@
-"""From HTTP answers to the core's :class:`~firmaio.fsm.machine.answers.Answer` values, and what
-counts as transient (worth another attempt) or malformed. Pure functions over ``httpx.Response``.
+"""From HTTP answers to the core's :class:`~firmaio.fsm.machine.answers.Answer` values, a set-up
+call's :class:`Refusal`, and what counts as transient (worth another attempt) or malformed. Pure
+functions over ``httpx.Response``.
 
 An answer is used only in its documented shape: ids obey the rule for ids typed by a user
 (:func:`~firmaio.fsm.ids.check_request_id`), a request read is the request asked for, a status
@@ -9,16 +10,17 @@ malformed answer, refused with the evidence (the value, escaped and cut short)."
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
-from firmaio.fsm.errors import InvalidRequestId
+from firmaio.fsm.errors import ApiRefused, InvalidRequestId
 from firmaio.fsm.ids import check_request_id
 from firmaio.fsm.machine import Answer, Kind
-from firmaio.fsm.redact import redact_text
 
+from .evidence import body_of
 from .urls import UrlPolicy
 
 MESSAGES_DISABLED = "It is not allowed to send a message to this user."
@@ -30,13 +32,53 @@ IO_CATCH_ALLS = frozenset(
 5xx (but 500 on the send) included. Nothing was sent; a later attempt may succeed."""
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The service's refusal of a set-up call: a final answer other than the call's own (a 4xx,
+    or the blob store's refusal), which trying again will not change. A value, not an error: the
+    flow reads it as its answer (:meth:`answer`); a typed call raises it (:meth:`error`)."""
+
+    message: str
+    """``operation: HTTP status: detail``, as :class:`~firmaio.fsm.errors.ApiRefused` says it."""
+    status: int
+    detail: str | None
+    """The service's problem detail (fiscal codes masked), or the blob store's error code."""
+
+    def answer(self) -> Answer:
+        """The flow's REFUSED answer, with the service's status and detail."""
+        return Answer.refused(self.status, self.detail)
+
+    def error(self) -> ApiRefused:
+        """The refusal as the exception a typed call raises."""
+        return ApiRefused(self.message, status=self.status, detail=self.detail)
+
+
+T = TypeVar("T")
+
+
+def raised(result: T | Refusal) -> T:
+    """``result``, or its refusal raised as :class:`~firmaio.fsm.errors.ApiRefused`."""
+    if isinstance(result, Refusal):
+        raise result.error()
+    return result
+
+
 class Transient(Exception):
     """A transient answer (5xx, 429, garbled body): worth another attempt."""
 
-    def __init__(self, message: str, *, wait: float | None = None, malformed: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        wait: float | None = None,
+        malformed: bool = False,
+        status: int | None = None,
+    ):
         super().__init__(message)
         self.wait = wait
         self.malformed = malformed
+        self.status = status
+        """The HTTP status of the answer, when one came."""
 
 
 STATUS = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
@@ -86,20 +128,6 @@ def cut(text: str, most: int = MOST_SAID) -> str:
     return text if len(text) <= most else text[:most] + f"... [cut: {len(text)} characters]"
 
 
-def problem_detail(response: httpx.Response) -> str | None:
-    """The problem detail (or APIM message) of an error answer, with fiscal codes masked, cut
-    to :data:`MOST_SAID` characters."""
-    try:
-        body = response.json()
-    except (ValueError, RecursionError):
-        return redact_text(response.text[:200]) if response.text else None
-    if isinstance(body, dict):
-        for key in ("detail", "message", "title"):
-            if isinstance(body.get(key), str):
-                return cut(redact_text(body[key]))
-    return None
-
-
 def request_answer(view: dict[str, Any], http_status: int = 200) -> Answer:
     """The core's Answer for a ``SignatureRequestDetailView``; unknown statuses are kept as is."""
     notification = view.get("notification")
@@ -131,11 +159,16 @@ def json_object(response: httpx.Response) -> dict[str, Any]:
         body = response.json()
     except (ValueError, RecursionError):  # nested deeper than the parser goes: no answer either
         raise Transient(
-            f"HTTP {response.status_code} with a body that is not JSON", malformed=True
+            f"HTTP {response.status_code} with a body that is not JSON ({body_of(response)})",
+            malformed=True,
+            status=response.status_code,
         ) from None
     if not isinstance(body, dict):
         raise Transient(
-            f"HTTP {response.status_code} with a JSON body that is not an object", malformed=True
+            f"HTTP {response.status_code} with a JSON body that is not an object "
+            f"({body_of(response)})",
+            malformed=True,
+            status=response.status_code,
         )
     return body
 
@@ -148,7 +181,11 @@ def request_view(
     code URL of the IO link service; else a malformed answer (retried, then refused)."""
     view = json_object(response)
     if "status" not in view:
-        raise Transient("a signature request without a status", malformed=True)
+        raise Transient(
+            f"a signature request without a status ({body_of(response)})",
+            malformed=True,
+            status=response.status_code,
+        )
     notification = view.get("notification")
     message = notification.get("io_message_id") if isinstance(notification, dict) else None
     problems = [
@@ -163,5 +200,5 @@ def request_view(
         problems.append(None if refused is None else f"its qr_code_url is refused: {refused}")
     said = "; ".join(p for p in problems if p is not None)
     if said:
-        raise Transient(f"HTTP {response.status_code}: {said}", malformed=True)
+        raise Transient(f"HTTP {response.status_code}: {said}", malformed=True, status=200)
     return view

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import re
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -21,17 +20,12 @@ import httpx
 
 from firmaio.fsm.errors import ApiProtocolError, ApiRefused, ApiUnavailable
 
-from .answers import Transient
+from .answers import Refusal, Transient, raised
+from .evidence import mask_signatures
 from .limits import chunks, read_body, with_body
 from .models import UploadUrl
+from .problems import not_the_service
 from .transport import Transport
-
-_SIGNATURE = re.compile(r"(?i)\b(sig=)[^&\s\"']+")
-
-
-def mask_signatures(text: str) -> str:
-    """``text`` with the signature of any shared-access URL masked (``sig=...``)."""
-    return _SIGNATURE.sub(r"\1[masked]", text)
 
 
 class MaskedSignatures(logging.Filter):
@@ -86,15 +80,21 @@ class BlobCalls(Transport):
             self._blob = httpx.AsyncClient(
                 timeout=self._timeout,
                 transport=self._transport,
+                follow_redirects=False,  # a redirect of the blob store is refused, not followed
                 headers={"Accept-Encoding": "identity"},  # a PDF's size is its declared length
             )
         return self._blob
 
     async def upload_document(self, upload_url: str | UploadUrl, pdf: bytes) -> None:
-        """``PUT`` the PDF to the upload URL (the blob store), once: a failure after sending
-        raises ApiUnavailable (the document's status tells whether it arrived); a refusal
-        (403 for an expired or wrong signature) raises ApiRefused. A URL off the service's
-        hosts raises ApiProtocolError, and nothing is sent."""
+        """``PUT`` the PDF to the upload URL (the blob store), once; a refusal (403 for an
+        expired or wrong signature) raises ApiRefused."""
+        raised(await self.try_upload_document(upload_url, pdf))
+
+    async def try_upload_document(self, upload_url: str | UploadUrl, pdf: bytes) -> Refusal | None:
+        """``PUT`` the PDF to the upload URL (the blob store), once: the blob store's refusal,
+        or None. A failure after sending raises ApiUnavailable (the document's status tells
+        whether it arrived); a URL off the service's hosts raises ApiProtocolError, and nothing
+        is sent."""
         url = upload_url.url if isinstance(upload_url, UploadUrl) else upload_url
         refused = self.urls.refusal(url, "blob")
         if refused is not None:
@@ -116,12 +116,13 @@ class BlobCalls(Transport):
                 "document's status tells if it arrived"
             ) from exc
         self._log.info("blob.upload", status=response.status_code, size=len(pdf))
-        if response.status_code not in (200, 201):
-            raise ApiRefused(
-                f"upload: HTTP {response.status_code}",
-                status=response.status_code,
-                detail=_blob_error(response),
-            )
+        status = response.status_code
+        if status in (200, 201):
+            return None
+        code = _blob_error(response)
+        if _passing(status) or (400 <= status < 500 and _blob_code(response) is not None):
+            return Refusal(f"upload: HTTP {status}", status, code)
+        raise not_the_service("upload", response, self._secrets)  # a redirect, a proxy's page
 
     async def download_document(
         self, url: str, sink: BinaryIO, *, max_bytes: int | None = None
@@ -170,10 +171,24 @@ class BlobCalls(Transport):
         return Downloaded(kind, declared, size, digest.hexdigest(), head)
 
 
-def _blob_error(response: httpx.Response) -> str | None:
-    """The blob store's error code (``AuthenticationFailed``, ``BlobNotFound``...), if any."""
+def _passing(status: int) -> bool:
+    """Whether the blob store's answer to an upload closes nothing, whatever its body: an expired
+    or unknown signature (403, 404: a new URL is asked for), its passing trouble (408, 429, 5xx:
+    the document's status tells whether the upload arrived). Another refusal is the blob
+    store's only with its error code."""
+    return status in (403, 404, 408, 429) or status >= 500
+
+
+def _blob_code(response: httpx.Response) -> str | None:
+    """The blob store's error code (``AuthenticationFailed``, ``BlobNotFound``...), if its
+    answer is Azure's error XML (``<Error><Code>...``)."""
     text = response.text
     start, end = text.find("<Code>"), text.find("</Code>")
-    if 0 <= start < end:
+    if "<Error" in text and 0 <= start < end:
         return text[start + len("<Code>") : end][:80]
-    return text[:80] or None
+    return None
+
+
+def _blob_error(response: httpx.Response) -> str | None:
+    """The blob store's error code, or the first characters of its answer."""
+    return _blob_code(response) or response.text[:80] or None

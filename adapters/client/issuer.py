@@ -4,9 +4,12 @@ One pooled ``httpx.AsyncClient`` per key, explicit timeouts, the key sent as
 ``Ocp-Apim-Subscription-Key``. Every answer of API-NOTES §3.2 becomes a typed outcome:
 
 * refusals (messages off, no IO profile), "not found" and closed requests are
-  :class:`~fsm.machine.answers.Answer` values for the guards;
+  :class:`~fsm.machine.answers.Answer` values for the guards, taken only from the service's own
+  problems (:mod:`.problems`): any other error answer (a proxy's 404, a gateway's page, a
+  redirect) raises :class:`~fsm.errors.ApiConfigurationError` with its evidence, and a flow
+  never closes on it;
 * a 422 to the notification ("not notifiable now") is resolved by reading the request;
-* 401 and 403 raise :class:`~fsm.errors.ApiConfigurationError` at once;
+* 401, 403 and redirects raise :class:`~fsm.errors.ApiConfigurationError` at once;
 * 429 waits as ``x-rate-limit-retry-after`` / ``Retry-After`` say; 5xx, timeouts, dropped
   connections and malformed bodies are retried with capped exponential backoff and jitter
   (stamina), then raise :class:`~fsm.errors.ApiUnavailable` or
@@ -39,10 +42,10 @@ from .answers import (
     Transient,
     bad_id,
     json_object,
-    problem_detail,
     request_answer,
     request_view,
 )
+from .problems import REQUEST_NOT_FOUND, detail_or_error, not_the_service, said
 from .setup_calls import SetupCalls
 from .transport import NOT_SENT
 
@@ -69,9 +72,16 @@ class IssuerClient(SetupCalls):
     def _read_answer(self, response: httpx.Response, request_id: str) -> Answer:
         if response.status_code == 200:
             return request_answer(request_view(response, request_id, self.urls))
+        detail = detail_or_error("getSignatureRequest", response, self._secrets)
         if response.status_code == 404:
-            return Answer.not_found()
-        return Answer.refused(response.status_code, problem_detail(response))
+            return self._not_found("getSignatureRequest", response, detail)
+        return Answer.refused(response.status_code, said(detail, self._secrets))
+
+    def _not_found(self, operation: str, response: httpx.Response, detail: str) -> Answer:
+        """NOT_FOUND, on the service's own words for a missing request only."""
+        if detail != REQUEST_NOT_FOUND:
+            raise not_the_service(operation, response, self._secrets)
+        return Answer(Kind.NOT_FOUND, http_status=404, detail=detail)
 
     async def send_notification(self, request_id: str) -> Answer:
         """``PUT /signature-requests/{id}/notification`` with an empty body; at most one message."""
@@ -123,16 +133,18 @@ class IssuerClient(SetupCalls):
             if refused is not None:
                 raise Transient(f"HTTP {status}: {refused}", malformed=True)
             return Answer.sent(io_message_id, http_status=status)
-        detail = problem_detail(response)
+        detail = detail_or_error("sendNotification", response, self._secrets)
         if status == 400 and detail == MESSAGES_DISABLED:
             return Answer.messages_disabled()
         if status == 400 and detail in IO_CATCH_ALLS:
             return Answer.io_unavailable(detail)
+        if status == 404 and detail == NO_IO_PROFILE:
+            return Answer.no_io_profile()
         if status == 404:
-            return Answer.no_io_profile() if detail == NO_IO_PROFILE else Answer.not_found()
+            return self._not_found("sendNotification", response, detail)
         if status == 422:  # not notifiable now: already notified? closed? still READY?
             return await self.get_request(request_id)
-        return Answer.refused(status, detail)
+        return Answer.refused(status, said(detail, self._secrets))
 
     async def cancel_request(self, request_id: str) -> Answer:
         """``PUT /signature-requests/{id}/status`` with ``"CANCELLED"``."""
@@ -155,8 +167,13 @@ class IssuerClient(SetupCalls):
                 raise
             if response.status_code == 204:
                 return Answer.cancel_accepted()
+            try:
+                detail = detail_or_error("setSignatureRequestStatus", response, self._secrets)
+            except Transient:
+                maybe_done = True  # a 2xx, but not the service's 204: it may have been done
+                raise
             if response.status_code == 404:
-                return Answer.not_found()
-            return Answer.refused(response.status_code, problem_detail(response))
+                return self._not_found("setSignatureRequestStatus", response, detail)
+            return Answer.refused(response.status_code, said(detail, self._secrets))
 
         return await self._retrying("setSignatureRequestStatus", attempt)

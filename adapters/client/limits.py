@@ -64,8 +64,7 @@ class TooLarge(Transient):
 
     def __init__(self, status: int, limit: int) -> None:
         message = f"HTTP {status} with a body over {limit} bytes"
-        super().__init__(message, malformed=200 <= status < 300)
-        self.status = status
+        super().__init__(message, malformed=200 <= status < 300, status=status)
 
 
 class TooSlow(httpx.ReadTimeout):

@@ -1,10 +1,11 @@
 """The core's :class:`~firmaio.fsm.ports.SetupApi` over an :class:`~.issuer.IssuerClient`.
 
-Each set-up call becomes the :class:`~firmaio.fsm.machine.answers.Answer` its step's guards read:
-the
-ids the service gave travel as facts; a refusal the flow can name (no IO profile, a PDF the
-service refuses, an expired upload URL, a dossier that does not exist) is an answer; any other
-refusal is ``REFUSED`` with the service's detail. The order's PDF is read here, and refused
+Each set-up call becomes the :class:`~firmaio.fsm.machine.answers.Answer` its step's guards
+read: the ids the service gave travel as facts; a refusal the flow can name (no IO profile, a PDF
+the service refuses, an expired upload URL, a dossier that does not exist) is an answer; any
+other refusal is ``REFUSED`` with the service's detail. The client hands a refusal back as a
+value (its ``try_`` calls), so none is raised and caught on the way. The order's PDF is read
+here, and refused
 (:class:`~firmaio.fsm.errors.InvalidInput`, nothing sent) if it is no longer the file the flow
 started from. Signed documents are downloaded to ``documents_dir``, each into a temporary file
 beside its place, checked (a PDF, of the declared size, under ``documents_dir``) before any is
@@ -20,10 +21,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import BinaryIO
 
-from firmaio.fsm.errors import ApiProtocolError, ApiRefused, ApiUnavailable, InvalidInput
+from firmaio.fsm.errors import ApiProtocolError, ApiUnavailable, InvalidInput
 from firmaio.fsm.machine import Answer, Kind, Order, answer_of, check_expiry, document_answer
 
-from .answers import NO_IO_PROFILE, cut, epoch, evidence
+from .answers import NO_IO_PROFILE, Refusal, cut, epoch, evidence
 from .blobs import Downloaded, DownloadRefused, IncompleteDownload
 from .issuer import IssuerClient
 from .models import RequestListItem, SignatureRequestView
@@ -50,57 +51,51 @@ class IssuerSetup:
     # -- before READY --------------------------------------------------------------------
 
     async def find_signer(self, fiscal_code: str) -> Answer:
-        try:
-            signer_id = await self.client.get_signer_id(fiscal_code)
-        except ApiRefused as refused:
-            if refused.status == 404 and refused.detail == NO_IO_PROFILE:
+        signer_id = await self.client.try_get_signer_id(fiscal_code)
+        if isinstance(signer_id, Refusal):
+            if signer_id.status == 404 and signer_id.detail == NO_IO_PROFILE:
                 return Answer.no_io_profile()
-            return Answer.refused(refused.status or 0, refused.detail)
+            return signer_id.answer()
         return answer_of(Kind.SIGNER, 200, signer_id=signer_id)
 
     async def validate_document(self, order: Order) -> Answer:
         pdf = read_pdf(order)
-        try:
-            result = await self.client.validate_document(pdf, order.fields)
-        except ApiRefused as refused:
-            return Answer.refused(refused.status or 0, refused.detail)
+        result = await self.client.try_validate_document(pdf, order.fields)
+        if isinstance(result, Refusal):
+            return result.answer()
         if result.is_valid:
             return Answer(Kind.DOCUMENT_VALID, http_status=200)
         said = cut("\n".join(result.violations)) or "the document is not valid"
         return Answer(Kind.DOCUMENT_INVALID, http_status=200, detail=said)
 
     async def open_dossier(self, order: Order) -> Answer:
-        try:
-            if order.dossier_id is not None:
-                dossier = await self.client.get_dossier(order.dossier_id)
-                status = 200
-            else:
-                body: dict[str, object] = {
-                    "title": order.dossier_title,
-                    "documents_metadata": [order.metadata()],
-                }
-                if order.support_email is not None:
-                    body["support_email"] = order.support_email
-                dossier = await self.client.create_dossier(body)
-                status = 201
-        except ApiRefused as refused:
-            if refused.status == 404:
-                return Answer(Kind.NOT_FOUND, http_status=404, detail=refused.detail)
-            return Answer.refused(refused.status or 0, refused.detail)
+        if order.dossier_id is not None:
+            dossier = await self.client.try_get_dossier(order.dossier_id)
+            status = 200
+        else:
+            body: dict[str, object] = {
+                "title": order.dossier_title,
+                "documents_metadata": [order.metadata()],
+            }
+            if order.support_email is not None:
+                body["support_email"] = order.support_email
+            dossier = await self.client.try_create_dossier(body)
+            status = 201
+        if isinstance(dossier, Refusal):
+            return _not_found_or_refused(dossier)
         return answer_of(Kind.DOSSIER, status, dossier_id=dossier.id)
 
     async def create_request(
         self, order: Order, dossier_id: str, signer_id: str, expires_at: str
     ) -> Answer:
-        try:
-            request = await self.client.create_signature_request(
-                dossier_id,
-                signer_id,
-                expires_at=expires_at,
-                documents_metadata=[order.metadata()],
-            )
-        except ApiRefused as refused:
-            return Answer.refused(refused.status or 0, refused.detail)
+        request = await self.client.try_create_signature_request(
+            dossier_id,
+            signer_id,
+            expires_at=expires_at,
+            documents_metadata=[order.metadata()],
+        )
+        if isinstance(request, Refusal):
+            return request.answer()
         return _created(request, 201)
 
     async def find_created_request(
@@ -119,8 +114,8 @@ class IssuerSetup:
             and mark is not None
             and abs(item.expires_at - mark) < 0.0005
         ]
-        if not found:
-            return Answer.not_found()
+        if not found:  # the listing (200) shows none: nothing was made, no text stands for it
+            return Answer(Kind.NOT_FOUND, http_status=200)
         if len(found) > 1:
             return Answer.refused(
                 409,
@@ -134,51 +129,45 @@ class IssuerSetup:
             yield RequestListItem.from_json(raw)
 
     async def get_upload_url(self, request_id: str, document_id: str) -> Answer:
-        try:
-            upload = await self.client.get_upload_url(request_id, document_id)
-        except ApiRefused as refused:
-            if refused.status == 404:
-                return Answer(Kind.NOT_FOUND, http_status=404, detail=refused.detail)
-            return Answer.refused(refused.status or 0, refused.detail)
+        upload = await self.client.try_get_upload_url(request_id, document_id)
+        if isinstance(upload, Refusal):
+            return _not_found_or_refused(upload)
         facts = () if upload.expires_at is None else (("upload_url_expires_at", upload.expires_at),)
         return Answer(Kind.UPLOAD_URL, http_status=200, upload_url=upload.url, facts=facts)
 
     async def upload_document(self, upload_url: str, order: Order) -> Answer:
         pdf = read_pdf(order)
-        try:
-            await self.client.upload_document(upload_url, pdf)
-        except ApiRefused as refused:
-            status = refused.status or 0
-            if status in (403, 404):  # an expired or unknown signature: a new URL
-                return Answer(Kind.UPLOAD_URL_EXPIRED, http_status=status, detail=refused.detail)
-            if status in (408, 429) or status >= 500:  # the blob store's passing trouble
-                raise ApiUnavailable(
-                    f"upload: HTTP {status} ({refused.detail}); the document's status tells if "
-                    "it arrived"
-                ) from refused
-            return Answer.refused(status, refused.detail)
-        return Answer(Kind.UPLOADED, http_status=201)
+        refused = await self.client.try_upload_document(upload_url, pdf)
+        if refused is None:
+            return Answer(Kind.UPLOADED, http_status=201)
+        status = refused.status
+        if status in (403, 404):  # an expired or unknown signature: a new URL
+            return Answer(Kind.UPLOAD_URL_EXPIRED, http_status=status, detail=refused.detail)
+        if status in (408, 429) or status >= 500:  # the blob store's passing trouble
+            raise ApiUnavailable(
+                f"upload: HTTP {status} ({refused.detail}); the document's status tells if "
+                "it arrived"
+            )
+        return refused.answer()
 
     async def read_document(self, request_id: str, document_id: str) -> Answer:
-        try:
-            request = await self.client.get_request_view(request_id)
-        except ApiRefused as refused:
-            if refused.status == 404:
-                return Answer.not_found()
-            return Answer.refused(refused.status or 0, refused.detail)
+        request = await self.client.try_get_request_view(request_id)
+        if isinstance(request, Refusal):
+            return _not_found_or_refused(request)
         document = request.document(document_id)
-        if document is None:
-            return Answer.not_found()
+        if document is None:  # the service never drops a document: not an answer to close on
+            raise ApiProtocolError(
+                f"getSignatureRequest: the request has no document {evidence(document_id)}"
+            )
         return document_answer(document.status, reject_reason=document.reject_reason)
 
     async def mark_ready(self, request_id: str) -> Answer:
-        try:
-            await self.client.mark_ready(request_id)
-        except ApiRefused as refused:
-            if refused.status == 400 and refused.detail in (ALREADY_READY, PAST_READY):
-                return Answer(Kind.MARKED_READY, http_status=400, detail=refused.detail)
-            return Answer.refused(refused.status or 0, refused.detail)
-        return Answer(Kind.MARKED_READY, http_status=204)
+        refused = await self.client.try_mark_ready(request_id)
+        if refused is None:
+            return Answer(Kind.MARKED_READY, http_status=204)
+        if refused.status == 400 and refused.detail in (ALREADY_READY, PAST_READY):
+            return Answer(Kind.MARKED_READY, http_status=400, detail=refused.detail)
+        return refused.answer()
 
     # -- after SIGNED --------------------------------------------------------------------
 
@@ -188,10 +177,9 @@ class IssuerSetup:
         is checked to stay under ``documents_dir`` (resolved, links followed) before anything is
         written. Each file is written through a temporary name beside it; when any document is
         refused, none is kept."""
-        try:
-            request = await self.client.get_request_view(request_id)
-        except ApiRefused as refused:
-            return Answer.refused(refused.status or 0, refused.detail)
+        request = await self.client.try_get_request_view(request_id)
+        if isinstance(request, Refusal):
+            return request.answer()
         if request.status != "SIGNED":
             return Answer.request(request.status)
         folder = _inside(self.documents_dir, request_id, "the request's folder")
@@ -281,6 +269,13 @@ def _fetched(done: list[tuple[str, Path, Downloaded]]) -> Answer:
             (f"signed.{document_id}.size", str(got.size)),
         ]
     return Answer(Kind.FETCHED, http_status=200, facts=tuple(facts))
+
+
+def _not_found_or_refused(refusal: Refusal) -> Answer:
+    """404 as NOT_FOUND (with the service's detail), any other refusal as REFUSED."""
+    if refusal.status == 404:
+        return Answer(Kind.NOT_FOUND, http_status=404, detail=refusal.detail)
+    return refusal.answer()
 
 
 def _created(request: SignatureRequestView, status: int) -> Answer:

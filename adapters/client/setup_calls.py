@@ -1,9 +1,13 @@
 """The issuer's set-up calls over HTTP, with typed results (:mod:`.models`).
 
-They raise :class:`~firmaio.fsm.errors.ApiRefused` (with the HTTP status and the service's
-problem detail) for an answer other than the operation's own, and retry what is safe to retry:
-a call that may have reached the service is never repeated when repeating it would make
-something twice (a signature request, an upload): it raises
+Each call's ``try_`` twin hands the service's refusal (an answer other than the operation's own)
+back as a :class:`~.answers.Refusal` value, with the HTTP status and the service's problem
+detail; the typed call raises it as :class:`~firmaio.fsm.errors.ApiRefused`. Only the service's
+own problems are refusals (:mod:`.problems`): any other error answer raises
+:class:`~firmaio.fsm.errors.ApiConfigurationError` (or ApiUnavailable, a 5xx) with its evidence.
+
+They retry what is safe to retry: a call that may have reached the service is never repeated
+when repeating it would make something twice (a signature request, an upload): it raises
 :class:`~firmaio.fsm.errors.ApiUnavailable` and the caller reads before calling again (the
 flows' ``recover_request`` and ``recover_upload`` do). Uploads and downloads go to the blob
 store, not the API host: the API key is never sent there, and only to a URL of the service's
@@ -14,18 +18,22 @@ download goes to a file a piece at a time, never whole into memory.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Sequence
-from typing import Any
+from collections.abc import AsyncGenerator, Callable, Sequence
+from typing import Any, TypeVar
 
 import httpx
 
-from firmaio.fsm.errors import ApiProtocolError, ApiRefused, ApiUnavailable, InvalidInput
+from firmaio.fsm.errors import ApiProtocolError, ApiUnavailable, InvalidInput
 
-from .answers import Transient, bad_id, evidence, problem_detail
+from .answers import Refusal, Transient, bad_id, evidence, raised
 from .answers import json_object as _json_object
 from .blobs import BlobCalls
+from .evidence import evidence_of
 from .models import DocumentValidation, Dossier, SignatureRequestView, UploadUrl
+from .problems import detail_or_error, said
 from .transport import NOT_SENT
+
+T = TypeVar("T")
 
 
 def json_object(response: httpx.Response) -> dict[str, Any]:
@@ -50,10 +58,11 @@ class SetupCalls(BlobCalls):
         *,
         once: bool = False,
         **kwargs: Any,
-    ) -> httpx.Response:
-        """One call; ``once``: a failure after the request may have been sent is not retried."""
+    ) -> httpx.Response | Refusal:
+        """One call: its answer, or the service's refusal (a final answer other than
+        ``expect``). ``once``: a failure after the request may have been sent is not retried."""
 
-        async def attempt(n: int) -> httpx.Response:
+        async def attempt(n: int) -> httpx.Response | Refusal:
             try:
                 response = await self._once(method, template, path, n, **kwargs)
             except NOT_SENT:
@@ -68,38 +77,51 @@ class SetupCalls(BlobCalls):
                 if once and exc.wait is None:  # a 5xx may come after the work is done
                     raise ApiUnavailable(f"{operation}: {exc}; it may have been done") from exc
                 raise
-            if once and response.status_code not in expect and response.is_success:
-                raise ApiProtocolError(  # done, perhaps, but not as the service says it is
-                    f"{operation}: an unexpected HTTP {response.status_code}; it may have been done"
+            status = response.status_code
+            if once and status not in expect and response.is_success:
+                error = ApiProtocolError(  # done, perhaps, but not as the service says it is
+                    f"{operation}: an unexpected {evidence_of(response, self._secrets)}; it may "
+                    "have been done"
                 )
-            if response.status_code not in expect:
-                detail = problem_detail(response)
-                raise ApiRefused(
-                    f"{operation}: HTTP {response.status_code}: {detail}",
-                    status=response.status_code,
-                    detail=detail,
-                )
+                error.http_status = status
+                raise error
+            if status not in expect:
+                detail = said(detail_or_error(operation, response, self._secrets), self._secrets)
+                return Refusal(f"{operation}: HTTP {status}: {detail}", status, detail)
             return response
 
         return await self._retrying(operation, attempt)
 
     async def create_dossier(self, body: dict[str, Any]) -> Dossier:
-        """``POST /dossiers`` (201): the new dossier."""
+        """``POST /dossiers`` (201): the new dossier; a refusal raises ApiRefused."""
+        return raised(await self.try_create_dossier(body))
+
+    async def try_create_dossier(self, body: dict[str, Any]) -> Dossier | Refusal:
+        """``POST /dossiers`` (201): the new dossier, or the refusal."""
         response = await self._json_call(
             "createDossier", "POST", "/dossiers", "/dossiers", (201,), json=body
         )
-        return Dossier.from_json(json_object(response))
+        return _read(Dossier.from_json, response)
 
     async def get_dossier(self, dossier_id: str) -> Dossier:
         """``GET /dossiers/{id}`` (200); 404 (another issuer's, or none) raises ApiRefused."""
+        return raised(await self.try_get_dossier(dossier_id))
+
+    async def try_get_dossier(self, dossier_id: str) -> Dossier | Refusal:
+        """``GET /dossiers/{id}`` (200), or the refusal (404: another issuer's, or none)."""
         template = "/dossiers/{dossierId}"
         path = self._path(template, dossierId=dossier_id)
         response = await self._json_call("getDossier", "GET", template, path, (200,))
-        return Dossier.from_json(json_object(response))
+        return _read(Dossier.from_json, response)
 
     async def get_signer_id(self, fiscal_code: str) -> str:
-        """``POST /signers``: the signer id of a fiscal code (200 or 201). The fiscal code is
-        sent in the body only: never in a path, a log or an exception."""
+        """``POST /signers``: the signer id of a fiscal code (200 or 201); a refusal raises
+        ApiRefused."""
+        return raised(await self.try_get_signer_id(fiscal_code))
+
+    async def try_get_signer_id(self, fiscal_code: str) -> str | Refusal:
+        """``POST /signers``: the signer id of a fiscal code (200 or 201), or the refusal. The
+        fiscal code is sent in the body only: never in a path, a log or an exception."""
         response = await self._json_call(
             "getSignerByFiscalCode",
             "POST",
@@ -108,6 +130,8 @@ class SetupCalls(BlobCalls):
             (200, 201),
             json={"fiscal_code": fiscal_code},
         )
+        if isinstance(response, Refusal):
+            return response
         signer_id = json_object(response).get("id")
         if not isinstance(signer_id, str) or not signer_id:
             raise ApiProtocolError("getSignerByFiscalCode: an answer without id")
@@ -124,8 +148,25 @@ class SetupCalls(BlobCalls):
         expires_at: str | None = None,
         documents_metadata: Sequence[dict[str, Any]] | None = None,
     ) -> SignatureRequestView:
-        """``POST /signature-requests`` (201): a DRAFT request with its documents. Not retried
-        once it may have reached the service (a second try could make a second request)."""
+        """``POST /signature-requests`` (201): a DRAFT request with its documents; a refusal
+        raises ApiRefused."""
+        return raised(
+            await self.try_create_signature_request(
+                dossier_id, signer_id, expires_at=expires_at, documents_metadata=documents_metadata
+            )
+        )
+
+    async def try_create_signature_request(
+        self,
+        dossier_id: str,
+        signer_id: str,
+        *,
+        expires_at: str | None = None,
+        documents_metadata: Sequence[dict[str, Any]] | None = None,
+    ) -> SignatureRequestView | Refusal:
+        """``POST /signature-requests`` (201): a DRAFT request with its documents, or the
+        refusal. Not retried once it may have reached the service (a second try could make a
+        second request)."""
         body: dict[str, Any] = {"dossier_id": dossier_id, "signer_id": signer_id}
         if expires_at is not None:
             body["expires_at"] = expires_at
@@ -140,15 +181,22 @@ class SetupCalls(BlobCalls):
             once=True,
             json=body,
         )
-        return SignatureRequestView.from_json(json_object(response))
+        return _read(SignatureRequestView.from_json, response)
 
     async def get_request_view(self, request_id: str) -> SignatureRequestView:
-        """``GET /signature-requests/{id}``: the whole request, its documents included; an
-        answer about another request is refused."""
+        """``GET /signature-requests/{id}``: the whole request, its documents included; a
+        refusal raises ApiRefused."""
+        return raised(await self.try_get_request_view(request_id))
+
+    async def try_get_request_view(self, request_id: str) -> SignatureRequestView | Refusal:
+        """``GET /signature-requests/{id}``: the whole request, or the refusal; an answer about
+        another request is refused (ApiProtocolError)."""
         template = "/signature-requests/{id}"
         response = await self._json_call(
             "getSignatureRequest", "GET", template, self._path(template, id=request_id), (200,)
         )
+        if isinstance(response, Refusal):
+            return response
         view = SignatureRequestView.from_json(json_object(response))
         if view.id != request_id:
             raise ApiProtocolError(
@@ -158,10 +206,18 @@ class SetupCalls(BlobCalls):
         return view
 
     async def get_upload_url(self, request_id: str, document_id: str) -> UploadUrl:
-        """``GET .../documents/{documentId}/upload_url``: where to ``PUT`` the PDF."""
+        """``GET .../documents/{documentId}/upload_url``: where to ``PUT`` the PDF; a refusal
+        raises ApiRefused."""
+        return raised(await self.try_get_upload_url(request_id, document_id))
+
+    async def try_get_upload_url(self, request_id: str, document_id: str) -> UploadUrl | Refusal:
+        """``GET .../documents/{documentId}/upload_url``: where to ``PUT`` the PDF, or the
+        refusal."""
         template = "/signature-requests/{id}/documents/{documentId}/upload_url"
         path = self._path(template, id=request_id, documentId=document_id)
         response = await self._json_call("getDocumentUploadUrl", "GET", template, path, (200,))
+        if isinstance(response, Refusal):
+            return response
         try:
             url = json.loads(response.text)
         except (ValueError, RecursionError):
@@ -174,9 +230,15 @@ class SetupCalls(BlobCalls):
         return UploadUrl.parse(url)
 
     async def mark_ready(self, request_id: str) -> None:
-        """``PUT /signature-requests/{id}/status`` with ``"READY"`` (204)."""
+        """``PUT /signature-requests/{id}/status`` with ``"READY"`` (204); a refusal raises
+        ApiRefused."""
+        raised(await self.try_mark_ready(request_id))
+
+    async def try_mark_ready(self, request_id: str) -> Refusal | None:
+        """``PUT /signature-requests/{id}/status`` with ``"READY"`` (204): the refusal, or
+        None."""
         template = "/signature-requests/{id}/status"
-        await self._json_call(
+        response = await self._json_call(
             "setSignatureRequestStatus",
             "PUT",
             template,
@@ -184,12 +246,21 @@ class SetupCalls(BlobCalls):
             (204,),
             json="READY",
         )
+        return response if isinstance(response, Refusal) else None
 
     async def validate_document(
         self, pdf: bytes, fields: Sequence[dict[str, Any]] | None = None
     ) -> DocumentValidation:
         """``POST /validate-document``: the PDF (and its signature fields) checked by the
-        service. Parts are told apart by content type, as the service reads them."""
+        service; a refusal raises ApiRefused."""
+        return raised(await self.try_validate_document(pdf, fields))
+
+    async def try_validate_document(
+        self, pdf: bytes, fields: Sequence[dict[str, Any]] | None = None
+    ) -> DocumentValidation | Refusal:
+        """``POST /validate-document``: the service's check of the PDF (and its signature
+        fields), or the refusal. Parts are told apart by content type, as the service reads
+        them."""
         files: list[tuple[str, tuple[str, bytes, str]]] = [
             ("document", ("document.pdf", pdf, "application/pdf"))
         ]
@@ -200,7 +271,7 @@ class SetupCalls(BlobCalls):
             "validateDocument", "POST", "/validate-document", "/validate-document", (200,),
             files=files,
         )  # fmt: skip
-        return DocumentValidation.from_json(json_object(response))
+        return _read(DocumentValidation.from_json, response)
 
     async def list_dossier_requests(
         self, dossier_id: str, *, limit: int = 100
@@ -215,8 +286,10 @@ class SetupCalls(BlobCalls):
             params: dict[str, str | int] = {"limit": limit}
             if token:
                 params["continuationToken"] = token
-            response = await self._json_call(
-                "getRequestsByDossier", "GET", template, path, (200,), params=params
+            response = raised(
+                await self._json_call(
+                    "getRequestsByDossier", "GET", template, path, (200,), params=params
+                )
             )
             page = json_object(response)
             items = page.get("items")
@@ -232,3 +305,8 @@ class SetupCalls(BlobCalls):
                     "getRequestsByDossier: a continuation token that leads nowhere"
                 )
             token = following
+
+
+def _read(parse: Callable[[dict[str, Any]], T], response: httpx.Response | Refusal) -> T | Refusal:
+    """The typed result ``parse`` reads from ``response``'s JSON object, or the refusal."""
+    return response if isinstance(response, Refusal) else parse(json_object(response))

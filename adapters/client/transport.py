@@ -1,7 +1,8 @@
 """One HTTP call to the issuer API and the retries around it: the key, the pool, the timeouts,
-the client-side rate window, 401/403 as configuration errors, 429 and 5xx retried with capped
-exponential backoff and jitter (stamina), one structlog event per call. Every answer is read
-within its limits (:mod:`.limits`): a size for its kind, a total time for the call."""
+the client-side rate window, 401/403 and redirects as configuration errors, 429 and 5xx retried
+with capped exponential backoff and jitter (stamina), one structlog event per call. Every answer
+is read within its limits (:mod:`.limits`): a size for its kind, a total time for the call. An
+error quotes the answer's evidence (:func:`~.problems.evidence_of`), the key masked."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from firmaio.fsm.ids import check_request_id
 
 from ..ratelimit import GATEWAY_CALLS, GATEWAY_PERIOD, RateLimit, SlidingWindow
 from . import limits as _limits
-from .answers import Transient, problem_detail, retry_after
+from .answers import Transient, retry_after
+from .evidence import evidence_of, masked
 from .limits import (
     ACCEPT_ENCODING,
     AnswerLimits,
@@ -35,6 +37,7 @@ from .limits import (
     limit_for,
     read_whole,
 )
+from .problems import not_the_service
 from .urls import UrlPolicy
 
 DEFAULT_BASE_URL = "https://api.io.pagopa.it/api/v1/sign"
@@ -115,6 +118,8 @@ class Transport:
         if any(c.isspace() or not c.isprintable() for c in api_key):
             raise InvalidInput("the API key contains whitespace or control characters")
         self.base_url = base_url.rstrip("/")
+        self._secrets = (api_key,)
+        """Masked wherever an answer is quoted (a proxy may echo the request's headers)."""
         self.limits = limits if limits is not None else _limits.DEFAULT_LIMITS
         self.urls = urls if urls is not None else UrlPolicy.from_env(self.base_url)
         self._http = httpx.AsyncClient(
@@ -126,6 +131,7 @@ class Transport:
             },
             timeout=timeout,
             transport=transport,
+            follow_redirects=False,  # a redirect is an answer: never followed, never the service's
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
@@ -240,24 +246,27 @@ class Transport:
                     self._log.error("issuer_api.observer_failed", error=type(error).__name__)
 
     def _check(self, response: httpx.Response, method: str, template: str) -> None:
-        """Raise for answers that are not the operation's own: 401/403, 429, 5xx."""
+        """Raise for answers that are not the operation's own: a redirect, 401/403, 429, 5xx."""
         status = response.status_code
-        if status == 401:
-            raise ApiConfigurationError(
-                f"{method} {template}: the API key was refused (401: {problem_detail(response)}). "
-                "Check FIRMAIO_API_KEY and that the key belongs to an active subscription."
+        if 300 <= status < 400:
+            raise not_the_service(f"{method} {template}", response, self._secrets)
+        if status in (401, 403):
+            said = evidence_of(response, self._secrets)
+            error = ApiConfigurationError(
+                f"{method} {template}: the API key was refused ({said}). Check FIRMAIO_API_KEY "
+                "and that the key belongs to an active subscription."
+                if status == 401
+                else f"{method} {template}: forbidden ({said}). Check the key's IP allow-list "
+                "and, for a test key, that the fiscal code is among its testers; a page that is "
+                "not the service's says a proxy or gateway refused the call."
             )
-        if status == 403:
-            raise ApiConfigurationError(
-                f"{method} {template}: forbidden (403: {problem_detail(response)}). Check the "
-                "key's IP allow-list and, for a test key, that the fiscal code is among its "
-                "testers."
-            )
+            error.http_status = status
+            raise error
         if status == 429:
             wait = retry_after(response)
-            raise Transient(f"HTTP 429 ({problem_detail(response)})", wait=wait)
+            raise Transient(evidence_of(response, self._secrets), wait=wait, status=status)
         if status >= 500:
-            raise Transient(f"HTTP {status} ({problem_detail(response)})")
+            raise Transient(evidence_of(response, self._secrets), status=status)
 
     def _backoff(self, exc: Exception) -> bool | float:
         """stamina's hook: whether to retry, and for a 429, how long to wait."""
@@ -283,7 +292,9 @@ class Transport:
                     return await attempt_fn(tries)
         except Transient as exc:
             kind = ApiProtocolError if exc.malformed else ApiUnavailable
-            raise kind(f"{operation}: {exc} after {tries} attempt(s)") from exc
+            error = kind(f"{operation}: {masked(str(exc), self._secrets)} after {tries} attempt(s)")
+            error.http_status = exc.status
+            raise error from exc
         except httpx.TransportError as exc:
             raise ApiUnavailable(
                 f"{operation}: {type(exc).__name__} after {tries} attempt(s)"

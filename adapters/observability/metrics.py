@@ -10,6 +10,8 @@ Metric names start with ``firmaio_``; labels hold states, triggers, outcomes, me
 templates and statuses: never an id. Needs the ``[metrics]`` extra.
 
 * ``firmaio_transitions_total{trigger,target,outcome}``
+* ``firmaio_unknown_statuses_total{trigger}``: reads of a request whose status the table does
+  not know (the flow stays open, watched: a person should look)
 * ``firmaio_flows{state}``: from the store when tracked (what is stored, every process's flows),
   else counted from this process's transitions
 * ``firmaio_api_calls_total{method,path,status}`` (``status="none"``: no answer came)
@@ -30,7 +32,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from firmaio.fsm.driving import Flow, Hooks
-from firmaio.fsm.machine import INITIAL, State
+from firmaio.fsm.machine import INITIAL, Kind, State, is_known
 from firmaio.fsm.trail import AuditRecord, Outcome
 
 from ..client import IssuerClient
@@ -50,6 +52,10 @@ class Metrics:
         self.transitions = Counter(
             "firmaio_transitions", "Attempts recorded", ["trigger", "target", "outcome"], registry=r
         )
+        self.unknown_statuses = Counter(
+            "firmaio_unknown_statuses", "Reads of a status the table does not know", ["trigger"],
+            registry=r,
+        )  # fmt: skip
         self.api_calls = Counter(
             "firmaio_api_calls", "HTTP calls to the issuer API", ["method", "path", "status"],
             registry=r,
@@ -103,6 +109,8 @@ class Metrics:
 
     def _on_record(self, flow: Flow, record: AuditRecord) -> None:
         self.transitions.labels(record.trigger, str(record.target), str(record.outcome)).inc()
+        if record.answer == Kind.REQUEST and not is_known(record.request_status):
+            self.unknown_statuses.labels(record.trigger).inc()
         if record.outcome is not Outcome.ACCEPTED:
             return
         if record.seq == 1:  # a new flow: it was READY until now

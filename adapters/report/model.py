@@ -16,7 +16,7 @@ from firmaio.fsm.diagrams import View, overview, path_on, row_of
 from firmaio.fsm.machine import BASIS, DEFAULT_STEPS, VERSIONS, State
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.redact import redact_text
-from firmaio.fsm.trail import AuditRecord, Outcome, migration_note
+from firmaio.fsm.trail import AuditRecord, Outcome, migration_note, unknown_status
 
 from ..trail import StoreVerdict
 from .svg import highlight, overview_svg
@@ -174,7 +174,8 @@ class StoreSummary:
     counts: dict[str, int]
     refusals: dict[str, int]
     attention: list[tuple[str, str, str]] = field(default_factory=list)
-    """Flows stuck (still needing driving) or failed: (id, state, why)."""
+    """Flows stuck (still needing driving), reading a status the table does not know, or
+    failed: (id, state, why)."""
 
 
 def _refusal_reasons(records: list[AuditRecord]) -> list[str]:
@@ -197,8 +198,12 @@ def summary(label: str, rows: list[FlowRow], flows: list[StoredFlow]) -> StoreSu
         refusals.update(_redacted(_refusal_reasons(records)))
         row = by_id[stored.flow_id]
         last = records[-1].reason if records and records[-1].reason else ""
+        unknown = unknown_status(records)
         if row.state == str(State.FAILED):
             attention.append((stored.flow_id, row.state, _clean(last) or "failed"))
+        elif unknown is not None:
+            why = f"the request reads status {unknown}, which the table does not know"
+            attention.append((stored.flow_id, row.state, why))
         elif row.state in {str(s) for s in DEFAULT_STEPS.driven} or row.intent:
             why = "a notification intent is open" if row.intent else "still needs driving"
             attention.append((stored.flow_id, row.state, why))

@@ -43,7 +43,7 @@ never ends). A fault with ``request_id`` applies only to calls about that reques
 from __future__ import annotations
 
 from .app import SandboxApp, build_app
-from .faults import Fault, SandboxState
+from .faults import Fault, Received, SandboxState
 from .issuer import SimulatedIssuer
 from .pdf import NOT_A_PDF, document_violations
 from .records import ApiKey, ApimError, Problem
@@ -60,6 +60,7 @@ __all__ = [
     "ApimError",
     "Fault",
     "Problem",
+    "Received",
     "Sandbox",
     "SandboxApp",
     "SandboxState",

@@ -8,13 +8,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..ratelimit import SlidingWindow
 from .controls import Controls
-from .faults import Dropped, Fault, SandboxState
+from .faults import Dropped, Fault, Received, SandboxState
 from .pdf import document_violations
 from .records import ApiKey, ApimError, Json, Problem, check_signature_fields
 from .storage import Storage
@@ -254,5 +256,37 @@ BAD_FIELDS = "unable to get the signature fields: the given file is not a valid 
 
 
 def build_app(state: SandboxState) -> Starlette:
-    """The sandbox's ASGI app over ``state``."""
-    return Starlette(routes=SandboxApp(state).routes())
+    """The sandbox's ASGI app over ``state``; every request is kept in ``state.received`` when
+    it is a list (:class:`Recorder`)."""
+    return Starlette(routes=SandboxApp(state).routes(), middleware=[Middleware(Recorder, state)])
+
+
+class Recorder:
+    """ASGI middleware: with ``state.received`` a list, each request (method, path with query,
+    the whole body) is appended to it before the app answers."""
+
+    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+        self.app, self.state = app, state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kept = self.state.received
+        if scope["type"] != "http" or kept is None:
+            await self.app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False) and message["type"] == "http.request"
+        query = scope.get("query_string", b"").decode("latin-1")
+        kept.append(Received(scope["method"], scope["path"] + (f"?{query}" if query else ""), body))
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)

@@ -1,4 +1,5 @@
-"""The sandbox's state beside the simulated issuer: faults to inject, rate windows per key."""
+"""The sandbox's state beside the simulated issuer: faults to inject, rate windows per key, and
+what it received (when asked to keep it)."""
 
 from __future__ import annotations
 
@@ -80,6 +81,15 @@ class Fault:
     an upload or a signed document belongs to); ``None`` for any."""
 
 
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One HTTP request the sandbox received: its method, its path with its query, its body."""
+
+    method: str
+    target: str
+    body: bytes
+
+
 @dataclass
 class SandboxState:
     """Everything the sandbox keeps, beside the simulated issuer."""
@@ -97,6 +107,9 @@ class SandboxState:
     """429 answers given by the gateway."""
     downloads: int = 0
     """Signed documents asked for with an honoured URL (before any fault)."""
+    received: list[Received] | None = None
+    """Every request received, API, blob store and controls alike, once a test sets a list here
+    (None: nothing is kept). For tests of what left a client."""
 
     def window(self, key: str) -> SlidingWindow:
         found = self.windows.get(key)

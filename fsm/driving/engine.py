@@ -29,7 +29,7 @@ from .flow import Flow, apply_record, facts_of, learn
 __all__ = ["DEFAULT_ACTIVATION_TIMEOUT", "Engine", "Flow", "default_engine"]
 from ..ids import check_request_id
 from ..machine.order import DEFAULT_ACTIVATION_TIMEOUT, Order
-from ..machine.reasons import Reason
+from ..machine.reasons import Reason, no_guard_held
 from ..machine.states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL, State
 from ..machine.steps import STEPS, Step, Steps
 from ..machine.table import BASIS, TABLE, Row
@@ -316,8 +316,7 @@ class Engine:
                 reason=None, requested_at=started, decided_at=now, table_version=self.version,
             )  # fmt: skip
         if outcome is _REFUSED:
-            shown = answer.kind if answer.status is None else f"{answer.kind} {answer.status}"
-            reason: str | None = f"no guard held for the answer ({shown})"
+            reason: str | None = no_guard_held(answer)
         else:
             why = self._reasons.get((source, trigger, trace[-1][0] if trace else None))
             reason = None if why is None else why(answer)
@@ -334,6 +333,7 @@ class Engine:
 
 def _with_error(record: AuditRecord, error: ApiError) -> AuditRecord:
     return record._replace(
+        http_status=error.http_status,  # the answer that was not usable, if one came
         detail=redact_text(str(error)),
         reason=f"no usable answer from the API ({type(error).__name__})",
     )

@@ -17,7 +17,7 @@ from ..machine.answers import Answer, Kind
 from ..machine.order import Order
 from ..machine.states import INITIAL, TERMINAL, State
 from ..redact import redact_text
-from ..trail.record import AuditRecord, Outcome
+from ..trail.record import AuditRecord, Outcome, unknown_status
 from .fallback import Fallback
 
 _ACCEPTED = Outcome.ACCEPTED
@@ -90,6 +90,12 @@ class Flow:
         ):
             return None
         return Fallback.for_refusal(request_id, self.refusal, self.qr_code_url)
+
+    @property
+    def unknown_status(self) -> str | None:
+        """The status the table does not know that the flow's last read found, while it is
+        open: the flow needs a person's attention (:func:`~fsm.trail.record.unknown_status`)."""
+        return unknown_status(self.history)
 
     @property
     def is_closed(self) -> bool:

@@ -8,7 +8,15 @@ else (the ``transitions`` machine, diagrams, paths) is derived from :data:`TABLE
 :data:`STEPS`.
 """
 
-from .answers import Answer, Kind, Observation, RequestStatus, answer_of, document_answer
+from .answers import (
+    Answer,
+    Kind,
+    Observation,
+    RequestStatus,
+    answer_of,
+    document_answer,
+    is_known,
+)
 from .order import (
     DEFAULT_ACTIVATION_TIMEOUT,
     DEFAULT_VALIDATION_TIMEOUT,
@@ -16,6 +24,7 @@ from .order import (
     check_expiry,
     check_fields,
     check_fiscal_code,
+    default_title,
 )
 from .states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL, State, Trigger
 from .steps import DEFAULT_STEPS, RESTING, STEPS, ApiCall, Step, Steps
@@ -59,7 +68,9 @@ __all__ = [
     "check_expiry",
     "check_fields",
     "check_fiscal_code",
+    "default_title",
     "document_answer",
+    "is_known",
     "validate",
     "witness_of",
     "witnessed_by",

@@ -75,6 +75,15 @@ class RequestStatus(enum.StrEnum):
     CANCELLED = "CANCELLED"
 
 
+_KNOWN = frozenset(RequestStatus)
+
+
+def is_known(status: str | None) -> bool:
+    """Whether ``status`` is one the issuer API documents (:class:`RequestStatus`). The table
+    never closes a flow on another: it is recorded, and the flow stays open."""
+    return status in _KNOWN
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     """One answer of the issuer API, reduced to what the flow needs.

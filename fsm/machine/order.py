@@ -7,6 +7,11 @@ a flow can be resumed from the store alone; the fiscal code is personal data: it
 memory only until ``find_signer`` has turned it into a signer id, and never recorded, logged or
 put in an exception (:func:`check_fiscal_code` says what is wrong without repeating it).
 
+The fiscal code goes to ``POST /signers`` and nowhere else: what else an order sends (titles,
+signature fields, the support e-mail) is stored by the service and shown in the IO app, so an
+order whose values hold a fiscal code is refused, naming the field; a default title made from a
+file's name (:func:`default_title`) has it taken out.
+
 The checks here are the service's own (API-NOTES §1.3.2, §1.3.4): a bad order is refused before
 any call, with an error naming the field.
 """
@@ -33,6 +38,45 @@ DEFAULT_VALIDATION_TIMEOUT = 300.0
 DEFAULT_ACTIVATION_TIMEOUT = 120.0
 """Seconds a request may stay READY before its flow fails (the page says "alcuni secondi")."""
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_ANY_FISCAL_CODE = re.compile(
+    r"[\s_.-]*[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[ABCDEHLMPRSTabcdehlmprst]"
+    r"[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{3}[A-Za-z][\s_.-]*"
+)
+"""A fiscal code's shape in any case, wherever it stands in a text (inside a word too), with
+the separators around it."""
+DEFAULT_TITLE = "Documento"
+"""The document title when a file's name leaves fewer than 3 characters."""
+
+
+def units(text: str) -> int:
+    """``text``'s length as the service counts it (UTF-16 code units, JavaScript's length)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def holds_fiscal_code(text: str) -> bool:
+    """Whether ``text`` holds something of a fiscal code's shape, in any case, anywhere."""
+    return _ANY_FISCAL_CODE.search(text) is not None
+
+
+def default_title(name: str) -> str:
+    """A document title made from a file's name (its stem, ``domanda-VRDGPP75C12F205X``): any
+    fiscal code taken out with the separators around it, spaces collapsed, cut to 60 characters;
+    :data:`DEFAULT_TITLE` (followed by what is left) when fewer than 3 remain. It never holds a
+    fiscal code, and always has the 3 to 60 characters the service takes."""
+    left = " ".join(_ANY_FISCAL_CODE.sub(" ", name).split()).strip(" -_.")
+    title = left if units(left) >= 3 else f"{DEFAULT_TITLE} {left}".strip()
+    while units(title) > 60:
+        title = title[:-1]
+    return title.rstrip() if units(title.rstrip()) >= 3 else title
+
+
+def _no_fiscal_code(value: str | None, what: str) -> None:
+    """Refuse ``value`` if it holds a fiscal code, naming ``what`` (never the value)."""
+    if value is not None and holds_fiscal_code(value):
+        raise InvalidInput(
+            f"the {what} holds a fiscal code: the service keeps it and shows it in the IO app, "
+            "and the fiscal code goes to POST /signers only; write it without"
+        )
 
 
 def check_fiscal_code(value: object) -> str:
@@ -134,8 +178,9 @@ class Order:
         if not _SHA256.fullmatch(self.pdf_sha256) or self.pdf_size <= 0:
             raise InvalidInput("the order's PDF needs its SHA-256 (hex) and a positive size")
         check_fields(self.fields)
-        if not 3 <= len(self.document_title) <= 60:
+        if not 3 <= units(self.document_title) <= 60:
             raise InvalidInput("the document title must have 3 to 60 characters")
+        self._check_sent_values()
         if (self.dossier_title is None) == (self.dossier_id is None):
             raise InvalidInput("name either a new dossier's title or an existing dossier's id")
         if self.dossier_title is not None and len(self.dossier_title) < 3:
@@ -148,6 +193,16 @@ class Order:
             raise InvalidInput("the order's timeouts must be positive")
         if self.fiscal_code is not None:
             check_fiscal_code(self.fiscal_code)
+
+    def _check_sent_values(self) -> None:
+        """Refuse a fiscal code in what the order sends beside ``POST /signers``."""
+        _no_fiscal_code(self.document_title, "document title")
+        _no_fiscal_code(self.dossier_title, "dossier title")
+        _no_fiscal_code(self.support_email, "support e-mail")
+        for index, item in enumerate(self.fields):
+            name, title = item["attrs"].get("unique_name"), item["clause"]["title"]
+            _no_fiscal_code(name, f"signature field {index}'s name (attrs.unique_name)")
+            _no_fiscal_code(title, f"signature field {index}'s clause title")
 
     def with_fiscal_code(self, fiscal_code: str) -> Order:
         """This order, with the citizen's fiscal code (checked) held in memory."""

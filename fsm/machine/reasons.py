@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ..redact import redact_text
-from .answers import Answer, Kind
+from .answers import Answer, Kind, is_known
 
 Reason = Callable[[Answer], str]
 """What a row says about why the flow went to its target, given the API's answer."""
@@ -66,6 +66,23 @@ def not_found(_answer: Answer) -> str:
 def unexpected_status(answer: Answer) -> str:
     """The request reads a status the step cannot go on from."""
     return f"the request reads status {answer.status}, which this step cannot go on from"
+
+
+def unknown_status(answer: Answer) -> str:
+    """The request reads a status the table does not know: the flow stays open."""
+    return (
+        f"the request reads status {answer.status}, which the table does not know: the flow "
+        "stays open, and is watched"
+    )
+
+
+def no_guard_held(answer: Answer) -> str:
+    """Why an attempt was refused: no row's guard held for the answer (the flow stays)."""
+    shown = answer.kind if answer.status is None else f"{answer.kind} {answer.status}"
+    said = f"no guard held for the answer ({shown})"
+    if answer.kind is Kind.REQUEST and not is_known(answer.status):
+        said += ": a status the table does not know; the flow stays open"
+    return said
 
 
 def failed_for_good(answer: Answer) -> str:

@@ -8,7 +8,7 @@ carries its witness (:func:`~fsm.machine.types.witnessed_by`): an answer under w
 
 from __future__ import annotations
 
-from .answers import Answer, Kind, Observation, RequestStatus
+from .answers import Answer, Kind, Observation, RequestStatus, is_known
 from .examples import EXAMPLE_IO_MESSAGE_ID, EXAMPLE_QR_CODE_URL
 from .types import witnessed_by
 
@@ -52,14 +52,20 @@ def activation_deadline_passed(obs: Observation) -> bool:
     return _status_is(obs, RequestStatus.READY) and obs.now >= obs.activation_deadline
 
 
-@witnessed_by(Answer.request("DRAFT"))
-def has_unexpected_status(obs: Observation) -> bool:
-    """The request reads a status this step cannot go on from (DRAFT, WAIT_FOR_QTSP, unknown)."""
+@witnessed_by(Answer.request("EXPIRED"))
+def waits_in_an_unknown_status(obs: Observation) -> bool:
+    """The request reads a status the table does not know (``WAIT_FOR_QTSP``, an ``EXPIRED`` of
+    the service's own, should it come), and the activation deadline has not passed: the flow
+    waits, as for READY. Past the deadline no guard holds: the read is recorded as refused and
+    the flow stays READY, open and watched. A status nobody documented never closes a flow."""
     answer = _read(obs)
-    if answer is None:
-        return False
-    known_here = CLOSED_STATUSES | {RequestStatus.READY, RequestStatus.WAIT_FOR_SIGNATURE}
-    return answer.status not in known_here
+    return answer is not None and not is_known(answer.status) and obs.now < obs.activation_deadline
+
+
+@witnessed_by(Answer.request("DRAFT"))
+def fell_back_to_draft(obs: Observation) -> bool:
+    """The request, READY when the flow started waiting, reads DRAFT: it will not leave it."""
+    return _status_is(obs, RequestStatus.DRAFT)
 
 
 # --- closed statuses, from any step that reads the request -----------------------------------

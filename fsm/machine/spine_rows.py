@@ -55,8 +55,10 @@ SPINE_BASIS: dict[str, Basis] = {
     ),
     "api.unexpected_status": Basis(
         False,
-        "The status enum is extensible (API-NOTES §2.1): a status the step cannot go on from "
-        "is recorded as the reason of a failure instead of being guessed at.",
+        "The status enum is extensible, and an unknown status must not break a client "
+        "(API-NOTES §2.1, §7): a status the table does not know is recorded and the flow stays "
+        "open, waited on like READY until the activation deadline and watched after it; it is "
+        "never a reason to close the flow.",
     ),
     "api.closed": Basis(
         False,
@@ -255,9 +257,17 @@ SPINE_ROWS: tuple[Row, ...] = (
         State.READY,
         _activation,
         State.FAILED,
-        g.has_unexpected_status,
-        ("api.unexpected_status",),
+        g.fell_back_to_draft,
+        ("api.permanent",),
         why.unexpected_status,
+    ),
+    Row(
+        State.READY,
+        _activation,
+        State.READY,
+        g.waits_in_an_unknown_status,
+        ("api.unexpected_status",),
+        why.unknown_status,
     ),
     # WAIT_FOR_SIGNATURE: the notification, then status checks and cancel.
     *_notify_rows(State.WAIT_FOR_SIGNATURE),

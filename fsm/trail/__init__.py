@@ -4,7 +4,7 @@ signed with a key held outside the store, and the reading of trails written by o
 from .chain import BrokenChain, ChainLink, canonical, chain_hash, genesis, verify_chain
 from .checkpoint import Checkpoint, against_checkpoint, check_key, heads_digest, read_checkpoint
 from .reading import migration_note, older_versions, read_fields, read_state
-from .record import AuditRecord, Outcome, fold, from_event_dict
+from .record import AuditRecord, Outcome, fold, from_event_dict, unknown_status
 
 __all__ = [
     "AuditRecord",
@@ -25,5 +25,6 @@ __all__ = [
     "read_checkpoint",
     "read_fields",
     "read_state",
+    "unknown_status",
     "verify_chain",
 ]

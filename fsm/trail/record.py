@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-from ..machine.states import ENTRIES, INITIAL, State, Trigger
+from ..machine.answers import Kind, is_known
+from ..machine.states import ENTRIES, INITIAL, TERMINAL, State, Trigger
 
 
 class Outcome(enum.StrEnum):
@@ -168,6 +169,20 @@ def fold(records: Iterable[AuditRecord], initial: State | None = None) -> State:
         if record.outcome is Outcome.ACCEPTED:
             state = record.target
     return state
+
+
+def unknown_status(records: Iterable[AuditRecord]) -> str | None:
+    """The status the table does not know that a flow's last read of its request found, while
+    the flow is open: it needs a person's attention (the flow waits, watched, and never closes
+    on it). ``None`` when the last read found a documented status, or the flow is closed."""
+    status: str | None = None
+    state: State | None = None
+    for record in records:
+        if record.outcome is Outcome.ACCEPTED:
+            state = record.target
+        if record.answer == Kind.REQUEST:
+            status = None if is_known(record.request_status) else record.request_status
+    return None if state in TERMINAL else status
 
 
 def from_event_dict(fields: dict[str, Any]) -> AuditRecord:

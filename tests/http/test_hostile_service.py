@@ -17,7 +17,7 @@ from firmaio.adapters import Firmaio
 from firmaio.adapters.cli import Wiring, main
 from firmaio.adapters.client import AnswerLimits, RetryPolicy, limits
 from firmaio.adapters.settings import Settings
-from firmaio.fsm import ApiProtocolError, ApiUnavailable, State
+from firmaio.fsm import ApiConfigurationError, ApiProtocolError, ApiUnavailable, State
 from tests.conftest import FAST_RETRY
 from tests.hostile import ESCAPES, Hostile
 
@@ -92,8 +92,8 @@ def test_an_answer_that_trickles_is_cut_at_the_call_s_time_limit(
 def test_the_sync_facade_refuses_what_the_command_refuses(
     attacker: Hostile, tmp_path: Path
 ) -> None:
-    """From a plain thread: another request's answer, a foreign QR code URL and a 300 MiB body
-    raise the library's errors; the body never takes 100 MB (traced in this process)."""
+    """From a plain thread: another request's answer, a foreign QR code URL, a 300 MiB body and a
+    redirect raise the library's errors; the body never takes 100 MB (traced in this process)."""
     db = str(tmp_path / "flows.sqlite")
     settings = Settings(base_url=attacker.url, retry=TWICE)
     with Firmaio("hostile-key", settings=settings, db=db) as firmaio:
@@ -111,7 +111,9 @@ def test_the_sync_facade_refuses_what_the_command_refuses(
         finally:
             tracemalloc.stop()
         assert peak < 100 * 1024 * 1024
-        report = firmaio.run(["gzip-bomb", "redirect-api", "plain"])
+        with pytest.raises(ApiConfigurationError, match=r"HTTP 307.* a redirect, which is never"):
+            firmaio.notify("redirect-api")  # a setting: the run of every flow would stop on it
+        report = firmaio.run(["gzip-bomb", "plain"])
     assert set(report.errors) == {"gzip-bomb"}
     assert report.counts.get(str(State.NOTIFIED)) == 1
     assert attacker.stolen() == []

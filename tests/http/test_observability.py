@@ -131,3 +131,27 @@ def test_without_the_extras_nothing_is_imported() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_reads_of_a_status_the_table_does_not_know_are_counted(sandbox: Sandbox) -> None:
+    """A request that reads a status nobody documented: each read counted by its trigger, the
+    flow left open (READY)."""
+    request_id = ready_request(sandbox)
+    sandbox.issuer.requests[request_id].status = "EXPIRED"
+    metrics, hooks = Metrics(), Hooks()
+    metrics.subscribe(hooks)
+
+    async def run() -> Flow:
+        async with make_client(sandbox) as client:
+            driver = Driver(client, SystemClock(), hooks=hooks)
+            flow = driver.new_flow(request_id)
+            for _ in range(2):
+                await driver.step(flow, "check_activation")
+            return flow
+
+    flow = asyncio.run(run())
+    assert (str(flow.state), flow.unknown_status) == ("READY", "EXPIRED")
+    counted = metrics.registry.get_sample_value(
+        "firmaio_unknown_statuses_total", {"trigger": "check_activation"}
+    )
+    assert counted == 2

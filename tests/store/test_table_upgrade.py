@@ -24,25 +24,28 @@ from pathlib import Path
 
 import pytest
 
+from firmaio.fsm.machine import VERSIONS
 from tests.golden.expect import check_replay
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden" / "0.1.0"
 RENAMED = {"FALLBACK_SUGGESTED": "FALLBACK_OFFERED"}
 REMOVED = ("READY", "check_activation", "request_not_found")
+NEXT = VERSIONS.version + 1
 MIGRATION = """(
+    *MIGRATIONS,
     TableMigration(
-        2,
-        "FALLBACK_SUGGESTED is FALLBACK_OFFERED; a request missing while it activates is an "
-        "unexpected status",
+        NEXT,
+        "FALLBACK_SUGGESTED is FALLBACK_OFFERED; a request missing while it activates reads as "
+        "one fallen back to DRAFT",
         states={"FALLBACK_SUGGESTED": "FALLBACK_OFFERED"},
         rows={
             ("READY", "check_activation", "request_not_found"): (
-                "check_activation", "has_unexpected_status",
+                "check_activation", "fell_back_to_draft",
             ),
         },
     ),
-)"""
+)""".replace("NEXT", str(NEXT))
 
 
 def edited(path: Path, old: str, new: str) -> None:
@@ -69,7 +72,11 @@ def next_release(tmp: Path, *, migration: bool, bump: bool = True) -> Path:
             path.write_text(text)
     machine = root / "firmaio" / "fsm" / "machine"
     if bump:
-        edited(machine / "table.py", "\nTABLE_VERSION = 1\n", "\nTABLE_VERSION = 2\n")
+        edited(
+            machine / "table.py",
+            f"\nTABLE_VERSION = {VERSIONS.version}\n",
+            f"\nTABLE_VERSION = {NEXT}\n",
+        )
     with (machine / "table.py").open("a") as table:
         table.write(
             "\nTABLE = tuple(r for r in TABLE if (r.source, r.trigger, r.guard_name) != "
@@ -78,8 +85,14 @@ def next_release(tmp: Path, *, migration: bool, bump: bool = True) -> Path:
     if migration:
         edited(
             machine / "versions.py",
-            "MIGRATIONS: tuple[TableMigration, ...] = ()",
-            f"MIGRATIONS: tuple[TableMigration, ...] = {MIGRATION}",
+            "VERSIONS = TableVersions(TABLE_VERSION, MIGRATIONS)",
+            f"MIGRATIONS = {MIGRATION}\nVERSIONS = TableVersions(TABLE_VERSION, MIGRATIONS)",
+        )
+    elif bump:  # a release that declared no migration at all reads its own version only
+        edited(
+            machine / "versions.py",
+            "VERSIONS = TableVersions(TABLE_VERSION, MIGRATIONS)",
+            "VERSIONS = TableVersions(TABLE_VERSION, ())",
         )
     return root
 
@@ -127,8 +140,8 @@ def test_the_next_release_drives_this_release_s_store_on_through_its_migration(
             )
         ]
     assert stored[3]["target"] == "FALLBACK_SUGGESTED"
-    assert "table_version" not in stored[3] or stored[3]["table_version"] == 1
-    assert (stored[-1]["source"], stored[-1]["table_version"]) == ("FALLBACK_OFFERED", 2)
+    assert stored[3]["table_version"] == VERSIONS.version
+    assert (stored[-1]["source"], stored[-1]["table_version"]) == ("FALLBACK_OFFERED", NEXT)
 
     shown = results["flows"][fallback]
     assert "FALLBACK_SUGGESTED" not in shown["diagram"]
@@ -138,24 +151,27 @@ def test_the_next_release_drives_this_release_s_store_on_through_its_migration(
     code, said = shown["audit_show"]
     assert code == 0
     assert "NOTIFY_REFUSED -> FALLBACK_OFFERED" in said
-    assert "records #1 to #4 written by table version 1, shown as table version 2" in said
+    assert (
+        f"records #1 to #4 written by table version {VERSIONS.version}, shown as table version {NEXT}"
+        in said
+    )
 
     report = results["report"]
     assert f'data-flow="{fallback}"' in report
     assert "<code>FALLBACK_OFFERED</code>" in report
     assert "FALLBACK_SUGGESTED" not in report
-    assert "records #1 to #4 written by table version 1" in report
+    assert f"records #1 to #4 written by table version {VERSIONS.version}" in report
     missing_said = results["flows"][missing]["audit_show"][1]
-    assert "READY -> FAILED  accepted [has_unexpected_status]" in missing_said
+    assert "READY -> FAILED  accepted [fell_back_to_draft]" in missing_said
 
 
 @pytest.mark.parametrize(
     ("bump", "refusal"),
     [
-        (True, "runs table version 2: no migration reads table version 1 (this firmaio-fsm "
-         "reads versions 2 to 2)"),
-        (False, "runs table version 1: record #4 names state FALLBACK_SUGGESTED, which this "
-         "table does not have and no migration renames"),
+        (True, f"runs table version {NEXT}: no migration reads table version "
+         f"{VERSIONS.version} (this firmaio-fsm reads versions {NEXT} to {NEXT})"),
+        (False, f"runs table version {VERSIONS.version}: record #4 names state "
+         "FALLBACK_SUGGESTED, which this table does not have and no migration renames"),
     ],
     ids=["version raised, no migration", "version not raised"],
 )  # fmt: skip
@@ -171,7 +187,7 @@ def test_without_the_migration_the_next_release_refuses_and_changes_nothing(
     before = digest(db)
     opened = run_in(release, "-c", OPEN, str(db), fallback)
     assert opened.returncode == 0, opened.stderr[-3000:]
-    assert f"flow {fallback} was written by table version 1" in opened.stdout
+    assert f"flow {fallback} was written by table version {VERSIONS.version}" in opened.stdout
     assert refusal in opened.stdout
     shown = run_in(
         release, "-m", "firmaio.adapters.cli", "audit", "show", fallback, "--db", str(db)

@@ -22,7 +22,7 @@ from firmaio.fsm.errors import UnreadableTrail
 from firmaio.fsm.machine import TableVersions
 from firmaio.fsm.machine import spine_guards as g
 from firmaio.fsm.testing import EXAMPLE_IO_MESSAGE_ID, ManualClock, ScriptedApi, witness
-from tests.versions_helpers import V2, old_record
+from tests.versions_helpers import V1, V2, old_record
 
 START = 1_800_000_000.0
 WAITING_FLOW = "01ARZ3NDEKTSV4RRFFQ69G5FA1"
@@ -34,7 +34,7 @@ def write_as_version_1(db: str) -> None:
     """What table version 1 left: a flow resting in WAITING (its WAIT_FOR_SIGNATURE), one
     NOTIFIED through the row version 2 removed, one registered with no record yet."""
     engine = Engine()
-    store = open_store(db)
+    store = open_store(db, versions=V1)  # its flows' rows say version 1, as that release's did
     try:
         for flow_id, steps in (
             (WAITING_FLOW, [("check_activation", g.is_waiting_for_signature)]),

@@ -220,7 +220,10 @@ def test_each_record_is_one_flat_structlog_event(engine: Engine) -> None:
     assert logs[0]["request_status"] == "WAIT_FOR_SIGNATURE"
     assert logs[1]["reason"] == "no usable answer from the API (ApiUnavailable)"
     assert "guard" not in logs[2]
-    assert logs[2]["reason"] == "no guard held for the answer (request EXPIRED)"
+    assert logs[2]["reason"] == (
+        "no guard held for the answer (request EXPIRED): a status the table does not know; the "
+        "flow stays open"
+    )
 
 
 def test_fiscal_codes_never_reach_records_or_logs(engine: Engine) -> None:

@@ -7,9 +7,18 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from firmaio.fsm import InvalidInput
-from firmaio.fsm.machine.order import Order, check_expiry, check_fiscal_code
+from firmaio.fsm.machine.order import (
+    Order,
+    check_expiry,
+    check_fiscal_code,
+    default_title,
+    holds_fiscal_code,
+    units,
+)
 from firmaio.fsm.testing import EXAMPLE_ORDER
 
 FISCAL_CODE = "RSSMRA80A01H501U"
@@ -144,3 +153,49 @@ def test_an_existing_dossier_and_an_expiry_survive_the_facts() -> None:
     )
     assert Order.from_facts(dict(order.facts())) == order
     assert check_expiry("2027-06-01T10:00:00Z") == check_expiry("2027-06-01T12:00:00+02:00")
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("domanda-RSSMRA80A01H501U", "domanda"),
+        ("RSSMRA80A01H501U", "Documento"),
+        ("modulo_rssmra80a01h501u_firmato", "modulo firmato"),
+        ("praticaRSSMRA80A01H501Ubis", "pratica bis"),
+        ("t", "Documento t"),
+        ("Modulo di adesione", "Modulo di adesione"),
+        ("x" * 70, "x" * 60),
+        ("\U0001f4c4" * 40, "\U0001f4c4" * 30),  # 2 UTF-16 units each, as the service counts
+    ],
+)
+def test_a_default_title_holds_no_fiscal_code_and_fits_the_service(name: str, title: str) -> None:
+    assert default_title(name) == title
+
+
+@given(st.text(max_size=90))
+def test_every_default_title_is_one_the_order_takes(name: str) -> None:
+    title = default_title(name)
+    assert 3 <= units(title) <= 60
+    assert not holds_fiscal_code(title)
+    Order.checked(**_values(document_title=title))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("document_title", "Domanda RSSMRA80A01H501U", "the document title"),
+        ("dossier_title", "pratica di rssmra80a01h501u", "the dossier title"),
+        ("support_email", "rssmra80a01h501u@example.it", "the support e-mail"),
+        (
+            "fields",
+            ({"attrs": {"unique_name": "firma_RSSMRA80A01H501U"}, "clause": FIELD["clause"]},),
+            "the signature field 0's name",
+        ),
+    ],
+)
+def test_a_fiscal_code_in_what_the_service_keeps_is_refused_by_field(
+    field: str, value: object, named: str
+) -> None:
+    with pytest.raises(InvalidInput, match=f"^{named}.* holds a fiscal code") as refused:
+        Order.checked(**_values(**{field: value}))
+    assert FISCAL_CODE.lower() not in str(refused.value).lower()
