@@ -151,10 +151,8 @@ def test_the_next_release_drives_this_release_s_store_on_through_its_migration(
     code, said = shown["audit_show"]
     assert code == 0
     assert "NOTIFY_REFUSED -> FALLBACK_OFFERED" in said
-    assert (
-        f"records #1 to #4 written by table version {VERSIONS.version}, shown as table version {NEXT}"
-        in said
-    )
+    old, new = VERSIONS.version, NEXT
+    assert f"records #1 to #4 written by table version {old}, shown as table version {new}" in said
 
     report = results["report"]
     assert f'data-flow="{fallback}"' in report
