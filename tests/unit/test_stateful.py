@@ -92,6 +92,10 @@ class FlowMachine(RuleBasedStateMachine):
             self.driver.step(self.flow, row.trigger, answer if takes_input else None)
         )
         self.attempts += 1
+        if not holds and row.guard_name == "waits_in_an_unknown_status":
+            # past the deadline an unknown status matches no row: refused, and the flow stays
+            assert (record.outcome, self.flow.state) == (Outcome.REFUSED, row.source)
+            return
         assert record.outcome is Outcome.ACCEPTED
         if holds and self.api.remaining == 0:  # not past a deadline, nor an upload without URL
             assert (record.target, record.guard) == (row.target, row.guard_name)
