@@ -46,7 +46,10 @@ class Firmaio:
     """Notify requests and drive batches from plain threads (see the module docstring).
 
     ``db`` keeps flows in a store (a SQLite file or a ``postgresql://`` URL): resumable, and
-    required by :meth:`run`. ``settings`` (:class:`~firmaio.adapters.settings.Settings`: the base
+    required by :meth:`run`. Making one checks the base URL and the key with one call
+    (:func:`~firmaio.adapters.client.check_settings`): a wrong one raises
+    :class:`~firmaio.fsm.errors.ApiConfigurationError` naming it, before any flow is touched.
+    ``settings`` (:class:`~firmaio.adapters.settings.Settings`: the base
     URL, the retry, polling and resend policies...) are what the client and the drivers are built
     from. ``hooks`` are called in the background thread, after each record.
     """
@@ -73,9 +76,15 @@ class Firmaio:
         """Every piece of work under way, which :meth:`close` waits for."""
 
         async def start() -> tuple[Factory, IssuerClient, AsyncStore | None]:
-            store = open_async_store(db) if db else None
+            checked = Factory(settings).checked_client(api_key, key_named="the api_key given")
+            client = await checked  # the base URL and the key, before the store is opened
+            try:
+                store = open_async_store(db) if db else None
+            except BaseException:
+                await client.aclose()
+                raise
             factory = Factory(settings, SystemClock(), store, hooks=hooks, tracer=tracer)
-            return factory, factory.client(api_key), store
+            return factory, client, store
 
         try:
             self.factory, self.client, self.store = self._wait(start(), None)

@@ -18,7 +18,7 @@ from ..clock import SystemClock
 from ..store import store_name
 from ..tenants import DEFAULT_TENANT, Tenants
 from . import exits
-from .wiring import factory_of, flow_store, issuer_client, settings_of
+from .wiring import BASE_URL_NAMED, factory_of, flow_store, issuer_client, settings_of
 
 
 def _need_the_extra() -> None:
@@ -56,6 +56,7 @@ async def _worker(args: argparse.Namespace, out: TextIO) -> int:
     handle = WorkerHandle()
     try:
         await runtime.open()
+        await runtime.check_settings(BASE_URL_NAMED)  # before any job runs
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, handle.stop)

@@ -11,16 +11,16 @@ from typing import TextIO
 
 from ..serve import Service
 from ..store import store_name
-from .wiring import factory_of, flow_locks, flow_store, issuer_client
+from .wiring import checked_client, factory_of, flow_locks, flow_store
 
 
 async def _serve(args: argparse.Namespace, out: TextIO) -> int:
-    store = flow_store(args.db)
-    locks = flow_locks(args.db)
-    factory = factory_of(args, store)
     server = None
-    try:
-        async with issuer_client(args) as client:
+    async with await checked_client(args) as client:  # before the store is opened
+        store = flow_store(args.db)
+        locks = flow_locks(args.db)
+        factory = factory_of(args, store)
+        try:
             server = factory.metrics(client, args.db)
             if server is not None:
                 print(
@@ -39,12 +39,12 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
             if args.dossier:
                 ids += [item["id"] async for item in client.list_dossier_requests(args.dossier)]
             report = await service.run(ids, dossier_id=args.dossier)
-    finally:
-        if server is not None:
-            server.close()
-        await store.close()
-        if locks is not None:
-            await locks.aclose()
+        finally:
+            if server is not None:
+                server.close()
+            await store.close()
+            if locks is not None:
+                await locks.aclose()
     summary = {
         "stopped": True,
         "passes": report.passes,

@@ -16,6 +16,7 @@ import pytest
 from firmaio.adapters import Firmaio
 from firmaio.adapters.cli import Wiring, main
 from firmaio.adapters.client import AnswerLimits, RetryPolicy, limits
+from firmaio.adapters.settings import Settings
 from firmaio.fsm import ApiProtocolError, ApiUnavailable, State
 from tests.conftest import FAST_RETRY
 from tests.hostile import ESCAPES, Hostile
@@ -94,7 +95,8 @@ def test_the_sync_facade_refuses_what_the_command_refuses(
     """From a plain thread: another request's answer, a foreign QR code URL and a 300 MiB body
     raise the library's errors; the body never takes 100 MB (traced in this process)."""
     db = str(tmp_path / "flows.sqlite")
-    with Firmaio("hostile-key", base_url=attacker.url, retry=TWICE, db=db) as firmaio:
+    settings = Settings(base_url=attacker.url, retry=TWICE)
+    with Firmaio("hostile-key", settings=settings, db=db) as firmaio:
         with pytest.raises(ApiProtocolError, match="about the request"):
             firmaio.notify("mismatched")
         with pytest.raises(ApiProtocolError, match="qr_code_url is refused"):
