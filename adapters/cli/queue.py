@@ -18,6 +18,7 @@ from ..clock import SystemClock
 from ..store import store_name
 from ..tenants import DEFAULT_TENANT, Tenants
 from . import exits
+from .quiet import quiet_logs
 from .wiring import BASE_URL_NAMED, factory_of, flow_store, issuer_client, settings_of
 
 
@@ -40,6 +41,12 @@ def _postgres(db: str) -> str:
     return db
 
 
+STOP_WITHIN = 5.0
+"""Seconds a stopping worker gives its flows to reach a step boundary before it cuts off the
+calls still under way (at most its heartbeat's age limit, so no job is handed out twice): with
+the time to hand the jobs back, it is gone well within the 10 s an orchestrator may wait."""
+
+
 def _tenants(args: argparse.Namespace) -> Tenants:
     return Tenants.load(args.tenants) if args.tenants else Tenants()
 
@@ -53,21 +60,24 @@ async def _worker(args: argparse.Namespace, out: TextIO) -> int:
     tenants.keys_by_tenant()  # a missing key stops the worker here, before anything opens
     store = flow_store(dsn)
     runtime = Runtime(factory_of(args, store), dsn, tenants)
-    handle = WorkerHandle()
+    handle = WorkerHandle(say=lambda line: print(f"firmaio worker: {line}", file=sys.stderr))
     try:
         await runtime.open()
         await runtime.check_settings(BASE_URL_NAMED)  # before any job runs
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, handle.stop)
+        quiet_logs(loop, verbose=args.verbose)
         names = ", ".join(sorted(tenants))
         print(
             f"firmaio worker: serving {store_name(dsn)} for {names}; SIGTERM or Ctrl-C stops",
             file=sys.stderr,
         )
+        heartbeat = min(10.0, args.stalled_after / 3)
         options = WorkerOptions(
             concurrency=args.concurrency, name=args.worker, stalled_after=args.stalled_after,
-            heartbeat=min(10.0, args.stalled_after / 3),
+            heartbeat=heartbeat, stop_within=min(STOP_WITHIN, args.stalled_after - heartbeat),
+            store_outage_limit=args.store_outage_limit,
         )  # fmt: skip
         await work(dsn, runtime, options, handle)
     finally:

@@ -27,7 +27,7 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
                     f"firmaio serve: metrics on http://127.0.0.1:{server.port}/metrics",
                     file=sys.stderr,
                 )
-            service = Service(factory, client, locks=locks)
+            service = Service(factory, client, locks=locks, say=_say)
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, service.stop)
@@ -59,6 +59,10 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
     else:
         print(f"firmaio serve: stopped cleanly; {summary}", file=out)
     return 0
+
+
+def _say(line: str) -> None:
+    print(f"firmaio serve: {line}", file=sys.stderr)
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
