@@ -65,8 +65,8 @@ async def run_on_flow(
     locks = flow_locks(args.db)
     settings = settings_of(args)
     try:
+        store = flow_store(args.db) if args.db else None  # a --db to fix is said first
         client = await checked_client(args) if check else issuer_client(args)
-        store = flow_store(args.db) if args.db else None
         driver = factory_of(args, store).driver(client)
         async with _held(locks, args.request_id, settings.lock_wait):
             flow = await open_flow(
@@ -198,10 +198,15 @@ async def _batch(args: argparse.Namespace) -> RunReport:
     ids = list(args.request_ids)
     if not ids and not args.dossier:
         raise InvalidInput("name the requests to run: IDs, or --dossier DOSSIER_ID")
-    async with await checked_client(args) as client:  # before the store is opened
-        store = flow_store(args.db)
-        locks = flow_locks(args.db)
-        factory = factory_of(args, store)
+    store = flow_store(args.db)  # a --db to fix is said first
+    locks = flow_locks(args.db)
+    factory = factory_of(args, store)
+    try:
+        client = await checked_client(args)  # before any flow is registered or loaded
+    except BaseException:
+        await _close(store, locks)
+        raise
+    async with client:
         try:
             if args.dossier:
                 ids += [item["id"] async for item in client.list_dossier_requests(args.dossier)]
@@ -217,9 +222,13 @@ async def _batch(args: argparse.Namespace) -> RunReport:
             )
             return await batch.run()
         finally:
-            await store.close()
-            if locks is not None:
-                await locks.aclose()
+            await _close(store, locks)
+
+
+async def _close(store: AsyncStore, locks: FlowLocks | None) -> None:
+    await store.close()
+    if locks is not None:
+        await locks.aclose()
 
 
 async def _run(args: argparse.Namespace, out: TextIO) -> int:

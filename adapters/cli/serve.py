@@ -9,17 +9,23 @@ import signal
 import sys
 from typing import TextIO
 
+from ..flow_locks import FlowLocks
 from ..serve import Service
-from ..store import store_name
+from ..store import AsyncStore, store_name
 from .wiring import checked_client, factory_of, flow_locks, flow_store
 
 
 async def _serve(args: argparse.Namespace, out: TextIO) -> int:
     server = None
-    async with await checked_client(args) as client:  # before the store is opened
-        store = flow_store(args.db)
-        locks = flow_locks(args.db)
-        factory = factory_of(args, store)
+    store = flow_store(args.db)  # a --db to fix is said first
+    locks = flow_locks(args.db)
+    factory = factory_of(args, store)
+    try:
+        client = await checked_client(args)  # before any flow is registered or loaded
+    except BaseException:
+        await _close(store, locks)
+        raise
+    async with client:
         try:
             server = factory.metrics(client, args.db)
             if server is not None:
@@ -42,9 +48,7 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
         finally:
             if server is not None:
                 server.close()
-            await store.close()
-            if locks is not None:
-                await locks.aclose()
+            await _close(store, locks)
     summary = {
         "stopped": True,
         "passes": report.passes,
@@ -59,6 +63,12 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
     else:
         print(f"firmaio serve: stopped cleanly; {summary}", file=out)
     return 0
+
+
+async def _close(store: AsyncStore, locks: FlowLocks | None) -> None:
+    await store.close()
+    if locks is not None:
+        await locks.aclose()
 
 
 def _say(line: str) -> None:

@@ -1,7 +1,7 @@
 """``firmaio run``, ``serve``, ``worker`` and ``send`` check the base URL and the key with one
 call at start: a wrong one stops the command there, exit 3, naming the setting, before any flow
-is touched (no flow call at the service, the stored flow as it was, nothing queued, no store
-made). The sync facade does the same."""
+is touched (no flow call at the service, the stored flow as it was, nothing queued, no flow
+made). The sync facade does the same, before its store is opened."""
 
 from __future__ import annotations
 
@@ -124,7 +124,11 @@ def test_a_wrong_setting_stops_the_command_at_start(
         assert json.loads(out.getvalue())["exit_code"] == 3
     assert calls_on_flows(sandbox) == before, "a call on a flow was made"
     if command == "send":
-        assert not Path(db).exists(), "the store was made before the check passed"
+        store = open_store(db)
+        try:
+            assert store.rows() == [], "a flow was made before the check passed"
+        finally:
+            store.close()
     else:
         assert stored(db, rid) == ("READY", 0)
     if postgres:
