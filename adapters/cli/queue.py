@@ -61,13 +61,13 @@ async def _worker(args: argparse.Namespace, out: TextIO) -> int:
     store = flow_store(dsn)
     runtime = Runtime(factory_of(args, store), dsn, tenants)
     handle = WorkerHandle(say=lambda line: print(f"firmaio worker: {line}", file=sys.stderr))
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, handle.stop)  # from the start: a stop is never lost
+    loud_again = quiet_logs(loop, verbose=args.verbose)
     try:
         await runtime.open()
         await runtime.check_settings(BASE_URL_NAMED)  # before any job runs
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, handle.stop)
-        quiet_logs(loop, verbose=args.verbose)
         names = ", ".join(sorted(tenants))
         print(
             f"firmaio worker: serving {store_name(dsn)} for {names}; SIGTERM or Ctrl-C stops",
@@ -79,10 +79,12 @@ async def _worker(args: argparse.Namespace, out: TextIO) -> int:
             heartbeat=heartbeat, stop_within=min(STOP_WITHIN, args.stalled_after - heartbeat),
             store_outage_limit=args.store_outage_limit,
         )  # fmt: skip
-        await work(dsn, runtime, options, handle)
+        if not handle.stopping.is_set():
+            await work(dsn, runtime, options, handle)
     finally:
         await runtime.close()
         await store.close()
+        loud_again()
     summary = {"stopped": True, "tenants": sorted(tenants)}
     if args.json:
         json.dump(summary, out)

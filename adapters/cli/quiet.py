@@ -7,16 +7,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
 
-def quiet_logs(loop: asyncio.AbstractEventLoop, *, verbose: bool) -> None:
+def quiet_logs(loop: asyncio.AbstractEventLoop, *, verbose: bool) -> Callable[[], None]:
     """Procrastinate's, psycopg's and asyncio's records (a job that failed, a lane or a pool
     that lost its database), and a task's error nobody awaited, as one line each on stderr:
-    from INFO up with ``--verbose``, else only CRITICAL ones."""
+    from INFO up with ``--verbose``, else only CRITICAL ones. Returns what puts them back as they
+    were (``main`` may run again in the same process: a test, an embedding program)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(OneLine("%(name)s %(levelname)s: %(message)s"))
-    for name in ("procrastinate", "psycopg", "asyncio"):
+    names = ("procrastinate", "psycopg", "asyncio")
+    saved = [
+        (logger, logger.handlers[:], logger.propagate, logger.level)
+        for logger in map(logging.getLogger, names)
+    ]
+    for name in names:
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.propagate = False
@@ -30,7 +37,17 @@ def quiet_logs(loop: asyncio.AbstractEventLoop, *, verbose: bool) -> None:
             said = f"{said}: {first_line(error)}"
         logging.getLogger("asyncio").error(said)
 
+    before = loop.get_exception_handler()
     loop.set_exception_handler(unretrieved)
+
+    def restore() -> None:
+        for logger, handlers, propagate, level in saved:
+            logger.handlers[:] = handlers
+            logger.propagate = propagate
+            logger.setLevel(level)
+        loop.set_exception_handler(before)
+
+    return restore
 
 
 def first_line(error: BaseException) -> str:

@@ -17,6 +17,18 @@ from .wiring import checked_client, factory_of, flow_locks, flow_store
 
 async def _serve(args: argparse.Namespace, out: TextIO) -> int:
     server = None
+    service: Service | None = None
+    stopping = False  # a SIGTERM before the service runs: it registers the ids, then stops
+
+    def stop() -> None:
+        nonlocal stopping
+        stopping = True
+        if service is not None:
+            service.stop()
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop)
     store = flow_store(args.db)  # a --db to fix is said first
     locks = flow_locks(args.db)
     factory = factory_of(args, store)
@@ -34,9 +46,8 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
                     file=sys.stderr,
                 )
             service = Service(factory, client, locks=locks, say=_say)
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, service.stop)
+            if stopping:
+                service.stop()
             print(
                 f"firmaio serve: serving {store_name(args.db)}; SIGTERM or Ctrl-C stops",
                 file=sys.stderr,
