@@ -14,6 +14,7 @@ field).
 
 from __future__ import annotations
 
+import getpass
 import math
 import os
 import socket
@@ -29,6 +30,15 @@ LOCK_WAIT = 10.0
 
 STORE_OUTAGE_LIMIT = 60.0
 """Seconds a worker or the service rides out a store outage (``--store-outage-limit``)."""
+
+
+def operator() -> str:
+    """The user running this process (its uid where the system names none): who a command's
+    or the sync facade's records name as acting."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name, no passwd entry (a container's random uid)
+        return f"uid {os.getuid()}"
 
 
 def worker_name() -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import getpass
 import logging
 import os
 import sys
@@ -27,7 +26,7 @@ from ..client import DEFAULT_TIMEOUT, IssuerClient, RetryPolicy
 from ..clock import SystemClock
 from ..factory import Factory
 from ..flow_locks import FlowLocks
-from ..settings import Settings
+from ..settings import Settings, operator
 from ..shared_window import SharedWindow
 from ..store import AsyncStore, open_async_store
 from ..tenants import DEFAULT_TENANT, key_id
@@ -109,14 +108,6 @@ def actor_of(args: argparse.Namespace) -> str | None:
     if not hasattr(args, "actor"):
         return None
     return f"{args.actor or operator()} (firmaio {args.command})"
-
-
-def operator() -> str:
-    """The user running the command (its uid where the system names none)."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name, no passwd entry (a container's random uid)
-        return f"uid {os.getuid()}"
 
 
 def configure_logging(verbose: bool) -> None:

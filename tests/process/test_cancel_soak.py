@@ -1,7 +1,8 @@
 """``firmaio cancel --db`` beside a worker that watches every flow every 0.2 s, with 20 ms added
-between the command and PostgreSQL (a proxy in front of it): the command takes the flow's lock
-before it loads it, so each of 20 cancels makes exactly one cancel call, records CANCELLED
-itself with its actor, and exits 0; a cancel the service refuses exits 5, as documented."""
+to each round trip between the command and PostgreSQL (a proxy in front of it): the command takes
+the flow's lock before it loads it, so each of 20 cancels makes exactly one cancel call, records
+CANCELLED itself with its actor, and exits 0; a cancel the service refuses exits 5, as
+documented."""
 
 from __future__ import annotations
 
@@ -34,8 +35,9 @@ from tests.process.test_queue_workers import (
 __all__ = ["limited", "tenants"]  # the fixtures, shared
 
 CANCELS = 20
-DELAY = 0.02
-"""Seconds added to every piece of data between the command and PostgreSQL, both ways."""
+DELAY = 0.01
+"""Seconds added to every piece of data between the command and PostgreSQL, each way: 20 ms a
+round trip."""
 
 
 class DelayProxy:

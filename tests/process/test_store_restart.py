@@ -131,10 +131,10 @@ def test_a_postgresql_restart_under_three_busy_workers_is_ridden_out(
     limited: Sandbox, restartable: str, tenants: Path
 ) -> None:
     db = restartable
-    ids, workers = busy_workers(limited, db, tenants, 90, "--store-outage-limit", "60")
+    ids, workers = busy_workers(limited, db, tenants, 48, "--store-outage-limit", "60")
     try:
         with cluster_back_afterwards():
-            wait_for(lambda: sent(limited) >= 10, 60, "the workers to be busy")
+            wait_for(lambda: sent(limited) >= 8, 60, "the workers to be busy")
             pg_ctl("restart")
         wait_for(at_rest(db, ids, {"NOTIFIED", "FALLBACK_SUGGESTED"}), 120, "every flow",
                  lambda: queue_and_flows(db))  # fmt: skip
@@ -155,7 +155,7 @@ def test_an_outage_longer_than_the_limit_stops_each_worker_exit_7_saying_so(
     limited: Sandbox, restartable: str, tenants: Path
 ) -> None:
     db = restartable
-    _ids, workers = busy_workers(limited, db, tenants, 30, "--store-outage-limit", "2")
+    _ids, workers = busy_workers(limited, db, tenants, 24, "--store-outage-limit", "2")
     with cluster_back_afterwards():
         wait_for(lambda: sent(limited) >= 5, 60, "the workers to be busy")
         pg_ctl("stop")
