@@ -22,7 +22,7 @@ from firmaio.fsm.machine import Order
 from firmaio.fsm.ports import Clock, SignatureApi, StatusReader, StepTracer, Store
 
 from .batching import DossierStatusReader
-from .client import IssuerClient, setup_for
+from .client import IssuerClient, check_settings, setup_for
 from .clock import SystemClock
 from .ratelimit import RateLimit
 from .runner import BatchRun, RunReport
@@ -70,6 +70,28 @@ class Factory:
         return IssuerClient(
             key, base_url=settings.base_url, retry=settings.retry, rate_limit=rate_limit
         )
+
+    async def checked_client(
+        self,
+        key: str,
+        *,
+        rate_limit: RateLimit | None = None,
+        base_url_named: str = "Settings.base_url",
+        key_named: str = "the API key",
+        tenant: str | None = None,
+    ) -> IssuerClient:
+        """:meth:`client`, once one call has shown its base URL and key right
+        (:func:`~firmaio.adapters.client.check_settings`: the error names ``base_url_named`` or
+        ``key_named``); the client is closed if they are not."""
+        client = self.client(key, rate_limit=rate_limit)
+        try:
+            await check_settings(
+                client, base_url_named=base_url_named, key_named=key_named, tenant=tenant
+            )
+        except BaseException:
+            await client.aclose()
+            raise
+        return client
 
     def status_reader(self, api: SignatureApi, dossier_id: str | None) -> StatusReader | None:
         """How flows of ``dossier_id`` read their statuses: the dossier's listing over an

@@ -13,6 +13,7 @@ process); these do.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -44,17 +45,26 @@ class FlowLocks:
             raise postgres_error(error, self.dsn) from None
 
     @asynccontextmanager
-    async def hold(self, flow_id: str) -> AsyncIterator[bool]:
+    async def hold(self, flow_id: str, *, wait: float = 0.0) -> AsyncIterator[bool]:
         """Hold ``flow_id``'s lock while the block runs; yields False (and holds nothing) if
-        another process holds it."""
-        took = bool(
-            await self._query("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", flow_id)
-        )
+        another process holds it for longer than ``wait`` seconds (a command waits out a
+        worker's short visit; a worker does not wait)."""
+        took = await self._take(flow_id)
+        deadline, pause = time.monotonic() + wait, 0.02
+        while not took and time.monotonic() < deadline:
+            await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, 0.25)
+            took = await self._take(flow_id)
         try:
             yield took
         finally:
             if took:
                 await self._query("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", flow_id)
+
+    async def _take(self, flow_id: str) -> bool:
+        return bool(
+            await self._query("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", flow_id)
+        )
 
     async def aclose(self) -> None:
         """Close the connection, which lets go of every lock still held."""

@@ -11,17 +11,20 @@ A signature request lives for days. :class:`Service` loops over the store, one p
    ``check_status``, so a request signed, rejected or cancelled on the issuer's side is recorded.
 
 :meth:`Service.stop` (``firmaio serve`` calls it on SIGTERM or SIGINT) stops cleanly: nothing new
-starts, every call under way finishes and its record is written; a restart
-goes on from the store. One service per store and tenant (the flows of other tenants are left
-alone: their keys are not this service's); many workers on one PostgreSQL store run as jobs of a
-task queue instead (:mod:`firmaio.adapters.queue`, ``firmaio worker``).
+starts, every wait under way ends, every call under way finishes and its record is written; a
+restart goes on from the store. A store it cannot reach (a restart, a failover) is ridden out with
+a backoff, one line when the outage begins and one when it ends, for up to
+``Settings.store_outage_limit`` seconds (:mod:`.outage`); past that, :meth:`Service.run` raises
+:class:`~firmaio.fsm.errors.StoreUnavailable`. One service per store and tenant (the flows of
+other tenants are left alone: their keys are not this service's); many workers on one PostgreSQL
+store run as jobs of a task queue instead (:mod:`firmaio.adapters.queue`, ``firmaio worker``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -39,6 +42,7 @@ from firmaio.fsm.ports import SignatureApi, StatusReader, Store
 
 from .factory import Factory
 from .flow_locks import FlowLocks
+from .outage import Outage, log_line
 from .runner import BatchRun
 
 
@@ -58,7 +62,14 @@ class Service:
     drivers ``factory`` builds over ``api``; its settings give the tenant, the worker's name, the
     concurrency, ``tick`` and ``watch_every``."""
 
-    def __init__(self, factory: Factory, api: SignatureApi, *, locks: FlowLocks | None = None):
+    def __init__(
+        self,
+        factory: Factory,
+        api: SignatureApi,
+        *,
+        locks: FlowLocks | None = None,
+        say: Callable[[str], None] = log_line,
+    ):
         if factory.store is None:
             raise InvalidInput("the service keeps the flows of a store: give the Factory one")
         self.factory, self.api = factory, api
@@ -68,6 +79,9 @@ class Service:
         self.locks = locks
         """With PostgreSQL, each flow is locked for other processes while this one is on it."""
         self.report = ServeReport()
+        self.outage = Outage(self.settings.store_outage_limit, say=say)
+        """A store it cannot reach is ridden out up to ``store_outage_limit`` seconds, with a
+        backoff and one line (to ``say``) when it begins and one when it ends."""
         self._stopping = asyncio.Event()
         self._log = structlog.get_logger("firmaio.adapters.serve")
         self._batches: list[BatchRun] = []
@@ -113,9 +127,13 @@ class Service:
         while not self._stopping.is_set():
             try:
                 await self._pass()
-            except StoreUnavailable as outage:  # a blip: every write is whole; try next pass
+            except StoreUnavailable as error:  # every write is whole: try again shortly
                 self.report.errors += 1
-                self._log.error("firmaio.serve.store_unavailable", error=str(outage))
+                self.outage.failed(error)  # past the limit, it raises: the service stops
+                self.report.passes += 1
+                await self.outage.pause(self._stopping)
+                continue
+            self.outage.recovered()
             self.report.passes += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.settings.tick)

@@ -14,6 +14,7 @@ field).
 
 from __future__ import annotations
 
+import getpass
 import math
 import os
 import socket
@@ -23,6 +24,21 @@ from firmaio.fsm.driving import RECOVERY_GRACE, PollingPolicy, ResendPolicy
 from firmaio.fsm.errors import InvalidInput
 
 from .client import DEFAULT_BASE_URL, RetryPolicy
+
+LOCK_WAIT = 10.0
+"""Seconds a one-flow command waits for a flow another process is on (``--lock-wait``)."""
+
+STORE_OUTAGE_LIMIT = 60.0
+"""Seconds a worker or the service rides out a store outage (``--store-outage-limit``)."""
+
+
+def operator() -> str:
+    """The user running this process (its uid where the system names none): who a command's
+    or the sync facade's records name as acting."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name, no passwd entry (a container's random uid)
+        return f"uid {os.getuid()}"
 
 
 def worker_name() -> str:
@@ -68,9 +84,16 @@ class Settings:
     """Where signed documents are written (``<signed_dir>/<request id>/``)."""
     metrics_port: int | None = None
     """With a port, the service serves Prometheus metrics on ``127.0.0.1:<port>/metrics``."""
+    lock_wait: float = LOCK_WAIT
+    """Seconds a command on one stored flow waits for the flow's lock while another process
+    (a worker's visit) holds it, before it gives up (:class:`~firmaio.fsm.errors.FlowBusy`)."""
+    store_outage_limit: float = STORE_OUTAGE_LIMIT
+    """Seconds a worker or the service rides out a store it cannot reach (a restart, a
+    failover) before it stops (:class:`~firmaio.fsm.errors.StoreUnavailable`)."""
 
     def __post_init__(self) -> None:
-        _seconds("recovery_grace", self.recovery_grace, positive=False)
+        for name in ("recovery_grace", "lock_wait", "store_outage_limit"):
+            _seconds(name, getattr(self, name), positive=False)
         for name in ("watch_every", "tick", "retry_after", "rate_period"):
             _seconds(name, getattr(self, name), positive=True)
         for name in ("concurrency", "rate_calls"):

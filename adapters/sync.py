@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Coroutine, Sequence
 from concurrent.futures import Future
@@ -36,7 +37,7 @@ from .client import IssuerClient
 from .clock import SystemClock
 from .factory import Factory, open_flow
 from .runner import RunReport
-from .settings import Settings
+from .settings import Settings, operator
 from .store import AsyncStore, open_async_store
 
 T = TypeVar("T")
@@ -46,9 +47,14 @@ class Firmaio:
     """Notify requests and drive batches from plain threads (see the module docstring).
 
     ``db`` keeps flows in a store (a SQLite file or a ``postgresql://`` URL): resumable, and
-    required by :meth:`run`. ``settings`` (:class:`~firmaio.adapters.settings.Settings`: the base
+    required by :meth:`run`. Making one checks the base URL and the key with one call
+    (:func:`~firmaio.adapters.client.check_settings`): a wrong one raises
+    :class:`~firmaio.fsm.errors.ApiConfigurationError` naming it, before any flow is touched.
+    ``settings`` (:class:`~firmaio.adapters.settings.Settings`: the base
     URL, the retry, polling and resend policies...) are what the client and the drivers are built
-    from. ``hooks`` are called in the background thread, after each record.
+    from; their ``actor`` (default: the user running it, ``USER (Firmaio)``) is named by the
+    records of :meth:`notify` and :meth:`cancel`. ``hooks`` are called in the background thread,
+    after each record.
     """
 
     def __init__(
@@ -72,10 +78,20 @@ class Firmaio:
         self._running: set[Future[Any]] = set()
         """Every piece of work under way, which :meth:`close` waits for."""
 
+        settings = settings if settings is not None else Settings()
+        if settings.actor is None:  # its records name who runs it, as a command's do
+            settings = dataclasses.replace(settings, actor=f"{operator()} (Firmaio)")
+
         async def start() -> tuple[Factory, IssuerClient, AsyncStore | None]:
-            store = open_async_store(db) if db else None
+            checked = Factory(settings).checked_client(api_key, key_named="the api_key given")
+            client = await checked  # the base URL and the key, before the store is opened
+            try:
+                store = open_async_store(db) if db else None
+            except BaseException:
+                await client.aclose()
+                raise
             factory = Factory(settings, SystemClock(), store, hooks=hooks, tracer=tracer)
-            return factory, factory.client(api_key), store
+            return factory, client, store
 
         try:
             self.factory, self.client, self.store = self._wait(start(), None)

@@ -26,6 +26,8 @@ from typing import Any
 
 import uvicorn
 
+from firmaio.adapters.client.probe import DOSSIER_NOT_FOUND
+
 PREFIX = "/api/v1/sign"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 ESCAPES = "\x1b[2J\x1b]0;owned\x07\rsigned by the mayor\u202e"
@@ -154,6 +156,9 @@ class Hostile:
                 return self.upload_url()
         if parts[0] == "blobs":
             return self.blob(method, parts[1] if len(parts) > 1 else "")
+        if parts[0] == "dossiers" and len(parts) == 2 and method == "GET":  # the start's check
+            problem = {"title": "Not Found", "status": 404, "detail": DOSSIER_NOT_FOUND}
+            return json_answer(404, problem, "application/problem+json")
         if parts[0] == "stolen":
             return answer(200, PDF, {"content-type": "application/pdf"})
         return self.setup(method, parts[0])

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from firmaio.fsm.errors import InvalidInput, InvalidRequestId
 from firmaio.fsm.ids import check_request_id
+from firmaio.fsm.redact import redact_text
 
 from ..tenants import Tenant
 
@@ -72,6 +73,20 @@ def request_id(text: str) -> str:
         return check_request_id(text)
     except InvalidRequestId as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def actor(text: str) -> str:
+    """Who a command acts for, as its records name them: 1-64 printable characters, and not
+    personal data the trail must not hold (a fiscal code)."""
+    if not 1 <= len(text) <= 64 or not text.isprintable() or text != text.strip():
+        raise argparse.ArgumentTypeError(
+            f"{text[:64]!r}: an actor is 1 to 64 printable characters, no leading or trailing space"
+        )
+    if redact_text(text) != text:
+        raise argparse.ArgumentTypeError(
+            "an actor must not hold a fiscal code: name the operator or the desk instead"
+        )
+    return text
 
 
 def tenant(text: str) -> str:

@@ -20,7 +20,7 @@ from firmaio.fsm.errors import (
     StoreUnavailable,
     TransitionNotAllowed,
 )
-from firmaio.fsm.machine import DEFAULT_STEPS, State, Steps
+from firmaio.fsm.machine import DEFAULT_STEPS, TERMINAL, State, Steps
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,17 +32,20 @@ class Exit:
     meaning: str
 
 
-OK = Exit(0, "ok", "done: NOTIFIED or SIGNED (and CANCELLED for `cancel`); diagrams written")
+OK = Exit(0, "ok", "done: the command's goal (NOTIFIED or SIGNED; for `cancel`, CANCELLED only)")
 USAGE = Exit(2, "usage", "bad arguments, or a malformed signature-request id (nothing is called)")
 CONFIGURATION = Exit(
     3,
     "configuration",
-    "no API key, the API refused it (401/403), or the base URL leads elsewhere (a redirect, a "
-    "proxy's page)",
+    "no API key, the API refused it (401/403), the base URL leads elsewhere (a redirect, a "
+    "proxy's page), or the settings check at start failed",
 )
 UNAVAILABLE = Exit(4, "unavailable", "the API gave no usable answer after retries")
 NOT_ALLOWED = Exit(
-    5, "not_allowed", "the trigger is not allowed in the flow's state, or another process won"
+    5,
+    "not_allowed",
+    "the trigger is not allowed in the flow's state, the service refused the cancel, or "
+    "another process won or kept the flow",
 )
 STORE = Exit(
     6,
@@ -111,6 +114,17 @@ def exit_code_for(state: State, goal: State | None = None, steps: Steps = DEFAUL
     if state in steps.driven:
         return NOT_SETTLED.code
     return RESULT_OF.get(state, NOT_SETTLED).code
+
+
+def goal_exit_code(state: State, goal: State, short: Exit, steps: Steps = DEFAULT_STEPS) -> int:
+    """The exit code of a command whose one goal is ``goal`` (``cancel``: CANCELLED; ``fetch``:
+    SIGNED): 0 only there; ``short``'s code where the flow stopped short of it and its state's
+    own code would be 0 (a request signed before a cancel) or it is still open (a refused
+    cancel leaves a NOTIFIED flow NOTIFIED); a closed state's own code otherwise."""
+    code = exit_code_for(state, goal, steps)
+    if state is not goal and (code == OK.code or state not in TERMINAL):
+        return short.code
+    return code
 
 
 _ERRORS: tuple[tuple[tuple[type[Exception], ...], Exit], ...] = (

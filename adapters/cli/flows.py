@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -17,11 +18,19 @@ from firmaio.fsm.trail import Outcome
 
 from ..client import IssuerClient
 from ..factory import open_flow
+from ..flow_locks import FlowLocks
 from ..runner import RunReport
 from ..store import AsyncStore, store_name
 from . import exits
 from .output import flow_json, iso_utc, print_flow, print_report, progress, write_qr
-from .wiring import factory_of, flow_locks, flow_store, issuer_client, settings_of
+from .wiring import (
+    checked_client,
+    factory_of,
+    flow_locks,
+    flow_store,
+    issuer_client,
+    settings_of,
+)
 
 
 async def run_on_flow(
@@ -32,9 +41,17 @@ async def run_on_flow(
     order: Order | None = None,
     *,
     stored_only: bool = False,
-    only_goal: bool = False,
+    short: exits.Exit | None = None,
+    check: bool = False,
 ) -> int:
     """Run ``body`` on the request's flow, then print where the flow is.
+
+    On a ``postgresql://`` store the flow's lock is taken before the flow is loaded (waiting up
+    to ``--lock-wait`` for another process's visit), so what ``body`` sees and calls on is what
+    is stored, and no other process acts on the flow until it is done. With ``check`` the base
+    URL and the key are checked first, with one call (:func:`.wiring.checked_client`). A flow
+    left short of ``goal`` exits with ``short``'s code (if given) where its state's own would
+    be 0 or it is still open.
 
     On an error that maps to an exit code, what is printed (``--json`` included) carries that
     code and the failure; a flow another process changed first is reloaded, so the stored state
@@ -47,32 +64,28 @@ async def run_on_flow(
     driver: Driver | None = None
     unexpected = False
     locks = flow_locks(args.db)
-    tenant = settings_of(args).tenant
+    settings = settings_of(args)
     try:
-        client = issuer_client(args)
-        store = flow_store(args.db) if args.db else None
+        store = flow_store(args.db) if args.db else None  # a --db to fix is said first
+        client = await checked_client(args) if check else issuer_client(args)
         driver = factory_of(args, store).driver(client)
-        flow = await open_flow(
-            driver, args.request_id, tenant=tenant, order=order, create=not stored_only
-        )
-        if locks is None:
+        async with _held(locks, args.request_id, settings.lock_wait):
+            flow = await open_flow(
+                driver, args.request_id, tenant=settings.tenant, order=order,
+                create=not stored_only,
+            )  # fmt: skip
             await body(driver, flow)
-        else:
-            async with locks.hold(args.request_id) as held:
-                if not held:
-                    raise FlowBusy(args.request_id)
-                await body(driver, flow)
     except Exception as error:
         failure = exits.failure_of(error)
         unexpected = failure is None
         if isinstance(error, StaleFlow) and isinstance(driver, DurableDriver):
-            flow = await driver.open(args.request_id, tenant=tenant)  # the winner's
+            flow = await driver.open(args.request_id, tenant=settings.tenant)  # the winner's
         raise
     finally:
         try:
             if not unexpected:
                 next_at = None if flow is None or driver is None else driver.next_attempt(flow)
-                code = _report(args, out, flow, goal, failure, next_at, only_goal=only_goal)
+                code = _report(args, out, flow, goal, failure, next_at, short=short)
         finally:
             if client is not None:
                 await client.aclose()
@@ -83,6 +96,19 @@ async def run_on_flow(
     return code
 
 
+@asynccontextmanager
+async def _held(locks: FlowLocks | None, flow_id: str, wait: float) -> AsyncIterator[None]:
+    """Hold the flow's lock (if the store has locks) while the block runs; :class:`FlowBusy`
+    if another process keeps it longer than ``wait`` seconds."""
+    if locks is None:
+        yield
+        return
+    async with locks.hold(flow_id, wait=wait) as held:
+        if not held:
+            raise FlowBusy(flow_id)
+        yield
+
+
 def _report(
     args: argparse.Namespace,
     out: TextIO,
@@ -91,16 +117,17 @@ def _report(
     failure: exits.Failure | None,
     next_attempt: float | None,
     *,
-    only_goal: bool = False,
+    short: exits.Exit | None = None,
 ) -> int:
     """Print the flow (or, with no flow, only the failure as JSON); return the exit code."""
     if failure is not None:
         code = failure.exit.code
     else:
         assert flow is not None  # no failure means the flow was opened
-        code = exits.exit_code_for(flow.state, goal)
-        if only_goal and flow.state is not goal and not flow.is_closed:
-            code = exits.NOT_SETTLED.code  # short of the goal, and still open
+        if short is not None and goal is not None:
+            code = exits.goal_exit_code(flow.state, goal, short)
+        else:
+            code = exits.exit_code_for(flow.state, goal)
     qr = None
     if flow is not None and flow.fallback:
         try:
@@ -164,21 +191,30 @@ def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace, out: TextIO) -> int:
-    """Cancel one request (possible once it is WAIT_FOR_SIGNATURE)."""
-    return asyncio.run(run_on_flow(args, out, _cancel, State.CANCELLED))
+    """Cancel one request (possible once it is WAIT_FOR_SIGNATURE). Exit 0 only when the flow
+    ends CANCELLED; a cancel the service refused (or a request signed first) exits 5."""
+    short = exits.NOT_ALLOWED
+    return asyncio.run(run_on_flow(args, out, _cancel, State.CANCELLED, short=short))
 
 
 async def _batch(args: argparse.Namespace) -> RunReport:
-    store = flow_store(args.db)
+    ids = list(args.request_ids)
+    if not ids and not args.dossier:
+        raise InvalidInput("name the requests to run: IDs, or --dossier DOSSIER_ID")
+    store = flow_store(args.db)  # a --db to fix is said first
     locks = flow_locks(args.db)
     factory = factory_of(args, store)
     try:
-        async with issuer_client(args) as client:
-            ids = list(args.request_ids)
+        client = await checked_client(args)  # before any flow is registered or loaded
+    except BaseException:
+        await _close(store, locks)
+        raise
+    async with client:
+        try:
             if args.dossier:
                 ids += [item["id"] async for item in client.list_dossier_requests(args.dossier)]
             if not ids:
-                raise InvalidInput("name the requests to run: IDs, or --dossier DOSSIER_ID")
+                raise InvalidInput(f"dossier {args.dossier} has no requests: nothing to run")
             batch = factory.batch(
                 client,
                 ids,
@@ -188,10 +224,14 @@ async def _batch(args: argparse.Namespace) -> RunReport:
                 dossier_id=args.dossier,
             )
             return await batch.run()
-    finally:
-        await store.close()
-        if locks is not None:
-            await locks.aclose()
+        finally:
+            await _close(store, locks)
+
+
+async def _close(store: AsyncStore, locks: FlowLocks | None) -> None:
+    await store.close()
+    if locks is not None:
+        await locks.aclose()
 
 
 async def _run(args: argparse.Namespace, out: TextIO) -> int:

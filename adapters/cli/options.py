@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 
-from firmaio.fsm.driving import ResendPolicy
+from firmaio.fsm.driving import RECOVERY_GRACE, ResendPolicy
 from firmaio.fsm.machine import DEFAULT_ACTIVATION_TIMEOUT
 
 from ..client import DEFAULT_BASE_URL
 from ..client.transport import NOTIFICATION_GRACE
-from .argtypes import base_url, delays, positive_seconds, request_id, seconds, tenant
+from ..settings import LOCK_WAIT, STORE_OUTAGE_LIMIT
+from .argtypes import actor, base_url, delays, positive_seconds, request_id, seconds, tenant
 
 
 def _seconds(values: tuple[float, ...]) -> str:
@@ -57,9 +58,9 @@ def api_options(parser: argparse.ArgumentParser) -> None:
         "--recovery-grace",
         type=seconds,
         metavar="SECONDS",
-        help="how old an open intent (a call with effects a process may have made before it "
-        "died) must be before the request is read back (default: the call's 10 s timeout plus "
-        "the notification grace, 40)",
+        help="how long a call with effects whose outcome is unknown (an open intent: a crash, "
+        "a lost answer, a stop) is left to settle before the request is read back (default: "
+        f"the call's timeout plus the notification grace, {RECOVERY_GRACE:g})",
     )
     parser.add_argument(
         "--resend-after",
@@ -95,4 +96,28 @@ def request_options(
     )
     parser.add_argument(
         "--tenant", type=tenant, help="with --db: the flow's tenant (its key is FIRMAIO_API_KEY)"
+    )
+    parser.add_argument(
+        "--actor",
+        type=actor,
+        help="who the records name as acting, with the command (default: your user name)",
+    )
+    parser.add_argument(
+        "--lock-wait",
+        type=seconds,
+        default=LOCK_WAIT,
+        metavar="SECONDS",
+        help="with a postgresql:// --db: how long to wait for a flow another process is on "
+        "before giving up, exit 5 (%(default)g)",
+    )
+
+
+def store_outage_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store-outage-limit",
+        type=seconds,
+        default=STORE_OUTAGE_LIMIT,
+        metavar="SECONDS",
+        help="how long to ride out a store that cannot be reached (a restart, a failover) "
+        "before stopping, exit 7 (%(default)g)",
     )

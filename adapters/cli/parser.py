@@ -26,6 +26,7 @@ from .options import (
     api_options,
     base_url_option,
     request_options,
+    store_outage_option,
     watch_every_option,
 )
 from .parser_send import add_issuer_commands
@@ -135,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--tick", type=positive_seconds, default=5.0, help="seconds between passes (%(default)g)"
     )
     watch_every_option(serve)
+    store_outage_option(serve)
     serve.add_argument(
         "--metrics-port",
         type=port,
@@ -170,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=30.0,
         help="seconds without a heartbeat before a worker's flows go to the others (%(default)g)",
     )
+    store_outage_option(worker)
     worker.add_argument("--json", action="store_true", help="print the summary as JSON")
     worker.set_defaults(func=cmd_worker)
 

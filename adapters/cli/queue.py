@@ -18,7 +18,8 @@ from ..clock import SystemClock
 from ..store import store_name
 from ..tenants import DEFAULT_TENANT, Tenants
 from . import exits
-from .wiring import factory_of, flow_store, issuer_client, settings_of
+from .quiet import quiet_logs
+from .wiring import BASE_URL_NAMED, factory_of, flow_store, issuer_client, settings_of
 
 
 def _need_the_extra() -> None:
@@ -40,6 +41,12 @@ def _postgres(db: str) -> str:
     return db
 
 
+STOP_WITHIN = 5.0
+"""Seconds a stopping worker gives its flows to reach a step boundary before it cuts off the
+calls still under way (at most its heartbeat's age limit, so no job is handed out twice): with
+the time to hand the jobs back, it is gone well within the 10 s an orchestrator may wait."""
+
+
 def _tenants(args: argparse.Namespace) -> Tenants:
     return Tenants.load(args.tenants) if args.tenants else Tenants()
 
@@ -53,25 +60,31 @@ async def _worker(args: argparse.Namespace, out: TextIO) -> int:
     tenants.keys_by_tenant()  # a missing key stops the worker here, before anything opens
     store = flow_store(dsn)
     runtime = Runtime(factory_of(args, store), dsn, tenants)
-    handle = WorkerHandle()
+    handle = WorkerHandle(say=lambda line: print(f"firmaio worker: {line}", file=sys.stderr))
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, handle.stop)  # from the start: a stop is never lost
+    loud_again = quiet_logs(loop, verbose=args.verbose)
     try:
         await runtime.open()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, handle.stop)
+        await runtime.check_settings(BASE_URL_NAMED)  # before any job runs
         names = ", ".join(sorted(tenants))
         print(
             f"firmaio worker: serving {store_name(dsn)} for {names}; SIGTERM or Ctrl-C stops",
             file=sys.stderr,
         )
+        heartbeat = min(10.0, args.stalled_after / 3)
         options = WorkerOptions(
             concurrency=args.concurrency, name=args.worker, stalled_after=args.stalled_after,
-            heartbeat=min(10.0, args.stalled_after / 3),
+            heartbeat=heartbeat, stop_within=min(STOP_WITHIN, args.stalled_after - heartbeat),
+            store_outage_limit=args.store_outage_limit,
         )  # fmt: skip
-        await work(dsn, runtime, options, handle)
+        if not handle.stopping.is_set():
+            await work(dsn, runtime, options, handle)
     finally:
         await runtime.close()
         await store.close()
+        loud_again()
     summary = {"stopped": True, "tenants": sorted(tenants)}
     if args.json:
         json.dump(summary, out)

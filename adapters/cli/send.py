@@ -26,6 +26,7 @@ from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine import State, Trigger, check_fields, default_title
 
 from ..client import order_from_pdf
+from . import exits
 from .fiscal import fiscal_code_of
 from .flows import run_on_flow
 
@@ -91,7 +92,7 @@ def cmd_send(args: argparse.Namespace, out: TextIO) -> int:
     async def body(driver: Driver, flow: Flow) -> None:
         await driver.advance(flow)
 
-    return asyncio.run(run_on_flow(args, out, body, State.NOTIFIED, order=order))
+    return asyncio.run(run_on_flow(args, out, body, State.NOTIFIED, order=order, check=True))
 
 
 async def _to_signed(driver: Driver, flow: Flow) -> None:
@@ -119,7 +120,8 @@ def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
                     where = facts.get(f"signed.{document}.file")
                     print(f"signed document {document}: {where}\n  sha256 {value}", file=out)
 
-    return asyncio.run(run_on_flow(args, out, body, State.SIGNED, stored_only=True, only_goal=True))
+    short = exits.NOT_SETTLED
+    return asyncio.run(run_on_flow(args, out, body, State.SIGNED, stored_only=True, short=short))
 
 
 def cmd_delivered(args: argparse.Namespace, out: TextIO) -> int:

@@ -9,28 +9,45 @@ import signal
 import sys
 from typing import TextIO
 
+from ..flow_locks import FlowLocks
 from ..serve import Service
-from ..store import store_name
-from .wiring import factory_of, flow_locks, flow_store, issuer_client
+from ..store import AsyncStore, store_name
+from .wiring import checked_client, factory_of, flow_locks, flow_store
 
 
 async def _serve(args: argparse.Namespace, out: TextIO) -> int:
-    store = flow_store(args.db)
+    server = None
+    service: Service | None = None
+    stopping = False  # a SIGTERM before the service runs: it registers the ids, then stops
+
+    def stop() -> None:
+        nonlocal stopping
+        stopping = True
+        if service is not None:
+            service.stop()
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop)
+    store = flow_store(args.db)  # a --db to fix is said first
     locks = flow_locks(args.db)
     factory = factory_of(args, store)
-    server = None
     try:
-        async with issuer_client(args) as client:
+        client = await checked_client(args)  # before any flow is registered or loaded
+    except BaseException:
+        await _close(store, locks)
+        raise
+    async with client:
+        try:
             server = factory.metrics(client, args.db)
             if server is not None:
                 print(
                     f"firmaio serve: metrics on http://127.0.0.1:{server.port}/metrics",
                     file=sys.stderr,
                 )
-            service = Service(factory, client, locks=locks)
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, service.stop)
+            service = Service(factory, client, locks=locks, say=_say)
+            if stopping:
+                service.stop()
             print(
                 f"firmaio serve: serving {store_name(args.db)}; SIGTERM or Ctrl-C stops",
                 file=sys.stderr,
@@ -39,12 +56,10 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
             if args.dossier:
                 ids += [item["id"] async for item in client.list_dossier_requests(args.dossier)]
             report = await service.run(ids, dossier_id=args.dossier)
-    finally:
-        if server is not None:
-            server.close()
-        await store.close()
-        if locks is not None:
-            await locks.aclose()
+        finally:
+            if server is not None:
+                server.close()
+            await _close(store, locks)
     summary = {
         "stopped": True,
         "passes": report.passes,
@@ -59,6 +74,16 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
     else:
         print(f"firmaio serve: stopped cleanly; {summary}", file=out)
     return 0
+
+
+async def _close(store: AsyncStore, locks: FlowLocks | None) -> None:
+    await store.close()
+    if locks is not None:
+        await locks.aclose()
+
+
+def _say(line: str) -> None:
+    print(f"firmaio serve: {line}", file=sys.stderr)
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:

@@ -26,7 +26,7 @@ from ..client import DEFAULT_TIMEOUT, IssuerClient, RetryPolicy
 from ..clock import SystemClock
 from ..factory import Factory
 from ..flow_locks import FlowLocks
-from ..settings import Settings
+from ..settings import Settings, operator
 from ..shared_window import SharedWindow
 from ..store import AsyncStore, open_async_store
 from ..tenants import DEFAULT_TENANT, key_id
@@ -64,6 +64,7 @@ def factory_of(args: argparse.Namespace, store: Store | None = None) -> Factory:
 
 
 _AS_GIVEN = ("base_url", "concurrency", "watch_every", "tick", "retry_after", "worker")
+_SECONDS_AS_GIVEN = ("lock_wait", "store_outage_limit")
 """Settings taken as they are from the option of the same name, where the command has it."""
 
 
@@ -71,9 +72,11 @@ def settings_from_args(args: argparse.Namespace, wiring: Wiring) -> Settings:
     """The command's settings, made once from its options: the client's retry policy (the
     wiring's, with ``--notification-grace``), ``--activation-timeout``, ``--resend-after``,
     ``--renotify-after``, the recovery grace (the call's timeout plus the notification grace,
-    or ``--recovery-grace``), ``--tenant``, ``--metrics-port``, ``--to`` (where signed documents
-    go) and the options of :data:`_AS_GIVEN`."""
+    or ``--recovery-grace``), ``--tenant``, the actor (:func:`actor_of`), ``--metrics-port``,
+    ``--to`` (where signed documents go) and the options of :data:`_AS_GIVEN` and
+    :data:`_SECONDS_AS_GIVEN`."""
     given = {name: getattr(args, name) for name in _AS_GIVEN if getattr(args, name, None)}
+    given |= {n: getattr(args, n) for n in _SECONDS_AS_GIVEN if getattr(args, n, None) is not None}
     if getattr(args, "metrics_port", None) is not None:  # 0: a free port
         given["metrics_port"] = args.metrics_port
     if getattr(args, "to", None):
@@ -93,8 +96,18 @@ def settings_from_args(args: argparse.Namespace, wiring: Wiring) -> Settings:
         resend=_resend_policy(args),
         recovery_grace=recovery,
         tenant=tenant_of(args),
+        actor=actor_of(args),
         **given,
     )
+
+
+def actor_of(args: argparse.Namespace) -> str | None:
+    """Who a one-flow command's records name: ``--actor`` or the operator's user name, with
+    the command (``alice (firmaio cancel)``); None for commands without ``--actor`` (a batch
+    run, the service and the workers name the worker)."""
+    if not hasattr(args, "actor"):
+        return None
+    return f"{args.actor or operator()} (firmaio {args.command})"
 
 
 def configure_logging(verbose: bool) -> None:
@@ -119,18 +132,46 @@ def issuer_client(args: argparse.Namespace, key: str | None = None) -> IssuerCli
     """The command's issuer-API client, with ``key`` or the key from ``FIRMAIO_API_KEY``. With a
     ``postgresql://`` store (``--db``), its calls count in the key's window shared by every
     process of the deployment (:mod:`~firmaio.adapters.shared_window`)."""
+    key = _key(key)
+    return factory_of(args).client(key, rate_limit=_shared_window(args, key))
+
+
+BASE_URL_NAMED = "the base URL (--base-url or FIRMAIO_BASE_URL)"
+"""How a command's error names the base URL setting."""
+
+
+async def checked_client(
+    args: argparse.Namespace, key: str | None = None, *, key_named: str = "FIRMAIO_API_KEY"
+) -> IssuerClient:
+    """:func:`issuer_client`, once one call has shown the base URL and the key right (``run``,
+    ``serve`` and ``send`` check them before they touch any flow): else the error names the
+    setting, ``--base-url`` or ``key_named``."""
+    key = _key(key)
+    return await factory_of(args).checked_client(
+        key,
+        rate_limit=_shared_window(args, key),
+        base_url_named=BASE_URL_NAMED,
+        key_named=key_named,
+        tenant=settings_of(args).tenant,
+    )
+
+
+def _key(key: str | None) -> str:
     key = key or os.environ.get("FIRMAIO_API_KEY", "")
     if not key:
         raise ApiConfigurationError(
             "FIRMAIO_API_KEY is not set: export your issuer API key (from the Firma con IO "
             "reserved area) before running this command"
         )
+    return key
+
+
+def _shared_window(args: argparse.Namespace, key: str) -> SharedWindow | None:
     settings, db = settings_of(args), getattr(args, "db", None) or ""
-    shared = None
-    if db.startswith(POSTGRES_SCHEMES):
-        calls, period = settings.rate_calls, settings.rate_period
-        shared = SharedWindow(db, key_id(key), calls=calls, period=period)
-    return factory_of(args).client(key, rate_limit=shared)
+    if not db.startswith(POSTGRES_SCHEMES):
+        return None
+    calls, period = settings.rate_calls, settings.rate_period
+    return SharedWindow(db, key_id(key), calls=calls, period=period)
 
 
 def _resend_policy(args: argparse.Namespace) -> ResendPolicy:

@@ -23,6 +23,7 @@ from .models import (
     SignatureRequestView,
     UploadUrl,
 )
+from .probe import check_settings
 from .setup import IssuerSetup, order_from_pdf, setup_for
 from .transport import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_CONNECTIONS, RetryPolicy
 from .urls import TRUSTED_HOSTS_ENV, UrlPolicy
@@ -49,6 +50,7 @@ __all__ = [
     "SignatureRequestView",
     "UploadUrl",
     "UrlPolicy",
+    "check_settings",
     "order_from_pdf",
     "request_answer",
     "setup_for",

@@ -18,13 +18,15 @@ sent twice.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 from collections.abc import Iterable
 from typing import Any
 
 import procrastinate
 from procrastinate import exceptions
-from procrastinate.jobs import Status
+from procrastinate.jobs import Job, Status
+from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from procrastinate.schema import SchemaManager
 
 from firmaio.fsm.errors import StoreUnavailable
@@ -38,6 +40,10 @@ SCHEMA_LOCK = 727273
 
 POOL = 10
 """Connections of a worker's job queue (its lanes' fetches, heartbeats, deferrals)."""
+
+POOL_WAIT = 2.0
+"""Seconds a lane waits for a connection of the pool before its call fails: with the database
+gone, the lanes stop within this long (and the worker rides the outage out)."""
 
 SWEEP = "* * * * * */15"
 """How often (cron, with seconds) a worker looks for open flows with no visit waiting."""
@@ -103,15 +109,32 @@ async def sweep(context: procrastinate.JobContext, timestamp: int) -> None:
         await defer(context.app, [row["id"]], tenant=row["tenant"])
 
 
+class HandBack(BaseRetryStrategy):
+    """When a visit's job is queued again after it failed: at once when this worker's stop cut
+    it off (another worker takes it up from the flow's records), :data:`STORE_RETRY` seconds
+    later when the store failed (up to :data:`STORE_ATTEMPTS` times); never for anything
+    else (the sweep queues a new visit)."""
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if isinstance(exception, asyncio.CancelledError):  # cut off by a stop: hand it back
+            return RetryDecision(retry_in={"seconds": 0})
+        if isinstance(exception, StoreUnavailable) and job.attempts < STORE_ATTEMPTS:
+            return RetryDecision(retry_in={"seconds": STORE_RETRY})
+        return None
+
+
+STORE_RETRY = 5
+STORE_ATTEMPTS = 100
+
+
 def queue_app(dsn: str) -> procrastinate.App:
     """The Procrastinate app of the store at ``dsn`` (a ``postgresql://`` URL), with the three
     jobs above (a new app each time: Procrastinate renames the tasks an app takes in)."""
-    connector = procrastinate.PsycopgConnector(conninfo=dsn, min_size=1, max_size=POOL)
-    app = procrastinate.App(connector=connector)
-    store_unavailable = procrastinate.RetryStrategy(
-        max_attempts=100, wait=5, retry_exceptions={StoreUnavailable}
+    connector = procrastinate.PsycopgConnector(
+        conninfo=dsn, min_size=1, max_size=POOL, timeout=POOL_WAIT
     )
-    app.task(name="firmaio:tend", pass_context=True, retry=store_unavailable)(tend)
+    app = procrastinate.App(connector=connector)
+    app.task(name="firmaio:tend", pass_context=True, retry=HandBack())(tend)
     app.periodic(cron=SWEEP)(
         app.task(
             name="firmaio:sweep", queue=MAINTENANCE, queueing_lock="firmaio:sweep",
@@ -181,3 +204,26 @@ async def install_schema(dsn: str) -> bool:
             return True
     except psycopg.Error as error:
         raise postgres_error(error, dsn) from None
+
+
+async def reachable(dsn: str) -> None:
+    """Whether the database at ``dsn`` answers now: one connection and ``SELECT 1``; a
+    :class:`~firmaio.fsm.errors.StoreError` saying why not."""
+    import psycopg
+
+    from ..store.failures import postgres_error, postgres_label
+
+    try:
+        async with asyncio.timeout(REACHABLE_WITHIN):
+            async with await psycopg.AsyncConnection.connect(dsn, connect_timeout=2) as conn:
+                await conn.execute("SELECT 1")
+    except psycopg.Error as error:
+        raise postgres_error(error, dsn) from None
+    except TimeoutError:
+        raise StoreUnavailable(
+            f"{postgres_label(dsn)} did not answer within {REACHABLE_WITHIN:g} s"
+        ) from None
+
+
+REACHABLE_WITHIN = 3.0
+"""Seconds :func:`reachable` waits for the database's answer."""

@@ -19,7 +19,7 @@ from firmaio.fsm.machine import Trigger
 from firmaio.fsm.ports import Store
 from firmaio.fsm.trail import Outcome
 
-from ..client import IssuerClient
+from ..client import IssuerClient, check_settings
 from ..factory import Factory
 from ..flow_locks import FlowLocks
 from ..shared_window import SharedWindow
@@ -58,6 +58,7 @@ class Runtime:
         """This process's name: with the tenant, the actor of every record it writes."""
         self.windows: dict[str, SharedWindow] = {}
         self.clients: dict[str, IssuerClient] = {}
+        self._key_ids: dict[str, str] = {}
         self.drivers: dict[tuple[str, str | None], DurableDriver] = {}
         """Per tenant and dossier: a flow whose dossier is known reads its status from the
         dossier's listing (one call answers every flow of it that asks at once)."""
@@ -79,10 +80,25 @@ class Runtime:
                     )
                     self.windows[kid] = await window.open()
                 self.clients[name] = self.factory.client(key, rate_limit=self.windows[kid])
+                self._key_ids[name] = kid
         except BaseException:
             await self.close()
             raise
         return self
+
+    async def check_settings(self, base_url_named: str = "Settings.base_url") -> None:
+        """One call per key (:func:`~firmaio.adapters.client.check_settings`), before any job
+        runs: a wrong base URL or a tenant's refused key stops the worker here, naming the
+        setting (and the tenant, and where its key was read from)."""
+        checked: set[str] = set()
+        for name, client in self.clients.items():
+            if self._key_ids[name] in checked:
+                continue
+            key_named = f"tenant {name!r}'s API key (from {self.tenants[name].source})"
+            await check_settings(
+                client, base_url_named=base_url_named, key_named=key_named, tenant=name
+            )
+            checked.add(self._key_ids[name])
 
     def driver(self, tenant: str, dossier_id: str | None) -> DurableDriver:
         """The driver of a tenant's flows (of one dossier, read through its listing)."""

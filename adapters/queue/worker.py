@@ -1,26 +1,39 @@
 """Running workers and queueing flows: what ``firmaio worker`` and ``firmaio enqueue`` do.
 
 :func:`work` runs one worker process until it is told to stop (:class:`WorkerHandle.stop`, which
-``firmaio worker`` calls on SIGTERM or SIGINT): nothing new starts, flows under way stop at their
-next step boundary with every record written, their jobs go back to the queue at once for the
-other workers, and the worker leaves Procrastinate's table of live workers.
+``firmaio worker`` calls on SIGTERM or SIGINT): nothing new starts, every wait under way (a
+recovery grace, a backoff) ends at once, flows stop at their next step boundary with every record
+written; a job still on a call ``stop_within`` seconds later is cut off (its flow's open intent is
+recovered by the next worker), and every job goes back to the queue at once for the other
+workers; the worker leaves Procrastinate's table of live workers.
+
+A lane that stops by itself has lost the queue's database (a restart, a failover): the worker
+rides the outage out (:class:`~firmaio.adapters.outage.Outage`: one line when it begins, one
+when it ends), waiting with a backoff until the database answers, then starts the lane again;
+its jobs under way when it stopped go back to the queue once their heartbeat is
+``stalled_after`` old. Past ``store_outage_limit`` it stops with
+:class:`~firmaio.fsm.errors.StoreUnavailable` (``firmaio worker`` exits 7).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import procrastinate
 
 from firmaio.fsm.driving import PollingPolicy
-from firmaio.fsm.errors import InvalidInput, StoreUnavailable
+from firmaio.fsm.errors import InvalidInput, StoreError
 from firmaio.fsm.ports import Clock, Store
 
-from ..settings import worker_name
+from ..outage import Outage, log_line
+from ..settings import STORE_OUTAGE_LIMIT, worker_name
+from ..store.failures import postgres_error
 from ..tenants import DEFAULT_TENANT
-from .jobs import MAINTENANCE, defer, install_schema, queue_app, queue_of
+from .jobs import MAINTENANCE, defer, install_schema, queue_app, queue_of, reachable
 from .runtime import Runtime
 
 
@@ -36,6 +49,12 @@ class WorkerOptions:
     """Seconds without a heartbeat after which a worker's jobs go to the others."""
     heartbeat: float = 10.0
     """Seconds between two heartbeats of this worker."""
+    stop_within: float = 5.0
+    """Seconds the flows under way get to reach a step boundary once the worker is told to
+    stop; a job still running then (a call under way) is cut off and handed back. Keep it
+    under ``stalled_after - heartbeat``, so no other worker is handed a job still running."""
+    store_outage_limit: float = STORE_OUTAGE_LIMIT
+    """Seconds the worker rides out a queue database it cannot reach before it stops."""
 
 
 POLL = 1.0
@@ -44,10 +63,12 @@ its flow's previous job still held the lock is taken within this long of the loc
 
 
 class WorkerHandle:
-    """Stops a running :func:`work` cleanly, from a signal handler or another task."""
+    """Stops a running :func:`work` cleanly, from a signal handler or another task; ``say``
+    gets the worker's lines about a store outage (default: a structlog warning)."""
 
-    def __init__(self) -> None:
+    def __init__(self, say: Callable[[str], None] = log_line) -> None:
         self.stopping = asyncio.Event()
+        self.say = say
 
     def stop(self) -> None:
         self.stopping.set()
@@ -62,41 +83,111 @@ async def work(
     app = queue_app(dsn)
     name = options.name or worker_name()
     lanes = {MAINTENANCE: 1} | {queue_of(tenant): options.concurrency for tenant in runtime.tenants}
-    async with app.open_async():
-        workers = [
-            asyncio.create_task(
-                app.run_worker_async(
-                    queues=[queue],
-                    name=f"{name}/{queue}",
-                    concurrency=concurrency,
-                    fetch_job_polling_interval=POLL,
-                    install_signal_handlers=False,
-                    additional_context={
-                        "firmaio": runtime,
-                        "stalled_after": options.stalled_after,
-                    },
-                    update_heartbeat_interval=options.heartbeat,
-                    stalled_worker_timeout=options.stalled_after,
-                    delete_jobs="successful",
-                )
+    context = {"firmaio": runtime, "stalled_after": options.stalled_after}
+
+    def start(queue: str) -> asyncio.Task[None]:
+        return asyncio.create_task(
+            app.run_worker_async(
+                queues=[queue],
+                name=f"{name}/{queue}",
+                concurrency=lanes[queue],
+                fetch_job_polling_interval=POLL,
+                install_signal_handlers=False,
+                additional_context=context,
+                update_heartbeat_interval=options.heartbeat,
+                stalled_worker_timeout=options.stalled_after,
+                shutdown_graceful_timeout=options.stop_within,
+                delete_jobs="successful",
             )
-            for queue, concurrency in lanes.items()
-        ]
-        stopping = asyncio.create_task(handle.stopping.wait())
-        await asyncio.wait({*workers, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        asked = handle.stopping.is_set()
-        runtime.stop()  # flows under way stop at their next step boundary
-        for worker in workers:
-            worker.cancel()  # Procrastinate waits for the jobs under way, then unregisters
-        stopping.cancel()
-        ended = await asyncio.gather(*workers, return_exceptions=True)
-    if not asked:  # a lane stopped by itself (the queue's database went away): not a clean stop
-        cause = next((e for e in ended if not isinstance(e, asyncio.CancelledError)), None)
-        why = type(cause).__name__ if isinstance(cause, BaseException) else "it ended"
-        raise StoreUnavailable(
-            f"the job queue stopped this worker ({why}); every flow under way stopped at a step "
-            "boundary: start the worker again"
         )
+
+    async with app.open_async():
+        running = {queue: start(queue) for queue in lanes}
+        try:
+            await _supervise(app, dsn, running, start, options, handle)
+        finally:
+            runtime.stop()  # flows under way stop at their next step boundary, waits end
+            for lane in running.values():
+                lane.cancel()  # Procrastinate waits stop_within for the jobs, then unregisters
+            await asyncio.gather(*running.values(), return_exceptions=True)
+            pool: Any = getattr(app.connector, "pool", None)
+            if pool is not None:  # its reconnections to a database gone need not be waited for
+                await pool.close(timeout=1.0)
+
+
+STEADY = 3.0
+"""Seconds the restarted lanes must run without stopping before an outage counts as over."""
+
+LOOK_EVERY = 2.0
+"""Seconds between two looks at the queue's database while no lane stops: an outage is seen
+within this long even while the lanes wait for a connection of their pool."""
+
+
+async def _supervise(
+    app: procrastinate.App,
+    dsn: str,
+    running: dict[str, asyncio.Task[None]],
+    start: Callable[[str], asyncio.Task[None]],
+    options: WorkerOptions,
+    handle: WorkerHandle,
+) -> None:
+    """Until a stop: look at the queue's database every :data:`LOOK_EVERY` seconds and
+    whenever a lane stops; start each stopped lane again once the database answers; the outage
+    is over once the lanes have run :data:`STEADY` seconds. StoreUnavailable when it lasts
+    longer than the limit (a lane that keeps stopping, the database answering or not, counts as
+    one outage)."""
+    outage = Outage(options.store_outage_limit, what="the job queue's database", say=handle.say)
+    stopping = asyncio.create_task(handle.stopping.wait())
+    down: dict[str, BaseException | None] = {}
+    steady_since = 0.0
+    try:
+        while not handle.stopping.is_set():
+            lanes = {*running.values(), stopping}
+            await asyncio.wait(lanes, timeout=LOOK_EVERY, return_when=asyncio.FIRST_COMPLETED)
+            if handle.stopping.is_set():
+                return
+            for queue in [queue for queue, lane in running.items() if lane.done()]:
+                down[queue] = _cause(running.pop(queue), dsn)
+            try:
+                await reachable(dsn)
+            except StoreError as error:
+                outage.failed(error)  # says it once; raises past the limit
+                continue
+            now = asyncio.get_running_loop().time()
+            if down:  # the database answers: start them again
+                why = next((c for c in down.values() if c is not None), None)
+                outage.failed(why or StoreError("a lane of the job queue stopped by itself"))
+                await _fresh_pool(app)
+                for queue in down:
+                    running[queue] = start(queue)
+                down.clear()
+                steady_since = now
+            elif now - steady_since >= STEADY:
+                outage.recovered()
+    finally:
+        stopping.cancel()
+
+
+async def _fresh_pool(app: procrastinate.App) -> None:
+    """Replace the pool's connections the outage cut (so the lanes start on good ones)."""
+    pool: Any = getattr(app.connector, "pool", None)
+    if pool is not None:
+        with contextlib.suppress(Exception):  # the lanes' own calls say if it still fails
+            await pool.check()
+
+
+def _cause(lane: asyncio.Task[None], dsn: str) -> BaseException | None:
+    """Why a lane stopped, in the store's terms where the database failed (its text keeps no
+    password); retrieving it keeps asyncio quiet about it."""
+    with contextlib.suppress(asyncio.CancelledError):
+        cause = lane.exception()
+        seen = cause
+        while seen is not None:
+            if type(seen).__module__.startswith("psycopg") and isinstance(seen, Exception):
+                return postgres_error(seen, dsn)
+            seen = seen.__cause__ or seen.__context__
+        return cause
+    return None
 
 
 async def enqueue(

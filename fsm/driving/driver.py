@@ -7,15 +7,12 @@ terminal), waiting between activation checks with a bounded backoff through the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from ..errors import ApiError, InvalidInput, TransitionNotAllowed
+from ..errors import ApiError, TransitionNotAllowed
 from ..machine.answers import Answer
-from ..machine.order import DEFAULT_ACTIVATION_TIMEOUT, Order
+from ..machine.order import Order
 from ..machine.states import State, Trigger
 from ..ports import Clock, SetupApi, SignatureApi, StatusReader, StepSpan, StepTracer
 from ..trail.record import AuditRecord, Outcome
@@ -24,39 +21,9 @@ from .hooks import Hooks
 from .inputs import delivery_answer
 from .journal import Journal
 from .resend import ResendPolicy
+from .waits import RECOVERY_GRACE, PollingPolicy, StopSignal
 
-RECOVERY_GRACE = 40.0
-"""Seconds a notification call whose outcome is unknown (a crash, or no usable answer) is left to
-settle before the request is read back: a call may still be under way at the service, which has
-no guard against two overlapping calls both sending a message. 40 s covers the client's 10 s call
-timeout plus the 30 s it leaves a lost answer to settle (``RetryPolicy.notification_grace``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class PollingPolicy:
-    """How long to wait between activation checks, and for how long at most.
-
-    Delays grow from ``first_delay`` by ``factor`` up to ``max_delay``; a request still READY
-    ``activation_timeout`` seconds after its flow started makes the flow fail.
-    """
-
-    first_delay: float = 0.25
-    factor: float = 2.0
-    max_delay: float = 1.0
-    activation_timeout: float = DEFAULT_ACTIVATION_TIMEOUT
-
-    def __post_init__(self) -> None:
-        if not 0 < self.first_delay <= self.max_delay:
-            raise InvalidInput("PollingPolicy needs 0 < first_delay <= max_delay")
-        if self.factor < 1 or self.activation_timeout <= 0:
-            raise InvalidInput("PollingPolicy needs factor >= 1 and a positive activation_timeout")
-
-    def delays(self) -> Iterator[float]:
-        """The successive waits between two checks (endless; the deadline ends the polling)."""
-        delay = self.first_delay
-        while True:
-            yield delay
-            delay = min(delay * self.factor, self.max_delay)
+__all__ = ["RECOVERY_GRACE", "Driver", "PollingPolicy"]
 
 
 class Driver:
@@ -99,9 +66,23 @@ class Driver:
         self.actor = actor
         """Stamped on every record this driver makes (a worker's or tenant's name; never a
         key), or ``None``."""
-        self.stop_requested = False
+        self._stop = StopSignal()
+
+    @property
+    def stop_requested(self) -> bool:
         """Set it to make :meth:`advance` return at the next step boundary (a clean stop: the
-        call under way finishes and its record is written; nothing new starts)."""
+        call under way finishes and its record is written; nothing new starts). A wait under
+        way (a recovery grace, the backoff between checks, a later attempt not yet due) ends
+        at once, its step not made."""
+        return self._stop.requested
+
+    @stop_requested.setter
+    def stop_requested(self, value: bool) -> None:
+        self._stop.requested = value
+
+    async def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds`` on the clock unless a stop comes first; whether it all passed."""
+        return await self._stop.pause(self.clock, seconds)
 
     def new_flow(self, request_id: str) -> Flow:
         """A new flow for ``request_id``, with this driver's activation deadline."""
@@ -193,6 +174,8 @@ class Driver:
         if self.stop_requested:
             return flow.state
         await self._recover(flow)
+        if self.stop_requested:  # a recovery grace cut short: the intent stays for the next
+            return flow.state
         if flow.state not in self.engine.steps.next_step:
             record = await self._resend(flow)
             if record is None or record.outcome is Outcome.REFUSED:
@@ -205,8 +188,9 @@ class Driver:
         the next resting state. From any other state it raises :class:`TransitionNotAllowed`
         and calls nothing."""
         trigger = self.engine.steps.notification
-        if await self._recover(flow) and not self.can_renotify(flow):
-            return flow.state  # the message of the attempt whose answer was lost went out
+        recovered = await self._recover(flow)
+        if self.stop_requested or (recovered and not self.can_renotify(flow)):
+            return flow.state  # stopped in the grace, or the lost attempt's message went out
         if trigger is None or not self.can_renotify(flow):
             raise TransitionNotAllowed(
                 str(trigger), flow.state, tuple(map(str, self.engine.allowed(flow.state)))
@@ -260,8 +244,8 @@ class Driver:
         if since is None or recovery is None or recovery not in self.engine.allowed(flow.state):
             return False
         settle = since + self.recovery_grace - self.clock.now()
-        if settle > 0:
-            await self.clock.sleep(settle)
+        if settle > 0 and not await self._pause(settle):
+            return False  # stopped while it settles: the next process recovers it
         await self.step(flow, recovery)
         return True
 
@@ -277,7 +261,7 @@ class Driver:
             if record.target is record.source or record.target in seen:
                 # still waiting, or back where it was (a new upload URL after a refused one):
                 # the bounded backoff keeps a cycle from calling the API in a hot loop
-                await self.clock.sleep(next(delays))
+                await self._pause(next(delays))
             seen.add(record.target)
         return flow.state
 
@@ -295,8 +279,8 @@ class Driver:
         if due is None or resend is None:
             return None
         wait = due - self.clock.now()
-        if wait > 0:
-            await self.clock.sleep(wait)
+        if wait > 0 and not await self._pause(wait):
+            return None  # stopped before it was due
         return await self.step(flow, resend)
 
     async def deliver_fallback(self, flow: Flow, channel: str, note: str | None = None) -> State:
@@ -318,8 +302,9 @@ class Driver:
             if flow.is_closed or Trigger.CHECK_STATUS not in self.engine.allowed(flow.state):
                 break
             await self.step(flow, Trigger.CHECK_STATUS)
-            if not flow.is_closed and check + 1 < max_checks:  # no wait after the last check
-                await self.clock.sleep(interval)
+            last = flow.is_closed or check + 1 == max_checks  # no wait after the last check
+            if not last and not await self._pause(interval):
+                break
         return flow.state
 
 

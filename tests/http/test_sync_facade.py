@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -48,6 +49,7 @@ def test_a_batch_and_then_one_request_on_the_same_store(sandbox: Sandbox, tmp_pa
         assert sum(sandbox.state.calls.values()) == calls
         cancelled = firmaio.cancel(ids[1])
         assert cancelled.state is State.CANCELLED
+        assert cancelled.history[-1].actor == f"{getpass.getuser()} (Firmaio)"
 
 
 def test_errors_reach_the_calling_thread_and_a_closed_facade_refuses(sandbox: Sandbox) -> None:

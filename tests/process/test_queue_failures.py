@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from firmaio.adapters.cli import main
-from firmaio.adapters.client import IssuerClient
+from firmaio.adapters.client import RetryPolicy
 from firmaio.adapters.clock import SystemClock
 from firmaio.adapters.factory import Factory
 from firmaio.adapters.queue import (
@@ -28,44 +28,20 @@ from firmaio.adapters.sandbox import Sandbox
 from firmaio.adapters.settings import Settings
 from firmaio.adapters.store import open_async_store, open_store
 from firmaio.adapters.tenants import Tenants
-from firmaio.fsm.driving.durable import DurableDriver
 from firmaio.fsm.errors import StoreUnavailable
-from firmaio.fsm.machine.states import Trigger
-from tests.sandbox_helpers import fiscal_code
-
-
-class HeldClock(SystemClock):
-    """Real time, but for the recovery grace: that wait ends only when :meth:`release` is
-    called, so a worker stays on its flow exactly as long as the test needs."""
-
-    def __init__(self) -> None:
-        self.holding = asyncio.Event()
-        """Set once a driver waits out the grace."""
-        self._released = asyncio.Event()
-
-    async def sleep(self, seconds: float) -> None:
-        if seconds < GRACE / 2:  # the driver's polling, the workers' own waits
-            await super().sleep(seconds)
-            return
-        self.holding.set()
-        await self._released.wait()
-
-    def release(self) -> None:
-        self._released.set()
-
-
-GRACE = 15.0
-"""The recovery grace of the stopping-worker test: far longer than any other wait there."""
+from tests.sandbox_helpers import fault, fiscal_code
 
 
 def test_a_stopping_worker_s_flow_is_never_run_by_another_at_the_same_time(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Worker A is on a flow whose step takes a while (an open notification intent waiting out
-    its recovery grace, on a clock the test holds), then is told to stop: its lanes stop
-    heart-beating while the job runs, so worker B's retry_stalled hands the job out again. B must
-    find the flow locked and leave it: the two never work on it at once, and the citizen gets one
-    message. Once B has been handed the flow, the test lets A's grace end."""
+    """Worker A is on a flow whose step takes a while (a notification whose answer was lost: its
+    client waits out the grace before reading back, which no stop cuts short) and is told to
+    stop with a ``stop_within`` longer than ``stalled_after``: its lanes stop heart-beating while
+    the job runs, so worker B's retry_stalled hands the job out again. B must find the flow
+    locked and leave it: the two never work on it at once, and the citizen gets one message.
+    (With the default ``stop_within``, shorter than ``stalled_after``, A cuts its call off and
+    hands the job back itself: tests/process/test_worker_stops.py.)"""
     monkeypatch.setenv("FIRMAIO_API_KEY", "sandbox-key")
     spans: list[tuple[str, float, float, str]] = []
 
@@ -78,36 +54,33 @@ def test_a_stopping_worker_s_flow_is_never_run_by_another_at_the_same_time(
 
     async def scenario(sandbox: Sandbox) -> str:
         store = open_async_store(postgres_url)
-        clock = HeldClock()
+        clock = SystemClock()
         code = fiscal_code()
         sandbox.issuer.add_citizen(code)
-        rid = sandbox.issuer.create_ready_request("sandbox-key", code)  # activated at once
-        async with IssuerClient("sandbox-key", base_url=sandbox.url) as client:
-            flow = await DurableDriver(client, clock, store).open(rid)
-            await DurableDriver(client, clock, store).step(flow, Trigger.CHECK_ACTIVATION)
-        await store.open_intent(rid, "notify", expected_seq=len(flow.history), now=clock.now())
+        rid = sandbox.issuer.create_ready_request("sandbox-key", code)
+        fault(sandbox, "sendNotification", "drop_after", request_id=rid)
         await enqueue(postgres_url, store, clock, [rid])
+        slow = WorkerOptions(concurrency=2, stalled_after=2.0, heartbeat=0.5, stop_within=30)
         options = WorkerOptions(concurrency=2, stalled_after=2.0, heartbeat=0.5)
 
         def runtime(name: str) -> Runtime:
-            settings = Settings(base_url=sandbox.url, recovery_grace=GRACE, worker=name)
+            retry = RetryPolicy(notification_grace=8.0, wait_initial=0.01, wait_jitter=0)
+            settings = Settings(base_url=sandbox.url, retry=retry, recovery_grace=8.0, worker=name)
             return Tracked(Factory(settings, clock, store), postgres_url, Tenants())
 
         a, b = await runtime("A").open(), await runtime("B").open()
         stop_a, stop_b = WorkerHandle(), WorkerHandle()
-        worker_a = asyncio.create_task(work(postgres_url, a, options, stop_a))
-        await asyncio.wait_for(clock.holding.wait(), 60)  # A is on the flow, in the grace
+        worker_a = asyncio.create_task(work(postgres_url, a, slow, stop_a))
+        deadline = time.monotonic() + 30
+        while (await store.rows([rid]))[0].intent != "notify":  # A's answer was lost: A waits
+            assert time.monotonic() < deadline, "A never notified"
+            await asyncio.sleep(0.1)
         worker_b = asyncio.create_task(work(postgres_url, b, options, stop_b))
         stop_a.stop()
-        deadline = time.monotonic() + 60
-        while not any(span[3] == "busy" for span in spans):  # B was handed the flow, left it
-            assert time.monotonic() < deadline, "B was never handed the flow: no race here"
-            await asyncio.sleep(0.1)
-        clock.release()
         await asyncio.wait_for(worker_a, 60)
         deadline = time.monotonic() + 30
         while (await store.rows([rid]))[0].state != "NOTIFIED":
-            assert time.monotonic() < deadline, "B never finished the flow"
+            assert time.monotonic() < deadline, "the flow was never finished"
             await asyncio.sleep(0.2)
         stop_b.stop()
         await asyncio.wait_for(worker_b, 60)
@@ -129,39 +102,60 @@ def test_a_stopping_worker_s_flow_is_never_run_by_another_at_the_same_time(
     assert any(span[3] == "busy" for span in spans), "B was never handed the flow: no race here"
 
 
-def test_a_lane_that_stops_by_itself_is_not_a_clean_stop(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("blips", [1, 1000])
+def test_a_lane_that_stops_by_itself_is_started_again_within_the_outage_limit(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, blips: int
 ) -> None:
-    """A heartbeat that fails (a PostgreSQL blip) stops a Procrastinate lane: the worker stops
-    every lane and raises, so `firmaio worker` exits 7 and a supervisor restarts it."""
+    """A heartbeat that fails (a PostgreSQL blip) stops a Procrastinate lane: the worker says so
+    once, starts the lane again once the database answers, and says once that it is back. A
+    lane that keeps stopping for longer than the outage limit stops the worker with
+    StoreUnavailable, so `firmaio worker` exits 7 and a supervisor restarts it."""
     from procrastinate.manager import JobManager
 
     monkeypatch.setenv("FIRMAIO_API_KEY", "sandbox-key")
     real = JobManager.update_heartbeat
-    calls = 0
+    failed = 0
 
     async def flaky(self: JobManager, worker_id: int) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 3:
+        nonlocal failed
+        if failed < blips:
+            failed += 1
             raise StoreUnavailable("a blip")
         await real(self, worker_id)
 
     monkeypatch.setattr(JobManager, "update_heartbeat", flaky)
+    said: list[str] = []
 
     async def scenario() -> None:
         store = open_async_store(postgres_url)
         factory = Factory(clock=SystemClock(), store=store)
         runtime = await Runtime(factory, postgres_url, Tenants()).open()
+        handle = WorkerHandle(say=said.append)
+        options = WorkerOptions(concurrency=1, heartbeat=0.2, store_outage_limit=2.0)
         try:
-            options = WorkerOptions(concurrency=1, heartbeat=0.2)
-            with pytest.raises(StoreUnavailable, match="start the worker again"):
-                await asyncio.wait_for(work(postgres_url, runtime, options), 20)
+            if blips > 1:
+                with pytest.raises(StoreUnavailable, match="longer than the store outage limit"):
+                    await asyncio.wait_for(work(postgres_url, runtime, options, handle), 20)
+                return
+            working = asyncio.create_task(work(postgres_url, runtime, options, handle))
+            deadline = time.monotonic() + 20
+            while len(said) < 2:
+                assert time.monotonic() < deadline, f"no outage said, or no end of it: {said}"
+                assert not working.done(), working
+                await asyncio.sleep(0.1)
+            handle.stop()
+            await asyncio.wait_for(working, 20)  # a clean stop: no error
         finally:
             await runtime.close()
             await store.close()
 
     asyncio.run(scenario())
+    assert "cannot be reached" in said[0]
+    if blips == 1:
+        assert said[1].startswith("the job queue's database is back after")
+        assert len(said) == 2
+    else:
+        assert len(said) == 1, said
 
 
 def test_an_open_flow_with_no_visit_waiting_is_swept_back_into_the_queue(

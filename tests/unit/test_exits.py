@@ -47,6 +47,29 @@ def test_a_command_s_own_goal_is_success() -> None:
     assert exits.exit_code_for(State.CANCELLED, goal=State.SIGNED) == 13
 
 
+@pytest.mark.parametrize(
+    ("state", "code"),
+    [
+        (State.CANCELLED, 0),
+        (State.NOTIFIED, 5),  # the service refused the cancel: the flow stayed where it was
+        (State.FALLBACK_SUGGESTED, 5),
+        (State.WAIT_FOR_SIGNATURE, 5),
+        (State.SIGNED, 5),  # signed before the cancel: no success for `cancel`
+        (State.REJECTED, 12),
+        (State.EXPIRED, 16),
+        (State.FAILED, 14),
+    ],
+)
+def test_cancel_exits_0_only_for_cancelled(state: State, code: int) -> None:
+    assert exits.goal_exit_code(state, State.CANCELLED, exits.NOT_ALLOWED) == code
+
+
+def test_fetch_short_of_signed_is_not_settled_while_open() -> None:
+    assert exits.goal_exit_code(State.SIGNED, State.SIGNED, exits.NOT_SETTLED) == 0
+    assert exits.goal_exit_code(State.NOTIFIED, State.SIGNED, exits.NOT_SETTLED) == 15
+    assert exits.goal_exit_code(State.REJECTED, State.SIGNED, exits.NOT_SETTLED) == 12
+
+
 def test_the_manual_lists_exactly_the_declared_exit_codes() -> None:
     """docs/cli.md is the one place exit codes are documented; it follows exits.EXITS."""
     page = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()

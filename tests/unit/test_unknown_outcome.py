@@ -63,3 +63,48 @@ def test_a_read_that_finds_nothing_sent_lets_the_notification_go(engine: Engine)
     assert asyncio.run(driver.advance(flow)) is State.NOTIFIED
     assert [m for m, _ in api.calls].count("send_notification") == 2
     assert [r.trigger for r in flow.history][-2:] == ["recover_notification", "notify"]
+
+
+class BlockingClock(ManualClock):
+    """A clock whose sleep really waits (for as long as asked), so a stop can cut it short."""
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        await asyncio.sleep(seconds)
+        self._now += seconds
+
+
+@pytest.mark.parametrize("waiting", ["the recovery grace", "the backoff between checks"])
+def test_a_stop_cuts_a_wait_short_and_makes_no_call(engine: Engine, waiting: str) -> None:
+    """Told to stop while it waits (a grace of an hour, a check's backoff), the driver returns at
+    once, at that step boundary: no call is made, the flow stays where it was (an unknown
+    outcome stays unknown, for the next process to recover)."""
+    clock = BlockingClock()
+    answers = [Answer.request("READY")] * 3
+    if waiting == "the recovery grace":
+        answers = [Answer.request("WAIT_FOR_SIGNATURE")]
+    api = SlowFailure(clock, 5.0, *answers)
+    driver = Driver(api, clock, engine=engine, recovery_grace=3600.0)
+    flow = driver.new_flow("R1")
+    if waiting == "the recovery grace":
+        with pytest.raises(ApiUnavailable):
+            asyncio.run(driver.advance(flow))  # the notification's outcome is now unknown
+    calls, records = len(api.calls), len(flow.history)
+
+    async def stopped_meanwhile() -> float:
+        advancing = asyncio.create_task(driver.advance(flow))
+        await asyncio.sleep(0.1 if waiting == "the recovery grace" else 0.3)
+        driver.stop_requested = True
+        started = asyncio.get_running_loop().time()
+        await asyncio.wait_for(advancing, 5)
+        return asyncio.get_running_loop().time() - started
+
+    took = asyncio.run(stopped_meanwhile())
+    assert took < 0.1, f"the stop waited {took:.2f} s"
+    if waiting == "the recovery grace":
+        assert clock.sleeps[-1] == 3600.0  # cut short
+        assert (len(api.calls), len(flow.history)) == (calls, records)
+        assert driver.unknown_call(flow) == "notify"
+    else:
+        assert clock.sleeps[-1] in (0.25, 0.5, 1.0)  # PollingPolicy's backoff
+        assert flow.state is State.READY
