@@ -43,9 +43,17 @@ typing: $(STAMP)
 	mkdir -p build/typing && ln -sfn ../.. build/typing/firmaio
 	MYPYPATH=build/typing $(BIN)/mypy --strict -p firmaio.fsm -p firmaio.adapters
 
-# the 20 slowest tests are listed after each run, so a slow one stays visible
+# Three runs: the PostgreSQL restart tests first and alone (they restart the server), then the
+# real processes (workers, crashes, the install: mostly waiting) beside every other lane. Each run
+# lists its slowest tests, so a slow one stays visible; the other lanes' summary comes last.
+RESTART := tests/process/test_store_restart.py
 pytest: $(STAMP)
-	$(BIN)/pytest -q --durations=20
+	mkdir -p build
+	$(BIN)/pytest -q --durations=5 $(RESTART)
+	$(BIN)/pytest -q --durations=10 -m "not process" > build/lanes.log 2>&1 & lanes=$$!; \
+	  $(BIN)/pytest -q --durations=10 -m process --deselect $(RESTART); process=$$?; \
+	  wait $$lanes; others=$$?; cat build/lanes.log; \
+	  [ $$process -eq 0 ] && [ $$others -eq 0 ]
 
 # the unit lane: the pure core, the README's and the manual's examples; seconds (its folders only:
 # nothing of the other lanes is even collected)
