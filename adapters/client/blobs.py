@@ -25,7 +25,7 @@ from .evidence import mask_signatures
 from .limits import chunks, read_body, with_body
 from .models import UploadUrl
 from .problems import not_the_service
-from .transport import Transport
+from .transport import Transport, tls_context
 
 
 class MaskedSignatures(logging.Filter):
@@ -80,6 +80,7 @@ class BlobCalls(Transport):
             self._blob = httpx.AsyncClient(
                 timeout=self._timeout,
                 transport=self._transport,
+                verify=tls_context() if self._transport is None else True,
                 follow_redirects=False,  # a redirect of the blob store is refused, not followed
                 headers={"Accept-Encoding": "identity"},  # a PDF's size is its declared length
             )

@@ -7,6 +7,8 @@ error quotes the answer's evidence (:func:`~.problems.evidence_of`), the key mas
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -86,6 +88,15 @@ class RetryPolicy:
     call to the write; a re-send happens only after a read that comes after the grace."""
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The TLS context every client of this process verifies the service with: httpx's default
+    (certifi's bundle, or ``SSL_CERT_FILE``/``SSL_CERT_DIR`` as set when it is first needed),
+    built once. Building one reads the whole CA bundle (40-80 ms of CPU); a worker or a test
+    suite makes many clients."""
+    return httpx.create_ssl_context()
+
+
 class Transport:
     """An async client of the Firma con IO issuer API for one API key.
 
@@ -131,6 +142,7 @@ class Transport:
             },
             timeout=timeout,
             transport=transport,
+            verify=tls_context() if transport is None else True,
             follow_redirects=False,  # a redirect is an answer: never followed, never the service's
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
