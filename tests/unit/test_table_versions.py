@@ -20,6 +20,7 @@ from firmaio.fsm.machine import (
     TableVersions,
 )
 from firmaio.fsm.machine import spine_guards as g
+from firmaio.fsm.machine.types import Guard
 from firmaio.fsm.testing import EXAMPLE_REQUEST_ID, witness
 from firmaio.fsm.trail import (
     AuditRecord,
@@ -224,3 +225,51 @@ def test_a_state_s_older_names_are_known_for_the_store_s_own_rows() -> None:
     assert (VERSIONS.oldest, VERSIONS.reads(1), VERSIONS.reads(2)) == (1, True, True)
     assert V3.after(1) == (*MIGRATIONS, V3_MIGRATION)
     assert V3.after(2) == (V3_MIGRATION,)
+
+
+# A record as the code before table versions stored it: the first of tests/golden/eae5cbc/'s
+# store (commit eae5cbc wrote it): the request read DRAFT while it activated, and the row issue
+# #26 removed failed the flow.
+OLD_FLOW = "01M958Y8C7B30NCWHH3RBEYW66"
+THROUGH_HAS_UNEXPECTED_STATUS = {
+    "actor": "vm:2828", "answer": "request", "decided_at": 1796547224.887451, "detail": None,
+    "flow_id": OLD_FLOW, "guard": "has_unexpected_status",
+    "guards": "is_waiting_for_signature=False,is_still_ready=False,was_already_notified=False,"
+    "is_signed=False,is_rejected=False,is_cancelled=False,activation_deadline_passed=False,"
+    "request_not_found=False,has_unexpected_status=True",
+    "http_status": 200, "io_message_id": None, "outcome": "accepted", "qr_code_url": None,
+    "reason": "the request reads status DRAFT, which this step cannot go on from",
+    "request_status": "DRAFT", "requested_at": 1796547224.8544154, "seq": 1, "source": "READY",
+    "target": "FAILED", "trigger": "check_activation",
+}  # fmt: skip
+
+
+def test_table_version_2_reads_the_removed_unexpected_status_row_as_fell_back_to_draft() -> None:
+    stored = dict(THROUGH_HAS_UNEXPECTED_STATUS)
+    [fields] = read_fields(OLD_FLOW, [stored], VERSIONS)
+    assert (fields["trigger"], fields["guard"]) == ("check_activation", "fell_back_to_draft")
+    assert fields["guards"].endswith(",request_not_found=False,fell_back_to_draft=True")
+    assert (fields["request_status"], fields["reason"]) == (
+        stored["request_status"],
+        stored["reason"],
+    )
+    assert stored == THROUGH_HAS_UNEXPECTED_STATUS  # what is stored is only read
+    with capture_logs():
+        flow = default_engine().restore(OLD_FLOW, START, [from_event_dict(fields)])
+    assert (flow.state, flow.history[0].table_version) == (State.FAILED, None)
+    with pytest.raises(UnreadableTrail, match="names guard has_unexpected_status of READY"):
+        Engine(versions=TableVersions(1)).restore(OLD_FLOW, START, [from_event_dict(stored)])
+
+
+@pytest.mark.parametrize(
+    "guard",
+    [g.fell_back_to_draft, g.waits_in_an_unknown_status, g.is_still_ready, g.request_not_found],
+)
+def test_records_the_table_before_version_2_stamped_1_read_unchanged(guard: Guard) -> None:
+    """Issue #26's own table (3822a9f) stamped its records 1 and already had version 2's rows."""
+    engine = default_engine()
+    flow = engine.new_flow(RID, now=START)
+    with capture_logs():
+        record = engine.fire(flow, "check_activation", witness(guard), now=START + 1)
+    stamped_1 = {**json.loads(canonical(record)), "table_version": 1}
+    assert read_fields(RID, [dict(stamped_1)], VERSIONS) == [stamped_1]
