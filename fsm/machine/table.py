@@ -27,10 +27,11 @@ from .types import Basis, Row
 
 __all__ = ["BASIS", "TABLE", "TABLE_VERSION", "Basis", "Row"]
 
-TABLE_VERSION = 1
+TABLE_VERSION = 2
 """The version of :data:`TABLE`. Raise it by one, with a migration in :mod:`fsm.machine.versions`,
 in the release that renames a state, a trigger or a guard, or removes a row; every record carries
-the version of the table that wrote it, and every stored flow the version it started on."""
+the version of the table that wrote it, and every stored flow the version it started on. Version 2
+removed ``READY --check_activation [has_unexpected_status]--> FAILED`` (issue #26)."""
 
 
 BASIS: dict[str, Basis] = {**SPINE_BASIS, **SETUP_BASIS, **BESIDE_BASIS}

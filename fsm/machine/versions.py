@@ -163,8 +163,29 @@ class TableVersions:
         return source, trigger, guard
 
 
-MIGRATIONS: tuple[TableMigration, ...] = ()
-"""How the trails of earlier tables read in this one: none yet, table version 1 is the first."""
+UNEXPECTED_STATUS_SPLIT = TableMigration(
+    2,
+    "issue #26: a status the activation check cannot go on from no longer fails the flow as one: "
+    "READY --check_activation [has_unexpected_status]--> FAILED is gone; a request read DRAFT "
+    "fails it (fell_back_to_draft), WAIT_FOR_QTSP or a status the table does not know keeps it "
+    "READY until the activation deadline (waits_in_an_unknown_status). A record through the "
+    "removed row reads as one through fell_back_to_draft, the row from READY to FAILED closest "
+    "to it; its own evidence (request_status, reason) keeps the status it read, which may be "
+    "another than DRAFT",
+    rows={
+        ("READY", "check_activation", "has_unexpected_status"): (
+            "check_activation",
+            "fell_back_to_draft",
+        ),
+    },
+)
+"""Table version 2. Version 1 names every table before it: those that had the removed row (their
+records stamp no ``table_version``, or 1 from when versions were recorded) and the one issue #26
+left (3822a9f), which stamped 1 and already had version 2's rows. This migration reads them all:
+a record that names no removed guard reads unchanged."""
+
+MIGRATIONS: tuple[TableMigration, ...] = (UNEXPECTED_STATUS_SPLIT,)
+"""How the trails of earlier tables read in this one, one migration per version after the first."""
 
 VERSIONS = TableVersions(TABLE_VERSION, MIGRATIONS)
 """The built-in table's version and migrations: what the engine stamps and the stores read by."""

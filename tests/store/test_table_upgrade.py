@@ -5,9 +5,11 @@ naming both versions, and leaves the store byte for byte as it was.
 State is one enum per process, so the next release runs in a process of its own: a copy of
 fsm/ and adapters/ in which FALLBACK_SUGGESTED is FALLBACK_OFFERED everywhere (its table, its
 code, the report's drawing), the row READY --check_activation [request_not_found]--> FAILED is
-gone (a request missing while it activates fails the flow as an unexpected status), and the table
-is version 2. tests/golden/replay.py drives the store there, as tests/store/test_golden.py does
-here; the replay's report, diagram and ``audit show`` of two flows are read back.
+gone (a request missing while it activates fails the flow as one fallen back to DRAFT), and the
+table is the running table's version plus one, its migration declared after this release's own
+(``*MIGRATIONS``): the golden store's records, stamped table version 1, read through both.
+tests/golden/replay.py drives the store there, as tests/store/test_golden.py does here; the
+replay's report, diagram and ``audit show`` of two flows are read back.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ GOLDEN = REPO / "tests" / "golden" / "0.1.0"
 RENAMED = {"FALLBACK_SUGGESTED": "FALLBACK_OFFERED"}
 REMOVED = ("READY", "check_activation", "request_not_found")
 NEXT = VERSIONS.version + 1
+GOLDEN_VERSION: int = json.loads((GOLDEN / "sqlite.json").read_text())["table_version"]
+"""The table version that wrote the golden store (1: older than this release's)."""
 MIGRATION = """(
     *MIGRATIONS,
     TableMigration(
@@ -57,8 +61,8 @@ def edited(path: Path, old: str, new: str) -> None:
 
 def next_release(tmp: Path, *, migration: bool, bump: bool = True) -> Path:
     """A copy of this release's package as the next release: the state renamed, the row
-    removed, table version 2 (unless ``bump`` is false: a release that forgot to raise it) and,
-    if ``migration``, the migration declared."""
+    removed, table version NEXT (unless ``bump`` is false: a release that forgot to raise it)
+    and, if ``migration``, the migration declared after this release's."""
     root = tmp / f"release-{migration}-{bump}"
     for part in ("fsm", "adapters"):
         shutil.copytree(
@@ -140,7 +144,7 @@ def test_the_next_release_drives_this_release_s_store_on_through_its_migration(
             )
         ]
     assert stored[3]["target"] == "FALLBACK_SUGGESTED"
-    assert stored[3]["table_version"] == VERSIONS.version
+    assert stored[3]["table_version"] == GOLDEN_VERSION < VERSIONS.version
     assert (stored[-1]["source"], stored[-1]["table_version"]) == ("FALLBACK_OFFERED", NEXT)
 
     shown = results["flows"][fallback]
@@ -151,14 +155,14 @@ def test_the_next_release_drives_this_release_s_store_on_through_its_migration(
     code, said = shown["audit_show"]
     assert code == 0
     assert "NOTIFY_REFUSED -> FALLBACK_OFFERED" in said
-    old, new = VERSIONS.version, NEXT
+    old, new = GOLDEN_VERSION, NEXT
     assert f"records #1 to #4 written by table version {old}, shown as table version {new}" in said
 
     report = results["report"]
     assert f'data-flow="{fallback}"' in report
     assert "<code>FALLBACK_OFFERED</code>" in report
     assert "FALLBACK_SUGGESTED" not in report
-    assert f"records #1 to #4 written by table version {VERSIONS.version}" in report
+    assert f"records #1 to #4 written by table version {GOLDEN_VERSION}" in report
     missing_said = results["flows"][missing]["audit_show"][1]
     assert "READY -> FAILED  accepted [fell_back_to_draft]" in missing_said
 
@@ -167,7 +171,7 @@ def test_the_next_release_drives_this_release_s_store_on_through_its_migration(
     ("bump", "refusal"),
     [
         (True, f"runs table version {NEXT}: no migration reads table version "
-         f"{VERSIONS.version} (this firmaio-fsm reads versions {NEXT} to {NEXT})"),
+         f"{GOLDEN_VERSION} (this firmaio-fsm reads versions {NEXT} to {NEXT})"),
         (False, f"runs table version {VERSIONS.version}: record #4 names state "
          "FALLBACK_SUGGESTED, which this table does not have and no migration renames"),
     ],
@@ -185,14 +189,14 @@ def test_without_the_migration_the_next_release_refuses_and_changes_nothing(
     before = digest(db)
     opened = run_in(release, "-c", OPEN, str(db), fallback)
     assert opened.returncode == 0, opened.stderr[-3000:]
-    assert f"flow {fallback} was written by table version {VERSIONS.version}" in opened.stdout
+    assert f"flow {fallback} was written by table version {GOLDEN_VERSION}" in opened.stdout
     assert refusal in opened.stdout
     shown = run_in(
         release, "-m", "firmaio.adapters.cli", "audit", "show", fallback, "--db", str(db)
     )
     assert shown.returncode == 6
     [line] = shown.stderr.strip().splitlines()
-    assert "written by table version 1" in line
+    assert f"written by table version {GOLDEN_VERSION}" in line
     assert refusal in line
     assert digest(db) == before
 

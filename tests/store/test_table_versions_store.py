@@ -19,10 +19,10 @@ from firmaio.adapters.trail import verify_store
 from firmaio.fsm import Answer, Engine, State
 from firmaio.fsm.driving.durable import DurableDriver
 from firmaio.fsm.errors import UnreadableTrail
-from firmaio.fsm.machine import TableVersions
+from firmaio.fsm.machine import VERSIONS, TableVersions
 from firmaio.fsm.machine import spine_guards as g
 from firmaio.fsm.testing import EXAMPLE_IO_MESSAGE_ID, ManualClock, ScriptedApi, witness
-from tests.versions_helpers import V1, V2, old_record
+from tests.versions_helpers import V1, V3, old_record
 
 START = 1_800_000_000.0
 WAITING_FLOW = "01ARZ3NDEKTSV4RRFFQ69G5FA1"
@@ -32,7 +32,7 @@ NEW_FLOW = "01ARZ3NDEKTSV4RRFFQ69G5FA3"
 
 def write_as_version_1(db: str) -> None:
     """What table version 1 left: a flow resting in WAITING (its WAIT_FOR_SIGNATURE), one
-    NOTIFIED through the row version 2 removed, one registered with no record yet."""
+    NOTIFIED through the row version 3 removed, one registered with no record yet."""
     engine = Engine()
     store = open_store(db, versions=V1)  # its flows' rows say version 1, as that release's did
     try:
@@ -76,7 +76,7 @@ def driver_of(db: str, versions: TableVersions, api: ScriptedApi) -> DurableDriv
 
 def test_a_store_of_the_older_table_is_read_and_driven_on_by_the_newer(db: str) -> None:
     write_as_version_1(db)
-    store = open_store(db, versions=V2)
+    store = open_store(db, versions=V3)
     try:
         rows = {row.flow_id: row.state for row in store.rows()}
         assert rows[WAITING_FLOW] == "WAIT_FOR_SIGNATURE"  # stored as WAITING
@@ -90,7 +90,7 @@ def test_a_store_of_the_older_table_is_read_and_driven_on_by_the_newer(db: str) 
         store.close()
 
     api = ScriptedApi([Answer.sent(EXAMPLE_IO_MESSAGE_ID)])
-    driver = driver_of(db, V2, api)
+    driver = driver_of(db, V3, api)
 
     async def drive() -> State:
         try:
@@ -102,12 +102,12 @@ def test_a_store_of_the_older_table_is_read_and_driven_on_by_the_newer(db: str) 
     with capture_logs() as events:
         assert asyncio.run(drive()) is State.NOTIFIED
     assert any(e["event"] == "fsm.trail_read_through_migrations" for e in events)
-    store = open_store(db, versions=V2)
+    store = open_store(db, versions=V3)
     try:
-        verdict = asyncio.run(verify_store(_Async(store), versions=V2))
+        verdict = asyncio.run(verify_store(_Async(store), versions=V3))
         assert verdict.intact, verdict.broken
         [first, written_now] = store.load(WAITING_FLOW).records  # type: ignore[union-attr]
-        assert (first.table_version, written_now.table_version) == (None, 2)
+        assert (first.table_version, written_now.table_version) == (None, 3)
         assert store.load(NEW_FLOW).table_version == 1  # type: ignore[union-attr]
     finally:
         store.close()
@@ -116,11 +116,11 @@ def test_a_store_of_the_older_table_is_read_and_driven_on_by_the_newer(db: str) 
 def test_the_older_code_refuses_a_flow_the_newer_table_wrote_and_changes_nothing(
     db: str,
 ) -> None:
-    """The flow version 1 registered and version 2 drove: version 1 code (a worker not yet
-    upgraded) cannot read its records, and must not drive it."""
+    """The flow version 1 registered and version 3 drove: version 2 code (the built-in table,
+    a worker not yet upgraded) cannot read its records, and must not drive it."""
     write_as_version_1(db)
     answers = [witness(g.is_waiting_for_signature), Answer.sent(EXAMPLE_IO_MESSAGE_ID)]
-    driver = driver_of(db, V2, ScriptedApi(answers))
+    driver = driver_of(db, V3, ScriptedApi(answers))
 
     async def drive(on: DurableDriver) -> None:
         try:
@@ -132,12 +132,12 @@ def test_the_older_code_refuses_a_flow_the_newer_table_wrote_and_changes_nothing
         asyncio.run(drive(driver))
     before = stored_bytes(db)
     api = ScriptedApi()
-    older = driver_of(db, TableVersions(1), api)
+    older = driver_of(db, VERSIONS, api)
     with pytest.raises(UnreadableTrail) as refused:
         asyncio.run(drive(older))
     message = str(refused.value)
-    assert "written by table version 2" in message
-    assert "runs table version 1: table version 2 is newer: upgrade firmaio-fsm" in message
+    assert "written by table version 3" in message
+    assert "runs table version 2: table version 3 is newer: upgrade firmaio-fsm" in message
     assert api.calls == []
     assert stored_bytes(db) == before
 
