@@ -25,6 +25,7 @@ from .options import (
     activation_timeout_option,
     api_options,
     base_url_option,
+    documents_dir_option,
     request_options,
     store_outage_option,
     watch_every_option,
@@ -136,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--tick", type=positive_seconds, default=5.0, help="seconds between passes (%(default)g)"
     )
     watch_every_option(serve)
+    documents_dir_option(serve, "the served tenant's flows")
     store_outage_option(serve)
     serve.add_argument(
         "--metrics-port",
@@ -151,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--db", required=True, help="postgresql:// URL of the shared store")
     api_options(worker)
     worker.add_argument("--tenants", metavar="FILE", help="tenants file (TOML; see docs)")
+    documents_dir_option(worker, "the default tenant (no --tenants; else documents_dir there)")
     worker.add_argument(
         "--concurrency",
         type=count,

@@ -200,11 +200,16 @@ class IssuerSetup:
             for document, draft in zip(request.documents, drafts, strict=True):
                 assert document.url is not None
                 await self._download(document.id, document.url, draft)
-        except BaseException:
+            kept = [await draft.keep() for draft in drafts]
+        except BaseException as error:
             for draft in drafts:
                 draft.discard()
+            if isinstance(error, OSError):  # the sink's disk: recorded, tried again later
+                raise ApiUnavailable(
+                    f"the signed documents could not be kept ({error.strerror or error}); "
+                    "nothing was kept"
+                ) from None
             raise
-        kept = [await draft.keep() for draft in drafts]
         return _fetched([(d.id, k) for d, k in zip(request.documents, kept, strict=True)])
 
     async def _download(self, document_id: str, url: str, sink: DocumentDraft) -> Downloaded:
