@@ -18,6 +18,7 @@ from .argtypes import (
     tenant,
 )
 from .audit import cmd_audit_show, cmd_audit_verify
+from .check import cmd_check
 from .demo import cmd_demo, cmd_sandbox
 from .diagram import cmd_diagram
 from .flows import cmd_cancel, cmd_notify, cmd_run, cmd_watch
@@ -201,6 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
     activation_timeout_option(enqueue)
     enqueue.add_argument("--json", action="store_true", help="print the summary as JSON")
     enqueue.set_defaults(func=cmd_enqueue)
+
+    check = sub.add_parser(
+        "check", help="ask the running service or workers for a status read now of flows"
+    )
+    check.add_argument("flow_ids", nargs="+", type=request_id, metavar="ID", help="flow ids")
+    check.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
+    check.add_argument("--json", action="store_true", help="print the summary as JSON")
+    check.set_defaults(func=cmd_check)
 
     audit = sub.add_parser("audit", help="check or show the stored audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
