@@ -45,6 +45,18 @@ async def fetches(store: AsyncStore, flow_id: str) -> list[AuditRecord]:
     return [r for r in stored.records if r.trigger == Trigger.FETCH_DOCUMENTS]
 
 
+async def uncollected(dsn: str) -> list[str]:
+    """The SIGNED flows of the default tenant the workers' sweep would queue for collecting."""
+    import psycopg
+
+    from firmaio.adapters.queue.jobs import UNCOLLECTED, install_schema
+
+    await install_schema(dsn)
+    async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        cursor = await conn.execute(UNCOLLECTED, {"tenants": ["default"], "default": True})
+        return [row[0] for row in await cursor.fetchall()]
+
+
 def pdfs(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.pdf"))
 
@@ -166,11 +178,13 @@ def test_two_workers_racing_on_a_signed_flow_write_its_documents_once(
             await check_now(postgres_url, store, [request_id], clock.now())
             tended = await b.tend(request_id)
             assert (tended.state, tended.did) == ("SIGNED", "checked_now")
+            assert await uncollected(postgres_url) == [request_id]  # the sweep would queue it
             assert tended.next_visit is not None
             assert tended.next_visit <= clock.now()  # collecting is due at once
             both = await asyncio.gather(a.tend(request_id), b.tend(request_id))
             again = await a.tend(request_id)
             assert again.next_visit is None  # collected: no more visits
+            assert await uncollected(postgres_url) == []
             return sorted(t.did for t in [*both, again])
         finally:
             await a.close()
