@@ -26,6 +26,7 @@ from firmaio.adapters.store import AsyncStore, open_async_store
 from firmaio.adapters.tenants import Tenants
 from firmaio.fsm import AuditRecord, Outcome, Trigger
 from firmaio.fsm.driving import CollectPolicy
+from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.testing import ManualClock
 from tests.conftest import FAST_RETRY, make_client
 from tests.sandbox_helpers import fault, ready_request
@@ -196,6 +197,31 @@ def test_two_workers_racing_on_a_signed_flow_write_its_documents_once(
     assert sandbox.state.downloads == downloads + 1
     assert [p.name for p in folder.rglob("*")] == [request_id, *[p.name for p in pdfs(folder)]]
     assert len(pdfs(folder)) == 1
+
+
+def test_the_sync_facade_asks_for_a_read_now_and_refuses_unknown_flows_by_name(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    from firmaio.adapters import Firmaio
+
+    db = str(tmp_path / "flows.sqlite")
+    request_id = ready_request(sandbox)
+    with Firmaio("sandbox-key", db=db, settings=Settings(base_url=sandbox.url)) as firmaio:
+        firmaio.notify(request_id)
+        unknown = "01JUNKNOWNFLOW000000000000"
+        with pytest.raises(InvalidInput, match=f"no such flow in the store: {unknown}"):
+            firmaio.check([request_id, unknown])
+        assert asyncio.run(asked(db)) == []  # nothing asked, for any
+        assert firmaio.check([request_id]) == 1
+        assert asyncio.run(asked(db)) == [request_id]
+
+
+async def asked(db: str) -> list[str]:
+    asks = Asks(db)
+    try:
+        return sorted(await asks.asked())
+    finally:
+        await asks.close()
 
 
 @pytest.mark.parametrize("kind", ["missing", "file"])
