@@ -20,7 +20,7 @@ from typing import Any
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.ports import Store
 
-from .store.failures import postgres_error
+from .store.failures import postgres_error, sqlite_error
 
 TABLE = (
     "CREATE TABLE IF NOT EXISTS firmaio_checks ("
@@ -53,12 +53,15 @@ class Asks:
                     return list(cursor.fetchall()) if cursor.description else []
                 except psycopg.Error as error:
                     raise postgres_error(error, self.db) from None
-            if self._conn is None:
-                self._conn = sqlite3.connect(
-                    self.db, timeout=30, isolation_level=None, check_same_thread=False
-                )
-                self._conn.execute(TABLE)
-            return list(self._conn.execute(sql, params).fetchall())
+            try:
+                if self._conn is None:
+                    self._conn = sqlite3.connect(
+                        self.db, timeout=30, isolation_level=None, check_same_thread=False
+                    )
+                    self._conn.execute(TABLE)
+                return list(self._conn.execute(sql, params).fetchall())
+            except sqlite3.Error as error:
+                raise sqlite_error(error, self.db) from None
 
     async def ask(self, flow_ids: Sequence[str], now: float) -> None:
         """Mark ``flow_ids`` due for a status read now (:func:`due_now`)."""

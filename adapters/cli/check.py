@@ -19,7 +19,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     ids = list(dict.fromkeys(args.flow_ids))
 
     async def ask() -> int:
-        store = flow_store(args.db)
+        store = flow_store(args.db, read_only=True)  # a missing store is said, not made
         try:
             return await check_now(args.db, store, ids, SystemClock().now())
         finally:
