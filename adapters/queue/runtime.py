@@ -10,6 +10,7 @@ nothing of the queue, so it is tested with a plain loop as well.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import structlog
 
@@ -26,7 +27,7 @@ from ..documents import check_writable
 from ..factory import Factory
 from ..flow_locks import FlowLocks
 from ..shared_window import SharedWindow
-from ..tenants import Tenants, key_id
+from ..tenants import DEFAULT_TENANT, Tenants, key_id
 
 BUSY_RETRY = 5.0
 """Seconds before a flow found locked by another process is looked at again."""
@@ -69,7 +70,11 @@ class Runtime:
         self.locks = FlowLocks(dsn)
         """While a visit runs, its flow is locked for every other process of the deployment."""
         self.collecting = tenants.collecting()
-        """The tenants whose signed documents are collected on their own, and where."""
+        """The tenants whose signed documents are collected on their own, and where (without a
+        tenants file, the default tenant's: ``Settings.documents_dir``)."""
+        folder = self.settings.documents_dir
+        if folder is not None and tenants.source is None and DEFAULT_TENANT in tenants:
+            self.collecting.setdefault(DEFAULT_TENANT, Path(folder))
         self.asks = Asks(dsn)
         """Flows asked to be read now (``firmaio check``)."""
         self._log = structlog.get_logger("firmaio.adapters.queue")

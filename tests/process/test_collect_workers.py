@@ -42,10 +42,13 @@ def test_a_running_worker_reads_a_flow_when_asked_and_collects_its_documents_onc
     async def scenario() -> list[tuple[str, Outcome, dict[str, str]]]:
         store = open_async_store(postgres_url)
         clock = SystemClock()
-        settings = Settings(base_url=sandbox.url, retry=FAST_RETRY, watch_every=3600.0)
-        runtime = Runtime(
-            Factory(settings, clock, store), postgres_url, Tenants(documents_dir=folder)
+        settings = Settings(
+            base_url=sandbox.url,
+            retry=FAST_RETRY,
+            watch_every=3600.0,
+            documents_dir=str(folder),  # the default tenant's, without a tenants file
         )
+        runtime = Runtime(Factory(settings, clock, store), postgres_url, Tenants())
         await runtime.open()
         handle = WorkerHandle()
         await enqueue(postgres_url, store, clock, [request_id])
