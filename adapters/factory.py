@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from firmaio.fsm.driving import Boundary, Driver, DriverOptions, DurableDriver, Flow, Hooks
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine import Order
-from firmaio.fsm.ports import Clock, SignatureApi, StatusReader, StepTracer, Store
+from firmaio.fsm.ports import Clock, DocumentSink, SignatureApi, StatusReader, StepTracer, Store
 
 from .batching import DossierStatusReader
 from .client import IssuerClient, check_settings, setup_for
@@ -109,11 +110,19 @@ class Factory:
         return DurableDriver(api, self.clock, self.store, on_boundary=self.on_boundary, **options)
 
     def worker_driver(
-        self, api: SignatureApi, tenant: str | None, *, status_reader: StatusReader | None = None
+        self,
+        api: SignatureApi,
+        tenant: str | None,
+        *,
+        status_reader: StatusReader | None = None,
+        documents: DocumentSink | str | Path | None = None,
     ) -> DurableDriver:
         """The durable driver of a batch run, the service or a worker, for ``tenant``'s flows:
-        its records name the worker and the tenant."""
+        its records name the worker and the tenant; signed documents it fetches go to
+        ``documents`` (default: the settings' ``signed_dir``)."""
         options = self._options(api, self.settings.worker_actor(tenant), status_reader)
+        if documents is not None:
+            options["setup"] = setup_for(api, documents)
         return DurableDriver(
             api, self.clock, self._store(), on_boundary=self.on_boundary, **options
         )

@@ -8,7 +8,10 @@ A signature request lives for days. :class:`Service` loops over the store, one p
 2. flows resting in FALLBACK_SUGGESTED whose later attempt is due (:class:`ResendPolicy`: IO's
    catch-all, and re-notification if configured) get it;
 3. flows at rest (NOTIFIED, FALLBACK_SUGGESTED) not checked for ``watch_every`` seconds get a
-   ``check_status``, so a request signed, rejected or cancelled on the issuer's side is recorded.
+   ``check_status``, so a request signed, rejected or cancelled on the issuer's side is recorded;
+   so does a flow at rest asked to be read now (``firmaio check``, :mod:`.checks`);
+4. with ``Settings.documents_dir``, SIGNED flows get their documents collected
+   (:mod:`.collecting`): once, a failed download tried again later.
 
 :meth:`Service.stop` (``firmaio serve`` calls it on SIGTERM or SIGINT) stops cleanly: nothing new
 starts, every wait under way ends, every call under way finishes and its record is written; a
@@ -40,10 +43,14 @@ from firmaio.fsm.errors import (
 from firmaio.fsm.machine import DEFAULT_STEPS, ISSUER_INITIAL, TERMINAL, State, Trigger
 from firmaio.fsm.ports import SignatureApi, StatusReader, Store
 
+from .checks import Asks
+from .collecting import collect_due, next_collect
+from .documents import check_writable
 from .factory import Factory
 from .flow_locks import FlowLocks
 from .outage import Outage, log_line
 from .runner import BatchRun
+from .tenants import DEFAULT_TENANT
 
 
 @dataclass
@@ -55,6 +62,8 @@ class ServeReport:
     later_attempts: int = 0
     checks: int = 0
     errors: int = 0
+    collected: int = 0
+    """SIGNED flows whose documents were fetched."""
 
 
 class Service:
@@ -68,6 +77,7 @@ class Service:
         api: SignatureApi,
         *,
         locks: FlowLocks | None = None,
+        asks: Asks | None = None,
         say: Callable[[str], None] = log_line,
     ):
         if factory.store is None:
@@ -76,6 +86,14 @@ class Service:
         self.store: Store = factory.store
         self.clock, self.settings = factory.clock, factory.settings
         self.tenant = self.settings.tenant
+        self.documents = self.settings.documents_dir
+        """Where SIGNED flows' documents are collected (None: they are not); checked now."""
+        if self.documents is not None:
+            check_writable(self.documents, f"tenant {self.tenant or DEFAULT_TENANT!r}")
+        self.asks = asks
+        """Flows asked to be read now (``firmaio check``), if the service looks for them."""
+        self._settled: set[str] = set()
+        """SIGNED flows seen collected or given up: not loaded again."""
         self.locks = locks
         """With PostgreSQL, each flow is locked for other processes while this one is on it."""
         self.report = ServeReport()
@@ -101,7 +119,9 @@ class Service:
         driver = self._drivers.get(dossier_id)
         if driver is None:
             reader = self._reader(dossier_id)
-            driver = self.factory.worker_driver(self.api, self.tenant, status_reader=reader)
+            driver = self.factory.worker_driver(
+                self.api, self.tenant, status_reader=reader, documents=self.documents
+            )
             driver.stop_requested = self._stopping.is_set()
             self._drivers[dossier_id] = driver
         return driver
@@ -166,26 +186,43 @@ class Service:
             self._batches = []
             self.report.driven += sum(report.driven for report in reports)
             self.report.errors += sum(len(report.errors) for report in reports)
-        at_rest = [r for r in rows if State(r.state) in RESTING_OPEN and r.intent is None]
+        asked = await self.asks.asked() if self.asks is not None else {}
+        looked = RESTING_OPEN | ({State.SIGNED} if self.documents is not None else set())
+        at_rest = [
+            r
+            for r in rows
+            if (State(r.state) in looked and r.intent is None and r.flow_id not in self._settled)
+            or (r.flow_id in asked and r.intent is None and State(r.state) not in driven)
+        ]
         slots = asyncio.Semaphore(self.settings.concurrency)
         await asyncio.gather(
-            *(self._look_after(r.flow_id, self._driver(r.dossier_id), slots) for r in at_rest)
+            *(
+                self._look_after(r.flow_id, self._driver(r.dossier_id), slots, asked.get(r.flow_id))
+                for r in at_rest
+            )
         )
 
     async def _look_after(
-        self, flow_id: str, driver: DurableDriver, slots: asyncio.Semaphore
+        self,
+        flow_id: str,
+        driver: DurableDriver,
+        slots: asyncio.Semaphore,
+        asked: float | None = None,
     ) -> None:
-        """A resting flow: its due later attempt, or a status check if one is due."""
+        """A resting flow: its due later attempt, or a status check if one is due (or was
+        asked for at ``asked``); a SIGNED one, its documents if due."""
         async with slots:
             if self._stopping.is_set():
                 return
             try:
                 if self.locks is None:
-                    await self._due(driver, await driver.open(flow_id, tenant=self.tenant))
+                    flow = await driver.open(flow_id, tenant=self.tenant)
+                    await self._due(driver, flow, asked)
                     return
                 async with self.locks.hold(flow_id) as held:
                     if held:  # else another process is on it: the next pass
-                        await self._due(driver, await driver.open(flow_id, tenant=self.tenant))
+                        flow = await driver.open(flow_id, tenant=self.tenant)
+                        await self._due(driver, flow, asked)
             except ApiConfigurationError:
                 raise
             except (ApiError, StaleFlow):  # recorded, or another process's: the next pass
@@ -193,8 +230,20 @@ class Service:
             finally:
                 driver.forget(flow_id)
 
-    async def _due(self, driver: DurableDriver, flow: Flow) -> None:
+    async def _due(self, driver: DurableDriver, flow: Flow, asked: float | None = None) -> None:
         now = self.clock.now()
+        if asked is not None and self.asks is not None:  # asked from outside: read it now
+            if Trigger.CHECK_STATUS in driver.engine.allowed(flow.state):
+                await driver.step(flow, Trigger.CHECK_STATUS)
+                self.report.checks += 1
+            await self.asks.answered(flow.id, asked)
+            return
+        if self.documents is not None and flow.state is State.SIGNED:
+            did = await collect_due(driver, flow, self.settings.collect, now)
+            self.report.collected += did == "fetched"
+            if next_collect(flow, self.settings.collect) is None:
+                self._settled.add(flow.id)
+            return
         due = driver.next_attempt(flow)
         if due is not None:
             if due <= now:

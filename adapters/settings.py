@@ -20,7 +20,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 
-from firmaio.fsm.driving import RECOVERY_GRACE, PollingPolicy, ResendPolicy
+from firmaio.fsm.driving import RECOVERY_GRACE, CollectPolicy, PollingPolicy, ResendPolicy
 from firmaio.fsm.errors import InvalidInput
 
 from .client import DEFAULT_BASE_URL, RetryPolicy
@@ -82,6 +82,11 @@ class Settings:
     """Stamped on the records of one flow's driver (a command's, the demo's); never a key."""
     signed_dir: str = "signed"
     """Where signed documents are written (``<signed_dir>/<request id>/``)."""
+    documents_dir: str | None = None
+    """Where the service, and the workers without a tenants file, collect the signed documents
+    of their tenant's flows on their own, once SIGNED (None: they are not collected)."""
+    collect: CollectPolicy = field(default_factory=CollectPolicy)
+    """When signed documents are collected again after a failed download, and given up."""
     metrics_port: int | None = None
     """With a port, the service serves Prometheus metrics on ``127.0.0.1:<port>/metrics``."""
     lock_wait: float = LOCK_WAIT
@@ -120,6 +125,7 @@ _POLICIES: tuple[tuple[str, type], ...] = (
     ("retry", RetryPolicy),
     ("polling", PollingPolicy),
     ("resend", ResendPolicy),
+    ("collect", CollectPolicy),
 )
 
 

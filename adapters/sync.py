@@ -33,6 +33,7 @@ from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine import Trigger
 from firmaio.fsm.ports import StepTracer
 
+from .checks import check_now
 from .client import IssuerClient
 from .clock import SystemClock
 from .factory import Factory, open_flow
@@ -72,6 +73,7 @@ class Firmaio:
         )
         self._thread.start()
         self._closed = False
+        self._db = db
         self._lock = threading.RLock()  # a done callback may run at once, under it
         self._inflight: dict[tuple[str, str], Future[Any]] = {}
         """Work under way, by (operation, request id): a second call joins it."""
@@ -185,6 +187,17 @@ class Firmaio:
             return await factory.batch(self.client, list(request_ids)).run()
 
         return self._wait(run(), timeout)
+
+    def check(self, flow_ids: Sequence[str], *, timeout: float | None = None) -> int:
+        """Ask for a status read now of stored flows (a webhook, an operator, a case-management
+        system said something changed): the running ``firmaio serve`` or workers make it, and
+        the read decides; only ids are taken. Ids the store does not hold are refused
+        (:class:`InvalidInput`, naming them), nothing asked. Needs a store (``db``). How many
+        flows were asked for."""
+        if self.store is None or self._db is None:
+            raise InvalidInput("Firmaio.check needs a store: pass db= when you make the Firmaio")
+        db, store = self._db, self.store
+        return self._wait(check_now(db, store, list(flow_ids), self.factory.clock.now()), timeout)
 
     def close(self) -> None:
         """Refuse new work, wait for the work under way, close the client and the store, then

@@ -10,6 +10,7 @@ from: an environment variable or a file (a mounted secret)::
 
     [comune-di-milano]
     key_file = "/run/secrets/firmaio-milano"
+    documents_dir = "/srv/firmati/milano"   # signed documents collected on their own
 
 A flow with no tenant belongs to the **default** tenant, whose key is ``FIRMAIO_API_KEY``; a
 deployment with a tenants file serves the tenants it names (name ``default`` there to serve flows
@@ -36,6 +37,9 @@ from .key_files import read_key_file
 DEFAULT_TENANT = "default"
 """The tenant of flows registered with no tenant: its key is ``FIRMAIO_API_KEY``."""
 
+FIELDS = ("key_env", "key_file", "documents_dir")
+"""The fields of a tenant's entry in the tenants file."""
+
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 _ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -48,6 +52,8 @@ class Tenant:
     name: str
     key_env: str | None = None
     key_file: Path | None = None
+    documents_dir: Path | None = None
+    """Where its signed documents are collected on their own (None: they are not)."""
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -101,12 +107,23 @@ class Tenants(Mapping[str, Tenant]):
     """The tenants of one deployment, by name; with none given, the default tenant alone."""
 
     def __init__(
-        self, tenants: Mapping[str, Tenant] | None = None, *, source: Path | None = None
+        self,
+        tenants: Mapping[str, Tenant] | None = None,
+        *,
+        source: Path | None = None,
+        documents_dir: str | Path | None = None,
     ) -> None:
         self.source = source
         """The tenants file they were read from, if any."""
-        if tenants is None:
-            tenants = {DEFAULT_TENANT: Tenant(DEFAULT_TENANT, key_env="FIRMAIO_API_KEY")}
+        if tenants is None:  # the default tenant alone, collecting into documents_dir if given
+            folder = None if documents_dir is None else Path(documents_dir)
+            default = Tenant(DEFAULT_TENANT, key_env="FIRMAIO_API_KEY", documents_dir=folder)
+            tenants = {DEFAULT_TENANT: default}
+        elif documents_dir is not None:
+            raise InvalidInput(
+                "--documents-dir is the default tenant's folder without a tenants file: with "
+                f"{source or 'tenants'}, name documents_dir in each tenant's entry"
+            )
         if not tenants:
             raise InvalidInput("a tenants file must name at least one tenant")
         self._tenants = dict(tenants)
@@ -129,6 +146,10 @@ class Tenants(Mapping[str, Tenant]):
         """The tenant of a flow whose stored tenant is ``stored`` (None: the default)."""
         return self[stored or DEFAULT_TENANT]
 
+    def collecting(self) -> dict[str, Path]:
+        """The folder of each tenant whose signed documents are collected on their own."""
+        return {n: t.documents_dir for n, t in self._tenants.items() if t.documents_dir is not None}
+
     def keys_by_tenant(self) -> dict[str, str]:
         """Every tenant's key, read now: a missing one fails here, before any flow is touched."""
         return {name: tenant.key() for name, tenant in self._tenants.items()}
@@ -148,20 +169,21 @@ class Tenants(Mapping[str, Tenant]):
         for name, entry in data.items():
             if not isinstance(entry, dict):
                 raise InvalidInput(f"tenants file {path}: {name!r} must be a table ([{name}])")
-            unknown = sorted(set(entry) - {"key_env", "key_file"})
+            unknown = sorted(set(entry) - set(FIELDS))
             if unknown:
                 raise InvalidInput(
                     f"tenants file {path}: tenant {name!r} has unknown field(s) "
-                    f"{', '.join(unknown)} (known: key_env, key_file)"
+                    f"{', '.join(unknown)} (known: {', '.join(FIELDS)})"
                 )
-            values = {field: entry.get(field) for field in ("key_env", "key_file")}
+            values = {field: entry.get(field) for field in FIELDS}
             for field, value in values.items():
                 if value is not None and not isinstance(value, str):
                     raise InvalidInput(f"tenants file {path}: {name}.{field} must be a string")
-            key_file = values["key_file"]
+            key_file, folder = values["key_file"], values["documents_dir"]
             tenants[name] = Tenant(
                 name,
                 key_env=values["key_env"],
                 key_file=None if key_file is None else path.parent / key_file,
+                documents_dir=None if folder is None else path.parent / folder,
             )
         return cls(tenants, source=path)

@@ -104,6 +104,44 @@ class SetupApi(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class KeptDocument:
+    """A document a :class:`DocumentSink` holds whole: where (a path, an object's URL), its size
+    and its SHA-256, as the bytes kept were counted."""
+
+    where: str
+    size: int
+    sha256: str
+
+
+class DocumentDraft(Protocol):
+    """One document on its way into a sink: bytes written in order, then kept whole or dropped.
+    Until :meth:`keep` returns, nothing is visible under the document's name."""
+
+    def write(self, data: bytes, /) -> object:
+        """Add ``data`` to the document."""
+        ...
+
+    async def keep(self) -> KeptDocument:
+        """Put the whole document in its place, durably; the same bytes already there: left as
+        they are. What is kept."""
+        ...
+
+    def discard(self) -> None:
+        """Drop what was written; nothing is kept."""
+        ...
+
+
+class DocumentSink(Protocol):
+    """Where signed documents are kept (a folder, an object store), each under one name derived
+    from its folder and name alone, so a document is never kept twice under two names."""
+
+    def draft(self, folder: str, name: str) -> DocumentDraft:
+        """A new draft of document ``name`` (``<document id>.pdf``) of ``folder`` (the
+        request's id); names that would leave the sink are refused before anything is written."""
+        ...
+
+
 class StatusReader(Protocol):
     """Where a driver may read a request's status from, instead of one ``GET`` per flow.
 

@@ -27,6 +27,16 @@ def base_url_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def documents_dir_option(parser: argparse.ArgumentParser, whose: str) -> None:
+    parser.add_argument(
+        "--documents-dir",
+        metavar="DIR",
+        default=os.environ.get("FIRMAIO_DOCUMENTS_DIR") or None,
+        help=f"collect the signed documents of {whose} into DIR as soon as a flow is SIGNED "
+        "(default: $FIRMAIO_DOCUMENTS_DIR, else not collected)",
+    )
+
+
 def watch_every_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--watch-every",

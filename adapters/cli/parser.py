@@ -18,6 +18,7 @@ from .argtypes import (
     tenant,
 )
 from .audit import cmd_audit_show, cmd_audit_verify
+from .check import cmd_check
 from .demo import cmd_demo, cmd_sandbox
 from .diagram import cmd_diagram
 from .flows import cmd_cancel, cmd_notify, cmd_run, cmd_watch
@@ -25,6 +26,7 @@ from .options import (
     activation_timeout_option,
     api_options,
     base_url_option,
+    documents_dir_option,
     request_options,
     store_outage_option,
     watch_every_option,
@@ -136,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--tick", type=positive_seconds, default=5.0, help="seconds between passes (%(default)g)"
     )
     watch_every_option(serve)
+    documents_dir_option(serve, "the served tenant's flows")
     store_outage_option(serve)
     serve.add_argument(
         "--metrics-port",
@@ -151,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--db", required=True, help="postgresql:// URL of the shared store")
     api_options(worker)
     worker.add_argument("--tenants", metavar="FILE", help="tenants file (TOML; see docs)")
+    documents_dir_option(worker, "the default tenant (no --tenants; else documents_dir there)")
     worker.add_argument(
         "--concurrency",
         type=count,
@@ -198,6 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
     activation_timeout_option(enqueue)
     enqueue.add_argument("--json", action="store_true", help="print the summary as JSON")
     enqueue.set_defaults(func=cmd_enqueue)
+
+    check = sub.add_parser(
+        "check", help="ask the running service or workers for a status read now of flows"
+    )
+    check.add_argument("flow_ids", nargs="+", type=request_id, metavar="ID", help="flow ids")
+    check.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
+    check.add_argument("--json", action="store_true", help="print the summary as JSON")
+    check.set_defaults(func=cmd_check)
 
     audit = sub.add_parser("audit", help="check or show the stored audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

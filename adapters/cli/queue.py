@@ -48,7 +48,14 @@ the time to hand the jobs back, it is gone well within the 10 s an orchestrator 
 
 
 def _tenants(args: argparse.Namespace) -> Tenants:
-    return Tenants.load(args.tenants) if args.tenants else Tenants()
+    """The tenants file's, or the default tenant alone (collecting into ``--documents-dir``)."""
+    documents_dir = getattr(args, "documents_dir", None)
+    if args.tenants:
+        tenants = Tenants.load(args.tenants)
+        if documents_dir is not None:  # refused: the file names each tenant's folder
+            Tenants(tenants, source=tenants.source, documents_dir=documents_dir)
+        return tenants
+    return Tenants(documents_dir=documents_dir)
 
 
 async def _worker(args: argparse.Namespace, out: TextIO) -> int:

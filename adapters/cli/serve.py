@@ -9,9 +9,13 @@ import signal
 import sys
 from typing import TextIO
 
+from ..checks import Asks
+from ..documents import check_writable
 from ..flow_locks import FlowLocks
 from ..serve import Service
+from ..settings import Settings
 from ..store import AsyncStore, store_name
+from ..tenants import DEFAULT_TENANT
 from .wiring import checked_client, factory_of, flow_locks, flow_store
 
 
@@ -32,10 +36,12 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
     store = flow_store(args.db)  # a --db to fix is said first
     locks = flow_locks(args.db)
     factory = factory_of(args, store)
+    asks = Asks(args.db)
     try:
+        _check_folder(factory.settings)  # an unusable folder: said before anything
         client = await checked_client(args)  # before any flow is registered or loaded
     except BaseException:
-        await _close(store, locks)
+        await _close(store, locks, asks)
         raise
     async with client:
         try:
@@ -45,7 +51,7 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
                     f"firmaio serve: metrics on http://127.0.0.1:{server.port}/metrics",
                     file=sys.stderr,
                 )
-            service = Service(factory, client, locks=locks, say=_say)
+            service = Service(factory, client, locks=locks, asks=asks, say=_say)
             if stopping:
                 service.stop()
             print(
@@ -59,13 +65,14 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
         finally:
             if server is not None:
                 server.close()
-            await _close(store, locks)
+            await _close(store, locks, asks)
     summary = {
         "stopped": True,
         "passes": report.passes,
         "driven": report.driven,
         "later_attempts": report.later_attempts,
         "checks": report.checks,
+        "collected": report.collected,
         "errors": report.errors,
     }
     if args.json:
@@ -76,10 +83,17 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-async def _close(store: AsyncStore, locks: FlowLocks | None) -> None:
+async def _close(store: AsyncStore, locks: FlowLocks | None, asks: Asks) -> None:
+    await asks.close()
     await store.close()
     if locks is not None:
         await locks.aclose()
+
+
+def _check_folder(settings: Settings) -> None:
+    """The documents folder, if signed documents are collected: writable, or exit 3."""
+    if settings.documents_dir is not None:
+        check_writable(settings.documents_dir, f"tenant {settings.tenant or DEFAULT_TENANT!r}")
 
 
 def _say(line: str) -> None:

@@ -73,14 +73,16 @@ def settings_from_args(args: argparse.Namespace, wiring: Wiring) -> Settings:
     wiring's, with ``--notification-grace``), ``--activation-timeout``, ``--resend-after``,
     ``--renotify-after``, the recovery grace (the call's timeout plus the notification grace,
     or ``--recovery-grace``), ``--tenant``, the actor (:func:`actor_of`), ``--metrics-port``,
-    ``--to`` (where signed documents go) and the options of :data:`_AS_GIVEN` and
-    :data:`_SECONDS_AS_GIVEN`."""
+    ``--to`` (where signed documents go), ``--documents-dir`` (where they are collected) and
+    the options of :data:`_AS_GIVEN` and :data:`_SECONDS_AS_GIVEN`."""
     given = {name: getattr(args, name) for name in _AS_GIVEN if getattr(args, name, None)}
     given |= {n: getattr(args, n) for n in _SECONDS_AS_GIVEN if getattr(args, n, None) is not None}
     if getattr(args, "metrics_port", None) is not None:  # 0: a free port
         given["metrics_port"] = args.metrics_port
     if getattr(args, "to", None):
         given["signed_dir"] = args.to
+    if getattr(args, "documents_dir", None):
+        given["documents_dir"] = args.documents_dir
     retry = wiring.retry or RetryPolicy()
     grace = getattr(args, "notification_grace", None)  # checked by the parser: >= 0, finite
     if grace is not None:

@@ -14,7 +14,7 @@ import hashlib
 import logging
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Protocol
 
 import httpx
 
@@ -69,6 +69,12 @@ class Downloaded:
     sha256: str
     head: bytes
     """The first four bytes (``%PDF`` for a PDF)."""
+
+
+class Writable(Protocol):
+    """Where a download goes, a piece at a time (a file, a document sink's draft)."""
+
+    def write(self, data: bytes, /) -> object: ...
 
 
 class BlobCalls(Transport):
@@ -126,7 +132,7 @@ class BlobCalls(Transport):
         raise not_the_service("upload", response, self._secrets)  # a redirect, a proxy's page
 
     async def download_document(
-        self, url: str, sink: BinaryIO, *, max_bytes: int | None = None
+        self, url: str, sink: Writable, *, max_bytes: int | None = None
     ) -> Downloaded:
         """``GET`` a document from the blob store (a signed document's 5-minute URL) into
         ``sink``, a piece at a time: at most ``max_bytes`` (``AnswerLimits.download``), within

@@ -7,23 +7,23 @@ other refusal is ``REFUSED`` with the service's detail. The client hands a refus
 value (its ``try_`` calls), so none is raised and caught on the way. The order's PDF is read
 here, and refused
 (:class:`~firmaio.fsm.errors.InvalidInput`, nothing sent) if it is no longer the file the flow
-started from. Signed documents are downloaded to ``documents_dir``, each into a temporary file
-beside its place, checked (a PDF, of the declared size, under ``documents_dir``) before any is
-put in place.
+started from. Signed documents are downloaded into a
+:class:`~firmaio.fsm.ports.DocumentSink` (a folder by default, :mod:`~firmaio.adapters.documents`),
+each checked (a PDF, of the declared size) before any is kept.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import BinaryIO
 
 from firmaio.fsm.errors import ApiProtocolError, ApiUnavailable, InvalidInput
 from firmaio.fsm.machine import Answer, Kind, Order, answer_of, check_expiry, document_answer
+from firmaio.fsm.ports import DocumentDraft, DocumentSink, KeptDocument
 
+from ..documents import FolderSink
 from .answers import NO_IO_PROFILE, Refusal, cut, epoch, evidence
 from .blobs import Downloaded, DownloadRefused, IncompleteDownload
 from .issuer import IssuerClient
@@ -41,12 +41,21 @@ PDF_TYPES = frozenset({"application/pdf", "application/octet-stream"})
 
 
 class IssuerSetup:
-    """The set-up calls of one :class:`IssuerClient`; signed documents go to
-    ``documents_dir/<request id>/``."""
+    """The set-up calls of one :class:`IssuerClient`; signed documents go to ``documents``: a
+    :class:`~firmaio.fsm.ports.DocumentSink`, or a folder (``<folder>/<request id>/``)."""
 
-    def __init__(self, client: IssuerClient, documents_dir: str | Path = "signed") -> None:
+    def __init__(
+        self, client: IssuerClient, documents: DocumentSink | str | Path = "signed"
+    ) -> None:
         self.client = client
-        self.documents_dir = Path(documents_dir)
+        self.sink: DocumentSink
+        self.documents_dir: Path | None = None
+        """The folder the documents go to, if a folder was given."""
+        if isinstance(documents, str | Path):
+            self.documents_dir = Path(documents)
+            self.sink = FolderSink(documents)
+        else:
+            self.sink = documents
 
     # -- before READY --------------------------------------------------------------------
 
@@ -172,48 +181,38 @@ class IssuerSetup:
     # -- after SIGNED --------------------------------------------------------------------
 
     async def fetch_signed(self, request_id: str) -> Answer:
-        """Download a SIGNED request's documents to ``documents_dir/<request_id>/<document
-        id>.pdf``: the folder is named by the id asked for, never by the answer, and every path
-        is checked to stay under ``documents_dir`` (resolved, links followed) before anything is
-        written. Each file is written through a temporary name beside it; when any document is
-        refused, none is kept."""
+        """Download a SIGNED request's documents into the :attr:`sink`, as ``<request_id>/
+        <document id>.pdf``: the folder is named by the id asked for, never by the answer, and
+        every name is checked (a folder's: to stay under it) before anything is downloaded.
+        Each document is kept whole or not at all; when any is refused, none is kept."""
         request = await self.client.try_get_request_view(request_id)
         if isinstance(request, Refusal):
             return request.answer()
         if request.status != "SIGNED":
             return Answer.request(request.status)
-        folder = _inside(self.documents_dir, request_id, "the request's folder")
-        targets: list[tuple[str, str, Path]] = []
         for document in request.documents:
             if document.url is None:
                 raise ApiProtocolError(f"the SIGNED request has no URL for document {document.id}")
-            name = f"{document.id}.pdf"
-            targets.append((document.id, document.url, _inside(folder, name, "a document")))
-        folder.mkdir(parents=True, exist_ok=True)
-        return _fetched(await self._download_all(targets))
-
-    async def _download_all(
-        self, targets: list[tuple[str, str, Path]]
-    ) -> list[tuple[str, Path, Downloaded]]:
-        """Each document into its temporary file, checked; then every file into place."""
-        done: list[tuple[str, Path, Downloaded]] = []
-        partials: list[Path] = []
+        drafts: list[DocumentDraft] = []
         try:
-            for document_id, url, target in targets:
-                partial = target.with_name(target.name + ".part")
-                partials.append(partial)
-                with _new_file(partial) as sink:
-                    got = await self._download(document_id, url, sink)
-                done.append((document_id, target, got))
-        except BaseException:
-            for partial in partials:
-                partial.unlink(missing_ok=True)
+            for document in request.documents:
+                drafts.append(self.sink.draft(request_id, f"{document.id}.pdf"))
+            for document, draft in zip(request.documents, drafts, strict=True):
+                assert document.url is not None
+                await self._download(document.id, document.url, draft)
+            kept = [await draft.keep() for draft in drafts]
+        except BaseException as error:
+            for draft in drafts:
+                draft.discard()
+            if isinstance(error, OSError):  # the sink's disk: recorded, tried again later
+                raise ApiUnavailable(
+                    f"the signed documents could not be kept ({error.strerror or error}); "
+                    "nothing was kept"
+                ) from None
             raise
-        for (_document_id, target, _got), partial in zip(done, partials, strict=True):
-            os.replace(partial, target)  # a reader never sees half a file
-        return done
+        return _fetched([(d.id, k) for d, k in zip(request.documents, kept, strict=True)])
 
-    async def _download(self, document_id: str, url: str, sink: BinaryIO) -> Downloaded:
+    async def _download(self, document_id: str, url: str, sink: DocumentDraft) -> Downloaded:
         try:
             got = await self.client.download_document(url, sink)
         except IncompleteDownload as short:
@@ -241,32 +240,15 @@ class IssuerSetup:
         return got
 
 
-def _inside(folder: Path, name: str, what: str) -> Path:
-    """``folder / name``, if it is a direct child of ``folder`` once both are resolved (no
-    ``..``, no absolute name, no link leading elsewhere); else the answer is refused."""
-    path = folder / name
-    resolved, parent = path.resolve(), folder.resolve()
-    if resolved.parent != parent or resolved.name != name:
-        raise ApiProtocolError(
-            f"{what} would be {evidence(str(resolved))}, outside {evidence(str(parent))}; "
-            "nothing was written"
-        )
-    return path
-
-
-def _new_file(path: Path) -> BinaryIO:
-    """``path`` opened for writing, created or emptied, never through a symbolic link."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-    return os.fdopen(os.open(path, flags, 0o666), "wb")
-
-
-def _fetched(done: list[tuple[str, Path, Downloaded]]) -> Answer:
+def _fetched(done: list[tuple[str, KeptDocument]]) -> Answer:
+    """FETCHED, with where each document is kept, its SHA-256 and size (the record's public
+    evidence: the ``documents.fetched`` event carries them)."""
     facts: list[tuple[str, str]] = []
-    for document_id, target, got in done:
+    for document_id, kept in done:
         facts += [
-            (f"signed.{document_id}.file", str(target)),
-            (f"signed.{document_id}.sha256", got.sha256),
-            (f"signed.{document_id}.size", str(got.size)),
+            (f"signed.{document_id}.file", kept.where),
+            (f"signed.{document_id}.sha256", kept.sha256),
+            (f"signed.{document_id}.size", str(kept.size)),
         ]
     return Answer(Kind.FETCHED, http_status=200, facts=tuple(facts))
 
@@ -322,7 +304,8 @@ def order_from_pdf(path: str | Path, **values: object) -> Order:
     )
 
 
-def setup_for(api: object, documents_dir: str | Path = "signed") -> IssuerSetup | None:
+def setup_for(api: object, documents: DocumentSink | str | Path = "signed") -> IssuerSetup | None:
     """The set-up calls over ``api`` if it is an :class:`IssuerClient` (so a driver built on it
-    can drive flows from a PDF, and fetch signed documents); None for another port."""
-    return IssuerSetup(api, documents_dir) if isinstance(api, IssuerClient) else None
+    can drive flows from a PDF, and fetch signed documents into ``documents``); None for
+    another port."""
+    return IssuerSetup(api, documents) if isinstance(api, IssuerClient) else None

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import procrastinate
@@ -96,15 +96,38 @@ SELECT f.id, f.tenant FROM flows f
 from a PDF with no record yet is left to the ``firmaio send`` that holds its fiscal code."""
 
 
+UNCOLLECTED = """
+SELECT f.id, f.tenant FROM flows f
+ WHERE f.state = 'SIGNED'
+   AND (f.tenant = ANY(%(tenants)s) OR (f.tenant IS NULL AND %(default)s))
+   AND NOT EXISTS (SELECT 1 FROM audit_records r WHERE r.flow_id = f.id
+                   AND r.payload::jsonb ->> 'trigger' = 'fetch_documents'
+                   AND (r.payload::jsonb ->> 'outcome' = 'accepted'
+                        OR r.payload::jsonb #> '{facts,documents.given_up}' IS NOT NULL))
+   AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.queueing_lock = f.id
+                   AND j.status = 'todo')
+   AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.lock = f.id
+                   AND j.status = 'doing')
+"""
+"""SIGNED flows of the tenants that collect their documents, not collected (nor given up), with
+no visit waiting or running."""
+
+
 async def sweep(context: procrastinate.JobContext, timestamp: int) -> None:
     """Queue a visit to every open flow that has none: no flow is left unwatched because a job
-    of it failed (a wrong key, a long outage) or because it was stored without one."""
+    of it failed (a wrong key, a long outage) or because it was stored without one; and to
+    every SIGNED flow whose documents are still to be collected."""
     del timestamp
     runtime = _runtime(context)
     assert context.app is not None
     if runtime.stopping:
         return
     rows = await context.app.connector.execute_query_all_async(UNVISITED)
+    if runtime.collecting:
+        tenants = sorted(runtime.collecting)
+        rows += await context.app.connector.execute_query_all_async(
+            UNCOLLECTED, tenants=tenants, default=DEFAULT_TENANT in tenants
+        )
     for row in rows:
         await defer(context.app, [row["id"]], tenant=row["tenant"])
 
@@ -183,6 +206,34 @@ async def defer(
             continue
         queued += 1
     return queued
+
+
+async def visit_now(dsn: str, flows: Sequence[tuple[str, str | None]]) -> int:
+    """Bring each flow's waiting visit forward to now, or queue one (``firmaio check``); on a
+    store without the job queue's tables (no workers), nothing. How many flows it touched."""
+    import psycopg
+
+    from ..store.failures import postgres_error
+
+    try:
+        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+            cursor = await conn.execute("SELECT to_regclass('procrastinate_jobs')")
+            found = await cursor.fetchone()
+            if found is None or found[0] is None:
+                return 0
+            for flow_id, _tenant in flows:
+                await conn.execute(
+                    "UPDATE procrastinate_jobs SET scheduled_at = NOW() "
+                    "WHERE queueing_lock = %s AND status = 'todo'",
+                    (flow_id,),
+                )
+    except psycopg.Error as error:
+        raise postgres_error(error, dsn) from None
+    app = queue_app(dsn)
+    async with app.open_async():  # a flow with no visit waiting (one under way) gets one
+        for flow_id, tenant in flows:
+            await defer(app, [flow_id], tenant=tenant)
+    return len(flows)
 
 
 async def install_schema(dsn: str) -> bool:

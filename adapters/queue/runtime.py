@@ -10,6 +10,7 @@ nothing of the queue, so it is tested with a plain loop as well.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import structlog
 
@@ -19,11 +20,14 @@ from firmaio.fsm.machine import Trigger
 from firmaio.fsm.ports import Store
 from firmaio.fsm.trail import Outcome
 
+from ..checks import Asks
 from ..client import IssuerClient, check_settings
+from ..collecting import collect_due, next_collect
+from ..documents import check_writable
 from ..factory import Factory
 from ..flow_locks import FlowLocks
 from ..shared_window import SharedWindow
-from ..tenants import Tenants, key_id
+from ..tenants import DEFAULT_TENANT, Tenants, key_id
 
 BUSY_RETRY = 5.0
 """Seconds before a flow found locked by another process is looked at again."""
@@ -65,10 +69,21 @@ class Runtime:
         self._stopping = False
         self.locks = FlowLocks(dsn)
         """While a visit runs, its flow is locked for every other process of the deployment."""
+        self.collecting = tenants.collecting()
+        """The tenants whose signed documents are collected on their own, and where (without a
+        tenants file, the default tenant's: ``Settings.documents_dir``)."""
+        folder = self.settings.documents_dir
+        if folder is not None and tenants.source is None and DEFAULT_TENANT in tenants:
+            self.collecting.setdefault(DEFAULT_TENANT, Path(folder))
+        self.asks = Asks(dsn)
+        """Flows asked to be read now (``firmaio check``)."""
         self._log = structlog.get_logger("firmaio.adapters.queue")
 
     async def open(self) -> Runtime:
-        """Read every tenant's key, open its key's shared window, build its client and driver."""
+        """Check every documents folder, read every tenant's key, open its key's shared
+        window, build its client and driver."""
+        for name, folder in self.collecting.items():  # before anything is sent
+            check_writable(folder, f"tenant {name!r}")
         keys = self.tenants.keys_by_tenant()  # a missing key fails here, before anything opens
         settings = self.settings
         try:
@@ -106,7 +121,10 @@ class Runtime:
         if driver is None:
             client = self.clients[tenant]
             reader = self.factory.status_reader(client, dossier_id)
-            driver = self.factory.worker_driver(client, tenant, status_reader=reader)
+            documents = self.collecting.get(tenant)
+            driver = self.factory.worker_driver(
+                client, tenant, status_reader=reader, documents=documents
+            )
             driver.stop_requested = self._stopping
             self.drivers[(tenant, dossier_id)] = driver
         return driver
@@ -128,6 +146,7 @@ class Runtime:
         for window in self.windows.values():
             await window.close()
         await self.locks.aclose()
+        await self.asks.close()
         self.clients.clear()
         self.windows.clear()
 
@@ -143,15 +162,22 @@ class Runtime:
                 return Tended(flow_id, rows[0].state, busy, "busy", stored)
             driver = self.driver(self.tenants.of(stored).name, rows[0].dossier_id)
             try:
-                return await self._tend(driver, flow_id, stored)
+                return await self._tend(driver, flow_id, stored, self.tenants.of(stored).name)
             finally:
                 driver.forget(flow_id)  # a worker lives for weeks: keep nothing between visits
 
-    async def _tend(self, driver: DurableDriver, flow_id: str, stored: str | None) -> Tended:
+    async def _tend(
+        self, driver: DurableDriver, flow_id: str, stored: str | None, tenant: str
+    ) -> Tended:
         flow = await driver.open(flow_id, tenant=stored)
         now = self.clock.now()
+        collects = tenant in self.collecting
         try:
-            did = await self._due(driver, flow, now)
+            did = await self._asked(driver, flow)
+            if did is None and collects:
+                did = await collect_due(driver, flow, self.settings.collect, now)
+            if did is None:
+                did = await self._due(driver, flow, now)
         except ApiConfigurationError:
             raise  # a wrong key: the job fails, loudly
         except InvalidInput as error:  # a flow from a PDF whose fiscal code only `send` holds
@@ -163,7 +189,26 @@ class Runtime:
             self._log.warning("firmaio.queue.api_error", flow_id=flow_id, error=str(error))
             retry = now + self.settings.retry_after
             return Tended(flow_id, str(flow.state), retry, "api_error", stored)
-        return Tended(flow_id, str(flow.state), self._next_visit(driver, flow), did, stored)
+        visit = self._next_visit(driver, flow)
+        if visit is None and collects:
+            visit = next_collect(flow, self.settings.collect)
+        return Tended(flow_id, str(flow.state), visit, did, stored)
+
+    async def _asked(self, driver: DurableDriver, flow: Flow) -> str | None:
+        """A status read asked for from outside (``firmaio check``), made now on a flow at
+        rest, and the ask cleared (a flow still driven keeps it until it rests; a closed flow
+        needs no read)."""
+        if flow.state in driver.engine.steps.driven or driver.intent(flow) is not None:
+            return None  # its next steps read the request anyway; the ask waits for the rest
+        asked = (await self.asks.asked([flow.id])).get(flow.id)
+        if asked is None:
+            return None
+        did = None
+        if Trigger.CHECK_STATUS in driver.engine.allowed(flow.state):
+            await driver.step(flow, Trigger.CHECK_STATUS)
+            did = "checked_now"
+        await self.asks.answered(flow.id, asked)
+        return did
 
     async def _due(self, driver: DurableDriver, flow: Flow, now: float) -> str:
         if flow.state in driver.engine.steps.driven or driver.intent(flow) is not None:

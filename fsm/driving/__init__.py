@@ -4,6 +4,7 @@ journal that writes every step to a store (a durable driver's), hooks, the notif
 attempts, and the fallback a refused citizen is offered."""
 
 from .calls import CALLS, Call, Port, Ports
+from .collect import CollectPolicy
 from .driver import RECOVERY_GRACE, Driver, PollingPolicy
 from .durable import DriverOptions, DurableDriver
 from .engine import DEFAULT_ACTIVATION_TIMEOUT, Engine, Flow, default_engine
@@ -19,6 +20,7 @@ __all__ = [
     "RECOVERY_GRACE",
     "Boundary",
     "Call",
+    "CollectPolicy",
     "Driver",
     "DriverOptions",
     "DurableDriver",

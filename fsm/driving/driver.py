@@ -103,7 +103,9 @@ class Driver:
         """Fire ``trigger`` on ``flow``: one check that it is allowed, at most one API call,
         then one audit record, written by the :attr:`journal` (if any) before the :attr:`hooks`
         that want it are called. If the API gives no usable answer, the attempt is recorded as an
-        ERROR and the :class:`ApiError` is raised with the record attached (``error.record``)."""
+        ERROR and the :class:`ApiError` is raised with the record attached (``error.record``).
+        ``given``: the operator's input, for a step that takes it; for a step with a call, the
+        answer recorded instead of making the call (collecting that gives up, say)."""
         trigger = self.engine.check_allowed(flow, trigger)  # the step's one check
         journal = self.journal
         expected = 0 if journal is None else await journal.begin(flow, trigger)
@@ -144,7 +146,7 @@ class Driver:
         engine, actor = self.engine, self.actor
         call = engine.steps.call_of(trigger)
         started = self.clock.now()
-        if call is None:
+        if call is None or given is not None:  # an input, or an answer given for the call
             return engine.fire(flow, trigger, given, now=started, actor=actor, checked=True)
         try:
             with bound_contextvars(flow_id=flow.id):  # on the client's log events too
