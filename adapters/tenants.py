@@ -28,10 +28,14 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from firmaio.fsm.errors import ApiConfigurationError, InvalidInput
 
 from .key_files import read_key_file
+
+if TYPE_CHECKING:
+    from .webhooks import WebhookTarget
 
 DEFAULT_TENANT = "default"
 """The tenant of flows registered with no tenant: its key is ``FIRMAIO_API_KEY``."""
@@ -48,6 +52,8 @@ class Tenant:
     name: str
     key_env: str | None = None
     key_file: Path | None = None
+    webhook: WebhookTarget | None = None
+    """Where its flows' events are delivered (:mod:`~firmaio.adapters.webhooks`); None: not."""
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -129,6 +135,10 @@ class Tenants(Mapping[str, Tenant]):
         """The tenant of a flow whose stored tenant is ``stored`` (None: the default)."""
         return self[stored or DEFAULT_TENANT]
 
+    def webhooks(self) -> list[WebhookTarget]:
+        """The tenants' webhooks (those that have one)."""
+        return [t.webhook for t in self._tenants.values() if t.webhook is not None]
+
     def keys_by_tenant(self) -> dict[str, str]:
         """Every tenant's key, read now: a missing one fails here, before any flow is touched."""
         return {name: tenant.key() for name, tenant in self._tenants.items()}
@@ -137,6 +147,9 @@ class Tenants(Mapping[str, Tenant]):
     def load(cls, path: str | Path) -> Tenants:
         """The tenants of a TOML file (see the module docstring); a clear error naming the
         file and the entry for anything wrong in it."""
+        from .webhooks.config import FIELDS as WEBHOOK_FIELDS
+        from .webhooks.config import target_of
+
         path = Path(path)
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -148,11 +161,11 @@ class Tenants(Mapping[str, Tenant]):
         for name, entry in data.items():
             if not isinstance(entry, dict):
                 raise InvalidInput(f"tenants file {path}: {name!r} must be a table ([{name}])")
-            unknown = sorted(set(entry) - {"key_env", "key_file"})
+            unknown = sorted(set(entry) - {"key_env", "key_file", *WEBHOOK_FIELDS})
             if unknown:
                 raise InvalidInput(
                     f"tenants file {path}: tenant {name!r} has unknown field(s) "
-                    f"{', '.join(unknown)} (known: key_env, key_file)"
+                    f"{', '.join(unknown)} (known: key_env, key_file, {', '.join(WEBHOOK_FIELDS)})"
                 )
             values = {field: entry.get(field) for field in ("key_env", "key_file")}
             for field, value in values.items():
@@ -163,5 +176,6 @@ class Tenants(Mapping[str, Tenant]):
                 name,
                 key_env=values["key_env"],
                 key_file=None if key_file is None else path.parent / key_file,
+                webhook=target_of(name, entry, path.parent),
             )
         return cls(tenants, source=path)

@@ -28,6 +28,7 @@ from .options import (
     request_options,
     store_outage_option,
     watch_every_option,
+    webhook_options,
 )
 from .parser_send import add_issuer_commands
 from .queue import cmd_enqueue, cmd_worker
@@ -137,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     watch_every_option(serve)
     store_outage_option(serve)
+    webhook_options(serve)
     serve.add_argument(
         "--metrics-port",
         type=port,
@@ -173,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds without a heartbeat before a worker's flows go to the others (%(default)g)",
     )
     store_outage_option(worker)
+    webhook_options(worker)
     worker.add_argument("--json", action="store_true", help="print the summary as JSON")
     worker.set_defaults(func=cmd_worker)
 

@@ -16,7 +16,7 @@ from firmaio.fsm.machine import TERMINAL
 
 from ..clock import SystemClock
 from ..store import store_name
-from ..tenants import DEFAULT_TENANT, Tenants
+from ..tenants import DEFAULT_TENANT, Tenant, Tenants
 from . import exits
 from .quiet import quiet_logs
 from .wiring import BASE_URL_NAMED, factory_of, flow_store, issuer_client, settings_of
@@ -48,7 +48,13 @@ the time to hand the jobs back, it is gone well within the 10 s an orchestrator 
 
 
 def _tenants(args: argparse.Namespace) -> Tenants:
-    return Tenants.load(args.tenants) if args.tenants else Tenants()
+    if args.tenants:
+        return Tenants.load(args.tenants)
+    webhook = settings_of(args).webhook  # the default tenant's, from the options
+    if webhook is None:
+        return Tenants()
+    default = Tenant(DEFAULT_TENANT, key_env="FIRMAIO_API_KEY", webhook=webhook)
+    return Tenants({DEFAULT_TENANT: default})
 
 
 async def _worker(args: argparse.Namespace, out: TextIO) -> int:
@@ -58,6 +64,8 @@ async def _worker(args: argparse.Namespace, out: TextIO) -> int:
     dsn = _postgres(args.db)
     tenants = _tenants(args)
     tenants.keys_by_tenant()  # a missing key stops the worker here, before anything opens
+    for webhook in tenants.webhooks():  # so does a webhook's missing or malformed secret
+        webhook.secret()
     store = flow_store(dsn)
     runtime = Runtime(factory_of(args, store), dsn, tenants)
     handle = WorkerHandle(say=lambda line: print(f"firmaio worker: {line}", file=sys.stderr))

@@ -7,11 +7,13 @@ import asyncio
 import json
 import signal
 import sys
-from typing import TextIO
+from typing import TextIO, cast
 
+from ..factory import Factory
 from ..flow_locks import FlowLocks
 from ..serve import Service
 from ..store import AsyncStore, store_name
+from ..webhooks import Deliverer, Outbox
 from .wiring import checked_client, factory_of, flow_locks, flow_store
 
 
@@ -32,11 +34,15 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
     store = flow_store(args.db)  # a --db to fix is said first
     locks = flow_locks(args.db)
     factory = factory_of(args, store)
+    deliverer = None
     try:
+        deliverer = _deliverer(factory, store)  # a webhook's bad secret: before anything
         client = await checked_client(args)  # before any flow is registered or loaded
     except BaseException:
-        await _close(store, locks)
+        await _close(store, locks, deliverer)
         raise
+    delivered = asyncio.Event()
+    delivering = asyncio.create_task(_deliver(deliverer, delivered))
     async with client:
         try:
             server = factory.metrics(client, args.db)
@@ -57,9 +63,11 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
                 ids += [item["id"] async for item in client.list_dossier_requests(args.dossier)]
             report = await service.run(ids, dossier_id=args.dossier)
         finally:
+            delivered.set()  # the deliveries under way end, their attempts logged
+            await delivering
             if server is not None:
                 server.close()
-            await _close(store, locks)
+            await _close(store, locks, deliverer)
     summary = {
         "stopped": True,
         "passes": report.passes,
@@ -76,7 +84,23 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-async def _close(store: AsyncStore, locks: FlowLocks | None) -> None:
+def _deliverer(factory: Factory, store: AsyncStore) -> Deliverer | None:
+    """With a webhook (``--webhook-url``), what delivers the served tenant's events."""
+    webhook = factory.settings.webhook
+    if webhook is None:
+        return None
+    return Deliverer(cast(Outbox, store), [webhook], clock=factory.clock)
+
+
+async def _deliver(deliverer: Deliverer | None, stopping: asyncio.Event) -> None:
+    """The events' delivery, beside the service's passes, until ``stopping``."""
+    if deliverer is not None:
+        await deliverer.run(stopping)
+
+
+async def _close(store: AsyncStore, locks: FlowLocks | None, deliverer: Deliverer | None) -> None:
+    if deliverer is not None:
+        await deliverer.aclose()
     await store.close()
     if locks is not None:
         await locks.aclose()
