@@ -102,6 +102,9 @@ class WebhookTarget:
                     f"{who}: webhook_retries must be seconds >= 0 and finite, not {wait!r}"
                 )
 
+    def __repr__(self) -> str:
+        return f"WebhookTarget({self.tenant!r}, {_shown(self.url)}, secret from {self.source})"
+
     @property
     def attempts(self) -> int:
         """Attempts at an event before it is dead."""
