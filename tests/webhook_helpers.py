@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from standardwebhooks import Webhook
 
+TYPE = "it.pagopa.firmaio.flow.notified"
 SECRET = "whsec_" + base64.b64encode(b"a test secret of 32 bytes, fixed").decode()
 
 
@@ -33,7 +34,13 @@ class Event:
 
 def event(flow_id: str, seq: int, tenant: str | None = None) -> Event:
     ident = f"{flow_id}/{seq}"
-    body = {"specversion": "1.0", "id": ident, "subject": flow_id, "data": {"seq": seq}}
+    body = {
+        "specversion": "1.0",
+        "id": ident,
+        "type": TYPE,
+        "subject": flow_id,
+        "data": {"seq": seq},
+    }
     return Event(ident, flow_id, seq, tenant, json.dumps(body))
 
 

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -130,9 +131,7 @@ def stop(worker: subprocess.Popen[str]) -> None:
     assert worker.returncode == 0, err
 
 
-def send_from_pdf(
-    sandbox: Sandbox, db: str, tenant: str, monkeypatch: pytest.MonkeyPatch
-) -> str:
+def send_from_pdf(sandbox: Sandbox, db: str, tenant: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """A flow from the sample PDF, sent for ``tenant`` by ``firmaio send`` (to NOTIFIED); its
     id."""
     code = fiscal_code()
@@ -217,7 +216,7 @@ def test_three_workers_two_tenants_each_gets_its_own_events_in_order(
         got = receiver.got(PATHS[tenant])
         assert sorted(got) == sorted(e for e, _f, _s in events[tenant])  # its own, each once
         seqs: dict[str, list[int]] = {}
-        for event_id, flow_id, seq in sorted(events[tenant], key=lambda e: got.index(e[0])):
+        for _id, flow_id, seq in sorted(events[tenant], key=lambda e: got.index(e[0])):
             seqs.setdefault(flow_id, []).append(seq)
         assert all(s == sorted(s) for s in seqs.values()), seqs  # in order per flow
         assert len(seqs[signed[tenant]]) >= 5  # set-up, notified, signed ...
@@ -294,3 +293,66 @@ def test_serve_a_receiver_failing_forever_then_redeliver(
         serve.send_signal(signal.SIGTERM)
         _out, err = serve.communicate(timeout=60)
     assert serve.returncode == 0, err
+
+
+def test_the_manuals_receiver_verifies_what_firmaio_sends(tmp_path: Path) -> None:
+    """The receiver printed in the manual, run as printed: it takes a signed event once (a
+    repeat of its id is dropped) and refuses one signed with another secret."""
+    import asyncio
+
+    from firmaio.adapters.webhooks import Deliverer, WebhookTarget
+    from firmaio.fsm.testing import ManualClock
+    from tests.webhook_helpers import TYPE, MemoryOutbox, event
+
+    page = (ROOT / "docs" / "webhooks-part.md").read_text()
+    code = page.split("### A receiver", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "receiver.py"
+    script.write_text(code)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "FIRMAIO_WEBHOOK_SECRET": SECRETS["comune-a"], "PORT": str(port)}
+    env["OTHER_SECRET"] = SECRETS["comune-b"]
+    child = subprocess.Popen(
+        [sys.executable, str(script)], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        outbox = MemoryOutbox()
+        outbox.add(event("f1", 1), event("f1", 2), event("f2", 1, tenant="other"))
+        url = f"http://127.0.0.1:{port}/"
+        targets = [
+            WebhookTarget("default", url, secret_env="FIRMAIO_WEBHOOK_SECRET"),
+            WebhookTarget("other", url, secret_env="OTHER_SECRET"),
+        ]
+
+        async def deliver() -> None:
+            with pytest.MonkeyPatch.context() as patch:
+                for name in ("FIRMAIO_WEBHOOK_SECRET", "OTHER_SECRET"):
+                    patch.setenv(name, env[name])
+                sender = Deliverer(outbox, targets, clock=ManualClock())
+            async with sender:
+                while not await _listening(port):
+                    await asyncio.sleep(0.05)
+                await sender.drain()
+                outbox.redeliver(["f1/1"])  # as after a lost answer: the same id again
+                await sender.drain()
+
+        asyncio.run(asyncio.wait_for(deliver(), 30))
+    finally:
+        child.terminate()
+        printed, _ = child.communicate(timeout=10)
+    assert printed.splitlines() == [f"{TYPE} f1 1", f"{TYPE} f1 2"]
+    assert [row["outcome"] for row in outbox.log if row["event_id"] == "f1/1"] == ["delivered"] * 2
+    refused = [row for row in outbox.log if row["event_id"] == "f2/1"]
+    assert refused[0]["error"] == "HTTP 401"
+
+
+async def _listening(port: int) -> bool:
+    import asyncio
+
+    try:
+        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    return True
