@@ -16,13 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from ..clock import SystemClock
 from ..store import AsyncStore
-from ..webhooks import Deliverer, Outbox, WebhookTarget
+from ..webhooks import Deliverer, WebhookTarget
 
 
 @contextmanager
@@ -62,7 +62,7 @@ async def show_events(store: AsyncStore, out: TextIO) -> None:
         secret_file.touch(mode=0o600)
         secret_file.write_text(secret)
         target = WebhookTarget("default", url, secret_file=secret_file)
-        async with Deliverer(cast(Outbox, store), [target], clock=SystemClock()) as sender:
+        async with Deliverer(store, [target], clock=SystemClock()) as sender:
             await sender.drain()
     print(f"\n== the events a local receiver got, each signature verified: {len(got)}", file=out)
     for event in got:

@@ -7,13 +7,13 @@ import asyncio
 import json
 import signal
 import sys
-from typing import TextIO, cast
+from typing import TextIO
 
 from ..factory import Factory
 from ..flow_locks import FlowLocks
 from ..serve import Service
 from ..store import AsyncStore, store_name
-from ..webhooks import Deliverer, Outbox
+from ..webhooks import Deliverer
 from .wiring import checked_client, factory_of, flow_locks, flow_store
 
 
@@ -89,7 +89,7 @@ def _deliverer(factory: Factory, store: AsyncStore) -> Deliverer | None:
     webhook = factory.settings.webhook
     if webhook is None:
         return None
-    return Deliverer(cast(Outbox, store), [webhook], clock=factory.clock)
+    return Deliverer(store, [webhook], clock=factory.clock)
 
 
 async def _deliver(deliverer: Deliverer | None, stopping: asyncio.Event) -> None:

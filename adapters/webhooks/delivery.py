@@ -75,6 +75,8 @@ CONCURRENCY = 32
 """Deliveries under way at once (each to a different flow's receiver, or the same one)."""
 BATCH = 500
 """Events read per pass (one per flow)."""
+ANSWER_READ = 64 * 1024
+"""Bytes of a receiver's answer read at most (its body means nothing to delivery)."""
 
 
 def stored_tenant(name: str) -> str | None:
@@ -195,12 +197,18 @@ class Deliverer:
 
     async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
         """The receiver's status (None: no answer) and, for anything but a 2xx, why in our own
-        words (never the URL). The answer's body is not read."""
+        words (never the URL). An answer's body of up to :data:`ANSWER_READ` bytes is read (so its
+        connection serves the next delivery) and dropped; a longer one is not read."""
         try:
             async with asyncio.timeout(TIMEOUT):
                 request = self._http.build_request("POST", url, content=body, headers=headers)
                 response = await self._http.send(request, stream=True)
-                await response.aclose()
+                try:
+                    length = response.headers.get("content-length", "")
+                    if length.isdigit() and int(length) <= ANSWER_READ:
+                        await response.aread()  # else its connection is closed, not kept
+                finally:
+                    await response.aclose()
         except (TimeoutError, httpx.TimeoutException):
             return None, f"no answer within {TIMEOUT:g} s"
         except httpx.ConnectError:

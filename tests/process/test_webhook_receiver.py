@@ -79,7 +79,7 @@ def receiver(tmp_path: Path) -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
+def issuers() -> Iterator[Sandbox]:
     keys = {"sandbox-key": "issuer-a", "key-b": "issuer-b"}
     with Sandbox(activation_delay=0, validation_delay=0, keys=keys) as sandbox:
         yield sandbox
@@ -143,8 +143,8 @@ def send_from_pdf(sandbox: Sandbox, db: str, tenant: str, monkeypatch: pytest.Mo
         out = io.StringIO()
         argv = ["send", str(sample_pdf()), *SEND, "--db", db, "--tenant", tenant, "--json"]
         assert main(argv, out=out) == 0, out.getvalue()
-    flow_id: str = json.loads(out.getvalue())["flow_id"]
-    return flow_id
+    shown = json.loads(out.getvalue())
+    return shown["flow_id"], shown["signature_request_id"]
 
 
 def enqueue(db: str, tenants: Path, tenant: str, ids: list[str]) -> None:
@@ -177,7 +177,7 @@ def state_of(db: str, flow_id: str) -> str:
 
 
 def test_three_workers_two_tenants_each_gets_its_own_events_in_order(
-    sandbox: Sandbox,
+    issuers: Sandbox,
     receiver: Receiver,
     postgres_url: str,
     tmp_path: Path,
@@ -185,16 +185,18 @@ def test_three_workers_two_tenants_each_gets_its_own_events_in_order(
 ) -> None:
     """For each tenant, a flow from a PDF to SIGNED and two READY requests, driven by 3
     workers: each tenant's URL gets exactly its events, verified, each once, in order per flow."""
+    sandbox = issuers
     tenants = tenants_file(tmp_path, receiver)
-    signed = {t: send_from_pdf(sandbox, postgres_url, t, monkeypatch) for t in KEYS}
-    for tenant, flow_id in signed.items():
+    sent = {t: send_from_pdf(sandbox, postgres_url, t, monkeypatch) for t in KEYS}
+    signed = {t: flow_id for t, (flow_id, _rid) in sent.items()}
+    for tenant, (flow_id, request_id) in sent.items():
         ready = []
         for _ in range(2):
             code = fiscal_code()
             sandbox.issuer.add_citizen(code)
             ready.append(sandbox.issuer.create_ready_request(KEYS[tenant], code))
         enqueue(postgres_url, tenants, tenant, [flow_id, *ready])
-        sandbox.issuer.close(flow_id, "SIGNED")
+        sandbox.issuer.close(request_id, "SIGNED")
     workers = [start_worker(sandbox, postgres_url, tenants) for _ in range(3)]
     try:
         wait_for(
@@ -225,7 +227,7 @@ def test_three_workers_two_tenants_each_gets_its_own_events_in_order(
 
 
 def test_a_worker_killed_after_a_record_delivers_its_event_after_a_restart(
-    sandbox: Sandbox,
+    issuers: Sandbox,
     receiver: Receiver,
     postgres_url: str,
     tmp_path: Path,
@@ -233,10 +235,11 @@ def test_a_worker_killed_after_a_record_delivers_its_event_after_a_restart(
 ) -> None:
     """SIGKILL right after the SIGNED record's commit (before its event could be delivered):
     a new worker delivers it, with the id the store gave it."""
+    sandbox = issuers
     tenants = tenants_file(tmp_path, receiver)
-    flow_id = send_from_pdf(sandbox, postgres_url, "comune-a", monkeypatch)
+    flow_id, request_id = send_from_pdf(sandbox, postgres_url, "comune-a", monkeypatch)
     enqueue(postgres_url, tenants, "comune-a", [flow_id])
-    sandbox.issuer.close(flow_id, "SIGNED")
+    sandbox.issuer.close(request_id, "SIGNED")
     dying = start_worker(sandbox, postgres_url, tenants, crash="after_write:check_status")
     dying.communicate(timeout=60)
     assert dying.returncode == -signal.SIGKILL
@@ -253,12 +256,13 @@ def test_a_worker_killed_after_a_record_delivers_its_event_after_a_restart(
 
 
 def test_serve_a_receiver_failing_forever_then_redeliver(
-    sandbox: Sandbox,
+    issuers: Sandbox,
     receiver: Receiver,
     tmp_path: Path,
 ) -> None:
     """``firmaio serve`` with a webhook: the receiver answers 500, every event is dead after
     three attempts, ``firmaio events --dead`` lists them; fixed, ``redeliver`` sends them."""
+    sandbox = issuers
     db = str(tmp_path / "flows.sqlite")
     code = fiscal_code()
     sandbox.issuer.add_citizen(code)
