@@ -24,6 +24,8 @@ from ..clock import SystemClock
 from ..store import AsyncStore
 from ..webhooks import Deliverer, WebhookTarget
 
+TYPE_PREFIX = "it.pagopa.firmaio."
+
 
 @contextmanager
 def _receiver(secret: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
@@ -64,7 +66,20 @@ async def show_events(store: AsyncStore, out: TextIO) -> None:
         target = WebhookTarget("default", url, secret_file=secret_file)
         async with Deliverer(store, [target], clock=SystemClock()) as sender:
             await sender.drain()
-    print(f"\n== the events a local receiver got, each signature verified: {len(got)}", file=out)
+    flows: dict[str, list[dict[str, Any]]] = {}
     for event in got:
-        data = event.get("data", {})
-        print(f"  {event['type']:<45} flow {event['subject']} seq {data.get('seq')}", file=out)
+        flows.setdefault(str(event["subject"]), []).append(event)
+    in_order = all(
+        [e["data"]["seq"] for e in events] == sorted(e["data"]["seq"] for e in events)
+        for events in flows.values()
+    )
+    print(
+        f"\n== the events a local receiver got, each signature verified: {len(got)} "
+        f"({len(flows)} flows{', each in order' if in_order else ''})",
+        file=out,
+    )
+    for flow_id, events in flows.items():
+        kinds = [str(e["type"]).removeprefix(TYPE_PREFIX) for e in events]
+        print(
+            f"  flow {flow_id}: {len(events)} events, the last: {', '.join(kinds[-3:])}", file=out
+        )
