@@ -11,6 +11,10 @@ from: an environment variable or a file (a mounted secret)::
     [comune-di-milano]
     key_file = "/run/secrets/firmaio-milano"
 
+A tenant may also name a webhook its flows' events are delivered to (``webhook_url``,
+``webhook_secret_env`` or ``webhook_secret_file``, optional ``webhook_retries`` or
+``webhook_attempts``: :mod:`~firmaio.adapters.webhooks.config`).
+
 A flow with no tenant belongs to the **default** tenant, whose key is ``FIRMAIO_API_KEY``; a
 deployment with a tenants file serves the tenants it names (name ``default`` there to serve flows
 registered with none). A key that cannot be read is an
