@@ -124,3 +124,24 @@ def test_worker_refuses_a_tenants_bad_webhook_at_start(
     assert SECRET not in err
     assert Receiver.posts == 0
     assert api_calls(api_env) == before  # stopped before the settings' call
+
+
+def test_worker_without_a_tenants_file_takes_the_options(
+    api_env: Sandbox,
+    receiver: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The default tenant's webhook, from the options: an unset secret stops the worker at
+    start; with --tenants, an option is refused (the file says it per tenant)."""
+    monkeypatch.delenv("FIRMAIO_WEBHOOK_SECRET", raising=False)
+    argv = ["worker", "--db", "postgresql://nobody@127.0.0.1:1/none", "--webhook-url", receiver]
+    code, err = run(argv, capsys)
+    assert code == 3, err
+    assert (
+        "tenant 'default': no webhook secret in environment variable FIRMAIO_WEBHOOK_SECRET" in err
+    )
+    code, err = run([*argv, "--tenants", "tenants.toml"], capsys)
+    assert code == 2, err
+    assert "--webhook-url: with --tenants, each tenant's webhook is in the tenants file" in err
+    assert Receiver.posts == 0
