@@ -20,6 +20,7 @@ from .argtypes import (
 from .audit import cmd_audit_show, cmd_audit_verify
 from .demo import cmd_demo, cmd_sandbox
 from .diagram import cmd_diagram
+from .events import add_events_command
 from .flows import cmd_cancel, cmd_notify, cmd_run, cmd_watch
 from .options import (
     activation_timeout_option,
@@ -221,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--diagram", choices=("mermaid", "dot"), help="draw it instead")
     show.add_argument("--json", action="store_true", help="print the stored records as JSON")
     show.set_defaults(func=cmd_audit_show)
+
+    add_events_command(sub)
 
     report = sub.add_parser(
         "report", help="a self-contained HTML report of stored flows for compliance review"

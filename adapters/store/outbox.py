@@ -27,7 +27,7 @@ from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.trail import AuditRecord
 from firmaio.fsm.trail.events import StoredEvent, cloud_event, event_body, store_source
 
-from .schema import POSITION
+from .schema import POSITION, REQUEST_ID_FACT
 
 FEED_LOCK = 727272
 """The advisory lock (PostgreSQL) an event's insert holds shared until its commit."""
@@ -61,9 +61,12 @@ class Outbox:
     started at READY is its request; one from a PDF learns its request's id)."""
     position_type = "INTEGER PRIMARY KEY AUTOINCREMENT"
     """The type of an increasing key (the outbox's position), in this dialect."""
+    request_id_fact = "json_extract(r.payload, '$.facts.request_id')"
+    """A stored record's ``request_id`` fact, in this dialect."""
 
     def _ddl(self, statement: str) -> str:
         """A migration's statement in this dialect."""
+        statement = statement.replace(REQUEST_ID_FACT, self.request_id_fact)
         return statement.replace(POSITION, self.position_type)
 
     if TYPE_CHECKING:  # the SQL core's own

@@ -31,6 +31,7 @@ class PostgresStore(SqlStore):
     lock_row = " FOR UPDATE"
     position_type = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
     insert_event = PG_INSERT
+    request_id_fact = "(r.payload::json -> 'facts' ->> 'request_id')"
 
     def __init__(
         self,

@@ -82,6 +82,10 @@ POSITION = "{position}"
 """Where a migration names the type of an increasing key, which each dialect writes its way
 (:attr:`~firmaio.adapters.store.sql.SqlStore.position_type`)."""
 
+REQUEST_ID_FACT = "{request_id_fact}"
+"""Where a migration reads the ``request_id`` fact of a stored record ``r`` (its JSON payload),
+which each dialect writes its way."""
+
 V5 = Migration(
     5,
     "the outbox: each record's event (a CloudEvent), written in the record's transaction, and "
@@ -117,10 +121,12 @@ V5 = Migration(
         )""",
         "CREATE INDEX IF NOT EXISTS deliveries_by_event ON event_deliveries (event_id, attempt)",
         "ALTER TABLE flows ADD COLUMN request_id TEXT",
-        # a flow started at READY is its request; one from a PDF (its first record carries the
-        # order) learns its request's id from the record that created it (from now on)
-        "UPDATE flows SET request_id = id WHERE state <> 'RECEIVED' AND NOT EXISTS (SELECT 1 "
-        "FROM audit_records r WHERE r.flow_id = flows.id AND r.seq = 1 "
+        # a flow from a PDF knows its request's id from the record that created the request;
+        # a flow started at READY (its first record carries no order) is its request
+        f"UPDATE flows SET request_id = (SELECT MAX({REQUEST_ID_FACT}) FROM audit_records r "
+        "WHERE r.flow_id = flows.id)",
+        "UPDATE flows SET request_id = id WHERE request_id IS NULL AND state <> 'RECEIVED' "
+        "AND NOT EXISTS (SELECT 1 FROM audit_records r WHERE r.flow_id = flows.id AND r.seq = 1 "
         "AND r.payload LIKE '%\"order.pdf\"%')",
     ),
 )

@@ -1,7 +1,8 @@
 """The store's logic over a DB-API connection, the same SQL for SQLite and PostgreSQL.
 
 A ``flows`` row per flow (state, record count, open intent, head of the hash chain, tenant) and
-an ``audit_records`` row per record (canonical JSON, previous hash, own hash). Every write is one
+an ``audit_records`` row per record (canonical JSON, previous hash, own hash), and its event in
+``events`` (the outbox, :mod:`.outbox`, in the same transaction). Every write is one
 transaction and a compare-and-set on the record count, so of two processes driving one flow only
 one wins each step. The flows that need driving are those in a state some step is fired from
 (:attr:`firmaio.fsm.Steps.driven`), or with an open intent. Which process drives which flow is

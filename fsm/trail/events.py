@@ -198,3 +198,29 @@ def event_types(
     types[PREFIX + REFUSED] = []
     types[PREFIX + FAILED_ATTEMPT] = []
     return types
+
+
+def events_markdown(rows: Iterable[tuple[State | str, str, State | str]]) -> str:
+    """The manual's table of event types (docs/events.md, between ``<!-- BEGIN
+    generated:events -->`` and its end marker): each type, and the records that write it (a
+    trigger, and the states it is fired from), as Markdown."""
+    out = ["| Type | Written by a record of |", "|---|---|"]
+    for name, written in event_types(rows).items():
+        by: dict[str, list[str]] = {}
+        for source, trigger, _target in written:
+            if source not in by.setdefault(trigger, []):
+                by[trigger].append(source)
+        what = "; ".join(
+            f"`{trigger}` from " + ", ".join(f"`{s}`" for s in sources)
+            for trigger, sources in by.items()
+        )
+        if not written:
+            what = _ATTEMPTS[name.removeprefix(PREFIX)]
+        out.append(f"| `{name.removeprefix(PREFIX)}` | {what} |")
+    return "\n".join(out) + "\n"
+
+
+_ATTEMPTS = {
+    REFUSED: "any trigger whose guards all failed: nothing changed but the record",
+    FAILED_ATTEMPT: "any trigger whose call got no usable answer: the flow will try again",
+}
