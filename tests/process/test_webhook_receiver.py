@@ -264,7 +264,8 @@ def test_serve_a_receiver_failing_forever_then_redeliver(
     tmp_path: Path,
 ) -> None:
     """``firmaio serve`` with a webhook: the receiver answers 500, every event is dead after
-    three attempts, each logged; fixed, ``redeliver`` sends them."""
+    three attempts, each logged, listed by ``firmaio events --dead``; fixed,
+    ``firmaio events redeliver`` sends them."""
     sandbox = issuers
     db = str(tmp_path / "flows.sqlite")
     code = fiscal_code()
@@ -289,16 +290,20 @@ def test_serve_a_receiver_failing_forever_then_redeliver(
 
         wait_for(lambda: state_of(db, rid) == "NOTIFIED" and len(dead()) >= 2, 60, "dead events")
         assert receiver.got() == []
-        ids = dead()
+        listed = io.StringIO()
+        assert main(["events", "--db", db, "--dead", "--json"], out=listed) == 0
+        shown = json.loads(listed.getvalue())["events"]
+        ids = [e["id"] for e in shown]
+        assert set(ids) == set(dead())
         store = open_store(db)
         try:
             log = store.deliveries(ids[0])
-            assert [(a, code) for a, _at, code, _ms, _e in log] == [(1, 500), (2, 500), (3, 500)]
-            assert log[-1][4] == "HTTP 500; attempt 3 of 3: given up"
-            receiver.answer(None)  # fixed
-            assert store.redeliver(ids) == len(ids)
         finally:
             store.close()
+        assert [(a, code) for a, _at, code, _ms, _e in log] == [(1, 500), (2, 500), (3, 500)]
+        assert log[-1][4] == "HTTP 500; attempt 3 of 3: given up"
+        receiver.answer(None)  # fixed
+        assert main(["events", "redeliver", "--db", db, *ids], out=io.StringIO()) == 0
         wait_for(lambda: set(ids) <= set(receiver.got("/a")), 30, "the redelivered events")
     finally:
         serve.send_signal(signal.SIGTERM)
@@ -315,7 +320,7 @@ def test_the_manuals_receiver_verifies_what_firmaio_sends(tmp_path: Path) -> Non
     from firmaio.fsm.testing import ManualClock
     from tests.webhook_helpers import TYPE, MemoryOutbox, event
 
-    page = (ROOT / "docs" / "webhooks-part.md").read_text()
+    page = (ROOT / "docs" / "events.md").read_text()
     code = page.split("### A receiver", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     script = tmp_path / "receiver.py"
     script.write_text(code)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from firmaio.adapters.webhooks import default_retries
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "webhooks-part.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 
 
 def spoken(seconds: float) -> str:
