@@ -4,7 +4,8 @@
 ports), ``settings`` and ``factory`` (what every run mode is built from, and where its clients and
 drivers are built), ``runner`` and ``batching`` (batch runs), ``sync`` (the same for callers
 without an event loop), ``cli`` (the ``firmaio`` command) and, with the ``[sandbox]`` extra,
-``sandbox`` (a local issuer API). The core never imports any of them.
+``sandbox`` (a local issuer API); ``feed`` (the pull feed of the store's events). The core
+never imports any of them.
 
 The names below are the public API (pinned by a test); ``Sandbox`` is imported on first use, so
 that ``import firmaio.adapters`` works without the ``[sandbox]`` extra.
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .batching import DossierStatusReader
 from .client import DEFAULT_BASE_URL, IssuerClient, RetryPolicy
 from .clock import SystemClock
+from .feed import follow_events
 from .ratelimit import SlidingWindow
 from .runner import BatchRun, RunReport
 from .store import AsyncStore, open_async_store, open_store
@@ -37,6 +39,7 @@ __all__ = [
     "Sandbox",
     "SlidingWindow",
     "SystemClock",
+    "follow_events",
     "open_async_store",
     "open_store",
 ]

@@ -24,6 +24,7 @@ from firmaio.fsm.driving import RECOVERY_GRACE, CollectPolicy, PollingPolicy, Re
 from firmaio.fsm.errors import InvalidInput
 
 from .client import DEFAULT_BASE_URL, RetryPolicy
+from .webhooks.config import WebhookTarget
 
 LOCK_WAIT = 10.0
 """Seconds a one-flow command waits for a flow another process is on (``--lock-wait``)."""
@@ -95,6 +96,9 @@ class Settings:
     store_outage_limit: float = STORE_OUTAGE_LIMIT
     """Seconds a worker or the service rides out a store it cannot reach (a restart, a
     failover) before it stops (:class:`~firmaio.fsm.errors.StoreUnavailable`)."""
+    webhook: WebhookTarget | None = None
+    """Where the events of the service's tenant (a worker's default tenant, without a tenants
+    file) are delivered; None: nowhere (:mod:`~firmaio.adapters.webhooks`)."""
 
     def __post_init__(self) -> None:
         for name in ("recovery_grace", "lock_wait", "store_outage_limit"):
@@ -108,6 +112,8 @@ class Settings:
         port = self.metrics_port
         if port is not None and (not isinstance(port, int) or not 0 <= port <= 65535):
             raise InvalidInput(f"Settings.metrics_port must be a port, 0 to 65535, not {port!r}")
+        if self.webhook is not None and not isinstance(self.webhook, WebhookTarget):
+            raise InvalidInput("Settings.webhook must be a WebhookTarget")
         for name, kind in _POLICIES:
             if not isinstance(getattr(self, name), kind):
                 raise InvalidInput(f"Settings.{name} must be a {kind.__name__}")

@@ -12,6 +12,10 @@ from: an environment variable or a file (a mounted secret)::
     key_file = "/run/secrets/firmaio-milano"
     documents_dir = "/srv/firmati/milano"   # signed documents collected on their own
 
+A tenant may also name a webhook its flows' events are delivered to (``webhook_url``,
+``webhook_secret_env`` or ``webhook_secret_file``, optional ``webhook_retries`` or
+``webhook_attempts``: :mod:`~firmaio.adapters.webhooks.config`).
+
 A flow with no tenant belongs to the **default** tenant, whose key is ``FIRMAIO_API_KEY``; a
 deployment with a tenants file serves the tenants it names (name ``default`` there to serve flows
 registered with none). A key that cannot be read is an
@@ -29,10 +33,14 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from firmaio.fsm.errors import ApiConfigurationError, InvalidInput
 
 from .key_files import read_key_file
+
+if TYPE_CHECKING:
+    from .webhooks import WebhookTarget
 
 DEFAULT_TENANT = "default"
 """The tenant of flows registered with no tenant: its key is ``FIRMAIO_API_KEY``."""
@@ -54,6 +62,8 @@ class Tenant:
     key_file: Path | None = None
     documents_dir: Path | None = None
     """Where its signed documents are collected on their own (None: they are not)."""
+    webhook: WebhookTarget | None = None
+    """Where its flows' events are delivered (:mod:`~firmaio.adapters.webhooks`); None: not."""
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -150,6 +160,10 @@ class Tenants(Mapping[str, Tenant]):
         """The folder of each tenant whose signed documents are collected on their own."""
         return {n: t.documents_dir for n, t in self._tenants.items() if t.documents_dir is not None}
 
+    def webhooks(self) -> list[WebhookTarget]:
+        """The tenants' webhooks (those that have one)."""
+        return [t.webhook for t in self._tenants.values() if t.webhook is not None]
+
     def keys_by_tenant(self) -> dict[str, str]:
         """Every tenant's key, read now: a missing one fails here, before any flow is touched."""
         return {name: tenant.key() for name, tenant in self._tenants.items()}
@@ -158,6 +172,9 @@ class Tenants(Mapping[str, Tenant]):
     def load(cls, path: str | Path) -> Tenants:
         """The tenants of a TOML file (see the module docstring); a clear error naming the
         file and the entry for anything wrong in it."""
+        from .webhooks.config import FIELDS as WEBHOOK_FIELDS
+        from .webhooks.config import target_of
+
         path = Path(path)
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -169,11 +186,11 @@ class Tenants(Mapping[str, Tenant]):
         for name, entry in data.items():
             if not isinstance(entry, dict):
                 raise InvalidInput(f"tenants file {path}: {name!r} must be a table ([{name}])")
-            unknown = sorted(set(entry) - set(FIELDS))
+            unknown = sorted(set(entry) - {*FIELDS, *WEBHOOK_FIELDS})
             if unknown:
                 raise InvalidInput(
                     f"tenants file {path}: tenant {name!r} has unknown field(s) "
-                    f"{', '.join(unknown)} (known: {', '.join(FIELDS)})"
+                    f"{', '.join(unknown)} (known: {', '.join((*FIELDS, *WEBHOOK_FIELDS))})"
                 )
             values = {field: entry.get(field) for field in FIELDS}
             for field, value in values.items():
@@ -185,5 +202,6 @@ class Tenants(Mapping[str, Tenant]):
                 key_env=values["key_env"],
                 key_file=None if key_file is None else path.parent / key_file,
                 documents_dir=None if folder is None else path.parent / folder,
+                webhook=target_of(name, entry, path.parent),
             )
         return cls(tenants, source=path)

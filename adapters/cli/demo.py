@@ -2,7 +2,8 @@
 
 The demo starts from a PDF (the sandbox's sample, or ``--pdf``): three citizens, each taken
 through the issuer's set-up to NOTIFIED or FALLBACK_SUGGESTED; then the first one signs in the
-sandbox, and the flow fetches the signed document and prints its SHA-256.
+sandbox, and the flow fetches the signed document and prints its SHA-256. With ``--db``, the
+flows' events are delivered, signed, to a receiver on loopback, and what it got is printed.
 
 The sandbox needs starlette and uvicorn (``pip install 'firmaio-fsm[sandbox]'``); it is imported
 only when one of these two commands runs, so every other command works without them.
@@ -26,6 +27,7 @@ from firmaio.fsm.machine import Order, State, Trigger
 from ..client import order_from_pdf
 from ..factory import open_flow
 from . import exits
+from .demo_events import show_events
 from .output import print_flow, write_qr
 from .wiring import factory_of, flow_store
 
@@ -86,6 +88,8 @@ async def _demo(args: argparse.Namespace, out: TextIO) -> int:
                     sent = sandbox.issuer.messages_sent(flow.request_id or "")
                     print(f"  IO messages the sandbox sent: {sent}", file=out)
                 await _sign_and_fetch(sandbox, driver, flows[0], out)
+            if store is not None:
+                await show_events(store, out)
         finally:
             if store is not None:
                 await store.close()

@@ -15,20 +15,24 @@ from firmaio.fsm.diagrams import (
     to_mermaid,
     triggers_markdown,
 )
+from firmaio.fsm.machine import TABLE
+from firmaio.fsm.trail.events import events_markdown
 
 from ..report.svg import dot_available, render_svg
 from . import exits
 
-GENERATED = ("table", "mermaid", "triggers")
+GENERATED = ("table", "mermaid", "triggers", "events")
 """The generated blocks a page may hold, between ``<!-- BEGIN generated:NAME -->`` and
 ``<!-- END generated:NAME -->`` (the README holds the diagram, docs/machine.md the tables of rows
-and of triggers)."""
+and of triggers, docs/events.md the table of event types)."""
 
 
 def generated_block(name: str) -> str:
     """The current text of the generated block ``name``."""
     if name == "triggers":
         return triggers_markdown()
+    if name == "events":
+        return events_markdown((row.source, row.trigger, row.target) for row in TABLE)
     return table_markdown() if name == "table" else f"```mermaid\n{to_mermaid()}```\n"
 
 

@@ -11,6 +11,7 @@ from firmaio.fsm.machine import DEFAULT_ACTIVATION_TIMEOUT
 from ..client import DEFAULT_BASE_URL
 from ..client.transport import NOTIFICATION_GRACE
 from ..settings import LOCK_WAIT, STORE_OUTAGE_LIMIT
+from ..webhooks import default_retries
 from .argtypes import actor, base_url, delays, positive_seconds, request_id, seconds, tenant
 
 
@@ -130,4 +131,32 @@ def store_outage_option(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how long to ride out a store that cannot be reached (a restart, a failover) "
         "before stopping, exit 7 (%(default)g)",
+    )
+
+
+def webhook_options(parser: argparse.ArgumentParser) -> None:
+    """Where the default tenant's events are delivered, without a tenants file."""
+    parser.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="deliver the flows' events, signed, to this http(s) URL (default: "
+        "$FIRMAIO_WEBHOOK_URL; none: not delivered; with --tenants, the file says it per tenant)",
+    )
+    parser.add_argument(
+        "--webhook-secret-env",
+        metavar="NAME",
+        help="the environment variable holding the webhook's secret, whsec_... (default "
+        "FIRMAIO_WEBHOOK_SECRET)",
+    )
+    parser.add_argument(
+        "--webhook-secret-file",
+        metavar="FILE",
+        help="read the webhook's secret from this file (mode 600) instead",
+    )
+    parser.add_argument(
+        "--webhook-retries",
+        type=delays,
+        metavar="DELAY,...",
+        help="seconds (or 30m, 12h) before each retry of an event its receiver did not take; "
+        f"then it is dead (default {_seconds(default_retries())})",
     )

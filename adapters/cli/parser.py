@@ -21,6 +21,7 @@ from .audit import cmd_audit_show, cmd_audit_verify
 from .check import cmd_check
 from .demo import cmd_demo, cmd_sandbox
 from .diagram import cmd_diagram
+from .events import add_events_command
 from .flows import cmd_cancel, cmd_notify, cmd_run, cmd_watch
 from .options import (
     activation_timeout_option,
@@ -30,6 +31,7 @@ from .options import (
     request_options,
     store_outage_option,
     watch_every_option,
+    webhook_options,
 )
 from .parser_send import add_issuer_commands
 from .queue import cmd_enqueue, cmd_worker
@@ -140,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch_every_option(serve)
     documents_dir_option(serve, "the served tenant's flows")
     store_outage_option(serve)
+    webhook_options(serve)
     serve.add_argument(
         "--metrics-port",
         type=port,
@@ -177,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds without a heartbeat before a worker's flows go to the others (%(default)g)",
     )
     store_outage_option(worker)
+    webhook_options(worker)
     worker.add_argument("--json", action="store_true", help="print the summary as JSON")
     worker.set_defaults(func=cmd_worker)
 
@@ -230,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--diagram", choices=("mermaid", "dot"), help="draw it instead")
     show.add_argument("--json", action="store_true", help="print the stored records as JSON")
     show.set_defaults(func=cmd_audit_show)
+
+    add_events_command(sub)
 
     report = sub.add_parser(
         "report", help="a self-contained HTML report of stored flows for compliance review"

@@ -9,6 +9,7 @@ import json
 import signal
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any, TextIO
 
 from firmaio.fsm.errors import InvalidInput
@@ -16,7 +17,7 @@ from firmaio.fsm.machine import TERMINAL
 
 from ..clock import SystemClock
 from ..store import store_name
-from ..tenants import DEFAULT_TENANT, Tenants
+from ..tenants import DEFAULT_TENANT, Tenant, Tenants
 from . import exits
 from .quiet import quiet_logs
 from .wiring import BASE_URL_NAMED, factory_of, flow_store, issuer_client, settings_of
@@ -48,14 +49,20 @@ the time to hand the jobs back, it is gone well within the 10 s an orchestrator 
 
 
 def _tenants(args: argparse.Namespace) -> Tenants:
-    """The tenants file's, or the default tenant alone (collecting into ``--documents-dir``)."""
+    """The tenants file's, or the default tenant alone (collecting into ``--documents-dir``,
+    delivering to ``--webhook-url``)."""
     documents_dir = getattr(args, "documents_dir", None)
     if args.tenants:
         tenants = Tenants.load(args.tenants)
         if documents_dir is not None:  # refused: the file names each tenant's folder
             Tenants(tenants, source=tenants.source, documents_dir=documents_dir)
         return tenants
-    return Tenants(documents_dir=documents_dir)
+    webhook = settings_of(args).webhook  # the default tenant's, from the options
+    folder = None if documents_dir is None else Path(documents_dir)
+    default = Tenant(
+        DEFAULT_TENANT, key_env="FIRMAIO_API_KEY", documents_dir=folder, webhook=webhook
+    )
+    return Tenants({DEFAULT_TENANT: default})
 
 
 async def _worker(args: argparse.Namespace, out: TextIO) -> int:
@@ -65,6 +72,8 @@ async def _worker(args: argparse.Namespace, out: TextIO) -> int:
     dsn = _postgres(args.db)
     tenants = _tenants(args)
     tenants.keys_by_tenant()  # a missing key stops the worker here, before anything opens
+    for webhook in tenants.webhooks():  # so does a webhook's missing or malformed secret
+        webhook.secret()
     store = flow_store(dsn)
     runtime = Runtime(factory_of(args, store), dsn, tenants)
     handle = WorkerHandle(say=lambda line: print(f"firmaio worker: {line}", file=sys.stderr))

@@ -11,11 +11,13 @@ from typing import TextIO
 
 from ..checks import Asks
 from ..documents import check_writable
+from ..factory import Factory
 from ..flow_locks import FlowLocks
 from ..serve import Service
 from ..settings import Settings
 from ..store import AsyncStore, store_name
 from ..tenants import DEFAULT_TENANT
+from ..webhooks import Deliverer
 from .wiring import checked_client, factory_of, flow_locks, flow_store
 
 
@@ -37,12 +39,16 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
     locks = flow_locks(args.db)
     factory = factory_of(args, store)
     asks = Asks(args.db)
+    deliverer = None
     try:
         _check_folder(factory.settings)  # an unusable folder: said before anything
+        deliverer = _deliverer(factory, store)  # a webhook's bad secret: before anything
         client = await checked_client(args)  # before any flow is registered or loaded
     except BaseException:
-        await _close(store, locks, asks)
+        await _close(store, locks, asks, deliverer)
         raise
+    delivered = asyncio.Event()
+    delivering = asyncio.create_task(_deliver(deliverer, delivered))
     async with client:
         try:
             server = factory.metrics(client, args.db)
@@ -63,9 +69,11 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
                 ids += [item["id"] async for item in client.list_dossier_requests(args.dossier)]
             report = await service.run(ids, dossier_id=args.dossier)
         finally:
+            delivered.set()  # the deliveries under way end, their attempts logged
+            await delivering
             if server is not None:
                 server.close()
-            await _close(store, locks, asks)
+            await _close(store, locks, asks, deliverer)
     summary = {
         "stopped": True,
         "passes": report.passes,
@@ -83,8 +91,26 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-async def _close(store: AsyncStore, locks: FlowLocks | None, asks: Asks) -> None:
+def _deliverer(factory: Factory, store: AsyncStore) -> Deliverer | None:
+    """With a webhook (``--webhook-url``), what delivers the served tenant's events."""
+    webhook = factory.settings.webhook
+    if webhook is None:
+        return None
+    return Deliverer(store, [webhook], clock=factory.clock)
+
+
+async def _deliver(deliverer: Deliverer | None, stopping: asyncio.Event) -> None:
+    """The events' delivery, beside the service's passes, until ``stopping``."""
+    if deliverer is not None:
+        await deliverer.run(stopping)
+
+
+async def _close(
+    store: AsyncStore, locks: FlowLocks | None, asks: Asks, deliverer: Deliverer | None
+) -> None:
     await asks.close()
+    if deliverer is not None:
+        await deliverer.aclose()
     await store.close()
     if locks is not None:
         await locks.aclose()

@@ -14,11 +14,12 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import structlog
 
 from firmaio.fsm.driving import Boundary, PollingPolicy, ResendPolicy
-from firmaio.fsm.errors import ApiConfigurationError
+from firmaio.fsm.errors import ApiConfigurationError, InvalidInput
 from firmaio.fsm.ports import Store
 from firmaio.fsm.redact import redact_secrets
 
@@ -30,6 +31,7 @@ from ..settings import Settings, operator
 from ..shared_window import SharedWindow
 from ..store import AsyncStore, open_async_store
 from ..tenants import DEFAULT_TENANT, key_id
+from ..webhooks import WebhookTarget
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -93,6 +95,7 @@ def settings_from_args(args: argparse.Namespace, wiring: Wiring) -> Settings:
     timeout = getattr(args, "activation_timeout", None)
     polling = PollingPolicy() if timeout is None else PollingPolicy(activation_timeout=timeout)
     return Settings(
+        webhook=webhook_of(args),
         retry=retry,
         polling=polling,
         resend=_resend_policy(args),
@@ -100,6 +103,43 @@ def settings_from_args(args: argparse.Namespace, wiring: Wiring) -> Settings:
         tenant=tenant_of(args),
         actor=actor_of(args),
         **given,
+    )
+
+
+WEBHOOK_SECRET_ENV = "FIRMAIO_WEBHOOK_SECRET"
+"""Where the default tenant's webhook secret is read from, unless an option names another."""
+
+
+def webhook_of(args: argparse.Namespace) -> WebhookTarget | None:
+    """The webhook of ``--webhook-url`` (or ``$FIRMAIO_WEBHOOK_URL``) for the command's tenant,
+    its secret from ``--webhook-secret-file`` or the variable ``--webhook-secret-env`` names
+    (default ``$FIRMAIO_WEBHOOK_SECRET``); None without a URL. With a tenants file, the file
+    says it per tenant: an option too is refused."""
+    if not hasattr(args, "webhook_url"):
+        return None
+    given = [f"--{n}" for n in ("webhook_url", "webhook_secret_env", "webhook_secret_file")
+             if getattr(args, n)]  # fmt: skip
+    if getattr(args, "tenants", None):
+        if given:
+            raise InvalidInput(
+                f"{', '.join(g.replace('_', '-') for g in given)}: with --tenants, each "
+                "tenant's webhook is in the tenants file (webhook_url, webhook_secret_env ...)"
+            )
+        return None
+    url = args.webhook_url or os.environ.get("FIRMAIO_WEBHOOK_URL", "")
+    if not url:
+        return None
+    secret_file = args.webhook_secret_file
+    if secret_file and args.webhook_secret_env:
+        raise InvalidInput("give --webhook-secret-env or --webhook-secret-file, not both")
+    secret_env = None if secret_file else (args.webhook_secret_env or WEBHOOK_SECRET_ENV)
+    retries = args.webhook_retries
+    return WebhookTarget(
+        getattr(args, "tenant", None) or DEFAULT_TENANT,
+        url,
+        secret_env=secret_env,
+        secret_file=None if secret_file is None else Path(secret_file),
+        **({} if retries is None else {"retries": retries}),
     )
 
 

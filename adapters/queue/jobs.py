@@ -132,6 +132,19 @@ async def sweep(context: procrastinate.JobContext, timestamp: int) -> None:
         await defer(context.app, [row["id"]], tenant=row["tenant"])
 
 
+async def deliver(context: procrastinate.JobContext, timestamp: int, tenant: str) -> None:
+    """Deliver the tenant's due events to its webhook, for up to :data:`DELIVER_BUDGET` seconds
+    (one such job per tenant at a time on every worker: its lock)."""
+    del timestamp
+    await _runtime(context).deliver(tenant, budget=DELIVER_BUDGET)
+
+
+DELIVER = "* * * * * *"
+"""How often (cron, with seconds) a tenant's delivery job is queued: every second."""
+DELIVER_BUDGET = 20.0
+"""Seconds one delivery job delivers before it makes way for the next (a backlog)."""
+
+
 class HandBack(BaseRetryStrategy):
     """When a visit's job is queued again after it failed: at once when this worker's stop cut
     it off (another worker takes it up from the flow's records), :data:`STORE_RETRY` seconds
@@ -150,9 +163,11 @@ STORE_RETRY = 5
 STORE_ATTEMPTS = 100
 
 
-def queue_app(dsn: str) -> procrastinate.App:
-    """The Procrastinate app of the store at ``dsn`` (a ``postgresql://`` URL), with the three
-    jobs above (a new app each time: Procrastinate renames the tasks an app takes in)."""
+def queue_app(dsn: str, webhook_tenants: Iterable[str] = ()) -> procrastinate.App:
+    """The Procrastinate app of the store at ``dsn`` (a ``postgresql://`` URL), with the jobs
+    above (a new app each time: Procrastinate renames the tasks an app takes in); the delivery
+    job of each of ``webhook_tenants`` runs every second on the tenant's queue, one at a time on
+    every worker (its lock and queueing lock: an event is never sent by two workers at once)."""
     connector = procrastinate.PsycopgConnector(
         conninfo=dsn, min_size=1, max_size=POOL, timeout=POOL_WAIT
     )
@@ -173,6 +188,13 @@ def queue_app(dsn: str) -> procrastinate.App:
             pass_context=True,
         )(retry_stalled)
     )
+    delivery = app.task(name="firmaio:deliver", pass_context=True)(deliver)
+    for tenant in webhook_tenants:
+        app.periodic(
+            cron=DELIVER, periodic_id=tenant, queue=queue_of(tenant),
+            lock=f"firmaio:deliver:{tenant}", queueing_lock=f"firmaio:deliver:{tenant}",
+            task_kwargs={"tenant": tenant},
+        )(delivery)  # fmt: skip
     return app
 
 

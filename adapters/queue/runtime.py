@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import structlog
 
@@ -28,6 +29,7 @@ from ..factory import Factory
 from ..flow_locks import FlowLocks
 from ..shared_window import SharedWindow
 from ..tenants import DEFAULT_TENANT, Tenants, key_id
+from ..webhooks import Deliverer, Outbox
 
 BUSY_RETRY = 5.0
 """Seconds before a flow found locked by another process is looked at again."""
@@ -78,6 +80,8 @@ class Runtime:
         self.asks = Asks(dsn)
         """Flows asked to be read now (``firmaio check``)."""
         self._log = structlog.get_logger("firmaio.adapters.queue")
+        self.deliverer: Deliverer | None = None
+        """Delivers the events of the tenants with a webhook (their delivery jobs)."""
 
     async def open(self) -> Runtime:
         """Check every documents folder, read every tenant's key, open its key's shared
@@ -86,6 +90,10 @@ class Runtime:
             check_writable(folder, f"tenant {name!r}")
         keys = self.tenants.keys_by_tenant()  # a missing key fails here, before anything opens
         settings = self.settings
+        targets = self.tenants.webhooks()
+        if targets:  # a missing or malformed secret fails here too
+            outbox = cast(Outbox, self.store)
+            self.deliverer = Deliverer(outbox, targets, clock=self.clock)
         try:
             for name, key in keys.items():
                 kid = key_id(key)
@@ -147,8 +155,16 @@ class Runtime:
             await window.close()
         await self.locks.aclose()
         await self.asks.close()
+        if self.deliverer is not None:
+            await self.deliverer.aclose()
         self.clients.clear()
         self.windows.clear()
+
+    async def deliver(self, tenant: str, *, budget: float) -> int:
+        """Deliver ``tenant``'s due events for up to ``budget`` seconds (until a stop)."""
+        if self.deliverer is None:
+            return 0
+        return await self.deliverer.drain([tenant], budget=budget, stopping=lambda: self.stopping)
 
     async def tend(self, flow_id: str) -> Tended:
         """Do what is due on the flow now; say when it wants the next visit."""

@@ -80,7 +80,7 @@ async def work(
     """Run flows as jobs until ``handle.stop()`` (see the module docstring)."""
     handle = handle or WorkerHandle()
     await install_schema(dsn)
-    app = queue_app(dsn)
+    app = queue_app(dsn, [target.tenant for target in runtime.tenants.webhooks()])
     name = options.name or worker_name()
     lanes = {MAINTENANCE: 1} | {queue_of(tenant): options.concurrency for tenant in runtime.tenants}
     context = {"firmaio": runtime, "stalled_after": options.stalled_after}

@@ -15,12 +15,13 @@ import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from types import EllipsisType
+from typing import Any, Literal, TypeVar
 
 from firmaio.fsm.errors import InvalidInput, StoreError
 from firmaio.fsm.machine import State
 from firmaio.fsm.ports import FlowRow, StoredFlow
-from firmaio.fsm.trail import AuditRecord, ChainLink
+from firmaio.fsm.trail import AuditRecord, ChainLink, StoredEvent
 
 from .sql import SqlStore
 
@@ -200,6 +201,71 @@ class AsyncStore:
 
     async def orphan_flow_ids(self) -> list[str]:
         return await self._run(SqlStore.orphan_flow_ids)
+
+    # -- the outbox (:mod:`.outbox`) ------------------------------------------------------------
+
+    async def events(
+        self,
+        *,
+        after: int | None = None,
+        tenant: str | EllipsisType | None = ...,
+        flow_id: str | None = None,
+        type: str | None = None,
+        status: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+    ) -> list[StoredEvent]:
+        return await self._run(
+            SqlStore.events,
+            after=after,
+            tenant=tenant,
+            flow_id=flow_id,
+            type=type,
+            status=status,
+            since=since,
+            until=until,
+            limit=limit,
+        )
+
+    async def due_events(
+        self, *, tenants: Sequence[str | None], now: float, limit: int
+    ) -> list[StoredEvent]:
+        return await self._run(SqlStore.due_events, tenants=tenants, now=now, limit=limit)
+
+    async def record_attempt(
+        self,
+        event_id: str,
+        *,
+        attempt: int,
+        at: float,
+        status_code: int | None,
+        latency_ms: float,
+        error: str | None,
+        outcome: Literal["delivered", "retry", "dead"],
+        next_attempt_at: float | None,
+    ) -> None:
+        await self._run(
+            SqlStore.record_attempt,
+            event_id,
+            attempt=attempt,
+            at=at,
+            status_code=status_code,
+            latency_ms=latency_ms,
+            error=error,
+            outcome=outcome,
+            next_attempt_at=next_attempt_at,
+        )
+
+    async def deliveries(
+        self, event_id: str
+    ) -> list[tuple[int, float, int | None, float, str | None]]:
+        return await self._run(SqlStore.deliveries, event_id)
+
+    async def redeliver(
+        self, event_ids: Sequence[str] | None = None, *, dead_since: float | None = None
+    ) -> int:
+        return await self._run(SqlStore.redeliver, event_ids, dead_since=dead_since)
 
     async def close(self) -> None:
         """Wait for calls under way, then close every connection."""

@@ -10,6 +10,7 @@ from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine import State, TableVersions
 
 from .failures import postgres_error, postgres_label
+from .outbox import FEED_LOCK, PG_INSERT
 from .schema import MIGRATIONS, Migration
 from .sql import SqlStore, _Cursor
 
@@ -28,6 +29,9 @@ class PostgresStore(SqlStore):
 
     placeholder = "%s"
     lock_row = " FOR UPDATE"
+    position_type = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+    insert_event = PG_INSERT
+    request_id_fact = "(r.payload::json -> 'facts' ->> 'request_id')"
 
     def __init__(
         self,
@@ -65,6 +69,14 @@ class PostgresStore(SqlStore):
 
     def _lock_schema(self, cur: _Cursor) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+
+    def _watermark(self) -> int | None:
+        """The highest position committed with every lower one (:mod:`.outbox`): read once
+        the events' inserts under way have committed (the lock waits for them, then is let go)."""
+        with self._transaction() as cur:
+            cur.execute(f"SELECT pg_advisory_xact_lock({FEED_LOCK})")
+            cur.execute("SELECT COALESCE(MAX(position), 0) FROM events")
+            return int(cur.fetchone()[0])
 
     def _has_table(self, cur: _Cursor, name: str) -> bool:
         cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))

@@ -78,7 +78,60 @@ V4 = Migration(
     ("ALTER TABLE flows ADD COLUMN table_version INTEGER",),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4)
+POSITION = "{position}"
+"""Where a migration names the type of an increasing key, which each dialect writes its way
+(:attr:`~firmaio.adapters.store.sql.SqlStore.position_type`)."""
+
+REQUEST_ID_FACT = "{request_id_fact}"
+"""Where a migration reads the ``request_id`` fact of a stored record ``r`` (its JSON payload),
+which each dialect writes its way."""
+
+V5 = Migration(
+    5,
+    "the outbox: each record's event (a CloudEvent), written in the record's transaction, and "
+    "the log of its deliveries; each flow keeps its request's id (events carry it). Records "
+    "stored before are given no event: what happened before the upgrade is not announced again",
+    (
+        f"""CREATE TABLE IF NOT EXISTS events (
+            position {POSITION},
+            id TEXT NOT NULL UNIQUE,
+            flow_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            tenant TEXT,
+            type TEXT NOT NULL,
+            time DOUBLE PRECISION NOT NULL,
+            body TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at DOUBLE PRECISION,
+            last_error TEXT
+        )""",
+        "CREATE UNIQUE INDEX IF NOT EXISTS events_by_flow ON events (flow_id, seq)",
+        "CREATE INDEX IF NOT EXISTS events_due ON events (status, next_attempt_at)",
+        "CREATE INDEX IF NOT EXISTS events_by_tenant ON events (tenant, position)",
+        "CREATE INDEX IF NOT EXISTS events_by_type ON events (type, position)",
+        "CREATE INDEX IF NOT EXISTS events_by_time ON events (time)",
+        """CREATE TABLE IF NOT EXISTS event_deliveries (
+            event_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            at DOUBLE PRECISION NOT NULL,
+            status_code INTEGER,
+            latency_ms DOUBLE PRECISION NOT NULL,
+            error TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS deliveries_by_event ON event_deliveries (event_id, attempt)",
+        "ALTER TABLE flows ADD COLUMN request_id TEXT",
+        # a flow from a PDF knows its request's id from the record that created the request;
+        # a flow started at READY (its first record carries no order) is its request
+        f"UPDATE flows SET request_id = (SELECT MAX({REQUEST_ID_FACT}) FROM audit_records r "
+        "WHERE r.flow_id = flows.id)",
+        "UPDATE flows SET request_id = id WHERE request_id IS NULL AND state <> 'RECEIVED' "
+        "AND NOT EXISTS (SELECT 1 FROM audit_records r WHERE r.flow_id = flows.id AND r.seq = 1 "
+        "AND r.payload LIKE '%\"order.pdf\"%')",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5)
 """Every migration, in order; the last one's version is this code's."""
 
 

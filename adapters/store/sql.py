@@ -1,7 +1,8 @@
 """The store's logic over a DB-API connection, the same SQL for SQLite and PostgreSQL.
 
 A ``flows`` row per flow (state, record count, open intent, head of the hash chain, tenant) and
-an ``audit_records`` row per record (canonical JSON, previous hash, own hash). Every write is one
+an ``audit_records`` row per record (canonical JSON, previous hash, own hash), and its event in
+``events`` (the outbox, :mod:`.outbox`, in the same transaction). Every write is one
 transaction and a compare-and-set on the record count, so of two processes driving one flow only
 one wins each step. The flows that need driving are those in a state some step is fired from
 (:attr:`firmaio.fsm.Steps.driven`), or with an open intent. Which process drives which flow is
@@ -26,6 +27,7 @@ from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.trail import AuditRecord, ChainLink, canonical, chain_hash, genesis
 
 from .failures import not_ours
+from .outbox import Outbox
 from .reading import LOAD, named, stored_flow
 from .schema import (
     MIGRATIONS,
@@ -46,7 +48,7 @@ class _Cursor(Protocol):
     def rowcount(self) -> int: ...
 
 
-class SqlStore:
+class SqlStore(Outbox):
     """The store's logic over a DB-API connection; subclasses supply the dialect."""
 
     placeholder = "?"
@@ -130,7 +132,7 @@ class SqlStore:
                 return
             for migration in todo:
                 for statement in migration.statements:
-                    cur.execute(statement)
+                    cur.execute(self._ddl(statement))
             cur.execute(VERSION_TABLE)
             cur.execute("DELETE FROM firmaio_schema")
             version = todo[-1].version if todo else found
@@ -175,7 +177,8 @@ class SqlStore:
 
     _CREATE = (
         "INSERT INTO flows (id, state, seq, head_hash, activation_deadline, created_at,"
-        " updated_at, table_version, tenant, dossier_id) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?)"
+        " updated_at, table_version, tenant, dossier_id, request_id)"
+        " VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (id) DO NOTHING"
     )
 
@@ -187,9 +190,9 @@ class SqlStore:
         *of: str | None,
         initial: State = State.READY,
     ) -> tuple[Any, ...]:
-        """A new flow's row in ``initial``, of this table's version (``of``: tenant, dossier)."""
-        version = self.versions.version
-        return (flow_id, str(initial), genesis(flow_id), deadline, now, now, version, *of)
+        """A new flow's row in ``initial`` of this table's version (``of``: tenant, dossier)."""
+        version, request = self.versions.version, flow_id if initial is State.READY else None
+        return (flow_id, str(initial), genesis(flow_id), deadline, now, now, version, *of, request)
 
     def create(
         self,
@@ -250,10 +253,7 @@ class SqlStore:
         if record.seq != expected_seq + 1:
             raise InvalidInput(f"record {record.seq} cannot follow record {expected_seq}")
         with self._transaction() as cur:
-            cur.execute(
-                self._sql(f"SELECT seq, head_hash FROM flows WHERE id = ?{self.lock_row}"),
-                (flow_id,),
-            )
+            cur.execute(self._sql(f"{self.FLOW_HEAD} WHERE id = ?{self.lock_row}"), (flow_id,))
             row = cur.fetchone()
             if row is None or int(row[0]) != expected_seq:
                 raise StaleFlow(flow_id, expected_seq)
@@ -266,15 +266,17 @@ class SqlStore:
                 ),
                 (flow_id, record.seq, payload, row[1], digest),
             )
+            learnt = self._emit(cur, record, row[2:5])  # the event, in the same transaction
             cur.execute(
                 self._sql(
                     "UPDATE flows SET state = ?, seq = ?, head_hash = ?, updated_at = ?, "
+                    "request_id = COALESCE(request_id, ?), "
                     "intent = CASE WHEN ? THEN NULL ELSE intent END, "
                     "intent_at = CASE WHEN ? THEN NULL ELSE intent_at END "
                     "WHERE id = ? AND seq = ?"
                 ),
                 (
-                    *(str(record.target), record.seq, digest, now),
+                    *(str(record.target), record.seq, digest, now, learnt),
                     *(close_intent, close_intent, flow_id, expected_seq),
                 ),
             )

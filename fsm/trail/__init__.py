@@ -3,6 +3,7 @@ signed with a key held outside the store, and the reading of trails written by o
 
 from .chain import BrokenChain, ChainLink, canonical, chain_hash, genesis, verify_chain
 from .checkpoint import Checkpoint, against_checkpoint, check_key, heads_digest, read_checkpoint
+from .events import StoredEvent, cloud_event, event_type
 from .reading import migration_note, older_versions, read_fields, read_state
 from .record import AuditRecord, Outcome, fold, from_event_dict, unknown_status
 
@@ -12,10 +13,13 @@ __all__ = [
     "ChainLink",
     "Checkpoint",
     "Outcome",
+    "StoredEvent",
     "against_checkpoint",
     "canonical",
     "chain_hash",
     "check_key",
+    "cloud_event",
+    "event_type",
     "fold",
     "from_event_dict",
     "genesis",

@@ -68,6 +68,19 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
     return Made(db, report, ids, shown)
 
 
+def test_the_demo_shows_every_event_a_local_receiver_got_verified(made: Made) -> None:
+    """`make demo`: the flows' events, delivered signed to a receiver on loopback that verified
+    each, every one of the store's, each flow's in order."""
+    with sqlite3.connect(made.db) as conn:
+        stored = conn.execute("SELECT count(*), count(DISTINCT flow_id) FROM events").fetchone()
+        statuses = {row[0] for row in conn.execute("SELECT DISTINCT status FROM events")}
+    assert statuses == {"delivered"}
+    line = f"each signature verified: {stored[0]} ({stored[1]} flows, each in order)"
+    assert line in made.demo_output
+    for flow_id in made.ids:
+        assert f"flow {flow_id}: " in made.demo_output.split(line, 1)[1]
+
+
 def _section(html: str, flow_id: str) -> str:
     start = html.index(f'<section class="flow" id="flow-{flow_id}"')
     return html[start : html.index("</section>", start)]

@@ -42,7 +42,7 @@ def test_the_adapters_public_names_are_pinned() -> None:
     assert set(adapters.__all__) == {
         "DEFAULT_BASE_URL", "AsyncStore", "BatchRun", "DossierStatusReader", "Firmaio",
         "IssuerClient", "RetryPolicy", "RunReport", "Sandbox", "SlidingWindow", "SystemClock",
-        "open_async_store", "open_store",
+        "follow_events", "open_async_store", "open_store",
     }  # fmt: skip
     assert sorted(adapters.__all__, key=lambda n: (not n.isupper(), n)) == adapters.__all__
     for name in adapters.__all__:
