@@ -7,6 +7,7 @@ events are dead, then redelivered."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import os
@@ -96,12 +97,16 @@ def wait_for(
 
 
 def tenants_file(tmp_path: Path, receiver: Receiver) -> Path:
+    """Each tenant's key, webhook and folder its signed documents are collected into."""
+    for tenant in KEYS:
+        (tmp_path / tenant).mkdir(exist_ok=True)
     path = tmp_path / "tenants.toml"
     path.write_text(
         "".join(
             f'[{t}]\nkey_env = "FIRMAIO_KEY_{t[-1].upper()}"\nwebhook_url = "{receiver.url}'
             f'{PATHS[t]}"\nwebhook_secret_env = "HOOK_{t[-1].upper()}"\n'
-            "webhook_retries = [0.5, 0.5, 0.5]\n\n"
+            "webhook_retries = [0.5, 0.5, 0.5]\n"
+            f'documents_dir = "{tmp_path / t}"\n\n'
             for t in KEYS
         )
     )
@@ -184,8 +189,9 @@ def test_three_workers_two_tenants_each_gets_its_own_events_in_order(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """For each tenant, a flow from a PDF to SIGNED and two READY requests, driven by 3
-    workers: each tenant's URL gets exactly its events, verified, each once, in order per flow."""
+    """For each tenant, a flow from a PDF to SIGNED, its document collected on its own, and two
+    READY requests, driven by 3 workers: each tenant's URL gets exactly its events, verified, each
+    once, in order per flow, and a documents.fetched event whose SHA-256 is the written file's."""
     sandbox = issuers
     tenants = tenants_file(tmp_path, receiver)
     sent = {t: send_from_pdf(sandbox, postgres_url, t, monkeypatch) for t in KEYS}
@@ -203,6 +209,11 @@ def test_three_workers_two_tenants_each_gets_its_own_events_in_order(
         wait_for(
             lambda: all(state_of(postgres_url, f) == "SIGNED" for f in signed.values()),
             60, "the signed flows",
+        )  # fmt: skip
+        wait_for(
+            lambda: sum("documents.fetched" in str(line.get("event")) for line in receiver.lines())
+            == len(signed),
+            60, "each signed flow's documents.fetched event", receiver.lines,
         )  # fmt: skip
 
         def all_arrived() -> bool:
@@ -227,6 +238,17 @@ def test_three_workers_two_tenants_each_gets_its_own_events_in_order(
         assert len(seqs[signed[tenant]]) >= 5  # set-up, notified, signed ...
     bodies = [line["event"] for line in receiver.lines()]
     assert any(str(b["type"]).endswith(".signed") for b in bodies)  # type: ignore[index]
+    fetched = [b for b in bodies if b["type"].endswith("documents.fetched")]  # type: ignore[index]
+    assert {b["subject"] for b in fetched} == set(signed.values())  # type: ignore[index]
+    for body in fetched:  # each names the file written on its own, whole, with its SHA-256
+        facts = body["data"]["evidence"]["facts"]  # type: ignore[index]
+        (document,) = {name.split(".")[1] for name in facts if name.startswith("signed.")}
+        written = Path(facts[f"signed.{document}.file"])
+        assert written.is_relative_to(tmp_path)
+        assert (
+            hashlib.sha256(written.read_bytes()).hexdigest() == facts[f"signed.{document}.sha256"]
+        )
+        assert written.stat().st_size == int(facts[f"signed.{document}.size"])
 
 
 def test_a_worker_killed_after_a_record_delivers_its_event_after_a_restart(
