@@ -10,14 +10,18 @@ each delivery attempt is logged with the event's new state in one transaction
 
 On PostgreSQL a position is taken when the event is inserted but becomes visible when its
 transaction commits, so a later position may be seen before an earlier one. Each insert holds a
-shared advisory lock (:data:`FEED_LOCK`) until its commit; a reader takes it exclusively for one
+shared advisory lock (:data:`FEED_LOCK` and the store's own key: :func:`feed_key`) until its
+commit; a reader takes it exclusively for one
 statement, which waits for the inserts under way, and reads the highest position then: every
 position up to it is committed (or never will be), and the feed serves none above it. The
-inserts never wait for each other; the lock is one function call inside the INSERT statement.
+inserts never wait for each other; the lock is one function call inside the INSERT statement. A
+read waits at most :attr:`~firmaio.adapters.store.PostgresStore.feed_wait` seconds (a transaction
+stuck open): then it serves nothing new, and the inserts queued behind it go on.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from types import EllipsisType
@@ -30,7 +34,9 @@ from firmaio.fsm.trail.events import StoredEvent, cloud_event, event_body, store
 from .schema import POSITION, REQUEST_ID_FACT
 
 FEED_LOCK = 727272
-"""The advisory lock (PostgreSQL) an event's insert holds shared until its commit."""
+"""The advisory locks' class (PostgreSQL) an event's insert holds shared until its commit; each
+store's lock in it is :func:`feed_key` (stores in the schemas of one database never wait for
+each other)."""
 
 STATUSES = ("pending", "delivered", "dead")
 OUTCOMES = {"delivered": "delivered", "retry": "pending", "dead": "dead"}
@@ -44,9 +50,14 @@ _INSERT = (
     "INSERT INTO events (id, flow_id, seq, tenant, type, time, body) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 PG_INSERT = (
-    f"WITH l AS (SELECT pg_advisory_xact_lock_shared({FEED_LOCK})) INSERT INTO events "
+    f"WITH l AS (SELECT pg_advisory_xact_lock_shared({FEED_LOCK}, {{key}})) INSERT INTO events "
     "(id, flow_id, seq, tenant, type, time, body) SELECT ?, ?, ?, ?, ?, ?, ? FROM l"
 )
+
+
+def feed_key(store_id: str) -> int:
+    """The store's own advisory lock in the class :data:`FEED_LOCK`, from its id."""
+    return int.from_bytes(hashlib.sha256(store_id.encode()).digest()[:4], "big", signed=True)
 
 
 class Outbox:

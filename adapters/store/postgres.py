@@ -6,11 +6,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from firmaio.fsm.errors import InvalidInput
+from firmaio.fsm.errors import InvalidInput, StoreError
 from firmaio.fsm.machine import State, TableVersions
 
 from .failures import postgres_error, postgres_label
-from .outbox import FEED_LOCK, PG_INSERT
+from .outbox import FEED_LOCK, PG_INSERT, feed_key
 from .schema import MIGRATIONS, Migration
 from .sql import SqlStore, _Cursor
 
@@ -30,7 +30,6 @@ class PostgresStore(SqlStore):
     placeholder = "%s"
     lock_row = " FOR UPDATE"
     position_type = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
-    insert_event = PG_INSERT
     request_id_fact = "(r.payload::json -> 'facts' ->> 'request_id')"
 
     def __init__(
@@ -63,6 +62,9 @@ class PostgresStore(SqlStore):
                 self._check_schema(migrations)
             else:
                 self._open_schema(migrations)
+            key = feed_key(self.store_id())  # this store's own lock of the feed (.outbox)
+            self._feed_lock = f"{FEED_LOCK}, {key}"
+            self.insert_event = PG_INSERT.format(key=key)
         except BaseException:
             self._conn.close()
             raise
@@ -70,13 +72,27 @@ class PostgresStore(SqlStore):
     def _lock_schema(self, cur: _Cursor) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
 
+    feed_wait = 2.0
+    """Seconds a read of the feed waits for the events' inserts under way (:mod:`.outbox`);
+    past it, the read serves what it knew already (nothing new), and the inserts queued behind
+    it go on: a transaction stuck open never holds up the others for longer."""
+    _high = 0
+
     def _watermark(self) -> int | None:
         """The highest position committed with every lower one (:mod:`.outbox`): read once
         the events' inserts under way have committed (the lock waits for them, then is let go)."""
-        with self._transaction() as cur:
-            cur.execute(f"SELECT pg_advisory_xact_lock({FEED_LOCK})")
-            cur.execute("SELECT COALESCE(MAX(position), 0) FROM events")
-            return int(cur.fetchone()[0])
+        from psycopg import errors
+
+        try:
+            with self._transaction() as cur:
+                cur.execute(f"SET LOCAL lock_timeout = {int(self.feed_wait * 1000)}")
+                cur.execute(f"SELECT pg_advisory_xact_lock({self._feed_lock})")
+                cur.execute("SELECT COALESCE(MAX(position), 0) FROM events")
+                self._high = int(cur.fetchone()[0])
+        except StoreError as error:
+            if not isinstance(error.__cause__, errors.LockNotAvailable):
+                raise
+        return self._high
 
     def _has_table(self, cur: _Cursor, name: str) -> bool:
         cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))
