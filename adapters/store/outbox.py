@@ -50,7 +50,7 @@ _INSERT = (
     "INSERT INTO events (id, flow_id, seq, tenant, type, time, body) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 PG_INSERT = (
-    f"WITH l AS (SELECT pg_advisory_xact_lock_shared({FEED_LOCK}, {{key}})) INSERT INTO events "
+    "WITH l AS (SELECT pg_advisory_xact_lock_shared({lock})) INSERT INTO events "
     "(id, flow_id, seq, tenant, type, time, body) SELECT ?, ?, ?, ?, ?, ?, ? FROM l"
 )
 
@@ -66,7 +66,6 @@ class Outbox:
     event_source: str | None = None
     """The ``source`` of this store's events; by default the store's id as a URN
     (``urn:firmaio:store:<id>``), read once."""
-    insert_event = _INSERT
     FLOW_HEAD = "SELECT seq, head_hash, tenant, dossier_id, request_id FROM flows"
     """What an append reads of its flow: its head, and what its event says of it (a flow
     started at READY is its request; one from a PDF learns its request's id)."""
@@ -105,13 +104,17 @@ class Outbox:
             dossier_id=dossier_id,
         )
         cur.execute(
-            self._sql(self.insert_event),
+            self._sql(self._event_insert()),
             (
                 *(event["id"], record.flow_id, record.seq, tenant, event["type"]),
                 *(record.decided_at, event_body(event)),
             ),
         )
         return learnt
+
+    def _event_insert(self) -> str:
+        """The statement that inserts an event, in this dialect."""
+        return _INSERT
 
     def _watermark(self) -> int | None:
         """The highest position every reader may be served (``None``: no limit)."""

@@ -62,9 +62,6 @@ class PostgresStore(SqlStore):
                 self._check_schema(migrations)
             else:
                 self._open_schema(migrations)
-            key = feed_key(self.store_id())  # this store's own lock of the feed (.outbox)
-            self._feed_lock = f"{FEED_LOCK}, {key}"
-            self.insert_event = PG_INSERT.format(key=key)
         except BaseException:
             self._conn.close()
             raise
@@ -77,6 +74,16 @@ class PostgresStore(SqlStore):
     past it, the read serves what it knew already (nothing new), and the inserts queued behind
     it go on: a transaction stuck open never holds up the others for longer."""
     _high = 0
+    _feed_lock: str | None = None
+
+    def _feed(self) -> str:
+        """This store's own advisory lock of the feed (:mod:`.outbox`), as SQL arguments."""
+        if self._feed_lock is None:
+            self._feed_lock = f"{FEED_LOCK}, {feed_key(self.store_id())}"
+        return self._feed_lock
+
+    def _event_insert(self) -> str:
+        return PG_INSERT.format(lock=self._feed())
 
     def _watermark(self) -> int | None:
         """The highest position committed with every lower one (:mod:`.outbox`): read once
@@ -86,7 +93,7 @@ class PostgresStore(SqlStore):
         try:
             with self._transaction() as cur:
                 cur.execute(f"SET LOCAL lock_timeout = {int(self.feed_wait * 1000)}")
-                cur.execute(f"SELECT pg_advisory_xact_lock({self._feed_lock})")
+                cur.execute(f"SELECT pg_advisory_xact_lock({self._feed()})")
                 cur.execute("SELECT COALESCE(MAX(position), 0) FROM events")
                 self._high = int(cur.fetchone()[0])
         except StoreError as error:
