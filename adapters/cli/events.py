@@ -166,6 +166,14 @@ def _failing(args: argparse.Namespace, out: TextIO, error: Exception) -> None:
 def cmd_events(args: argparse.Namespace, out: TextIO) -> int:
     """List events (or, with ``--follow``, print them as they come)."""
     if args.follow:
+        given = [f"--{n}" for n in ("status", "dead", "since", "until") if getattr(args, n)]
+        if given:
+            refused = InvalidInput(
+                f"firmaio events --follow serves every event in order; it takes --tenant, "
+                f"--flow, --type and --after, not {', '.join(given)}"
+            )
+            _failing(args, out, refused)
+            raise refused
         return _follow(args, out)
     status = "dead" if args.dead else args.status
 
