@@ -28,7 +28,7 @@ from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Literal
 
 from firmaio.fsm.errors import InvalidInput
-from firmaio.fsm.trail import AuditRecord
+from firmaio.fsm.trail import AuditRecord, Outcome
 from firmaio.fsm.trail.events import StoredEvent, cloud_event, event_body, store_source
 
 from .schema import POSITION, REQUEST_ID_FACT
@@ -95,7 +95,8 @@ class Outbox:
         """Insert ``record``'s event in the transaction of ``cur``; ``of`` is the flow's
         tenant, dossier and request id. The request's id the flow learns, if any."""
         tenant, dossier_id, request_id = of
-        learnt = dict(record.facts).get("request_id") if record.facts else None
+        taught = record.facts if record.outcome is Outcome.ACCEPTED else None  # as a flow learns
+        learnt = dict(taught).get("request_id") if taught else None
         event = cloud_event(
             record,
             source=self._source(cur),
