@@ -17,6 +17,7 @@ import json
 import signal
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from firmaio.fsm.errors import InvalidInput
@@ -25,11 +26,12 @@ from firmaio.fsm.trail.events import PREFIX, StoredEvent, event_types
 
 from ..feed import POLL, follow_events
 from ..store import AsyncStore, store_name
+from ..store.failures import missing
 from ..tenants import DEFAULT_TENANT
 from . import exits
 from .argtypes import count, delay, positive_seconds, tenant
 from .output import iso_utc
-from .wiring import flow_store
+from .wiring import POSTGRES_SCHEMES, flow_store
 
 TYPES = tuple(event_types((r.source, r.trigger, r.target) for r in TABLE))
 """Every event type the built-in table writes."""
@@ -166,6 +168,14 @@ def _failing(args: argparse.Namespace, out: TextIO, error: Exception) -> None:
 def cmd_events(args: argparse.Namespace, out: TextIO) -> int:
     """List events (or, with ``--follow``, print them as they come)."""
     if args.follow:
+        given = [f"--{n}" for n in ("status", "dead", "since", "until") if getattr(args, n)]
+        if given:
+            refused = InvalidInput(
+                f"firmaio events --follow serves every event in order; it takes --tenant, "
+                f"--flow, --type and --after, not {', '.join(given)}"
+            )
+            _failing(args, out, refused)
+            raise refused
         return _follow(args, out)
     status = "dead" if args.dead else args.status
 
@@ -232,6 +242,8 @@ def cmd_redeliver(args: argparse.Namespace, out: TextIO) -> int:
         )
 
     async def redeliver() -> int:
+        if not args.db.startswith(POSTGRES_SCHEMES) and not Path(args.db).is_file():
+            raise missing(args.db)  # an event to redeliver is in a store that exists
         store = flow_store(args.db)
         try:
             return await store.redeliver(args.event_ids or None, dead_since=args.dead_since)

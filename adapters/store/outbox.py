@@ -10,27 +10,33 @@ each delivery attempt is logged with the event's new state in one transaction
 
 On PostgreSQL a position is taken when the event is inserted but becomes visible when its
 transaction commits, so a later position may be seen before an earlier one. Each insert holds a
-shared advisory lock (:data:`FEED_LOCK`) until its commit; a reader takes it exclusively for one
+shared advisory lock (:data:`FEED_LOCK` and the store's own key: :func:`feed_key`) until its
+commit; a reader takes it exclusively for one
 statement, which waits for the inserts under way, and reads the highest position then: every
 position up to it is committed (or never will be), and the feed serves none above it. The
-inserts never wait for each other; the lock is one function call inside the INSERT statement.
+inserts never wait for each other; the lock is one function call inside the INSERT statement. A
+read waits at most :attr:`~firmaio.adapters.store.PostgresStore.feed_wait` seconds (a transaction
+stuck open): then it serves nothing new, and the inserts queued behind it go on.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Literal
 
 from firmaio.fsm.errors import InvalidInput
-from firmaio.fsm.trail import AuditRecord
+from firmaio.fsm.trail import AuditRecord, Outcome
 from firmaio.fsm.trail.events import StoredEvent, cloud_event, event_body, store_source
 
 from .schema import POSITION, REQUEST_ID_FACT
 
 FEED_LOCK = 727272
-"""The advisory lock (PostgreSQL) an event's insert holds shared until its commit."""
+"""The advisory locks' class (PostgreSQL) an event's insert holds shared until its commit; each
+store's lock in it is :func:`feed_key` (stores in the schemas of one database never wait for
+each other)."""
 
 STATUSES = ("pending", "delivered", "dead")
 OUTCOMES = {"delivered": "delivered", "retry": "pending", "dead": "dead"}
@@ -44,9 +50,14 @@ _INSERT = (
     "INSERT INTO events (id, flow_id, seq, tenant, type, time, body) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 PG_INSERT = (
-    f"WITH l AS (SELECT pg_advisory_xact_lock_shared({FEED_LOCK})) INSERT INTO events "
+    "WITH l AS (SELECT pg_advisory_xact_lock_shared({lock})) INSERT INTO events "
     "(id, flow_id, seq, tenant, type, time, body) SELECT ?, ?, ?, ?, ?, ?, ? FROM l"
 )
+
+
+def feed_key(store_id: str) -> int:
+    """The store's own advisory lock in the class :data:`FEED_LOCK`, from its id."""
+    return int.from_bytes(hashlib.sha256(store_id.encode()).digest()[:4], "big", signed=True)
 
 
 class Outbox:
@@ -55,7 +66,6 @@ class Outbox:
     event_source: str | None = None
     """The ``source`` of this store's events; by default the store's id as a URN
     (``urn:firmaio:store:<id>``), read once."""
-    insert_event = _INSERT
     FLOW_HEAD = "SELECT seq, head_hash, tenant, dossier_id, request_id FROM flows"
     """What an append reads of its flow: its head, and what its event says of it (a flow
     started at READY is its request; one from a PDF learns its request's id)."""
@@ -85,7 +95,8 @@ class Outbox:
         """Insert ``record``'s event in the transaction of ``cur``; ``of`` is the flow's
         tenant, dossier and request id. The request's id the flow learns, if any."""
         tenant, dossier_id, request_id = of
-        learnt = dict(record.facts).get("request_id") if record.facts else None
+        taught = record.facts if record.outcome is Outcome.ACCEPTED else None  # as a flow learns
+        learnt = dict(taught).get("request_id") if taught else None
         event = cloud_event(
             record,
             source=self._source(cur),
@@ -94,13 +105,17 @@ class Outbox:
             dossier_id=dossier_id,
         )
         cur.execute(
-            self._sql(self.insert_event),
+            self._sql(self._event_insert()),
             (
                 *(event["id"], record.flow_id, record.seq, tenant, event["type"]),
                 *(record.decided_at, event_body(event)),
             ),
         )
         return learnt
+
+    def _event_insert(self) -> str:
+        """The statement that inserts an event, in this dialect."""
+        return _INSERT
 
     def _watermark(self) -> int | None:
         """The highest position every reader may be served (``None``: no limit)."""

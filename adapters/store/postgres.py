@@ -6,11 +6,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from firmaio.fsm.errors import InvalidInput
+from firmaio.fsm.errors import InvalidInput, StoreError
 from firmaio.fsm.machine import State, TableVersions
 
 from .failures import postgres_error, postgres_label
-from .outbox import FEED_LOCK, PG_INSERT
+from .outbox import FEED_LOCK, PG_INSERT, feed_key
 from .schema import MIGRATIONS, Migration
 from .sql import SqlStore, _Cursor
 
@@ -30,7 +30,6 @@ class PostgresStore(SqlStore):
     placeholder = "%s"
     lock_row = " FOR UPDATE"
     position_type = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
-    insert_event = PG_INSERT
     request_id_fact = "(r.payload::json -> 'facts' ->> 'request_id')"
 
     def __init__(
@@ -70,13 +69,37 @@ class PostgresStore(SqlStore):
     def _lock_schema(self, cur: _Cursor) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
 
+    feed_wait = 2.0
+    """Seconds a read of the feed waits for the events' inserts under way (:mod:`.outbox`);
+    past it, the read serves what it knew already (nothing new), and the inserts queued behind
+    it go on: a transaction stuck open never holds up the others for longer."""
+    _high = 0
+    _feed_lock: str | None = None
+
+    def _feed(self) -> str:
+        """This store's own advisory lock of the feed (:mod:`.outbox`), as SQL arguments."""
+        if self._feed_lock is None:
+            self._feed_lock = f"{FEED_LOCK}, {feed_key(self.store_id())}"
+        return self._feed_lock
+
+    def _event_insert(self) -> str:
+        return PG_INSERT.format(lock=self._feed())
+
     def _watermark(self) -> int | None:
         """The highest position committed with every lower one (:mod:`.outbox`): read once
         the events' inserts under way have committed (the lock waits for them, then is let go)."""
-        with self._transaction() as cur:
-            cur.execute(f"SELECT pg_advisory_xact_lock({FEED_LOCK})")
-            cur.execute("SELECT COALESCE(MAX(position), 0) FROM events")
-            return int(cur.fetchone()[0])
+        from psycopg import errors
+
+        try:
+            with self._transaction() as cur:
+                cur.execute(f"SET LOCAL lock_timeout = {int(self.feed_wait * 1000)}")
+                cur.execute(f"SELECT pg_advisory_xact_lock({self._feed()})")
+                cur.execute("SELECT COALESCE(MAX(position), 0) FROM events")
+                self._high = int(cur.fetchone()[0])
+        except StoreError as error:
+            if not isinstance(error.__cause__, errors.LockNotAvailable):
+                raise
+        return self._high
 
     def _has_table(self, cur: _Cursor, name: str) -> bool:
         cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))

@@ -89,6 +89,7 @@ def test_the_command_lists_and_filters_the_events(open_db: Opener, db: str) -> N
         (["--since", "2026-12-06T09:00:00"], "give the time's zone"),
         (["--status", "lost"], "invalid choice"),
         (["--dead", "--status", "pending"], "not allowed with"),
+        (["--follow", "--dead", "--since", "1h"], "not --dead, --since"),
     ],
 )
 def test_bad_filters_are_refused_naming_what_is_wrong(

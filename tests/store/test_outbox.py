@@ -12,6 +12,7 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
 from firmaio.adapters.store import Store
+from firmaio.adapters.store.outbox import FEED_LOCK, feed_key
 from firmaio.fsm import State, default_engine
 from firmaio.fsm.errors import InvalidInput, StoreError
 from firmaio.fsm.trail import AuditRecord
@@ -20,6 +21,7 @@ from tests.helpers import START, fire_rows, prefix_to
 
 RID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 OTHER = "01ARZ3NDEKTSV4RRFFQ69G5FAW"
+THIRD = "01ARZ3NDEKTSV4RRFFQ69G5FAX"
 
 Opener = Callable[[], Store]
 
@@ -30,8 +32,11 @@ def records_to(target: State, request_id: str = RID) -> list[AuditRecord]:
     return fire_rows(engine, flow, prefix_to(target))
 
 
-def stored(store: Store, records: list[AuditRecord], tenant: str | None = None) -> None:
-    store.create(records[0].flow_id, activation_deadline=START + 60, now=START, tenant=tenant)
+def stored(
+    store: Store, records: list[AuditRecord], tenant: str | None = None, continuing: bool = False
+) -> None:
+    if not continuing:
+        store.create(records[0].flow_id, activation_deadline=START + 60, now=START, tenant=tenant)
     for record in records:
         store.append(record, expected_seq=record.seq - 1, close_intent=False, now=START)
 
@@ -175,6 +180,36 @@ def test_deliveries_are_logged_in_order_per_flow_and_dead_ones_redelivered(
         )  # fmt: skip
 
 
+class StuckAppend:
+    """``store.append(record)`` in a thread, held between its event's insert and its commit
+    until :meth:`release`."""
+
+    def __init__(self, store: Store, record: AuditRecord) -> None:
+        self.inserted, self.go_on = threading.Event(), threading.Event()
+        emit = store._emit
+
+        def emit_and_wait(*args: Any) -> Any:
+            learnt = emit(*args)
+            self.inserted.set()
+            assert self.go_on.wait(30)
+            return learnt
+
+        store._emit = emit_and_wait  # type: ignore[method-assign]
+        store.create(record.flow_id, activation_deadline=START + 60, now=START)
+        options = {"expected_seq": 0, "close_intent": False, "now": START}
+        self.thread = threading.Thread(target=store.append, args=(record,), kwargs=options)
+        self.thread.start()
+        assert self.inserted.wait(30)
+
+    def release(self) -> None:
+        self.go_on.set()
+        self.thread.join(30)
+
+
+def first_record(flow_id: str) -> AuditRecord:
+    return records_to(State.WAIT_FOR_SIGNATURE, flow_id)[0]
+
+
 def test_an_event_committed_late_is_not_skipped(postgres_url: str) -> None:
     """PostgreSQL: a transaction that took an earlier position commits after one that took a
     later position. A reader in between waits for it, so its cursor never passes the earlier
@@ -182,41 +217,51 @@ def test_an_event_committed_late_is_not_skipped(postgres_url: str) -> None:
     from firmaio.adapters.store import open_store
 
     slow, fast, reader = (open_store(postgres_url) for _ in range(3))
+    stuck = None
     try:
-        late = records_to(State.WAIT_FOR_SIGNATURE)[0]
-        early = records_to(State.WAIT_FOR_SIGNATURE, OTHER)[0]
-        slow.create(RID, activation_deadline=START + 60, now=START)
-        fast.create(OTHER, activation_deadline=START + 60, now=START)
-        inserted, go_on = threading.Event(), threading.Event()
-        emit = slow._emit
-
-        def emit_and_wait(*args: Any) -> Any:
-            learnt = emit(*args)
-            inserted.set()
-            assert go_on.wait(30)
-            return learnt
-
-        slow._emit = emit_and_wait  # type: ignore[method-assign]
-        writer = threading.Thread(
-            target=slow.append,
-            args=(late,),
-            kwargs={"expected_seq": 0, "close_intent": False, "now": START},
-        )
-        writer.start()
-        assert inserted.wait(30)
-        fast.append(early, expected_seq=0, close_intent=False, now=START)  # commits first
+        stuck = StuckAppend(slow, first_record(RID))
+        stored(fast, [first_record(OTHER)])  # commits first, at a later position
         read: list[Any] = []
         reading = threading.Thread(target=lambda: read.extend(reader.events(after=None)))
         reading.start()
         wait_until_waiting_on_a_lock(fast)
         assert not read, "the reader waits for the slow transaction"
-        go_on.set()
-        writer.join(30)
+        stuck.release()
         reading.join(30)
         assert [e.flow_id for e in read] == [RID, OTHER]
         assert read[0].position < read[1].position
         assert reader.events(after=read[-1].position) == []
     finally:
+        if stuck is not None:
+            stuck.release()
+        for store in (slow, fast, reader):
+            store.close()
+
+
+def test_a_transaction_stuck_open_holds_the_feed_not_the_writers(postgres_url: str) -> None:
+    """PostgreSQL: while an insert is stuck before its commit, a read waits ``feed_wait`` and
+    serves nothing past it (it cannot know the stuck one's fate); the writers queued behind
+    the read go on; once the stuck one commits, the feed serves all, in order."""
+    from firmaio.adapters.store import PostgresStore, open_store
+
+    slow, fast, reader = (open_store(postgres_url) for _ in range(3))
+    assert isinstance(reader, PostgresStore)
+    reader.feed_wait = 0.2
+    stuck = None
+    try:
+        stored(fast, [first_record(OTHER)])
+        [before] = reader.events()
+        stuck = StuckAppend(slow, first_record(RID))
+        stored(fast, [first_record(THIRD)])
+        assert reader.events(after=before.position) == [], "nothing past the stuck insert"
+        stored(fast, [records_to(State.NOTIFIED, THIRD)[1]], continuing=True)
+        stuck.release()
+        assert [(e.flow_id, e.seq) for e in reader.events(after=before.position)] == [
+            (RID, 1), (THIRD, 1), (THIRD, 2),
+        ]  # fmt: skip
+    finally:
+        if stuck is not None:
+            stuck.release()
         for store in (slow, fast, reader):
             store.close()
 
@@ -228,7 +273,11 @@ def wait_until_waiting_on_a_lock(store: Store) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with store._statement() as cur:
-            cur.execute("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            cur.execute(  # this store's own lock of the feed (its readers wait on no other)
+                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                "AND classid = %s AND objid::int = %s",
+                (FEED_LOCK, feed_key(store.store_id())),
+            )
             if cur.fetchone()[0]:
                 return
     raise AssertionError("the reader never waited")
