@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import structlog
 
@@ -95,6 +95,26 @@ class Outage:
             await asyncio.wait_for(stopping.wait(), wait)
         except TimeoutError:
             return
+
+    async def through(
+        self, attempt: Callable[[], Awaitable[object]], stopping: asyncio.Event
+    ) -> bool:
+        """``attempt()`` until it is done (True), tried again while ``stopping`` is not set
+        (else False): each :class:`StoreUnavailable` on the way is part of the outage (said
+        when it begins; past the limit, raised as the limit's), with the backoff between tries.
+        It does not end the outage: the caller says when it is over (:meth:`recovered`), once
+        all goes on."""
+        while True:
+            try:
+                await attempt()
+            except StoreUnavailable as error:
+                self.failed(error)  # says it once; raises past the limit
+                if not stopping.is_set():
+                    await self.pause(stopping)
+                if stopping.is_set():
+                    return False
+                continue
+            return True
 
 
 def _why(error: BaseException) -> str:

@@ -65,21 +65,25 @@ async def _worker(args: argparse.Namespace, out: TextIO) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, handle.stop)  # from the start: a stop is never lost
     loud_again = quiet_logs(loop, verbose=args.verbose)
-    try:
-        await runtime.open()
-        await runtime.check_settings(BASE_URL_NAMED)  # before any job runs
-        names = ", ".join(sorted(tenants))
-        print(
-            f"firmaio worker: serving {store_name(dsn)} for {names}; SIGTERM or Ctrl-C stops",
-            file=sys.stderr,
+    heartbeat = min(10.0, args.stalled_after / 3)
+    options = WorkerOptions(
+        concurrency=args.concurrency, name=args.worker, stalled_after=args.stalled_after,
+        heartbeat=heartbeat, stop_within=min(STOP_WITHIN, args.stalled_after - heartbeat),
+        store_outage_limit=args.store_outage_limit,
+    )  # fmt: skip
+    limit = options.store_outage_limit
+    try:  # once its store opened, a database gone is an outage to ride out, even at the start
+        started = await handle.through(runtime.open, limit) and await handle.through(
+            lambda: runtime.check_settings(BASE_URL_NAMED),
+            limit,  # before any job runs
         )
-        heartbeat = min(10.0, args.stalled_after / 3)
-        options = WorkerOptions(
-            concurrency=args.concurrency, name=args.worker, stalled_after=args.stalled_after,
-            heartbeat=heartbeat, stop_within=min(STOP_WITHIN, args.stalled_after - heartbeat),
-            store_outage_limit=args.store_outage_limit,
-        )  # fmt: skip
-        if not handle.stopping.is_set():
+        if started:
+            names = ", ".join(sorted(tenants))
+            print(
+                f"firmaio worker: serving {store_name(dsn)} for {names}; SIGTERM or Ctrl-C stops",
+                file=sys.stderr,
+            )
+        if started and not handle.stopping.is_set():
             await work(dsn, runtime, options, handle)
     finally:
         await runtime.close()

@@ -9,8 +9,10 @@ import signal
 import sys
 from typing import TextIO
 
+from ..client import IssuerClient
 from ..flow_locks import FlowLocks
-from ..serve import Service
+from ..outage import Outage
+from ..serve import ServeReport, Service
 from ..store import AsyncStore, store_name
 from .wiring import checked_client, factory_of, flow_locks, flow_store
 
@@ -18,11 +20,10 @@ from .wiring import checked_client, factory_of, flow_locks, flow_store
 async def _serve(args: argparse.Namespace, out: TextIO) -> int:
     server = None
     service: Service | None = None
-    stopping = False  # a SIGTERM before the service runs: it registers the ids, then stops
+    stopping = asyncio.Event()  # a SIGTERM before the service runs: it registers the ids
 
     def stop() -> None:
-        nonlocal stopping
-        stopping = True
+        stopping.set()
         if service is not None:
             service.stop()
 
@@ -32,11 +33,16 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
     store = flow_store(args.db)  # a --db to fix is said first
     locks = flow_locks(args.db)
     factory = factory_of(args, store)
+    # once the store opened, a database gone is an outage to ride out, even while it starts
+    outage = Outage(factory.settings.store_outage_limit, say=_say)
     try:
-        client = await checked_client(args)  # before any flow is registered or loaded
+        client = await _checked(args, outage, stopping)  # before any flow is registered
     except BaseException:
         await _close(store, locks)
         raise
+    if client is None:  # stopped while the store could not be reached: nothing was done
+        await _close(store, locks)
+        return _summary(args, out, ServeReport())
     async with client:
         try:
             server = factory.metrics(client, args.db)
@@ -45,8 +51,8 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
                     f"firmaio serve: metrics on http://127.0.0.1:{server.port}/metrics",
                     file=sys.stderr,
                 )
-            service = Service(factory, client, locks=locks, say=_say)
-            if stopping:
+            service = Service(factory, client, locks=locks, outage=outage)
+            if stopping.is_set():
                 service.stop()
             print(
                 f"firmaio serve: serving {store_name(args.db)}; SIGTERM or Ctrl-C stops",
@@ -60,6 +66,10 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
             if server is not None:
                 server.close()
             await _close(store, locks)
+    return _summary(args, out, report)
+
+
+def _summary(args: argparse.Namespace, out: TextIO, report: ServeReport) -> int:
     summary = {
         "stopped": True,
         "passes": report.passes,
@@ -74,6 +84,20 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
     else:
         print(f"firmaio serve: stopped cleanly; {summary}", file=out)
     return 0
+
+
+async def _checked(
+    args: argparse.Namespace, outage: Outage, stopping: asyncio.Event
+) -> IssuerClient | None:
+    """The command's client once its settings are checked, riding out an outage of the
+    store meanwhile (its key's shared window is there); None if stopped first."""
+    checked: list[IssuerClient] = []
+
+    async def check() -> None:
+        checked.append(await checked_client(args))
+
+    await outage.through(check, stopping)
+    return checked[0] if checked else None
 
 
 async def _close(store: AsyncStore, locks: FlowLocks | None) -> None:
