@@ -9,40 +9,54 @@ import signal
 import sys
 from typing import TextIO
 
-from ..client import IssuerClient
 from ..flow_locks import FlowLocks
 from ..outage import Outage
 from ..serve import ServeReport, Service
 from ..store import AsyncStore, store_name
-from .wiring import checked_client, factory_of, flow_locks, flow_store
+from .wiring import checked_client, factory_of, flow_locks, flow_store, settings_of
 
 
 async def _serve(args: argparse.Namespace, out: TextIO) -> int:
-    server = None
-    service: Service | None = None
     stopping = asyncio.Event()  # a SIGTERM before the service runs: it registers the ids
+    services: list[Service] = []
 
     def stop() -> None:
         stopping.set()
-        if service is not None:
+        for service in services:
             service.stop()
 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop)
-    store = flow_store(args.db)  # a --db to fix is said first
-    locks = flow_locks(args.db)
-    factory = factory_of(args, store)
-    # once the store opened, a database gone is an outage to ride out, even while it starts
-    outage = Outage(factory.settings.store_outage_limit, say=_say)
-    try:
-        client = await _checked(args, outage, stopping)  # before any flow is registered
-    except BaseException:
-        await _close(store, locks)
-        raise
-    if client is None:  # stopped while the store could not be reached: nothing was done
-        await _close(store, locks)
+    # a database gone is an outage to ride out, from the first connection on
+    outage = Outage(settings_of(args).store_outage_limit, say=_say)
+    store = await outage.made(lambda: asyncio.to_thread(flow_store, args.db), stopping)
+    if store is None:  # stopped while the store could not be reached: nothing was done
         return _summary(args, out, ServeReport())
+    locks = flow_locks(args.db)
+    try:
+        report = await _served(args, store, locks, outage, stopping, services)
+    finally:
+        await _close(store, locks)
+    return _summary(args, out, report)
+
+
+async def _served(
+    args: argparse.Namespace,
+    store: AsyncStore,
+    locks: FlowLocks | None,
+    outage: Outage,
+    stopping: asyncio.Event,
+    services: list[Service],
+) -> ServeReport:
+    """The service on its open store: its settings checked before any flow is registered
+    (riding out the outage meanwhile: its key's window is in the database), then its passes
+    until it is stopped."""
+    factory = factory_of(args, store)
+    client = await outage.made(lambda: checked_client(args), stopping)
+    if client is None:
+        return ServeReport()
+    server = None
     async with client:
         try:
             server = factory.metrics(client, args.db)
@@ -52,6 +66,7 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
                     file=sys.stderr,
                 )
             service = Service(factory, client, locks=locks, outage=outage)
+            services.append(service)
             if stopping.is_set():
                 service.stop()
             print(
@@ -61,12 +76,10 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
             ids = list(args.request_ids)
             if args.dossier:
                 ids += [item["id"] async for item in client.list_dossier_requests(args.dossier)]
-            report = await service.run(ids, dossier_id=args.dossier)
+            return await service.run(ids, dossier_id=args.dossier)
         finally:
             if server is not None:
                 server.close()
-            await _close(store, locks)
-    return _summary(args, out, report)
 
 
 def _summary(args: argparse.Namespace, out: TextIO, report: ServeReport) -> int:
@@ -84,20 +97,6 @@ def _summary(args: argparse.Namespace, out: TextIO, report: ServeReport) -> int:
     else:
         print(f"firmaio serve: stopped cleanly; {summary}", file=out)
     return 0
-
-
-async def _checked(
-    args: argparse.Namespace, outage: Outage, stopping: asyncio.Event
-) -> IssuerClient | None:
-    """The command's client once its settings are checked, riding out an outage of the
-    store meanwhile (its key's shared window is there); None if stopped first."""
-    checked: list[IssuerClient] = []
-
-    async def check() -> None:
-        checked.append(await checked_client(args))
-
-    await outage.through(check, stopping)
-    return checked[0] if checked else None
 
 
 async def _close(store: AsyncStore, locks: FlowLocks | None) -> None:
