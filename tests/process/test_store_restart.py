@@ -1,12 +1,13 @@
-"""Workers ride out a short outage of their PostgreSQL store (a restart, a failover) and stop,
-exit 7, only when it outlasts ``--store-outage-limit``: one line when the outage begins, one when
-it ends; past the limit, the outage limit's one line, whichever step found the database gone.
+"""Workers and ``firmaio serve`` ride out a short outage of their PostgreSQL store (a restart, a
+failover) and stop, exit 7, only when it outlasts ``--store-outage-limit``: one line when the
+outage begins, one when it ends; past the limit, the outage limit's one line, whichever step
+found the database gone (their start included).
 
-The workers reach PostgreSQL through a TCP proxy (``tests/tcp_proxy.py``): cutting it closes
-every connection and refuses new ones, which is what a restart does to a client, and restoring
-it is the server back. No test here touches the server that others share; each waits for what
-the workers say and do, never for a fixed time. A real restart of the cluster is the last test,
-opt-in (``FIRMAIO_TEST_RESTART_POSTGRES=1``).
+They reach PostgreSQL through a TCP proxy (``tests/tcp_proxy.py``): cutting it closes every
+connection and refuses new ones, which is what a restart does to a client, and restoring it is
+the server back. No test here stops or restarts the server others share; each waits for what
+the processes say and do, never for a fixed time. A real restart of the cluster is the last
+test, opt-in (``FIRMAIO_TEST_RESTART_POSTGRES=1``).
 """
 
 from __future__ import annotations
