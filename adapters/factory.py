@@ -106,7 +106,7 @@ class Factory:
         options = self._options(api, self.settings.actor, status_reader)
         if self.store is None:
             return Driver(api, self.clock, **options)
-        return DurableDriver(api, self.clock, self.store, on_boundary=self.on_boundary, **options)
+        return DurableDriver(api, self.clock, self.store, **self._durable(), **options)
 
     def worker_driver(
         self, api: SignatureApi, tenant: str | None, *, status_reader: StatusReader | None = None
@@ -114,9 +114,17 @@ class Factory:
         """The durable driver of a batch run, the service or a worker, for ``tenant``'s flows:
         its records name the worker and the tenant."""
         options = self._options(api, self.settings.worker_actor(tenant), status_reader)
-        return DurableDriver(
-            api, self.clock, self._store(), on_boundary=self.on_boundary, **options
-        )
+        return DurableDriver(api, self.clock, self._store(), **self._durable(), **options)
+
+    def _durable(self) -> dict[str, Any]:
+        """A durable driver's own keywords: its boundary hook, and what its flows' due times
+        are computed with (:mod:`firmaio.fsm.driving.due`)."""
+        settings = self.settings
+        return {
+            "on_boundary": self.on_boundary,
+            "watch_every": settings.watch_every,
+            "retry_after": settings.retry_after,
+        }
 
     def batch(
         self,

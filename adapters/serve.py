@@ -10,6 +10,10 @@ A signature request lives for days. :class:`Service` loops over the store, one p
 3. flows at rest (NOTIFIED, FALLBACK_SUGGESTED) not checked for ``watch_every`` seconds get a
    ``check_status``, so a request signed, rejected or cancelled on the issuer's side is recorded.
 
+A pass reads only the flows due by its start (each flow's stored due time,
+:mod:`firmaio.fsm.driving.due`), in the order they fell due, :data:`~.store.due.PAGE` rows at a
+time; a flow is loaded, with its trail, only when it is due, and closed flows are never read.
+
 :meth:`Service.stop` (``firmaio serve`` calls it on SIGTERM or SIGINT) stops cleanly: nothing new
 starts, every wait under way ends, every call under way finishes and its record is written; a
 restart goes on from the store. A store it cannot reach (a restart, a failover) is ridden out with
@@ -38,12 +42,13 @@ from firmaio.fsm.errors import (
     StoreUnavailable,
 )
 from firmaio.fsm.machine import DEFAULT_STEPS, ISSUER_INITIAL, TERMINAL, State, Trigger
-from firmaio.fsm.ports import SignatureApi, StatusReader, Store
+from firmaio.fsm.ports import FlowRow, SignatureApi, StatusReader, Store
 
 from .factory import Factory
 from .flow_locks import FlowLocks
 from .outage import Outage, log_line
 from .runner import BatchRun
+from .store.due import PAGE
 
 
 @dataclass
@@ -140,7 +145,19 @@ class Service:
         return self.report
 
     async def _pass(self) -> None:
-        rows = [r for r in await self.store.rows() if r.tenant == self.tenant]
+        """The flows due now (only those: the ``flows_due`` index), a page at a time."""
+        now, after = self.clock.now(), None
+        while not self._stopping.is_set():
+            rows = await self.store.due(now, tenant=self.tenant, after=after, limit=PAGE)
+            if not rows:
+                return
+            await self._page(rows)
+            last = rows[-1]
+            after = (float(last.due_at or now), last.flow_id)
+            if len(rows) < PAGE:
+                return
+
+    async def _page(self, rows: list[FlowRow]) -> None:
         driven = DEFAULT_STEPS.driven
         pending: dict[str | None, list[str]] = {}  # by dossier: one listing answers each
         for r in rows:
@@ -194,17 +211,14 @@ class Service:
                 driver.forget(flow_id)
 
     async def _due(self, driver: DurableDriver, flow: Flow) -> None:
-        now = self.clock.now()
-        due = driver.next_attempt(flow)
-        if due is not None:
-            if due <= now:
-                await driver.advance(flow)
-                self.report.later_attempts += 1
+        due = driver.due(flow)
+        if due is None or due > self.clock.now():  # due by the stored time, not by ours
+            await self.store.refile(flow.id, expected_seq=len(flow.history), due_at=due)
             return
-        if Trigger.CHECK_STATUS not in driver.engine.allowed(flow.state):
-            return
-        last = flow.history[-1].decided_at if flow.history else 0.0
-        if now - last >= self.settings.watch_every:
+        if driver.next_attempt(flow) is not None:
+            await driver.advance(flow)
+            self.report.later_attempts += 1
+        elif Trigger.CHECK_STATUS in driver.engine.allowed(flow.state):
             await driver.step(flow, Trigger.CHECK_STATUS)
             self.report.checks += 1
 

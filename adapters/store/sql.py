@@ -1,17 +1,16 @@
 """The store's logic over a DB-API connection, the same SQL for SQLite and PostgreSQL.
 
-A ``flows`` row per flow (state, record count, open intent, head of the hash chain, tenant) and
-an ``audit_records`` row per record (canonical JSON, previous hash, own hash). Every write is one
-transaction and a compare-and-set on the record count, so of two processes driving one flow only
-one wins each step. The flows that need driving are those in a state some step is fired from
-(:attr:`firmaio.fsm.Steps.driven`), or with an open intent. Which process drives which flow is
-decided outside the store: one batch run, or a task queue (:mod:`firmaio.adapters.queue`).
+A ``flows`` row per flow (state, record count, open intent, head of the hash chain, tenant, due
+time) and an ``audit_records`` row per record (canonical JSON, previous hash, own hash). Every
+write is one transaction and a compare-and-set on the record count, so of two processes driving
+one flow only one wins each step; the flow's due time (:mod:`firmaio.fsm.driving.due`, read by
+:mod:`.due`) is written in the same transaction. Which process drives which flow is decided
+outside the store: one batch run, or a task queue (:mod:`firmaio.adapters.queue`).
 
 Each flow records the version of the table it started on, and each record the version that wrote
 it; what is read is named as the running table names it (``versions``,
-:mod:`firmaio.fsm.trail.reading`), and a flow it cannot read is refused, untouched.
-
-These calls block: :class:`~firmaio.adapters.store.aio.AsyncStore` runs them off the event loop.
+:mod:`firmaio.fsm.trail.reading`), and a flow it cannot read is refused, untouched. These calls
+block: :class:`~firmaio.adapters.store.aio.AsyncStore` runs them off the event loop.
 """
 
 from __future__ import annotations
@@ -20,11 +19,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from firmaio.fsm.driving.due import first_due
 from firmaio.fsm.errors import InvalidInput, StaleFlow, StoreUnusable
 from firmaio.fsm.machine import DEFAULT_STEPS, VERSIONS, State, TableVersions
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.trail import AuditRecord, ChainLink, canonical, chain_hash, genesis
 
+from .due import DueRows
 from .failures import not_ours
 from .reading import LOAD, named, stored_flow
 from .schema import (
@@ -46,7 +47,7 @@ class _Cursor(Protocol):
     def rowcount(self) -> int: ...
 
 
-class SqlStore:
+class SqlStore(DueRows):
     """The store's logic over a DB-API connection; subclasses supply the dialect."""
 
     placeholder = "?"
@@ -175,21 +176,17 @@ class SqlStore:
 
     _CREATE = (
         "INSERT INTO flows (id, state, seq, head_hash, activation_deadline, created_at,"
-        " updated_at, table_version, tenant, dossier_id) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (id) DO NOTHING"
+        " updated_at, table_version, due_at, tenant, dossier_id)"
+        " VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
     )
 
     def _new(
-        self,
-        flow_id: str,
-        deadline: float,
-        now: float,
-        *of: str | None,
+        self, flow_id: str, deadline: float, now: float, due: float | None, *of: str | None,
         initial: State = State.READY,
-    ) -> tuple[Any, ...]:
+    ) -> tuple[Any, ...]:  # fmt: skip
         """A new flow's row in ``initial``, of this table's version (``of``: tenant, dossier)."""
         version = self.versions.version
-        return (flow_id, str(initial), genesis(flow_id), deadline, now, now, version, *of)
+        return (flow_id, str(initial), genesis(flow_id), deadline, now, now, version, due, *of)
 
     def create(
         self,
@@ -197,11 +194,13 @@ class SqlStore:
         *,
         activation_deadline: float,
         now: float,
+        due_at: float | None,
         tenant: str | None = None,
         initial: State = State.READY,
     ) -> bool:
         with self._statement() as cur:
-            new = self._new(flow_id, activation_deadline, now, tenant, None, initial=initial)
+            deadline = activation_deadline
+            new = self._new(flow_id, deadline, now, due_at, tenant, None, initial=initial)
             cur.execute(self._sql(self._CREATE), new)
             return bool(cur.rowcount == 1)
 
@@ -219,10 +218,11 @@ class SqlStore:
             "DO NOTHING",  # a flow stored without its dossier learns it; nothing else changes
             "DO UPDATE SET dossier_id = excluded.dossier_id WHERE flows.dossier_id IS NULL",
         )
+        due = first_due(State.READY, now)
         with self._transaction() as cur:
             cur.executemany(
                 self._sql(register),
-                [self._new(i, activation_deadline, now, tenant, dossier_id) for i in flow_ids],
+                [self._new(i, activation_deadline, now, due, tenant, dossier_id) for i in flow_ids],
             )
 
     def load(self, flow_id: str) -> StoredFlow | None:
@@ -231,21 +231,24 @@ class SqlStore:
             rows = cur.fetchall()
         return stored_flow(flow_id, rows, self.versions)
 
-    def open_intent(self, flow_id: str, intent: str, *, expected_seq: int, now: float) -> None:
+    def open_intent(
+        self, flow_id: str, intent: str, *, expected_seq: int, now: float, due_at: float | None
+    ) -> None:
         with self._statement() as cur:
             cur.execute(
                 self._sql(
-                    "UPDATE flows SET intent = ?, intent_at = ?, updated_at = ? "
+                    "UPDATE flows SET intent = ?, intent_at = ?, updated_at = ?, due_at = ? "
                     "WHERE id = ? AND seq = ? AND intent IS NULL"
                 ),
-                (intent, now, now, flow_id, expected_seq),
+                (intent, now, now, due_at, flow_id, expected_seq),
             )
             if cur.rowcount != 1:
                 raise StaleFlow(flow_id, expected_seq)
 
     def append(
-        self, record: AuditRecord, *, expected_seq: int, close_intent: bool, now: float
-    ) -> None:
+        self, record: AuditRecord, *, expected_seq: int, close_intent: bool, now: float,
+        due_at: float | None,
+    ) -> None:  # fmt: skip
         flow_id = record.flow_id
         if record.seq != expected_seq + 1:
             raise InvalidInput(f"record {record.seq} cannot follow record {expected_seq}")
@@ -269,12 +272,12 @@ class SqlStore:
             cur.execute(
                 self._sql(
                     "UPDATE flows SET state = ?, seq = ?, head_hash = ?, updated_at = ?, "
-                    "intent = CASE WHEN ? THEN NULL ELSE intent END, "
+                    "due_at = ?, intent = CASE WHEN ? THEN NULL ELSE intent END, "
                     "intent_at = CASE WHEN ? THEN NULL ELSE intent_at END "
                     "WHERE id = ? AND seq = ?"
                 ),
                 (
-                    *(str(record.target), record.seq, digest, now),
+                    *(str(record.target), record.seq, digest, now, due_at),
                     *(close_intent, close_intent, flow_id, expected_seq),
                 ),
             )

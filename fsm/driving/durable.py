@@ -27,6 +27,7 @@ from ..machine.order import Order
 from ..ports import Clock, FlowStore, SetupApi, SignatureApi, StatusReader, StepTracer
 from ..redact import redact_text
 from .driver import Driver, PollingPolicy
+from .due import DEFAULT_RETRY_AFTER, DEFAULT_WATCH_EVERY, DuePolicy, due_at
 from .engine import Engine, Flow
 from .hooks import Hooks
 from .journal import Boundary, Journal
@@ -60,12 +61,32 @@ class DurableDriver(Driver):
         store: FlowStore,
         *,
         on_boundary: Boundary | None = None,
+        watch_every: float | None = DEFAULT_WATCH_EVERY,
+        retry_after: float = DEFAULT_RETRY_AFTER,
         **options: Unpack[DriverOptions],
     ) -> None:
         super().__init__(api, clock, **options)
         self.store = store
-        self.journal: Journal = Journal(store, clock, self.engine.steps, on_boundary)
+        self.due_policy = DuePolicy(self.resend, self.policy, watch_every, retry_after)
+        """What each flow's stored due time is computed with (:mod:`fsm.driving.due`): this
+        driver's later attempts and polling, a status check every ``watch_every`` seconds at
+        rest, a refused or failed step tried again after ``retry_after``."""
+        self.journal: Journal = Journal(
+            store, clock, self.engine.steps, on_boundary, due=self._due_with
+        )
         """Writes each step and keeps each flow's open intent between steps."""
+
+    def due(self, flow: Flow) -> float | None:
+        """When ``flow`` is next due (clock time; None: never), as its store keeps it: the
+        one computation of :func:`~fsm.driving.due.due_at`, with this driver's policies."""
+        return self._due_with(flow, self.intent(flow), self.journal.intent_at(flow.id))
+
+    def _due_with(self, flow: Flow, intent: str | None, intent_at: float | None) -> float | None:
+        since = flow.entered_at if flow.entered_at is not None else self.clock.now()
+        return due_at(
+            self.engine, self.due_policy, flow.state, flow.history, since=since,
+            intent=intent, intent_at=intent_at,
+        )  # fmt: skip
 
     async def open(
         self,
@@ -101,6 +122,7 @@ class DurableDriver(Driver):
                 activation_deadline=flow.activation_deadline,
                 now=self.clock.now(),
                 tenant=tenant,
+                due_at=self._due_with(flow, None, None),
             )
             if created:
                 self.journal.loaded(flow.id, None)
@@ -124,6 +146,7 @@ class DurableDriver(Driver):
                 now=self.clock.now(),
                 tenant=tenant,
                 initial=flow.initial,
+                due_at=self._due_with(flow, None, None),
             )
             if created:
                 self.journal.loaded(flow.id, None)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from firmaio.adapters.store import open_store
 from firmaio.fsm.machine import VERSIONS
 from tests.golden.expect import check_replay
 
@@ -181,6 +182,7 @@ def test_without_the_migration_the_next_release_refuses_and_changes_nothing(
     release = next_release(tmp_path, migration=False, bump=bump)
     db = tmp_path / "flows.sqlite"
     shutil.copy(GOLDEN / "flows.sqlite", db)
+    open_store(str(db)).close()  # at this code's schema first: the refusal must change nothing
     fallback = flow_of(manifest, "fallback given; the QTSP then rejected it")
     before = digest(db)
     opened = run_in(release, "-c", OPEN, str(db), fallback)
