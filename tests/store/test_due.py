@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,16 +19,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from firmaio.adapters.store import open_async_store, open_store
+from firmaio.adapters.store.schema import CLOSED_NAMES
 from firmaio.adapters.store.sql import SqlStore
 from firmaio.fsm import ApiError, ApiUnavailable, DurableDriver, ResendPolicy, State
-from firmaio.fsm.diagrams.paths import Path, loops, paths
+from firmaio.fsm.diagrams.paths import Path as RowPath
+from firmaio.fsm.diagrams.paths import loops, paths
 from firmaio.fsm.driving.due import due_at
+from firmaio.fsm.machine import TERMINAL, VERSIONS
 from firmaio.fsm.machine import spine_guards as g
 from firmaio.fsm.machine.steps import DEFAULT_STEPS
 from firmaio.fsm.testing import EXAMPLE_ORDER, LATE_GUARDS, ManualClock, ScriptedApi, witness
 from tests.helpers import answer_for
 
 ALL = [*paths(), *loops()]
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "0.1.0"
 START = 1_800_000_000.0
 _ids = itertools.count()
 
@@ -47,7 +53,7 @@ def stored_due(reader: SqlStore, driver: DurableDriver, flow_id: str, since: flo
 
 async def walk(
     stores: tuple[Any, SqlStore],
-    path: Path,
+    path: RowPath,
     gaps: list[float],
     errors: list[bool],
     policy: dict[str, Any],
@@ -128,7 +134,7 @@ policies = st.fixed_dictionaries(
 )
 def test_after_every_step_of_a_path_the_stored_due_time_is_what_the_trail_gives(
     stores: tuple[Any, SqlStore],
-    path: Path,
+    path: RowPath,
     gaps: list[float],
     errors: list[bool],
     policy: dict[str, Any],
@@ -229,3 +235,28 @@ def test_due_rows_come_in_index_order_a_page_at_a_time_never_a_closed_one(
     assert store.refile("due-later", expected_seq=0, due_at=START + 1)
     assert not store.refile("due-later", expected_seq=3, due_at=START + 2), "written since"
     assert store.due_of("due-later") == START + 1
+
+
+def test_the_migration_files_open_flows_due_at_once_and_closed_ones_never(tmp_path: Any) -> None:
+    """A store of 0.1.0 (schema 4): each open flow is due at its last update (its first visit
+    re-files it), a closed one and a flow from a PDF with no record never; no table needed."""
+    db = tmp_path / "flows.sqlite"
+    shutil.copy(GOLDEN / "flows.sqlite", db)
+    store = open_store(str(db))
+    try:
+        rows = store.rows()
+        with store._statement() as cur:
+            cur.execute("SELECT id, due_at, updated_at FROM flows")
+            due = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
+    finally:
+        store.close()
+    for row in rows:
+        stored, updated = due[row.flow_id]
+        never = State(row.state) in TERMINAL or (row.state == "RECEIVED" and row.seq == 0)
+        assert stored == (None if never else updated), row
+    assert any(v[0] is None for v in due.values())
+    assert any(v[0] for v in due.values())
+
+
+def test_the_migration_names_every_closed_state_of_every_table_version() -> None:
+    assert VERSIONS.names_of(TERMINAL) <= set(CLOSED_NAMES)
