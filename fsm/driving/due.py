@@ -20,8 +20,8 @@ service's pass, a worker's next visit, the queue's deferral), so they cannot dis
   code can go on with it.
 
 The policies are the settings of the process that writes: a process whose settings differ
-re-files each flow it visits (its due time is recomputed at its next visit: see
-docs/operations.md, "Due times").
+files each flow it visits by its own (its due time is recomputed at its next visit: see
+docs/durability.md, "Due times").
 """
 
 from __future__ import annotations
