@@ -82,7 +82,8 @@ class DurableDriver(Driver):
         return self._due_with(flow, self.intent(flow), self.journal.intent_at(flow.id))
 
     def _due_with(self, flow: Flow, intent: str | None, intent_at: float | None) -> float | None:
-        since = flow.entered_at if flow.entered_at is not None else self.clock.now()
+        # a stored flow with no record yet fell due when it was made: some time before now
+        since = flow.entered_at if flow.entered_at is not None else 0.0
         return due_at(
             self.engine, self.due_policy, flow.state, flow.history, since=since,
             intent=intent, intent_at=intent_at,

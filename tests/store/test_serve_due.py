@@ -150,3 +150,31 @@ def test_the_sweep_reads_only_due_flows_with_no_visit_waiting(postgres_url: str)
             swept += [row["id"] for row in rows]
             after = (rows[-1]["due_at"], rows[-1]["id"])
     assert swept == ["due-1", "due-2", "due-0"]
+
+
+def test_a_flow_stored_with_no_record_is_due_for_the_next_process_that_opens_it(
+    service_store: Counted,
+) -> None:
+    """Registered (``create_many``, ``enqueue``) and opened by a worker later: due by the time
+    the visit began (its clock moves on as it runs), so the visit drives it rather than
+    re-filing it for later."""
+
+    class Ticking(ManualClock):
+        def now(self) -> float:
+            self.advance(0.001)
+            return super().now()
+
+    clock = Ticking(START)
+
+    async def opened() -> tuple[float, float | None, float | None]:
+        await service_store.create_many(["due-new"], activation_deadline=START + HOUR, now=START)
+        driver = DurableDriver(ScriptedApi(), clock, service_store.store)
+        flow = await driver.open("due-new")
+        began = clock.now()
+        [row] = await service_store.due(began)
+        return began, driver.due(flow), row.due_at
+
+    began, due, stored = asyncio.run(opened())
+    assert stored == START
+    assert due is not None
+    assert due <= began
