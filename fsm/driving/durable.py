@@ -81,9 +81,12 @@ class DurableDriver(Driver):
         one computation of :func:`~fsm.driving.due.due_at`, with this driver's policies."""
         return self._due_with(flow, self.intent(flow), self.journal.intent_at(flow.id))
 
-    def _due_with(self, flow: Flow, intent: str | None, intent_at: float | None) -> float | None:
-        # a stored flow with no record yet fell due when it was made: some time before now
-        since = flow.entered_at if flow.entered_at is not None else 0.0
+    def _due_with(
+        self, flow: Flow, intent: str | None, intent_at: float | None, made: float = 0.0
+    ) -> float | None:
+        # a flow with no record yet is due from when it was made (``made``, where known; a
+        # stored one, some time before now)
+        since = flow.entered_at if flow.entered_at is not None else made
         return due_at(
             self.engine, self.due_policy, flow.state, flow.history, since=since,
             intent=intent, intent_at=intent_at,
@@ -117,13 +120,13 @@ class DurableDriver(Driver):
                 "nothing was done"
             )
         if stored is None:
-            flow = self.new_flow(request_id)
+            flow, now = self.new_flow(request_id), self.clock.now()
             created = await self.store.create(
                 flow.id,
                 activation_deadline=flow.activation_deadline,
-                now=self.clock.now(),
+                now=now,
                 tenant=tenant,
-                due_at=self._due_with(flow, None, None),
+                due_at=self._due_with(flow, None, None, now),
             )
             if created:
                 self.journal.loaded(flow.id, None)
@@ -141,13 +144,14 @@ class DurableDriver(Driver):
         flow = self.new_order_flow(flow_id, order)  # checks the order before anything is written
         stored = await self.store.load(flow_id)
         if stored is None:
+            now = self.clock.now()
             created = await self.store.create(
                 flow.id,
                 activation_deadline=flow.activation_deadline,
-                now=self.clock.now(),
+                now=now,
                 tenant=tenant,
                 initial=flow.initial,
-                due_at=self._due_with(flow, None, None),
+                due_at=self._due_with(flow, None, None, now),
             )
             if created:
                 self.journal.loaded(flow.id, None)
