@@ -95,13 +95,16 @@ class Asks:
 
 def due_now(asks: Asks, flow_ids: Sequence[str], now: float) -> None:
     """Where "this flow is due for a status read now" is written: one row per flow (a later ask
-    replaces an earlier one)."""
+    replaces an earlier one), and the flow made due before any other (due time 0: whatever the
+    clock of the process that reads it says), so that the long-running modes, which read only
+    the due flows in the order they fell due, find it first."""
     for flow_id in flow_ids:
         asks._run(
             "INSERT INTO firmaio_checks (flow_id, asked_at) VALUES (?, ?) "
             "ON CONFLICT (flow_id) DO UPDATE SET asked_at = excluded.asked_at",
             (flow_id, now),
         )
+        asks._run("UPDATE flows SET due_at = 0 WHERE id = ?", (flow_id,))
 
 
 async def check_now(db: str, store: Store, flow_ids: Sequence[str], now: float) -> int:

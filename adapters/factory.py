@@ -107,7 +107,7 @@ class Factory:
         options = self._options(api, self.settings.actor, status_reader)
         if self.store is None:
             return Driver(api, self.clock, **options)
-        return DurableDriver(api, self.clock, self.store, on_boundary=self.on_boundary, **options)
+        return DurableDriver(api, self.clock, self.store, **self._durable(), **options)
 
     def worker_driver(
         self,
@@ -121,11 +121,21 @@ class Factory:
         its records name the worker and the tenant; signed documents it fetches go to
         ``documents`` (default: the settings' ``signed_dir``)."""
         options = self._options(api, self.settings.worker_actor(tenant), status_reader)
-        if documents is not None:
+        durable = self._durable()
+        if documents is not None:  # collected on its own: a SIGNED flow is due to fetch them
             options["setup"] = setup_for(api, documents)
-        return DurableDriver(
-            api, self.clock, self._store(), on_boundary=self.on_boundary, **options
-        )
+            durable["collect"] = self.settings.collect
+        return DurableDriver(api, self.clock, self._store(), **durable, **options)
+
+    def _durable(self) -> dict[str, Any]:
+        """A durable driver's own keywords: its boundary hook, and what its flows' due times
+        are computed with (:mod:`firmaio.fsm.driving.due`)."""
+        settings = self.settings
+        return {
+            "on_boundary": self.on_boundary,
+            "watch_every": settings.watch_every,
+            "retry_after": settings.retry_after,
+        }
 
     def batch(
         self,

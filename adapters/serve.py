@@ -13,6 +13,10 @@ A signature request lives for days. :class:`Service` loops over the store, one p
 4. with ``Settings.documents_dir``, SIGNED flows get their documents collected
    (:mod:`.collecting`): once, a failed download tried again later.
 
+A pass reads only the flows due by its start (each flow's stored due time,
+:mod:`firmaio.fsm.driving.due`), in the order they fell due, :data:`~.store.due.PAGE` rows at a
+time; a flow is loaded, with its trail, only when it is due, and closed flows are never read.
+
 :meth:`Service.stop` (``firmaio serve`` calls it on SIGTERM or SIGINT) stops cleanly: nothing new
 starts, every wait under way ends, every call under way finishes and its record is written; a
 restart goes on from the store. A store it cannot reach (a restart, a failover) is ridden out with
@@ -41,15 +45,16 @@ from firmaio.fsm.errors import (
     StoreUnavailable,
 )
 from firmaio.fsm.machine import DEFAULT_STEPS, ISSUER_INITIAL, TERMINAL, State, Trigger
-from firmaio.fsm.ports import SignatureApi, StatusReader, Store
+from firmaio.fsm.ports import FlowRow, SignatureApi, StatusReader, Store
 
 from .checks import Asks
-from .collecting import collect_due, next_collect
+from .collecting import collect_due
 from .documents import check_writable
 from .factory import Factory
 from .flow_locks import FlowLocks
 from .outage import Outage, log_line
 from .runner import BatchRun
+from .store.due import PAGE
 from .tenants import DEFAULT_TENANT
 
 
@@ -93,8 +98,6 @@ class Service:
             check_writable(self.documents, f"tenant {self.tenant or DEFAULT_TENANT!r}")
         self.asks = asks
         """Flows asked to be read now (``firmaio check``), if the service looks for them."""
-        self._settled: set[str] = set()
-        """SIGNED flows seen collected or given up: not loaded again."""
         self.locks = locks
         """With PostgreSQL, each flow is locked for other processes while this one is on it."""
         self.report = ServeReport()
@@ -167,7 +170,19 @@ class Service:
         return self.report
 
     async def _pass(self) -> None:
-        rows = [r for r in await self.store.rows() if r.tenant == self.tenant]
+        """The flows due now (only those: the ``flows_due`` index), a page at a time."""
+        now, after = self.clock.now(), None
+        while not self._stopping.is_set():
+            rows = await self.store.due(now, tenant=self.tenant, after=after, limit=PAGE)
+            if not rows:
+                return
+            await self._page(rows)
+            last = rows[-1]
+            after = (float(last.due_at or now), last.flow_id)
+            if len(rows) < PAGE:
+                return
+
+    async def _page(self, rows: list[FlowRow]) -> None:
         driven = DEFAULT_STEPS.driven
         pending: dict[str | None, list[str]] = {}  # by dossier: one listing answers each
         for r in rows:
@@ -198,7 +213,7 @@ class Service:
         at_rest = [
             r
             for r in rows
-            if (State(r.state) in looked and r.intent is None and r.flow_id not in self._settled)
+            if (State(r.state) in looked and r.intent is None)
             or (r.flow_id in asked and r.intent is None and State(r.state) not in driven)
         ]
         slots = asyncio.Semaphore(self.settings.concurrency)
@@ -241,26 +256,25 @@ class Service:
         now = self.clock.now()
         if asked is not None and self.asks is not None:  # asked from outside: read it now
             if Trigger.CHECK_STATUS in driver.engine.allowed(flow.state):
-                await driver.step(flow, Trigger.CHECK_STATUS)
+                await driver.step(flow, Trigger.CHECK_STATUS)  # its record files it again
                 self.report.checks += 1
+            else:  # nothing to read (closed): filed back where its trail says
+                again = driver.due(flow)
+                await self.store.refile(flow.id, expected_seq=len(flow.history), due_at=again)
             await self.asks.answered(flow.id, asked)
+            return
+        due = driver.due(flow)
+        if due is None or due > now:  # due by the stored time, not by ours
+            await self.store.refile(flow.id, expected_seq=len(flow.history), due_at=due)
             return
         if self.documents is not None and flow.state is State.SIGNED:
             did = await collect_due(driver, flow, self.settings.collect, now)
             self.report.collected += did == "fetched"
-            if next_collect(flow, self.settings.collect) is None:
-                self._settled.add(flow.id)
             return
-        due = driver.next_attempt(flow)
-        if due is not None:
-            if due <= now:
-                await driver.advance(flow)
-                self.report.later_attempts += 1
-            return
-        if Trigger.CHECK_STATUS not in driver.engine.allowed(flow.state):
-            return
-        last = flow.history[-1].decided_at if flow.history else 0.0
-        if now - last >= self.settings.watch_every:
+        if driver.next_attempt(flow) is not None:
+            await driver.advance(flow)
+            self.report.later_attempts += 1
+        elif Trigger.CHECK_STATUS in driver.engine.allowed(flow.state):
             await driver.step(flow, Trigger.CHECK_STATUS)
             self.report.checks += 1
 

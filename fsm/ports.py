@@ -217,6 +217,8 @@ class FlowRow:
     head_hash: str
     tenant: str | None = None
     dossier_id: str | None = None
+    due_at: float | None = None
+    """When the flow is next due (:mod:`fsm.driving.due`), where the read says."""
 
 
 class FlowStore(Protocol):
@@ -233,11 +235,12 @@ class FlowStore(Protocol):
         *,
         activation_deadline: float,
         now: float,
+        due_at: float | None,
         tenant: str | None = None,
         initial: State = State.READY,
     ) -> bool:
-        """Add a flow in ``initial`` (READY, or RECEIVED for a flow from a PDF), of ``tenant``;
-        False if it already exists (then nothing changes)."""
+        """Add a flow in ``initial`` (READY, or RECEIVED for a flow from a PDF), of ``tenant``,
+        due at ``due_at``; False if it already exists (then nothing changes)."""
         ...
 
     async def load(self, flow_id: str) -> StoredFlow | None:
@@ -245,15 +248,18 @@ class FlowStore(Protocol):
         ...
 
     async def open_intent(
-        self, flow_id: str, intent: str, *, expected_seq: int, now: float
+        self, flow_id: str, intent: str, *, expected_seq: int, now: float, due_at: float | None
     ) -> None:
-        """Record that a call with effects (``"notify"``) is about to be made."""
+        """Record that a call with effects (``"notify"``) is about to be made, and the flow's
+        due time (:mod:`fsm.driving.due`), in one write."""
         ...
 
     async def append(
-        self, record: AuditRecord, *, expected_seq: int, close_intent: bool, now: float
-    ) -> None:
-        """Add ``record`` and move the flow to ``record.target`` (if accepted), atomically."""
+        self, record: AuditRecord, *, expected_seq: int, close_intent: bool, now: float,
+        due_at: float | None,
+    ) -> None:  # fmt: skip
+        """Add ``record``, move the flow to ``record.target`` (if accepted) and set its due
+        time (None: never), atomically."""
         ...
 
 
@@ -284,6 +290,28 @@ class BatchStore(Protocol):
         ...
 
 
+class DueReader(Protocol):
+    """Which flows are due, for the long-running modes: only the due rows are read."""
+
+    async def due(
+        self,
+        now: float,
+        *,
+        tenant: str | None = None,
+        every_tenant: bool = False,
+        after: tuple[float, str] | None = None,
+        limit: int = 500,
+    ) -> list[FlowRow]:
+        """Flows due by ``now`` (of ``tenant``), by due time then id, a page of at most
+        ``limit`` after ``after`` (the last row's due time and id)."""
+        ...
+
+    async def refile(self, flow_id: str, *, expected_seq: int, due_at: float | None) -> bool:
+        """Set a flow's due time unless it was written since (``expected_seq``) or has an open
+        intent; whether it was set."""
+        ...
+
+
 class TrailReader(Protocol):
     """Reading the stored trails back, for ``audit verify``, ``audit show`` and summaries."""
 
@@ -304,7 +332,7 @@ class TrailReader(Protocol):
         ...
 
 
-class Store(FlowStore, BatchStore, TrailReader, Protocol):
+class Store(FlowStore, BatchStore, DueReader, TrailReader, Protocol):
     """A whole store, as a batch run and the ``firmaio`` command use it."""
 
     async def close(self) -> None:

@@ -30,8 +30,8 @@ from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from procrastinate.schema import SchemaManager
 
 from firmaio.fsm.errors import StoreUnavailable
-from firmaio.fsm.machine import ISSUER_INITIAL, TERMINAL
 
+from ..store.due import PAGE
 from ..tenants import DEFAULT_TENANT
 from .runtime import Runtime
 
@@ -46,7 +46,7 @@ POOL_WAIT = 2.0
 gone, the lanes stop within this long (and the worker rides the outage out)."""
 
 SWEEP = "* * * * * */15"
-"""How often (cron, with seconds) a worker looks for open flows with no visit waiting."""
+"""How often (cron, with seconds) a worker looks for due flows with no visit waiting."""
 
 MAINTENANCE = "firmaio"
 """The queue of the periodic jobs below (each worker serves it, in a lane of its own)."""
@@ -83,17 +83,20 @@ async def retry_stalled(context: procrastinate.JobContext, timestamp: int) -> No
             await manager.finish_job(job, status=Status.FAILED, delete_job=True)
 
 
-UNVISITED = f"""
-SELECT f.id, f.tenant FROM flows f
- WHERE f.state NOT IN ({", ".join(f"'{state}'" for state in sorted(map(str, TERMINAL)))})
-   AND NOT (f.state = '{ISSUER_INITIAL}' AND f.seq = 0)
+UNVISITED = """
+SELECT f.id, f.tenant, f.due_at FROM flows f
+ WHERE f.due_at IS NOT NULL AND f.due_at <= %(now)s
+   AND (f.due_at > %(due)s OR (f.due_at = %(due)s AND f.id > %(id)s))
    AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.queueing_lock = f.id
                    AND j.status = 'todo')
    AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.lock = f.id
                    AND j.status = 'doing')
+ ORDER BY f.due_at, f.id LIMIT %(page)s
 """
-"""Open flows with no visit waiting or running (a job that failed, a flow stored by hand). A flow
-from a PDF with no record yet is left to the ``firmaio send`` that holds its fiscal code."""
+"""Flows due by now with no visit waiting or running (a job that failed, a flow stored by
+hand), a page after the last one read: only the due rows (the ``flows_due`` index), never a
+closed flow (its due time is NULL), nor a flow from a PDF with no record yet (left to the
+``firmaio send`` that holds its fiscal code)."""
 
 
 UNCOLLECTED = """
@@ -114,22 +117,30 @@ no visit waiting or running."""
 
 
 async def sweep(context: procrastinate.JobContext, timestamp: int) -> None:
-    """Queue a visit to every open flow that has none: no flow is left unwatched because a job
+    """Queue a visit to every due flow that has none: no flow is left unwatched because a job
     of it failed (a wrong key, a long outage) or because it was stored without one; and to
-    every SIGNED flow whose documents are still to be collected."""
+    every SIGNED flow whose documents are still to be collected (one signed before its tenant
+    collected has no due time)."""
     del timestamp
     runtime = _runtime(context)
     assert context.app is not None
-    if runtime.stopping:
-        return
-    rows = await context.app.connector.execute_query_all_async(UNVISITED)
-    if runtime.collecting:
+    if runtime.collecting and not runtime.stopping:
         tenants = sorted(runtime.collecting)
-        rows += await context.app.connector.execute_query_all_async(
+        rows = await context.app.connector.execute_query_all_async(
             UNCOLLECTED, tenants=tenants, default=DEFAULT_TENANT in tenants
         )
-    for row in rows:
-        await defer(context.app, [row["id"]], tenant=row["tenant"])
+        for row in rows:
+            await defer(context.app, [row["id"]], tenant=row["tenant"])
+    now, after = runtime.clock.now(), (float("-inf"), "")
+    while not runtime.stopping:
+        rows = await context.app.connector.execute_query_all_async(
+            UNVISITED, now=now, due=after[0], id=after[1], page=PAGE
+        )
+        for row in rows:
+            await defer(context.app, [row["id"]], tenant=row["tenant"])
+        if len(rows) < PAGE:
+            return
+        after = (float(rows[-1]["due_at"]), rows[-1]["id"])
 
 
 async def deliver(context: procrastinate.JobContext, timestamp: int, tenant: str) -> None:

@@ -19,7 +19,6 @@ from firmaio.fsm.driving import DurableDriver, Flow
 from firmaio.fsm.errors import ApiConfigurationError, ApiError, InvalidInput, StaleFlow
 from firmaio.fsm.machine import Trigger
 from firmaio.fsm.ports import Store
-from firmaio.fsm.trail import Outcome
 
 from ..checks import Asks
 from ..client import IssuerClient, check_settings
@@ -227,38 +226,20 @@ class Runtime:
         return did
 
     async def _due(self, driver: DurableDriver, flow: Flow, now: float) -> str:
+        due = driver.due(flow)  # the stored due time's computation, with this worker's settings
+        if due is None or due > now:  # visited early (another worker's settings): re-filed
+            await self.store.refile(flow.id, expected_seq=len(flow.history), due_at=due)
+            return "nothing_due"
         if flow.state in driver.engine.steps.driven or driver.intent(flow) is not None:
             await driver.advance(flow)
             return "driven"
-        due = driver.next_attempt(flow)
-        if due is not None:
-            if due <= now:
-                await driver.advance(flow)
-                return "later_attempt"
-            return "nothing_due"
-        if self._watch_due(driver, flow, now):
-            await driver.step(flow, Trigger.CHECK_STATUS)
-            return "checked"
-        return "nothing_due"
-
-    def _watch_due(self, driver: DurableDriver, flow: Flow, now: float) -> bool:
-        at = self._next_check(driver, flow)
-        return at is not None and now >= at
-
-    def _next_check(self, driver: DurableDriver, flow: Flow) -> float | None:
-        if flow.is_closed or Trigger.CHECK_STATUS not in driver.engine.allowed(flow.state):
-            return None
-        last = flow.history[-1].decided_at if flow.history else 0.0
-        return last + self.settings.watch_every
+        if driver.next_attempt(flow) is not None:
+            await driver.advance(flow)
+            return "later_attempt"
+        await driver.step(flow, Trigger.CHECK_STATUS)
+        return "checked"
 
     def _next_visit(self, driver: DurableDriver, flow: Flow) -> float | None:
-        now = self.clock.now()
-        if flow.state in driver.engine.steps.driven or driver.intent(flow) is not None:
-            if driver.stop_requested:
-                return now  # stopped at a step boundary: another worker goes on at once
-            refused = flow.history and flow.history[-1].outcome is Outcome.REFUSED
-            return now + self.settings.retry_after if refused else now
-        due = driver.next_attempt(flow)
-        if due is not None:
-            return due
-        return self._next_check(driver, flow)
+        """The flow's stored due time, the one computation (a flow stopped at a step boundary
+        is due at once: another worker goes on with it)."""
+        return driver.due(flow)

@@ -138,6 +138,7 @@ class AsyncStore:
         *,
         activation_deadline: float,
         now: float,
+        due_at: float | None,
         tenant: str | None = None,
         initial: State = State.READY,
     ) -> bool:
@@ -146,6 +147,7 @@ class AsyncStore:
             flow_id,
             activation_deadline=activation_deadline,
             now=now,
+            due_at=due_at,
             tenant=tenant,
             initial=initial,
         )
@@ -154,16 +156,39 @@ class AsyncStore:
         return await self._run(SqlStore.load, flow_id)
 
     async def open_intent(
-        self, flow_id: str, intent: str, *, expected_seq: int, now: float
-    ) -> None:
-        await self._run(SqlStore.open_intent, flow_id, intent, expected_seq=expected_seq, now=now)
-
-    async def append(
-        self, record: AuditRecord, *, expected_seq: int, close_intent: bool, now: float
+        self, flow_id: str, intent: str, *, expected_seq: int, now: float, due_at: float | None
     ) -> None:
         await self._run(
-            SqlStore.append, record, expected_seq=expected_seq, close_intent=close_intent, now=now
+            SqlStore.open_intent, flow_id, intent, expected_seq=expected_seq, now=now,
+            due_at=due_at,
+        )  # fmt: skip
+
+    async def append(
+        self, record: AuditRecord, *, expected_seq: int, close_intent: bool, now: float,
+        due_at: float | None,
+    ) -> None:  # fmt: skip
+        await self._run(
+            SqlStore.append, record, expected_seq=expected_seq, close_intent=close_intent,
+            now=now, due_at=due_at,
+        )  # fmt: skip
+
+    # -- DueReader ----------------------------------------------------------------------------
+
+    async def due(
+        self,
+        now: float,
+        *,
+        tenant: str | None = None,
+        every_tenant: bool = False,
+        after: tuple[float, str] | None = None,
+        limit: int = 500,
+    ) -> list[FlowRow]:
+        return await self._run(
+            SqlStore.due, now, tenant=tenant, every_tenant=every_tenant, after=after, limit=limit
         )
+
+    async def refile(self, flow_id: str, *, expected_seq: int, due_at: float | None) -> bool:
+        return await self._run(SqlStore.refile, flow_id, expected_seq=expected_seq, due_at=due_at)
 
     # -- BatchStore ---------------------------------------------------------------------------
 

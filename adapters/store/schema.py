@@ -131,7 +131,26 @@ V5 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5)
+CLOSED_NAMES = ("CANCELLED", "DOCUMENT_REFUSED", "EXPIRED", "FAILED", "REJECTED", "SIGNED")
+"""The terminal states' names in every table version so far, written into V6's SQL (a
+migration never reads the Python table; a test checks it against the running table's names)."""
+
+V6 = Migration(
+    6,
+    "each flow's due time (NULL: never, a closed flow), indexed: the long-running modes read only "
+    "the due rows. An open flow is filled as due at once (its last update): its first visit "
+    "re-files it with the due time its history gives; a flow from a PDF with no record yet "
+    "(only `firmaio send` holds its fiscal code) and a closed one get NULL",
+    (
+        "ALTER TABLE flows ADD COLUMN due_at DOUBLE PRECISION",
+        "UPDATE flows SET due_at = updated_at WHERE state NOT IN "
+        f"({', '.join(repr(name) for name in CLOSED_NAMES)}) "
+        "AND NOT (state = 'RECEIVED' AND seq = 0)",
+        "CREATE INDEX IF NOT EXISTS flows_due ON flows (due_at, id) WHERE due_at IS NOT NULL",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, V6)
 """Every migration, in order; the last one's version is this code's."""
 
 

@@ -1,18 +1,17 @@
 """The store's logic over a DB-API connection, the same SQL for SQLite and PostgreSQL.
 
-A ``flows`` row per flow (state, record count, open intent, head of the hash chain, tenant) and
-an ``audit_records`` row per record (canonical JSON, previous hash, own hash), and its event in
-``events`` (the outbox, :mod:`.outbox`, in the same transaction). Every write is one
-transaction and a compare-and-set on the record count, so of two processes driving one flow only
-one wins each step. The flows that need driving are those in a state some step is fired from
-(:attr:`firmaio.fsm.Steps.driven`), or with an open intent. Which process drives which flow is
-decided outside the store: one batch run, or a task queue (:mod:`firmaio.adapters.queue`).
+A ``flows`` row per flow (state, record count, open intent, head of the hash chain, tenant, due
+time) and an ``audit_records`` row per record (canonical JSON, previous hash, own hash), and its
+event in ``events`` (the outbox, :mod:`.outbox`). Every write is one transaction and a
+compare-and-set on the record count, so of two processes driving one flow only one wins each
+step; the record's event and the flow's due time (:mod:`firmaio.fsm.driving.due`, read by
+:mod:`.due`) are written in the same transaction. Which process drives which flow is decided
+outside the store: one batch run, or a task queue (:mod:`firmaio.adapters.queue`).
 
 Each flow records the version of the table it started on, and each record the version that wrote
 it; what is read is named as the running table names it (``versions``,
-:mod:`firmaio.fsm.trail.reading`), and a flow it cannot read is refused, untouched.
-
-These calls block: :class:`~firmaio.adapters.store.aio.AsyncStore` runs them off the event loop.
+:mod:`firmaio.fsm.trail.reading`), and a flow it cannot read is refused, untouched. These calls
+block: :class:`~firmaio.adapters.store.aio.AsyncStore` runs them off the event loop.
 """
 
 from __future__ import annotations
@@ -21,11 +20,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from firmaio.fsm.driving.due import first_due
 from firmaio.fsm.errors import InvalidInput, StaleFlow, StoreUnusable
 from firmaio.fsm.machine import DEFAULT_STEPS, VERSIONS, State, TableVersions
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.trail import AuditRecord, ChainLink, canonical, chain_hash, genesis
 
+from .due import DueRows
 from .failures import not_ours
 from .outbox import Outbox
 from .reading import LOAD, named, stored_flow
@@ -48,7 +49,7 @@ class _Cursor(Protocol):
     def rowcount(self) -> int: ...
 
 
-class SqlStore(Outbox):
+class SqlStore(Outbox, DueRows):
     """The store's logic over a DB-API connection; subclasses supply the dialect."""
 
     placeholder = "?"
@@ -177,22 +178,18 @@ class SqlStore(Outbox):
 
     _CREATE = (
         "INSERT INTO flows (id, state, seq, head_hash, activation_deadline, created_at,"
-        " updated_at, table_version, tenant, dossier_id, request_id)"
-        " VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (id) DO NOTHING"
+        " updated_at, table_version, due_at, tenant, dossier_id, request_id)"
+        " VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
     )
 
     def _new(
-        self,
-        flow_id: str,
-        deadline: float,
-        now: float,
-        *of: str | None,
+        self, flow_id: str, deadline: float, now: float, due: float | None, *of: str | None,
         initial: State = State.READY,
-    ) -> tuple[Any, ...]:
+    ) -> tuple[Any, ...]:  # fmt: skip
         """A new flow's row in ``initial`` of this table's version (``of``: tenant, dossier)."""
         version, request = self.versions.version, flow_id if initial is State.READY else None
-        return (flow_id, str(initial), genesis(flow_id), deadline, now, now, version, *of, request)
+        return (flow_id, str(initial), genesis(flow_id), deadline, now, now, version, due, *of,
+                request)  # fmt: skip
 
     def create(
         self,
@@ -200,12 +197,13 @@ class SqlStore(Outbox):
         *,
         activation_deadline: float,
         now: float,
+        due_at: float | None,
         tenant: str | None = None,
         initial: State = State.READY,
     ) -> bool:
         with self._statement() as cur:
-            new = self._new(flow_id, activation_deadline, now, tenant, None, initial=initial)
-            cur.execute(self._sql(self._CREATE), new)
+            new = (flow_id, activation_deadline, now, due_at, tenant, None)
+            cur.execute(self._sql(self._CREATE), self._new(*new, initial=initial))
             return bool(cur.rowcount == 1)
 
     def create_many(
@@ -222,10 +220,11 @@ class SqlStore(Outbox):
             "DO NOTHING",  # a flow stored without its dossier learns it; nothing else changes
             "DO UPDATE SET dossier_id = excluded.dossier_id WHERE flows.dossier_id IS NULL",
         )
+        due = first_due(State.READY, now)
         with self._transaction() as cur:
             cur.executemany(
                 self._sql(register),
-                [self._new(i, activation_deadline, now, tenant, dossier_id) for i in flow_ids],
+                [self._new(i, activation_deadline, now, due, tenant, dossier_id) for i in flow_ids],
             )
 
     def load(self, flow_id: str) -> StoredFlow | None:
@@ -234,21 +233,24 @@ class SqlStore(Outbox):
             rows = cur.fetchall()
         return stored_flow(flow_id, rows, self.versions)
 
-    def open_intent(self, flow_id: str, intent: str, *, expected_seq: int, now: float) -> None:
+    def open_intent(
+        self, flow_id: str, intent: str, *, expected_seq: int, now: float, due_at: float | None
+    ) -> None:
         with self._statement() as cur:
             cur.execute(
                 self._sql(
-                    "UPDATE flows SET intent = ?, intent_at = ?, updated_at = ? "
+                    "UPDATE flows SET intent = ?, intent_at = ?, updated_at = ?, due_at = ? "
                     "WHERE id = ? AND seq = ? AND intent IS NULL"
                 ),
-                (intent, now, now, flow_id, expected_seq),
+                (intent, now, now, due_at, flow_id, expected_seq),
             )
             if cur.rowcount != 1:
                 raise StaleFlow(flow_id, expected_seq)
 
     def append(
-        self, record: AuditRecord, *, expected_seq: int, close_intent: bool, now: float
-    ) -> None:
+        self, record: AuditRecord, *, expected_seq: int, close_intent: bool, now: float,
+        due_at: float | None,
+    ) -> None:  # fmt: skip
         flow_id = record.flow_id
         if record.seq != expected_seq + 1:
             raise InvalidInput(f"record {record.seq} cannot follow record {expected_seq}")
@@ -270,13 +272,13 @@ class SqlStore(Outbox):
             cur.execute(
                 self._sql(
                     "UPDATE flows SET state = ?, seq = ?, head_hash = ?, updated_at = ?, "
-                    "request_id = COALESCE(request_id, ?), "
+                    "request_id = COALESCE(request_id, ?), due_at = ?, "
                     "intent = CASE WHEN ? THEN NULL ELSE intent END, "
                     "intent_at = CASE WHEN ? THEN NULL ELSE intent_at END "
                     "WHERE id = ? AND seq = ?"
                 ),
                 (
-                    *(str(record.target), record.seq, digest, now, learnt),
+                    *(str(record.target), record.seq, digest, now, learnt, due_at),
                     *(close_intent, close_intent, flow_id, expected_seq),
                 ),
             )

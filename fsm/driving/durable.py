@@ -26,7 +26,9 @@ from ..errors import InvalidInput, StaleFlow
 from ..machine.order import Order
 from ..ports import Clock, FlowStore, SetupApi, SignatureApi, StatusReader, StepTracer
 from ..redact import redact_text
+from .collect import CollectPolicy
 from .driver import Driver, PollingPolicy
+from .due import DEFAULT_RETRY_AFTER, DEFAULT_WATCH_EVERY, DuePolicy, due_at
 from .engine import Engine, Flow
 from .hooks import Hooks
 from .journal import Boundary, Journal
@@ -60,12 +62,38 @@ class DurableDriver(Driver):
         store: FlowStore,
         *,
         on_boundary: Boundary | None = None,
+        watch_every: float | None = DEFAULT_WATCH_EVERY,
+        retry_after: float = DEFAULT_RETRY_AFTER,
+        collect: CollectPolicy | None = None,
         **options: Unpack[DriverOptions],
     ) -> None:
         super().__init__(api, clock, **options)
         self.store = store
-        self.journal: Journal = Journal(store, clock, self.engine.steps, on_boundary)
+        self.due_policy = DuePolicy(self.resend, self.policy, watch_every, retry_after, collect)
+        """What each flow's stored due time is computed with (:mod:`fsm.driving.due`): this
+        driver's later attempts and polling, a status check every ``watch_every`` seconds at
+        rest, a refused or failed step tried again after ``retry_after``, a SIGNED flow's
+        documents fetched on ``collect``'s schedule where they are collected on their own."""
+        self.journal: Journal = Journal(
+            store, clock, self.engine.steps, on_boundary, due=self._due_with
+        )
         """Writes each step and keeps each flow's open intent between steps."""
+
+    def due(self, flow: Flow) -> float | None:
+        """When ``flow`` is next due (clock time; None: never), as its store keeps it: the
+        one computation of :func:`~fsm.driving.due.due_at`, with this driver's policies."""
+        return self._due_with(flow, self.intent(flow), self.journal.intent_at(flow.id))
+
+    def _due_with(
+        self, flow: Flow, intent: str | None, intent_at: float | None, made: float = 0.0
+    ) -> float | None:
+        # a flow with no record yet is due from when it was made (``made``, where known; a
+        # stored one, some time before now)
+        since = flow.entered_at if flow.entered_at is not None else made
+        return due_at(
+            self.engine, self.due_policy, flow.state, flow.history, since=since,
+            intent=intent, intent_at=intent_at,
+        )  # fmt: skip
 
     async def open(
         self,
@@ -95,12 +123,13 @@ class DurableDriver(Driver):
                 "nothing was done"
             )
         if stored is None:
-            flow = self.new_flow(request_id)
+            flow, now = self.new_flow(request_id), self.clock.now()
             created = await self.store.create(
                 flow.id,
                 activation_deadline=flow.activation_deadline,
-                now=self.clock.now(),
+                now=now,
                 tenant=tenant,
+                due_at=self._due_with(flow, None, None, now),
             )
             if created:
                 self.journal.loaded(flow.id, None)
@@ -118,12 +147,14 @@ class DurableDriver(Driver):
         flow = self.new_order_flow(flow_id, order)  # checks the order before anything is written
         stored = await self.store.load(flow_id)
         if stored is None:
+            now = self.clock.now()
             created = await self.store.create(
                 flow.id,
                 activation_deadline=flow.activation_deadline,
-                now=self.clock.now(),
+                now=now,
                 tenant=tenant,
                 initial=flow.initial,
+                due_at=self._due_with(flow, None, None, now),
             )
             if created:
                 self.journal.loaded(flow.id, None)

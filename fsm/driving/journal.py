@@ -31,16 +31,28 @@ Boundary = Callable[[str, Flow, str], None]
 """Called with the point (``before_call``, ``after_call``, ``after_write``), the flow and the
 trigger."""
 
+DueOf = Callable[[Flow, str | None, float | None], float | None]
+"""When a flow is next due, given its open intent and when that was opened
+(:func:`fsm.driving.due.due_at`): written with each record and intent, in its transaction."""
+
 
 class Journal:
     """Writes a driver's steps to ``store`` (see the module docstring), and keeps each flow's
     open intent between steps."""
 
     def __init__(
-        self, store: FlowStore, clock: Clock, steps: Steps, on_boundary: Boundary | None = None
+        self,
+        store: FlowStore,
+        clock: Clock,
+        steps: Steps,
+        on_boundary: Boundary | None = None,
+        *,
+        due: DueOf,
     ) -> None:
         self.store, self.clock, self.steps = store, clock, steps
         self.on_boundary = on_boundary
+        self.due = due
+        """Each write's due time, from the flow as it will stand once written."""
         self._intents: dict[str, str | None] = {}
         self._intent_at: dict[str, float] = {}
 
@@ -51,6 +63,10 @@ class Journal:
     def intent(self, flow_id: str) -> str | None:
         """The trigger of the flow's open intent, if any."""
         return self._intents.get(flow_id)
+
+    def intent_at(self, flow_id: str) -> float | None:
+        """When the flow's open intent was opened, if it has one."""
+        return self._intent_at.get(flow_id) if self._intents.get(flow_id) else None
 
     def unknown_since(self, flow_id: str, errored: float | None) -> float | None:
         """Since when the outcome of the flow's call with effects is unknown, given when its
@@ -86,7 +102,10 @@ class Journal:
                     f"{self.steps.recovery_of.get(opened, 'its recovery')} first (advance() does)"
                 )
             now = self.clock.now()
-            await self.store.open_intent(flow.id, str(trigger), expected_seq=expected, now=now)
+            due = self.due(flow, str(trigger), now)
+            await self.store.open_intent(
+                flow.id, str(trigger), expected_seq=expected, now=now, due_at=due
+            )
             self._intents[flow.id] = str(trigger)
             self._intent_at[flow.id] = now
         self._boundary("before_call", flow, trigger)
@@ -118,10 +137,13 @@ class Journal:
     async def _write(
         self, flow: Flow, record: AuditRecord, expected: int, *, close_intent: bool
     ) -> None:
+        intent = None if close_intent else self._intents.get(flow.id)
+        due = self.due(flow, intent, self._intent_at.get(flow.id) if intent else None)
         try:
             await self.store.append(
-                record, expected_seq=expected, close_intent=close_intent, now=self.clock.now()
-            )
+                record, expected_seq=expected, close_intent=close_intent, now=self.clock.now(),
+                due_at=due,
+            )  # fmt: skip
         except StaleFlow:
             del flow.history[expected:]  # forget what was not written; reload to go on
             flow.state = fold(flow.history, flow.initial)

@@ -162,7 +162,7 @@ def invalid_id(argv: list[str]) -> bool:
 def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("fuzz") / "flows.sqlite"
     store = open_store(str(path))
-    store.create("01ARZ3NDEKTSV4RRFFQ69G5FAV", activation_deadline=1.0, now=0.0)
+    store.create("01ARZ3NDEKTSV4RRFFQ69G5FAV", activation_deadline=1.0, now=0.0, due_at=0.0)
     store.checkpoint()
     store.close()
     return path

@@ -231,7 +231,7 @@ def test_run_leaves_a_flow_awaiting_its_send_and_goes_on(api_env: Sandbox, tmp_p
     db = str(tmp_path / "flows.sqlite")
     store = open_store(db)
     try:
-        store.create("01JAWAITSSEND0000000000001", activation_deadline=0.0, now=0.0,
+        store.create("01JAWAITSSEND0000000000001", activation_deadline=0.0, now=0.0, due_at=None,
                      initial=State.RECEIVED)  # fmt: skip
     finally:
         store.close()

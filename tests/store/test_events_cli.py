@@ -134,7 +134,7 @@ def test_the_feed_serves_every_event_once_and_waits_for_new_ones(open_db: Opener
     writer = open_db()
     stored(writer, records_to(State.NOTIFIED), tenant="comune-a")
     later = records_to(State.NOTIFIED, OTHER)
-    writer.create(OTHER, activation_deadline=0, now=0)
+    writer.create(OTHER, activation_deadline=0, now=0, due_at=None)
 
     async def main_() -> list[StoredEvent]:
         store = open_async_store(db)
@@ -144,7 +144,12 @@ def test_the_feed_serves_every_event_once_and_waits_for_new_ones(open_db: Opener
                 seen.append(event)
                 if len(seen) == 2:  # caught up: the next one is committed while it waits
                     await asyncio.to_thread(
-                        writer.append, later[0], expected_seq=0, close_intent=False, now=0
+                        writer.append,
+                        later[0],
+                        expected_seq=0,
+                        close_intent=False,
+                        now=0,
+                        due_at=None,
                     )
                 if event.flow_id == OTHER:
                     break

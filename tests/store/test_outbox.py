@@ -36,9 +36,17 @@ def stored(
     store: Store, records: list[AuditRecord], tenant: str | None = None, continuing: bool = False
 ) -> None:
     if not continuing:
-        store.create(records[0].flow_id, activation_deadline=START + 60, now=START, tenant=tenant)
+        store.create(
+            records[0].flow_id,
+            activation_deadline=START + 60,
+            now=START,
+            due_at=None,
+            tenant=tenant,
+        )
     for record in records:
-        store.append(record, expected_seq=record.seq - 1, close_intent=False, now=START)
+        store.append(
+            record, expected_seq=record.seq - 1, close_intent=False, now=START, due_at=None
+        )
 
 
 def test_each_record_writes_one_event_in_order(open_db: Opener) -> None:
@@ -91,7 +99,7 @@ def test_a_record_whose_transaction_fails_leaves_no_event(
 
     monkeypatch.setattr(store, "_emit", emit_then_fail)
     with pytest.raises(StoreError, match="disk is full"):
-        store.append(second, expected_seq=1, close_intent=False, now=START)
+        store.append(second, expected_seq=1, close_intent=False, now=START, due_at=None)
     monkeypatch.undo()
     assert [e.seq for e in store.events()] == [1]
     loaded = store.load(RID)
@@ -103,7 +111,7 @@ def test_a_record_whose_transaction_fails_leaves_no_event(
         (f"{RID}/2",),
     )
     with pytest.raises(StoreError):
-        store.append(second, expected_seq=1, close_intent=False, now=START)
+        store.append(second, expected_seq=1, close_intent=False, now=START, due_at=None)
     loaded = store.load(RID)
     assert loaded is not None
     assert len(loaded.records) == 1
@@ -115,11 +123,13 @@ def test_the_feed_pages_through_every_event_exactly_once(open_db: Opener) -> Non
     filters narrow the same order."""
     store = open_db()
     a, b = records_to(State.NOTIFIED), records_to(State.REJECTED, OTHER)
-    store.create(RID, activation_deadline=START + 60, now=START, tenant="comune-a")
-    store.create(OTHER, activation_deadline=START + 60, now=START)
+    store.create(RID, activation_deadline=START + 60, now=START, due_at=None, tenant="comune-a")
+    store.create(OTHER, activation_deadline=START + 60, now=START, due_at=None)
     for i in range(max(len(a), len(b))):
         for record in (a[i:i + 1] + b[i:i + 1]):  # fmt: skip
-            store.append(record, expected_seq=record.seq - 1, close_intent=False, now=START)
+            store.append(
+                record, expected_seq=record.seq - 1, close_intent=False, now=START, due_at=None
+            )
     seen, cursor = [], None
     while page := store.events(after=cursor, limit=2):
         seen.extend(page)
@@ -195,8 +205,8 @@ class StuckAppend:
             return learnt
 
         store._emit = emit_and_wait  # type: ignore[method-assign]
-        store.create(record.flow_id, activation_deadline=START + 60, now=START)
-        options = {"expected_seq": 0, "close_intent": False, "now": START}
+        store.create(record.flow_id, activation_deadline=START + 60, now=START, due_at=None)
+        options = {"expected_seq": 0, "close_intent": False, "now": START, "due_at": None}
         self.thread = threading.Thread(target=store.append, args=(record,), kwargs=options)
         self.thread.start()
         assert self.inserted.wait(30)

@@ -26,9 +26,13 @@ def stored_flow(
     store = open_db()
     engine = default_engine()
     flow = engine.new_flow(request_id, now=START)
-    assert store.create(request_id, activation_deadline=flow.activation_deadline, now=START)
+    assert store.create(
+        request_id, activation_deadline=flow.activation_deadline, now=START, due_at=START
+    )
     for record in fire_rows(engine, flow, prefix_to(target)):
-        store.append(record, expected_seq=record.seq - 1, close_intent=False, now=START)
+        store.append(
+            record, expected_seq=record.seq - 1, close_intent=False, now=START, due_at=START
+        )
     return store, flow
 
 
@@ -55,7 +59,9 @@ def test_a_stored_flow_restores_identically(open_db: Opener) -> None:
     restored = default_engine().restore(RID, loaded.activation_deadline, loaded.records)
     assert (restored.state, restored.fallback) == (flow.state, flow.fallback)
     assert intact(store)
-    assert not store.create(RID, activation_deadline=0, now=0), "an existing flow is left alone"
+    assert not store.create(RID, activation_deadline=0, now=0, due_at=0), (
+        "an existing flow is left alone"
+    )
 
 
 def test_two_writers_never_both_win(open_db: Opener) -> None:
@@ -65,9 +71,9 @@ def test_two_writers_never_both_win(open_db: Opener) -> None:
     engine = default_engine()
     expected = len(flow.history)
     mine = engine.fire(flow, Trigger.NOTIFY, Answer.sent("M1"), now=START)
-    first.append(mine, expected_seq=expected, close_intent=False, now=START)
+    first.append(mine, expected_seq=expected, close_intent=False, now=START, due_at=START)
     with pytest.raises(StaleFlow, match="changed by another process"):
-        second.append(mine, expected_seq=expected, close_intent=False, now=START)
+        second.append(mine, expected_seq=expected, close_intent=False, now=START, due_at=START)
     loaded = second.load(RID)
     assert loaded is not None
     assert len(loaded.records) == expected + 1
@@ -78,9 +84,9 @@ def test_an_intent_is_opened_once(open_db: Opener) -> None:
     """Only one process may open the notification intent at a given point."""
     store, flow = stored_flow(open_db, State.WAIT_FOR_SIGNATURE)
     other = open_db()
-    store.open_intent(RID, "notify", expected_seq=len(flow.history), now=START)
+    store.open_intent(RID, "notify", expected_seq=len(flow.history), now=START, due_at=START)
     with pytest.raises(StaleFlow):
-        other.open_intent(RID, "notify", expected_seq=len(flow.history), now=START)
+        other.open_intent(RID, "notify", expected_seq=len(flow.history), now=START, due_at=START)
     loaded = other.load(RID)
     assert loaded is not None
     assert loaded.intent == "notify"
@@ -92,7 +98,9 @@ def test_a_flow_keeps_the_tenant_it_was_created_for(open_db: Opener) -> None:
     store = open_db()
     store.create_many([RID], activation_deadline=START + 120, now=START, tenant="comune-a")
     store.create_many([RID], activation_deadline=START + 120, now=START, tenant="comune-b")
-    assert not store.create(RID, activation_deadline=START + 120, now=START, tenant="comune-b")
+    assert not store.create(
+        RID, activation_deadline=START + 120, now=START, due_at=START, tenant="comune-b"
+    )
     [row] = store.rows([RID])
     assert row.tenant == "comune-a"
     loaded = store.load(RID)
@@ -118,7 +126,7 @@ def test_resting_flows_need_no_driving_unless_an_intent_is_open(open_db: Opener)
     """NOTIFIED needs no driving; an open intent makes a flow pending whatever its state."""
     store, flow = stored_flow(open_db, State.FALLBACK_SUGGESTED)
     assert store.pending([RID]) == 0
-    store.open_intent(RID, "notify", expected_seq=len(flow.history), now=START)
+    store.open_intent(RID, "notify", expected_seq=len(flow.history), now=START, due_at=START)
     assert store.pending([RID]) == 1
 
 

@@ -118,7 +118,7 @@ def test_an_empty_database_is_no_store_to_read(
 def test_a_read_writes_nothing_to_a_real_store(tmp_path: Path) -> None:
     path = str(tmp_path / "flows.sqlite")
     store = open_store(path)
-    store.create("R1", activation_deadline=100.0, now=1.0)
+    store.create("R1", activation_deadline=100.0, now=1.0, due_at=1.0)
     store.close()
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     out = io.StringIO()
@@ -129,7 +129,7 @@ def test_a_read_writes_nothing_to_a_real_store(tmp_path: Path) -> None:
     reader = open_store(path, read_only=True)
     try:
         with pytest.raises(StoreUnusable, match="read-only"):
-            reader.create("R2", activation_deadline=100.0, now=1.0)
+            reader.create("R2", activation_deadline=100.0, now=1.0, due_at=1.0)
     finally:
         reader.close()
 

@@ -186,6 +186,7 @@ def test_without_the_migration_the_next_release_refuses_and_changes_nothing(
     release = next_release(tmp_path, migration=False, bump=bump)
     db = tmp_path / "flows.sqlite"
     shutil.copy(GOLDEN / "flows.sqlite", db)
+    open_store(str(db)).close()  # at this code's schema first: the refusal must change nothing
     fallback = flow_of(manifest, "fallback given; the QTSP then rejected it")
     open_store(str(db)).close()  # the schema migrated first (V5, the outbox): the flow's the point
     before = digest(db)

@@ -45,12 +45,15 @@ def write_as_version_1(db: str) -> None:
             (NEW_FLOW, []),
         ):
             flow = engine.new_flow(flow_id, now=START)
-            store.create(flow_id, activation_deadline=START + 120, now=START)
+            store.create(flow_id, activation_deadline=START + 120, now=START, due_at=START)
             with capture_logs():
                 for seq, (trigger, guard) in enumerate(steps, start=1):
                     record = engine.fire(flow, trigger, witness(guard), now=START + seq)
                     old = old_record(record, through_removed_row=trigger == "notify")
-                    store.append(old, expected_seq=seq - 1, close_intent=False, now=START + seq)
+                    store.append(
+                        old, expected_seq=seq - 1, close_intent=False, now=START + seq,
+                        due_at=START + seq,
+                    )  # fmt: skip
     finally:
         store.close()
 

@@ -24,7 +24,7 @@ class Flaky:
     def __init__(self, failures: int) -> None:
         self.failures, self.reads = failures, 0
 
-    async def rows(self, ids: object = None) -> list[object]:
+    async def due(self, now: float, **_: object) -> list[object]:
         self.reads += 1
         if self.reads <= self.failures:
             raise StoreUnavailable("PostgreSQL store db:5432 cannot be reached (restarting)")
