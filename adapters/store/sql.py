@@ -28,6 +28,7 @@ from firmaio.fsm.trail import AuditRecord, ChainLink, canonical, chain_hash, gen
 
 from .failures import not_ours
 from .outbox import Outbox
+from .paging import Paging
 from .reading import LOAD, named, stored_flow
 from .schema import (
     MIGRATIONS,
@@ -48,7 +49,7 @@ class _Cursor(Protocol):
     def rowcount(self) -> int: ...
 
 
-class SqlStore(Outbox):
+class SqlStore(Outbox, Paging):
     """The store's logic over a DB-API connection; subclasses supply the dialect."""
 
     placeholder = "?"
