@@ -83,14 +83,18 @@ class StoreVerdict:
 
 async def _checked(
     store: TrailReader, row: FlowRow, links: list[ChainLink], versions: TableVersions
-) -> tuple[FlowRow, list[ChainLink]]:
+) -> tuple[FlowRow, list[ChainLink], BrokenChain | None]:
+    """The flow's row and records, and what is wrong with its chain, if anything."""
     found = verify_chain(row.flow_id, links, row.seq, row.head_hash, row.state, versions=versions)
     if found is not None:  # a write between two reads of a live store looks like an
         fresh = await store.rows([row.flow_id])  # insertion: read both again, in order
         links = await store.links(row.flow_id)
         if fresh:
             row = fresh[0]
-    return row, links
+        found = verify_chain(
+            row.flow_id, links, row.seq, row.head_hash, row.state, versions=versions
+        )
+    return row, links, found
 
 
 async def verify_store(
@@ -125,14 +129,11 @@ async def verify_store(
     while read := await store.trail_page(after, page):
         after = read[-1][0].flow_id
         for stored, stored_links in read:
-            row, links = await _checked(store, stored, stored_links, versions)
+            row, links, found = await _checked(store, stored, stored_links, versions)
             flows, records = flows + 1, records + len(links)
             digest.add(row.flow_id, row.seq, row.head_hash)
             if heads is not None:
                 heads[row.flow_id] = (row.seq, row.head_hash)
-            found = verify_chain(
-                row.flow_id, links, row.seq, row.head_hash, row.state, versions=versions
-            )
             if found is not None:
                 broken.append(found)
             if checkpoint is not None:

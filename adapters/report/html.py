@@ -33,14 +33,19 @@ def _environment() -> Environment:
     return env
 
 
+@cache
+def _css() -> Markup:
+    env = _environment()
+    return Markup(env.loader.get_source(env, "report.css")[0] if env.loader else "")
+
+
 def render_page(template: str, **context: Any) -> str:
     """One page of the report: ``template`` with the stylesheet inlined, the time it was made,
     the table's states and bases."""
     env = _environment()
-    css = env.loader.get_source(env, "report.css")[0] if env.loader else ""
     made_utc, made_rome = times(datetime.now(tz=UTC).timestamp())
     return env.get_template(template).render(
-        css=Markup(css),
+        css=_css(),
         made_utc=made_utc,
         made_rome=made_rome,
         states=[str(s) for s in State],

@@ -8,8 +8,10 @@ the way in (they are masked when recorded), and no key is ever read here.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from firmaio.fsm.diagrams import View, overview, path_on, row_of
@@ -136,6 +138,18 @@ def checkpoint_verdict(
     return f"matches the checkpoint (its first {seq} records are the ones it signed)", True
 
 
+@lru_cache(maxsize=512)
+def _drawing(
+    prefix: str, visited: frozenset[str], taken: tuple[tuple[str, tuple[int, ...]], ...]
+) -> str:
+    """The overview with a path drawn on it: flows that took the same path share it."""
+    return highlight(overview_svg(), prefix, visited, {edge: list(steps) for edge, steps in taken})
+
+
+def _steps(taken: dict[str, list[int]]) -> Iterator[tuple[str, tuple[int, ...]]]:
+    return ((edge, tuple(steps)) for edge, steps in taken.items())
+
+
 def flow_section(
     view: View,
     stored: StoredFlow,
@@ -159,7 +173,7 @@ def flow_section(
         anchor=f"flow-{stored.flow_id}",
         state=state,
         at_rest=state in {str(s) for s in DEFAULT_STEPS.resting},
-        svg=highlight(overview_svg(), f"f{index}-", visited, taken),
+        svg=_drawing(f"f{index}-", frozenset(visited), tuple(_steps(taken))),
         steps=[
             PathStep(
                 s.record.seq,
