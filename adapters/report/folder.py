@@ -14,6 +14,8 @@ held is a page, the verdict and the counts, never the store; the summary is writ
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,11 +37,24 @@ ATTENTION = 500
 """How many of the flows that need a look the summary lists (the list pages mark them all)."""
 
 
+_PLAIN = re.compile(r"[0-9A-Za-z_-]{1,128}")
+
+
+def page_of(flow_id: str) -> str:
+    """A flow's page, under ``flows/``: named by its id, or, for an id that is not plain letters,
+    digits, ``-`` and ``_`` (a store's rows are not trusted: ``../x`` never names a path), by
+    the id's hash."""
+    if _PLAIN.fullmatch(flow_id):
+        return f"flows/{flow_id}.html"
+    return f"flows/id-{hashlib.sha256(flow_id.encode()).hexdigest()[:32]}.html"
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One flow on a list page."""
 
     flow_id: str
+    page: str
     state: str
     tenant: str | None
     records: int
@@ -94,10 +109,11 @@ async def write_folder(
                 moved = against_checkpoint(verdict.checkpoint, row.flow_id, links)
             section = flow_section(view, stored, row.state, verdict, 1, (broken, moved))
             html = render_page("flow.html.j2", s=section, n=len(lists), **shared)
-            (folder / "flows" / f"{row.flow_id}.html").write_text(html, encoding="utf-8")
+            page_name = page_of(row.flow_id)
+            (folder / page_name).write_text(html, encoding="utf-8")
             held.append(
-                Entry(row.flow_id, row.state, row.tenant, len(links), section.at_rest,
-                      section.chain_ok, section.checkpoint, section.checkpoint_ok)
+                Entry(row.flow_id, page_name, row.state, row.tenant, len(links),
+                      section.at_rest, section.chain_ok, section.checkpoint, section.checkpoint_ok)
             )  # fmt: skip
             _count(tally, row, stored)
     if held:
@@ -115,7 +131,7 @@ async def write_folder(
         list_pages=lists,
         diagram=highlight(overview_svg(), "overview-", (), {}),
         checkpoint_made=checkpoint_made(verdict),
-        flow_href=lambda flow_id: f"flows/{flow_id}.html",
+        flow_href=page_of,
         **shared,
     )
     (folder / "index.html").write_text(index, encoding="utf-8")

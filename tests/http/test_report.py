@@ -239,6 +239,26 @@ def test_a_folder_report_links_every_page_both_ways(made: Made, tmp_path: Path) 
     assert set().union(*map(set, linked.values())) | {index} == pages
 
 
+def test_a_flow_id_that_is_no_file_name_never_names_a_path(made: Made, tmp_path: Path) -> None:
+    """A row written into the database by hand with the id ``../../escaped`` gets a page named
+    by its id's hash, inside the folder, linked from its list page; nothing is written outside."""
+    db = tmp_path / "flows.sqlite"
+    shutil.copy(made.db, db)
+    with sqlite3.connect(db) as connection:
+        connection.execute(
+            "INSERT INTO flows (id, state, seq, head_hash, activation_deadline, created_at, "
+            "updated_at) VALUES ('../../escaped', 'READY', 0, 'x', 0, 0, 0)"
+        )
+    folder = tmp_path / "a" / "b" / "review"
+    assert _run("report", "--db", str(db), "--out", str(folder))[0] == 20  # its head is wrong
+    assert not (tmp_path / "a" / "escaped.html").exists()
+    written = {p.relative_to(tmp_path) for p in tmp_path.rglob("*.html")}
+    assert all(p.parts[:3] == ("a", "b", "review") for p in written)
+    [odd] = [p for p in (folder / "flows").iterdir() if p.stem.startswith("id-")]
+    assert "../../escaped" in odd.read_text()
+    assert f'href="flows/{odd.name}"' in (folder / "list-1.html").read_text()
+
+
 def test_one_file_is_refused_for_a_store_larger_than_it_shows(
     made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
