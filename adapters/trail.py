@@ -18,11 +18,12 @@ from firmaio.fsm.trail import (
     Checkpoint,
     against_checkpoint,
     check_key,
-    heads_digest,
     verify_chain,
 )
+from firmaio.fsm.trail.checkpoint import HeadsDigest
 
 from .key_files import read_key_file
+from .store.paging import PAGE
 
 KEY_ENV = "FIRMAIO_CHECKPOINT_KEY"
 """The environment variable that may hold the checkpoint key (instead of ``--key-file``)."""
@@ -30,9 +31,10 @@ KEY_ENV = "FIRMAIO_CHECKPOINT_KEY"
 
 @dataclass
 class StoreVerdict:
-    """What checking every chain of a store found."""
+    """What checking every chain of a store found. It holds counts and what is wrong, never
+    the store's flows: the store is read a page at a time."""
 
-    rows: list[FlowRow]
+    flows: int
     records: int
     broken: list[BrokenChain]
     digest: str
@@ -44,14 +46,13 @@ class StoreVerdict:
     """Flows whose trail is not the one the checkpoint signed."""
     store_id: str = ""
     """The id kept in the store checked (what a checkpoint of it names)."""
-
-    @property
-    def uncovered(self) -> list[str]:
-        """Flows of the store the checkpoint does not know (newer than it): nothing of theirs
-        is vouched for by it. Empty without a checkpoint that holds."""
-        if self.checkpoint is None:
-            return []
-        return [r.flow_id for r in self.rows if r.flow_id not in self.checkpoint.heads]
+    uncovered: int = 0
+    """Flows of the store the checkpoint does not know (newer than it): nothing of theirs
+    is vouched for by it. 0 without a checkpoint that holds."""
+    heads: dict[str, tuple[int, str]] | None = None
+    """Every flow's record count and head, kept only when asked (to sign a checkpoint)."""
+    last_id: str | None = None
+    """The last flow checked, by id (flows stored later may sort before it, most after)."""
 
     @property
     def intact(self) -> bool:
@@ -73,22 +74,27 @@ class StoreVerdict:
         return next((b for b in self.rewritten if b.flow_id == flow_id), None)
 
     def to_checkpoint(self, store: str, made_at: float) -> Checkpoint:
-        """A checkpoint of the heads read, naming the store by its id."""
-        heads = {r.flow_id: (r.seq, r.head_hash) for r in self.rows}
-        return Checkpoint(store, made_at, heads, self.store_id)
+        """A checkpoint of the heads read, naming the store by its id (the verdict must have
+        been made with ``keep_heads=True``)."""
+        if self.heads is None:
+            raise InvalidInput("the heads were not kept: verify with keep_heads=True to sign")
+        return Checkpoint(store, made_at, self.heads, self.store_id)
 
 
 async def _checked(
-    store: TrailReader, row: FlowRow, versions: TableVersions
-) -> tuple[FlowRow, list[ChainLink]]:
-    links = await store.links(row.flow_id)
+    store: TrailReader, row: FlowRow, links: list[ChainLink], versions: TableVersions
+) -> tuple[FlowRow, list[ChainLink], BrokenChain | None]:
+    """The flow's row and records, and what is wrong with its chain, if anything."""
     found = verify_chain(row.flow_id, links, row.seq, row.head_hash, row.state, versions=versions)
-    if found is not None:  # a write between the two reads (a live store) looks like an
+    if found is not None:  # a write between two reads of a live store looks like an
         fresh = await store.rows([row.flow_id])  # insertion: read both again, in order
         links = await store.links(row.flow_id)
         if fresh:
             row = fresh[0]
-    return row, links
+        found = verify_chain(
+            row.flow_id, links, row.seq, row.head_hash, row.state, versions=versions
+        )
+    return row, links, found
 
 
 async def verify_store(
@@ -97,10 +103,15 @@ async def verify_store(
     checkpoint_problem: str | None = None,
     *,
     versions: TableVersions = VERSIONS,
+    keep_heads: bool = False,
+    page: int = PAGE,
 ) -> StoreVerdict:
     """Check every chain of ``store`` (and, given one, against a checkpoint: a checkpoint of
     another store, by the id kept in the store, is refused); each record's states are read
-    through ``versions`` from the table version that wrote it."""
+    through ``versions`` from the table version that wrote it.
+
+    The store is read ``page`` flows at a time, by id: what is held is a page and what is
+    wrong, plus, with ``keep_heads``, every flow's head (what a checkpoint signs)."""
     store_id = await store.store_id()
     if checkpoint is not None and checkpoint.store_id != store_id:
         checkpoint_problem = (
@@ -110,36 +121,41 @@ async def verify_store(
         checkpoint = None
     broken: list[BrokenChain] = []
     rewritten: list[BrokenChain] = []
-    rows: list[FlowRow] = []
-    records = 0
-    for stored in await store.rows():
-        row, links = await _checked(store, stored, versions)
-        rows.append(row)
-        records += len(links)
-        found = verify_chain(
-            row.flow_id, links, row.seq, row.head_hash, row.state, versions=versions
-        )
-        if found is not None:
-            broken.append(found)
-        if checkpoint is not None:
-            moved = against_checkpoint(checkpoint, row.flow_id, links)
-            if moved is not None:
-                rewritten.append(moved)
+    heads: dict[str, tuple[int, str]] | None = {} if keep_heads else None
+    unseen: set[str] = set() if checkpoint is None else set(checkpoint.heads)
+    digest = HeadsDigest()
+    flows = records = uncovered = 0
+    after: str | None = None
+    while read := await store.trail_page(after, page):
+        after = read[-1][0].flow_id
+        for stored, stored_links in read:
+            row, links, found = await _checked(store, stored, stored_links, versions)
+            flows, records = flows + 1, records + len(links)
+            digest.add(row.flow_id, row.seq, row.head_hash)
+            if heads is not None:
+                heads[row.flow_id] = (row.seq, row.head_hash)
+            if found is not None:
+                broken.append(found)
+            if checkpoint is not None:
+                unseen.discard(row.flow_id)
+                uncovered += row.flow_id not in checkpoint.heads
+                moved = against_checkpoint(checkpoint, row.flow_id, links)
+                if moved is not None:
+                    rewritten.append(moved)
     for orphan in await store.orphan_flow_ids():
         broken.append(
             BrokenChain(orphan, 1, "inserted", "records of a flow the store does not have")
         )
     if checkpoint is not None:
-        present = {row.flow_id for row in rows}
         rewritten.extend(
             moved
-            for flow_id in sorted(set(checkpoint.heads) - present)
+            for flow_id in sorted(unseen)
             if (moved := against_checkpoint(checkpoint, flow_id, None)) is not None
         )
-    digest = heads_digest((r.flow_id, r.seq, r.head_hash) for r in rows)
     return StoreVerdict(
-        rows, records, broken, digest, checkpoint, checkpoint_problem, rewritten, store_id
-    )
+        flows, records, broken, digest.hexdigest(), checkpoint, checkpoint_problem,
+        rewritten, store_id, uncovered, heads, after,
+    )  # fmt: skip
 
 
 def read_key(key_file: str | None) -> bytes:

@@ -373,6 +373,31 @@ def due_bench(large: bool = False) -> Result:
     )  # fmt: skip
 
 
+def stream_bench() -> Result:
+    """Target 10's reading part: audit verify of 100,000 flows, and the report as a folder."""
+    import tempfile
+
+    from bench.stream_bench import run
+
+    discard_logs()
+    with tempfile.TemporaryDirectory() as work:
+        found = run(Path(work))
+    structlog.reset_defaults()
+    verify, report = found.verify, found.report
+    return Result(
+        "10 audit verify memory",
+        f"audit verify of {found.flows:,} flows: peak RSS {verify.peak_mb:.0f} MB "
+        f"({found.verify_small.peak_mb:.0f} MB for 1,000 flows), {verify.seconds:.1f} s; "
+        f"report of {found.report_flows:,} flows as a folder: {report.seconds:.1f} s "
+        f"({report.seconds / found.report_flows * 1e3:.1f} ms a flow), peak RSS "
+        f"{report.peak_mb:.0f} MB, {found.report_mb:.0f} MB of pages",
+        "audit verify < 200 MB",
+        verify.peak_mb < 200,
+        f"SQLite stores built by bench/stream_bench.py in {found.built:.0f} s (4.75 records a "
+        "flow, valid chains); each command in a process of its own, its VmHWM",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--json", default="bench/results.json")
@@ -401,10 +426,12 @@ BENCHES: dict[int, Callable[[], Result]] = {
     6: reaction_bench,
     7: scale_bench,
     8: due_bench,
+    10: stream_bench,
     12: outbox_bench,
     13: drain_bench,
 }
-"""Each target's benchmark, by number (12 and 13: the outbox and the webhooks, issue #22)."""
+"""Each target's benchmark, by number (12 and 13: the outbox and the webhooks, issue #22; 10:
+issue #27's memory, its reading part)."""
 
 
 if __name__ == "__main__":

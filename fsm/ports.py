@@ -323,6 +323,13 @@ class TrailReader(Protocol):
         """A flow's stored records with their hashes, as stored."""
         ...
 
+    async def trail_page(
+        self, after: str | None = None, limit: int = 500
+    ) -> list[tuple[FlowRow, list[ChainLink]]]:
+        """Up to ``limit`` flows with ids after ``after`` (from the first when ``None``), by
+        id, each with its records: the whole store read a bounded page at a time."""
+        ...
+
     async def orphan_flow_ids(self) -> list[str]:
         """Ids of records whose flow row is gone."""
         ...

@@ -58,7 +58,7 @@ def _verdict_json(args: argparse.Namespace, verdict: StoreVerdict, code: int) ->
         "store_id": verdict.store_id,
         "exit_code": code,
         "failure": failure,
-        "flows": len(verdict.rows),
+        "flows": verdict.flows,
         "records": verdict.records,
         "intact": verdict.intact,
         "broken": [
@@ -73,7 +73,7 @@ def _verdict_json(args: argparse.Namespace, verdict: StoreVerdict, code: int) ->
             "problem": verdict.checkpoint_problem,
             "made_at": None if verdict.checkpoint is None else iso_utc(verdict.checkpoint.made_at),
             "holds": verdict.anchored,
-            "uncovered": len(verdict.uncovered) if verdict.checkpoint is not None else None,
+            "uncovered": verdict.uncovered if verdict.checkpoint is not None else None,
         },
         "checkpoint_written": args.write_checkpoint if code == exits.OK.code else None,
     }
@@ -81,7 +81,7 @@ def _verdict_json(args: argparse.Namespace, verdict: StoreVerdict, code: int) ->
 
 def _print_verdict(args: argparse.Namespace, verdict: StoreVerdict, out: TextIO) -> None:
     print(
-        f"checked {len(verdict.rows)} flows, {verdict.records} records in {store_name(args.db)}",
+        f"checked {verdict.flows} flows, {verdict.records} records in {store_name(args.db)}",
         file=out,
     )
     for found in verdict.broken:
@@ -95,8 +95,8 @@ def _print_verdict(args: argparse.Namespace, verdict: StoreVerdict, out: TextIO)
             made = iso_utc(verdict.checkpoint.made_at)
             print(f"every trail the checkpoint of {made} signed is unchanged", file=out)
             print(
-                f"not covered by the checkpoint (newer than it): {len(verdict.uncovered)} of "
-                f"{len(verdict.rows)} flows",
+                f"not covered by the checkpoint (newer than it): {verdict.uncovered} of "
+                f"{verdict.flows} flows",
                 file=out,
             )
     if verdict.intact:
@@ -115,7 +115,7 @@ def cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
         key = read_key(args.key_file) if args.write_checkpoint else None
         store = flow_store(args.db, read_only=True)
         try:
-            verdict = await verify_store(store, checkpoint, problem)
+            verdict = await verify_store(store, checkpoint, problem, keep_heads=key is not None)
         finally:
             await store.close()
         if key is not None and not verdict.tampered:

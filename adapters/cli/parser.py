@@ -244,7 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
         "request_ids", nargs="*", type=request_id, metavar="ID", help="these flows (default: all)"
     )
     report.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
-    report.add_argument("--out", default="out/report.html", help="the HTML file to write")
+    report.add_argument(
+        "--out",
+        default="out/report.html",
+        help="the HTML file to write (a whole store of up to 200 flows, or the flows named), or "
+        "a folder (any path not ending in .html): a summary and a page per flow, any size",
+    )
     _checkpoint_options(report)
     report.set_defaults(func=cmd_report)
 

@@ -1,4 +1,5 @@
-"""The compliance review pack: ``firmaio report`` as one self-contained HTML file.
+"""The compliance review pack: ``firmaio report`` as one self-contained HTML file, or, for a
+store of any size, a folder of them: a summary and a page per flow (:mod:`.folder`).
 
 :func:`build_report` reads flows from a store (read-only), checks every chain and, given one, the
 signed checkpoint, and renders for each flow the overview with its path highlighted (on the
@@ -14,17 +15,28 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from firmaio.fsm.errors import InvalidInput
-from firmaio.fsm.ports import FlowStore, StoredFlow, TrailReader
-from firmaio.fsm.trail import Checkpoint
+from firmaio.fsm.ports import FlowRow, FlowStore, StoredFlow, TrailReader
+from firmaio.fsm.trail import ChainLink, Checkpoint
 
 from ..trail import StoreVerdict, verify_store
+from .folder import write_folder
 from .model import sections, summary
 
-__all__ = ["ReportStore", "build_report"]
+__all__ = ["ONE_FILE", "ReportStore", "build_report", "write_folder"]
+
+ONE_FILE = 200
+"""The most flows of a whole store one HTML file shows (about 25-47 kB each); a larger store's
+report is a folder: a summary and a page per flow (:func:`write_folder`)."""
 
 
 class ReportStore(FlowStore, TrailReader, Protocol):
     """What the report reads: flows and their trails (any firmaio-fsm store)."""
+
+    async def flows_page(
+        self, after: str | None = None, limit: int = 500
+    ) -> list[tuple[FlowRow, StoredFlow, list[ChainLink]]]:
+        """Up to ``limit`` flows after ``after``, by id, each as ``load`` reads it."""
+        ...
 
 
 async def build_report(
@@ -42,18 +54,23 @@ async def build_report(
     """
     from .html import render_html  # Jinja2: the [report] extra
 
+    wanted = list(dict.fromkeys(ids))
+    if not wanted and len(await store.trail_page(None, ONE_FILE + 1)) > ONE_FILE:
+        raise InvalidInput(
+            f"{label} holds more than {ONE_FILE} flows, more than one HTML file shows: name a "
+            "folder (--out DIR) for a summary and a page per flow; nothing written"
+        )
     verdict = await verify_store(store, checkpoint, checkpoint_problem)
-    states = {row.flow_id: row.state for row in verdict.rows}
-    wanted = list(dict.fromkeys(ids)) or list(states)
+    rows = await store.rows(wanted or None)
+    states = {row.flow_id: row.state for row in rows}
     missing = [flow_id for flow_id in wanted if flow_id not in states]
     if missing:
         raise InvalidInput(f"no flow {', '.join(map(repr, missing))} in {label}; nothing written")
     flows: list[tuple[StoredFlow, str]] = []
-    for flow_id in wanted:
+    for flow_id in wanted or list(states):
         stored = await store.load(flow_id)
         if stored is not None:
             flows.append((stored, states[flow_id]))
-    rows = [row for row in verdict.rows if row.flow_id in set(wanted)]
     html = render_html(
         sections(flows, verdict),
         summary(label, rows, [stored for stored, _ in flows]),

@@ -1,13 +1,16 @@
-"""The report as one self-contained HTML file: Jinja2 templates, the CSS and the SVGs inlined.
+"""The report's pages, each self-contained: Jinja2 templates, the CSS and the SVGs inlined.
 
-Nothing in the page is fetched when it is opened: no script, no font, no image by URL, no
-stylesheet link. Autoescaping is on; the SVGs, made here from the committed drawing, are the only
-markup inserted as is.
+Nothing in a page is fetched when it is opened: no script, no font, no image by URL, no
+stylesheet link; a folder's pages link to each other by relative paths, nothing else.
+Autoescaping is on; the SVGs, made here from the committed drawing, are the only markup inserted
+as is.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -18,6 +21,7 @@ from ..trail import StoreVerdict
 from .model import NOTES, PAGE, FlowSection, StoreSummary, times
 
 
+@cache
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("firmaio.adapters.report", "."),
@@ -25,8 +29,29 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["svg"] = Markup  # only the highlighted overview, built by .svg, goes through it
+    env.filters["svg"] = Markup  # only the overview, built by .svg, goes through it
     return env
+
+
+@cache
+def _css() -> Markup:
+    env = _environment()
+    return Markup(env.loader.get_source(env, "report.css")[0] if env.loader else "")
+
+
+def render_page(template: str, **context: Any) -> str:
+    """One page of the report: ``template`` with the stylesheet inlined, the time it was made,
+    the table's states and bases."""
+    env = _environment()
+    made_utc, made_rome = times(datetime.now(tz=UTC).timestamp())
+    return env.get_template(template).render(
+        css=_css(),
+        made_utc=made_utc,
+        made_rome=made_rome,
+        states=[str(s) for s in State],
+        bases=[(key, PAGE if b.on_page else NOTES, b.text) for key, b in BASIS.items()],
+        **context,
+    )
 
 
 def render_html(
@@ -37,22 +62,19 @@ def render_html(
     whole_store: bool,
     checkpoint_path: str | None,
 ) -> str:
-    """The report's HTML."""
-    env = _environment()
-    css = env.loader.get_source(env, "report.css")[0] if env.loader else ""
-    made_utc, made_rome = times(datetime.now(tz=UTC).timestamp())
-    return env.get_template("report.html.j2").render(
-        css=Markup(css),
+    """The report's HTML, one file."""
+    return render_page(
+        "report.html.j2",
         sections=sections,
         summary=summary,
         verdict=verdict,
         whole_store=whole_store,
         checkpoint_path=checkpoint_path,
-        checkpoint_made=None
-        if verdict.checkpoint is None
-        else times(verdict.checkpoint.made_at)[0],
-        made_utc=made_utc,
-        made_rome=made_rome,
-        states=[str(s) for s in State],
-        bases=[(key, PAGE if b.on_page else NOTES, b.text) for key, b in BASIS.items()],
+        checkpoint_made=checkpoint_made(verdict),
+        flow_href=lambda flow_id: f"#flow-{flow_id}",
     )
+
+
+def checkpoint_made(verdict: StoreVerdict) -> str | None:
+    """When the checkpoint the verdict used was made, in UTC."""
+    return None if verdict.checkpoint is None else times(verdict.checkpoint.made_at)[0]

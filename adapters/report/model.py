@@ -8,15 +8,23 @@ the way in (they are masked when recorded), and no key is ever read here.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from firmaio.fsm.diagrams import View, overview, path_on, row_of
 from firmaio.fsm.machine import BASIS, DEFAULT_STEPS, VERSIONS, State
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.redact import redact_text
-from firmaio.fsm.trail import AuditRecord, Outcome, migration_note, unknown_status
+from firmaio.fsm.trail import (
+    AuditRecord,
+    BrokenChain,
+    Outcome,
+    migration_note,
+    unknown_status,
+)
 
 from ..trail import StoreVerdict
 from .svg import highlight, overview_svg
@@ -114,12 +122,14 @@ class FlowSection:
     """Which records older tables wrote, if any (read through the table's migrations)."""
 
 
-def _checkpoint_verdict(verdict: StoreVerdict, flow_id: str) -> tuple[str, bool | None]:
+def checkpoint_verdict(
+    verdict: StoreVerdict, flow_id: str, moved: BrokenChain | None
+) -> tuple[str, bool | None]:
+    """What the checkpoint says of the flow (``moved``: how its trail differs from it)."""
     if verdict.checkpoint is None:
         if verdict.checkpoint_problem:
             return f"checkpoint refused: {verdict.checkpoint_problem}", False
         return "no checkpoint given", None
-    moved = verdict.rewritten_of(flow_id)
     if moved is not None:
         return f"REWRITTEN since the checkpoint: {moved}", False
     if flow_id not in verdict.checkpoint.heads:
@@ -128,23 +138,42 @@ def _checkpoint_verdict(verdict: StoreVerdict, flow_id: str) -> tuple[str, bool 
     return f"matches the checkpoint (its first {seq} records are the ones it signed)", True
 
 
+@lru_cache(maxsize=512)
+def _drawing(
+    prefix: str, visited: frozenset[str], taken: tuple[tuple[str, tuple[int, ...]], ...]
+) -> str:
+    """The overview with a path drawn on it: flows that took the same path share it."""
+    return highlight(overview_svg(), prefix, visited, {edge: list(steps) for edge, steps in taken})
+
+
+def _steps(taken: dict[str, list[int]]) -> Iterator[tuple[str, tuple[int, ...]]]:
+    return ((edge, tuple(steps)) for edge, steps in taken.items())
+
+
 def flow_section(
-    view: View, stored: StoredFlow, state: str, verdict: StoreVerdict, index: int
+    view: View,
+    stored: StoredFlow,
+    state: str,
+    verdict: StoreVerdict,
+    index: int,
+    checked: tuple[BrokenChain | None, BrokenChain | None] | None = None,
 ) -> FlowSection:
-    """One flow's section: the overview with its path, its trail, its verdicts."""
+    """One flow's section: the overview with its path, its trail, its verdicts (``checked``:
+    its chain's and the checkpoint's, as checked with what is shown; else the verdict's)."""
     visited, placed = path_on(view, stored.records, stored.initial)
     taken: dict[str, list[int]] = {}
     for step in placed:
         if step.edge is not None:
             taken.setdefault(step.edge.id, []).append(step.record.seq)
-    broken = verdict.broken_of(stored.flow_id)
-    checkpoint, checkpoint_ok = _checkpoint_verdict(verdict, stored.flow_id)
+    flow_id = stored.flow_id
+    broken, moved = checked or (verdict.broken_of(flow_id), verdict.rewritten_of(flow_id))
+    checkpoint, checkpoint_ok = checkpoint_verdict(verdict, flow_id, moved)
     return FlowSection(
         flow_id=stored.flow_id,
         anchor=f"flow-{stored.flow_id}",
         state=state,
         at_rest=state in {str(s) for s in DEFAULT_STEPS.resting},
-        svg=highlight(overview_svg(), f"f{index}-", visited, taken),
+        svg=_drawing(f"f{index}-", frozenset(visited), tuple(_steps(taken))),
         steps=[
             PathStep(
                 s.record.seq,
@@ -176,6 +205,10 @@ class StoreSummary:
     attention: list[tuple[str, str, str]] = field(default_factory=list)
     """Flows stuck (still needing driving), reading a status the table does not know, or
     failed: (id, state, why)."""
+    tenants: dict[str, int] = field(default_factory=dict)
+    """Flows by tenant (the folder's summary shows them)."""
+    more_attention: int = 0
+    """Flows needing a look beyond those listed (the folder's summary lists the first ones)."""
 
 
 def _refusal_reasons(records: list[AuditRecord]) -> list[str]:
@@ -187,28 +220,43 @@ def _refusal_reasons(records: list[AuditRecord]) -> list[str]:
     ]
 
 
+def attention_of(row: FlowRow, stored: StoredFlow) -> tuple[str, str, str] | None:
+    """Why the flow needs a look (stuck, reading an unknown status, failed), if it does."""
+    records = stored.records
+    last = records[-1].reason if records and records[-1].reason else ""
+    unknown = unknown_status(list(records))
+    if row.state == str(State.FAILED):
+        return (stored.flow_id, row.state, _clean(last) or "failed")
+    if unknown is not None:
+        why = f"the request reads status {unknown}, which the table does not know"
+        return (stored.flow_id, row.state, why)
+    if row.state in {str(s) for s in DEFAULT_STEPS.driven} or row.intent:
+        why = "a notification intent is open" if row.intent else "still needs driving"
+        return (stored.flow_id, row.state, why)
+    return None
+
+
+def refusals_of(stored: StoredFlow) -> list[str]:
+    """The reasons of the flow's refused notifications, redacted."""
+    return _redacted(_refusal_reasons(list(stored.records)))
+
+
+def by_state(counts: Counter[str]) -> dict[str, int]:
+    """``counts`` of states in the table's order, states with none left out."""
+    return {str(s): counts[str(s)] for s in State if counts.get(str(s))}
+
+
 def summary(label: str, rows: list[FlowRow], flows: list[StoredFlow]) -> StoreSummary:
     """Counts by state, refusals by reason, and the flows stuck or failed."""
-    counts = Counter(row.state for row in rows)
     refusals: Counter[str] = Counter()
     attention = []
     by_id = {row.flow_id: row for row in rows}
     for stored in flows:
-        records = list(stored.records)
-        refusals.update(_redacted(_refusal_reasons(records)))
-        row = by_id[stored.flow_id]
-        last = records[-1].reason if records and records[-1].reason else ""
-        unknown = unknown_status(records)
-        if row.state == str(State.FAILED):
-            attention.append((stored.flow_id, row.state, _clean(last) or "failed"))
-        elif unknown is not None:
-            why = f"the request reads status {unknown}, which the table does not know"
-            attention.append((stored.flow_id, row.state, why))
-        elif row.state in {str(s) for s in DEFAULT_STEPS.driven} or row.intent:
-            why = "a notification intent is open" if row.intent else "still needs driving"
-            attention.append((stored.flow_id, row.state, why))
-    ordered = {str(s): counts[str(s)] for s in State if counts.get(str(s))}
-    return StoreSummary(label, ordered, dict(refusals.most_common()), attention)
+        refusals.update(refusals_of(stored))
+        if (needs := attention_of(by_id[stored.flow_id], stored)) is not None:
+            attention.append(needs)
+    counts = by_state(Counter(row.state for row in rows))
+    return StoreSummary(label, counts, dict(refusals.most_common()), attention)
 
 
 def _redacted(reasons: list[str]) -> list[str]:

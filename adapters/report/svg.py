@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
+from functools import cache
 from importlib.resources import files
 
 from firmaio.fsm.errors import InvalidInput
@@ -59,6 +60,7 @@ def render_svg(dot: str) -> str:
     return done.stdout
 
 
+@cache
 def overview_svg() -> str:
     """The committed overview, as shipped with the package (a copy of diagrams/overview.svg)."""
     return files("firmaio.adapters.report").joinpath("overview.svg").read_text()

@@ -23,6 +23,7 @@ from firmaio.fsm.machine import State
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.trail import AuditRecord, ChainLink, StoredEvent
 
+from .paging import PAGE
 from .sql import SqlStore
 
 T = TypeVar("T")
@@ -223,6 +224,16 @@ class AsyncStore:
 
     async def store_id(self) -> str:
         return await self._run(SqlStore.store_id)
+
+    async def trail_page(
+        self, after: str | None = None, limit: int = PAGE
+    ) -> list[tuple[FlowRow, list[ChainLink]]]:
+        return await self._run(SqlStore.trail_page, after, limit)
+
+    async def flows_page(
+        self, after: str | None = None, limit: int = PAGE
+    ) -> list[tuple[FlowRow, StoredFlow, list[ChainLink]]]:
+        return await self._run(SqlStore.flows_page, after, limit)
 
     async def orphan_flow_ids(self) -> list[str]:
         return await self._run(SqlStore.orphan_flow_ids)

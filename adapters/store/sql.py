@@ -29,15 +29,9 @@ from firmaio.fsm.trail import AuditRecord, ChainLink, canonical, chain_hash, gen
 from .due import DueRows
 from .failures import not_ours
 from .outbox import Outbox
+from .paging import Paging
 from .reading import LOAD, named, stored_flow
-from .schema import (
-    MIGRATIONS,
-    VERSION_TABLE,
-    Migration,
-    pending,
-    store_naming,
-    stored_version,
-)
+from .schema import MIGRATIONS, VERSION_TABLE, Migration, pending, store_naming, stored_version
 
 
 class _Cursor(Protocol):
@@ -49,7 +43,7 @@ class _Cursor(Protocol):
     def rowcount(self) -> int: ...
 
 
-class SqlStore(Outbox, DueRows):
+class SqlStore(Outbox, DueRows, Paging):
     """The store's logic over a DB-API connection; subclasses supply the dialect."""
 
     placeholder = "?"

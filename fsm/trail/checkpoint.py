@@ -37,10 +37,23 @@ MIN_KEY_BYTES = 16
 def heads_digest(heads: Iterable[tuple[str, int, str]]) -> str:
     """The digest of all heads, as ``audit verify`` prints it: ``flow_id:seq:hash`` lines, in
     the order given (the store's, by flow id)."""
-    digest = hashlib.sha256()
+    digest = HeadsDigest()
     for flow_id, seq, head in heads:
-        digest.update(f"{flow_id}:{seq}:{head}\n".encode())
+        digest.add(flow_id, seq, head)
     return digest.hexdigest()
+
+
+class HeadsDigest:
+    """:func:`heads_digest` made a head at a time, for a store read in pages."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+
+    def add(self, flow_id: str, seq: int, head: str) -> None:
+        self._sha.update(f"{flow_id}:{seq}:{head}\n".encode())
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
 
 
 def check_key(key: bytes) -> bytes:

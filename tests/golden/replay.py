@@ -73,7 +73,7 @@ async def drive_on(driver: DurableDriver, flow_id: str, order: dict[str, Any], p
 def verdict_of(verdict: Any) -> dict[str, Any]:
     return {
         "intact": verdict.intact,
-        "flows": len(verdict.rows),
+        "flows": verdict.flows,
         "records": verdict.records,
         "broken": [str(b) for b in verdict.broken],
     }

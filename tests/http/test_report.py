@@ -4,6 +4,7 @@ real browser (Debian's chromium, driven by Playwright; never a downloaded browse
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -37,6 +38,8 @@ class Made:
     report: Path
     ids: list[str]
     demo_output: str
+    key: Path
+    checkpoint: str
 
 
 def _run(*argv: str) -> tuple[int, str]:
@@ -65,7 +68,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
                          checkpoint, "--out", str(report))  # fmt: skip
     assert code == 0, written
     assert f"report written: {report}" in written
-    return Made(db, report, ids, shown)
+    return Made(db, report, ids, shown, key, checkpoint)
 
 
 def test_the_demo_shows_every_event_a_local_receiver_got_verified(made: Made) -> None:
@@ -164,6 +167,111 @@ def test_bad_input_names_what_was_wrong_and_writes_nothing(
     assert not (tmp_path / "missing.sqlite").exists()
 
 
+def _links(page: Path) -> list[Path]:
+    """The pages ``page`` links to (relative paths, the only links a folder's pages have)."""
+    html = page.read_text()
+    assert not re.search(r"<(script|link|img|iframe)\b", html)
+    hrefs = re.findall(r'(?:src|href)="([^"]*)"', html)
+    assert all(not re.match(r"[a-z]+:|/", href) for href in hrefs), hrefs
+    return [(page.parent / href).resolve() for href in hrefs if not href.startswith("#")]
+
+
+def test_a_folder_report_is_a_summary_list_pages_and_a_page_per_flow(
+    made: Made, tmp_path: Path
+) -> None:
+    """``--out DIR``: the summary says what the one file says of the store, and its digest is
+    the one ``audit verify`` prints; each flow's page shows what its section shows."""
+    folder = tmp_path / "review"
+    code, shown = _run("report", "--db", made.db, "--key-file", str(made.key), "--checkpoint",
+                       made.checkpoint, "--out", str(folder))  # fmt: skip
+    assert (code, shown.split(" (")[0]) == (0, f"report written: {folder / 'index.html'}")
+    index = (folder / "index.html").read_text()
+    digest = _run("audit", "verify", "--db", made.db)[1].split("digest of all heads: ")[1]
+    assert f'<code id="digest">{digest.strip()}</code>' in index
+    assert "Every hash chain is intact" in index
+    assert "The checkpoint holds" in index
+    assert '<td><code>(the default)</code></td><td class="n">3</td>' in index  # by tenant
+    assert "It is not allowed to send a message to this user." not in index
+    assert "the citizen turned off messages from Firma con IO" in index  # refusals
+    one = made.report.read_text()
+    for flow_id in made.ids:
+        page = (folder / "flows" / f"{flow_id}.html").read_text()
+        assert _section(page, flow_id).replace("f1-", "") == _section(one, flow_id).replace(
+            f"f{made.ids.index(flow_id) + 1}-", ""
+        )
+    assert sorted(p.stem for p in (folder / "flows").iterdir()) == sorted(made.ids)
+
+
+LISTS = ("list-1.html", "list-2.html")
+
+
+def test_a_folder_report_links_every_page_both_ways(made: Made, tmp_path: Path) -> None:
+    """Two flows a list page: the summary links both list pages, each the previous and next
+    and its flows' pages, each flow's page its list page and the summary; every link
+    resolves to a page written, and every page written is linked."""
+    from firmaio.adapters.report import write_folder
+    from firmaio.adapters.store import open_async_store
+
+    async def write() -> None:
+        store = open_async_store(made.db)
+        try:
+            await write_folder(store, tmp_path, label="demo", page=2)
+        finally:
+            await store.close()
+
+    asyncio.run(write())
+    pages = {p.resolve() for p in tmp_path.rglob("*.html")}
+    linked = {target: _links(target) for target in pages}
+    assert all(set(targets) <= pages for targets in linked.values())
+    index, first, second = [
+        (tmp_path / f"{n}.html").resolve() for n in ("index", "list-1", "list-2")
+    ]
+    assert {first, second} <= set(linked[index])
+    assert second in linked[first]
+    assert first in linked[second]
+    assert (tmp_path / "list-3.html").exists() is False
+    flows = sorted(made.ids)
+    for n, listed in ((first, flows[:2]), (second, flows[2:])):
+        pages_of = [(tmp_path / "flows" / f"{i}.html").resolve() for i in listed]
+        assert [p for p in linked[n] if p.parent.name == "flows"] == pages_of
+        for page in pages_of:
+            assert {index, n} <= set(linked[page])
+    assert set().union(*map(set, linked.values())) | {index} == pages
+
+
+def test_a_flow_id_that_is_no_file_name_never_names_a_path(made: Made, tmp_path: Path) -> None:
+    """A row written into the database by hand with the id ``../../escaped`` gets a page named
+    by its id's hash, inside the folder, linked from its list page; nothing is written outside."""
+    db = tmp_path / "flows.sqlite"
+    shutil.copy(made.db, db)
+    with sqlite3.connect(db) as connection:
+        connection.execute(
+            "INSERT INTO flows (id, state, seq, head_hash, activation_deadline, created_at, "
+            "updated_at) VALUES ('../../escaped', 'READY', 0, 'x', 0, 0, 0)"
+        )
+    folder = tmp_path / "a" / "b" / "review"
+    assert _run("report", "--db", str(db), "--out", str(folder))[0] == 20  # its head is wrong
+    assert not (tmp_path / "a" / "escaped.html").exists()
+    written = {p.relative_to(tmp_path) for p in tmp_path.rglob("*.html")}
+    assert all(p.parts[:3] == ("a", "b", "review") for p in written)
+    [odd] = [p for p in (folder / "flows").iterdir() if p.stem.startswith("id-")]
+    assert "../../escaped" in odd.read_text()
+    assert f'href="flows/{odd.name}"' in (folder / "list-1.html").read_text()
+
+
+def test_one_file_is_refused_for_a_store_larger_than_it_shows(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("firmaio.adapters.report.ONE_FILE", 2)
+    out = tmp_path / "report.html"
+    assert _run("report", "--db", made.db, "--out", str(out))[0] == 2
+    err = capsys.readouterr().err
+    assert "more than 2 flows" in err
+    assert "name a folder (--out DIR)" in err
+    assert not out.exists()
+    assert _run("report", made.ids[0], "--db", made.db, "--out", str(out))[0] == 0
+
+
 def test_audit_show_prints_iso_times_and_json(made: Made) -> None:
     flow_id = made.ids[1]
     code, shown = _run("audit", "show", flow_id, "--db", made.db)
@@ -250,6 +358,39 @@ def test_the_report_renders_in_chromium_and_fetches_nothing(made: Made, chromium
     chromium.run(work)
     assert set(requests) == {url}, f"the report fetched {sorted(set(requests) - {url})}"
     assert (ROOT / "out" / "report-screenshot.png").stat().st_size > 10_000
+
+
+def test_a_folder_report_is_browsed_from_its_summary_to_a_flow(
+    made: Made, chromium: Chromium, tmp_path: Path
+) -> None:
+    """In Chromium: the summary draws the machine, its list page links lead to a flow's page,
+    whose path is drawn in the path's colour; nothing outside the folder is requested."""
+    folder = tmp_path / "review"
+    assert _run("report", "--db", made.db, "--out", str(folder))[0] == 0
+    requests: list[str] = []
+
+    def work(browser: Browser) -> tuple[str, list[str]]:
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        try:
+            page = context.new_page()
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto((folder / "index.html").as_uri(), wait_until="load")
+            assert page.locator("#machine svg.machine").count() == 1
+            page.click("#lists a")
+            page.click("#flow-list a >> nth=1")
+            page.wait_for_load_state("load")
+            strokes = page.eval_on_selector_all(
+                "svg.machine g.edge.taken path", "els => els.map(e => getComputedStyle(e).stroke)"
+            )
+            return page.url, strokes
+        finally:
+            context.close()
+
+    url, strokes = chromium.run(work)
+    assert url == (folder / "flows" / f"{sorted(made.ids)[1]}.html").as_uri()
+    assert strokes
+    assert set(strokes) == {PATH_COLOUR}
+    assert all(r.startswith(folder.as_uri()) for r in requests), requests
 
 
 def test_a_report_is_never_written_over_a_store(made: Made, tmp_path: Path) -> None:

@@ -146,6 +146,15 @@ def test_a_rechained_rewrite_passes_plain_verify_but_not_the_checkpoint(
     assert "Rewritten since the checkpoint" in html
     assert f'href="#flow-{NOTIFIED}"' in html
     assert SECRET not in html
+    folder = tmp_path / "report"  # the folder: its summary and the flow's own page say it
+    code, shown = _run("report", "--db", db, "--key-file", key_file, "--checkpoint", checkpoint,
+                       "--out", str(folder))  # fmt: skip
+    assert code == 20
+    index = (folder / "index.html").read_text()
+    assert "Rewritten since the checkpoint" in index
+    assert f'href="flows/{NOTIFIED}.html"' in index
+    assert "REWRITTEN since the checkpoint" in (folder / "flows" / f"{NOTIFIED}.html").read_text()
+    assert "matches the checkpoint" in (folder / "flows" / f"{REFUSED}.html").read_text()
 
 
 def test_a_checkpoint_signed_with_another_key_is_refused(
