@@ -27,9 +27,13 @@ def _fill(store: Store, numbers: range | list[str]) -> None:
     engine = default_engine()
     for n, flow_id in enumerate(_id(n) if isinstance(n, int) else n for n in numbers):
         flow = engine.new_flow(flow_id, now=START)
-        assert store.create(flow_id, activation_deadline=flow.activation_deadline, now=START)
+        assert store.create(
+            flow_id, activation_deadline=flow.activation_deadline, now=START, due_at=None
+        )
         for record in fire_rows(engine, flow, prefix_to(TARGETS[n % len(TARGETS)])):
-            store.append(record, expected_seq=record.seq - 1, close_intent=False, now=START)
+            store.append(
+                record, expected_seq=record.seq - 1, close_intent=False, now=START, due_at=None
+            )
 
 
 class _Async:
