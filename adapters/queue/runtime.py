@@ -166,26 +166,29 @@ class Runtime:
         return await self.deliverer.drain([tenant], budget=budget, stopping=lambda: self.stopping)
 
     async def tend(self, flow_id: str) -> Tended:
-        """Do what is due on the flow now; say when it wants the next visit."""
-        rows = await self.store.rows([flow_id])
-        if not rows:
-            return Tended(flow_id, "missing", None, "no such flow in the store")
-        stored = rows[0].tenant
+        """Do what is due on the flow now; say when it wants the next visit. The flow is read
+        once, under its lock: its row and records say its tenant, its dossier and its state."""
         async with self.locks.hold(flow_id) as held:
             if not held:  # another process is on it (a stopping worker, a command): later
+                rows = await self.store.rows([flow_id])
+                if not rows:
+                    return Tended(flow_id, "missing", None, "no such flow in the store")
                 busy = self.clock.now() + BUSY_RETRY
-                return Tended(flow_id, rows[0].state, busy, "busy", stored)
-            driver = self.driver(self.tenants.of(stored).name, rows[0].dossier_id)
+                return Tended(flow_id, rows[0].state, busy, "busy", rows[0].tenant)
+            stored = await self.store.load(flow_id)
+            if stored is None:
+                return Tended(flow_id, "missing", None, "no such flow in the store")
+            tenant = self.tenants.of(stored.tenant).name
+            driver = self.driver(tenant, stored.dossier_id)
             try:
-                return await self._tend(driver, flow_id, stored, self.tenants.of(stored).name)
+                return await self._tend(driver, driver.resume(stored), stored.tenant, tenant)
             finally:
                 driver.forget(flow_id)  # a worker lives for weeks: keep nothing between visits
 
     async def _tend(
-        self, driver: DurableDriver, flow_id: str, stored: str | None, tenant: str
+        self, driver: DurableDriver, flow: Flow, stored: str | None, tenant: str
     ) -> Tended:
-        flow = await driver.open(flow_id, tenant=stored)
-        now = self.clock.now()
+        flow_id, now = flow.id, self.clock.now()
         collects = tenant in self.collecting
         try:
             did = await self._asked(driver, flow)

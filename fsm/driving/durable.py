@@ -24,7 +24,7 @@ from typing import TypedDict, Unpack
 
 from ..errors import InvalidInput, StaleFlow
 from ..machine.order import Order
-from ..ports import Clock, FlowStore, SetupApi, SignatureApi, StatusReader, StepTracer
+from ..ports import Clock, FlowStore, SetupApi, SignatureApi, StatusReader, StepTracer, StoredFlow
 from ..redact import redact_text
 from .collect import CollectPolicy
 from .driver import Driver, PollingPolicy
@@ -137,6 +137,13 @@ class DurableDriver(Driver):
             stored = await self.store.load(request_id)
             if stored is None:  # pragma: no cover - a store that loses what it just refused
                 raise StaleFlow(request_id, 0)
+        return self.resume(stored)
+
+    def resume(self, stored: StoredFlow) -> Flow:
+        """The flow of ``stored``, a store's :meth:`load` answer the caller already read (a
+        worker reads its flow once to learn its tenant and dossier, then drives it): as
+        :meth:`open` would return it, without reading it again. The tenant is the caller's
+        to check."""
         flow = self.engine.restore(
             stored.flow_id, stored.activation_deadline, stored.records, initial=stored.initial
         )

@@ -41,6 +41,9 @@ from ..redact import redact_text
 _ACCEPTED, _REFUSED, _ERROR = Outcome.ACCEPTED, Outcome.REFUSED, Outcome.ERROR
 """The outcomes, read once: an Enum member is a descriptor lookup each time it is named."""
 
+_new = tuple.__new__  # a record from all its fields in order: AuditRecord() takes them by name
+_LAZY_PROXY = type(structlog.get_logger())
+
 
 def _condition(guard: Guard) -> Callable[[EventData], bool]:
     """Wrap a guard as a transitions condition that records its result on the event."""
@@ -116,6 +119,7 @@ class Engine:
         self.versions, self.version = versions, versions.version
         self._rows = row_index(self.table)
         self._log = logger if logger is not None else structlog.get_logger("firmaio.fsm")
+        self._info: Callable[..., Any] | None = None  # its info, once it can be kept
         allowed: dict[State, list[str]] = {state: [] for state in State}
         for row in self.table:
             if row.trigger not in allowed[row.source]:
@@ -245,12 +249,16 @@ class Engine:
         started = now if requested_at is None else requested_at
         source = flow.state
         if isinstance(answer, ApiError):
-            record = self._record(flow, trigger, source, _ERROR, (), None, started, now)
-            record = _with_error(record, answer)
+            record = _new(AuditRecord, (  # the answer that was not usable, if one came
+                flow.id, len(flow.history) + 1, trigger, source, source, _ERROR, (), None,
+                answer.http_status, None, None, None, redact_text(str(answer)),
+                f"no usable answer from the API ({type(answer).__name__})", started, now, actor,
+                None, self.version,
+            ))  # fmt: skip
         else:
             trace: list[tuple[str, bool]] = []
             deadline = flow.activation_deadline if flow.order is None else flow.deadline()
-            obs = Observation(answer, now, deadline)
+            obs = _new(Observation, (answer, now, deadline))
             try:
                 accepted = self._events[trigger].trigger(flow, obs=obs, trace=trace)
             except MachineError as exc:  # only if the table and the machine disagree: a bug
@@ -260,9 +268,10 @@ class Engine:
                 flow.state = source  # a guard that raised leaves no half-applied transition
                 raise
             outcome = _ACCEPTED if accepted else _REFUSED
-            trail = tuple(trace)
-            record = self._record(flow, trigger, source, outcome, trail, answer, started, now)
-        return self._keep(flow, record, answer, actor)
+            record = self._record(
+                flow, trigger, source, outcome, tuple(trace), answer, started, now, actor
+            )
+        return self._keep(flow, record, answer)
 
     def _check_answer(self, trigger: str, answer: Answer | ApiError | None) -> None:
         """Refuse an answer that does not fit ``trigger``'s step, before anything changes."""
@@ -279,11 +288,9 @@ class Engine:
             )
 
     def _keep(
-        self, flow: Flow, record: AuditRecord, answer: Answer | ApiError | None, actor: str | None
+        self, flow: Flow, record: AuditRecord, answer: Answer | ApiError | None
     ) -> AuditRecord:
-        """Stamp the record (actor, facts), keep it on the flow, learn from it, log it."""
-        if actor is not None:
-            record = record._replace(actor=actor)
+        """Stamp the record's facts, keep it on the flow, learn from it, log it."""
         told = answer.__class__ is Answer and answer.facts
         if told or flow.order is not None:  # the spine's hot path has neither
             facts = facts_of(flow, answer)
@@ -293,7 +300,12 @@ class Engine:
         learn(flow, record)
         if record.outcome is _ACCEPTED and isinstance(answer, Answer) and answer.upload_url:
             flow.upload_url = answer.upload_url  # in memory only: a bearer credential
-        self._log.info(EVENT_NAMES[record.outcome], **record.log_fields())
+        info = self._info
+        if info is None:  # kept once structlog's lazy proxy caches its logger (it then returns
+            info = self._log.info  # that one whatever the configuration becomes); the CLI's
+            if type(self._log) is _LAZY_PROXY and "bind" in vars(self._log):  # does not cache
+                self._info = info
+        info(EVENT_NAMES[record.outcome], **record.log_fields())
         return record
 
     def _record(
@@ -306,37 +318,25 @@ class Engine:
         answer: Answer | None,
         started: float,
         now: float,
+        actor: str | None,
     ) -> AuditRecord:
-        target = flow.state
         if answer is None:
-            return AuditRecord(
-                flow_id=flow.id, seq=len(flow.history) + 1, trigger=trigger, source=source,
-                target=target, outcome=outcome, guards=trace, answer=None, http_status=None,
-                request_status=None, io_message_id=None, qr_code_url=None, detail=None,
-                reason=None, requested_at=started, decided_at=now, table_version=self.version,
-            )  # fmt: skip
+            return _new(AuditRecord, (
+                flow.id, len(flow.history) + 1, trigger, source, flow.state, outcome, trace, None,
+                None, None, None, None, None, None, started, now, actor, None, self.version,
+            ))  # fmt: skip
         if outcome is _REFUSED:
             reason: str | None = no_guard_held(answer)
         else:
             why = self._reasons.get((source, trigger, trace[-1][0] if trace else None))
             reason = None if why is None else why(answer)
         detail = answer.detail
-        return AuditRecord(
-            flow_id=flow.id, seq=len(flow.history) + 1, trigger=trigger, source=source,
-            target=target, outcome=outcome, guards=trace, answer=answer.kind,
-            http_status=answer.http_status, request_status=answer.status,
-            io_message_id=answer.io_message_id, qr_code_url=answer.qr_code_url,
-            detail=None if detail is None else redact_text(detail), reason=reason,
-            requested_at=started, decided_at=now, table_version=self.version,
-        )  # fmt: skip
-
-
-def _with_error(record: AuditRecord, error: ApiError) -> AuditRecord:
-    return record._replace(
-        http_status=error.http_status,  # the answer that was not usable, if one came
-        detail=redact_text(str(error)),
-        reason=f"no usable answer from the API ({type(error).__name__})",
-    )
+        return _new(AuditRecord, (
+            flow.id, len(flow.history) + 1, trigger, source, flow.state, outcome, trace,
+            answer.kind, answer.http_status, answer.status, answer.io_message_id,
+            answer.qr_code_url, None if detail is None else redact_text(detail), reason, started,
+            now, actor, None, self.version,
+        ))  # fmt: skip
 
 
 _DEFAULT: list[Engine] = []

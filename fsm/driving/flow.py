@@ -21,6 +21,7 @@ from ..trail.record import AuditRecord, Outcome, unknown_status
 from .fallback import Fallback
 
 _ACCEPTED = Outcome.ACCEPTED
+_NOTIFIED, _NOTIFY_REFUSED, _FAILED = State.NOTIFIED, State.NOTIFY_REFUSED, State.FAILED
 
 NO_FACTS: Mapping[str, str] = MappingProxyType({})
 """What a flow knows before its first record taught it anything (shared, read-only: a flow
@@ -137,9 +138,9 @@ def learn(flow: Flow, record: AuditRecord) -> None:
         flow.upload_url = None
     if record.qr_code_url:
         flow.qr_code_url = record.qr_code_url
-    if record.target is State.NOTIFIED and record.io_message_id:
+    if record.target is _NOTIFIED and record.io_message_id:  # members read once: see engine
         flow.io_message_id = record.io_message_id
-    elif record.target is State.NOTIFY_REFUSED and record.answer is not None:
+    elif record.target is _NOTIFY_REFUSED and record.answer is not None:
         flow.refusal = Kind(record.answer)
-    elif record.target is State.FAILED:
+    elif record.target is _FAILED:
         flow.failure = record.reason

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from operator import attrgetter
 from typing import Any, NamedTuple
 
 from ..machine.answers import Kind, is_known
@@ -110,11 +109,14 @@ class AuditRecord(NamedTuple):
         store): a polling flow logs an event every few seconds, and log pipelines stamp their
         own time.
         """
-        fields = {
-            name: value
-            for name, value in zip(_LOGGED_OWN, _logged_values(self), strict=True)
-            if value is not None
-        }
+        fields = {  # the fields always set, then the others that are (a record is a tuple)
+            "flow_id": self[0], "seq": self[1], "trigger": self[2], "source": self[3],
+            "target": self[4], "outcome": self[5],
+        }  # fmt: skip
+        for name, index in _LOGGED_IF_SET:
+            value = self[index]
+            if value is not None:
+                fields[name] = value
         for name, held in self.guards:
             if held:
                 fields["guard"] = name
@@ -141,8 +143,12 @@ LOGGED_FIELDS: tuple[str, ...] = tuple(f for f in STORED_FIELDS if f not in NOT_
 :data:`STORED_FIELDS`."""
 
 _LOGGED_OWN = tuple(f for f in LOGGED_FIELDS if f in AuditRecord._fields)
-_logged_values = attrgetter(*_LOGGED_OWN)
-"""Reads the logged fields of a record in one call (the event is built on every fire)."""
+_LOGGED_ALWAYS = ("flow_id", "seq", "trigger", "source", "target", "outcome")
+_LOGGED_IF_SET = tuple((f, AuditRecord._fields.index(f)) for f in _LOGGED_OWN[6:])
+"""The logged fields after the six always set, with their places in a record (the event is
+built on every fire: a dict display and indexes are the cheapest way)."""
+if _LOGGED_OWN[:6] != _LOGGED_ALWAYS or AuditRecord._fields[:6] != _LOGGED_ALWAYS:
+    raise ImportError("AuditRecord.log_fields expects the six fields always set first")
 
 
 def _guards_text(guards: tuple[tuple[str, bool], ...]) -> str:

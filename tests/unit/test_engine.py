@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
 from firmaio.fsm import (
@@ -271,3 +272,30 @@ def test_the_log_event_and_the_stored_record_derive_from_one_field_list(engine: 
         assert logged == {k: v for k, v in stored.items() if k in LOGGED_FIELDS and v is not None}
         assert {k: v for k, v in event.items() if k not in ("event", "log_level")} == logged
     assert records[2].reason == "the citizen turned off messages from Firma con IO"
+
+
+def test_a_logger_structlog_caches_gets_every_event_with_the_record_fields() -> None:
+    """With ``cache_logger_on_first_use`` (the engine then keeps the cached logger's method),
+    every fire still reaches the configured processors, each event the record's log fields."""
+    seen: list[dict[str, object]] = []
+
+    def keep(_logger: object, _name: str, event: dict[str, object]) -> dict[str, object]:
+        seen.append(dict(event))
+        raise structlog.DropEvent
+
+    structlog.configure(processors=[keep], cache_logger_on_first_use=True)
+    try:
+        engine = Engine()
+        flow = engine.new_flow("01ARZ3NDEKTSV4RRFFQ69G5FAV", now=START)
+        still = Answer.request("WAIT_FOR_SIGNATURE")
+        records = [
+            engine.fire(flow, Trigger.CHECK_ACTIVATION, still, now=START),
+            engine.fire(flow, Trigger.NOTIFY, Answer.sent("01J0000000000000000000MSG1"), now=1),
+            engine.fire(flow, Trigger.CHECK_STATUS, still, now=2, actor="worker-1"),
+        ]
+    finally:
+        structlog.reset_defaults()
+    assert [event.pop("event") for event in seen] == ["fsm.transition"] * 3
+    assert seen == [record.log_fields() for record in records]
+    assert seen[2]["actor"] == "worker-1"
+    assert records[2].actor == "worker-1"
