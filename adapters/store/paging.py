@@ -72,7 +72,7 @@ class Paging:
         its links (raises :class:`~firmaio.fsm.errors.UnreadableTrail` as :meth:`load` does)."""
         page = []
         for row, read in self._page(after, limit):
-            loaded = [(r[8], r[3], r[9], r[11], r[5], r[1], r[7]) for r in read]  # LOAD's
+            loaded = [(r[8], r[3], r[9], r[11], r[5], r[1], r[7], r[6]) for r in read]  # LOAD's
             stored = stored_flow(row.flow_id, loaded, self.versions)
             assert stored is not None  # the flow's own row was read
             page.append((row, stored, _links(read)))
