@@ -124,6 +124,7 @@ def _summary(args: argparse.Namespace, out: TextIO, report: ServeReport) -> int:
         "driven": report.driven,
         "later_attempts": report.later_attempts,
         "checks": report.checks,
+        "collected": report.collected,
         "errors": report.errors,
     }
     if args.json:
