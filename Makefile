@@ -43,15 +43,13 @@ typing: $(STAMP)
 	mkdir -p build/typing && ln -sfn ../.. build/typing/firmaio
 	MYPYPATH=build/typing $(BIN)/mypy --strict -p firmaio.fsm -p firmaio.adapters
 
-# Three runs: the PostgreSQL restart tests first and alone (they restart the server), then the
-# real processes (workers, crashes, the install: mostly waiting) beside every other lane. Each run
-# lists its slowest tests, so a slow one stays visible; the other lanes' summary comes last.
-RESTART := tests/process/test_store_restart.py
+# Two runs side by side: the real processes (workers, crashes, store outages through a proxy, the
+# install: mostly waiting) beside every other lane. Each run lists its slowest tests, so a slow
+# one stays visible; the other lanes' summary comes last.
 pytest: $(STAMP)
 	mkdir -p build
-	$(BIN)/pytest -q --durations=5 $(RESTART)
 	$(BIN)/pytest -q --durations=10 -m "not process" > build/lanes.log 2>&1 & lanes=$$!; \
-	  $(BIN)/pytest -q --durations=10 -m process --deselect $(RESTART); process=$$?; \
+	  $(BIN)/pytest -q --durations=10 -m process; process=$$?; \
 	  wait $$lanes; others=$$?; cat build/lanes.log; \
 	  [ $$process -eq 0 ] && [ $$others -eq 0 ]
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import structlog
 
 from firmaio.fsm.errors import InvalidInput, StoreUnavailable
+
+T = TypeVar("T")
 
 FIRST_WAIT = 0.5
 """Seconds before the first new attempt; each later wait doubles, up to :data:`MOST_WAIT`."""
@@ -95,6 +98,34 @@ class Outage:
             await asyncio.wait_for(stopping.wait(), wait)
         except TimeoutError:
             return
+
+    async def through(
+        self, attempt: Callable[[], Awaitable[object]], stopping: asyncio.Event
+    ) -> bool:
+        """``attempt()`` until it is done (True), tried again while ``stopping`` is not set
+        (else False), riding out the outage on the way (:meth:`made`)."""
+
+        async def done() -> bool:
+            await attempt()
+            return True
+
+        return await self.made(done, stopping) is True
+
+    async def made(self, make: Callable[[], Awaitable[T]], stopping: asyncio.Event) -> T | None:
+        """What ``make()`` gives once it succeeds, tried again while ``stopping`` is not set
+        (else None): each :class:`StoreUnavailable` on the way is part of the outage (said
+        when it begins; past the limit, raised as the limit's), with the backoff between tries.
+        It does not end the outage: the caller says when it is over (:meth:`recovered`), once
+        all goes on."""
+        while True:
+            try:
+                return await make()
+            except StoreUnavailable as error:
+                self.failed(error)  # says it once; raises past the limit
+                if not stopping.is_set():
+                    await self.pause(stopping)
+                if stopping.is_set():
+                    return None
 
 
 def _why(error: BaseException) -> str:

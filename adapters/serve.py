@@ -79,6 +79,7 @@ class Service:
         locks: FlowLocks | None = None,
         asks: Asks | None = None,
         say: Callable[[str], None] = log_line,
+        outage: Outage | None = None,
     ):
         if factory.store is None:
             raise InvalidInput("the service keeps the flows of a store: give the Factory one")
@@ -97,9 +98,10 @@ class Service:
         self.locks = locks
         """With PostgreSQL, each flow is locked for other processes while this one is on it."""
         self.report = ServeReport()
-        self.outage = Outage(self.settings.store_outage_limit, say=say)
+        self.outage = outage or Outage(self.settings.store_outage_limit, say=say)
         """A store it cannot reach is ridden out up to ``store_outage_limit`` seconds, with a
-        backoff and one line (to ``say``) when it begins and one when it ends."""
+        backoff and one line (to ``say``) when it begins and one when it ends (``outage``: one
+        begun already, while the command started)."""
         self._stopping = asyncio.Event()
         self._log = structlog.get_logger("firmaio.adapters.serve")
         self._batches: list[BatchRun] = []
@@ -140,10 +142,15 @@ class Service:
         if ids:
             now = self.clock.now()
             deadline = now + self.settings.polling.activation_timeout
-            await self.store.create_many(
-                list(ids), activation_deadline=deadline, now=now, tenant=self.tenant,
-                dossier_id=dossier_id,
-            )  # fmt: skip
+
+            async def register() -> None:
+                await self.store.create_many(
+                    list(ids), activation_deadline=deadline, now=now, tenant=self.tenant,
+                    dossier_id=dossier_id,
+                )  # fmt: skip
+
+            if not await self.outage.through(register, self._stopping):
+                return self.report
         while not self._stopping.is_set():
             try:
                 await self._pass()

@@ -10,17 +10,20 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine import TERMINAL
 
 from ..clock import SystemClock
-from ..store import store_name
+from ..store import AsyncStore, store_name
 from ..tenants import DEFAULT_TENANT, Tenant, Tenants
 from . import exits
 from .quiet import quiet_logs
 from .wiring import BASE_URL_NAMED, factory_of, flow_store, issuer_client, settings_of
+
+if TYPE_CHECKING:
+    from ..queue import WorkerHandle, WorkerOptions
 
 
 def _need_the_extra() -> None:
@@ -67,39 +70,33 @@ def _tenants(args: argparse.Namespace) -> Tenants:
 
 async def _worker(args: argparse.Namespace, out: TextIO) -> int:
     _need_the_extra()
-    from ..queue import Runtime, WorkerHandle, WorkerOptions, work
+    from ..queue import WorkerHandle, WorkerOptions
 
     dsn = _postgres(args.db)
     tenants = _tenants(args)
     tenants.keys_by_tenant()  # a missing key stops the worker here, before anything opens
     for webhook in tenants.webhooks():  # so does a webhook's missing or malformed secret
         webhook.secret()
-    store = flow_store(dsn)
-    runtime = Runtime(factory_of(args, store), dsn, tenants)
     handle = WorkerHandle(say=lambda line: print(f"firmaio worker: {line}", file=sys.stderr))
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, handle.stop)  # from the start: a stop is never lost
     loud_again = quiet_logs(loop, verbose=args.verbose)
-    try:
-        await runtime.open()
-        await runtime.check_settings(BASE_URL_NAMED)  # before any job runs
-        names = ", ".join(sorted(tenants))
-        print(
-            f"firmaio worker: serving {store_name(dsn)} for {names}; SIGTERM or Ctrl-C stops",
-            file=sys.stderr,
-        )
-        heartbeat = min(10.0, args.stalled_after / 3)
-        options = WorkerOptions(
-            concurrency=args.concurrency, name=args.worker, stalled_after=args.stalled_after,
-            heartbeat=heartbeat, stop_within=min(STOP_WITHIN, args.stalled_after - heartbeat),
-            store_outage_limit=args.store_outage_limit,
-        )  # fmt: skip
-        if not handle.stopping.is_set():
-            await work(dsn, runtime, options, handle)
+    heartbeat = min(10.0, args.stalled_after / 3)
+    options = WorkerOptions(
+        concurrency=args.concurrency, name=args.worker, stalled_after=args.stalled_after,
+        heartbeat=heartbeat, stop_within=min(STOP_WITHIN, args.stalled_after - heartbeat),
+        store_outage_limit=args.store_outage_limit,
+    )  # fmt: skip
+    outage = handle.outage(options.store_outage_limit)
+    try:  # a database gone is an outage to ride out, from the first connection on
+        store = await outage.made(lambda: asyncio.to_thread(flow_store, dsn), handle.stopping)
+        if store is not None:
+            try:
+                await _work(args, dsn, tenants, store, handle, options)
+            finally:
+                await store.close()
     finally:
-        await runtime.close()
-        await store.close()
         loud_again()
     summary = {"stopped": True, "tenants": sorted(tenants)}
     if args.json:
@@ -108,6 +105,37 @@ async def _worker(args: argparse.Namespace, out: TextIO) -> int:
     else:
         print("firmaio worker: stopped cleanly", file=out)
     return 0
+
+
+async def _work(
+    args: argparse.Namespace,
+    dsn: str,
+    tenants: Tenants,
+    store: AsyncStore,
+    handle: WorkerHandle,
+    options: WorkerOptions,
+) -> None:
+    """The worker, once its store is open: its windows and clients, its settings checked
+    (riding out the outage meanwhile), then the jobs until it is told to stop."""
+    from ..queue import Runtime, work
+
+    runtime = Runtime(factory_of(args, store), dsn, tenants)
+    limit = options.store_outage_limit
+    try:
+        started = await handle.through(runtime.open, limit) and await handle.through(
+            lambda: runtime.check_settings(BASE_URL_NAMED),
+            limit,  # before any job runs
+        )
+        if not started or handle.stopping.is_set():
+            return
+        names = ", ".join(sorted(tenants))
+        print(
+            f"firmaio worker: serving {store_name(dsn)} for {names}; SIGTERM or Ctrl-C stops",
+            file=sys.stderr,
+        )
+        await work(dsn, runtime, options, handle)
+    finally:
+        await runtime.close()
 
 
 async def _enqueue(args: argparse.Namespace, out: TextIO) -> int:

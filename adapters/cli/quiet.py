@@ -31,13 +31,18 @@ def quiet_logs(loop: asyncio.AbstractEventLoop, *, verbose: bool) -> Callable[[]
         logger.setLevel(quietest if verbose else logging.CRITICAL)
 
     def unretrieved(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if not verbose:  # an ERROR record: said only with --verbose
+            return
         error = context.get("exception")
         said = str(context.get("message", ""))
         if isinstance(error, BaseException):
             said = f"{said}: {first_line(error)}"
-        logging.getLogger("asyncio").error(said)
+        handler.handle(logging.makeLogRecord({"name": "asyncio", "levelname": "ERROR",
+                                              "levelno": logging.ERROR, "msg": said}))  # fmt: skip
 
-    before = loop.get_exception_handler()
+    # kept on the loop after restore(): the loop ends with the command, and a task it frees
+    # later (a job of a lane the outage cut, freed with the error that stops the worker) is
+    # still said this way, never as a traceback
     loop.set_exception_handler(unretrieved)
 
     def restore() -> None:
@@ -45,7 +50,6 @@ def quiet_logs(loop: asyncio.AbstractEventLoop, *, verbose: bool) -> Callable[[]
             logger.handlers[:] = handlers
             logger.propagate = propagate
             logger.setLevel(level)
-        loop.set_exception_handler(before)
 
     return restore
 

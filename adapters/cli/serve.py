@@ -13,40 +13,65 @@ from ..checks import Asks
 from ..documents import check_writable
 from ..factory import Factory
 from ..flow_locks import FlowLocks
-from ..serve import Service
+from ..outage import Outage
+from ..serve import ServeReport, Service
 from ..settings import Settings
 from ..store import AsyncStore, store_name
 from ..tenants import DEFAULT_TENANT
 from ..webhooks import Deliverer
-from .wiring import checked_client, factory_of, flow_locks, flow_store
+from .wiring import checked_client, factory_of, flow_locks, flow_store, settings_of
 
 
 async def _serve(args: argparse.Namespace, out: TextIO) -> int:
-    server = None
-    service: Service | None = None
-    stopping = False  # a SIGTERM before the service runs: it registers the ids, then stops
+    stopping = asyncio.Event()  # a SIGTERM before the service runs: it registers the ids
+    services: list[Service] = []
 
     def stop() -> None:
-        nonlocal stopping
-        stopping = True
-        if service is not None:
+        stopping.set()
+        for service in services:
             service.stop()
 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop)
-    store = flow_store(args.db)  # a --db to fix is said first
+    # a database gone is an outage to ride out, from the first connection on
+    outage = Outage(settings_of(args).store_outage_limit, say=_say)
+    store = await outage.made(lambda: asyncio.to_thread(flow_store, args.db), stopping)
+    if store is None:  # stopped while the store could not be reached: nothing was done
+        return _summary(args, out, ServeReport())
     locks = flow_locks(args.db)
-    factory = factory_of(args, store)
     asks = Asks(args.db)
-    deliverer = None
     try:
-        _check_folder(factory.settings)  # an unusable folder: said before anything
-        deliverer = _deliverer(factory, store)  # a webhook's bad secret: before anything
-        client = await checked_client(args)  # before any flow is registered or loaded
-    except BaseException:
-        await _close(store, locks, asks, deliverer)
-        raise
+        report = await _served(args, store, locks, asks, outage, stopping, services)
+    finally:
+        await _close(store, locks, asks)
+    return _summary(args, out, report)
+
+
+async def _served(
+    args: argparse.Namespace,
+    store: AsyncStore,
+    locks: FlowLocks | None,
+    asks: Asks,
+    outage: Outage,
+    stopping: asyncio.Event,
+    services: list[Service],
+) -> ServeReport:
+    """The service on its open store: its folder and webhook checked, its settings checked
+    before any flow is registered (riding out the outage meanwhile: its key's window is in the
+    database), then its passes (and its events' deliveries) until it is stopped."""
+    factory = factory_of(args, store)
+    _check_folder(factory.settings)  # an unusable folder: said before anything
+    deliverer = _deliverer(factory, store)  # a webhook's bad secret: before anything
+    client = None
+    try:
+        client = await outage.made(lambda: checked_client(args), stopping)
+    finally:
+        if client is None and deliverer is not None:
+            await deliverer.aclose()
+    if client is None:
+        return ServeReport()
+    server = None
     delivered = asyncio.Event()
     delivering = asyncio.create_task(_deliver(deliverer, delivered))
     async with client:
@@ -57,8 +82,9 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
                     f"firmaio serve: metrics on http://127.0.0.1:{server.port}/metrics",
                     file=sys.stderr,
                 )
-            service = Service(factory, client, locks=locks, asks=asks, say=_say)
-            if stopping:
+            service = Service(factory, client, locks=locks, asks=asks, say=_say, outage=outage)
+            services.append(service)
+            if stopping.is_set():
                 service.stop()
             print(
                 f"firmaio serve: serving {store_name(args.db)}; SIGTERM or Ctrl-C stops",
@@ -67,13 +93,17 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> int:
             ids = list(args.request_ids)
             if args.dossier:
                 ids += [item["id"] async for item in client.list_dossier_requests(args.dossier)]
-            report = await service.run(ids, dossier_id=args.dossier)
+            return await service.run(ids, dossier_id=args.dossier)
         finally:
             delivered.set()  # the deliveries under way end, their attempts logged
             await delivering
+            if deliverer is not None:
+                await deliverer.aclose()
             if server is not None:
                 server.close()
-            await _close(store, locks, asks, deliverer)
+
+
+def _summary(args: argparse.Namespace, out: TextIO, report: ServeReport) -> int:
     summary = {
         "stopped": True,
         "passes": report.passes,
@@ -105,12 +135,8 @@ async def _deliver(deliverer: Deliverer | None, stopping: asyncio.Event) -> None
         await deliverer.run(stopping)
 
 
-async def _close(
-    store: AsyncStore, locks: FlowLocks | None, asks: Asks, deliverer: Deliverer | None
-) -> None:
+async def _close(store: AsyncStore, locks: FlowLocks | None, asks: Asks) -> None:
     await asks.close()
-    if deliverer is not None:
-        await deliverer.aclose()
     await store.close()
     if locks is not None:
         await locks.aclose()

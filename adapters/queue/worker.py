@@ -11,22 +11,25 @@ A lane that stops by itself has lost the queue's database (a restart, a failover
 rides the outage out (:class:`~firmaio.adapters.outage.Outage`: one line when it begins, one
 when it ends), waiting with a backoff until the database answers, then starts the lane again;
 its jobs under way when it stopped go back to the queue once their heartbeat is
-``stalled_after`` old. Past ``store_outage_limit`` it stops with
-:class:`~firmaio.fsm.errors.StoreUnavailable` (``firmaio worker`` exits 7).
+``stalled_after`` old. The worker's start (its windows, its settings check, the queue's schema
+and pool: :meth:`WorkerHandle.through`) rides out the same outage, and a worker told to stop
+once the database answers again says the outage is over before it stops. Past
+``store_outage_limit`` it stops with :class:`~firmaio.fsm.errors.StoreUnavailable` saying so
+(``firmaio worker`` exits 7), whichever step found the database gone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import procrastinate
 
 from firmaio.fsm.driving import PollingPolicy
-from firmaio.fsm.errors import InvalidInput, StoreError
+from firmaio.fsm.errors import InvalidInput, StoreError, StoreUnavailable
 from firmaio.fsm.ports import Clock, Store
 
 from ..outage import Outage, log_line
@@ -73,9 +76,24 @@ class WorkerHandle:
     def __init__(self, say: Callable[[str], None] = log_line) -> None:
         self.stopping = asyncio.Event()
         self.say = say
+        self._outage: Outage | None = None
 
     def stop(self) -> None:
         self.stopping.set()
+
+    def outage(self, limit: float) -> Outage:
+        """This worker's outage of its database, one for its whole life (made on first use):
+        an outage that spans its start and its lanes is said once, and its limit counts from
+        when it began."""
+        if self._outage is None:
+            self._outage = Outage(limit, what="the job queue's database", say=self.say)
+        return self._outage
+
+    async def through(self, attempt: Callable[[], Awaitable[object]], limit: float) -> bool:
+        """``attempt()`` until it is done (True) or the worker is told to stop (False), riding
+        out this worker's outage on the way (:meth:`Outage.through`): :func:`work` says when
+        it is over, once the lanes run."""
+        return await self.outage(limit).through(attempt, self.stopping)
 
 
 async def work(
@@ -83,7 +101,9 @@ async def work(
 ) -> None:
     """Run flows as jobs until ``handle.stop()`` (see the module docstring)."""
     handle = handle or WorkerHandle()
-    await install_schema(dsn)
+    limit = options.store_outage_limit
+    if not await handle.through(lambda: install_schema(dsn), limit):
+        return
     app = queue_app(dsn, [target.tenant for target in runtime.tenants.webhooks()])
     name = options.name or worker_name()
     # one lane over every queue: one listening connection, one poll, one heartbeat
@@ -106,18 +126,43 @@ async def work(
             )
         )
 
-    async with app.open_async():
-        running = {queue: start(queue) for queue in lanes}
-        try:
-            await _supervise(app, dsn, running, start, options, handle)
-        finally:
-            runtime.stop()  # flows under way stop at their next step boundary, waits end
-            for lane in running.values():
-                lane.cancel()  # Procrastinate waits stop_within for the jobs, then unregisters
-            await asyncio.gather(*running.values(), return_exceptions=True)
-            pool: Any = getattr(app.connector, "pool", None)
-            if pool is not None:  # its reconnections to a database gone need not be waited for
-                await pool.close(timeout=1.0)
+    if not await handle.through(lambda: _open(app, dsn), limit):
+        return
+    running = {queue: start(queue) for queue in lanes}
+    try:
+        await _supervise(app, dsn, running, start, options, handle)
+    finally:
+        runtime.stop()  # flows under way stop at their next step boundary, waits end
+        for lane in running.values():
+            lane.cancel()  # Procrastinate waits stop_within for the jobs, then unregisters
+        await asyncio.gather(*running.values(), return_exceptions=True)
+        pool: Any = getattr(app.connector, "pool", None)
+        if pool is not None:  # its reconnections to a database gone need not be waited for
+            await pool.close(timeout=1.0)
+        with contextlib.suppress(Exception):
+            await app.close_async()
+
+
+OPEN_WITHIN = 5.0
+"""Seconds the queue's pool gets to make its first connection when the worker starts."""
+
+
+async def _open(app: procrastinate.App, dsn: str) -> None:
+    """Open the queue's pool; a database that does not let it is a StoreUnavailable (and the
+    half-made pool is closed, so the next try starts afresh)."""
+    import psycopg
+
+    try:
+        async with asyncio.timeout(OPEN_WITHIN):
+            await app.open_async()
+    except (psycopg.Error, TimeoutError) as error:
+        with contextlib.suppress(Exception):
+            await app.close_async()
+        if isinstance(error, psycopg.Error):
+            raise postgres_error(error, dsn) from None
+        raise StoreUnavailable(
+            f"the job queue's pool made no connection within {OPEN_WITHIN:g} s"
+        ) from None
 
 
 STEADY = 3.0
@@ -136,29 +181,37 @@ async def _supervise(
     options: WorkerOptions,
     handle: WorkerHandle,
 ) -> None:
-    """Until a stop: look at the queue's database every :data:`LOOK_EVERY` seconds and
-    whenever a lane stops; start each stopped lane again once the database answers; the outage
-    is over once the lanes have run :data:`STEADY` seconds. StoreUnavailable when it lasts
-    longer than the limit (a lane that keeps stopping, the database answering or not, counts as
-    one outage)."""
-    outage = Outage(options.store_outage_limit, what="the job queue's database", say=handle.say)
+    """Until a stop: look at the queue's database every :data:`LOOK_EVERY` seconds (during an
+    outage, after each wait of its backoff) and whenever a lane stops; start each stopped lane
+    again once the database answers; the outage is over once the lanes have run
+    :data:`STEADY` seconds with the database answering (a lane still waiting on a connection
+    the outage cut stops within that), or at once if the worker is told to stop with the
+    database answering. StoreUnavailable when it lasts longer than the limit (a lane that keeps
+    stopping, the database answering or not, counts as one outage)."""
+    outage = handle.outage(options.store_outage_limit)
+    loop = asyncio.get_running_loop()
     stopping = asyncio.create_task(handle.stopping.wait())
     down: dict[str, BaseException | None] = {}
-    steady_since = 0.0
+    started: float | None = loop.time() if outage.under_way else None
+    """When the lanes (re)started during the outage under way (None: they did not)."""
+    answered = True
+    """Whether the database answered at the last look."""
     try:
         while not handle.stopping.is_set():
             lanes = {*running.values(), stopping}
-            await asyncio.wait(lanes, timeout=LOOK_EVERY, return_when=asyncio.FIRST_COMPLETED)
+            wait = _next_look(outage, started, loop.time())
+            await asyncio.wait(lanes, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
             if handle.stopping.is_set():
-                return
+                break
             for queue in [queue for queue, lane in running.items() if lane.done()]:
                 down[queue] = _cause(running.pop(queue), dsn)
             try:
                 await reachable(dsn)
             except StoreError as error:
+                answered, started = False, None
                 outage.failed(error)  # says it once; raises past the limit
                 continue
-            now = asyncio.get_running_loop().time()
+            answered = True
             if down:  # the database answers: start them again
                 why = next((c for c in down.values() if c is not None), None)
                 outage.failed(why or StoreError("a lane of the job queue stopped by itself"))
@@ -166,11 +219,37 @@ async def _supervise(
                 for queue in down:
                     running[queue] = start(queue)
                 down.clear()
-                steady_since = now
-            elif now - steady_since >= STEADY:
-                outage.recovered()
+                started = loop.time()
+            else:
+                started = _steady(outage, started, loop.time())
+        if answered:  # stopping with the database back: this outage is over
+            outage.recovered()
     finally:
         stopping.cancel()
+
+
+def _steady(outage: Outage, started: float | None, now: float) -> float | None:
+    """The database answers and every lane runs: when the lanes began to run steadily during
+    the outage under way (it answers again: they have :data:`STEADY` seconds to show it), or
+    None once the outage is over (said here) or if none is under way."""
+    if not outage.under_way:
+        return None
+    if started is None:
+        return now
+    if now - started >= STEADY:
+        outage.recovered()
+        return None
+    return started
+
+
+def _next_look(outage: Outage, started: float | None, now: float) -> float:
+    """Seconds until the supervisor looks again: when the restarted lanes have run
+    :data:`STEADY` seconds, the outage's next backoff, or :data:`LOOK_EVERY`."""
+    if started is not None:
+        return max(started + STEADY - now, 0.0)
+    if outage.under_way:
+        return outage.next_wait()
+    return LOOK_EVERY
 
 
 async def _fresh_pool(app: procrastinate.App) -> None:

@@ -158,6 +158,46 @@ def test_a_lane_that_stops_by_itself_is_started_again_within_the_outage_limit(
         assert len(said) == 1, said
 
 
+def test_a_worker_stopped_as_the_database_answers_again_says_the_outage_is_over(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A heartbeat blip stops a lane; the database answers, the lane starts again and the
+    outage's first line is said; the worker is told to stop at that moment, before the lanes
+    have run long enough to call the outage over: it still says, once, that it is over (it
+    used to stop with the outage said to begin and never to end)."""
+    from procrastinate.manager import JobManager
+
+    monkeypatch.setenv("FIRMAIO_API_KEY", "sandbox-key")
+    real = JobManager.update_heartbeat
+    failed = []
+
+    async def blip(self: JobManager, worker_id: int) -> None:
+        if not failed:
+            failed.append(worker_id)
+            raise StoreUnavailable("a blip")
+        await real(self, worker_id)
+
+    monkeypatch.setattr(JobManager, "update_heartbeat", blip)
+    said: list[str] = []
+
+    async def scenario() -> None:
+        store = open_async_store(postgres_url)
+        factory = Factory(clock=SystemClock(), store=store)
+        runtime = await Runtime(factory, postgres_url, Tenants()).open()
+        handle = WorkerHandle(say=lambda line: (said.append(line), handle.stop()))
+        options = WorkerOptions(concurrency=1, heartbeat=0.2, store_outage_limit=30.0)
+        try:
+            await asyncio.wait_for(work(postgres_url, runtime, options, handle), 20)
+        finally:
+            await runtime.close()
+            await store.close()
+
+    asyncio.run(scenario())
+    assert len(said) == 2, said
+    assert said[0].startswith("the job queue's database cannot be reached")
+    assert said[1].startswith("the job queue's database is back after")
+
+
 def test_an_open_flow_with_no_visit_waiting_is_swept_back_into_the_queue(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
