@@ -10,6 +10,7 @@ import sys
 from typing import TextIO
 
 from ..checks import Asks
+from ..client import IssuerClient
 from ..documents import check_writable
 from ..factory import Factory
 from ..flow_locks import FlowLocks
@@ -57,23 +58,40 @@ async def _served(
     stopping: asyncio.Event,
     services: list[Service],
 ) -> ServeReport:
-    """The service on its open store: its folder and webhook checked, its settings checked
-    before any flow is registered (riding out the outage meanwhile: its key's window is in the
-    database), then its passes (and its events' deliveries) until it is stopped."""
+    """The service on its open store: its settings checked before any flow is registered
+    (riding out the outage meanwhile: its key's window is in the database), then its passes
+    until it is stopped, its events delivered beside them."""
     factory = factory_of(args, store)
     _check_folder(factory.settings)  # an unusable folder: said before anything
     deliverer = _deliverer(factory, store)  # a webhook's bad secret: before anything
-    client = None
     try:
         client = await outage.made(lambda: checked_client(args), stopping)
+        if client is None:
+            return ServeReport()
+        delivered = asyncio.Event()
+        delivering = asyncio.create_task(_deliver(deliverer, delivered))
+        try:
+            return await _passes(args, factory, client, locks, asks, outage, stopping, services)
+        finally:
+            delivered.set()  # the deliveries under way end, their attempts logged
+            await delivering
     finally:
-        if client is None and deliverer is not None:
+        if deliverer is not None:
             await deliverer.aclose()
-    if client is None:
-        return ServeReport()
+
+
+async def _passes(
+    args: argparse.Namespace,
+    factory: Factory,
+    client: IssuerClient,
+    locks: FlowLocks | None,
+    asks: Asks,
+    outage: Outage,
+    stopping: asyncio.Event,
+    services: list[Service],
+) -> ServeReport:
+    """The service's passes with its client, until it is stopped."""
     server = None
-    delivered = asyncio.Event()
-    delivering = asyncio.create_task(_deliver(deliverer, delivered))
     async with client:
         try:
             server = factory.metrics(client, args.db)
@@ -95,10 +113,6 @@ async def _served(
                 ids += [item["id"] async for item in client.list_dossier_requests(args.dossier)]
             return await service.run(ids, dossier_id=args.dossier)
         finally:
-            delivered.set()  # the deliveries under way end, their attempts logged
-            await delivering
-            if deliverer is not None:
-                await deliverer.aclose()
             if server is not None:
                 server.close()
 
@@ -110,7 +124,6 @@ def _summary(args: argparse.Namespace, out: TextIO, report: ServeReport) -> int:
         "driven": report.driven,
         "later_attempts": report.later_attempts,
         "checks": report.checks,
-        "collected": report.collected,
         "errors": report.errors,
     }
     if args.json:
@@ -135,17 +148,17 @@ async def _deliver(deliverer: Deliverer | None, stopping: asyncio.Event) -> None
         await deliverer.run(stopping)
 
 
+def _check_folder(settings: Settings) -> None:
+    """The documents folder, if signed documents are collected: writable, or exit 3."""
+    if settings.documents_dir is not None:
+        check_writable(settings.documents_dir, f"tenant {settings.tenant or DEFAULT_TENANT!r}")
+
+
 async def _close(store: AsyncStore, locks: FlowLocks | None, asks: Asks) -> None:
     await asks.close()
     await store.close()
     if locks is not None:
         await locks.aclose()
-
-
-def _check_folder(settings: Settings) -> None:
-    """The documents folder, if signed documents are collected: writable, or exit 3."""
-    if settings.documents_dir is not None:
-        check_writable(settings.documents_dir, f"tenant {settings.tenant or DEFAULT_TENANT!r}")
 
 
 def _say(line: str) -> None:

@@ -38,7 +38,7 @@ from firmaio.fsm.errors import StoreUnavailable
 from firmaio.fsm.machine import ISSUER_INITIAL, TERMINAL
 
 from ..tenants import DEFAULT_TENANT
-from .fairness import LOWEST, fair_priority
+from .fairness import BEHIND, fair_priority
 from .runtime import Runtime
 
 SCHEMA_LOCK = 727273
@@ -245,7 +245,7 @@ async def defer(
             "lock": flow_id,
             "queueing_lock": flow_id,
             "queue": queue_of(tenant),
-            "priority": max(priority - queued, LOWEST),
+            "priority": max(priority - queued, -BEHIND),
         }
         if at is not None:
             options["schedule_at"] = at
