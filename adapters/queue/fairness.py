@@ -39,4 +39,3 @@ async def fair_priority(app: procrastinate.App, queue: str, at: datetime.datetim
     when = at or datetime.datetime.now(tz=datetime.UTC)
     row = await app.connector.execute_query_one_async(BACKLOG, queue=queue, at=when)
     return -int(row["n"])
-
