@@ -7,6 +7,14 @@ first visit of every other. A tenant with one flow is served next to one with te
 slot no other tenant needs goes to the busy one at once (no lane idles while work waits). The
 count is one query on Procrastinate's index of queue names, made as the visit is queued, and
 stops at :data:`BEHIND`.
+
+Procrastinate's fetch skips a job whose lock another job holds or waits for ahead of it; with
+thousands of visits waiting and its table's statistics out of date (a batch just queued), the
+planner checked that for every waiting visit by a scan of an index whose first column is not the
+lock: 0.9 ms each, 5.7 s a fetch with 6,300 waiting (measured). :data:`BY_LOCK` makes each check
+one index look-up, and the statistics are refreshed after a batch of visits queued at once
+(:func:`analyze_after`) and by the sweep when many rows changed since (:func:`refresh`): a fetch
+then takes 0.1 ms.
 """
 
 from __future__ import annotations
@@ -39,3 +47,35 @@ async def fair_priority(app: procrastinate.App, queue: str, at: datetime.datetim
     when = at or datetime.datetime.now(tz=datetime.UTC)
     row = await app.connector.execute_query_one_async(BACKLOG, queue=queue, at=when)
     return -int(row["n"])
+
+
+BY_LOCK = """
+CREATE INDEX IF NOT EXISTS firmaio_jobs_by_lock ON procrastinate_jobs (lock)
+ WHERE status IN ('todo', 'doing')
+"""
+"""The index Procrastinate's fetch looks a job's lock up in (made with its tables)."""
+
+ANALYZE_AFTER = 200
+"""Visits queued at once after which the job table's statistics are refreshed."""
+
+
+async def analyze_after(app: procrastinate.App, queued: int) -> None:
+    """Refresh the job table's statistics after a batch of ``queued`` visits (a tenth of a
+    second), so the fetch's plan fits the table it now is."""
+    if queued >= ANALYZE_AFTER:
+        await app.connector.execute_query_async("ANALYZE procrastinate_jobs")
+
+
+STALE = """
+SELECT n_mod_since_analyze > GREATEST(%(after)s, reltuples / 10) AS stale
+  FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+ WHERE s.relid = 'procrastinate_jobs'::regclass
+"""
+
+
+async def refresh(app: procrastinate.App) -> None:
+    """Refresh the job table's statistics if many rows changed since they were last taken
+    (autovacuum may be a minute behind): the sweep's look, every 15 s."""
+    row = await app.connector.execute_query_one_async(STALE, after=ANALYZE_AFTER)
+    if row and row["stale"]:
+        await app.connector.execute_query_async("ANALYZE procrastinate_jobs")

@@ -38,7 +38,7 @@ from firmaio.fsm.errors import StoreUnavailable
 from firmaio.fsm.machine import ISSUER_INITIAL, TERMINAL
 
 from ..tenants import DEFAULT_TENANT
-from .fairness import BEHIND, fair_priority
+from .fairness import BEHIND, BY_LOCK, analyze_after, fair_priority, refresh
 from .runtime import Runtime
 
 SCHEMA_LOCK = 727273
@@ -132,6 +132,7 @@ async def sweep(context: procrastinate.JobContext, timestamp: int) -> None:
     assert context.app is not None
     if runtime.stopping:
         return
+    await refresh(context.app)  # the fetch's plan fits the table as it now is
     rows = await context.app.connector.execute_query_all_async(UNVISITED)
     if runtime.collecting:
         tenants = sorted(runtime.collecting)
@@ -254,6 +255,7 @@ async def defer(
         except exceptions.AlreadyEnqueued:
             continue
         queued += 1
+    await analyze_after(app, queued)
     return queued
 
 
@@ -287,7 +289,8 @@ async def visit_now(dsn: str, flows: Sequence[tuple[str, str | None]]) -> int:
 
 async def install_schema(dsn: str) -> bool:
     """Install Procrastinate's tables in the database at ``dsn`` unless they are there (one
-    process at a time). Whether it installed them."""
+    process at a time), and the index its fetch needs with many visits waiting
+    (:data:`~.fairness.BY_LOCK`). Whether it installed the tables."""
     import psycopg
 
     from ..store.failures import postgres_error
@@ -297,11 +300,11 @@ async def install_schema(dsn: str) -> bool:
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             cursor = await conn.execute("SELECT to_regclass('procrastinate_jobs')")
             found = await cursor.fetchone()
-            if found is not None and found[0] is not None:
-                return False
-            schema = SchemaManager.get_schema()
-            await conn.execute(schema)
-            return True
+            installed = found is None or found[0] is None
+            if installed:
+                await conn.execute(SchemaManager.get_schema())
+            await conn.execute(BY_LOCK)
+            return installed
     except psycopg.Error as error:
         raise postgres_error(error, dsn) from None
 
