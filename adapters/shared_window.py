@@ -10,8 +10,11 @@ slot. Times are the database's clock, so workers on several machines agree. A sl
 died in flight is forgotten after ``stale`` seconds (longer than any call lasts).
 
 Only one coroutine per process and key waits for a slot at a time (the others queue behind it),
-so a full window costs each process one query per freed slot, not one per waiting call. The
-window connects on first use; ``aclose`` closes its connection (a later call connects again).
+so a full window costs each process one query per freed slot, not one per waiting call; no
+connection is held while it waits. The windows of one process share a small pool of connections
+(:class:`WindowConnections`: a worker with a thousand tenants' keys holds as many connections for
+its windows as for one); a window made alone has a pool of one connection of its own, opened on
+first use; ``aclose`` closes a pool the window owns (a later call opens it again).
 
 Every process that calls the API with a key of a PostgreSQL deployment uses it: the workers, and
 ``firmaio`` commands given a ``postgresql://`` store (a ``cancel`` while the workers run, say).
@@ -28,7 +31,7 @@ from typing import Any
 from firmaio.fsm.errors import InvalidInput, StoreUnavailable
 
 from .ratelimit import GATEWAY_CALLS, GATEWAY_PERIOD
-from .store.failures import postgres_error
+from .store.failures import postgres_error, postgres_label
 
 SETUP_LOCK = 727272
 """The advisory lock under which one process at a time creates the table and the function."""
@@ -75,9 +78,83 @@ SETUP = (
 )
 
 
+WINDOW_POOL = 4
+"""Connections one worker process's windows share, whatever the number of keys."""
+
+POOL_WAIT = 2.0
+"""Seconds a window waits for a connection of its pool before its call fails (the database gone)."""
+
+
+class WindowConnections:
+    """A pool of at most ``size`` connections the rate windows of one process share; the table
+    and the function are made once, on first use."""
+
+    def __init__(self, dsn: str, *, size: int = WINDOW_POOL) -> None:
+        if size < 1:
+            raise InvalidInput("WindowConnections needs size >= 1")
+        self.dsn, self.size = dsn, size
+        self._pool: Any = None
+        self._opening = asyncio.Lock()
+
+    async def open(self) -> WindowConnections:
+        """Open the pool and make the table and the function if they are missing."""
+        import psycopg
+        from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+        async with self._opening:
+            if self._pool is not None:
+                return self
+            pool = AsyncConnectionPool(
+                self.dsn, min_size=1, max_size=self.size, timeout=POOL_WAIT, open=False,
+                kwargs={"autocommit": True}, name="firmaio-windows",
+            )  # fmt: skip
+            try:
+                await pool.open(wait=True, timeout=POOL_WAIT)
+                async with pool.connection() as conn, conn.transaction():
+                    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SETUP_LOCK,))
+                    for statement in SETUP:
+                        await conn.execute(statement)
+            except (psycopg.Error, PoolTimeout) as error:
+                await pool.close(timeout=0)
+                raise self._failure(error) from None  # its text may hold the URL
+            self._pool = pool
+        return self
+
+    def _failure(self, error: Exception) -> Exception:
+        import psycopg
+
+        if isinstance(error, psycopg.Error):
+            return postgres_error(error, self.dsn)
+        return StoreUnavailable(
+            f"{postgres_label(self.dsn)}: no connection for the rate windows within {POOL_WAIT:g} s"
+        )
+
+    async def fetchone(self, sql: str, params: tuple[object, ...]) -> Any:
+        """One statement on a connection of the pool (opened first if need be), its first row;
+        a connection the database cut is replaced by the pool."""
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        if self._pool is None:
+            await self.open()
+        try:
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute(sql, params)
+                return await cursor.fetchone()
+        except (psycopg.Error, PoolTimeout) as error:
+            raise self._failure(error) from None
+
+    async def aclose(self) -> None:
+        """Close the pool (slots still in flight end when their calls do, or go stale)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close(timeout=1.0)
+
+
 class SharedWindow:
     """At most ``calls`` calls with one key in any window of ``period`` seconds, across every
-    process that opens a window for the same ``key_id`` on the same database."""
+    process that opens a window for the same ``key_id`` on the same database. ``connections``:
+    the pool it shares with the process's other windows (None: a pool of one of its own)."""
 
     def __init__(
         self,
@@ -87,58 +164,41 @@ class SharedWindow:
         calls: int = GATEWAY_CALLS,
         period: float = GATEWAY_PERIOD,
         stale: float = 120.0,
+        connections: WindowConnections | None = None,
     ) -> None:
         if calls < 1 or period <= 0 or stale <= period:
             raise InvalidInput("SharedWindow needs calls >= 1, period > 0 and stale > period")
         self.dsn, self.key_id = dsn, key_id
         self.calls, self.period, self.stale = calls, period, stale
-        self._conn: Any = None
+        self._owned = connections is None
+        self.connections = connections or WindowConnections(dsn, size=1)
         self._lock = asyncio.Lock()
-        self._connecting = asyncio.Lock()
         self._used = 0
 
     async def open(self) -> SharedWindow:
-        """Connect, creating the table and the function if they are missing (first use does it
-        too)."""
-        import psycopg
-
-        try:
-            self._conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
-            async with self._conn.transaction():
-                await self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (SETUP_LOCK,))
-                for statement in SETUP:
-                    await self._conn.execute(statement)
-        except psycopg.Error as error:
-            raise postgres_error(error, self.dsn) from None  # its text may hold the URL
+        """Open its pool, creating the table and the function if they are missing (first use
+        does it too)."""
+        await self.connections.open()
         return self
 
     async def aclose(self) -> None:
-        """Close the connection; slots still in flight end when their calls do (or go stale)."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await conn.close()
+        """Close the pool it owns (a shared pool is closed by its owner)."""
+        if self._owned:
+            await self.connections.aclose()
 
     close = aclose
 
     async def _query(self, sql: str, params: tuple[object, ...]) -> Any:
-        """Run one statement; a connection found cut (a restart, a failover) is opened again
-        first, so the window comes back with the database."""
-        import psycopg
-
-        async with self._connecting:
-            if self._conn is None or self._conn.closed or self._conn.broken:
-                await self.open()
-        try:
-            return await self._conn.execute(sql, params)
-        except psycopg.Error as error:
-            raise postgres_error(error, self.dsn) from None
+        """Run one statement, its first row; a connection found cut (a restart, a failover) is
+        replaced first, so the window comes back with the database."""
+        return await self.connections.fetchone(sql, params)
 
     async def _take(self) -> tuple[int | None, float]:
-        cursor = await self._query(
+        row = await self._query(
             "SELECT slot, wait, used FROM firmaio_take_slot(%s, %s, %s, %s)",
             (self.key_id, self.calls, self.period, self.stale),
         )
-        slot, wait, used = await cursor.fetchone()
+        slot, wait, used = row
         self._used = int(used)
         return slot, float(wait)
 
@@ -157,7 +217,7 @@ class SharedWindow:
             with contextlib.suppress(StoreUnavailable):  # else it goes stale in flight: safe
                 await self._query(
                     "UPDATE firmaio_rate_slots SET ended = extract(epoch FROM clock_timestamp()) "
-                    "WHERE id = %s",
+                    "WHERE id = %s RETURNING id",
                     (slot,),
                 )
 

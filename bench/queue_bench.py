@@ -201,8 +201,8 @@ def at_scale(flows: int = 6000, keys: int = 4, workers: int = 3) -> Scale:
             for _ in range(workers)
         ]
         try:
-            lanes = workers * (keys + 1)  # per worker: one lane per tenant, one for maintenance
-            _wait(dsn, "SELECT count(*) FROM procrastinate_workers", lanes, 60)
+            # one Procrastinate worker per process, over every tenant's queue
+            _wait(dsn, "SELECT count(*) FROM procrastinate_workers", workers, 60)
             before = httpx.get(f"{root}/__sandbox/stats").json()
             sandbox = _children_named("sandbox")
             workers_cpu.start([child.pid for child in children])

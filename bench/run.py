@@ -317,6 +317,39 @@ def scale_bench() -> Result:
     )
 
 
+def tenants_bench() -> Result:
+    """Target 11: 1,000 tenants of 10 flows on 3 workers, against 10 tenants of 1,000."""
+    from bench.queue_bench import POSTGRES_URL
+    from bench.tenants_bench import idle, run
+
+    goal = "<= 60 connections, 0 x 429, time and CPU per flow <= 1.2x 10 tenants', idle < 2%"
+    try:
+        import psycopg
+
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+    except Exception as missing:
+        return Result("11 tenants", "not run", goal, None, f"needs PostgreSQL ({missing!r})")
+    many, few = run(1000, 10), run(10, 1000)
+    idle_cpu, held = idle(1000)
+    per = lambda r: r.cpu / r.flows * 1e3  # noqa: E731
+    time_x, cpu_x = many.elapsed / few.elapsed, per(many) / per(few)
+    figure = (
+        f"{many.flows} flows of {many.tenants} tenants on {many.workers} workers: "
+        f"{many.elapsed:.1f} s, {per(many):.2f} ms CPU per flow, {many.peak} connections at most, "
+        f"{many.throttled} x 429; of {few.tenants} tenants: {few.elapsed:.1f} s, "
+        f"{per(few):.2f} ms, {few.peak} connections ({time_x:.2f}x the time, {cpu_x:.2f}x the "
+        f"CPU); an idle worker with 1,000 tenants: {idle_cpu:.1f}% of a core, {held} connections"
+    )
+    return Result(
+        "11 tenants",
+        figure,
+        goal,
+        many.peak <= 60 and many.throttled == 0 and max(time_x, cpu_x) <= 1.2 and idle_cpu < 2,
+        "10 tenants are window-bound (1,000 flows on one key), 1,000 are not: the time ratio "
+        "compares a CPU-bound run with a limit-bound one",
+    )
+
+
 def outbox_bench() -> Result:
     """Target 12: the outbox's insert against target 5's client CPU per flow."""
     from bench.events_bench import outbox_cost
@@ -429,11 +462,12 @@ BENCHES: dict[int, Callable[[], Result]] = {
     7: scale_bench,
     8: due_bench,
     10: stream_bench,
+    11: tenants_bench,
     12: outbox_bench,
     13: drain_bench,
 }
-"""Each target's benchmark, by number (12 and 13: the outbox and the webhooks, issue #22; 10:
-issue #27's memory, its reading part)."""
+"""Each target's benchmark, by number (12 and 13: the outbox and the webhooks, issue #22; 8, 10
+and 11: issue #27's idle pass, memory (its reading part) and tenants)."""
 
 
 if __name__ == "__main__":

@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--concurrency",
         type=count,
         default=50,
-        help="flows of each tenant driven at once (%(default)d)",
+        help="flows driven at once by this worker, all tenants together (%(default)d)",
     )
     activation_timeout_option(worker)
     worker.add_argument("--worker", help="this worker's name in records (default: host:pid)")

@@ -124,7 +124,6 @@ def _summary(args: argparse.Namespace, out: TextIO, report: ServeReport) -> int:
         "driven": report.driven,
         "later_attempts": report.later_attempts,
         "checks": report.checks,
-        "collected": report.collected,
         "errors": report.errors,
     }
     if args.json:

@@ -2,9 +2,13 @@
 
 Each flow is one job at a time, ``firmaio:tend`` with the flow's id, deferred with the flow's id
 as both its **lock** (two jobs of one flow never run at once, on any worker) and its **queueing
-lock** (at most one waiting job per flow), on its tenant's queue (``firmaio.<tenant>``): each
-worker serves every tenant's queue with concurrency of its own, so the jobs of a tenant waiting
-for its key's rate window never hold up another tenant's. A job does what is due on its flow
+lock** (at most one waiting job per flow), on its tenant's queue (``firmaio.<tenant>``). A
+worker process runs one Procrastinate worker over every tenant's queue (one listening
+connection, one polling loop, one heartbeat, ``concurrency`` jobs at once, whatever the number
+of tenants), and the tenants share it fairly through the jobs' **priority**: a visit is queued
+behind the visits its own tenant already has waiting or running, never behind another tenant's
+(:func:`fair_priority`), so a tenant with one flow is served next to a tenant with ten thousand,
+and a slot no tenant's work needs goes to whoever has work. A job does what is due on its flow
 (:meth:`.runtime.Runtime.tend`), then defers the flow's next visit at the time the flow wants it:
 at once while it needs driving, at a later attempt's due time, or a status check
 ``watch_every`` seconds after the last record; a closed flow gets none.
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -33,13 +38,15 @@ from firmaio.fsm.errors import StoreUnavailable
 
 from ..store.due import PAGE
 from ..tenants import DEFAULT_TENANT
+from .fairness import BEHIND, BY_LOCK, analyze_after, fair_priority, refresh
 from .runtime import Runtime
 
 SCHEMA_LOCK = 727273
 """The advisory lock under which one process at a time installs Procrastinate's schema."""
 
-POOL = 10
-"""Connections of a worker's job queue (its lanes' fetches, heartbeats, deferrals)."""
+POOL = 6
+"""Connections of a worker's job queue (its fetches, heartbeats, deferrals), whatever the number
+of tenants; its listening connection is one more."""
 
 POOL_WAIT = 2.0
 """Seconds a lane waits for a connection of the pool before its call fails: with the database
@@ -49,7 +56,10 @@ SWEEP = "* * * * * */15"
 """How often (cron, with seconds) a worker looks for due flows with no visit waiting."""
 
 MAINTENANCE = "firmaio"
-"""The queue of the periodic jobs below (each worker serves it, in a lane of its own)."""
+"""The queue of the periodic jobs below (each worker serves it beside the tenants' queues)."""
+
+MAINTENANCE_PRIORITY = 1000
+"""The periodic jobs' priority: taken before any flow's visit (which is 0 or less)."""
 
 STALLED_CHECK = "* * * * * */5"
 """How often (cron, with seconds) the workers look for jobs of dead workers: every 5 s."""
@@ -124,7 +134,10 @@ async def sweep(context: procrastinate.JobContext, timestamp: int) -> None:
     del timestamp
     runtime = _runtime(context)
     assert context.app is not None
-    if runtime.collecting and not runtime.stopping:
+    if runtime.stopping:
+        return
+    await refresh(context.app)  # the fetch's plan fits the table as it now is
+    if runtime.collecting:
         tenants = sorted(runtime.collecting)
         rows = await context.app.connector.execute_query_all_async(
             UNCOLLECTED, tenants=tenants, default=DEFAULT_TENANT in tenants
@@ -143,17 +156,30 @@ async def sweep(context: procrastinate.JobContext, timestamp: int) -> None:
         after = (float(rows[-1]["due_at"]), rows[-1]["id"])
 
 
-async def deliver(context: procrastinate.JobContext, timestamp: int, tenant: str) -> None:
-    """Deliver the tenant's due events to its webhook, for up to :data:`DELIVER_BUDGET` seconds
-    (one such job per tenant at a time on every worker: its lock)."""
+async def deliver(context: procrastinate.JobContext, timestamp: int, shard: int) -> None:
+    """Deliver the due events of this worker's webhook tenants of ``shard``
+    (:func:`delivery_shard`) for up to :data:`DELIVER_BUDGET` seconds (one such job per shard
+    at a time on every worker: its lock)."""
     del timestamp
-    await _runtime(context).deliver(tenant, budget=DELIVER_BUDGET)
+    runtime = _runtime(context)
+    tenants = [t.tenant for t in runtime.tenants.webhooks() if delivery_shard(t.tenant) == shard]
+    if tenants:
+        await runtime.deliver(tenants, budget=DELIVER_BUDGET)
 
 
 DELIVER = "* * * * * *"
-"""How often (cron, with seconds) a tenant's delivery job is queued: every second."""
+"""How often (cron, with seconds) each shard's delivery job is queued: every second."""
 DELIVER_BUDGET = 20.0
 """Seconds one delivery job delivers before it makes way for the next (a backlog)."""
+DELIVER_SHARDS = 8
+"""Delivery jobs, each for the webhook tenants whose name hashes to it: at most this many jobs a
+second, whatever the number of tenants (the events of one flow stay with one job at a time)."""
+
+
+def delivery_shard(tenant: str | None) -> int:
+    """The delivery job a tenant's events go out with (the same on every worker)."""
+    digest = hashlib.sha256((tenant or DEFAULT_TENANT).encode()).digest()
+    return int.from_bytes(digest[:4], "big") % DELIVER_SHARDS
 
 
 class HandBack(BaseRetryStrategy):
@@ -177,7 +203,7 @@ STORE_ATTEMPTS = 100
 def queue_app(dsn: str, webhook_tenants: Iterable[str] = ()) -> procrastinate.App:
     """The Procrastinate app of the store at ``dsn`` (a ``postgresql://`` URL), with the jobs
     above (a new app each time: Procrastinate renames the tasks an app takes in); the delivery
-    job of each of ``webhook_tenants`` runs every second on the tenant's queue, one at a time on
+    job of each shard holding one of ``webhook_tenants`` runs every second, one at a time on
     every worker (its lock and queueing lock: an event is never sent by two workers at once)."""
     connector = procrastinate.PsycopgConnector(
         conninfo=dsn, min_size=1, max_size=POOL, timeout=POOL_WAIT
@@ -187,7 +213,7 @@ def queue_app(dsn: str, webhook_tenants: Iterable[str] = ()) -> procrastinate.Ap
     app.periodic(cron=SWEEP)(
         app.task(
             name="firmaio:sweep", queue=MAINTENANCE, queueing_lock="firmaio:sweep",
-            pass_context=True,
+            pass_context=True, priority=MAINTENANCE_PRIORITY,
         )(sweep)
     )  # fmt: skip
     periodic = app.periodic(cron=STALLED_CHECK)
@@ -197,14 +223,15 @@ def queue_app(dsn: str, webhook_tenants: Iterable[str] = ()) -> procrastinate.Ap
             queue=MAINTENANCE,
             queueing_lock="firmaio:retry_stalled",
             pass_context=True,
+            priority=MAINTENANCE_PRIORITY,
         )(retry_stalled)
     )
     delivery = app.task(name="firmaio:deliver", pass_context=True)(deliver)
-    for tenant in webhook_tenants:
+    for shard in sorted({delivery_shard(tenant) for tenant in webhook_tenants}):
         app.periodic(
-            cron=DELIVER, periodic_id=tenant, queue=queue_of(tenant),
-            lock=f"firmaio:deliver:{tenant}", queueing_lock=f"firmaio:deliver:{tenant}",
-            task_kwargs={"tenant": tenant},
+            cron=DELIVER, periodic_id=f"shard-{shard}", queue=MAINTENANCE,
+            lock=f"firmaio:deliver:{shard}", queueing_lock=f"firmaio:deliver:{shard}",
+            task_kwargs={"shard": shard},
         )(delivery)  # fmt: skip
     return app
 
@@ -221,15 +248,18 @@ async def defer(
     tenant: str | None,
     at: datetime.datetime | None = None,
 ) -> int:
-    """Queue a visit to each flow of ``tenant`` (now, or ``at``); a flow with a visit waiting
-    keeps that one. How many were queued."""
+    """Queue a visit to each flow of ``tenant`` (now, or ``at``), each behind its tenant's
+    visits already waiting (:func:`fair_priority`); a flow with a visit waiting keeps that one.
+    How many were queued."""
     task = app.tasks["firmaio:tend"]
     queued = 0
+    priority = await fair_priority(app, queue_of(tenant), at)
     for flow_id in flow_ids:
         options: dict[str, Any] = {
             "lock": flow_id,
             "queueing_lock": flow_id,
             "queue": queue_of(tenant),
+            "priority": max(priority - queued, -BEHIND),
         }
         if at is not None:
             options["schedule_at"] = at
@@ -238,6 +268,7 @@ async def defer(
         except exceptions.AlreadyEnqueued:
             continue
         queued += 1
+    await analyze_after(app, queued)
     return queued
 
 
@@ -271,7 +302,8 @@ async def visit_now(dsn: str, flows: Sequence[tuple[str, str | None]]) -> int:
 
 async def install_schema(dsn: str) -> bool:
     """Install Procrastinate's tables in the database at ``dsn`` unless they are there (one
-    process at a time). Whether it installed them."""
+    process at a time), and the index its fetch needs with many visits waiting
+    (:data:`~.fairness.BY_LOCK`). Whether it installed the tables."""
     import psycopg
 
     from ..store.failures import postgres_error
@@ -281,11 +313,11 @@ async def install_schema(dsn: str) -> bool:
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             cursor = await conn.execute("SELECT to_regclass('procrastinate_jobs')")
             found = await cursor.fetchone()
-            if found is not None and found[0] is not None:
-                return False
-            schema = SchemaManager.get_schema()
-            await conn.execute(schema)
-            return True
+            installed = found is None or found[0] is None
+            if installed:
+                await conn.execute(SchemaManager.get_schema())
+            await conn.execute(BY_LOCK)
+            return installed
     except psycopg.Error as error:
         raise postgres_error(error, dsn) from None
 

@@ -26,7 +26,7 @@ from ..collecting import collect_due, next_collect
 from ..documents import check_writable
 from ..factory import Factory
 from ..flow_locks import FlowLocks
-from ..shared_window import SharedWindow
+from ..shared_window import SharedWindow, WindowConnections
 from ..tenants import DEFAULT_TENANT, Tenants, key_id
 from ..webhooks import Deliverer, Outbox
 
@@ -62,6 +62,8 @@ class Runtime:
         self.worker = self.settings.worker
         """This process's name: with the tenant, the actor of every record it writes."""
         self.windows: dict[str, SharedWindow] = {}
+        self.window_connections = WindowConnections(dsn)
+        """The few connections every key's window shares (not one per key)."""
         self.clients: dict[str, IssuerClient] = {}
         self._key_ids: dict[str, str] = {}
         self.drivers: dict[tuple[str, str | None], DurableDriver] = {}
@@ -98,8 +100,9 @@ class Runtime:
                 kid = key_id(key)
                 if kid not in self.windows:
                     window = SharedWindow(
-                        self.dsn, kid, calls=settings.rate_calls, period=settings.rate_period
-                    )
+                        self.dsn, kid, calls=settings.rate_calls, period=settings.rate_period,
+                        connections=self.window_connections,
+                    )  # fmt: skip
                     self.windows[kid] = await window.open()
                 self.clients[name] = self.factory.client(key, rate_limit=self.windows[kid])
                 self._key_ids[name] = kid
@@ -152,6 +155,7 @@ class Runtime:
             await client.aclose()
         for window in self.windows.values():
             await window.close()
+        await self.window_connections.aclose()
         await self.locks.aclose()
         await self.asks.close()
         if self.deliverer is not None:
@@ -159,11 +163,11 @@ class Runtime:
         self.clients.clear()
         self.windows.clear()
 
-    async def deliver(self, tenant: str, *, budget: float) -> int:
-        """Deliver ``tenant``'s due events for up to ``budget`` seconds (until a stop)."""
+    async def deliver(self, tenants: list[str], *, budget: float) -> int:
+        """Deliver ``tenants``' due events for up to ``budget`` seconds (until a stop)."""
         if self.deliverer is None:
             return 0
-        return await self.deliverer.drain([tenant], budget=budget, stopping=lambda: self.stopping)
+        return await self.deliverer.drain(tenants, budget=budget, stopping=lambda: self.stopping)
 
     async def tend(self, flow_id: str) -> Tended:
         """Do what is due on the flow now; say when it wants the next visit. The flow is read

@@ -45,7 +45,7 @@ class WorkerOptions:
     """How one worker process runs."""
 
     concurrency: int = 50
-    """Jobs (flows) of each tenant run at once by this process."""
+    """Jobs (flows) this process runs at once, every tenant's together (shared fairly)."""
     name: str | None = None
     """This worker's name in Procrastinate's logs (default: host:pid)."""
     stalled_after: float = 30.0
@@ -59,6 +59,10 @@ class WorkerOptions:
     store_outage_limit: float = STORE_OUTAGE_LIMIT
     """Seconds the worker rides out a queue database it cannot reach before it stops."""
 
+
+LANE = "jobs"
+"""The one lane of a worker process: a Procrastinate worker over the maintenance queue and every
+tenant's (the tenants share its ``concurrency`` through the jobs' priorities: :mod:`.jobs`)."""
 
 POLL = 1.0
 """Seconds between a lane's looks for jobs when no notification woke it: a visit queued while
@@ -102,15 +106,16 @@ async def work(
         return
     app = queue_app(dsn, [target.tenant for target in runtime.tenants.webhooks()])
     name = options.name or worker_name()
-    lanes = {MAINTENANCE: 1} | {queue_of(tenant): options.concurrency for tenant in runtime.tenants}
+    # one lane over every queue: one listening connection, one poll, one heartbeat
+    lanes = {LANE: [MAINTENANCE, *(queue_of(tenant) for tenant in runtime.tenants)]}
     context = {"firmaio": runtime, "stalled_after": options.stalled_after}
 
-    def start(queue: str) -> asyncio.Task[None]:
+    def start(lane: str) -> asyncio.Task[None]:
         return asyncio.create_task(
             app.run_worker_async(
-                queues=[queue],
-                name=f"{name}/{queue}",
-                concurrency=lanes[queue],
+                queues=lanes[lane],
+                name=name,
+                concurrency=options.concurrency,
                 fetch_job_polling_interval=POLL,
                 install_signal_handlers=False,
                 additional_context=context,

@@ -80,8 +80,9 @@ def test_the_window_comes_back_after_its_connection_is_cut(postgres_url: str) ->
     async def scenario() -> None:
         window = await SharedWindow(postgres_url, "k", calls=5, period=0.2).open()
         try:
+            (pid,) = await window.connections.fetchone("SELECT pg_backend_pid()", ())
             with psycopg.connect(postgres_url, autocommit=True) as admin:
-                admin.execute("SELECT pg_terminate_backend(%s)", (window._conn.info.backend_pid,))
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
             with pytest.raises(StoreUnavailable):
                 async with window.slot():
                     pass
