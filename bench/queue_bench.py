@@ -191,9 +191,12 @@ def at_scale(flows: int = 6000, keys: int = 4, workers: int = 3) -> Scale:
         }
         worker_dsn = f"{dsn}&application_name={application}"
         argv = [sys.executable, "-m", "firmaio.adapters.cli", "worker", "--db", worker_dsn]
+        # 100 flows per key at once in each worker: --concurrency counts a whole process's jobs
+        # since its tenants share one Procrastinate worker (it counted each tenant's before)
+        concurrency = str(100 * len(names))
         children = [
             subprocess.Popen(
-                [*argv, "--tenants", str(tenants), "--concurrency", "100"],
+                [*argv, "--tenants", str(tenants), "--concurrency", concurrency],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
