@@ -18,32 +18,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.run import RID, START, discard_logs
+from bench.run import RID, START, bare_machine, discard_logs
 
 
 def phases(n: int) -> None:
     """The measured process: setup, then the three phases between ``os.getppid`` marks."""
-    from transitions import Machine
-
     from firmaio.fsm import Answer, Engine, State, Trigger
 
     discard_logs()
-
-    class Model:
-        pass
-
-    model = Model()
-    Machine(
-        model=model,
-        states=["A", "B"],
-        initial="A",
-        transitions=[
-            {"trigger": "go", "source": "A", "dest": "B", "conditions": [lambda _e: True]},
-            {"trigger": "back", "source": "B", "dest": "A", "conditions": [lambda _e: True]},
-        ],
-        auto_transitions=False,
-        send_event=True,
-    )
+    model = bare_machine()
     engine = Engine()
     still_open = Answer.request("WAIT_FOR_SIGNATURE")
     flow = engine.new_flow(RID, now=START)
