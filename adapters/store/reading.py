@@ -18,8 +18,8 @@ from firmaio.fsm.trail import from_event_dict, read_fields, read_state
 
 LOAD = (
     "SELECT f.activation_deadline, f.intent, f.intent_at, r.payload, f.tenant, f.state, "
-    "f.table_version, f.dossier_id FROM flows f LEFT JOIN audit_records r ON r.flow_id = f.id "
-    "WHERE f.id = ? ORDER BY r.seq"
+    "f.table_version, f.dossier_id, f.checked_at FROM flows f "
+    "LEFT JOIN audit_records r ON r.flow_id = f.id WHERE f.id = ? ORDER BY r.seq"
 )
 """One statement: a flow's row and its trail, one snapshot (the rows :func:`stored_flow` reads)."""
 
@@ -39,6 +39,7 @@ def stored_flow(flow_id: str, rows: Sequence[Any], versions: TableVersions) -> S
     return StoredFlow(
         flow_id, float(first[0]), first[1], records, intent_at, first[4], first[7],
         initial=initial, table_version=started,
+        checked_at=None if first[8] is None else float(first[8]),
     )  # fmt: skip
 
 

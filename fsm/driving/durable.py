@@ -23,9 +23,12 @@ from dataclasses import replace
 from typing import TypedDict, Unpack
 
 from ..errors import InvalidInput, StaleFlow
+from ..machine.answers import Answer
 from ..machine.order import Order
+from ..machine.states import Trigger
 from ..ports import Clock, FlowStore, SetupApi, SignatureApi, StatusReader, StepTracer, StoredFlow
 from ..redact import redact_text
+from ..trail.record import AuditRecord
 from .collect import CollectPolicy
 from .driver import Driver, PollingPolicy
 from .due import DEFAULT_RETRY_AFTER, DEFAULT_WATCH_EVERY, DuePolicy, due_at
@@ -33,6 +36,7 @@ from .engine import Engine, Flow
 from .hooks import Hooks
 from .journal import Boundary, Journal
 from .resend import ResendPolicy
+from .watch import finds_nothing_new
 
 __all__ = ["Boundary", "DriverOptions", "DurableDriver"]
 
@@ -92,8 +96,35 @@ class DurableDriver(Driver):
         since = flow.entered_at if flow.entered_at is not None else made
         return due_at(
             self.engine, self.due_policy, flow.state, flow.history, since=since,
-            intent=intent, intent_at=intent_at,
+            intent=intent, intent_at=intent_at, checked_at=flow.checked_at,
         )  # fmt: skip
+
+    async def check_with(
+        self, flow: Flow, answer: Answer, *, read_at: float | None = None
+    ) -> AuditRecord | None:
+        """``check_status`` on a flow at rest with ``answer``, the request's status read by the
+        caller at ``read_at`` (default: now), from the dossier's listing: one read for many
+        flows. A check that finds nothing new (:func:`~fsm.driving.watch.finds_nothing_new`)
+        (and that teaches the flow no fact: a dossier it did not know) writes no record: the
+        flow's last-checked time and its due time, in one statement
+        (None returned; :class:`StaleFlow` if a record or an intent was written since). Any
+        other answer is the step's, recorded once with the answer as its evidence."""
+        now = self.clock.now()
+        read = now if read_at is None else min(read_at, now)
+        trigger = self.engine.check_allowed(flow, Trigger.CHECK_STATUS)
+        teaches = any(flow.facts.get(name) != value for name, value in answer.facts)
+        if (
+            teaches
+            or self.intent(flow) is not None
+            or not finds_nothing_new(self.engine, flow, answer, now)
+        ):
+            return await self.step(flow, trigger, answer)
+        before, flow.checked_at = flow.checked_at, read
+        seq = len(flow.history)
+        if not await self.store.checked(flow.id, expected_seq=seq, at=read, due_at=self.due(flow)):
+            flow.checked_at = before
+            raise StaleFlow(flow.id, seq)
+        return None
 
     async def open(
         self,
@@ -147,6 +178,7 @@ class DurableDriver(Driver):
         flow = self.engine.restore(
             stored.flow_id, stored.activation_deadline, stored.records, initial=stored.initial
         )
+        flow.checked_at = stored.checked_at
         self.journal.loaded(flow.id, stored.intent, stored.intent_at)
         return flow
 
