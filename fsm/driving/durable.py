@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TypedDict, Unpack
 
-from ..errors import InvalidInput, StaleFlow
+from ..errors import ApiError, InvalidInput, StaleFlow
 from ..machine.answers import Answer
 from ..machine.order import Order
 from ..machine.states import Trigger
@@ -100,31 +100,58 @@ class DurableDriver(Driver):
         )  # fmt: skip
 
     async def check_with(
-        self, flow: Flow, answer: Answer, *, read_at: float | None = None
+        self,
+        flow: Flow,
+        answer: Answer | None = None,
+        *,
+        read_at: float | None = None,
+        evidence: tuple[tuple[str, str], ...] = (),
     ) -> AuditRecord | None:
-        """``check_status`` on a flow at rest with ``answer``, the request's status read by the
-        caller at ``read_at`` (default: now), from the dossier's listing: one read for many
-        flows. A check that finds nothing new (:func:`~fsm.driving.watch.finds_nothing_new`)
-        (and that teaches the flow no fact: a dossier it did not know) writes no record: the
-        flow's last-checked time and its due time, in one statement
-        (None returned; :class:`StaleFlow` if a record or an intent was written since). Any
-        other answer is the step's, recorded once with the answer as its evidence."""
-        now = self.clock.now()
-        read = now if read_at is None else min(read_at, now)
+        """``check_status`` on a flow at rest, a check that finds nothing new writing no record.
+
+        ``answer``: the request's status as the caller read it at ``read_at`` (default: now),
+        from the dossier's listing (one read for many flows), with ``evidence`` (facts naming
+        what was read); ``None``: read now, with the step's own call (one ``GET``; a read with no
+        usable answer is recorded as the step's ERROR and raised, as :meth:`step` does). A check
+        that finds nothing new (:func:`~fsm.driving.watch.finds_nothing_new`) and teaches the
+        flow no fact (a dossier it did not know) writes the flow's last-checked time and due
+        time in one statement, no record (None returned; :class:`StaleFlow` if a record or an
+        intent was written since). Any other answer is the step's, recorded once, with its
+        evidence."""
         trigger = self.engine.check_allowed(flow, Trigger.CHECK_STATUS)
+        if self.intent(flow) is not None:
+            return await self.step(flow, trigger)  # its recovery comes first: advance() does
+        started = self.clock.now()
+        if answer is None:
+            answer = await self._read(flow, trigger, started)
+        now = self.clock.now()
         teaches = any(flow.facts.get(name) != value for name, value in answer.facts)
-        if (
-            teaches
-            or self.intent(flow) is not None
-            or not finds_nothing_new(self.engine, flow, answer, now)
-        ):
-            return await self.step(flow, trigger, answer)
+        if teaches or not finds_nothing_new(self.engine, flow, answer, now):
+            given = replace(answer, facts=(*answer.facts, *evidence)) if evidence else answer
+            return await self.step(flow, trigger, given)
+        read = started if read_at is None else min(read_at, now)
         before, flow.checked_at = flow.checked_at, read
         seq = len(flow.history)
         if not await self.store.checked(flow.id, expected_seq=seq, at=read, due_at=self.due(flow)):
             flow.checked_at = before
             raise StaleFlow(flow.id, seq)
         return None
+
+    async def _read(self, flow: Flow, trigger: str, started: float) -> Answer:
+        """The step's own call for ``check_with``; no usable answer: its ERROR recorded."""
+        call = self.engine.steps.call_of(trigger)
+        assert call is not None  # check_status reads the request
+        try:
+            return await self._call(call, flow)
+        except ApiError as error:
+            expected, now = len(flow.history), self.clock.now()
+            error.record = self.engine.fire(
+                flow, trigger, error, now=now, requested_at=started, actor=self.actor, checked=True
+            )
+            await self.journal.lost(flow, trigger, error.record, expected)
+            if self.hooks:
+                await self.hooks.emit(flow, error.record)
+            raise
 
     async def open(
         self,
