@@ -148,7 +148,8 @@ def test_a_dossier_of_250_is_listed_once_a_cycle_while_it_changes_between_pages(
         else:
             assert (state, seq) == ("NOTIFIED", before[request_id][1]), "no record"
             assert checked_at == cycle_at and due_at == cycle_at + HOUR, request_id
-    assert report.checks == 250 and report.quiet == 247
+    assert report.checks == 250
+    assert report.quiet == 247
 
     clock.advance(HOUR)  # the next cycle: the change read before its page came is seen now
     pages, single = calls(asgi)
@@ -173,7 +174,8 @@ def test_a_flow_registered_by_id_learns_its_dossier_and_is_watched_through_it(
     store = open_store(db)
     first = store.load(ids[0]).records[0]  # type: ignore[union-attr]
     store.close()
-    assert first.trigger == "check_activation" and dict(first.facts or ())["dossier_id"] == dossier
+    assert first.trigger == "check_activation"
+    assert dict(first.facts or ())["dossier_id"] == dossier
 
     clock.advance(HOUR)
     pages, single = calls(asgi)

@@ -2,8 +2,8 @@
 PostgreSQL: after every step of every path of the table (with steps that get no usable answer
 mixed in, and status checks that find nothing new and so write no record, only the flow's
 last-checked time) the stored due time is what :func:`firmaio.fsm.driving.due.due_at` computes
-from the stored flow's whole trail and last-checked time; a write that fails after its record's insert leaves nothing moved;
-the due rows are read in index order, a page at a time, never a closed flow."""
+from the stored flow's whole trail and last-checked time; a write that fails after its record's
+insert leaves nothing moved; the due rows are read in index order, a page at a time, never a closed flow."""
 
 from __future__ import annotations
 
@@ -99,7 +99,8 @@ async def walk(
                 written = len(flow.history)
                 assert await driver.check_with(flow, answer) is None
                 stored = reader.load(flow.id)
-                assert stored is not None and stored.checked_at == clock.now()
+                assert stored is not None
+                assert stored.checked_at == clock.now()
                 assert len(flow.history) == written == len(stored.records), "no record"
                 stored_due(reader, driver, flow.id, START)
                 checks += 1
