@@ -144,10 +144,10 @@ def test_a_dossier_of_250_is_listed_once_a_cycle_while_it_changes_between_pages(
             assert "status.updated_at" in facts
             assert due_at is None
         elif request_id == ids[20]:
-            assert state == "NOTIFIED" and seq == before[request_id][1], "read alone: no news"
+            assert (state, seq) == ("NOTIFIED", before[request_id][1]), "read alone: no news"
         else:
             assert (state, seq) == ("NOTIFIED", before[request_id][1]), "no record"
-            assert checked_at == cycle_at and due_at == cycle_at + HOUR, request_id
+            assert (checked_at, due_at) == (cycle_at, cycle_at + HOUR), request_id
     assert report.checks == 250
     assert report.quiet == 247
 

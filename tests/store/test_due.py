@@ -3,7 +3,8 @@ PostgreSQL: after every step of every path of the table (with steps that get no 
 mixed in, and status checks that find nothing new and so write no record, only the flow's
 last-checked time) the stored due time is what :func:`firmaio.fsm.driving.due.due_at` computes
 from the stored flow's whole trail and last-checked time; a write that fails after its record's
-insert leaves nothing moved; the due rows are read in index order, a page at a time, never a closed flow."""
+insert leaves nothing moved; the due rows are read in index order, a page at a time, never a
+closed flow."""
 
 from __future__ import annotations
 
