@@ -28,6 +28,7 @@ from ..factory import Factory
 from ..flow_locks import FlowLocks
 from ..shared_window import SharedWindow, WindowConnections
 from ..tenants import DEFAULT_TENANT, Tenants, key_id
+from ..watch_share import watch_calls, watch_key
 from ..webhooks import Deliverer, Outbox
 
 BUSY_RETRY = 5.0
@@ -104,7 +105,15 @@ class Runtime:
                         connections=self.window_connections,
                     )  # fmt: skip
                     self.windows[kid] = await window.open()
-                self.clients[name] = self.factory.client(key, rate_limit=self.windows[kid])
+                    watch = SharedWindow(
+                        self.dsn, watch_key(kid), period=settings.rate_period,
+                        calls=watch_calls(settings.rate_calls, settings.watch_share),
+                        connections=self.window_connections,
+                    )  # fmt: skip
+                    self.windows[watch_key(kid)] = await watch.open()
+                self.clients[name] = self.factory.client(
+                    key, rate_limit=self.windows[kid], watch_window=self.windows[watch_key(kid)]
+                )
                 self._key_ids[name] = kid
         except BaseException:
             await self.close()
