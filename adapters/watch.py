@@ -18,6 +18,7 @@ token) only until every flow of the group that asked is found, or to the end. Th
   also teaches a flow registered by id its dossier for the next cycle.
 
 The listing carries no notification: ``recover_notification`` always reads the request itself.
+A serve pass is one cycle; a worker's visits share one for :data:`WORKER_CYCLE` seconds.
 Every call made here runs in :func:`watching`, so the key's window counts it as watch traffic
 (:mod:`.watch_share`). A cycle keeps only a compact answer per listed request it has read and
 no flow has taken yet; it is dropped at the cycle's end.
@@ -52,6 +53,11 @@ def watching() -> Iterator[None]:
 
 
 LISTING = "GET /dossiers/{id}/signature-requests"
+
+WORKER_CYCLE = 60.0
+"""Seconds a worker's watch cycle serves visits from its start: visits of one dossier's flows
+come together (a check served from a cycle counts from its start, so the flows of a dossier
+checked in one cycle fall due together again), then the next visit starts a new cycle."""
 _IDS = ("id", "signer_id", "dossier_id")
 _TIMES = ("created_at", "updated_at", "expires_at")
 

@@ -5,26 +5,32 @@ per cycle, paging to the last flow that asked, while requests change and are add
 pages; a check that finds nothing new writes no record and moves the flow's due time; a change is
 recorded once, with the listing's item as its evidence; an item out of its documented shape is
 not trusted (that request is read alone); a flow registered by id learns its dossier from its
-first read and is watched through the dossier's listing from then on."""
+first read and is watched through the dossier's listing from then on; a worker's visits of one
+dossier's flows due together share one listing."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from firmaio.adapters.batching import DossierStatusReader
 from firmaio.adapters.client import IssuerClient
 from firmaio.adapters.factory import Factory
 from firmaio.adapters.pytest_plugin import AsgiSandbox
 from firmaio.adapters.ratelimit import SlidingWindow
-from firmaio.adapters.sandbox import DEMO_DOSSIER
+from firmaio.adapters.sandbox import DEMO_DOSSIER, Sandbox
 from firmaio.adapters.serve import Service
 from firmaio.adapters.settings import Settings
 from firmaio.adapters.store import open_async_store, open_store
+from firmaio.adapters.tenants import Tenants
 from firmaio.adapters.watch import LISTING
 from firmaio.fsm.testing import ManualClock
 from tests.conftest import FAST_RETRY
+from tests.sandbox_helpers import fiscal_code
 
 HOUR = 3600.0
 
@@ -80,7 +86,7 @@ def one_pass(asgi: AsgiSandbox, clock: ManualClock, db: str) -> Any:
     return asyncio.run(run())
 
 
-def calls(asgi: AsgiSandbox) -> tuple[int, int]:
+def calls(asgi: AsgiSandbox | Sandbox) -> tuple[int, int]:
     """Listing pages and single request reads so far."""
     counted = asgi.state.calls
     return counted.get("getRequestsByDossier", 0), counted.get("getSignatureRequest", 0)
@@ -183,3 +189,49 @@ def test_a_flow_registered_by_id_learns_its_dossier_and_is_watched_through_it(
     assert (calls(asgi)[0] - pages, calls(asgi)[1] - single) == (1, 0), "one listing page"
     assert report.quiet == 3
     assert all(stored(db)[i][1] == learnt[i][1] for i in ids), "no record"
+
+
+def test_a_worker_s_visits_of_one_dossier_share_one_listing(
+    sandbox: Sandbox, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """30 flows of a dossier at rest, visited together by a worker an hour on: one listing page
+    answers them all; the 2 changed are recorded, the 28 others write no record."""
+    from firmaio.adapters.queue import Runtime
+
+    monkeypatch.setenv("FIRMAIO_API_KEY", "sandbox-key")
+    key = sandbox.issuer.keys["sandbox-key"]
+    dossier = sandbox.issuer.create_dossier(key, DEMO_DOSSIER)["id"]
+    ids = []
+    for _ in range(30):
+        code = fiscal_code()
+        sandbox.issuer.add_citizen(code)
+        ids.append(sandbox.issuer.create_ready_request("sandbox-key", code, dossier))
+
+    async def scenario() -> list[str]:
+        store = open_async_store(postgres_url)
+        clock = ManualClock(time.time())
+        settings = Settings(base_url=sandbox.url, retry=FAST_RETRY, watch_every=HOUR)
+        runtime = await Runtime(Factory(settings, clock, store), postgres_url, Tenants()).open()
+        try:
+            now = clock.now()
+            await store.create_many(ids, activation_deadline=now + 600, now=now, dossier_id=dossier)
+            for flow_id in ids:
+                assert (await runtime.tend(flow_id)).state == "NOTIFIED"
+            sandbox.issuer.close(ids[0], "SIGNED")
+            sandbox.issuer.close(ids[29], "REJECTED")
+            clock.advance(HOUR)
+            before = calls(sandbox)
+            visits = await asyncio.gather(*(runtime.tend(i) for i in ids))
+            assert (calls(sandbox)[0] - before[0], calls(sandbox)[1] - before[1]) == (1, 0)
+            rows = {r.flow_id: r for r in await store.rows(ids)}
+            assert (rows[ids[0]].state, rows[ids[29]].state) == ("SIGNED", "REJECTED")
+            assert all(rows[i].seq == 2 for i in ids[1:29]), (
+                "no record of a check that found nothing"
+            )
+            return sorted(visit.did for visit in visits)
+        finally:
+            await runtime.close()
+            await store.close()
+
+    dids = asyncio.run(asyncio.wait_for(scenario(), 60))
+    assert dids == ["checked"] * 2 + ["checked_quiet"] * 28
