@@ -25,7 +25,8 @@ LOAD = (
 
 
 def stored_flow(flow_id: str, rows: Sequence[Any], versions: TableVersions) -> StoredFlow | None:
-    """The flow :data:`LOAD` read, or None; raises :class:`UnreadableTrail`."""
+    """The flow :data:`LOAD` read, or None; raises :class:`UnreadableTrail`. (A whole-store
+    page reads the same columns but the last-checked time: none then.)"""
     if not rows:
         return None
     first = rows[0]
@@ -39,7 +40,7 @@ def stored_flow(flow_id: str, rows: Sequence[Any], versions: TableVersions) -> S
     return StoredFlow(
         flow_id, float(first[0]), first[1], records, intent_at, first[4], first[7],
         initial=initial, table_version=started,
-        checked_at=None if first[8] is None else float(first[8]),
+        checked_at=float(first[8]) if len(first) > 8 and first[8] is not None else None,
     )  # fmt: skip
 
 
