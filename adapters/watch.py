@@ -55,9 +55,10 @@ def watching() -> Iterator[None]:
 LISTING = "GET /dossiers/{id}/signature-requests"
 
 WORKER_CYCLE = 60.0
-"""Seconds a worker's watch cycle serves visits from its start: visits of one dossier's flows
-come together (a check served from a cycle counts from its start, so the flows of a dossier
-checked in one cycle fall due together again), then the next visit starts a new cycle."""
+"""Seconds a worker's watch cycle serves visits from its start (at most half ``watch_every``):
+visits of one dossier's flows come together (a check served from a cycle counts from its start,
+so the flows of a dossier checked in one cycle fall due together again); a later visit, or a
+flow due again, starts a new cycle."""
 _IDS = ("id", "signer_id", "dossier_id")
 _TIMES = ("created_at", "updated_at", "expires_at")
 
@@ -94,6 +95,7 @@ class DossierWatch:
         """When the cycle began: what a check served from it counts as its read time."""
         self.failed: ApiError | None = None
         self._seen: dict[str, tuple[Answer, str] | None] = {}
+        self._answered: set[str] = set()
         self._pages: AsyncGenerator[dict[str, Any], None] | None = None
         self._ended = False
         self._lock = asyncio.Lock()
@@ -105,7 +107,12 @@ class DossierWatch:
         async with self._lock:
             while request_id not in self._seen and not self._ended:
                 await self._next()
+            self._answered.add(request_id)
             return self._seen.pop(request_id, None)
+
+    def answered(self, request_id: str) -> bool:
+        """Whether this cycle answered ``request_id`` already (due again: a new cycle reads it)."""
+        return request_id in self._answered
 
     async def _next(self) -> None:
         if self._pages is None:
@@ -123,8 +130,11 @@ class DossierWatch:
             self._seen[item["id"]] = listed_answer(item, self.dossier_id)
 
     async def aclose(self) -> None:
-        """End the cycle: the listing's generator closed, what was read dropped."""
-        pages, self._pages, self._ended = self._pages, None, True
-        self._seen.clear()
-        if pages is not None:
-            await pages.aclose()
+        """End the cycle: the listing's generator closed (once a page under way is read),
+        what was read dropped; a flow that still asks is read alone."""
+        async with self._lock:
+            pages, self._pages, self._ended = self._pages, None, True
+            self._seen.clear()
+            self._answered.clear()
+            if pages is not None:
+                await pages.aclose()

@@ -267,15 +267,16 @@ class Runtime:
         A check that finds nothing new writes no record (:mod:`~firmaio.adapters.watch`)."""
         registered = getattr(driver.status_reader, "dossier_id", None)  # its row's dossier
         dossier_id, now = flow.facts.get("dossier_id") or registered, self.clock.now()
-        listed, watch = None, None
+        listed, watch, request_id = None, None, flow.request_id or flow.id
+        cycle = min(WORKER_CYCLE, self.settings.watch_every / 2)
         if dossier_id is not None:
             watch = self.watches.get((tenant, dossier_id))
-            if watch is None or now - watch.started > WORKER_CYCLE:
+            if watch is None or now - watch.started > cycle or watch.answered(request_id):
                 if watch is not None:
                     await watch.aclose()
                 watch = DossierWatch(self.clients[tenant], dossier_id, started=now)
                 self.watches[(tenant, dossier_id)] = watch
-            listed = await watch.find(flow.request_id or flow.id)
+            listed = await watch.find(request_id)
         if watch is None or listed is None:
             with watching():
                 recorded = await driver.check_with(flow)
