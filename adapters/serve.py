@@ -59,7 +59,7 @@ from .outage import Outage, log_line
 from .runner import BatchRun
 from .store.due import PAGE
 from .tenants import DEFAULT_TENANT
-from .watch import DossierWatch, evidence, watching
+from .watch import DossierWatch, check_at_rest
 
 
 @dataclass
@@ -314,14 +314,7 @@ class Service:
             if watch is None:
                 watch = DossierWatch(self.api, dossier_id, started=self.clock.now())
                 self._cycle[dossier_id] = watch
-        listed = None if watch is None else await watch.find(flow.request_id or flow.id)
-        if watch is None or listed is None:
-            with watching():
-                return await driver.check_with(flow)
-        answer, updated_at = listed
-        return await driver.check_with(
-            flow, answer, read_at=watch.started, evidence=evidence(updated_at)
-        )
+        return await check_at_rest(driver, flow, watch)
 
 
 RESTING_OPEN = DEFAULT_STEPS.resting - TERMINAL

@@ -32,8 +32,10 @@ from collections.abc import AsyncGenerator, Iterator
 from contextvars import ContextVar
 from typing import Any
 
+from firmaio.fsm.driving import DurableDriver, Flow
 from firmaio.fsm.errors import ApiError
 from firmaio.fsm.machine import Answer, Kind
+from firmaio.fsm.trail import AuditRecord
 
 from .client import IssuerClient
 from .client.answers import bad_id, bad_status, epoch
@@ -138,3 +140,19 @@ class DossierWatch:
             self._answered.clear()
             if pages is not None:
                 await pages.aclose()
+
+
+async def check_at_rest(
+    driver: DurableDriver, flow: Flow, watch: DossierWatch | None
+) -> AuditRecord | None:
+    """A due status check of a flow at rest: from ``watch``'s listing (its cycle's start the
+    read's time, the item its evidence); else, or where the listing cannot serve it, the
+    request read alone (watch traffic too). The record, if the check wrote one."""
+    listed = None if watch is None else await watch.find(flow.request_id or flow.id)
+    if watch is None or listed is None:
+        with watching():
+            return await driver.check_with(flow)
+    answer, updated_at = listed
+    return await driver.check_with(
+        flow, answer, read_at=watch.started, evidence=evidence(updated_at)
+    )

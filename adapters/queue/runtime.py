@@ -28,7 +28,7 @@ from ..factory import Factory
 from ..flow_locks import FlowLocks
 from ..shared_window import SharedWindow, WindowConnections
 from ..tenants import DEFAULT_TENANT, Tenants, key_id
-from ..watch import WORKER_CYCLE, DossierWatch, evidence, watching
+from ..watch import WORKER_CYCLE, DossierWatch, check_at_rest
 from ..watch_share import watch_calls, watch_key
 from ..webhooks import Deliverer, Outbox
 
@@ -267,24 +267,16 @@ class Runtime:
         A check that finds nothing new writes no record (:mod:`~firmaio.adapters.watch`)."""
         registered = getattr(driver.status_reader, "dossier_id", None)  # its row's dossier
         dossier_id, now = flow.facts.get("dossier_id") or registered, self.clock.now()
-        listed, watch, request_id = None, None, flow.request_id or flow.id
+        watch, request_id = None, flow.request_id or flow.id
         cycle = min(WORKER_CYCLE, self.settings.watch_every / 2)
         if dossier_id is not None:
             watch = self.watches.get((tenant, dossier_id))
             if watch is None or now - watch.started > cycle or watch.answered(request_id):
-                if watch is not None:
-                    await watch.aclose()
-                watch = DossierWatch(self.clients[tenant], dossier_id, started=now)
+                old, watch = watch, DossierWatch(self.clients[tenant], dossier_id, started=now)
                 self.watches[(tenant, dossier_id)] = watch
-            listed = await watch.find(request_id)
-        if watch is None or listed is None:
-            with watching():
-                recorded = await driver.check_with(flow)
-        else:
-            answer, updated_at = listed
-            recorded = await driver.check_with(
-                flow, answer, read_at=watch.started, evidence=evidence(updated_at)
-            )
+                if old is not None:
+                    await old.aclose()
+        recorded = await check_at_rest(driver, flow, watch)
         return "checked" if recorded is not None else "checked_quiet"
 
     def _next_visit(self, driver: DurableDriver, flow: Flow) -> float | None:

@@ -26,6 +26,7 @@ from ..errors import ApiError, InvalidInput, StaleFlow
 from ..machine.answers import Answer
 from ..machine.order import Order
 from ..machine.states import Trigger
+from ..machine.steps import ApiCall
 from ..ports import Clock, FlowStore, SetupApi, SignatureApi, StatusReader, StepTracer, StoredFlow
 from ..redact import redact_text
 from ..trail.record import AuditRecord
@@ -138,11 +139,10 @@ class DurableDriver(Driver):
         return None
 
     async def _read(self, flow: Flow, trigger: str, started: float) -> Answer:
-        """The step's own call for ``check_with``; no usable answer: its ERROR recorded."""
-        call = self.engine.steps.call_of(trigger)
-        assert call is not None  # check_status reads the request
+        """``check_with``'s read: the request alone (``GET``, whatever status reader the driver
+        has: the caller found no listing to serve it); no usable answer: its ERROR recorded."""
         try:
-            return await self._call(call, flow)
+            return await self._call(ApiCall.GET_REQUEST, flow)
         except ApiError as error:
             expected, now = len(flow.history), self.clock.now()
             error.record = self.engine.fire(
