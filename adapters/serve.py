@@ -8,8 +8,10 @@ A signature request lives for days. :class:`Service` loops over the store, one p
 2. flows resting in FALLBACK_SUGGESTED whose later attempt is due (:class:`ResendPolicy`: IO's
    catch-all, and re-notification if configured) get it;
 3. flows at rest (NOTIFIED, FALLBACK_SUGGESTED) not checked for ``watch_every`` seconds get a
-   ``check_status``, so a request signed, rejected or cancelled on the issuer's side is recorded;
-   so does a flow at rest asked to be read now (``firmaio check``, :mod:`.checks`);
+   ``check_status``, so a request signed, rejected or cancelled on the issuer's side is recorded:
+   a pass is one watch cycle, each dossier's listing read once for its due flows, a check that
+   finds nothing new writing no record (:mod:`.watch`); a flow at rest asked to be read now
+   (``firmaio check``, :mod:`.checks`) is read alone;
 4. with ``Settings.documents_dir``, SIGNED flows get their documents collected
    (:mod:`.collecting`): once, a failed download tried again later.
 
@@ -48,6 +50,7 @@ from firmaio.fsm.machine import DEFAULT_STEPS, ISSUER_INITIAL, TERMINAL, State, 
 from firmaio.fsm.ports import FlowRow, SignatureApi, StatusReader, Store
 
 from .checks import Asks
+from .client import IssuerClient
 from .collecting import collect_due
 from .documents import check_writable
 from .factory import Factory
@@ -56,6 +59,7 @@ from .outage import Outage, log_line
 from .runner import BatchRun
 from .store.due import PAGE
 from .tenants import DEFAULT_TENANT
+from .watch import DossierWatch, check_at_rest
 
 
 @dataclass
@@ -66,6 +70,8 @@ class ServeReport:
     driven: int = 0
     later_attempts: int = 0
     checks: int = 0
+    quiet: int = 0
+    """Of the checks, those that found nothing new: no record written."""
     errors: int = 0
     collected: int = 0
     """SIGNED flows whose documents were fetched."""
@@ -110,6 +116,8 @@ class Service:
         self._batches: list[BatchRun] = []
         self._drivers: dict[str | None, DurableDriver] = {}
         self._readers: dict[str, StatusReader | None] = {}
+        self._cycle: dict[str, DossierWatch] = {}
+        """This pass's watch cycle: each dossier's listing, read once (:mod:`.watch`)."""
 
     def _reader(self, dossier_id: str | None) -> StatusReader | None:
         """One dossier's listing, shared by every driver of its flows (None: no dossier)."""
@@ -170,7 +178,16 @@ class Service:
         return self.report
 
     async def _pass(self) -> None:
-        """The flows due now (only those: the ``flows_due`` index), a page at a time."""
+        """The flows due now (only those: the ``flows_due`` index), a page at a time; one
+        watch cycle."""
+        try:
+            await self._due_pages()
+        finally:
+            cycle, self._cycle = self._cycle, {}
+            for watch in cycle.values():
+                await watch.aclose()
+
+    async def _due_pages(self) -> None:
         now, after = self.clock.now(), None
         while not self._stopping.is_set():
             rows = await self.store.due(now, tenant=self.tenant, after=after, limit=PAGE)
@@ -219,7 +236,7 @@ class Service:
         slots = asyncio.Semaphore(self.settings.concurrency)
         await asyncio.gather(
             *(
-                self._look_after(r.flow_id, self._driver(r.dossier_id), slots, asked.get(r.flow_id))
+                self._look_after(r.flow_id, self._driver(None), slots, asked.get(r.flow_id), r)
                 for r in at_rest
             )
         )
@@ -230,21 +247,23 @@ class Service:
         driver: DurableDriver,
         slots: asyncio.Semaphore,
         asked: float | None = None,
+        row: FlowRow | None = None,
     ) -> None:
         """A resting flow: its due later attempt, or a status check if one is due (or was
         asked for at ``asked``); a SIGNED one, its documents if due."""
+        dossier_id = None if row is None else row.dossier_id
         async with slots:
             if self._stopping.is_set():
                 return
             try:
                 if self.locks is None:
                     flow = await driver.open(flow_id, tenant=self.tenant)
-                    await self._due(driver, flow, asked)
+                    await self._due(driver, flow, asked, dossier_id)
                     return
                 async with self.locks.hold(flow_id) as held:
                     if held:  # else another process is on it: the next pass
                         flow = await driver.open(flow_id, tenant=self.tenant)
-                        await self._due(driver, flow, asked)
+                        await self._due(driver, flow, asked, dossier_id)
             except ApiConfigurationError:
                 raise
             except (ApiError, StaleFlow):  # recorded, or another process's: the next pass
@@ -252,7 +271,13 @@ class Service:
             finally:
                 driver.forget(flow_id)
 
-    async def _due(self, driver: DurableDriver, flow: Flow, asked: float | None = None) -> None:
+    async def _due(
+        self,
+        driver: DurableDriver,
+        flow: Flow,
+        asked: float | None = None,
+        dossier_id: str | None = None,
+    ) -> None:
         now = self.clock.now()
         if asked is not None and self.asks is not None:  # asked from outside: read it now
             if Trigger.CHECK_STATUS in driver.engine.allowed(flow.state):
@@ -275,8 +300,21 @@ class Service:
             await driver.advance(flow)
             self.report.later_attempts += 1
         elif Trigger.CHECK_STATUS in driver.engine.allowed(flow.state):
-            await driver.step(flow, Trigger.CHECK_STATUS)
+            recorded = await self._watch(driver, flow, dossier_id or flow.facts.get("dossier_id"))
             self.report.checks += 1
+            self.report.quiet += recorded is None
+
+    async def _watch(self, driver: DurableDriver, flow: Flow, dossier_id: str | None) -> object:
+        """A due status check, in this pass's watch cycle: from its dossier's listing, read
+        once for every due flow of the dossier; else (no dossier known, not listed, out of
+        shape) the request read alone. The record, if the check wrote one."""
+        watch = None
+        if dossier_id is not None and isinstance(self.api, IssuerClient):
+            watch = self._cycle.get(dossier_id)
+            if watch is None:
+                watch = DossierWatch(self.api, dossier_id, started=self.clock.now())
+                self._cycle[dossier_id] = watch
+        return await check_at_rest(driver, flow, watch)
 
 
 RESTING_OPEN = DEFAULT_STEPS.resting - TERMINAL

@@ -416,6 +416,14 @@ def due_bench(large: bool = False) -> Result:
     )  # fmt: skip
 
 
+def watch_bench() -> Result:
+    """Target 9: one watch interval over 100,000 open flows (bench/watch_bench.py)."""
+    from bench.watch_bench import result
+
+    found: Result = result()
+    return found
+
+
 def stream_bench() -> Result:
     """Target 10's reading part: audit verify of 100,000 flows, and the report as a folder."""
     import tempfile
@@ -469,13 +477,14 @@ BENCHES: dict[int, Callable[[], Result]] = {
     6: reaction_bench,
     7: scale_bench,
     8: due_bench,
+    9: watch_bench,
     10: stream_bench,
     11: tenants_bench,
     12: outbox_bench,
     13: drain_bench,
 }
-"""Each target's benchmark, by number (12 and 13: the outbox and the webhooks, issue #22; 8, 10
-and 11: issue #27's idle pass, memory (its reading part) and tenants)."""
+"""Each target's benchmark, by number (12 and 13: the outbox and the webhooks, issue #22; 8, 9,
+10 and 11: issue #27's idle pass, watch budget, memory (its reading part) and tenants)."""
 
 
 if __name__ == "__main__":

@@ -188,6 +188,13 @@ class AsyncStore:
             SqlStore.due, now, tenant=tenant, every_tenant=every_tenant, after=after, limit=limit
         )
 
+    async def checked(
+        self, flow_id: str, *, expected_seq: int, at: float, due_at: float | None
+    ) -> bool:
+        return await self._run(
+            SqlStore.checked, flow_id, expected_seq=expected_seq, at=at, due_at=due_at
+        )
+
     async def refile(self, flow_id: str, *, expected_seq: int, due_at: float | None) -> bool:
         return await self._run(SqlStore.refile, flow_id, expected_seq=expected_seq, due_at=due_at)
 

@@ -91,12 +91,15 @@ class Outbox:
             self.event_source = store_source(str(cur.fetchone()[0]))
         return self.event_source
 
-    def _emit(self, cur: Any, record: AuditRecord, of: Sequence[Any]) -> str | None:
+    def _emit(
+        self, cur: Any, record: AuditRecord, of: Sequence[Any]
+    ) -> tuple[str | None, str | None]:
         """Insert ``record``'s event in the transaction of ``cur``; ``of`` is the flow's
-        tenant, dossier and request id. The request's id the flow learns, if any."""
+        tenant, dossier and request id. The request's id and dossier the flow learns, if any."""
         tenant, dossier_id, request_id = of
         taught = record.facts if record.outcome is Outcome.ACCEPTED else None  # as a flow learns
-        learnt = dict(taught).get("request_id") if taught else None
+        facts = dict(taught) if taught else {}
+        learnt, dossier_id = facts.get("request_id"), facts.get("dossier_id") or dossier_id
         event = cloud_event(
             record,
             source=self._source(cur),
@@ -111,7 +114,7 @@ class Outbox:
                 *(record.decided_at, event_body(event)),
             ),
         )
-        return learnt
+        return learnt, facts.get("dossier_id")
 
     def _event_insert(self) -> str:
         """The statement that inserts an event, in this dialect."""

@@ -18,14 +18,15 @@ from firmaio.fsm.trail import from_event_dict, read_fields, read_state
 
 LOAD = (
     "SELECT f.activation_deadline, f.intent, f.intent_at, r.payload, f.tenant, f.state, "
-    "f.table_version, f.dossier_id FROM flows f LEFT JOIN audit_records r ON r.flow_id = f.id "
-    "WHERE f.id = ? ORDER BY r.seq"
+    "f.table_version, f.dossier_id, f.checked_at FROM flows f "
+    "LEFT JOIN audit_records r ON r.flow_id = f.id WHERE f.id = ? ORDER BY r.seq"
 )
 """One statement: a flow's row and its trail, one snapshot (the rows :func:`stored_flow` reads)."""
 
 
 def stored_flow(flow_id: str, rows: Sequence[Any], versions: TableVersions) -> StoredFlow | None:
-    """The flow :data:`LOAD` read, or None; raises :class:`UnreadableTrail`."""
+    """The flow :data:`LOAD` read, or None; raises :class:`UnreadableTrail`. (A whole-store
+    page reads the same columns but the last-checked time: none then.)"""
     if not rows:
         return None
     first = rows[0]
@@ -39,6 +40,7 @@ def stored_flow(flow_id: str, rows: Sequence[Any], versions: TableVersions) -> S
     return StoredFlow(
         flow_id, float(first[0]), first[1], records, intent_at, first[4], first[7],
         initial=initial, table_version=started,
+        checked_at=float(first[8]) if len(first) > 8 and first[8] is not None else None,
     )  # fmt: skip
 
 

@@ -150,7 +150,16 @@ V6 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, V6)
+V7 = Migration(
+    7,
+    "each flow's last status check that found nothing new (NULL: none yet): such a check writes "
+    "no record, only this time and the flow's due time (its next watch counts from the later of "
+    "its last record and this). A flow's dossier is learnt from the request's own answer, at "
+    "its next read: no data changes here",
+    ("ALTER TABLE flows ADD COLUMN checked_at DOUBLE PRECISION",),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, V6, V7)
 """Every migration, in order; the last one's version is this code's."""
 
 

@@ -262,17 +262,18 @@ class SqlStore(Outbox, DueRows, Paging):
                 ),
                 (flow_id, record.seq, payload, row[1], digest),
             )
-            learnt = self._emit(cur, record, row[2:5])  # the event, in the same transaction
+            learnt, dossier = self._emit(cur, record, row[2:5])  # the event, in its transaction
             cur.execute(
                 self._sql(
                     "UPDATE flows SET state = ?, seq = ?, head_hash = ?, updated_at = ?, "
-                    "request_id = COALESCE(request_id, ?), due_at = ?, "
+                    "request_id = COALESCE(request_id, ?), dossier_id = COALESCE(?, dossier_id), "
+                    "due_at = ?, "
                     "intent = CASE WHEN ? THEN NULL ELSE intent END, "
                     "intent_at = CASE WHEN ? THEN NULL ELSE intent_at END "
                     "WHERE id = ? AND seq = ?"
                 ),
                 (
-                    *(str(record.target), record.seq, digest, now, learnt, due_at),
+                    *(str(record.target), record.seq, digest, now, learnt, dossier, due_at),
                     *(close_intent, close_intent, flow_id, expected_seq),
                 ),
             )
