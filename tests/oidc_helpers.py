@@ -14,6 +14,7 @@ import io
 import json
 import socket
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,7 +27,6 @@ import uvicorn
 import werkzeug.serving
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-from oidc_provider_mock import User, app
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -34,6 +34,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from firmaio.adapters.console.oidc import DISCOVERY, OidcIdentity, OidcSettings, oidc_routes
+
+with warnings.catch_warnings():  # the mock imports an Authlib module Authlib says is deprecated
+    import authlib.deprecate  # noqa: F401 (sets Authlib's warnings to "always")
+
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from oidc_provider_mock import User, app
 
 OPERATOR = User(
     sub="op-giulia",
@@ -70,7 +76,8 @@ class Recorder:
     token_answers: list[dict[str, Any]] = field(default_factory=list)
     forge: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     """Claims in, claims out: the ID token is signed again with ``signer``."""
-    signer: RSAKey = field(default_factory=lambda: FORGER)
+    signer: RSAKey | None = field(default_factory=lambda: FORGER)
+    """None: the forged token is not signed at all (``alg: none``)."""
     issuer_said: str | None = None
     """An issuer the discovery document names instead of the provider's own."""
 
@@ -107,11 +114,18 @@ class Recorder:
         elif path == "/oauth2/token":
             if self.forge is not None and "id_token" in said:
                 claims = self.forge(unverified_claims(said["id_token"]))
-                said["id_token"] = jwt.encode(
-                    {"alg": "RS256", "kid": FORGER_KID}, claims, self.signer
-                )
+                said["id_token"] = signed(claims, self.signer)
             self.token_answers.append(said)
         return json.dumps(said).encode()
+
+
+def signed(claims: dict[str, Any], key: RSAKey | None) -> str:
+    """``claims`` as a compact JWT signed by ``key`` (RS256), or unsigned (``alg: none``)."""
+    if key is not None:
+        return jwt.encode({"alg": "RS256", "kid": FORGER_KID}, claims, key)
+    parts = ({"alg": "none", "kid": FORGER_KID}, claims)
+    encoded = [base64.urlsafe_b64encode(json.dumps(p).encode()).rstrip(b"=") for p in parts]
+    return b".".join(encoded).decode() + "."
 
 
 def unverified_claims(token: str) -> dict[str, Any]:

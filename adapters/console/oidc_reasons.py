@@ -24,7 +24,15 @@ with warnings.catch_warnings():
     from authlib.integrations.base_client.errors import MismatchingStateError
     from authlib.integrations.starlette_client import OAuth, OAuthError
 
-__all__ = ["MaskedCallback", "OAuth", "Refused", "code_of", "mask_callback", "reason_for"]
+__all__ = [
+    "MaskedCallback",
+    "OAuth",
+    "OAuthError",
+    "Refused",
+    "code_of",
+    "mask_callback",
+    "reason_for",
+]
 
 _ERROR_CODE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 

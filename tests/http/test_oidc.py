@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 import structlog
+from joserfc.jwk import RSAKey
 from starlette.applications import Starlette
 
 from firmaio.adapters.console.oidc import OidcIdentity
@@ -44,7 +45,8 @@ def run(work: Callable[[httpx.AsyncClient], Coroutine[Any, Any, T]], app: Starle
 
     async def main() -> T:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(mounts={CONSOLE: transport}, timeout=10) as browser:
+        # no TLS on loopback: no CA bundle read for nothing
+        async with httpx.AsyncClient(mounts={CONSOLE: transport}, verify=False) as browser:
             return await work(browser)
 
     return asyncio.run(main())
@@ -158,7 +160,7 @@ def test_a_callback_with_a_state_this_browser_did_not_start_is_refused(
         if how == "no state":
             return await browser.get(callback.copy_remove_param("state"))
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(mounts={CONSOLE: transport}) as other:
+        async with httpx.AsyncClient(mounts={CONSOLE: transport}, verify=False) as other:
             return await other.get(callback)
 
     reason = refused(outcomes, run(forged, app))
@@ -215,14 +217,23 @@ def test_a_forged_id_token_is_refused_naming_what_is_wrong(
         assert expected in refused(outcomes, login.answer)
 
 
-def test_an_id_token_whose_signature_does_not_verify_is_refused(oidc_provider: Provider) -> None:
+@pytest.mark.parametrize(
+    ("signer", "expected"),
+    [
+        (ROGUE, "the ID token's signature does not verify with the provider's published keys"),
+        (None, "the ID token is signed with an algorithm the provider does not announce"),
+    ],
+    ids=["another key of the same id", "unsigned"],
+)
+def test_an_id_token_whose_signature_does_not_verify_is_refused(
+    oidc_provider: Provider, signer: RSAKey | None, expected: str
+) -> None:
     """Claims unchanged, signed with a key of the published key's id that the provider does not
-    hold: the signature check refuses it."""
+    hold, or not signed at all (``alg: none``): refused before any claim is believed."""
     oidc_provider.recorder.forge = _claims()
-    oidc_provider.recorder.signer = ROGUE
+    oidc_provider.recorder.signer = signer
     app, outcomes = console_app(oidc_provider.settings(CALLBACK))
-    reason = refused(outcomes, run(log_in, app).answer)
-    assert reason == "the ID token's signature does not verify with the provider's published keys"
+    assert refused(outcomes, run(log_in, app).answer) == expected
 
 
 def test_the_operator_declining_at_the_provider_is_a_failure_naming_it(
@@ -303,7 +314,7 @@ def test_no_code_token_verifier_secret_or_personal_claim_reaches_a_log_or_a_reas
         return app
 
     async def twice(console: str) -> None:
-        async with httpx.AsyncClient(timeout=10) as browser:
+        async with httpx.AsyncClient(verify=False) as browser:
             assert (await log_in(browser, console=console)).answer.status_code == 200
             oidc_provider.recorder.forge = _claims(aud="another-console")
             assert (await log_in(browser, console=console)).answer.status_code == 401
