@@ -19,8 +19,10 @@ secret or a claim of the person (their subject may be a fiscal code).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,9 +102,7 @@ def oidc_routes(settings: OidcSettings, on_login: OnLogin, on_failure: OnFailure
             "scope": settings.scopes,
             "code_challenge_method": "S256",
             "timeout": TIMEOUT,
-            # Authlib makes a client per call: one TLS context for them all, not a CA bundle
-            # read again for each (0.1 s of CPU each time)
-            "verify": httpx.create_ssl_context(),
+            "verify": _tls(),
         },
     )
 
@@ -112,6 +112,8 @@ def oidc_routes(settings: OidcSettings, on_login: OnLogin, on_failure: OnFailure
         return await on_failure(request, reason)
 
     async def start(request: Request) -> Response:
+        if "session" not in request.scope:  # a wiring mistake, not a failed login
+            raise RuntimeError("oidc_routes needs Starlette's SessionMiddleware in front of them")
         try:
             await _discovered(client, settings)
             redirect_uri = str(request.url_for(CALLBACK_ROUTE))
@@ -132,6 +134,13 @@ def oidc_routes(settings: OidcSettings, on_login: OnLogin, on_failure: OnFailure
         Route(LOGIN_PATH, start, methods=["GET"], name="oidc_login"),
         Route(settings.redirect_path, callback, methods=["GET"], name=CALLBACK_ROUTE),
     ]
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every client Authlib makes (one per call to the provider), not the
+    CA bundle read again for each: 0.1 s of CPU every time."""
+    return httpx.create_ssl_context()
 
 
 def read_client_secret(*, env: str | None = None, file: str | Path | None = None) -> str:

@@ -23,7 +23,7 @@ import structlog
 from joserfc.jwk import RSAKey
 from starlette.applications import Starlette
 
-from firmaio.adapters.console.oidc import OidcIdentity
+from firmaio.adapters.console.oidc import OidcIdentity, OidcSettings
 from tests.oidc_helpers import (
     OPERATOR,
     ROGUE,
@@ -94,15 +94,6 @@ def refused(outcomes: Outcomes, answer: httpx.Response) -> str:
     return outcomes.reasons[0]
 
 
-GIULIA = OidcIdentity(
-    issuer="",
-    subject="op-giulia",
-    email="giulia.rossi@comune.example.it",
-    email_verified=True,
-    name="Giulia Rossi",
-)
-
-
 def test_an_operator_logs_in_with_the_code_flow_state_nonce_and_pkce(
     oidc_provider: Provider,
 ) -> None:
@@ -114,7 +105,15 @@ def test_an_operator_logs_in_with_the_code_flow_state_nonce_and_pkce(
 
     assert login.answer.status_code == 200, login.answer.text
     assert "Benvenuta, Giulia Rossi" in login.answer.text
-    assert outcomes.identities == [OidcIdentity(**{**GIULIA.__dict__, "issuer": oidc_provider.url})]
+    assert outcomes.identities == [
+        OidcIdentity(
+            issuer=oidc_provider.url,
+            subject="op-giulia",
+            email="giulia.rossi@comune.example.it",
+            email_verified=True,
+            name="Giulia Rossi",
+        )
+    ]
     asked = dict(login.authorize.params)
     assert asked["response_type"] == "code"
     assert asked["scope"] == "openid email profile"
@@ -270,9 +269,7 @@ def test_a_provider_that_cannot_be_reached_is_a_failure_naming_it() -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         issuer = f"http://127.0.0.1:{closed.getsockname()[1]}"
-    with serve_provider() as provider:  # for a client's settings only
-        settings = provider.settings(CALLBACK, issuer=issuer)
-    app, outcomes = console_app(settings)
+    app, outcomes = console_app(OidcSettings(issuer, "firmaio-console", "s3cr3t"))
     answer = run(lambda browser: browser.get(f"{CONSOLE}/login/oidc"), app)
     assert refused(outcomes, answer) == (
         f"the identity provider cannot be reached at {issuer}/.well-known/openid-configuration "

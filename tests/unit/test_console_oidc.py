@@ -4,12 +4,16 @@ login itself, over HTTP against a real provider, is tests/http/test_oidc.py's.""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
+import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.responses import Response
 
-from firmaio.adapters.console.oidc import OidcSettings, read_client_secret
+from firmaio.adapters.console.oidc import OidcSettings, oidc_routes, read_client_secret
 from firmaio.adapters.console.oidc_reasons import (
     MaskedCallback,
     OAuthError,
@@ -145,3 +149,21 @@ def test_the_callbacks_code_and_state_are_masked_in_access_log_lines() -> None:
     )
     assert MaskedCallback().filter(record)
     assert record.getMessage() == '127.0.0.1:5 - "GET /cb?state=[masked]&code=[masked]"'
+
+
+def test_the_routes_without_a_session_middleware_are_a_wiring_error() -> None:
+    """Where would state, nonce and verifier be kept? Not a failed login: the app's mistake,
+    raised as such before any call to the provider."""
+
+    async def never(*_: object) -> Response:
+        raise AssertionError("no callback is reached")
+
+    settings = OidcSettings(**GOOD, client_secret=SECRET)
+    app = Starlette(routes=oidc_routes(settings, never, never))
+
+    async def start() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
+            await client.get("http://console.test/login/oidc")
+
+    with pytest.raises(RuntimeError, match="needs Starlette's SessionMiddleware"):
+        asyncio.run(start())
