@@ -10,6 +10,7 @@ session; each test's records and forgery start empty."""
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import socket
@@ -51,10 +52,13 @@ OPERATOR = User(
 )
 """The provider's one predefined user (its login page shows a button for her)."""
 FORGER_KID = "forger"
-FORGER = RSAKey.generate_key(2048, parameters={"kid": FORGER_KID})
-"""The key forged tokens are signed with; the provider publishes it beside its own."""
-ROGUE = RSAKey.generate_key(2048, parameters={"kid": FORGER_KID})
-"""A key of the same id the provider never publishes: its signatures do not verify."""
+
+
+@functools.cache
+def key(name: str) -> RSAKey:
+    """``forger``: the key forged tokens are signed with, which the provider publishes beside
+    its own; ``rogue``: a key of the same id it never publishes. Made at first use."""
+    return RSAKey.generate_key(2048, parameters={"kid": FORGER_KID})
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,8 @@ class Recorder:
     token_answers: list[dict[str, Any]] = field(default_factory=list)
     forge: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     """Claims in, claims out: the ID token is signed again with ``signer``."""
-    signer: RSAKey | None = field(default_factory=lambda: FORGER)
-    """None: the forged token is not signed at all (``alg: none``)."""
+    signer: str | None = "forger"
+    """The :func:`key` forged tokens are signed with; None: not signed (``alg: none``)."""
     issuer_said: str | None = None
     """An issuer the discovery document names instead of the provider's own."""
 
@@ -110,7 +114,7 @@ class Recorder:
         if path == DISCOVERY and self.issuer_said is not None:
             said["issuer"] = self.issuer_said
         elif path == "/jwks" and self.forge is not None:  # the provider's key, and the forger's
-            said["keys"].append(FORGER.as_dict(private=False))
+            said["keys"].append(key("forger").as_dict(private=False))
         elif path == "/oauth2/token":
             if self.forge is not None and "id_token" in said:
                 claims = self.forge(unverified_claims(said["id_token"]))
@@ -119,10 +123,10 @@ class Recorder:
         return json.dumps(said).encode()
 
 
-def signed(claims: dict[str, Any], key: RSAKey | None) -> str:
-    """``claims`` as a compact JWT signed by ``key`` (RS256), or unsigned (``alg: none``)."""
-    if key is not None:
-        return jwt.encode({"alg": "RS256", "kid": FORGER_KID}, claims, key)
+def signed(claims: dict[str, Any], signer: str | None) -> str:
+    """``claims`` as a compact JWT signed by :func:`key` ``signer`` (RS256), or unsigned."""
+    if signer is not None:
+        return jwt.encode({"alg": "RS256", "kid": FORGER_KID}, claims, key(signer))
     parts = ({"alg": "none", "kid": FORGER_KID}, claims)
     encoded = [base64.urlsafe_b64encode(json.dumps(p).encode()).rstrip(b"=") for p in parts]
     return b".".join(encoded).decode() + "."
@@ -175,7 +179,7 @@ class Provider:
         self.recorder.seen.clear()
         self.recorder.token_answers.clear()
         self.recorder.forge = None
-        self.recorder.signer = FORGER
+        self.recorder.signer = "forger"
         self.recorder.issuer_said = None
 
 
