@@ -138,18 +138,20 @@ def test_a_callback_used_twice_is_refused_the_second_time(oidc_provider: Provide
     assert "state" in refused(outcomes, run(twice, app))
 
 
-@pytest.mark.parametrize("how", ["altered state", "another browser", "no state"])
+@pytest.mark.parametrize("how", ["altered state", "another browser", "no state", "an older start"])
 def test_a_callback_with_a_state_this_browser_did_not_start_is_refused(
     oidc_provider: Provider, how: str
 ) -> None:
     """A callback whose state is not this browser's pending login's (changed, carried to
-    another browser: a forged login link, or missing) is refused before the code is used."""
+    another browser: a forged login link; missing; a login this browser started before its
+    latest) is refused before the code is used."""
     app, outcomes = console_app(oidc_provider.settings(CALLBACK))
 
     async def forged(browser: httpx.AsyncClient) -> httpx.Response:
         start = await browser.get(f"{CONSOLE}/login/oidc")
         authorize = httpx.URL(start.headers["location"])
-        await browser.get(authorize)
+        if how == "an older start":  # a second login started since, in another tab
+            assert (await browser.get(f"{CONSOLE}/login/oidc")).status_code == 302
         back = await browser.post(authorize, data={"sub": OPERATOR.sub})
         callback = httpx.URL(back.headers["location"])
         if how == "altered state":
@@ -253,13 +255,19 @@ def test_a_wrong_client_secret_is_refused_at_the_code_exchange(oidc_provider: Pr
 
 
 def test_a_provider_that_names_another_issuer_is_not_followed(oidc_provider: Provider) -> None:
-    """Discovery says another issuer than the configured one: the browser is not sent there."""
+    """Discovery says another issuer than the configured one: the browser is not sent there.
+    The document is read again at the next login, and followed once it is right."""
     oidc_provider.recorder.issuer_said = "https://idp.example.org"
     app, outcomes = console_app(oidc_provider.settings(CALLBACK))
     answer = run(lambda browser: browser.get(f"{CONSOLE}/login/oidc"), app)
     reason = refused(outcomes, answer)
     assert "names the issuer 'https://idp.example.org'" in reason
     assert oidc_provider.url in reason
+
+    oidc_provider.recorder.issuer_said = None  # the provider set right: no restart needed
+    answer = run(lambda browser: browser.get(f"{CONSOLE}/login/oidc"), app)
+    assert answer.status_code == 302
+    assert answer.headers["location"].startswith(f"{oidc_provider.url}/oauth2/authorize?")
 
 
 def test_a_provider_that_cannot_be_reached_is_a_failure_naming_it() -> None:
