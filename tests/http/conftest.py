@@ -17,6 +17,7 @@ from firmaio.adapters.sandbox import Sandbox
 from firmaio.fsm.testing import ManualClock
 from tests.hostile import Hostile
 from tests.http.blob_helpers import Box, box_over, served
+from tests.oidc_helpers import oidc_provider, oidc_provider_of_session  # noqa: F401 (fixtures)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright

@@ -1,0 +1,1 @@
+"""firmaio console: the operators' web app (extra [console])."""
