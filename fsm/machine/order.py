@@ -139,6 +139,58 @@ def _placed(attrs: Mapping[str, Any], where: str) -> dict[str, Any]:
     return {"coordinates": dict(coordinates), "page": page, "size": dict(size)}  # type: ignore[arg-type]
 
 
+MAX_DOCUMENTS = 10
+"""Documents one request may carry: a contract and its annexes, a form and its notice."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDocument:
+    """One more document of an order (its first is the order's own :attr:`Order.pdf`): the
+    same checks as the first, uploaded and validated on its own steps."""
+
+    pdf: str
+    pdf_sha256: str
+    pdf_size: int
+    fields: tuple[dict[str, Any], ...]
+    title: str
+
+    def check(self, number: int) -> None:
+        """Raise :class:`InvalidInput` naming document ``number`` and its first bad field."""
+        where = f"document {number}"
+        if not self.pdf:
+            raise InvalidInput(f"{where} names no PDF")
+        if not _SHA256.fullmatch(self.pdf_sha256) or self.pdf_size <= 0:
+            raise InvalidInput(f"{where}'s PDF needs its SHA-256 (hex) and a positive size")
+        try:
+            check_fields(self.fields)
+        except InvalidInput as error:
+            raise InvalidInput(f"{where}: {error}") from None
+        if not 3 <= units(self.title) <= 60:
+            raise InvalidInput(f"{where}'s title must have 3 to 60 characters")
+        _no_fiscal_code(self.title, f"{where}'s title")
+        for index, item in enumerate(self.fields):
+            name, title = item["attrs"].get("unique_name"), item["clause"]["title"]
+            _no_fiscal_code(name, f"{where}'s signature field {index}'s name")
+            _no_fiscal_code(title, f"{where}'s signature field {index}'s clause title")
+
+    def metadata(self) -> dict[str, Any]:
+        """The document's ``DocumentMetadata``."""
+        return {"title": self.title, "signature_fields": [dict(f) for f in self.fields]}
+
+    def asked(self) -> dict[str, Any]:
+        """What the document asks, as recorded: everything but where the PDF lies."""
+        return {
+            "sha256": self.pdf_sha256,
+            "size": self.pdf_size,
+            "fields": list(self.fields),
+            "title": self.title,
+        }
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 @dataclass(frozen=True, slots=True)
 class Order:
     """A PDF to have signed by one citizen: what a flow from
@@ -162,6 +214,40 @@ class Order:
     """Seconds the request may stay READY once marked, before the flow fails."""
     fiscal_code: str | None = field(default=None, repr=False, compare=False)
     """The citizen's fiscal code, in memory only, until the signer is found."""
+    more_documents: tuple[OrderDocument, ...] = ()
+    """The request's other documents, after the first (:attr:`pdf`): each uploaded and
+    validated on its own steps, in this order."""
+
+    @property
+    def documents(self) -> tuple[OrderDocument, ...]:
+        """Every document of the request, the first (:attr:`pdf`) first."""
+        first = OrderDocument(
+            self.pdf, self.pdf_sha256, self.pdf_size, self.fields, self.document_title
+        )
+        return (first, *self.more_documents)
+
+    def document(self, index: int) -> Order:
+        """This order as if document ``index`` (0: the first) were its only one: what the
+        set-up's calls for that document read (its PDF, its fields, its title)."""
+        if index == 0 and not self.more_documents:
+            return self
+        if not 0 <= index < len(self.documents):
+            raise InvalidInput(f"the order has no document {index + 1}")
+        chosen = self.documents[index]
+        return replace(
+            self,
+            pdf=chosen.pdf,
+            pdf_sha256=chosen.pdf_sha256,
+            pdf_size=chosen.pdf_size,
+            fields=chosen.fields,
+            document_title=chosen.title,
+            more_documents=(),
+        )
+
+    def describe(self, index: int) -> str:
+        """Which document ``index`` is, for a reason or an error: its number and title (never
+        its path, which may hold a fiscal code; the title holds none)."""
+        return f'document {index + 1} of {len(self.documents)} ("{self.documents[index].title}")'
 
     @classmethod
     def checked(cls, **values: Any) -> Order:
@@ -193,6 +279,10 @@ class Order:
             raise InvalidInput("the order's timeouts must be positive")
         if self.fiscal_code is not None:
             check_fiscal_code(self.fiscal_code)
+        if len(self.documents) > MAX_DOCUMENTS:
+            raise InvalidInput(f"a request takes at most {MAX_DOCUMENTS} documents")
+        for number, document in enumerate(self.more_documents, start=2):
+            document.check(number)
 
     def _check_sent_values(self) -> None:
         """Refuse a fiscal code in what the order sends beside ``POST /signers``."""
@@ -212,13 +302,17 @@ class Order:
         """The document's ``DocumentMetadata``, as the dossier and the request take it."""
         return {"title": self.document_title, "signature_fields": [dict(f) for f in self.fields]}
 
+    def documents_metadata(self) -> list[dict[str, Any]]:
+        """Every document's ``DocumentMetadata``, in order, as the dossier and request take it."""
+        return [document.metadata() for document in self.documents]
+
     def facts(self) -> tuple[tuple[str, str], ...]:
         """The order as a record's facts (no fiscal code): what :meth:`from_facts` reads."""
         values = {
             "pdf": self.pdf,
             "pdf_sha256": self.pdf_sha256,
             "pdf_size": str(self.pdf_size),
-            "fields": json.dumps(list(self.fields), sort_keys=True, separators=(",", ":")),
+            "fields": _compact(list(self.fields)),
             "document_title": self.document_title,
             "dossier_title": self.dossier_title,
             "existing_dossier_id": self.dossier_id,
@@ -227,6 +321,9 @@ class Order:
             "validation_timeout": repr(self.validation_timeout),
             "activation_timeout": repr(self.activation_timeout),
         }
+        if self.more_documents:
+            values["more"] = _compact([d.asked() for d in self.more_documents])
+            values["more_pdfs"] = _compact([d.pdf for d in self.more_documents])
         return tuple((f"order.{k}", v) for k, v in values.items() if v is not None)
 
     @classmethod
@@ -238,7 +335,19 @@ class Order:
         def get(name: str) -> str | None:
             return facts.get(f"order.{name}")
 
+        more = json.loads(get("more") or "[]")
+        pdfs = json.loads(get("more_pdfs") or "[]")
         return cls(
+            more_documents=tuple(
+                OrderDocument(
+                    pdf=str(pdf),
+                    pdf_sha256=str(item["sha256"]),
+                    pdf_size=int(item["size"]),
+                    fields=tuple(item["fields"]),
+                    title=str(item["title"]),
+                )
+                for item, pdf in zip(more, pdfs, strict=False)
+            ),
             pdf=facts["order.pdf"],
             pdf_sha256=get("pdf_sha256") or "",
             pdf_size=int(get("pdf_size") or 0),
