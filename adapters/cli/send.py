@@ -81,7 +81,8 @@ def fields_by_document(
         pdf = _which(pdfs, key) if rest else None
         if pdf is None and len(pdfs) > 1:
             raise InvalidInput(
-                f"--field {spec!r}: with several PDFs, name the PDF first (PDF:NAME[:CLAUSE[:TYPE]])"
+                f"--field {spec!r}: with several PDFs, name the PDF first "
+                "(PDF:NAME[:CLAUSE[:TYPE]])"
             )
         fields[pdf or pdfs[0]].append(field_spec(rest if pdf else spec))
     if fields_file:

@@ -18,17 +18,17 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from ..errors import InvalidDefinition, InvalidInput
 from ..machine.answers import Answer, Kind
+from ..machine.states import State
 from ..machine.steps import ApiCall
 from ..ports import SetupApi, SignatureApi, StatusReader
 from .flow import Flow
-from ..machine.states import State
 from .inputs import (
     MAX_REFUSED_URLS,
     current_document,
     document_index,
-    next_document,
     marked_expiry,
     need,
+    next_document,
     order_of,
     refused_urls,
     request_id_of,

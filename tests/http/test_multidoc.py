@@ -16,8 +16,6 @@ from firmaio.adapters.sandbox import Sandbox
 from tests.multidoc_helpers import pdf_copies
 from tests.sandbox_helpers import fiscal_code
 
-pytestmark = pytest.mark.http
-
 
 def run(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
@@ -47,7 +45,8 @@ def test_three_pdfs_go_to_signed_and_fetch_writes_the_three_signed_copies(
     assert api_env.issuer.uploads_received(request.id) == 3
     assert api_env.issuer.messages_sent(request.id) == 1
     fired = [r["trigger"] for r in shown["history"]]
-    assert fired.count("upload_document") == 3 and fired.count("check_validation") >= 3
+    assert fired.count("upload_document") == 3
+    assert fired.count("check_validation") >= 3
     for document, pdf in zip(request.documents, (a, b, c), strict=True):
         assert document.content == pdf.read_bytes()  # each document got its own PDF
     assert code not in out
