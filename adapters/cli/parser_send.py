@@ -51,6 +51,12 @@ def _send(sub: Any) -> None:
         "--dry-run", action="store_true", help="with --manifest: check every row, send nothing"
     )
     send.add_argument(
+        "--batch",
+        metavar="ID",
+        help="with --manifest: the batch's id (default: made from the manifest's bytes); the "
+        "same id continues a batch from a corrected manifest",
+    )
+    send.add_argument(
         "--fiscal-code-file",
         metavar="FILE",
         help="a file whose first line is the citizen's fiscal code (- reads standard input); "

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from firmaio.fsm.errors import SchemaTooNew
 
+from .batches import BATCHES_DESCRIPTION, BATCHES_STATEMENTS
+
 
 @dataclass(frozen=True, slots=True)
 class Migration:
@@ -150,7 +152,10 @@ V6 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, V6)
+V7 = Migration(7, BATCHES_DESCRIPTION, BATCHES_STATEMENTS)
+"""Batches (``firmaio send --manifest``): the statements are in :mod:`.batches`."""
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, V6, V7)
 """Every migration, in order; the last one's version is this code's."""
 
 
