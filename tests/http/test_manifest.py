@@ -64,7 +64,8 @@ def big_manifest(folder: Path, size: int, every: int = 100) -> tuple[Path, dict[
             else:
                 code = valid_fiscal_code(n - 1)
                 bad[line] = f"the same fiscal code as line {line - 1}"
-        rows.append({"fiscal_code": code, "pdf": pdf, "fields": fields, "reference": f"pratica-{n}"})
+        reference = f"pratica-{n}"
+        rows.append({"fiscal_code": code, "pdf": pdf, "fields": fields, "reference": reference})
     return write_manifest(folder / "batch.csv", rows), bad
 
 
