@@ -6,7 +6,7 @@ from typing import Any
 
 from firmaio.fsm.machine import DEFAULT_VALIDATION_TIMEOUT
 
-from .argtypes import positive_seconds, request_id
+from .argtypes import count, positive_seconds, request_id
 from .options import request_options
 from .send import cmd_delivered, cmd_fetch, cmd_send
 
@@ -55,6 +55,12 @@ def _send(sub: Any) -> None:
         metavar="ID",
         help="with --manifest: the batch's id (default: made from the manifest's bytes); the "
         "same id continues a batch from a corrected manifest",
+    )
+    send.add_argument(
+        "--concurrency",
+        type=count,
+        default=20,
+        help="with --manifest: flows driven at a time, under the key's rate window (%(default)d)",
     )
     send.add_argument(
         "--fiscal-code-file",
