@@ -86,7 +86,9 @@ def test_a_2000_row_manifest_reports_exactly_its_20_bad_rows_and_sends_nothing_i
         assert valid_fiscal_code(n) not in out  # no reason repeats a fiscal code
 
 
-def send(asgi: AsgiSandbox, clock: ManualClock, db: str, manifest: Manifest) -> BatchSent:
+def send(
+    asgi: AsgiSandbox, clock: ManualClock, db: str, manifest: Manifest, on_boundary: Any = None
+) -> BatchSent:
     async def go() -> BatchSent:
         store = open_async_store(db)
         try:
@@ -94,7 +96,9 @@ def send(asgi: AsgiSandbox, clock: ManualClock, db: str, manifest: Manifest) -> 
             unlimited = SlidingWindow(10**6, 5.0)
             async with asgi.client(retry=FAST_RETRY, rate_limit=unlimited) as client:
                 setup = IssuerSetup(client, Path(db).parent / "signed")
-                driver = DurableDriver(client, clock, store, setup=setup, recovery_grace=0.0)
+                driver = DurableDriver(
+                    client, clock, store, setup=setup, recovery_grace=0.0, on_boundary=on_boundary
+                )
                 return await send_batch(manifest, store, driver, concurrency=20)
         finally:
             await store.close()
@@ -166,3 +170,47 @@ def test_the_command_sends_a_manifest_of_several_documents_and_batch_status_coun
     events = io.StringIO()
     main(["events", "--db", db, "--json", "--limit", "1000"], out=events)
     assert '"batch_id": "giugno"' in events.getvalue()
+
+
+class Crash(BaseException):
+    """Stands for SIGKILL: nothing after it runs in this 'process'."""
+
+
+def test_a_batch_killed_twice_at_random_boundaries_then_run_again_gives_one_of_each(
+    asgi: AsgiSandbox, clock: ManualClock, tmp_path: Path
+) -> None:
+    """Killed at two boundaries drawn at random (seeded: the failure names them), then run
+    again from the same manifest: every citizen has exactly one request and one message."""
+    import random
+
+    seed = random.randrange(10**6)
+    draw = random.Random(seed)
+    path, _bad = big_manifest(tmp_path, 24, every=1000)
+    db = str(tmp_path / "flows.sqlite")
+    defaults = Defaults(fields=FIELD)
+    for stop in (draw.randrange(20, 120), draw.randrange(20, 120)):
+        seen = {"n": 0}
+
+        def hook(
+            _at: str, _flow: object, _fired: str, stop: int = stop, seen: dict[str, int] = seen
+        ) -> None:
+            seen["n"] += 1
+            if seen["n"] == stop:
+                raise Crash(stop)
+
+        try:
+            send(asgi, clock, db, read_manifest(path, defaults), on_boundary=hook)
+        except Crash:
+            pass
+        else:
+            raise AssertionError(f"seed {seed}: the run ended before boundary {stop}")
+    sent = send(asgi, clock, db, read_manifest(path, defaults))
+    assert sent.states == {"NOTIFIED": 24}, f"seed {seed}"
+    by_signer: dict[str, list[str]] = {}
+    for request in asgi.issuer.requests.values():
+        by_signer.setdefault(request.signer_id, []).append(request.id)
+    assert len(by_signer) == 24, f"seed {seed}"
+    for ids in by_signer.values():
+        assert len(ids) == 1, f"seed {seed}"
+        assert asgi.issuer.messages_sent(ids[0]) == 1, f"seed {seed}"
+        assert asgi.issuer.uploads_received(ids[0]) == 1, f"seed {seed}"
