@@ -61,6 +61,16 @@ def test_three_pdfs_go_to_signed_and_fetch_writes_the_three_signed_copies(
         assert kept.read_bytes() == signed
         assert f"sha256 {hashlib.sha256(signed).hexdigest()}" in out
 
+    report = tmp_path / "report.html"
+    status, said = run("report", shown["flow_id"], "--db", db, "--out", str(report))
+    assert status == 0, said
+    page = report.read_text()
+    for document, pdf in zip(request.documents, (a, b, c), strict=True):
+        signed = api_env.issuer.signed_document(request.id, document.id)
+        assert signed is not None
+        assert hashlib.sha256(pdf.read_bytes()).hexdigest() in page  # each document listed
+        assert hashlib.sha256(signed).hexdigest() in page
+
 
 def test_a_document_the_service_refuses_is_named_and_nothing_is_made(
     api_env: Sandbox, tmp_path: Path
