@@ -214,3 +214,27 @@ def test_a_batch_killed_twice_at_random_boundaries_then_run_again_gives_one_of_e
         assert len(ids) == 1, f"seed {seed}"
         assert asgi.issuer.messages_sent(ids[0]) == 1, f"seed {seed}"
         assert asgi.issuer.uploads_received(ids[0]) == 1, f"seed {seed}"
+
+
+def test_a_json_lines_manifest_with_several_documents_per_row_is_checked(tmp_path: Path) -> None:
+    pdf_copies(tmp_path, "contratto.pdf", "allegato.pdf")
+    rows = [
+        {"fiscal_code": valid_fiscal_code(1), "pdf": ["contratto.pdf", "allegato.pdf"],
+         "fields": ["contratto.pdf:firma_richiedente", "allegato.pdf:firma_richiedente"],
+         "reference": "a-1", "expires_at": "2099-01-01T00:00:00Z"},
+        {"fiscal_code": valid_fiscal_code(2), "pdf": ["contratto.pdf", "allegato.pdf"],
+         "fields": ["firma_richiedente"]},
+        {"fiscal_code": valid_fiscal_code(3), "pdf": "contratto.pdf", "reference": "a-1"},
+        ["not", "an", "object"],
+    ]  # fmt: skip
+    path = tmp_path / "batch.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    manifest = read_manifest(path, Defaults(fields=FIELD))
+    [good] = manifest.good
+    assert good.line == 1
+    assert good.order is not None
+    assert len(good.order.documents) == 2
+    reasons = {row.line: "; ".join(row.problems) for row in manifest.bad}
+    assert "with several PDFs, name the PDF first" in reasons[2]
+    assert "the same reference as line 1" in reasons[3]
+    assert reasons[4] == "not a JSON object"
