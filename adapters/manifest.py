@@ -33,6 +33,7 @@ from firmaio.fsm.machine import Order, check_fields, default_title
 from firmaio.fsm.machine.order import FISCAL_CODE
 
 from .client import document_from_pdf, order_from_pdf
+from .document_fields import fields_by_document
 
 COLUMNS = ("fiscal_code", "pdf", "fields", "title", "dossier", "dossier_title", "expires_at",
            "reference")  # fmt: skip
@@ -249,8 +250,6 @@ def _order(values: Mapping[str, Any], folder: Path, defaults: Defaults) -> Order
 
 
 def _fields(pdfs: list[str], specs: list[str]) -> dict[str, list[Any]]:
-    from .cli.send import fields_by_document
-
     names = [Path(pdf).name for pdf in pdfs]
     by_name = fields_by_document(names, specs, None)
     return {pdf: by_name[name] for pdf, name in zip(pdfs, names, strict=True)}

@@ -26,21 +26,10 @@ from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine import State, Trigger, check_fields, default_title
 
 from ..client import document_from_pdf, order_from_pdf
+from ..document_fields import fields_by_document
 from . import exits
 from .fiscal import fiscal_code_of
 from .flows import run_on_flow
-
-
-def field_spec(value: str) -> dict[str, Any]:
-    """``--field NAME[:CLAUSE TITLE[:TYPE]]``: an existing signature field of the PDF."""
-    name, _, rest = value.partition(":")
-    title, _, kind = rest.partition(":")
-    if not name:
-        raise InvalidInput(f"--field {value!r}: name the PDF's signature field")
-    return {
-        "attrs": {"unique_name": name},
-        "clause": {"title": title or "Firma del documento", "type": (kind or "REQUIRED").upper()},
-    }
 
 
 def _fields_file(path: str) -> Any:
@@ -65,49 +54,10 @@ def _fields_file(path: str) -> Any:
     return loaded
 
 
-def _which(pdfs: list[str], key: str) -> str | None:
-    """The PDF of ``pdfs`` that ``key`` names (as given, or by its file name), if any."""
-    return next((pdf for pdf in pdfs if key in (pdf, Path(pdf).name)), None)
-
-
-def fields_by_document(
-    pdfs: list[str], specs: list[str], fields_file: str | None
-) -> dict[str, list[Any]]:
-    """Each PDF's signature fields: ``--field [PDF:]NAME[:CLAUSE[:TYPE]]`` (with several PDFs,
-    each names its PDF first) and the fields file (a list for one PDF, or keyed by document)."""
-    fields: dict[str, list[Any]] = {pdf: [] for pdf in pdfs}
-    for spec in specs:
-        key, _, rest = spec.partition(":")
-        pdf = _which(pdfs, key) if rest else None
-        if pdf is None and len(pdfs) > 1:
-            raise InvalidInput(
-                f"--field {spec!r}: with several PDFs, name the PDF first "
-                "(PDF:NAME[:CLAUSE[:TYPE]])"
-            )
-        fields[pdf or pdfs[0]].append(field_spec(rest if pdf else spec))
-    if fields_file:
-        loaded = _fields_file(fields_file)
-        if isinstance(loaded, list):
-            if len(pdfs) > 1:
-                raise InvalidInput(f"--fields {fields_file}: with several PDFs, key it by document")
-            fields[pdfs[0]] += loaded
-        else:
-            for key, listed in loaded.items():
-                pdf = _which(pdfs, str(key))
-                if pdf is None or not isinstance(listed, list):
-                    raise InvalidInput(
-                        f"--fields {fields_file}: {key!r} is not one of the PDFs given, with a list"
-                    )
-                fields[pdf] += listed
-    for pdf, listed in fields.items():
-        if not listed:
-            raise InvalidInput(f"name {pdf}'s signature fields: --field or --fields FILE")
-    return fields
-
-
 def _order_values(args: argparse.Namespace) -> dict[str, Any]:
     pdfs: list[str] = list(args.pdf)
-    fields = fields_by_document(pdfs, list(args.field or []), args.fields)
+    loaded = _fields_file(args.fields) if args.fields else None
+    fields = fields_by_document(pdfs, list(args.field or []), loaded, f"--fields {args.fields}")
     values: dict[str, Any] = {
         "fields": check_fields(fields[pdfs[0]]),
         "document_title": args.title or default_title(Path(pdfs[0]).stem),
