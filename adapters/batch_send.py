@@ -18,12 +18,14 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 from firmaio.fsm.driving import DurableDriver
-from firmaio.fsm.errors import FsmError
+from firmaio.fsm.errors import FlowBusy, FsmError
 from firmaio.fsm.machine import TERMINAL
 
+from .flow_locks import FlowLocks
 from .manifest import Manifest, Row
 from .store import AsyncStore
 
@@ -46,8 +48,13 @@ async def send_batch(
     concurrency: int = 20,
     tenant: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    locks: FlowLocks | None = None,
+    lock_wait: float = 0.0,
 ) -> BatchSent:
-    """Send every good row of ``manifest`` (see the module's docstring)."""
+    """Send every good row of ``manifest`` (see the module's docstring). With ``locks`` (a
+    PostgreSQL store), each flow is driven holding its lock, as ``run`` does: a flow another
+    process is on (``serve``, a worker) for longer than ``lock_wait`` is left for the next
+    run, its row said not finished."""
     await store.save_batch(
         manifest.batch_id,
         [
@@ -64,7 +71,7 @@ async def send_batch(
         nonlocal done
         while todo:
             row = todo.pop(0)
-            await _one(manifest, row, store, driver, tenant, sent)
+            await _one(manifest, row, store, driver, tenant, sent, locks, lock_wait)
             done += 1
             if progress is not None:
                 progress(done, total)
@@ -80,14 +87,21 @@ async def _one(
     driver: DurableDriver,
     tenant: str | None,
     sent: BatchSent,
+    locks: FlowLocks | None,
+    lock_wait: float,
 ) -> None:
     flow_id = manifest.flow_id(row)
     try:
-        flow = await driver.open(flow_id, tenant=tenant, order=row.order)
-        await store.tie_to_batch(flow_id, manifest.batch_id)  # once: a tied flow is kept
-        if flow.state not in TERMINAL:
-            await driver.advance(flow)
-        sent.states[str(flow.state)] += 1
+        async with AsyncExitStack() as held:
+            if locks is not None and not await held.enter_async_context(
+                locks.hold(flow_id, wait=lock_wait)
+            ):
+                raise FlowBusy(flow_id)
+            flow = await driver.open(flow_id, tenant=tenant, order=row.order)
+            await store.tie_to_batch(flow_id, manifest.batch_id)  # once: a tied flow is kept
+            if flow.state not in TERMINAL:
+                await driver.advance(flow)
+            sent.states[str(flow.state)] += 1
     except FsmError as error:
         sent.errors[row.line] = str(error)
     finally:

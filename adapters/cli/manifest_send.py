@@ -21,7 +21,7 @@ from firmaio.fsm.errors import InvalidInput
 from ..batch_send import BatchSent, send_batch
 from ..manifest import Defaults, Manifest, read_manifest
 from . import exits
-from .wiring import checked_client, factory_of, flow_store, settings_of
+from .wiring import checked_client, factory_of, flow_locks, flow_store, settings_of
 
 
 def _defaults(args: argparse.Namespace) -> Defaults:
@@ -61,6 +61,7 @@ def cmd_send_manifest(args: argparse.Namespace, out: TextIO) -> int:
 
 async def _send(args: argparse.Namespace, manifest: Manifest) -> BatchSent:
     store = flow_store(args.db)
+    locks = flow_locks(args.db)
     try:
         async with await checked_client(args) as client:
             driver = factory_of(args, store).driver(client)
@@ -73,8 +74,12 @@ async def _send(args: argparse.Namespace, manifest: Manifest) -> BatchSent:
                 concurrency=settings.concurrency,
                 tenant=settings.tenant,
                 progress=None if args.json else _progress,
+                locks=locks,
+                lock_wait=settings.lock_wait,
             )
     finally:
+        if locks is not None:
+            await locks.aclose()
         await store.close()
 
 

@@ -137,8 +137,9 @@ def test_the_good_rows_are_sent_once_and_the_same_manifest_again_creates_nothing
 
 
 def test_the_command_sends_a_manifest_of_several_documents_and_batch_status_counts(
-    api_env: Sandbox, tmp_path: Path
+    api_env: Sandbox, tmp_path: Path, db: str
 ) -> None:
+    """On SQLite, and on PostgreSQL (each flow driven holding its lock, as ``run`` does)."""
     pdf_copies(tmp_path, "contratto.pdf", "allegato.pdf")
     off = valid_fiscal_code(9001)
     api_env.issuer.add_citizen(off, has_profile=False)
@@ -154,7 +155,6 @@ def test_the_command_sends_a_manifest_of_several_documents_and_batch_status_coun
              "reference": "pratica-3"},
         ],
     )  # fmt: skip
-    db = str(tmp_path / "flows.sqlite")
     status, out = run("send", "--manifest", str(path), "--db", db, "--batch", "giugno", "--json")
     assert status == 2, out  # a bad row: said, not sent; the others sent
     shown = json.loads(out)
