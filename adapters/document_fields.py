@@ -57,5 +57,8 @@ def fields_by_document(
                 fields[pdf] += listed
     for pdf, listed in fields.items():
         if not listed:
-            raise InvalidInput(f"name {pdf}'s signature fields: --field or --fields FILE")
+            raise InvalidInput(
+                f"name {pdf}'s signature fields (--field {Path(pdf).name}:NAME, a fields file, "
+                "or a manifest's fields column)"
+            )
     return fields
