@@ -449,6 +449,24 @@ def stream_bench() -> Result:
     )
 
 
+def manifest_bench() -> Result:
+    """Target 14 (issue #25): a manifest through the set-up to rest at the real limit."""
+    from bench.manifest_bench import measure
+
+    discard_logs()
+    got = measure(rows=100, rate=150)
+    structlog.reset_defaults()
+    ratio = got.calls / got.floor_calls
+    return Result(
+        "14 a manifest at the limit",
+        f"{got.rows} rows ({got.refused} refused) to {got.states}: {got.calls} API calls = "
+        f"{ratio:.3f}x the floor ({got.floor_calls}), {got.throttled} x 429, {got.seconds:.0f} s",
+        "<= 1.15x the calls' floor, 0 x 429",
+        ratio <= 1.15 and got.throttled == 0 and got.errors == 0,
+        "one process, 150 calls per 5 s; the sandbox in its own process on the same cores",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--json", default="bench/results.json")
@@ -482,9 +500,11 @@ BENCHES: dict[int, Callable[[], Result]] = {
     11: tenants_bench,
     12: outbox_bench,
     13: drain_bench,
+    14: manifest_bench,
 }
 """Each target's benchmark, by number (12 and 13: the outbox and the webhooks, issue #22; 8, 9,
-10 and 11: issue #27's idle pass, watch budget, memory (its reading part) and tenants)."""
+10 and 11: issue #27's idle pass, watch budget, memory (its reading part) and tenants; 14: issue
+#25's manifest)."""
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from .argtypes import (
     tenant,
 )
 from .audit import cmd_audit_show, cmd_audit_verify
+from .batch import add_batch_command
 from .check import cmd_check
 from .demo import cmd_demo, cmd_sandbox
 from .diagram import cmd_diagram
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     notify.set_defaults(func=cmd_notify)
 
     add_issuer_commands(sub)
+    add_batch_command(sub)
 
     watch = sub.add_parser("watch", help="check a request until it is closed")
     request_options(watch)

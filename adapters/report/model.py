@@ -8,14 +8,14 @@ the way in (they are masked when recorded), and no key is ever read here.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from firmaio.fsm.diagrams import View, overview, path_on, row_of
-from firmaio.fsm.machine import BASIS, DEFAULT_STEPS, VERSIONS, State
+from firmaio.fsm.machine import BASIS, DEFAULT_STEPS, VERSIONS, Order, State
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.redact import redact_text
 from firmaio.fsm.trail import (
@@ -120,6 +120,33 @@ class FlowSection:
     open_intent: str | None
     table_note: str | None = None
     """Which records older tables wrote, if any (read through the table's migrations)."""
+    documents: list[tuple[str, str, str | None]] = field(default_factory=list)
+    """A flow from PDFs: each document's title, the SHA-256 sent, the signed copy's (once
+    fetched; the signed copies in the request's order)."""
+
+
+def documents_of(records: Sequence[AuditRecord]) -> list[tuple[str, str, str | None]]:
+    """Each document of a flow from PDFs (none for a flow started at READY), from its records:
+    its title, the SHA-256 sent, and the signed copy's once fetched."""
+    order = Order.from_facts(dict(records[0].facts or ())) if records else None
+    if order is None:
+        return []
+    ids: list[str] = []
+    signed: dict[str, str] = {}
+    for record in records:
+        facts = dict(record.facts or ())
+        if str(record.trigger) in ("create_request", "recover_request") and "document_id" in facts:
+            ids = facts.get("document_ids", facts["document_id"]).split(",")
+        if str(record.trigger) == "fetch_documents":
+            signed.update(
+                (k[len("signed.") : -len(".sha256")], v)
+                for k, v in facts.items()
+                if k.startswith("signed.") and k.endswith(".sha256")
+            )
+    return [
+        (d.title, d.pdf_sha256, signed.get(ids[i]) if i < len(ids) else None)
+        for i, d in enumerate(order.documents)
+    ]
 
 
 def checkpoint_verdict(
@@ -192,6 +219,7 @@ def flow_section(
         checkpoint_ok=checkpoint_ok,
         open_intent=stored.intent,
         table_note=migration_note(stored.records, VERSIONS.version),
+        documents=documents_of(stored.records),
     )
 
 

@@ -23,6 +23,7 @@ from firmaio.fsm.machine import State
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.trail import AuditRecord, ChainLink, StoredEvent
 
+from .batches import BatchRow
 from .paging import PAGE
 from .sql import SqlStore
 
@@ -309,6 +310,19 @@ class AsyncStore:
         self, event_ids: Sequence[str] | None = None, *, dead_since: float | None = None
     ) -> int:
         return await self._run(SqlStore.redeliver, event_ids, dead_since=dead_since)
+
+    # -- batches (firmaio send --manifest) ---------------------------------------------------
+
+    async def save_batch(
+        self, batch_id: str, rows: Sequence[tuple[int, str | None, str | None, str | None]]
+    ) -> None:
+        await self._run(SqlStore.save_batch, batch_id, rows)
+
+    async def tie_to_batch(self, flow_id: str, batch_id: str) -> None:
+        await self._run(SqlStore.tie_to_batch, flow_id, batch_id)
+
+    async def batch_rows(self, batch_id: str) -> list[BatchRow]:
+        return await self._run(SqlStore.batch_rows, batch_id)
 
     async def close(self) -> None:
         """Wait for calls under way, then close every connection."""

@@ -66,7 +66,7 @@ class Outbox:
     event_source: str | None = None
     """The ``source`` of this store's events; by default the store's id as a URN
     (``urn:firmaio:store:<id>``), read once."""
-    FLOW_HEAD = "SELECT seq, head_hash, tenant, dossier_id, request_id FROM flows"
+    FLOW_HEAD = "SELECT seq, head_hash, tenant, dossier_id, request_id, batch_id FROM flows"
     """What an append reads of its flow: its head, and what its event says of it (a flow
     started at READY is its request; one from a PDF learns its request's id)."""
     position_type = "INTEGER PRIMARY KEY AUTOINCREMENT"
@@ -95,8 +95,9 @@ class Outbox:
         self, cur: Any, record: AuditRecord, of: Sequence[Any]
     ) -> tuple[str | None, str | None]:
         """Insert ``record``'s event in the transaction of ``cur``; ``of`` is the flow's
-        tenant, dossier and request id. The request's id and dossier the flow learns, if any."""
-        tenant, dossier_id, request_id = of
+        tenant, dossier, request id and batch. The request's id and dossier the flow learns, if
+        any."""
+        tenant, dossier_id, request_id, batch_id = of
         taught = record.facts if record.outcome is Outcome.ACCEPTED else None  # as a flow learns
         facts = dict(taught) if taught else {}
         learnt, dossier_id = facts.get("request_id"), facts.get("dossier_id") or dossier_id
@@ -106,6 +107,7 @@ class Outbox:
             tenant=tenant,
             request_id=request_id or learnt,
             dossier_id=dossier_id,
+            batch_id=batch_id,
         )
         cur.execute(
             self._sql(self._event_insert()),

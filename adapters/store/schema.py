@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from firmaio.fsm.errors import SchemaTooNew
 
+from .batches import BATCHES_DESCRIPTION, BATCHES_STATEMENTS
+
 
 @dataclass(frozen=True, slots=True)
 class Migration:
@@ -158,8 +160,10 @@ V7 = Migration(
     "its next read: no data changes here",
     ("ALTER TABLE flows ADD COLUMN checked_at DOUBLE PRECISION",),
 )
+V8 = Migration(8, BATCHES_DESCRIPTION, BATCHES_STATEMENTS)
+"""Batches (``firmaio send --manifest``): the statements are in :mod:`.batches`."""
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, V6, V7)
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, V6, V7, V8)
 """Every migration, in order; the last one's version is this code's."""
 
 

@@ -26,6 +26,7 @@ from firmaio.fsm.machine import DEFAULT_STEPS, VERSIONS, State, TableVersions
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.trail import AuditRecord, ChainLink, canonical, chain_hash, genesis
 
+from .batches import Batches
 from .due import DueRows
 from .failures import not_ours
 from .outbox import Outbox
@@ -43,7 +44,7 @@ class _Cursor(Protocol):
     def rowcount(self) -> int: ...
 
 
-class SqlStore(Outbox, DueRows, Paging):
+class SqlStore(Outbox, DueRows, Paging, Batches):
     """The store's logic over a DB-API connection; subclasses supply the dialect."""
 
     placeholder = "?"
@@ -262,7 +263,7 @@ class SqlStore(Outbox, DueRows, Paging):
                 ),
                 (flow_id, record.seq, payload, row[1], digest),
             )
-            learnt, dossier = self._emit(cur, record, row[2:5])  # the event, in its transaction
+            learnt, dossier = self._emit(cur, record, row[2:6])  # the event, in its transaction
             cur.execute(
                 self._sql(
                     "UPDATE flows SET state = ?, seq = ?, head_hash = ?, updated_at = ?, "

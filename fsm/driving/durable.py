@@ -234,9 +234,16 @@ class DurableDriver(Driver):
                 f"flow {flow_id} exists for another document, other fields or another request: "
                 "choose another --id; nothing was done"
             )
-        # the path given now (its SHA-256 is the stored one): a stored path may be masked
+        # the paths given now (their SHA-256 are the stored ones): a stored path may be masked
         resumed.order = (
-            order if known is None else replace(known, fiscal_code=order.fiscal_code, pdf=order.pdf)
+            order
+            if known is None
+            else replace(
+                known,
+                fiscal_code=order.fiscal_code,
+                pdf=order.pdf,
+                more_documents=order.more_documents,
+            )
         )
         if not resumed.history:
             resumed.entered_at = flow.entered_at
@@ -263,5 +270,5 @@ def _what_is_asked(order: Order) -> dict[str, str]:
 
 
 _RESUMED_AS_STORED = frozenset(
-    {"order.pdf", "order.validation_timeout", "order.activation_timeout"}
+    {"order.pdf", "order.more_pdfs", "order.validation_timeout", "order.activation_timeout"}
 )
