@@ -23,6 +23,7 @@ from firmaio.fsm import (
     fold,
 )
 from firmaio.fsm.diagrams.paths import entries
+from firmaio.fsm.driving.inputs import next_document
 from firmaio.fsm.machine.steps import DEFAULT_STEPS
 from firmaio.fsm.testing import EXAMPLE_ORDER, LATE_GUARDS, ManualClock, ScriptedApi, witness
 from firmaio.fsm.trail.chain import canonical
@@ -88,6 +89,8 @@ class FlowMachine(RuleBasedStateMachine):
             self.clock.advance(max(0.0, self.flow.deadline() - self.clock.now()))
         now, deadline = self.clock.now(), self.flow.deadline()
         holds = row.guard is None or row.guard(Observation(answer, now, deadline))
+        if row.guard_name == "another_document_to_upload" and not next_document(self.flow):
+            holds = False  # the next document is the order's word: a one-document order has none
         record = asyncio.run(
             self.driver.step(self.flow, row.trigger, answer if takes_input else None)
         )
