@@ -27,7 +27,9 @@ from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.trail import AuditRecord, ChainLink, canonical, chain_hash, genesis
 
 from .due import DueRows
+from .accounts import Accounts
 from .failures import not_ours
+from .listing import Listing
 from .outbox import Outbox
 from .paging import Paging
 from .reading import LOAD, named, stored_flow
@@ -43,7 +45,7 @@ class _Cursor(Protocol):
     def rowcount(self) -> int: ...
 
 
-class SqlStore(Outbox, DueRows, Paging):
+class SqlStore(Outbox, DueRows, Paging, Listing, Accounts):
     """The store's logic over a DB-API connection; subclasses supply the dialect."""
 
     placeholder = "?"
