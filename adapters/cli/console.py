@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from firmaio.fsm.errors import InvalidInput
 
-from ..settings import DEFAULT_BASE_URL
+from ..client import DEFAULT_BASE_URL
 from .options import base_url_option
 
 PASSWORD_ENV = "FIRMAIO_CONSOLE_PASSWORD"

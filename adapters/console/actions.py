@@ -29,11 +29,10 @@ from ..flow_locks import FlowLocks
 from ..settings import Settings
 from ..store import SqlStore
 from ..store.listing import DEFAULT_TENANT, Listed
+from .app import Forbidden, console_of
 from .auth import Who, csrf_ok, refused
 from .flowpage import allowed_actions
-
-from .app import Forbidden, console_of  # isort: skip
-from .views import visible_flow  # isort: skip
+from .views import visible_flow
 
 log = structlog.get_logger("firmaio.console")
 Body = Callable[[Driver, Flow], Awaitable[object]]
@@ -113,7 +112,11 @@ async def cancel(request: Request) -> Response:
     who, listed, form = await _one(request, "cancel")
     if form.get("confirm") != "yes":
         return console_of(request).render(
-            request, "confirm.html.j2", who=who, flows=[listed], action=f"/flows/{listed.flow_id}/cancel"
+            request,
+            "confirm.html.j2",
+            who=who,
+            flows=[listed],
+            action=f"/flows/{listed.flow_id}/cancel",
         )
     await drive(request, who, listed, _cancel)
     return _done(listed, "cancel")
@@ -147,7 +150,7 @@ async def cancel_many(request: Request) -> Response:
 
 
 async def notify(request: Request) -> Response:
-    who, listed, _form_ = await _one(request, "notify")
+    who, listed, _ = await _one(request, "notify")
     await drive(request, who, listed, lambda driver, flow: driver.renotify(flow))
     return _done(listed, "notify")
 
@@ -164,7 +167,7 @@ async def fallback(request: Request) -> Response:
 
 
 async def fetch(request: Request) -> Response:
-    who, listed, _form_ = await _one(request, "fetch")
+    who, listed, _ = await _one(request, "fetch")
     await drive(request, who, listed, lambda driver, flow: driver.fetch_documents(flow))
     return _done(listed, "fetch")
 

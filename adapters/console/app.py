@@ -48,15 +48,15 @@ THEME = HERE / "static" / "bi"
 """Where Bootstrap Italia's ``dist/`` files are copied (gitignored; ``make console-assets``)."""
 
 
-class LoginRequired(Exception):  # noqa: N818 - a signal, not an error
+class LoginRequired(Exception):
     """The page needs a signed-in session."""
 
 
-class NotFound(Exception):  # noqa: N818
+class NotFound(Exception):
     """No such page, or not one the account may see (the same answer either way)."""
 
 
-class Forbidden(Exception):  # noqa: N818
+class Forbidden(Exception):
     """The account may see this, not do it."""
 
 
@@ -126,7 +126,9 @@ class Console:
     def problem(self, request: Request, status: int, message: str) -> HTMLResponse:
         """A page saying what was wrong (never a traceback)."""
         who = request.scope.get("firmaio.who")
-        return self.render(request, "problem.html.j2", status, message=message, who=who, code=status)
+        return self.render(
+            request, "problem.html.j2", status, message=message, who=who, code=status
+        )
 
 
 _HEADERS = {
@@ -241,11 +243,11 @@ def console_app(
     ]  # fmt: skip
     handlers: dict[Any, Any] = {
         LoginRequired: _login_required, NotFound: _not_found, Forbidden: _forbidden,
-        InvalidInput: _bad_input, FsmError: _refused_by_library, 404: _status, 405: _status, Exception: _failure,
+        InvalidInput: _bad_input, FsmError: _refused_by_library, 404: _status, 405: _status,
+        Exception: _failure,
     }  # fmt: skip
     app = Starlette(
         routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan
     )
     app.state.console = console
     return app
-

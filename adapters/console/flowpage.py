@@ -125,4 +125,3 @@ def flow_page(
         listed, section, documents_of(stored), rows, allowed_actions(listed.state),
         _rome(listed.created_at), _rome(listed.updated_at),
     )  # fmt: skip
-

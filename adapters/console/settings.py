@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from firmaio.fsm.errors import InvalidInput
 
-from ..settings import DEFAULT_BASE_URL
+from ..client import DEFAULT_BASE_URL
 
 SECRET_ENV = "FIRMAIO_CONSOLE_SECRET"
 """Where ``firmaio console`` reads the session secret, without ``--session-secret-file``."""

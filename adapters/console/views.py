@@ -20,11 +20,10 @@ from firmaio.fsm.machine import State
 
 from ..store import SqlStore
 from ..store.listing import REFUSALS, STATES, FlowFilter, Listed, parse_cursor
+from .app import NotFound, console_of, language
 from .auth import csrf_ok, password_matches, refused, sign_in, sign_out
 from .flowpage import flow_page
 from .text import translator
-
-from .app import NotFound, console_of, language  # isort: skip
 
 ROME = ZoneInfo("Europe/Rome")
 FILTERS = ("tenant", "state", "dossier", "refusal", "since", "until", "q", "after")
@@ -117,7 +116,9 @@ def list_filter(request: Request, visible: tuple[str, ...] | None) -> FlowFilter
     query = request.query_params
     unknown = sorted(set(query) - set(FILTERS))
     if unknown:
-        raise InvalidInput(f"unknown filter {', '.join(unknown)}: the list knows {', '.join(FILTERS)}")
+        raise InvalidInput(
+            f"unknown filter {', '.join(unknown)}: the list knows {', '.join(FILTERS)}"
+        )
     given = {k: v.strip() for k, v in query.items() if v.strip()}
     tenants = visible
     if "tenant" in given:

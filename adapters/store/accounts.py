@@ -85,7 +85,9 @@ class Accounts:
     def oidc_account(self, issuer: str, subject: str, email: str | None) -> Account | None:
         """The account of the identity provider's ``issuer`` and ``subject``, else the one
         registered for that issuer by ``email`` (a verified email: the caller checks)."""
-        found = next(self._accounts("oidc_issuer = ? AND oidc_subject = ?", [issuer, subject]), None)
+        found = next(
+            self._accounts("oidc_issuer = ? AND oidc_subject = ?", [issuer, subject]), None
+        )
         if found is None and email:
             where = "oidc_issuer = ? AND oidc_subject IS NULL AND email = ?"
             found = next(self._accounts(where, [issuer, email]), None)
@@ -113,5 +115,6 @@ class Accounts:
                     self._sql("SELECT tenant, role FROM console_roles WHERE name = ?"), (user[0],)
                 )
                 roles = {str(t): str(r) for t, r in cur.fetchall()}
-                found.append(Account(*user, roles=roles))
+                name, hashed, issuer, subject, email = user
+                found.append(Account(name, hashed, issuer, subject, email, roles))
         return iter(found)

@@ -26,8 +26,8 @@ from firmaio.fsm.machine import DEFAULT_STEPS, VERSIONS, State, TableVersions
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.trail import AuditRecord, ChainLink, canonical, chain_hash, genesis
 
-from .due import DueRows
 from .accounts import Accounts
+from .due import DueRows
 from .failures import not_ours
 from .listing import Listing
 from .outbox import Outbox
