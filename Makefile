@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo report test test-fast lint typing pytest diagrams bench clean console console-assets
+.PHONY: demo report test test-fast lint typing pytest diagrams bench clean console console-assets \
+	console-screenshots
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -74,6 +75,10 @@ $(THEME)/.stamp: $(CONSOLE_ASSETS)/package.json $(CONSOLE_ASSETS)/package-lock.j
 	else echo "npm is missing: the console will be served unstyled (Debian: apt-get install npm)"; fi
 
 console-assets: $(THEME)/.stamp
+
+# the screenshots docs/console.md shows, written by the console's browser tests
+console-screenshots: $(STAMP) console-assets
+	FIRMAIO_CONSOLE_SCREENSHOTS=docs $(BIN)/pytest -q tests/http/test_console_browser.py
 
 # the console on the demo's store (make demo), with a local account printed for the newcomer
 console: $(STAMP) console-assets

@@ -76,6 +76,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "note": ("Nota", "Note"),
     "fetch": ("Scarica i documenti firmati", "Fetch the signed documents"),
     "redeliver": ("Consegna di nuovo", "Redeliver"),
+    "no_actions": (
+        "Nessuna azione possibile in questo stato.",
+        "No action can be taken in this state.",
+    ),
     "select": ("Seleziona", "Select"),
     "done": ("Fatto.", "Done."),
     "viewer_only": (
