@@ -441,6 +441,15 @@ def stream_bench() -> Result:
     )
 
 
+def console_bench() -> Result:
+    """Target 14: the console's list and flow pages over 1,000,000 flows (issue #23)."""
+    from bench.console_bench import result
+
+    found: Result = result()
+    structlog.reset_defaults()
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--json", default="bench/results.json")
@@ -473,9 +482,10 @@ BENCHES: dict[int, Callable[[], Result]] = {
     11: tenants_bench,
     12: outbox_bench,
     13: drain_bench,
+    14: console_bench,
 }
 """Each target's benchmark, by number (12 and 13: the outbox and the webhooks, issue #22; 8, 10
-and 11: issue #27's idle pass, memory (its reading part) and tenants)."""
+and 11: issue #27's idle pass, memory (its reading part) and tenants; 14: issue #23's console)."""
 
 
 if __name__ == "__main__":
