@@ -185,7 +185,7 @@ async def redeliver(request: Request) -> Response:
     if event_id not in {e.id for e in events if e.status == "dead"}:
         raise InvalidInput(f"flow {listed.flow_id} has no undelivered event {event_id!r}")
     await console.store.read(SqlStore.redeliver, [event_id])
-    log.info("console.redeliver", user=who.name, flow=listed.flow_id, event=event_id)
+    log.info("console.redeliver", user=who.name, flow=listed.flow_id, event_id=event_id)
     return _done(listed, "redeliver")
 
 
