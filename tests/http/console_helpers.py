@@ -4,20 +4,24 @@ transport (the browser tests serve the same world on loopback)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
 from firmaio.adapters.clock import SystemClock
-from firmaio.adapters.console import ConsoleSettings, hash_password
+from firmaio.adapters.console import ConsoleSettings, console_app, hash_password
 from firmaio.adapters.factory import Factory, open_flow
 from firmaio.adapters.sandbox import Sandbox
 from firmaio.adapters.settings import Settings
 from firmaio.adapters.store import open_async_store, open_store
 from firmaio.adapters.store.accounts import Account
+from firmaio.fsm.testing import ManualClock
 from tests.conftest import make_client
 from tests.sandbox_helpers import ready_request
 
@@ -111,3 +115,31 @@ def trail_rows(page: str) -> list[str]:
     """The rows of a flow page's trail table, as HTML, in order."""
     table = page.split('id="trail"', 1)[1].split("</table>", 1)[0]
     return table.split("<tbody>", 1)[1].split("<tr>")[1:]
+
+
+T = TypeVar("T")
+Visit = Callable[[httpx.AsyncClient, World], Awaitable[T]]
+
+
+def visit(sandbox: Sandbox, folder: Path, body: Visit[T], clock: ManualClock | None = None) -> T:
+    """``body(client, world)``: a console over a new world, one client."""
+
+    async def go() -> T:
+        world = await make_world(sandbox, folder)
+        app = console_app(world.settings, clock=clock)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            try:
+                return await body(client, world)
+            finally:
+                await app.state.console.store.close()
+
+    return asyncio.run(asyncio.wait_for(go(), 60))
+
+
+def state_of(world: World, name: str) -> str:
+    store = open_store(world.db)
+    try:
+        return store.rows([world.flows[name]])[0].state
+    finally:
+        store.close()
