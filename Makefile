@@ -66,13 +66,16 @@ test-fast: $(STAMP)
 CONSOLE_ASSETS := adapters/console/assets
 THEME := adapters/console/static/bi
 $(THEME)/.stamp: $(CONSOLE_ASSETS)/package.json $(CONSOLE_ASSETS)/package-lock.json
-	@if command -v npm >/dev/null; then \
-	  cd $(CONSOLE_ASSETS) && npm ci --ignore-scripts --no-audit --no-fund --silent && cd - >/dev/null && \
+	@if ! command -v npm >/dev/null; then \
+	  echo "npm is missing: the console will be served unstyled (Debian: apt-get install npm)"; \
+	elif ! (cd $(CONSOLE_ASSETS) && npm ci --ignore-scripts --no-audit --no-fund --silent); then \
+	  echo "npm ci failed: the console will be served unstyled"; \
+	else \
 	  rm -rf $(THEME) && mkdir -p $(THEME) && \
 	  cp -r $(CONSOLE_ASSETS)/node_modules/bootstrap-italia/dist/css \
 	    $(CONSOLE_ASSETS)/node_modules/bootstrap-italia/dist/fonts \
 	    $(CONSOLE_ASSETS)/node_modules/bootstrap-italia/dist/svg $(THEME)/ && touch $@; \
-	else echo "npm is missing: the console will be served unstyled (Debian: apt-get install npm)"; fi
+	fi
 
 console-assets: $(THEME)/.stamp
 
