@@ -168,8 +168,8 @@ class Listing:
         where, params = where_of(flt)
         if after is not None:
             when, last = parse_cursor(after)
-            where += " AND (created_at < ? OR (created_at = ? AND id < ?))"
-            params += [when, when, last]
+            where += " AND (created_at, id) < (?, ?)"  # a row value: an index bound on both
+            params += [when, last]
         sql = f"SELECT {_COLUMNS} WHERE {where} ORDER BY created_at DESC, id DESC LIMIT ?"
         with self._statement() as cur:
             cur.execute(self._sql(sql), [*params, limit + 1])

@@ -134,3 +134,28 @@ def test_accounts_are_kept_and_found_by_their_identity(open_db: Callable[[], Sto
     assert store.account_count() == 2
     with pytest.raises(InvalidInput, match="unknown role 'root'"):
         store.save_account(Account("x", None, roles={"a": "root"}), now=T0)
+
+
+def test_a_deep_page_starts_at_its_cursor_in_the_index(
+    open_db: Callable[[], Store], db: str
+) -> None:
+    """The next page's rows are found from the cursor on, not by reading the pages before it."""
+    store = open_db()
+    _fill(store)
+    sql = (
+        "SELECT id FROM flows WHERE tenant = 'a' AND state = 'READY' AND (created_at, id) < "
+        "(1800000009.0, 'req-09') ORDER BY created_at DESC, id DESC LIMIT 51"
+    )
+    with store._statement() as cur:
+        if db.startswith("postgresql"):
+            cur.execute("SET enable_seqscan = off")
+            cur.execute("EXPLAIN " + sql)
+            plan = " ".join(r[0] for r in cur.fetchall())
+            assert (
+                "Index Cond: ((tenant = 'a'::text) AND (state = 'READY'::text) AND "
+                "(ROW(created_at, id) <" in plan
+            )
+        else:
+            cur.execute("EXPLAIN QUERY PLAN " + sql)
+            plan = " ".join(str(r[-1]) for r in cur.fetchall())
+            assert "(tenant=? AND state=? AND (created_at,id)<(?,?))" in plan
