@@ -214,6 +214,7 @@ BAD = [
     ("/flows/has%20a%20space", 400, "flow id"),
     ("/flows/no-such-flow", 404, "non trovata"),
     ("/nowhere", 404, "non trovata"),
+    ("/lang?lang=fr", 400, "unknown language"),
 ]
 
 
@@ -221,6 +222,8 @@ def test_bad_input_gets_a_page_saying_so(api_env: Sandbox, tmp_path: Path) -> No
     async def body(client: httpx.AsyncClient, world: World) -> list[tuple[str, int, str]]:
         await signed_in(client, "maria")
         answers = [await client.get(path) for path, _status, _says in BAD]
+        await client.get("/lang?lang=en&next=/flows")
+        assert "<h1>Requests</h1>" in (await client.get("/flows")).text  # English, on asking
         assert not any("Traceback" in a.text for a in answers)
         return [
             (path, a.status_code, says if says in text_of(a.text, "problem") else a.text)
