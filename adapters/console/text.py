@@ -31,7 +31,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "attention": ("Richieste bloccate o fallite", "Requests stuck or failed"),
     "last_day": ("Ultime 24 ore", "The last 24 hours"),
     "created": ("create", "created"),
-    "changed": ("aggiornate", "changed"),
+    "records_written": ("registrazioni", "records written"),
     "tenant": ("Amministrazione", "Administration"),
     "state": ("Stato", "State"),
     "dossier": ("Dossier", "Dossier"),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from firmaio.fsm.errors import InvalidInput
-from firmaio.fsm.machine import DEFAULT_STEPS, TERMINAL, State
+from firmaio.fsm.machine import TERMINAL, State
 
 DEFAULT_TENANT = "default"
 """The tenant of flows stored with none (as :mod:`firmaio.adapters.tenants` names it)."""
@@ -72,6 +72,7 @@ class Listed:
     updated_at: float
     records: int
     intent: str | None
+    due_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +106,8 @@ class _Cursor(Protocol):
 
 
 _COLUMNS = (
-    "id, state, tenant, dossier_id, request_id, created_at, updated_at, seq, intent, "
-    "table_version FROM flows"
+    "id, state, tenant, dossier_id, request_id, created_at, updated_at, seq, intent, due_at "
+    "FROM flows"
 )
 
 
@@ -217,21 +218,28 @@ class Listing:
     def needing_a_look(
         self, tenants: tuple[str, ...] | None, *, now: float, stuck_after: float, limit: int = 20
     ) -> list[tuple[Listed, str]]:
-        """Flows failed, or open and untouched for ``stuck_after`` seconds, or with a
-        notification intent open that long: each with why, newest first."""
+        """Flows failed (newest first), then flows stuck: due more than ``stuck_after`` seconds
+        ago and not visited since (no worker, no ``serve`` got to them; an open notification
+        intent among them), longest overdue first. Both read by index, whatever the store's
+        size."""
         clause, params = _tenant_clause(tenants)
-        closed = ", ".join(f"'{s}'" for s in CLOSED)
-        sql = (
-            f"SELECT {_COLUMNS} WHERE (state = 'FAILED' OR (state NOT IN ({closed}) AND "
-            f"updated_at < ?)){clause} ORDER BY updated_at DESC, id DESC LIMIT ?"
+        failed = (
+            f"SELECT {_COLUMNS} WHERE state = 'FAILED'{clause} "
+            "ORDER BY created_at DESC, id DESC LIMIT ?"
+        )
+        overdue = (
+            f"SELECT {_COLUMNS} WHERE due_at IS NOT NULL AND due_at < ?{clause} "
+            "ORDER BY due_at, id LIMIT ?"
         )
         with self._statement() as cur:
-            cur.execute(self._sql(sql), [now - stuck_after, *params, limit])
-            rows = [_listed(r) for r in cur.fetchall()]
-        return [(row, _why(row)) for row in rows]
+            cur.execute(self._sql(failed), [*params, limit])
+            found = [(_listed(r), "failed") for r in cur.fetchall()]
+            cur.execute(self._sql(overdue), [now - stuck_after, *params, limit])
+            found += [(row, _why(row, now)) for row in map(_listed, cur.fetchall())]
+        return found[:limit]
 
     def last_day(self, tenants: tuple[str, ...] | None, *, now: float) -> dict[str, int]:
-        """Flows created, and flows changed, in the 24 hours before ``now``."""
+        """Flows created, and records written (their events), in the 24 hours before ``now``."""
         clause, params = _tenant_clause(tenants)
         since = now - 86_400
         with self._statement() as cur:
@@ -241,32 +249,29 @@ class Listing:
             )
             created = int(cur.fetchone()[0])
             cur.execute(
-                self._sql(f"SELECT COUNT(*) FROM flows WHERE updated_at >= ?{clause}"),
+                self._sql(f"SELECT COUNT(*) FROM events WHERE time >= ?{clause}"),
                 [since, *params],
             )
-            changed = int(cur.fetchone()[0])
-        return {"created": created, "changed": changed}
+            records = int(cur.fetchone()[0])
+        return {"created": created, "records": records}
 
 
 _REFUSED = (str(State.NOTIFY_REFUSED), str(State.FALLBACK_SUGGESTED))
 """Where a refused flow rests (a later notification moves it on, and out of the count)."""
 
 
-def _why(row: Listed) -> str:
-    if row.state == str(State.FAILED):
-        return "failed"
+def _why(row: Listed, now: float) -> str:
+    hours = (now - (row.due_at or now)) / 3600
     if row.intent:
-        return "a notification intent is open"
-    if row.state in {str(s) for s in DEFAULT_STEPS.driven}:
-        return "still needs driving"
-    return "unchanged for a long time"
+        return f"a notification intent is open, due {hours:.0f} h ago"
+    return f"due {hours:.0f} h ago and not visited since"
 
 
 def _listed(r: Sequence[Any]) -> Listed:
     return Listed(
         flow_id=str(r[0]), state=str(r[1]), tenant=r[2] or DEFAULT_TENANT, dossier_id=r[3],
         request_id=r[4], created_at=float(r[5]), updated_at=float(r[6]), records=int(r[7]),
-        intent=r[8],
+        intent=r[8], due_at=None if r[9] is None else float(r[9]),
     )  # fmt: skip
 
 

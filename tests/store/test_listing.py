@@ -65,9 +65,20 @@ def test_filters_by_id_date_and_state(open_db: Callable[[], Store]) -> None:
     assert _ids(store, FlowFilter(flow_id="req-07")) == [["req-07"]]
     assert _ids(store, FlowFilter(since=T0 + 10, until=T0 + 11)) == [["req-10"]]
     assert _ids(store, FlowFilter(state="CANCELLED")) == [[]]
-    assert store.last_day(None, now=T0 + 11) == {"created": 12, "changed": 12}
+    assert store.last_day(None, now=T0 + 11) == {"created": 12, "records": 0}
+
+
+def test_flows_overdue_and_failed_need_a_look(open_db: Callable[[], Store]) -> None:
+    store = open_db()
+    _fill(store)
+    for flow_id, due in (("late", T0), ("later", T0 + 50_000), ("fine", T0 + 190_000)):
+        store.create(flow_id, activation_deadline=T0 + 1e6, now=T0, due_at=due, tenant="b")
     stuck = store.needing_a_look(("b",), now=T0 + 200_000, stuck_after=86_400)
-    assert [(row.flow_id, why) for row, why in stuck][:1] == [("req-10", "still needs driving")]
+    assert [(row.flow_id, why) for row, why in stuck] == [
+        ("late", "due 56 h ago and not visited since"),
+        ("later", "due 42 h ago and not visited since"),
+    ]
+    assert store.needing_a_look(("a",), now=T0 + 200_000, stuck_after=86_400) == []
 
 
 @pytest.mark.parametrize(
