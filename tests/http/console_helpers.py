@@ -121,11 +121,14 @@ T = TypeVar("T")
 Visit = Callable[[httpx.AsyncClient, World], Awaitable[T]]
 
 
-def visit(sandbox: Sandbox, folder: Path, body: Visit[T], clock: ManualClock | None = None) -> T:
-    """``body(client, world)``: a console over a new world, one client."""
+def visit(
+    sandbox: Sandbox, folder: Path, body: Visit[T], clock: ManualClock | None = None,
+    **settings: object,
+) -> T:  # fmt: skip
+    """``body(client, world)``: a console over a new world (``settings`` changed), one client."""
 
     async def go() -> T:
-        world = await make_world(sandbox, folder)
+        world = await make_world(sandbox, folder, **settings)
         app = console_app(world.settings, clock=clock)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
