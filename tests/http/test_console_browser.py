@@ -108,6 +108,8 @@ def sign_in(page: Page, base: str, name: str) -> None:
 
 
 def shot(page: Page, name: str) -> None:
+    page.wait_for_load_state("networkidle")  # the theme's font loaded, not a fallback shown
+    page.evaluate("document.fonts.ready.then(() => true)")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / name))
 
