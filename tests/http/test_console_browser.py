@@ -1,7 +1,8 @@
 """The console in headless Chromium, served on loopback over a store of real flows: an operator
 signs in, filters, opens a flow and cancels it after the confirmation, and sees CANCELLED in its
 trail with herself as the actor; the keyboard alone gets there (skip link, labels, visible focus);
-another tenant's operator sees none of it; no request leaves the host when a page opens.
+a viewer cannot act, and a POST without the form's CSRF token changes nothing; another tenant's
+operator sees none of it; no request leaves the host when a page opens.
 
 One console server and one browser for the module. With ``FIRMAIO_CONSOLE_SCREENSHOTS=docs``
 the screenshots docs/console.md shows are written into docs/console/ (``make
@@ -217,3 +218,26 @@ def test_the_theme_is_served_by_the_console_itself(served: Served, chromium: Chr
     assert f"200 {base}/static/bi/css/bootstrap-italia.min.css" in loaded
     assert "Titillium Web" in family
     assert elsewhere == []
+
+
+def test_a_viewer_cannot_act_and_a_forged_post_changes_nothing(
+    served: Served, chromium: Chromium
+) -> None:
+    base, flow = served.url, served.world.flows["a_other"]
+
+    def work(browser: Browser) -> tuple[str, int, int, str]:
+        with browsing(browser, base, []) as page:
+            sign_in(page, base, "vera")  # a's viewer
+            page.goto(f"{base}/flows/{flow}")
+            viewer = page.inner_text("#h-actions + *")
+            cancels = page.locator("#cancel").count()
+            sign_in(page, base, "maria")  # a's operator, without the form's token
+            forged = page.request.post(f"{base}/flows/{flow}/cancel", form={"confirm": "yes"})
+            page.goto(f"{base}/flows/{flow}")
+            return viewer, cancels, forged.status, page.inner_text("#state")
+
+    viewer, cancels, forged, state = chromium.run(work)
+    assert "consultare" in viewer
+    assert cancels == 0
+    assert forged == 403
+    assert state == "NOTIFIED"
