@@ -467,6 +467,15 @@ def manifest_bench() -> Result:
     )
 
 
+def console_bench() -> Result:
+    """Target 15: the console's list and flow pages over 1,000,000 flows (issue #23)."""
+    from bench.console_bench import result
+
+    found: Result = result()
+    structlog.reset_defaults()
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--json", default="bench/results.json")
@@ -501,10 +510,11 @@ BENCHES: dict[int, Callable[[], Result]] = {
     12: outbox_bench,
     13: drain_bench,
     14: manifest_bench,
+    15: console_bench,
 }
 """Each target's benchmark, by number (12 and 13: the outbox and the webhooks, issue #22; 8, 9,
 10 and 11: issue #27's idle pass, watch budget, memory (its reading part) and tenants; 14: issue
-#25's manifest)."""
+#25's manifest; 15: issue #23's console)."""
 
 
 if __name__ == "__main__":

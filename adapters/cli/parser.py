@@ -20,6 +20,7 @@ from .argtypes import (
 from .audit import cmd_audit_show, cmd_audit_verify
 from .batch import add_batch_command
 from .check import cmd_check
+from .console import add_console_command
 from .demo import cmd_demo, cmd_sandbox
 from .diagram import cmd_diagram
 from .events import add_events_command
@@ -238,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(func=cmd_audit_show)
 
     add_events_command(sub)
+    add_console_command(sub)
 
     report = sub.add_parser(
         "report", help="a self-contained HTML report of stored flows for compliance review"

@@ -132,6 +132,11 @@ class AsyncStore:
             self._dispatch(loop)
         return await future
 
+    async def read(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Any other :class:`SqlStore` method (the console's lists and accounts), in a worker
+        thread: ``await store.read(SqlStore.list_flows, flt)``."""
+        return await self._run(method, *args, **kwargs)
+
     # -- FlowStore ----------------------------------------------------------------------------
 
     async def create(

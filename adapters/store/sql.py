@@ -26,9 +26,11 @@ from firmaio.fsm.machine import DEFAULT_STEPS, VERSIONS, State, TableVersions
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.trail import AuditRecord, ChainLink, canonical, chain_hash, genesis
 
+from .accounts import Accounts
 from .batches import Batches
 from .due import DueRows
 from .failures import not_ours
+from .listing import Listing
 from .outbox import Outbox
 from .paging import Paging
 from .reading import LOAD, named, stored_flow
@@ -44,7 +46,7 @@ class _Cursor(Protocol):
     def rowcount(self) -> int: ...
 
 
-class SqlStore(Outbox, DueRows, Paging, Batches):
+class SqlStore(Outbox, DueRows, Paging, Batches, Listing, Accounts):
     """The store's logic over a DB-API connection; subclasses supply the dialect."""
 
     placeholder = "?"
