@@ -22,6 +22,7 @@ from .check import cmd_check
 from .demo import cmd_demo, cmd_sandbox
 from .diagram import cmd_diagram
 from .events import add_events_command
+from .evidence import add_evidence_command
 from .flows import cmd_cancel, cmd_notify, cmd_run, cmd_watch
 from .options import (
     activation_timeout_option,
@@ -48,6 +49,9 @@ def _checkpoint_options(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="the checkpoint's secret key, held outside the database (default: "
         "$FIRMAIO_CHECKPOINT_KEY)",
+    )
+    parser.add_argument(
+        "--public-key", metavar="PEM", help="check an Ed25519 checkpoint with this public key"
     )
 
 
@@ -227,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="sign the heads of every chain with the key and write the checkpoint to FILE "
         "(only when every chain is intact)",
     )
+    verify.add_argument(
+        "--signing-key", metavar="PEM", help="sign it with this Ed25519 private key (not HMAC)"
+    )
     verify.set_defaults(func=cmd_audit_verify)
     show = audit_sub.add_parser("show", help="print one flow's trail")
     show.add_argument("request_id", type=request_id)
@@ -236,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(func=cmd_audit_show)
 
     add_events_command(sub)
+    add_evidence_command(sub)
 
     report = sub.add_parser(
         "report", help="a self-contained HTML report of stored flows for compliance review"

@@ -60,7 +60,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     label = store_name(args.db)
     checkpoint, problem = (None, None)
     if args.checkpoint is not None:
-        checkpoint, problem = load_checkpoint(args.checkpoint, args.key_file)
+        checkpoint, problem = load_checkpoint(args.checkpoint, args.key_file, args.public_key)
     target = Path(args.out)
     folder = is_folder(args.out)
     if folder and args.request_ids:
