@@ -120,14 +120,15 @@ def _verify(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
 
 
 def _write(args: argparse.Namespace, ids: list[str], out: TextIO) -> int:
+    from firmaio.fsm.trail import read_checkpoint
+
     from ..evidence.bundle import PDF, gather, write_bundle
     from ..evidence.keys import FIELD
+    from ..evidence.verify import verify_bundle
 
     if args.checkpoint is None:
         raise InvalidInput("--checkpoint FILE is needed: the signed checkpoint covering the flows")
     verifier = _public_key(args)
-    from firmaio.fsm.trail import read_checkpoint
-
     try:
         text = Path(args.checkpoint).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -145,17 +146,27 @@ def _write(args: argparse.Namespace, ids: list[str], out: TextIO) -> int:
         finally:
             await store.close()
 
-    target = Path(args.out)
+    code = exits.OK.code
     for gathered in asyncio.run(read()):
-        folder = write_bundle(target, gathered, text)
+        folder = write_bundle(Path(args.out), gathered, text)
+        verdict = verify_bundle(folder, verifier)
         if render is not None:
-            (folder / PDF).write_bytes(render(gathered, checkpoint, args.lang))
+            from ..report.evidence import evidence_html
+
+            html = evidence_html(
+                gathered.stored, checkpoint, verdict.problems, verifier.key_id, args.lang
+            )
+            (folder / PDF).write_bytes(render(html))
+        for problem in verdict.problems:
+            print(f"NOT VERIFIED {verdict.flow_id}: {problem}", file=out)
+        if not verdict.holds:
+            code = exits.TAMPERED.code
         print(f"evidence written: {folder}", file=out)
-    return exits.OK.code
+    return code
 
 
 def _renderer() -> Any:
     """The evidence document's renderer; a clear error if WeasyPrint or pango is missing."""
-    from ..evidence.document import pdf_renderer
+    from ..report.evidence import pdf_renderer
 
     return pdf_renderer()

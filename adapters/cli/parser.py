@@ -259,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
         "a folder (any path not ending in .html): a summary and a page per flow, any size",
     )
     _checkpoint_options(report)
+    report.add_argument("--lang", choices=("it", "en"), default="it", help="the report's language")
     report.set_defaults(func=cmd_report)
 
     diagram = sub.add_parser("diagram", help="render the transition table")

@@ -79,7 +79,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
             if folder:
                 verdict = await write_folder(
                     store, target, label=label, checkpoint=checkpoint,
-                    checkpoint_problem=problem, checkpoint_path=args.checkpoint,
+                    checkpoint_problem=problem, checkpoint_path=args.checkpoint, lang=args.lang,
                 )  # fmt: skip
                 return None, verdict.tampered, verdict.flows
             html, verdict = await build_report(
@@ -89,6 +89,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
                 checkpoint=checkpoint,
                 checkpoint_problem=problem,
                 checkpoint_path=args.checkpoint,
+                lang=args.lang,
             )
         finally:
             await store.close()

@@ -1,3 +1,4 @@
 """Evidence an outside auditor verifies without our secrets: checkpoints signed with Ed25519
-(:mod:`.keys`), a bundle per flow (:mod:`.bundle`), its check (:mod:`.verify`), and the
-per-request evidence document as PDF/A (:mod:`.document`). Needs the ``[evidence]`` extra."""
+(:mod:`.keys`), a bundle per flow (:mod:`.bundle`), and its check (:mod:`.verify`); the
+per-request evidence document is the report's (:mod:`firmaio.adapters.report.evidence`).
+Needs the ``[evidence]`` extra."""

@@ -10,6 +10,158 @@ MONTHS: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 
 WORDS: dict[str, tuple[str, str]] = {
+    # a flow's section of the report (the evidence document shows the same)
+    "flow": ("Richiesta", "Flow"),
+    "hash_chain": ("Catena di hash", "Hash chain"),
+    "intact": ("integra", "intact"),
+    "checkpoint_word": ("Checkpoint", "Checkpoint"),
+    "cp_matches": (
+        "corrisponde al checkpoint (i suoi primi {seq} record sono quelli firmati)",
+        "matches the checkpoint (its first {seq} records are the ones it signed)",
+    ),
+    "cp_none": ("nessun checkpoint fornito", "no checkpoint given"),
+    "cp_newer": (
+        "più recente del checkpoint: non coperta", "newer than the checkpoint: not covered by it"),
+    "open_intent": ("Intento aperto", "Open intent"),
+    "open_intent_why": (
+        "la prossima esecuzione rilegge la richiesta prima di inviare di nuovo",
+        "the next run reads the request before anything is sent again",
+    ),
+    "table_versions": ("Versioni della tabella", "Table versions"),
+    "path_taken": ("Percorso seguito", "Path taken"),
+    "guard": ("condizione", "guard"),
+    "held": ("soddisfatta", "held"),
+    "no_guard": ("nessuna condizione (sempre)", "no guard (always)"),
+    "trail": ("Registro", "Trail"),
+    "col_time": ("Quando (ora di Roma; UTC)", "Time (UTC / Europe/Rome)"),
+    "col_trigger": ("Passo", "Trigger"),
+    "col_move": ("Da → a", "From → to"),
+    "col_outcome": ("Esito", "Outcome"),
+    "col_evidence": ("Prove", "HTTP evidence"),
+    "col_reason": ("Motivo", "Reason"),
+    "col_basis": ("Base", "Basis"),
+    "col_actor": ("Autore", "Actor"),
+    "no_row": (
+        "nessuna riga seguita (rifiutato o fallito: nulla è cambiato)",
+        "no row followed (refused or failed: nothing changed)",
+    ),
+    "fact_sent_sha256": ("SHA-256 del PDF inviato", "SHA-256 of the PDF sent"),
+    "fact_signed_sha256": ("SHA-256 del PDF firmato", "SHA-256 of the signed PDF"),
+    "fact_channel": ("canale alternativo", "fallback channel"),
+    "fact_note": ("nota", "note"),
+    "fact_signer_id": ("firmatario (id mascherato)", "signer (masked id)"),
+    # the report's pages
+    "report_title": (
+        "Richieste di firma con IO: verifica di conformità",
+        "Firma con IO notification flows: compliance review",
+    ),
+    "store": ("Archivio", "Store"),
+    "flows_n": ("richieste", "flow(s)"),
+    "whole_store": ("l'intero archivio", "the whole store"),
+    "made": ("Generato il", "Made"),
+    "by": ("da", "by"),
+    "contents": ("Indice", "Contents"),
+    "summary": ("riepilogo", "summary"),
+    "list_page": ("pagina", "page"),
+    "previous_page": ("pagina precedente", "previous page"),
+    "next_page": ("pagina successiva", "next page"),
+    "folder_meta": (
+        "{flows} richieste, l'intero archivio: questo riepilogo, {lists} pagine di elenco e una "
+        "pagina per richiesta in flows/.",
+        "{flows} flow(s), the whole store: this summary, {lists} list page(s) and a page per "
+        "flow in flows/.",
+    ),
+    "flows_a_page": ("Richieste, {n} per pagina", "Flows, {n} a page"),
+    "the_machine": ("La macchina a stati", "The machine"),
+    "the_machine_text": (
+        "La panoramica su cui ogni pagina evidenzia il percorso della richiesta (generata dalla "
+        "tabella delle transizioni che il motore esegue, diagrams/overview.svg).",
+        "The overview every flow page highlights its path on (rendered from the transition "
+        "table the engine runs, diagrams/overview.svg).",
+    ),
+    "verdict": ("Esito delle verifiche", "Verdict"),
+    "all_intact": ("Ogni catena di hash è integra", "Every hash chain is intact"),
+    "all_intact_detail": (
+        "{flows} richieste, {records} record; nessun record è stato modificato, cancellato, "
+        "riordinato o inserito dopo la scrittura.",
+        "{flows} flows, {records} records; no record was edited, deleted, reordered or "
+        "inserted since it was written.",
+    ),
+    "broken_chains": ("catene interrotte", "broken chain(s)"),
+    "digest": ("Impronta di tutte le teste", "Digest of all heads"),
+    "as_audit_prints": ("come la stampa", "as it is printed by"),
+    "no_checkpoint": (
+        "Nessun checkpoint fornito. Le catene mostrano che i registri non sono stati modificati "
+        "a mano; solo un checkpoint firmato con una chiave tenuta fuori dal database mostra che "
+        "nessuno ha riscritto un registro ricalcolandone gli hash (firmaio audit verify "
+        "--write-checkpoint).",
+        "No checkpoint given. The chains show the trails were not edited by hand; only a "
+        "checkpoint signed with a key held outside the database shows nobody rewrote a trail "
+        "and recomputed its hashes (firmaio audit verify --write-checkpoint).",
+    ),
+    "checkpoint_refused": ("Checkpoint rifiutato", "Checkpoint refused"),
+    "rewritten": ("Riscritte dopo il checkpoint", "Rewritten since the checkpoint"),
+    "of_date": ("del", "of"),
+    "checkpoint_holds": ("Il checkpoint è valido", "The checkpoint holds"),
+    "checkpoint_holds_detail": (
+        "firmato il {when} ({path}) con una chiave tenuta fuori dal database; ogni registro "
+        "firmato è invariato, e le catene proseguono dalle sue teste.",
+        "signed {when} ({path}) with a key held outside the database; every trail it signed is "
+        "unchanged, and the chains carry on from its heads.",
+    ),
+    "by_state": ("Richieste per stato", "Flows by state"),
+    "state": ("Stato", "State"),
+    "flows": ("Richieste", "Flows"),
+    "records": ("Record", "Records"),
+    "no_flows_in": ("Nessuna richiesta negli altri", "No flow in the other"),
+    "states_word": ("stati", "states"),
+    "refusals": ("Notifiche rifiutate, per motivo", "Refusals by reason"),
+    "no_refusal": ("Nessuna notifica è stata rifiutata.", "No notification was refused."),
+    "attention": (
+        "Richieste da controllare: ferme, in uno stato sconosciuto o fallite",
+        "Flows that need attention: stuck, reading an unknown status, or failed",
+    ),
+    "why": ("Perché", "Why"),
+    "no_attention": (
+        "Nessuna: ogni richiesta è a riposo, nessuna è in uno stato sconosciuto, nessuna è "
+        "fallita.",
+        "None: every flow is at rest, none reads an unknown status, and none failed.",
+    ),
+    "more_attention": (
+        "E altre {n}: le pagine di elenco indicano lo stato di ciascuna.",
+        "And {n} more: the list pages mark each flow's state.",
+    ),
+    "by_tenant": ("Richieste per ente", "Flows by tenant"),
+    "tenant": ("Ente", "Tenant"),
+    "how_to_read": ("Come leggere una richiesta", "How to read a flow"),
+    "how_to_read_text": (
+        "Il disegno di ogni richiesta è la panoramica della macchina (generata dalla tabella "
+        "delle transizioni che il motore esegue): il percorso della pagina in blu, ciò che "
+        "aggiunge l'API dell'ente tratteggiato in grigio. Gli stati visitati sono in arancione, "
+        "e così i passaggi seguiti, con il loro numero di passo. Sotto, il percorso dice quale "
+        "condizione era soddisfatta a ogni passo, e il registro elenca ogni tentativo, anche "
+        "quelli rifiutati o falliti, con le prove HTTP, il motivo, la base della riga seguita "
+        "citata dalla pagina o dalle note sull'API, e chi lo ha fatto. Ogni etichetta italiana "
+        "è accanto al suo nome nel codice.",
+        "Each flow's drawing is the machine's overview (rendered from the transition table the "
+        "engine runs): the page's own path thick and blue, what the issuer API adds dashed and "
+        "grey. The states this flow visited are filled in orange and the edges it took are "
+        "orange, with their step numbers. Below it, the path lists which guard held at each "
+        "step, and the trail lists every attempt, the refused and failed ones included, with "
+        "the HTTP evidence, the reason, the basis of the row it followed quoted from the page "
+        "or the API notes, and who made it.",
+    ),
+    "bases": ("Basi", "Bases"),
+    "bases_text": (
+        "Ogni riga della tabella delle transizioni cita la sua base: una frase della pagina "
+        "«Tramite messaggio su IO», o un fatto dell'API dell'ente che va oltre la pagina "
+        "(note sull'API).",
+        "Every row of the transition table cites its basis: a sentence of the documentation "
+        "page \"Tramite messaggio su IO\", or a fact of the issuer API beyond it (API notes).",
+    ),
+    "key": ("Chiave", "Key"),
+    "source": ("Fonte", "Source"),
+    "text": ("Testo", "Text"),
     # outcomes of an attempt
     "accepted": ("accettato", "accepted"),
     "refused": ("rifiutato", "refused"),
@@ -34,19 +186,6 @@ WORDS: dict[str, tuple[str, str]] = {
     "doc_signed": ("PDF firmato", "Signed PDF"),
     "in_record": ("nel record", "in record"),
     "none_yet": ("nessuno (ancora)", "none (yet)"),
-    "steps": ("Passi registrati", "Recorded steps"),
-    "col_seq": ("N.", "No."),
-    "col_when": ("Quando (ora di Roma)", "When (Rome time)"),
-    "col_step": ("Passo", "Step"),
-    "col_outcome": ("Esito", "Outcome"),
-    "col_evidence": ("Prove", "Evidence"),
-    "col_basis": ("Base", "Basis"),
-    "from_to": ("da {source} a {target}", "from {source} to {target}"),
-    "guard_held": ("condizione", "guard"),
-    "reason": ("motivo", "reason"),
-    "recorded_as": ("registrato come", "recorded as"),
-    "fallback_channel": ("canale alternativo", "fallback channel"),
-    "note": ("nota", "note"),
     "verdicts": ("Verifiche", "Verdicts"),
     "chain": ("Catena di hash", "Hash chain"),
     "chain_ok": (
@@ -57,6 +196,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "i primi {seq} record sono quelli firmati il {when} (chiave Ed25519 {key})",
         "its first {seq} records are the ones signed on {when} (Ed25519 key {key})",
     ),
+    "not_verified": ("NON VERIFICATA", "NOT VERIFIED"),
     "how_to_verify": ("Come verificare", "How to verify"),
     "verify_text": (
         "Nella cartella di prova di questa richiesta: trail.jsonl (i record con la catena di "
@@ -74,6 +214,9 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "basis_page": ("la pagina «Tramite messaggio su IO»", "the page “Tramite messaggio su IO”"),
     "basis_notes": ("le note sull'API dell'ente", "the issuer API notes"),
+    "basis_own": (
+        "la prova dell'amministrazione, accanto al consiglio della pagina",
+        "the administration's own evidence, beside the page's advice",
+    ),
     "made_on": ("Documento generato il", "Document made on"),
-    "code_names": ("nomi nel codice", "code names"),
 }  # fmt: skip

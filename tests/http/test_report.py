@@ -42,6 +42,10 @@ class Made:
     checkpoint: str
 
 
+EN = ("--lang", "en")
+"""The report in English: these tests read its English words."""
+
+
 def _run(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     return main(list(argv), out=out), out.getvalue()
@@ -64,7 +68,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
                     "--write-checkpoint", checkpoint)  # fmt: skip
     assert verified[0] == 0, verified[1]
     report = work / "out" / "report.html"
-    code, written = _run("report", "--db", db, "--key-file", str(key), "--checkpoint",
+    code, written = _run("report", *EN, "--db", db, "--key-file", str(key), "--checkpoint",
                          checkpoint, "--out", str(report))  # fmt: skip
     assert code == 0, written
     assert f"report written: {report}" in written
@@ -135,7 +139,7 @@ def test_the_report_fetches_nothing(made: Made) -> None:
 
 def test_a_report_of_chosen_flows_shows_only_them(made: Made, tmp_path: Path) -> None:
     out = tmp_path / "one.html"
-    code, _ = _run("report", made.ids[2], "--db", made.db, "--out", str(out))
+    code, _ = _run("report", *EN, made.ids[2], "--db", made.db, "--out", str(out))
     assert code == 0
     html = out.read_text()
     assert f'id="flow-{made.ids[2]}"' in html
@@ -161,7 +165,7 @@ def test_bad_input_names_what_was_wrong_and_writes_nothing(
 ) -> None:
     out = tmp_path / "report.html"
     filled = [a.format(tmp=tmp_path, db=made.db) for a in argv]
-    assert _run("report", *filled, "--out", str(out))[0] == code
+    assert _run("report", *EN, *filled, "--out", str(out))[0] == code
     assert message in capsys.readouterr().err
     assert not out.exists()
     assert not (tmp_path / "missing.sqlite").exists()
@@ -182,7 +186,7 @@ def test_a_folder_report_is_a_summary_list_pages_and_a_page_per_flow(
     """``--out DIR``: the summary says what the one file says of the store, and its digest is
     the one ``audit verify`` prints; each flow's page shows what its section shows."""
     folder = tmp_path / "review"
-    code, shown = _run("report", "--db", made.db, "--key-file", str(made.key), "--checkpoint",
+    code, shown = _run("report", *EN, "--db", made.db, "--key-file", str(made.key), "--checkpoint",
                        made.checkpoint, "--out", str(folder))  # fmt: skip
     assert (code, shown.split(" (")[0]) == (0, f"report written: {folder / 'index.html'}")
     index = (folder / "index.html").read_text()
@@ -250,7 +254,7 @@ def test_a_flow_id_that_is_no_file_name_never_names_a_path(made: Made, tmp_path:
             "updated_at) VALUES ('../../escaped', 'READY', 0, 'x', 0, 0, 0)"
         )
     folder = tmp_path / "a" / "b" / "review"
-    assert _run("report", "--db", str(db), "--out", str(folder))[0] == 20  # its head is wrong
+    assert _run("report", *EN, "--db", str(db), "--out", str(folder))[0] == 20  # its head is wrong
     assert not (tmp_path / "a" / "escaped.html").exists()
     written = {p.relative_to(tmp_path) for p in tmp_path.rglob("*.html")}
     assert all(p.parts[:3] == ("a", "b", "review") for p in written)
@@ -264,12 +268,12 @@ def test_one_file_is_refused_for_a_store_larger_than_it_shows(
 ) -> None:
     monkeypatch.setattr("firmaio.adapters.report.ONE_FILE", 2)
     out = tmp_path / "report.html"
-    assert _run("report", "--db", made.db, "--out", str(out))[0] == 2
+    assert _run("report", *EN, "--db", made.db, "--out", str(out))[0] == 2
     err = capsys.readouterr().err
     assert "more than 2 flows" in err
     assert "name a folder (--out DIR)" in err
     assert not out.exists()
-    assert _run("report", made.ids[0], "--db", made.db, "--out", str(out))[0] == 0
+    assert _run("report", *EN, made.ids[0], "--db", made.db, "--out", str(out))[0] == 0
 
 
 def test_audit_show_prints_iso_times_and_json(made: Made) -> None:
@@ -366,7 +370,7 @@ def test_a_folder_report_is_browsed_from_its_summary_to_a_flow(
     """In Chromium: the summary draws the machine, its list page links lead to a flow's page,
     whose path is drawn in the path's colour; nothing outside the folder is requested."""
     folder = tmp_path / "review"
-    assert _run("report", "--db", made.db, "--out", str(folder))[0] == 0
+    assert _run("report", *EN, "--db", made.db, "--out", str(folder))[0] == 0
     requests: list[str] = []
 
     def work(browser: Browser) -> tuple[str, list[str]]:
@@ -397,5 +401,5 @@ def test_a_report_is_never_written_over_a_store(made: Made, tmp_path: Path) -> N
     copy = tmp_path / "flows.sqlite"
     shutil.copy(made.db, copy)
     before = copy.read_bytes()
-    assert _run("report", "--db", str(copy), "--out", str(copy))[0] == 2
+    assert _run("report", *EN, "--db", str(copy), "--out", str(copy))[0] == 2
     assert copy.read_bytes() == before

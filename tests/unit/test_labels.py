@@ -4,12 +4,14 @@ Italian and in English, and the catalogue names nothing the machine does not hav
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import pytest
 
 from firmaio.fsm.labels import LANGS, Kind, catalogue, label, word
 from firmaio.fsm.labels.words import WORDS
 from firmaio.fsm.machine import TABLE, State, Trigger, reasons
+from firmaio.fsm.trail import Outcome
 
 
 def machine_names() -> dict[Kind, set[str]]:
@@ -47,7 +49,8 @@ def test_italian_is_the_default_and_english_is_on_request() -> None:
     assert label(Kind.STATE, "SIGNED") == "Firmata"
     assert label(Kind.STATE, "SIGNED", "en") == "Signed"
     assert label(Kind.TRIGGER, "notify") == "Invio del messaggio su IO"
-    assert word("steps") == "Passi registrati"
+    assert word("trail") == "Registro"
+    assert word("trail", "en") == "Trail"
     assert label(Kind.STATE, "A_STATE_OF_YOUR_OWN") == "A_STATE_OF_YOUR_OWN"
     with pytest.raises(ValueError, match="no labels in 'fr'"):
         label(Kind.STATE, "SIGNED", "fr")
@@ -56,4 +59,25 @@ def test_italian_is_the_default_and_english_is_on_request() -> None:
 def test_every_word_is_in_both_languages() -> None:
     assert all(it.strip() and en.strip() for it, en in WORDS.values())
     italian = {it for it, _ in WORDS.values()}
-    assert "Passi registrati" in italian
+    assert "Percorso seguito" in italian
+
+
+def test_every_word_is_used_by_a_page() -> None:
+    """The catalogue holds no word that no template or module asks for (the outcomes and the
+    facts' words are asked for by the value they name)."""
+    root = Path(__file__).resolve().parents[2]
+    sources = "".join(
+        path.read_text()
+        for folder in ("adapters", "fsm")
+        for path in (root / folder).rglob("*")
+        if path.suffix in (".j2", ".py") and path.name != "words.py"
+    )
+    kinds = ("sent_sha256", "signed_sha256", "channel", "note", "signer_id")
+    asked_by_value = {str(outcome) for outcome in Outcome} | {f"fact_{kind}" for kind in kinds}
+    asked_by_value |= {f"basis_{kind}" for kind in ("page", "own", "notes")}
+    unused = [
+        key
+        for key in WORDS
+        if key not in asked_by_value and f"'{key}'" not in sources and f'"{key}"' not in sources
+    ]
+    assert not unused, f"words no page uses: {unused}"
