@@ -74,7 +74,7 @@ async def build_report(
         if stored is not None:
             flows.append((stored, states[flow_id]))
     html = render_html(
-        sections(flows, verdict),
+        sections(flows, verdict, lang),
         summary(label, rows, [stored for stored, _ in flows]),
         verdict,
         whole_store=not ids,

@@ -88,7 +88,7 @@ def evidence_html(
     state = str(stored.records[-1].target) if stored.records else str(stored.initial or "")
     verdict = StoreVerdict(1, len(stored.records), [], "", checkpoint)
     broken = BrokenChain(flow_id, 1, "edited", "; ".join(problems)) if problems else None
-    section = flow_section(overview(), stored, state, verdict, 1, (broken, None))
+    section = flow_section(overview(), stored, state, verdict, 1, (broken, None), lang)
     made = datetime.fromtimestamp(checkpoint.made_at, tz=UTC).astimezone(ZoneInfo(ROME))
     return render_page(
         "evidence.html.j2",

@@ -21,6 +21,7 @@ from firmaio.fsm.machine import BASIS, State
 
 from ..trail import StoreVerdict
 from .model import ROME, FlowSection, StoreSummary, basis_kind, times
+from .svg import highlight, overview_svg
 
 
 @cache
@@ -99,6 +100,7 @@ def render_html(
         checkpoint_path=checkpoint_path,
         checkpoint_made=checkpoint_made(verdict),
         flow_href=lambda flow_id: f"#flow-{flow_id}",
+        diagram=highlight(overview_svg(), "overview-", (), {}),
     )
 
 

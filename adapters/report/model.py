@@ -15,6 +15,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from firmaio.fsm.diagrams import View, overview, path_on, row_of
+from firmaio.fsm.labels import DEFAULT_LANG
 from firmaio.fsm.machine import BASIS, DEFAULT_STEPS, VERSIONS, State
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.redact import redact_text
@@ -27,6 +28,7 @@ from firmaio.fsm.trail import (
 )
 
 from ..trail import StoreVerdict
+from .path_svg import path_svg
 from .svg import highlight, overview_svg
 
 ROME = "Europe/Rome"
@@ -174,6 +176,8 @@ class FlowSection:
     """Which records older tables wrote, if any (read through the table's migrations)."""
     checkpoint_seq: int | None = None
     """How many of its records the checkpoint signed, when it matches them."""
+    path: str = ""
+    """Its own path, drawn to be read on paper (:mod:`.path_svg`)."""
 
 
 def checkpoint_verdict(
@@ -211,6 +215,7 @@ def flow_section(
     verdict: StoreVerdict,
     index: int,
     checked: tuple[BrokenChain | None, BrokenChain | None] | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> FlowSection:
     """One flow's section: the overview with its path, its trail, its verdicts (``checked``:
     its chain's and the checkpoint's, as checked with what is shown; else the verdict's)."""
@@ -249,6 +254,7 @@ def flow_section(
         checkpoint_seq=verdict.checkpoint.heads[flow_id][0]
         if checkpoint_ok and verdict.checkpoint is not None
         else None,
+        path=path_svg(stored, lang),
     )
 
 
@@ -320,10 +326,12 @@ def _redacted(reasons: list[str]) -> list[str]:
     return [redact_text(reason) for reason in reasons]
 
 
-def sections(flows: list[tuple[StoredFlow, str]], verdict: StoreVerdict) -> list[FlowSection]:
+def sections(
+    flows: list[tuple[StoredFlow, str]], verdict: StoreVerdict, lang: str = DEFAULT_LANG
+) -> list[FlowSection]:
     """Each flow's section, in the order given."""
     view = overview()
     return [
-        flow_section(view, stored, state, verdict, index)
+        flow_section(view, stored, state, verdict, index, lang=lang)
         for index, (stored, state) in enumerate(flows, start=1)
     ]

@@ -28,6 +28,11 @@ WORDS: dict[str, tuple[str, str]] = {
         "the next run reads the request before anything is sent again",
     ),
     "table_versions": ("Versioni della tabella", "Table versions"),
+    "otherwise": ("altrimenti verso", "otherwise to"),
+    "whole_machine": (
+        "La macchina intera, con il percorso evidenziato",
+        "The whole machine, with the path highlighted",
+    ),
     "path_taken": ("Percorso seguito", "Path taken"),
     "guard": ("condizione", "guard"),
     "held": ("soddisfatta", "held"),

@@ -345,9 +345,10 @@ def test_the_report_renders_in_chromium_and_fetches_nothing(made: Made, chromium
                 "els => els.map(e => getComputedStyle(e).stroke)",
             )
             assert PATH_COLOUR not in others
-            box = page.locator("section.flow svg.machine").first.bounding_box()
+            box = page.locator("#machine svg.machine").bounding_box()  # the overview, once
             assert box is not None
             assert box["width"] > 600
+            assert page.locator("section.flow svg.path-diagram").count() == len(made.ids)
             text = page.inner_text("body")
             for state in State:
                 assert str(state) in text, state
