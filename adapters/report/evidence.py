@@ -25,6 +25,7 @@ from firmaio.fsm.trail import BrokenChain, Checkpoint
 
 from ..trail import StoreVerdict
 from .model import ROME, flow_section, mask_id
+from .notes import cited
 
 PDF_VARIANT = "pdf/a-3b"
 
@@ -99,6 +100,7 @@ def evidence_html(
         signed_records=checkpoint.heads.get(flow_id, (0, ""))[0],
         checkpoint_when=date_text(made, lang),
         key_id=key_id,
+        notes=cited(b.text for row in section.trail for b in row.basis),
     )
 
 

@@ -112,7 +112,9 @@ async def write_folder(
             if verdict.checkpoint is not None:
                 moved = against_checkpoint(verdict.checkpoint, row.flow_id, links)
             section = flow_section(view, stored, row.state, verdict, 1, (broken, moved), lang)
-            html = render_page("flow.html.j2", s=section, n=len(lists), **shared)
+            html = render_page(
+                "flow.html.j2", s=section, n=len(lists), notes_href="../index.html", **shared
+            )
             page_name = page_of(row.flow_id)
             (folder / page_name).write_text(html, encoding="utf-8")
             held.append(

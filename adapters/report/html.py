@@ -21,6 +21,7 @@ from firmaio.fsm.machine import BASIS, State
 
 from ..trail import StoreVerdict
 from .model import ROME, FlowSection, StoreSummary, basis_kind, times
+from .notes import cited, linked
 from .svg import highlight, overview_svg
 
 
@@ -33,6 +34,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["svg"] = Markup  # only the overview, built by .svg, goes through it
+    env.filters["cite"] = linked  # escapes, then links each API-NOTES §N to its section
     return env
 
 
@@ -68,16 +70,17 @@ def render_page(template: str, lang: str = DEFAULT_LANG, **context: Any) -> str:
     env = _environment()
     now = datetime.now(tz=UTC).timestamp()
     made_utc, made_rome = times(now)
-    return env.get_template(template).render(
+    page: dict[str, Any] = {
         **helpers(lang),
-        made_when=_when(lang, now),
-        css=_css(),
-        made_utc=made_utc,
-        made_rome=made_rome,
-        states=[str(s) for s in State],
-        bases=[(key, basis_kind(key), b.text) for key, b in BASIS.items()],
-        **context,
-    )
+        "made_when": _when(lang, now),
+        "css": _css(),
+        "made_utc": made_utc,
+        "made_rome": made_rome,
+        "states": [str(s) for s in State],
+        "bases": [(key, basis_kind(key), b.text) for key, b in BASIS.items()],
+        "notes": cited(b.text for b in BASIS.values()),
+    }
+    return env.get_template(template).render({**page, **context})
 
 
 def render_html(

@@ -164,6 +164,13 @@ WORDS: dict[str, tuple[str, str]] = {
         "Every row of the transition table cites its basis: a sentence of the documentation "
         "page \"Tramite messaggio su IO\", or a fact of the issuer API beyond it (API notes).",
     ),
+    "notes_title": ("Le note sull'API dell'ente citate", "The issuer API notes cited"),
+    "notes_text": (
+        "Ogni sezione citata come «API-NOTES §N», dal file API-NOTES.md distribuito con "
+        "firmaio-fsm (note di ricerca su pagopa/io-sign, commit 5c6a10d5; le fonti al §0).",
+        "Each section cited as \"API-NOTES §N\", from the file API-NOTES.md shipped with "
+        "firmaio-fsm (research notes on pagopa/io-sign, commit 5c6a10d5; the sources in §0).",
+    ),
     "key": ("Chiave", "Key"),
     "source": ("Fonte", "Source"),
     "text": ("Testo", "Text"),
