@@ -24,7 +24,7 @@ from firmaio.fsm.machine.table import BASIS
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-    from tests.http.conftest import Chromium
+    from tests.http.conftest import Chromium, DemoRun
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "a-demo-secret-held-outside-the-database-0123456789"
@@ -52,14 +52,11 @@ def _run(*argv: str) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
-    """`make report`'s steps: the demo into a store, a checkpoint, the report."""
+def made(tmp_path_factory: pytest.TempPathFactory, demo_run: DemoRun) -> Made:
+    """`make report`'s steps: the demo into a store (once a session), a checkpoint, the
+    report."""
     work = tmp_path_factory.mktemp("report")
-    db = str(work / "demo.sqlite")
-    code, shown = _run("demo", "--db", db, "--activation-delay", "0.2", "--qr-dir", str(work))
-    assert code == 0, shown
-    ids = re.findall(r"== .*: flow (\w+), signature request", shown)
-    assert len(ids) == 3
+    db, ids, shown = demo_run.db, demo_run.ids, demo_run.output
     key = work / "checkpoint.key"
     key.write_text(SECRET)
     key.chmod(0o600)

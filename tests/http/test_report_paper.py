@@ -16,7 +16,7 @@ from firmaio.adapters.cli import main
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-    from tests.http.conftest import Chromium
+    from tests.http.conftest import Chromium, DemoRun
 
 A4_LANDSCAPE = {"width": 1032, "height": 703}
 """What an A4 landscape page (the page report.css asks for) holds inside its 12 mm margins, at
@@ -31,13 +31,9 @@ def _run(*argv: str) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("paper")
-    db = str(work / "demo.sqlite")
-    code, shown = _run("demo", "--db", db, "--activation-delay", "0.2", "--qr-dir", str(work))
-    assert code == 0, shown
-    out = work / "report.html"
-    assert _run("report", "--db", db, "--out", str(out))[0] == 0
+def report(tmp_path_factory: pytest.TempPathFactory, demo_run: DemoRun) -> Path:
+    out = tmp_path_factory.mktemp("paper") / "report.html"
+    assert _run("report", "--db", demo_run.db, "--out", str(out))[0] == 0
     return out
 
 
