@@ -106,7 +106,8 @@ def test_a_bundle_holds_by_the_command_and_by_the_printed_script(made: tuple) ->
 
 def test_a_record_changed_in_the_store_and_rechained_is_caught(made: tuple, tmp_path: Path) -> None:
     """An insider rewrites a record and recomputes the whole chain and head in the database,
-    then exports the evidence: the chain checks out, the signed head does not."""
+    then exports the evidence: the chain checks out, the signed head does not (the export
+    itself says so, exiting 20, as the auditor's two checks do)."""
     db, _out, auditor, private = made
     rewrite_and_rechain(db, NOTIFIED)
     checkpoint = tmp_path / "checkpoint.json"
@@ -114,7 +115,8 @@ def test_a_record_changed_in_the_store_and_rechained_is_caught(made: tuple, tmp_
     public = str(auditor.public)
     code, shown = _run("evidence", NOTIFIED, "--db", db, "--checkpoint", str(checkpoint),
                        "--public-key", public, "--out", str(out), "--no-pdf")  # fmt: skip
-    assert code == 0, shown
+    assert code == 20, shown  # written for the auditor to see, and said at once
+    assert f"NOT VERIFIED {NOTIFIED}: " in shown
     assert "01HZZZZZZZZZZZZZZZZZZZZZZZ" in (out / NOTIFIED / "trail.jsonl").read_text()
     code, shown = auditor.command(out / NOTIFIED)
     assert code == 20
