@@ -70,7 +70,8 @@ def test_the_provider_s_login_signs_in_the_account_registered_for_it(
         return callback, await browser.get(f"{CONSOLE}/")
 
     callback, overview = _run(app, work)
-    assert callback.status_code == 303 and callback.headers["location"] == "/"
+    assert callback.status_code == 303
+    assert callback.headers["location"] == "/"
     assert overview.status_code == 200
     assert "giulia" in overview.text  # signed in as the registered account
 
@@ -86,4 +87,5 @@ def test_an_identity_with_no_account_is_refused_and_not_signed_in(
 
     callback, overview = _run(app, work)
     assert callback.status_code == 403
-    assert overview.status_code in (302, 303) and "/login" in overview.headers["location"]
+    assert overview.status_code in (302, 303)
+    assert "/login" in overview.headers["location"]
