@@ -8,7 +8,7 @@ the way in (they are masked when recorded), and no key is ever read here.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from firmaio.fsm.diagrams import View, overview, path_on, row_of
 from firmaio.fsm.labels import DEFAULT_LANG
-from firmaio.fsm.machine import BASIS, DEFAULT_STEPS, VERSIONS, Order, State
+from firmaio.fsm.machine import BASIS, DEFAULT_STEPS, VERSIONS, State
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.redact import redact_text
 from firmaio.fsm.trail import (
@@ -28,6 +28,7 @@ from firmaio.fsm.trail import (
 )
 
 from ..trail import StoreVerdict
+from .documents import documents_of
 from .path_svg import path_svg
 from .svg import highlight, overview_svg
 
@@ -338,28 +339,4 @@ def sections(
     return [
         flow_section(view, stored, state, verdict, index, lang=lang)
         for index, (stored, state) in enumerate(flows, start=1)
-    ]
-
-
-def documents_of(records: Sequence[AuditRecord]) -> list[tuple[str, str, str | None]]:
-    """Each document of a flow from PDFs (none for a flow started at READY), from its records:
-    its title, the SHA-256 sent, and the signed copy's once fetched."""
-    order = Order.from_facts(dict(records[0].facts or ())) if records else None
-    if order is None:
-        return []
-    ids: list[str] = []
-    signed: dict[str, str] = {}
-    for record in records:
-        facts = dict(record.facts or ())
-        if str(record.trigger) in ("create_request", "recover_request") and "document_id" in facts:
-            ids = facts.get("document_ids", facts["document_id"]).split(",")
-        if str(record.trigger) == "fetch_documents":
-            signed.update(
-                (k[len("signed.") : -len(".sha256")], v)
-                for k, v in facts.items()
-                if k.startswith("signed.") and k.endswith(".sha256")
-            )
-    return [
-        (d.title, d.pdf_sha256, signed.get(ids[i]) if i < len(ids) else None)
-        for i, d in enumerate(order.documents)
     ]

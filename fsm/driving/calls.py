@@ -165,10 +165,6 @@ def _get_upload_url(api: SetupApi, flow: Flow, _now: float) -> Awaitable[Answer]
     return api.get_upload_url(request_id, need(flow, "document_id"))
 
 
-_DRIVER_FACTS = frozenset({"document_id", "document_index"})
-"""The facts that move the set-up to the next document: the driver's, from the order."""
-
-
 async def _read_document(api: SetupApi, flow: Flow, _now: float) -> Answer:
     """The current document's status. While the set-up waits for its validation, a READY
     document with another after it carries the next one's id and index (the row back to
@@ -178,9 +174,9 @@ async def _read_document(api: SetupApi, flow: Flow, _now: float) -> Answer:
     if flow.state is not State.DOCUMENT_UPLOADED or answer.kind is not Kind.DOCUMENT:
         return answer
     order = order_of(flow)
-    if answer.status == "READY":  # which document is next is the order's word, never the answer's
-        own = tuple(fact for fact in answer.facts if fact[0] not in _DRIVER_FACTS)
-        return replace(answer, facts=own + next_document(flow))
+    if answer.status == "READY":
+        following = next_document(flow)
+        return replace(answer, facts=answer.facts + following) if following else answer
     if answer.status == "REJECTED" and len(order.documents) > 1:
         said = f"{order.describe(document_index(flow))}: {answer.detail or 'no reason given'}"
         return replace(answer, detail=said)

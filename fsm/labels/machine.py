@@ -71,6 +71,10 @@ GUARDS: dict[str, tuple[str, str]] = {
     "document_was_rejected": ("documento respinto", "the document was rejected"),
     "document_was_uploaded": ("documento caricato", "the document was uploaded"),
     "document_was_validated": ("documento convalidato", "the document was validated"),
+    "another_document_to_upload": (
+        "documento convalidato, un altro da caricare",
+        "the document was validated, another is to be uploaded",
+    ),
     "documents_were_fetched": ("documenti scaricati", "the documents were fetched"),
     "dossier_is_known": ("dossier noto", "the dossier is known"),
     "dossier_not_found": ("dossier non trovato", "the dossier was not found"),
