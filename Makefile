@@ -12,9 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# the demo keeps its flows in out/demo.sqlite (a new store each run) for `make report`
+# the demo keeps its flows in out/demo.sqlite (a new store each run) for `make report`; out/ is
+# the demo's own: the previous run's store, QR codes, button pages and report go first
 demo: $(STAMP)
-	mkdir -p out && rm -f out/demo.sqlite out/demo.sqlite-wal out/demo.sqlite-shm
+	rm -rf out && mkdir -p out
 	$(BIN)/firmaio demo --db out/demo.sqlite
 
 # the demo's flows as out/report.html, with a checkpoint signed by a key made for the demo (out/ is
