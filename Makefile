@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo report test test-fast lint typing pytest diagrams bench clean
+.PHONY: demo report test test-fast lint typing pytest diagrams readme bench clean
 
+# every extra, and the development tools: a PEP 735 group (pip >= 25.1 installs groups)
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --upgrade 'pip>=25.1'
+	$(BIN)/python -m pip install --quiet -e '.[all]' --group dev
 	touch $(STAMP)
 
 # the demo keeps its flows in out/demo.sqlite (a new store each run) for `make report`; out/ is
@@ -66,6 +67,11 @@ bench: $(STAMP)
 diagrams: $(STAMP)
 	$(BIN)/firmaio diagram --write diagrams --readme README.md --readme docs/machine.md --readme docs/events.md
 	cp diagrams/overview.svg adapters/report/overview.svg
+	$(MAKE) --no-print-directory readme
+
+# README.pypi.md, the package index's page: README.md with the diagram as an image, links absolute
+readme: $(STAMP)
+	$(BIN)/python -m tests.pypi_readme
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info
