@@ -65,7 +65,8 @@ bench: $(STAMP)
 
 # the SVGs need Graphviz's dot (Debian: graphviz); the report ships a copy of the overview
 diagrams: $(STAMP)
-	$(BIN)/firmaio diagram --write diagrams --readme README.md --readme docs/machine.md --readme docs/events.md
+	$(BIN)/firmaio diagram --write diagrams --readme README.md --readme docs/machine.md --readme docs/events.md \
+	  --readme docs/cli.md
 	cp diagrams/overview.svg adapters/report/overview.svg
 	$(MAKE) --no-print-directory readme
 
