@@ -115,7 +115,7 @@ class ProbeServer:
         self._server.daemon_threads = True
         self.host, self.port = host, int(self._server.server_address[1])
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="firmaio-probes", daemon=True
+            target=self._server.serve_forever, args=(0.1,), name="firmaio-probes", daemon=True
         )
         self._thread.start()
 

@@ -20,9 +20,12 @@ from firmaio.adapters.observability import Metrics
 from firmaio.adapters.sandbox import Sandbox
 from firmaio.adapters.store import open_store
 
+CLIENT = httpx.Client(timeout=10)
+"""One client for every probe here (making one takes a while)."""
+
 
 def get(server: ProbeServer, path: str) -> tuple[int, dict[str, object] | str]:
-    answer = httpx.get(f"{probes_url(server)}{path}", timeout=10)
+    answer = CLIENT.get(f"{probes_url(server)}{path}")
     kind = answer.headers["content-type"]
     return answer.status_code, answer.json() if kind == "application/json" else answer.text
 

@@ -21,11 +21,12 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
-import httpx
 import psycopg
 import pytest
 
@@ -152,8 +153,11 @@ def workers(
 
 def probed(port: int, path: str) -> tuple[int, str]:
     """The status and body of ``GET path`` on a process's metrics port."""
-    answer = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=10)
-    return answer.status_code, answer.text
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
+            return int(answer.status), answer.read().decode()
+    except urllib.error.HTTPError as refused:  # 503: not ready, not live
+        return refused.code, refused.read().decode()
 
 
 def ready_is(port: int, wanted: bool, timeout: float) -> Callable[[], None]:
@@ -162,7 +166,7 @@ def ready_is(port: int, wanted: bool, timeout: float) -> Callable[[], None]:
     def look() -> bool:
         try:
             status, body = probed(port, "/readyz")
-        except httpx.TransportError:  # not serving yet
+        except OSError:  # not serving yet
             return False
         return status == (200 if wanted else 503) and json.loads(body)["ready"] is wanted
 
