@@ -24,7 +24,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from .checks import POSTGRES
@@ -109,9 +108,13 @@ class ProbeServer:
     def __init__(
         self, health: Health, metrics: Metrics | None, port: int, host: str = "127.0.0.1"
     ) -> None:
+        from http.server import ThreadingHTTPServer  # only where the port is asked for
+
+        class Server(ThreadingHTTPServer):
+            address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
         self.health, self.metrics = health, metrics
-        server_class = _Ipv6Server if ":" in host else ThreadingHTTPServer
-        self._server = server_class((host, port), _handler(self))
+        self._server = Server((host, port), _handler(self))
         self._server.daemon_threads = True
         self.host, self.port = host, int(self._server.server_address[1])
         self._thread = threading.Thread(
@@ -137,11 +140,9 @@ class ProbeServer:
         self._thread.join(timeout=5)
 
 
-class _Ipv6Server(ThreadingHTTPServer):
-    address_family = socket.AF_INET6
+def _handler(server: ProbeServer) -> type[Any]:
+    from http.server import BaseHTTPRequestHandler
 
-
-def _handler(server: ProbeServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             status, kind, body = server.answer(self.path)
