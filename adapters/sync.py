@@ -162,8 +162,24 @@ class Firmaio:
         """Take one request to rest: wait for activation, notify, or offer the fallback."""
         return self._wait(self.api.notify(request_id), timeout, ("notify", request_id))
 
-    def cancel(self, flow_id: str, *, timeout: float | None = None) -> Flow:
-        """Cancel a flow's request (possible once it is WAIT_FOR_SIGNATURE)."""
+    def cancel(
+        self,
+        flow_id: str | None = None,
+        *,
+        timeout: float | None = None,
+        request_id: str | None = None,
+    ) -> Flow:
+        """Cancel a flow's request (possible once it is WAIT_FOR_SIGNATURE). ``request_id=``
+        is the parameter's former name: deprecated, it warns and still works."""
+        if request_id is not None:
+            warnings.warn(
+                "Firmaio.cancel(request_id=...) is deprecated: the parameter is flow_id",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            flow_id = request_id if flow_id is None else flow_id
+        if flow_id is None:
+            raise TypeError("Firmaio.cancel() needs the flow's id (flow_id)")
         return self._wait(self.api.cancel(flow_id), timeout, ("cancel", flow_id))
 
     def fetch(self, flow_id: str, *, timeout: float | None = None) -> Flow:

@@ -51,7 +51,8 @@ def test_a_batch_and_then_one_request_on_the_same_store(sandbox: Sandbox, tmp_pa
         again = firmaio.notify(ids[0])  # at rest in the store: nothing to call
         assert again.state is State.NOTIFIED
         assert sum(sandbox.state.calls.values()) == calls
-        cancelled = firmaio.cancel(ids[1])
+        with pytest.warns(DeprecationWarning, match="the parameter is flow_id"):
+            cancelled = firmaio.cancel(request_id=ids[1])  # its former name still works
         assert cancelled.state is State.CANCELLED
         assert cancelled.history[-1].actor == f"{getpass.getuser()} (Firmaio)"
 
