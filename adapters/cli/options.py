@@ -17,6 +17,7 @@ from .argtypes import (
     actor,
     base_url,
     delays,
+    port,
     positive_seconds,
     request_id,
     seconds,
@@ -176,4 +177,19 @@ def webhook_options(parser: argparse.ArgumentParser) -> None:
         metavar="DELAY,...",
         help="seconds (or 30m, 12h) before each retry of an event its receiver did not take; "
         f"then it is dead (default {_seconds(default_retries())})",
+    )
+
+
+def metrics_options(parser: argparse.ArgumentParser) -> None:
+    """``--metrics-port`` and ``--metrics-host``: liveness, readiness and Prometheus metrics."""
+    parser.add_argument(
+        "--metrics-port",
+        type=port,
+        help="serve /metrics, /livez and /readyz on PORT (needs the [metrics] extra; 0: a free "
+        "port, printed at start)",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="the address the metrics port listens on (%(default)s; 0.0.0.0: every interface)",
     )

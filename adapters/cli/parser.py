@@ -31,6 +31,7 @@ from .options import (
     api_options,
     base_url_option,
     documents_dir_option,
+    metrics_options,
     request_options,
     store_outage_option,
     watch_every_option,
@@ -150,11 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     documents_dir_option(serve, "the served tenant's flows")
     store_outage_option(serve)
     webhook_options(serve)
-    serve.add_argument(
-        "--metrics-port",
-        type=port,
-        help="serve Prometheus metrics on 127.0.0.1:PORT/metrics (needs the [metrics] extra)",
-    )
+    metrics_options(serve)
     serve.add_argument("--json", action="store_true", help="print the summary as JSON")
     serve.set_defaults(func=cmd_serve)
 
@@ -188,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     store_outage_option(worker)
     webhook_options(worker)
+    metrics_options(worker)
     worker.add_argument("--json", action="store_true", help="print the summary as JSON")
     worker.set_defaults(func=cmd_worker)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -16,6 +17,7 @@ from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine import TERMINAL
 
 from ..clock import SystemClock
+from ..health import Health, probes_url
 from ..store import AsyncStore, store_name
 from ..tenants import DEFAULT_TENANT, Tenant, Tenants
 from . import exits
@@ -23,7 +25,7 @@ from .quiet import quiet_logs
 from .wiring import BASE_URL_NAMED, factory_of, flow_store, issuer_client, settings_of
 
 if TYPE_CHECKING:
-    from ..queue import WorkerHandle, WorkerOptions
+    from ..queue import Runtime, WorkerHandle, WorkerOptions
 
 
 def _need_the_extra() -> None:
@@ -133,9 +135,32 @@ async def _work(
             f"firmaio worker: serving {store_name(dsn)} for {names}; SIGTERM or Ctrl-C stops",
             file=sys.stderr,
         )
-        await work(dsn, runtime, options, handle)
+        async with _probes(dsn, runtime, handle):
+            await work(dsn, runtime, options, handle)
     finally:
         await runtime.close()
+
+
+@contextlib.asynccontextmanager
+async def _probes(dsn: str, runtime: Runtime, handle: WorkerHandle) -> AsyncIterator[None]:
+    """With ``--metrics-port``: the worker's metrics, liveness and readiness while it works."""
+    health = Health(dsn)
+    for client in runtime.clients.values():
+        health.checked(client)
+    server = runtime.factory.probes(dsn, health, list(runtime.clients.values()))
+    if server is None:
+        yield
+        return
+    print(f"firmaio worker: metrics on {probes_url(server)}/metrics (/livez, /readyz)",
+          file=sys.stderr)  # fmt: skip
+    beating = asyncio.create_task(health.beating(handle.stopping))
+    try:
+        yield
+    finally:
+        beating.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beating
+        server.close()
 
 
 async def _enqueue(args: argparse.Namespace, out: TextIO) -> int:

@@ -84,6 +84,7 @@ def settings_from_args(args: argparse.Namespace, wiring: Wiring) -> Settings:
     given |= {n: getattr(args, n) for n in _SECONDS_AS_GIVEN if getattr(args, n, None) is not None}
     if getattr(args, "metrics_port", None) is not None:  # 0: a free port
         given["metrics_port"] = args.metrics_port
+        given["metrics_host"] = args.metrics_host
     if getattr(args, "to", None):
         given["signed_dir"] = args.to
     if getattr(args, "documents_dir", None):

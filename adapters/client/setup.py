@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from firmaio.fsm.errors import ApiProtocolError, ApiUnavailable, InvalidInput
 from firmaio.fsm.machine import (
@@ -28,7 +29,9 @@ from firmaio.fsm.machine import (
     answer_of,
     check_expiry,
     check_fields,
+    default_title,
     document_answer,
+    signature_field,
 )
 from firmaio.fsm.ports import DocumentDraft, DocumentSink, KeptDocument
 
@@ -323,17 +326,35 @@ def document_from_pdf(path: str | Path, fields: object, title: str) -> OrderDocu
     )
 
 
-def order_from_pdf(path: str | Path, **values: object) -> Order:
-    """An :class:`Order` for the PDF at ``path`` (its size and SHA-256 read now), checked."""
+def order_from_pdf(
+    path: str | Path, *, fields: Sequence[str | Mapping[str, Any]], **values: Any
+) -> Order:
+    """The checked :class:`Order` for the PDF at ``path`` (its size and SHA-256 read now).
+
+    ``fields``: the signature fields, each the name of a field the PDF has (its clause
+    "Firma del documento", REQUIRED: :func:`~firmaio.fsm.machine.signature_field`) or the
+    service's whole object. ``values``: the order's other fields: ``document_title`` (default:
+    made from the file's name, :func:`~firmaio.fsm.machine.default_title`), ``dossier_title``
+    (default: the document title) or ``dossier_id``, ``expires_at``, ``support_email``, the
+    timeouts. :class:`InvalidInput` names what is wrong; nothing is sent."""
+    if isinstance(fields, str | bytes) or not isinstance(fields, Sequence) or not fields:
+        raise InvalidInput("fields: name the PDF's signature fields (a non-empty list)")
     pdf = Path(path)
     body = _pdf_bytes(pdf)
     expires_at = values.get("expires_at")
     if isinstance(expires_at, str) and check_expiry(expires_at) <= time.time():
         raise InvalidInput(f"expires_at {expires_at} is not in the future; nothing was sent")
+    if values.get("document_title") is None:
+        values["document_title"] = default_title(pdf.stem)
+    if values.get("dossier_id") is None:
+        values.pop("dossier_id", None)
+        if values.get("dossier_title") is None:
+            values["dossier_title"] = values["document_title"]
     return Order.checked(
         pdf=str(pdf.resolve()),
         pdf_sha256=hashlib.sha256(body).hexdigest(),
         pdf_size=len(body),
+        fields=tuple(signature_field(f) if isinstance(f, str) else f for f in fields),
         **values,
     )
 
