@@ -34,8 +34,6 @@ import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import structlog
-
 from firmaio.fsm.driving import DurableDriver, Flow
 from firmaio.fsm.errors import (
     ApiConfigurationError,
@@ -44,6 +42,7 @@ from firmaio.fsm.errors import (
     StaleFlow,
     StoreUnavailable,
 )
+from firmaio.fsm.logs import get_logger
 from firmaio.fsm.machine import DEFAULT_STEPS, ISSUER_INITIAL, TERMINAL, State, Trigger
 from firmaio.fsm.ports import FlowRow, SignatureApi, StatusReader, Store
 
@@ -106,7 +105,7 @@ class Service:
         backoff and one line (to ``say``) when it begins and one when it ends (``outage``: one
         begun already, while the command started)."""
         self._stopping = asyncio.Event()
-        self._log = structlog.get_logger("firmaio.adapters.serve")
+        self._log = get_logger("firmaio.adapters.serve")
         self._batches: list[BatchRun] = []
         self._drivers: dict[str | None, DurableDriver] = {}
         self._readers: dict[str, StatusReader | None] = {}

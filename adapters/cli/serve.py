@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import signal
 import sys
 from typing import TextIO
@@ -20,6 +19,7 @@ from ..settings import Settings
 from ..store import AsyncStore, store_name
 from ..tenants import DEFAULT_TENANT
 from ..webhooks import Deliverer
+from .envelope import emit
 from .wiring import checked_client, factory_of, flow_locks, flow_store, settings_of
 
 
@@ -127,10 +127,11 @@ def _summary(args: argparse.Namespace, out: TextIO, report: ServeReport) -> int:
         "errors": report.errors,
     }
     if args.json:
-        json.dump(summary, out)
-        out.write("\n")
+        emit(args, out, 0, None, **summary)
     else:
-        print(f"firmaio serve: stopped cleanly; {summary}", file=out)
+        said = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in summary.items()
+                         if name != "stopped")  # fmt: skip
+        print(f"firmaio serve: stopped cleanly; {said}", file=out)
     return 0
 
 

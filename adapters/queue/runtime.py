@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-import structlog
-
 from firmaio.fsm.driving import DurableDriver, Flow
 from firmaio.fsm.errors import ApiConfigurationError, ApiError, InvalidInput, StaleFlow
+from firmaio.fsm.logs import get_logger
 from firmaio.fsm.machine import Trigger
 from firmaio.fsm.ports import Store
 
@@ -80,7 +79,7 @@ class Runtime:
             self.collecting.setdefault(DEFAULT_TENANT, Path(folder))
         self.asks = Asks(dsn)
         """Flows asked to be read now (``firmaio check``)."""
-        self._log = structlog.get_logger("firmaio.adapters.queue")
+        self._log = get_logger("firmaio.adapters.queue")
         self.deliverer: Deliverer | None = None
         """Delivers the events of the tenants with a webhook (their delivery jobs)."""
 
