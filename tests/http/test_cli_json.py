@@ -226,6 +226,6 @@ def test_the_loser_of_a_store_race_reports_the_stored_state_and_trail(
     shown = json.loads(out.getvalue())
     assert (returned, shown["exit_code"]) == (5, 5)
     assert shown["failure"]["kind"] == "not_allowed"
-    assert shown["state"] == "CANCELLED"
-    assert [r["trigger"] for r in shown["history"]] == ["check_activation", "cancel"]
+    assert shown["flow"]["state"] == "CANCELLED"
+    assert [r["trigger"] for r in shown["flow"]["records"]] == ["check_activation", "cancel"]
     assert sandbox.issuer.messages_sent(request_id) == 0
