@@ -26,7 +26,7 @@ from firmaio.fsm.trail import (
 from ..store import store_name
 from ..trail import StoreVerdict, read_key, verify_store
 from . import exits
-from .envelope import emit, flow_json
+from .envelope import emit, flow_json, record_json
 from .output import iso_utc, print_flow
 from .wiring import flow_store
 
@@ -146,7 +146,11 @@ def _show_json(stored: StoredFlow, links: list[ChainLink]) -> dict[str, Any]:
     flow = engine.restore(
         stored.flow_id, stored.activation_deadline, stored.records, initial=stored.initial
     )
-    shown = flow_json(flow, hashes={link.seq: (link.hash, link.prev_hash) for link in links})
+    shown = flow_json(flow)
+    shown["records"] = [  # as stored: the names the table that wrote each record used
+        record_json(from_event_dict(json.loads(link.payload)), (link.hash, link.prev_hash))
+        for link in links
+    ]
     return shown | {
         "tenant": stored.tenant,
         "open_intent": stored.intent,
