@@ -41,7 +41,9 @@ def test_a_cancel_the_service_refuses_exits_5_and_names_the_operator(api_env: Sa
     assert (last["trigger"], last["outcome"], last["http_status"]) == ("cancel", "refused", 400)
     assert "already been signed" in last["detail"]
     assert last["actor"] == f"{getpass.getuser()} (firmaio cancel)"
-    assert {r["actor"] for r in shown["flow"]["records"][:-1]} == {f"{getpass.getuser()} (firmaio notify)"}
+    assert {r["actor"] for r in shown["flow"]["records"][:-1]} == {
+        f"{getpass.getuser()} (firmaio notify)"
+    }
 
 
 def test_cancel_ends_cancelled_with_the_actor_given_and_a_second_cancel_calls_nothing(

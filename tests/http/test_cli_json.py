@@ -25,6 +25,7 @@ from firmaio.fsm.driving.durable import Boundary
 from firmaio.fsm.driving.engine import Flow
 from tests.conftest import FAST_RETRY
 from tests.crashing_cli import command
+from tests.envelope_helpers import enveloped
 from tests.sandbox_helpers import fault, fiscal_code, ready_request
 
 Scenario = Callable[[Sandbox, Path], list[str]]
@@ -195,7 +196,7 @@ def test_json_carries_the_real_exit_code_and_failure(
     out = io.StringIO()
     wiring = Wiring(retry=FAST_RETRY, on_boundary=RACES.pop(code, None))
     returned = main([*argv, "--json"], out=out, wiring=wiring)
-    shown: dict[str, Any] = json.loads(out.getvalue())
+    shown: dict[str, Any] = enveloped(out.getvalue())
     assert (returned, shown["exit_code"]) == (code, code)
     if code in ERRORS:
         kind = next(e.name for e in exits.EXITS if e.code == code)

@@ -84,7 +84,9 @@ def test_a_status_out_of_shape_is_an_error_that_closes_nothing(api_env: Sandbox)
     code, shown = firmaio("notify", request_id, "--db", "flows.sqlite", "--json")
     document = json.loads(shown)
     assert (code, document["flow"]["state"]) == (4, "READY")
-    assert "the answer's status 'string' is not a status" in document["flow"]["records"][-1]["detail"]
+    assert (
+        "the answer's status 'string' is not a status" in document["flow"]["records"][-1]["detail"]
+    )
     reads(api_env, request_id, "WAIT_FOR_SIGNATURE")
     code, shown = firmaio("notify", request_id, "--db", "flows.sqlite", "--json")
     assert (code, json.loads(shown)["flow"]["state"]) == (0, "NOTIFIED")

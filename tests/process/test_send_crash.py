@@ -76,7 +76,9 @@ def test_send_killed_at_a_boundary_then_run_again(
     assert sandbox.issuer.messages_sent(requests[0].id) == 1  # one message
     assert code not in out.getvalue()
     recoveries = [
-        (r["trigger"], r["guard"]) for r in shown["flow"]["records"] if r["trigger"].startswith("recover_")
+        (r["trigger"], r["guard"])
+        for r in shown["flow"]["records"]
+        if r["trigger"].startswith("recover_")
     ]
     assert recoveries == ([recovered] if recovered else [])
     verify = io.StringIO()

@@ -77,7 +77,10 @@ def test_a_store_of_the_code_before_table_versions_reads_through_table_version_2
     code, as_json = firmaio("audit", "show", FAILED, "--db", str(db), "--json")
     assert code == 0
     shown_json = json.loads(as_json)
-    assert (shown_json["flow"]["table_version"], shown_json["flow"]["written_by_older_tables"]) == (2, [1])
+    assert (shown_json["flow"]["table_version"], shown_json["flow"]["written_by_older_tables"]) == (
+        2,
+        [1],
+    )
     assert shown_json["flow"]["records"][0]["guard"] == "has_unexpected_status"  # as stored
     code, shown = firmaio("audit", "show", NOTIFIED, "--db", str(db))
     assert code == 0, shown

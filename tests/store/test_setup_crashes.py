@@ -116,7 +116,9 @@ def resumed(sandbox: Sandbox, argv: list[str], code: str, db: str) -> dict[str, 
 
 def recoveries(shown: dict[str, Any]) -> list[tuple[str, str]]:
     return [
-        (r["trigger"], r["guard"]) for r in shown["flow"]["records"] if r["trigger"] in RECOVERY_OF.values()
+        (r["trigger"], r["guard"])
+        for r in shown["flow"]["records"]
+        if r["trigger"] in RECOVERY_OF.values()
     ]
 
 
