@@ -63,12 +63,19 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise InvalidInput(f"{self.prog}: {_advised(self, message)} (see {self.prog} --help)")
 
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """The options of this (sub)parser not given take their variables: a command's only
+        once it is the one chosen, so another command's variable never gets in the way."""
+        apply_env(self, os.environ)
+        return super().parse_known_args(args, namespace)
+
     def parse_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> argparse.Namespace:
         """Parse ``args``, each option not given taken from its ``FIRMAIO_*`` variable if set;
         an unknown option is refused naming the command's closest one."""
-        apply_env(self, os.environ)
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:
             chosen = chosen_parser(self, parsed)
@@ -203,15 +210,15 @@ def _env_of(action: argparse.Action) -> str | None:
 
 
 def apply_env(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -> None:
-    """Each option not given takes the value of its variable, when set: checked as the option
-    would check it; a bad value is refused naming the variable."""
-    for each in walk(parser):
-        for action in each._actions:
-            name = _env_of(action)
-            if name is None or name not in environ:
-                continue
-            action.default = _env_value(each, action, name, environ[name])
-            action.required = False
+    """Each option of ``parser`` (not its subcommands') takes the value of its variable as its
+    default, when set: checked as the option would check it; a bad value is refused naming the
+    variable."""
+    for action in parser._actions:
+        name = _env_of(action)
+        if name is None or name not in environ:
+            continue
+        action.default = _env_value(parser, action, name, environ[name])
+        action.required = False
 
 
 def _env_value(
