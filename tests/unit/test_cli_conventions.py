@@ -135,9 +135,11 @@ def test_a_command_added_later_gets_every_convention(monkeypatch: pytest.MonkeyP
 def test_each_command_has_a_description_and_examples() -> None:
     for parser in list(walk(build_parser()))[1:]:
         assert parser.description, parser.prog
-        assert parser.epilog and parser.epilog.startswith("examples:\n"), parser.prog
+        assert (parser.epilog or "").startswith("examples:\n"), parser.prog
         command = parser.prog.split()[1]
-        lines = [line for line in parser.epilog.splitlines() if line.startswith("  firmaio")]
+        lines = [
+            line for line in (parser.epilog or "").splitlines() if line.startswith("  firmaio")
+        ]
         assert lines, parser.prog
         assert all(f"firmaio {command}" in line for line in lines), parser.prog
 
