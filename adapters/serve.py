@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -154,6 +155,7 @@ class Service:
             if not await self.outage.through(register, self._stopping):
                 return self.report
         while not self._stopping.is_set():
+            before = dataclasses.replace(self.report)
             try:
                 await self._pass()
             except StoreUnavailable as error:  # every write is whole: try again shortly
@@ -164,9 +166,20 @@ class Service:
                 continue
             self.outage.recovered()
             self.report.passes += 1
+            self._said(before)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.settings.tick)
         return self.report
+
+    def _said(self, before: ServeReport) -> None:
+        """One line per pass, at info: what it did."""
+        now = self.report
+        self._log.info(
+            "firmaio.serve.pass", tenant=self.tenant or DEFAULT_TENANT, passes=now.passes,
+            driven=now.driven - before.driven, later_attempts=now.later_attempts -
+            before.later_attempts, checks=now.checks - before.checks,
+            errors=now.errors - before.errors, collected=now.collected - before.collected,
+        )  # fmt: skip
 
     async def _pass(self) -> None:
         """The flows due now (only those: the ``flows_due`` index), a page at a time."""

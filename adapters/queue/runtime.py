@@ -184,9 +184,14 @@ class Runtime:
             tenant = self.tenants.of(stored.tenant).name
             driver = self.driver(tenant, stored.dossier_id)
             try:
-                return await self._tend(driver, driver.resume(stored), stored.tenant, tenant)
+                tended = await self._tend(driver, driver.resume(stored), stored.tenant, tenant)
             finally:
                 driver.forget(flow_id)  # a worker lives for weeks: keep nothing between visits
+        self._log.info(
+            "firmaio.worker.visit", flow_id=flow_id, tenant=tenant, state=tended.state,
+            did=tended.did, next_visit=tended.next_visit,
+        )  # fmt: skip
+        return tended
 
     async def _tend(
         self, driver: DurableDriver, flow: Flow, stored: str | None, tenant: str
