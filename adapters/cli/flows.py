@@ -22,7 +22,15 @@ from ..runner import RunReport
 from ..store import AsyncStore, store_name
 from . import exits
 from .envelope import emit, flow_json, flow_row
-from .output import iso_utc, print_flow, print_report, progress, write_qr
+from .output import (
+    iso_utc,
+    on_a_terminal,
+    print_flow,
+    print_report,
+    print_step,
+    progress,
+    write_qr,
+)
 from .wiring import (
     checked_client,
     factory_of,
@@ -68,7 +76,10 @@ async def run_on_flow(
     try:
         store = flow_store(args.db) if args.db else None  # a --db to fix is said first
         client = await checked_client(args) if check else issuer_client(args)
-        driver = factory_of(args, store).driver(client)
+        factory = factory_of(args, store)
+        if on_a_terminal(args):  # each step as it happens, on stderr
+            factory.hooks.subscribe(print_step)
+        driver = factory.driver(client)
         async with _held(locks, args.request_id, settings.lock_wait):
             flow = await open_flow(
                 driver, args.request_id, tenant=settings.tenant, order=order,
@@ -220,11 +231,14 @@ async def _batch(args: argparse.Namespace) -> RunReport:
                 client,
                 ids,
                 status_reader=factory.status_reader(client, args.dossier),
-                progress=None if args.json else progress,
+                progress=progress if on_a_terminal(args) else None,
                 locks=locks,
                 dossier_id=args.dossier,
             )
-            return await batch.run()
+            report = await batch.run()
+            if on_a_terminal(args):
+                progress(report, final=True)
+            return report
         finally:
             await _close(store, locks)
 

@@ -130,11 +130,29 @@ def print_flow(title: str, flow: Flow, qr: FallbackFiles | None, out: TextIO) ->
             print(f"    button page written: {qr.button}", file=out)
 
 
-def progress(report: RunReport) -> None:
+def on_a_terminal(args: object) -> bool:
+    """Whether progress is shown: stderr is a terminal and the output is not ``--json``."""
+    return sys.stderr.isatty() and not getattr(args, "json", False)
+
+
+BAR = 24
+"""The progress bar's width, in characters."""
+
+
+def progress(report: RunReport, *, final: bool = False) -> None:
+    """A batch run's progress bar on stderr, rewritten in place (a terminal only: the caller
+    asks :func:`on_a_terminal`); ``final`` ends it with the counts the summary shows."""
     counts = ", ".join(f"{state} {n}" for state, n in sorted(report.counts.items()))
-    line = f"firmaio run: {report.driven}/{report.total} driven ({counts})"
-    end = "\r" if sys.stderr.isatty() else "\n"
-    print(line, end=end, file=sys.stderr, flush=True)
+    total = max(report.total, 1)
+    filled = BAR * min(report.driven, total) // total if not final else BAR
+    bar = "#" * filled + "-" * (BAR - filled)
+    line = f"firmaio run: [{bar}] {report.driven}/{report.total} driven ({counts})"
+    print(f"{line:<100}", end="\n" if final else "\r", file=sys.stderr, flush=True)
+
+
+def print_step(_flow: Flow, record: AuditRecord) -> None:
+    """A step of a flow on stderr, as it is written (a hook: see :func:`on_a_terminal`)."""
+    print(format_record(record), file=sys.stderr, flush=True)
 
 
 def print_report(report: RunReport, db: str, out: TextIO) -> None:
