@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,6 +27,7 @@ from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine import State, Trigger, check_fields, default_title
 
 from ..client import order_from_pdf
+from ..client.pdf_check import check_pdf
 from . import exits
 from .fiscal import fiscal_code_of
 from .flows import run_on_flow
@@ -85,7 +87,10 @@ def _order_values(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_send(args: argparse.Namespace, out: TextIO) -> int:
     """A PDF and a citizen to NOTIFIED or FALLBACK_SUGGESTED, through the issuer's set-up."""
-    order = order_from_pdf(args.pdf, **_order_values(args)).with_fiscal_code(fiscal_code_of(args))
+    values = _order_values(args)
+    order = order_from_pdf(args.pdf, **values)  # read, and checked: it starts with %PDF
+    check_pdf(args.pdf, Path(order.pdf).read_bytes(), values["fields"])  # it opens, its fields
+    order = order.with_fiscal_code(fiscal_code_of(args))
     if args.request_id is None:
         args.request_id = str(ULID())
 
@@ -107,10 +112,16 @@ def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
     """Download a SIGNED request's signed documents to ``--to``; print each file's SHA-256.
     Exit 0 only when they were fetched (15 for a request not signed yet)."""
 
+    short: list[str] = []
+
     async def body(driver: Driver, flow: Flow) -> None:
         await _to_signed(driver, flow)
-        if flow.state is not State.SIGNED:
-            return  # the report says where it is; the exit code, that nothing was fetched
+        if flow.state is not State.SIGNED:  # the report says where it is; this line, what next
+            short.append(
+                f"firmaio fetch: nothing was downloaded: the request is {flow.state}, not SIGNED; "
+                f"rerun `firmaio fetch {flow.id}` once it is signed (`firmaio watch` waits)"
+            )
+            return
         record = await driver.fetch_documents(flow)
         if not args.json:
             facts = dict(record.facts or ())
@@ -120,8 +131,12 @@ def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
                     where = facts.get(f"signed.{document}.file")
                     print(f"signed document {document}: {where}\n  sha256 {value}", file=out)
 
-    short = exits.NOT_SETTLED
-    return asyncio.run(run_on_flow(args, out, body, State.SIGNED, stored_only=True, short=short))
+    code = asyncio.run(
+        run_on_flow(args, out, body, State.SIGNED, stored_only=True, short=exits.NOT_SETTLED)
+    )
+    for line in short:
+        print(line, file=sys.stderr)
+    return code
 
 
 def cmd_delivered(args: argparse.Namespace, out: TextIO) -> int:

@@ -26,6 +26,7 @@ from firmaio.fsm.driving.engine import Flow
 from tests.conftest import FAST_RETRY
 from tests.crashing_cli import command
 from tests.envelope_helpers import enveloped
+from tests.http.test_cli_send import off_the_page
 from tests.sandbox_helpers import fault, fiscal_code, ready_request
 
 Scenario = Callable[[Sandbox, Path], list[str]]
@@ -131,10 +132,10 @@ def expired(sandbox: Sandbox, tmp: Path) -> list[str]:
 
 
 def document_refused(sandbox: Sandbox, tmp: Path) -> list[str]:
-    """The sample form has no field "nessuna": validate-document refuses it."""
+    """A field off the sample form's page: validate-document refuses it."""
     return [
-        "send", str(sample_pdf()), "--fiscal-code", fiscal_code(), "--field", "nessuna:Firma qui",
-        "--title", "Modulo",
+        "send", str(sample_pdf()), "--fiscal-code", fiscal_code(), "--fields",
+        str(off_the_page(tmp)), "--title", "Modulo",
     ]  # fmt: skip
 
 

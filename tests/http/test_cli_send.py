@@ -50,14 +50,25 @@ def test_send_then_fetch_the_signed_document(api_env: Sandbox, tmp_path: Path) -
 def test_send_a_pdf_the_service_refuses_exits_17_with_its_words(
     api_env: Sandbox, tmp_path: Path
 ) -> None:
+    """A field placed where it cannot fit: the service's own check (the file opens, and the page
+    exists, so the local check lets it go)."""
     status, out = run(
-        "send", str(sample_pdf()), "--fiscal-code", fiscal_code(), "--field", "nessuna:Firma qui",
-        "--title", "Modulo", "--json",
+        "send", str(sample_pdf()), "--fiscal-code", fiscal_code(), "--fields",
+        str(off_the_page(tmp_path)), "--title", "Modulo", "--json",
     )  # fmt: skip
     assert status == 17, out
     shown = json.loads(out)
     assert shown["flow"]["state"] == "DOCUMENT_REFUSED"
-    assert 'the field "nessuna" was not found' in shown["flow"]["records"][-1]["reason"]
+    assert "incompatible coordinates" in shown["flow"]["records"][-1]["reason"]
+
+
+def off_the_page(tmp_path: Path) -> Path:
+    """A fields file: one field on page 0 of the sample form, far off its right edge."""
+    fields = [{"attrs": {"page": 0, "coordinates": {"x": 5000, "y": 10}, "size": {"w": 100,
+               "h": 40}}, "clause": {"title": "Firma qui", "type": "REQUIRED"}}]  # fmt: skip
+    path = tmp_path / "fields.json"
+    path.write_text(json.dumps(fields))
+    return path
 
 
 def test_delivered_records_the_channel_of_a_refused_citizen(
