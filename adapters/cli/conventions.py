@@ -13,8 +13,8 @@ import argparse
 import difflib
 import os
 import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NoReturn
 
 from firmaio.fsm.errors import InvalidInput
@@ -30,10 +30,24 @@ _ENV_ATTRIBUTE = "firmaio_env"
 
 def firmaio_version() -> str:
     """The installed package's version (its metadata: one place, pyproject.toml)."""
+    from importlib.metadata import PackageNotFoundError, version  # read when asked, only
+
     try:
         return version("firmaio-fsm")
     except PackageNotFoundError:  # run from a checkout that was never installed
         return "unknown"
+
+
+class _Version(argparse.Action):
+    """``--version``: the package's version, read from its metadata when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.update(nargs=0, default=argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(f"firmaio {firmaio_version()}", file=sys.stdout)
+        parser.exit()
 
 
 def env_name(action: argparse.Action) -> str | None:
@@ -41,7 +55,7 @@ def env_name(action: argparse.Action) -> str | None:
     positional, ``--help``, ``--version``, and an option that reads a variable of its own (its
     help names it: ``--base-url``'s ``$FIRMAIO_BASE_URL``, ``--fiscal-code``'s)."""
     longs = [s for s in action.option_strings if s.startswith("--")]
-    if not longs or isinstance(action, argparse._HelpAction | argparse._VersionAction):
+    if not longs or isinstance(action, argparse._HelpAction | _Version):
         return None
     name = ENV_PREFIX + max(longs, key=len)[2:].upper().replace("-", "_")
     if action.help == argparse.SUPPRESS or (action.help and f"${name}" in action.help):
@@ -170,7 +184,7 @@ def add_global_options(parser: argparse.ArgumentParser, *, here: bool) -> None:
 def finish(parser: argparse.ArgumentParser) -> None:
     """Give every command of ``parser`` the conventions of this module (see its docstring)."""
     parser.add_argument(
-        "--version", action="version", version=f"firmaio {firmaio_version()}"
+        "--version", action=_Version, help="print the version of firmaio-fsm and exit"
     )  # before the global options: --help lists it first
     add_global_options(parser, here=True)
     for action in _subparsers(parser):

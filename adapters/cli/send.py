@@ -27,7 +27,6 @@ from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine import State, Trigger, check_fields, default_title
 
 from ..client import order_from_pdf
-from ..client.pdf_check import check_pdf
 from . import exits
 from .fiscal import fiscal_code_of
 from .flows import run_on_flow
@@ -87,6 +86,8 @@ def _order_values(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_send(args: argparse.Namespace, out: TextIO) -> int:
     """A PDF and a citizen to NOTIFIED or FALLBACK_SUGGESTED, through the issuer's set-up."""
+    from ..client.pdf_check import check_pdf  # pypdf, imported by send only
+
     values = _order_values(args)
     order = order_from_pdf(args.pdf, **values)  # read, and checked: it starts with %PDF
     check_pdf(args.pdf, Path(order.pdf).read_bytes(), values["fields"])  # it opens, its fields
