@@ -84,7 +84,9 @@ def _quiet_on_a_closed_pipe(run: Callable[[], int]) -> int:
     """``run``, ending quietly when the reader of the output went away (``| head``): no
     traceback, and nothing more written (exit 141, as a shell says of SIGPIPE)."""
     try:
-        return run()
+        code = run()
+        sys.stdout.flush()  # what is still buffered: its reader may be gone too
+        return code
     except BrokenPipeError:
         with contextlib.suppress(OSError, ValueError):  # no stdout, or not a file
             devnull = os.open(os.devnull, os.O_WRONLY)
