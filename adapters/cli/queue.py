@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -21,6 +20,7 @@ from ..health import Health, probes_url
 from ..store import AsyncStore, store_name
 from ..tenants import DEFAULT_TENANT, Tenant, Tenants
 from . import exits
+from .envelope import emit
 from .quiet import quiet_logs
 from .wiring import BASE_URL_NAMED, factory_of, flow_store, issuer_client, settings_of
 
@@ -83,7 +83,7 @@ async def _worker(args: argparse.Namespace, out: TextIO) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, handle.stop)  # from the start: a stop is never lost
-    loud_again = quiet_logs(loop, verbose=args.verbose)
+    loud_again = quiet_logs(loop, verbose=args.verbose or args.log_level in ("debug", "info"))
     heartbeat = min(10.0, args.stalled_after / 3)
     options = WorkerOptions(
         concurrency=args.concurrency, name=args.worker, stalled_after=args.stalled_after,
@@ -102,8 +102,7 @@ async def _worker(args: argparse.Namespace, out: TextIO) -> int:
         loud_again()
     summary = {"stopped": True, "tenants": sorted(tenants)}
     if args.json:
-        json.dump(summary, out)
-        out.write("\n")
+        emit(args, out, 0, None, **summary)
     else:
         print("firmaio worker: stopped cleanly", file=out)
     return 0
@@ -194,10 +193,9 @@ async def _enqueue(args: argparse.Namespace, out: TextIO) -> int:
         )  # fmt: skip
     finally:
         await store.close()
-    summary = {"flows": len(ids), "queued": queued, "tenant": tenant}
+    summary = {"flow_count": len(ids), "queued": queued, "tenant": tenant}
     if args.json:
-        json.dump(summary, out)
-        out.write("\n")
+        emit(args, out, 0, None, **summary)
     else:
         waiting = len(ids) - queued
         already = f" ({waiting} had a visit waiting already)" if waiting else ""
@@ -219,8 +217,7 @@ def _answered(run: Callable[[argparse.Namespace, TextIO], Coroutine[Any, Any, in
         except Exception as error:
             failure = exits.failure_of(error)
             if failure is not None and args.json:
-                json.dump({"exit_code": failure.exit.code, "failure": failure.as_json()}, out)
-                out.write("\n")
+                emit(args, out, failure.exit.code, failure)
             raise
 
     return command

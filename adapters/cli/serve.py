@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import signal
 import sys
 from typing import TextIO
@@ -22,6 +21,7 @@ from ..settings import Settings
 from ..store import AsyncStore, store_name
 from ..tenants import DEFAULT_TENANT
 from ..webhooks import Deliverer
+from .envelope import emit
 from .wiring import checked_client, factory_of, flow_locks, flow_store, settings_of
 
 
@@ -133,10 +133,11 @@ def _summary(args: argparse.Namespace, out: TextIO, report: ServeReport) -> int:
         "errors": report.errors,
     }
     if args.json:
-        json.dump(summary, out)
-        out.write("\n")
+        emit(args, out, 0, None, **summary)
     else:
-        print(f"firmaio serve: stopped cleanly; {summary}", file=out)
+        said = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in summary.items()
+                         if name != "stopped")  # fmt: skip
+        print(f"firmaio serve: stopped cleanly; {said}", file=out)
     return 0
 
 
