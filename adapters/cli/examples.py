@@ -44,6 +44,10 @@ EXAMPLES: dict[str, str] = {
     "report": "  firmaio report --db flows.sqlite --out out/report.html",
     "diagram": "  firmaio diagram --format dot --out machine.dot\n  firmaio diagram --write out",
     "sandbox": "  firmaio sandbox --port 7071 --key my-key:my-issuer",
+    "flows": (
+        "  firmaio flows --db flows.sqlite --state FALLBACK_SUGGESTED --since 24h\n"
+        "  firmaio flows --db flows.sqlite --counts --tenant comune-a --json"
+    ),
     "batch": "  firmaio batch status BATCH_ID --db flows.sqlite",
     "batch status": "  firmaio batch status BATCH_ID --db flows.sqlite --json",
     "console": (

@@ -25,6 +25,7 @@ from .diagram import cmd_diagram
 from .events import add_events_command
 from .evidence import add_evidence_command
 from .flows import cmd_cancel, cmd_notify, cmd_run, cmd_watch
+from .flows_list import add_flows_command
 from .options import (
     activation_timeout_option,
     api_options,
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_issuer_commands(sub)
     add_batch_command(sub)
+    add_flows_command(sub)
 
     watch = sub.add_parser("watch", help="check a request until it is closed")
     request_options(watch)

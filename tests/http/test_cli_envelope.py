@@ -88,6 +88,10 @@ def test_every_command_prints_the_envelope(api_env: Sandbox, tmp_path: Path) -> 
     )["bundles"]  # fmt: skip
     verdict = firmaio("evidence", "verify", bundles[0]["bundle"], "--public-key", public)
     assert verdict["holds"] is True
+    listed = firmaio("flows", "--db", db, "--limit", "2")
+    assert len(listed["flows"]) == 2
+    assert listed["next_after"]
+    assert firmaio("flows", "--db", db, "--counts")["counts"]
 
     with_json = {
         each.prog.removeprefix("firmaio ")
