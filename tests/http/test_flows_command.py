@@ -53,7 +53,10 @@ def test_flows_are_listed_newest_first_filtered_paged_and_counted(
     assert rest["next_after"] is None
 
     counts = listed("--db", db, "--counts")["counts"]
-    assert {(c["state"], c["flows"]) for c in counts} == {("NOTIFIED", 3), ("FALLBACK_SUGGESTED", 1)}
+    assert {(c["state"], c["flows"]) for c in counts} == {
+        ("NOTIFIED", 3),
+        ("FALLBACK_SUGGESTED", 1),
+    }
     code, text = firmaio("flows", "--db", db, "--counts")
     assert code == 0
     assert text.splitlines()[-1].split() == ["total", "4"]
