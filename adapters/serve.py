@@ -45,16 +45,18 @@ from firmaio.fsm.errors import (
     StoreUnavailable,
 )
 from firmaio.fsm.machine import DEFAULT_STEPS, ISSUER_INITIAL, TERMINAL, State, Trigger
-from firmaio.fsm.ports import FlowRow, SignatureApi, StatusReader, Store
+from firmaio.fsm.ports import FlowRow, SignatureApi, StatusReader, Store, StoredFlow
 
 from .checks import Asks
 from .collecting import collect_due
 from .documents import check_writable
+from .drivers import Drivers
 from .factory import Factory
 from .flow_locks import FlowLocks
 from .outage import Outage, log_line
 from .runner import BatchRun
 from .store.due import PAGE
+from .store.reading import PageLoader
 from .tenants import DEFAULT_TENANT
 
 
@@ -108,27 +110,24 @@ class Service:
         self._stopping = asyncio.Event()
         self._log = structlog.get_logger("firmaio.adapters.serve")
         self._batches: list[BatchRun] = []
-        self._drivers: dict[str | None, DurableDriver] = {}
-        self._readers: dict[str, StatusReader | None] = {}
+        self._drivers = Drivers[str | None](self._new_driver)
+        """Per dossier, those in use and a few more (:mod:`.drivers`): not every dossier ever
+        served."""
 
     def _reader(self, dossier_id: str | None) -> StatusReader | None:
         """One dossier's listing, shared by every driver of its flows (None: no dossier)."""
-        if dossier_id is None:
-            return None
-        if dossier_id not in self._readers:
-            self._readers[dossier_id] = self.factory.status_reader(self.api, dossier_id)
-        return self._readers[dossier_id]
+        return None if dossier_id is None else self._driver(dossier_id).status_reader
 
     def _driver(self, dossier_id: str | None) -> DurableDriver:
         """The driver of resting flows of one dossier (read through its listing, if any)."""
-        driver = self._drivers.get(dossier_id)
-        if driver is None:
-            reader = self._reader(dossier_id)
-            driver = self.factory.worker_driver(
-                self.api, self.tenant, status_reader=reader, documents=self.documents
-            )
-            driver.stop_requested = self._stopping.is_set()
-            self._drivers[dossier_id] = driver
+        return self._drivers.get(dossier_id)
+
+    def _new_driver(self, dossier_id: str | None) -> DurableDriver:
+        reader = None if dossier_id is None else self.factory.status_reader(self.api, dossier_id)
+        driver = self.factory.worker_driver(
+            self.api, self.tenant, status_reader=reader, documents=self.documents
+        )
+        driver.stop_requested = self._stopping.is_set()
         return driver
 
     def stop(self) -> None:
@@ -217,28 +216,42 @@ class Service:
             or (r.flow_id in asked and r.intent is None and State(r.state) not in driven)
         ]
         slots = asyncio.Semaphore(self.settings.concurrency)
+        loaded = await self._preloaded([r.flow_id for r in at_rest])
         await asyncio.gather(
             *(
-                self._look_after(r.flow_id, self._driver(r.dossier_id), slots, asked.get(r.flow_id))
+                self._look_after(r, slots, asked.get(r.flow_id), loaded.get(r.flow_id))
                 for r in at_rest
             )
         )
+        self._drivers.trim()
+
+    async def _preloaded(self, flow_ids: list[str]) -> dict[str, StoredFlow]:
+        """The page's resting flows in one read, where nothing else can move them meanwhile
+        (no other process's locks to take first: then each is read under its lock)."""
+        if self.locks is not None or not flow_ids or not isinstance(self.store, PageLoader):
+            return {}
+        return await self.store.load_many(flow_ids)
 
     async def _look_after(
         self,
-        flow_id: str,
-        driver: DurableDriver,
+        row: FlowRow,
         slots: asyncio.Semaphore,
         asked: float | None = None,
+        stored: StoredFlow | None = None,
     ) -> None:
-        """A resting flow: its due later attempt, or a status check if one is due (or was
-        asked for at ``asked``); a SIGNED one, its documents if due."""
+        """A resting flow (as the page read it: ``stored``, else read now): its due later
+        attempt, or a status check if one is due (or was asked for at ``asked``); a SIGNED one,
+        its documents if due."""
+        flow_id, driver = row.flow_id, self._driver(row.dossier_id)
         async with slots:
             if self._stopping.is_set():
                 return
             try:
                 if self.locks is None:
-                    flow = await driver.open(flow_id, tenant=self.tenant)
+                    if stored is not None and stored.tenant == self.tenant:
+                        flow = driver.resume(stored)
+                    else:
+                        flow = await driver.open(flow_id, tenant=self.tenant)
                     await self._due(driver, flow, asked)
                     return
                 async with self.locks.hold(flow_id) as held:

@@ -24,6 +24,7 @@ from ..checks import Asks
 from ..client import IssuerClient, check_settings
 from ..collecting import collect_due, next_collect
 from ..documents import check_writable
+from ..drivers import Drivers
 from ..factory import Factory
 from ..flow_locks import FlowLocks
 from ..shared_window import SharedWindow, WindowConnections
@@ -66,9 +67,10 @@ class Runtime:
         """The few connections every key's window shares (not one per key)."""
         self.clients: dict[str, IssuerClient] = {}
         self._key_ids: dict[str, str] = {}
-        self.drivers: dict[tuple[str, str | None], DurableDriver] = {}
+        self.drivers = Drivers[tuple[str, str | None]](self._new_driver)
         """Per tenant and dossier: a flow whose dossier is known reads its status from the
-        dossier's listing (one call answers every flow of it that asks at once)."""
+        dossier's listing (one call answers every flow of it that asks at once); those in use
+        and a few more are kept (:mod:`~firmaio.adapters.drivers`), not every dossier ever met."""
         self._stopping = False
         self.locks = FlowLocks(dsn)
         """While a visit runs, its flow is locked for every other process of the deployment."""
@@ -127,16 +129,17 @@ class Runtime:
 
     def driver(self, tenant: str, dossier_id: str | None) -> DurableDriver:
         """The driver of a tenant's flows (of one dossier, read through its listing)."""
-        driver = self.drivers.get((tenant, dossier_id))
-        if driver is None:
-            client = self.clients[tenant]
-            reader = self.factory.status_reader(client, dossier_id)
-            documents = self.collecting.get(tenant)
-            driver = self.factory.worker_driver(
-                client, tenant, status_reader=reader, documents=documents
-            )
-            driver.stop_requested = self._stopping
-            self.drivers[(tenant, dossier_id)] = driver
+        return self.drivers.get((tenant, dossier_id))
+
+    def _new_driver(self, key: tuple[str, str | None]) -> DurableDriver:
+        tenant, dossier_id = key
+        client = self.clients[tenant]
+        reader = self.factory.status_reader(client, dossier_id)
+        documents = self.collecting.get(tenant)
+        driver = self.factory.worker_driver(
+            client, tenant, status_reader=reader, documents=documents
+        )
+        driver.stop_requested = self._stopping
         return driver
 
     def stop(self) -> None:
@@ -188,6 +191,7 @@ class Runtime:
                 return await self._tend(driver, driver.resume(stored), stored.tenant, tenant)
             finally:
                 driver.forget(flow_id)  # a worker lives for weeks: keep nothing between visits
+                self.drivers.trim()
 
     async def _tend(
         self, driver: DurableDriver, flow: Flow, stored: str | None, tenant: str

@@ -94,6 +94,15 @@ class Outbox:
     def _emit(self, cur: Any, record: AuditRecord, of: Sequence[Any]) -> str | None:
         """Insert ``record``'s event in the transaction of ``cur``; ``of`` is the flow's
         tenant, dossier and request id. The request's id the flow learns, if any."""
+        values, learnt = self._event_values(cur, record, of)
+        cur.execute(self._sql(self._event_insert()), values)
+        return learnt
+
+    def _event_values(
+        self, cur: Any, record: AuditRecord, of: Sequence[Any]
+    ) -> tuple[tuple[Any, ...], str | None]:
+        """The values of ``record``'s event row (``of``: as :meth:`_emit`), and the request's
+        id the flow learns, if any."""
         tenant, dossier_id, request_id = of
         taught = record.facts if record.outcome is Outcome.ACCEPTED else None  # as a flow learns
         learnt = dict(taught).get("request_id") if taught else None
@@ -104,14 +113,11 @@ class Outbox:
             request_id=request_id or learnt,
             dossier_id=dossier_id,
         )
-        cur.execute(
-            self._sql(self._event_insert()),
-            (
-                *(event["id"], record.flow_id, record.seq, tenant, event["type"]),
-                *(record.decided_at, event_body(event)),
-            ),
+        values = (
+            *(event["id"], record.flow_id, record.seq, tenant, event["type"]),
+            *(record.decided_at, event_body(event)),
         )
-        return learnt
+        return values, learnt
 
     def _event_insert(self) -> str:
         """The statement that inserts an event, in this dialect."""

@@ -28,6 +28,7 @@ from firmaio.fsm.trail import AuditRecord, ChainLink, canonical, chain_hash, gen
 
 from .due import DueRows
 from .failures import not_ours
+from .one_write import Loads
 from .outbox import Outbox
 from .paging import Paging
 from .reading import LOAD, named, stored_flow
@@ -43,7 +44,7 @@ class _Cursor(Protocol):
     def rowcount(self) -> int: ...
 
 
-class SqlStore(Outbox, DueRows, Paging):
+class SqlStore(Outbox, DueRows, Paging, Loads):
     """The store's logic over a DB-API connection; subclasses supply the dialect."""
 
     placeholder = "?"
@@ -225,6 +226,7 @@ class SqlStore(Outbox, DueRows, Paging):
         with self._statement() as cur:  # one statement: the row and its trail, one snapshot
             cur.execute(self._sql(LOAD), (flow_id,))
             rows = cur.fetchall()
+        self._keep_head(flow_id, rows)
         return stored_flow(flow_id, rows, self.versions)
 
     def open_intent(
@@ -248,6 +250,8 @@ class SqlStore(Outbox, DueRows, Paging):
         flow_id = record.flow_id
         if record.seq != expected_seq + 1:
             raise InvalidInput(f"record {record.seq} cannot follow record {expected_seq}")
+        if self._at_once(record, expected_seq, close_intent, now, due_at):  # :mod:`.one_write`
+            return
         with self._transaction() as cur:
             cur.execute(self._sql(f"{self.FLOW_HEAD} WHERE id = ?{self.lock_row}"), (flow_id,))
             row = cur.fetchone()
