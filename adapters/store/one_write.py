@@ -13,9 +13,10 @@ the statement's own transaction. Whatever the statement did not write (a head no
 is written by the transaction as before, which also says why it cannot be (``StaleFlow``).
 
 The record, its hash and its event are the ones the transaction writes, byte for byte. A head
-is kept from its load to its append (taken by it, whatever the outcome), at most :data:`KEPT`
-of them: flows loaded and never appended to (a re-filed flow, a failed call) are dropped oldest
-first, so the map does not grow with the flows a long-running process ever loaded.
+is kept from a load, or a write, to the flow's next append (taken by it, whatever the outcome):
+a flow driven through several steps writes each in one statement. At most :data:`KEPT` are
+kept: flows no longer written to (a re-filed flow, a flow at rest) are dropped oldest first, so
+the map does not grow with the flows a long-running process ever read or wrote.
 """
 
 from __future__ import annotations
@@ -129,6 +130,13 @@ class Loads:
     def _keep_head(self, flow_id: str, rows: Sequence[Any]) -> None:
         if self.heads is not None and rows:
             self.heads.keep(flow_id, (*rows[0][HEAD], rows[0][4], rows[0][7]))
+
+    def _keep_written(self, record: AuditRecord, digest: str, of: Sequence[Any]) -> None:
+        """Keep the head an append left (``of``: the row's tenant, dossier and request id), for
+        the flow's next step: a head kept wrongly (a write rolled back) is never used, since
+        :data:`APPEND` checks it."""
+        if self.heads is not None:
+            self.heads.keep(record.flow_id, (record.seq, digest, of[2], of[0], of[1]))
 
     def _at_once(
         self, record: AuditRecord, expected_seq: int, close_intent: bool, now: float,

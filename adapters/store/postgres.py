@@ -123,7 +123,10 @@ class PostgresStore(SqlStore):
                     *event,
                 ),
             )
-            return bool(int(cur.fetchone()[0]) == 1)
+            written = int(cur.fetchone()[0]) == 1
+        if written:
+            self._keep_written(record, digest, (tenant, dossier_id, request_id or learnt))
+        return written
 
     def _has_table(self, cur: _Cursor, name: str) -> bool:
         cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))

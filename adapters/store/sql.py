@@ -282,6 +282,7 @@ class SqlStore(Outbox, DueRows, Paging, Loads):
             )
             if cur.rowcount != 1:
                 raise StaleFlow(flow_id, expected_seq)
+            self._keep_written(record, digest, (*row[2:4], row[4] or learnt))
 
     # -- batches ------------------------------------------------------------------------------
 

@@ -21,12 +21,13 @@ from tests.store.test_store import intact, stored_flow
 RID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 DOSSIER = "01JDOSSIER0000000000000042"
 OTHER = "01ARZ3NDEKTSV4RRFFQ69G5FAW"
+THIRD = "01ARZ3NDEKTSV4RRFFQ69G5FAX"
 Opener = Callable[[], Store]
 
 
 def _as_one(text: str) -> str:
     """A record or event with either flow's id (and the witnesses' request id) as one."""
-    return text.replace(OTHER, "F").replace(RID, "F")
+    return text.replace(OTHER, "F").replace(THIRD, "F").replace(RID, "F")
 
 
 def test_a_page_loads_as_each_flow_loads(open_db: Opener) -> None:
@@ -60,10 +61,11 @@ def test_writers_that_both_loaded_never_both_win(open_db: Opener) -> None:
 
 
 def test_an_append_after_a_load_writes_what_the_transaction_writes(open_db: Opener) -> None:
-    """The same flow driven twice, loading before each append or not: the same records, the
-    same chain heads, the same events (but for their own ids), the same row."""
+    """The same flow driven three times, loading before each append, once before the first, or
+    never: the same records, the same chain heads, the same events (but for their own ids), the
+    same row."""
     engine, trails = default_engine(), []
-    for load_first, flow_id in ((False, RID), (True, OTHER)):
+    for load_first, flow_id in ((False, RID), (True, OTHER), (None, THIRD)):
         store = open_db()
         flow = engine.new_flow(flow_id, now=START)
         store.create(flow_id, activation_deadline=flow.activation_deadline, now=START, due_at=0)
@@ -74,7 +76,7 @@ def test_an_append_after_a_load_writes_what_the_transaction_writes(open_db: Open
         ]
         for n, (trigger, answer) in enumerate(steps):
             record = engine.fire(flow, trigger, answer, now=START + n)
-            if load_first:
+            if load_first or (load_first is None and n == 0):  # None: once, before the first
                 assert store.load(flow_id) is not None
             store.append(
                 record, expected_seq=n, close_intent=n == 1, now=START + n, due_at=START + 9 * n
@@ -84,7 +86,7 @@ def test_an_append_after_a_load_writes_what_the_transaction_writes(open_db: Open
         links = [(link.seq, _as_one(link.payload)) for link in store.links(flow_id)]
         trails.append((links, row.state, row.seq, store.due_of(flow_id), events))
         assert intact(store, flow_id)
-    assert trails[0] == trails[1]
+    assert trails[0] == trails[1] == trails[2]
 
 
 def test_a_dossier_learnt_after_the_load_is_in_the_event(open_db: Opener) -> None:
