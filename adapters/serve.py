@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -216,19 +216,30 @@ class Service:
             or (r.flow_id in asked and r.intent is None and State(r.state) not in driven)
         ]
         slots = asyncio.Semaphore(self.settings.concurrency)
-        loaded = await self._preloaded([r.flow_id for r in at_rest])
-        await asyncio.gather(
-            *(
-                self._look_after(r, slots, asked.get(r.flow_id), loaded.get(r.flow_id))
-                for r in at_rest
+        async with self._held([r.flow_id for r in at_rest]) as held:  # else another process's
+            loaded = await self._preloaded([r.flow_id for r in at_rest if r.flow_id in held])
+            await asyncio.gather(
+                *(
+                    self._look_after(r, slots, asked.get(r.flow_id), loaded.get(r.flow_id))
+                    for r in at_rest
+                    if r.flow_id in held
+                )
             )
-        )
         self._drivers.trim()
 
+    @contextlib.asynccontextmanager
+    async def _held(self, flow_ids: list[str]) -> AsyncIterator[set[str]]:
+        """The page's resting flows no other process is on, locked for them while the page is
+        looked after (two statements a page, :meth:`FlowLocks.hold_many`); all without locks."""
+        if self.locks is None or not flow_ids:
+            yield set(flow_ids)
+            return
+        async with self.locks.hold_many(flow_ids) as held:
+            yield held
+
     async def _preloaded(self, flow_ids: list[str]) -> dict[str, StoredFlow]:
-        """The page's resting flows in one read, where nothing else can move them meanwhile
-        (no other process's locks to take first: then each is read under its lock)."""
-        if self.locks is not None or not flow_ids or not isinstance(self.store, PageLoader):
+        """The page's resting flows in one read (under their locks, if any)."""
+        if not flow_ids or not isinstance(self.store, PageLoader):
             return {}
         return await self.store.load_many(flow_ids)
 
@@ -247,17 +258,11 @@ class Service:
             if self._stopping.is_set():
                 return
             try:
-                if self.locks is None:
-                    if stored is not None and stored.tenant == self.tenant:
-                        flow = driver.resume(stored)
-                    else:
-                        flow = await driver.open(flow_id, tenant=self.tenant)
-                    await self._due(driver, flow, asked)
-                    return
-                async with self.locks.hold(flow_id) as held:
-                    if held:  # else another process is on it: the next pass
-                        flow = await driver.open(flow_id, tenant=self.tenant)
-                        await self._due(driver, flow, asked)
+                if stored is not None and stored.tenant == self.tenant:
+                    flow = driver.resume(stored)
+                else:
+                    flow = await driver.open(flow_id, tenant=self.tenant)
+                await self._due(driver, flow, asked)
             except ApiConfigurationError:
                 raise
             except (ApiError, StaleFlow):  # recorded, or another process's: the next pass
