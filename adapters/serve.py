@@ -16,6 +16,8 @@ A signature request lives for days. :class:`Service` loops over the store, one p
 A pass reads only the flows due by its start (each flow's stored due time,
 :mod:`firmaio.fsm.driving.due`), in the order they fell due, :data:`~.store.due.PAGE` rows at a
 time; a flow is loaded, with its trail, only when it is due, and closed flows are never read.
+A page's resting flows are locked for other processes (PostgreSQL) in one statement and loaded
+in one read; the drivers kept per dossier are bounded (:mod:`.drivers`).
 
 :meth:`Service.stop` (``firmaio serve`` calls it on SIGTERM or SIGINT) stops cleanly: nothing new
 starts, every wait under way ends, every call under way finishes and its record is written; a
