@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo report test test-fast lint typing pytest diagrams bench clean
+.PHONY: demo report test test-fast lint typing pytest diagrams bench clean console console-assets \
+	console-screenshots
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -46,7 +47,7 @@ typing: $(STAMP)
 # Two runs side by side: the real processes (workers, crashes, store outages through a proxy, the
 # install: mostly waiting) beside every other lane. Each run lists its slowest tests, so a slow
 # one stays visible; the other lanes' summary comes last.
-pytest: $(STAMP)
+pytest: $(STAMP) console-assets
 	mkdir -p build
 	$(BIN)/pytest -q --durations=10 -m "not process" > build/lanes.log 2>&1 & lanes=$$!; \
 	  $(BIN)/pytest -q --durations=10 -m process; process=$$?; \
@@ -57,6 +58,43 @@ pytest: $(STAMP)
 # nothing of the other lanes is even collected)
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -m unit tests/unit README.md docs
+
+# the console's theme: Bootstrap Italia's CSS, fonts and sprites, installed from the npm registry
+# at the version adapters/console/assets/package-lock.json pins, copied where the package serves
+# them (adapters/console/static/bi/, gitignored). Without npm the console works unstyled, and the
+# tests that need the theme skip saying so.
+CONSOLE_ASSETS := adapters/console/assets
+THEME := adapters/console/static/bi
+$(THEME)/.stamp: $(CONSOLE_ASSETS)/package.json $(CONSOLE_ASSETS)/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+	  echo "npm is missing: the console will be served unstyled (Debian: apt-get install npm)"; \
+	elif ! (cd $(CONSOLE_ASSETS) && npm ci --ignore-scripts --no-audit --no-fund --silent); then \
+	  echo "npm ci failed: the console will be served unstyled"; \
+	else \
+	  rm -rf $(THEME) && mkdir -p $(THEME) && \
+	  cp -r $(CONSOLE_ASSETS)/node_modules/bootstrap-italia/dist/css \
+	    $(CONSOLE_ASSETS)/node_modules/bootstrap-italia/dist/fonts \
+	    $(CONSOLE_ASSETS)/node_modules/bootstrap-italia/dist/svg $(THEME)/ && touch $@; \
+	fi
+
+console-assets: $(THEME)/.stamp
+
+# the screenshots docs/console.md shows, written by the console's browser tests
+console-screenshots: $(STAMP) console-assets
+	FIRMAIO_CONSOLE_SCREENSHOTS=docs $(BIN)/pytest -q tests/http/test_console_browser.py
+
+# the console on the demo's store (make demo), with a local account printed for the newcomer
+console: $(STAMP) console-assets
+	test -f out/demo.sqlite || $(MAKE) demo
+	test -s out/console.secret || (umask 077 && $(BIN)/python -c \
+	  "import secrets; print(secrets.token_urlsafe(48))" > out/console.secret)
+	test -s out/console.password || (umask 077 && $(BIN)/python -c \
+	  "import secrets; print(secrets.token_urlsafe(12))" > out/console.password)
+	$(BIN)/firmaio console add-user demo --role '*:admin' --db out/demo.sqlite \
+	  --password-file out/console.password
+	@echo "sign in at http://127.0.0.1:8400/ as demo, password $$(cat out/console.password)"
+	$(BIN)/firmaio console --db out/demo.sqlite --session-secret-file out/console.secret \
+	  --insecure-cookies --base-url http://127.0.0.1:7071
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -70,7 +70,12 @@ class DossierStatusReader:
             hit = found.get(request_id)
             if hit is not None and bad_status(hit.get("status"), "status") is None:
                 expires_at = epoch(hit.get("expires_at"))
-                read = Answer(Kind.REQUEST, status=str(hit["status"]), expires_at=expires_at)
+                read = Answer(
+                    Kind.REQUEST,
+                    status=str(hit["status"]),
+                    expires_at=expires_at,
+                    facts=(("dossier_id", self.dossier_id),),  # as the request's own read
+                )
                 _settle(futures, read)
                 continue
             try:

@@ -25,9 +25,10 @@ from firmaio.fsm.ports import Clock, DocumentSink, SignatureApi, StatusReader, S
 from .batching import DossierStatusReader
 from .client import IssuerClient, check_settings, setup_for
 from .clock import SystemClock
-from .ratelimit import RateLimit
+from .ratelimit import RateLimit, SlidingWindow
 from .runner import BatchRun, RunReport
 from .settings import Settings
+from .watch_share import WatchShare, watch_calls
 
 if TYPE_CHECKING:
     from .flow_locks import FlowLocks
@@ -65,18 +66,34 @@ class Factory:
             on_boundary=self.on_boundary,
         )  # fmt: skip
 
-    def client(self, key: str, *, rate_limit: RateLimit | None = None) -> IssuerClient:
-        """The issuer-API client for ``key``: the settings' base URL and retry policy."""
+    def client(
+        self,
+        key: str,
+        *,
+        rate_limit: RateLimit | None = None,
+        watch_window: RateLimit | None = None,
+    ) -> IssuerClient:
+        """The issuer-API client for ``key``: the settings' base URL and retry policy; its
+        calls in ``rate_limit`` (default: a window of this process, at the settings' rate),
+        the watch's in ``watch_window`` too (default: one of this process, of the settings'
+        ``watch_share``), yielding to the others (:class:`~.watch_share.WatchShare`)."""
         settings = self.settings
-        return IssuerClient(
-            key, base_url=settings.base_url, retry=settings.retry, rate_limit=rate_limit
+        period = settings.rate_period
+        window = rate_limit or SlidingWindow(settings.rate_calls, period)
+        watch = watch_window or SlidingWindow(
+            watch_calls(window.calls, settings.watch_share), period
         )
+        return IssuerClient(
+            key, base_url=settings.base_url, retry=settings.retry,
+            rate_limit=WatchShare(window, watch),
+        )  # fmt: skip
 
     async def checked_client(
         self,
         key: str,
         *,
         rate_limit: RateLimit | None = None,
+        watch_window: RateLimit | None = None,
         base_url_named: str = "Settings.base_url",
         key_named: str = "the API key",
         tenant: str | None = None,
@@ -84,7 +101,7 @@ class Factory:
         """:meth:`client`, once one call has shown its base URL and key right
         (:func:`~firmaio.adapters.client.check_settings`: the error names ``base_url_named`` or
         ``key_named``); the client is closed if they are not."""
-        client = self.client(key, rate_limit=rate_limit)
+        client = self.client(key, rate_limit=rate_limit, watch_window=watch_window)
         try:
             await check_settings(
                 client, base_url_named=base_url_named, key_named=key_named, tenant=tenant

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
@@ -50,6 +50,7 @@ class SlidingWindow:
         *,
         margin: float = 0.0,
         now: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if calls < 1 or period <= 0 or margin < 0:
             raise ValueError("SlidingWindow needs calls >= 1, period > 0 and margin >= 0")
@@ -57,6 +58,8 @@ class SlidingWindow:
         self.period = period
         self.window = period + margin
         self._now = now
+        self._sleep = sleep
+        """How it waits (a fake clock's ``sleep`` in tests, with its ``now``)."""
         self._times: deque[float] = deque()
         self._lock = asyncio.Lock()
         self._in_flight = 0
@@ -99,7 +102,7 @@ class SlidingWindow:
         """Wait until one more call fits; count it while in flight and a window after it ends."""
         async with self._lock:
             while (wait := self.wait_time()) > 0:
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
             self._in_flight += 1
         try:
             yield

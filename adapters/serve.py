@@ -8,8 +8,10 @@ A signature request lives for days. :class:`Service` loops over the store, one p
 2. flows resting in FALLBACK_SUGGESTED whose later attempt is due (:class:`ResendPolicy`: IO's
    catch-all, and re-notification if configured) get it;
 3. flows at rest (NOTIFIED, FALLBACK_SUGGESTED) not checked for ``watch_every`` seconds get a
-   ``check_status``, so a request signed, rejected or cancelled on the issuer's side is recorded;
-   so does a flow at rest asked to be read now (``firmaio check``, :mod:`.checks`);
+   ``check_status``, so a request signed, rejected or cancelled on the issuer's side is recorded:
+   a pass is one watch cycle, each dossier's listing read once for its due flows, a check that
+   finds nothing new writing no record (:mod:`.watch`); a flow at rest asked to be read now
+   (``firmaio check``, :mod:`.checks`) is read alone;
 4. with ``Settings.documents_dir``, SIGNED flows get their documents collected
    (:mod:`.collecting`): once, a failed download tried again later.
 
@@ -50,6 +52,7 @@ from firmaio.fsm.machine import DEFAULT_STEPS, ISSUER_INITIAL, TERMINAL, State, 
 from firmaio.fsm.ports import FlowRow, SignatureApi, StatusReader, Store, StoredFlow
 
 from .checks import Asks
+from .client import IssuerClient
 from .collecting import collect_due
 from .documents import check_writable
 from .drivers import Drivers
@@ -60,6 +63,7 @@ from .runner import BatchRun
 from .store.due import PAGE
 from .store.reading import PageLoader
 from .tenants import DEFAULT_TENANT
+from .watch import DossierWatch, check_at_rest
 
 
 @dataclass
@@ -70,6 +74,8 @@ class ServeReport:
     driven: int = 0
     later_attempts: int = 0
     checks: int = 0
+    quiet: int = 0
+    """Of the checks, those that found nothing new: no record written."""
     errors: int = 0
     collected: int = 0
     """SIGNED flows whose documents were fetched."""
@@ -114,7 +120,9 @@ class Service:
         self._batches: list[BatchRun] = []
         self._drivers = Drivers[str | None](self._new_driver)
         """Per dossier, those in use and a few more (:mod:`.drivers`): not every dossier ever
-        served."""
+        served (a dossier's driver holds its listing's reader, which its batches share)."""
+        self._cycle: dict[str, DossierWatch] = {}
+        """This pass's watch cycle: each dossier's listing, read once (:mod:`.watch`)."""
 
     def _reader(self, dossier_id: str | None) -> StatusReader | None:
         """One dossier's listing, shared by every driver of its flows (None: no dossier)."""
@@ -171,7 +179,16 @@ class Service:
         return self.report
 
     async def _pass(self) -> None:
-        """The flows due now (only those: the ``flows_due`` index), a page at a time."""
+        """The flows due now (only those: the ``flows_due`` index), a page at a time; one
+        watch cycle."""
+        try:
+            await self._due_pages()
+        finally:
+            cycle, self._cycle = self._cycle, {}
+            for watch in cycle.values():
+                await watch.aclose()
+
+    async def _due_pages(self) -> None:
         now, after = self.clock.now(), None
         while not self._stopping.is_set():
             rows = await self.store.due(now, tenant=self.tenant, after=after, limit=PAGE)
@@ -253,9 +270,9 @@ class Service:
         stored: StoredFlow | None = None,
     ) -> None:
         """A resting flow (as the page read it: ``stored``, else read now): its due later
-        attempt, or a status check if one is due (or was asked for at ``asked``); a SIGNED one,
-        its documents if due."""
-        flow_id, driver = row.flow_id, self._driver(row.dossier_id)
+        attempt, or a status check if one is due (or was asked for at ``asked``), in this
+        pass's watch cycle; a SIGNED one, its documents if due."""
+        flow_id, driver = row.flow_id, self._driver(None)  # the watch reads the listings
         async with slots:
             if self._stopping.is_set():
                 return
@@ -264,7 +281,7 @@ class Service:
                     flow = driver.resume(stored)
                 else:
                     flow = await driver.open(flow_id, tenant=self.tenant)
-                await self._due(driver, flow, asked)
+                await self._due(driver, flow, asked, row.dossier_id)
             except ApiConfigurationError:
                 raise
             except (ApiError, StaleFlow):  # recorded, or another process's: the next pass
@@ -272,7 +289,13 @@ class Service:
             finally:
                 driver.forget(flow_id)
 
-    async def _due(self, driver: DurableDriver, flow: Flow, asked: float | None = None) -> None:
+    async def _due(
+        self,
+        driver: DurableDriver,
+        flow: Flow,
+        asked: float | None = None,
+        dossier_id: str | None = None,
+    ) -> None:
         now = self.clock.now()
         if asked is not None and self.asks is not None:  # asked from outside: read it now
             if Trigger.CHECK_STATUS in driver.engine.allowed(flow.state):
@@ -295,8 +318,21 @@ class Service:
             await driver.advance(flow)
             self.report.later_attempts += 1
         elif Trigger.CHECK_STATUS in driver.engine.allowed(flow.state):
-            await driver.step(flow, Trigger.CHECK_STATUS)
+            recorded = await self._watch(driver, flow, dossier_id or flow.facts.get("dossier_id"))
             self.report.checks += 1
+            self.report.quiet += recorded is None
+
+    async def _watch(self, driver: DurableDriver, flow: Flow, dossier_id: str | None) -> object:
+        """A due status check, in this pass's watch cycle: from its dossier's listing, read
+        once for every due flow of the dossier; else (no dossier known, not listed, out of
+        shape) the request read alone. The record, if the check wrote one."""
+        watch = None
+        if dossier_id is not None and isinstance(self.api, IssuerClient):
+            watch = self._cycle.get(dossier_id)
+            if watch is None:
+                watch = DossierWatch(self.api, dossier_id, started=self.clock.now())
+                self._cycle[dossier_id] = watch
+        return await check_at_rest(driver, flow, watch)
 
 
 RESTING_OPEN = DEFAULT_STEPS.resting - TERMINAL

@@ -73,6 +73,8 @@ class Settings:
     rate_calls: int = 150
     """Calls per ``rate_period`` with one key, shared by every process (PostgreSQL stores)."""
     rate_period: float = 5.0
+    watch_share: float = 0.2
+    """The share of a key's window the watch of flows at rest may take (:mod:`.watch_share`)."""
     worker: str = field(default_factory=worker_name)
     """This process's name: a batch run, the service and a worker stamp it (with the tenant)
     on every record as its actor. Default: host and pid, when the settings are made."""
@@ -105,6 +107,7 @@ class Settings:
             _seconds(name, getattr(self, name), positive=False)
         for name in ("watch_every", "tick", "retry_after", "rate_period"):
             _seconds(name, getattr(self, name), positive=True)
+        _share("watch_share", self.watch_share)
         for name in ("concurrency", "rate_calls"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -133,6 +136,12 @@ _POLICIES: tuple[tuple[str, type], ...] = (
     ("resend", ResendPolicy),
     ("collect", CollectPolicy),
 )
+
+
+def _share(name: str, value: object) -> None:
+    """Refuse a share that is not more than 0 and at most 1."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value <= 1:
+        raise InvalidInput(f"Settings.{name} must be more than 0 and at most 1, not {value!r}")
 
 
 def _seconds(name: str, value: object, *, positive: bool) -> None:

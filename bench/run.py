@@ -416,6 +416,14 @@ def due_bench(large: bool = False) -> Result:
     )  # fmt: skip
 
 
+def watch_bench() -> Result:
+    """Target 9: one watch interval over 100,000 open flows (bench/watch_bench.py)."""
+    from bench.watch_bench import result
+
+    found: Result = result()
+    return found
+
+
 def stream_bench() -> Result:
     """Target 10's reading part: audit verify of 100,000 flows, and the report as a folder."""
     import tempfile
@@ -472,6 +480,33 @@ def target_10(minutes: float) -> list[Result]:
     return [verify, runtime_bench(minutes, verify)]
 
 
+def manifest_bench() -> Result:
+    """Target 14 (issue #25): a manifest through the set-up to rest at the real limit."""
+    from bench.manifest_bench import measure
+
+    discard_logs()
+    got = measure(rows=100, rate=150)
+    structlog.reset_defaults()
+    ratio = got.calls / got.floor_calls
+    return Result(
+        "14 a manifest at the limit",
+        f"{got.rows} rows ({got.refused} refused) to {got.states}: {got.calls} API calls = "
+        f"{ratio:.3f}x the floor ({got.floor_calls}), {got.throttled} x 429, {got.seconds:.0f} s",
+        "<= 1.15x the calls' floor, 0 x 429",
+        ratio <= 1.15 and got.throttled == 0 and got.errors == 0,
+        "one process, 150 calls per 5 s; the sandbox in its own process on the same cores",
+    )
+
+
+def console_bench() -> Result:
+    """Target 15: the console's list and flow pages over 1,000,000 flows (issue #23)."""
+    from bench.console_bench import result
+
+    found: Result = result()
+    structlog.reset_defaults()
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--json", default="bench/results.json")
@@ -510,13 +545,17 @@ BENCHES: dict[int, Callable[[], Result]] = {
     6: reaction_bench,
     7: scale_bench,
     8: due_bench,
+    9: watch_bench,
     10: stream_bench,
     11: tenants_bench,
     12: outbox_bench,
     13: drain_bench,
+    14: manifest_bench,
+    15: console_bench,
 }
-"""Each target's benchmark, by number (12 and 13: the outbox and the webhooks, issue #22; 8, 10
-and 11: issue #27's idle pass, memory (its reading part) and tenants)."""
+"""Each target's benchmark, by number (12 and 13: the outbox and the webhooks, issue #22; 8, 9,
+10 and 11: issue #27's idle pass, watch budget, memory (its reading part) and tenants; 14: issue
+#25's manifest; 15: issue #23's console)."""
 
 
 if __name__ == "__main__":

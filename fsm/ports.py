@@ -106,8 +106,7 @@ class SetupApi(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class KeptDocument:
-    """A document a :class:`DocumentSink` holds whole: where (a path, an object's URL), its size
-    and its SHA-256, as the bytes kept were counted."""
+    """A document a :class:`DocumentSink` holds whole: where, its size, its SHA-256 as kept."""
 
     where: str
     size: int
@@ -143,11 +142,8 @@ class DocumentSink(Protocol):
 
 
 class StatusReader(Protocol):
-    """Where a driver may read a request's status from, instead of one ``GET`` per flow.
-
-    Used for the triggers whose guards need the status only (``check_activation``,
-    ``check_status``); ``recover_notification`` always reads the whole request.
-    """
+    """Where a driver may read a request's status from, instead of one ``GET`` per flow: for
+    ``check_activation`` and ``check_status``; ``recover_notification`` reads the request."""
 
     async def read_status(self, request_id: str) -> Answer:
         """An ``Answer`` of kind REQUEST (status, maybe without notification) or NOT_FOUND."""
@@ -201,9 +197,10 @@ class StoredFlow:
     """Where a flow with no record yet stands (READY, or RECEIVED for a PDF); None: its first
     record says."""
     table_version: int | None = None
-    """The version of the table the flow started on (None: version 1, before versions were
-    recorded); its records are read, each from its own version, as the running table names them
-    (:mod:`fsm.trail.reading`)."""
+    """The table version the flow started on (None: 1, before versions were recorded); each
+    record is read from its own version as the running table names it (:mod:`fsm.trail.reading`)."""
+    checked_at: float | None = None
+    """Its last status check that found nothing new (and so wrote no record), if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +257,12 @@ class FlowStore(Protocol):
     ) -> None:  # fmt: skip
         """Add ``record``, move the flow to ``record.target`` (if accepted) and set its due
         time (None: never), atomically."""
+        ...
+
+    async def checked(
+        self, flow_id: str, *, expected_seq: int, at: float, due_at: float | None
+    ) -> bool:
+        """A check that found nothing new at ``at``: last-checked and due time, one write."""
         ...
 
 

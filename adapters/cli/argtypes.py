@@ -33,6 +33,17 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def share(text: str) -> float:
+    """A share of a whole: more than 0, at most 1 (``0.2``: a fifth)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a share must be more than 0 and at most 1")
+    return value
+
+
 def count(text: str) -> int:
     """A whole number, ``>= 1``."""
     try:

@@ -17,6 +17,8 @@ from firmaio.fsm.ports import StoredFlow
 from firmaio.fsm.trail import (
     ChainLink,
     Checkpoint,
+    Signer,
+    Verifier,
     from_event_dict,
     migration_note,
     older_versions,
@@ -32,9 +34,18 @@ from .wiring import flow_store
 __all__ = ["cmd_audit_show", "cmd_audit_verify", "load_checkpoint", "verify_store"]
 
 
-def load_checkpoint(path: str, key_file: str | None) -> tuple[Checkpoint | None, str | None]:
-    """The checkpoint at ``path`` if its signature holds under the key, else ``(None, why)``."""
-    key = read_key(key_file)
+def load_checkpoint(
+    path: str, key_file: str | None, public_key: str | None = None
+) -> tuple[Checkpoint | None, str | None]:
+    """The checkpoint at ``path`` if its signature holds under the key (the Ed25519
+    ``public_key``'s PEM file, else the HMAC secret), else ``(None, why)``."""
+    key: bytes | Verifier
+    if public_key is not None:
+        from ..evidence.keys import read_public_key  # cryptography: the [evidence] extra
+
+        key = read_public_key(public_key)
+    else:
+        key = read_key(key_file)
     try:
         text = Path(path).read_text()
     except OSError as error:
@@ -45,6 +56,15 @@ def load_checkpoint(path: str, key_file: str | None) -> tuple[Checkpoint | None,
         return read_checkpoint(text, key)
     except InvalidInput as error:
         raise InvalidInput(f"{path!r}: {error}") from None
+
+
+def _signer(args: argparse.Namespace) -> bytes | Signer:
+    """What signs the checkpoint: the Ed25519 ``--signing-key``, else the HMAC secret."""
+    if args.signing_key is not None:
+        from ..evidence.keys import read_private_key  # cryptography: the [evidence] extra
+
+        return read_private_key(args.signing_key)
+    return read_key(args.key_file)
 
 
 def _verdict_json(args: argparse.Namespace, verdict: StoreVerdict, code: int) -> dict[str, Any]:
@@ -111,8 +131,8 @@ def cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
     async def verify() -> StoreVerdict:
         checkpoint, problem = (None, None)
         if args.checkpoint is not None:
-            checkpoint, problem = load_checkpoint(args.checkpoint, args.key_file)
-        key = read_key(args.key_file) if args.write_checkpoint else None
+            checkpoint, problem = load_checkpoint(args.checkpoint, args.key_file, args.public_key)
+        key = _signer(args) if args.write_checkpoint else None
         store = flow_store(args.db, read_only=True)
         try:
             verdict = await verify_store(store, checkpoint, problem, keep_heads=key is not None)

@@ -23,8 +23,8 @@ from . import exits
 
 GENERATED = ("table", "mermaid", "triggers", "events")
 """The generated blocks a page may hold, between ``<!-- BEGIN generated:NAME -->`` and
-``<!-- END generated:NAME -->`` (the README holds the diagram, docs/machine.md the tables of rows
-and of triggers, docs/events.md the table of event types)."""
+``<!-- END generated:NAME -->`` (docs/machine.md holds the diagram and the tables of rows and of
+triggers, docs/events.md the table of event types)."""
 
 
 def generated_block(name: str) -> str:

@@ -11,8 +11,18 @@ from firmaio.fsm.machine import DEFAULT_ACTIVATION_TIMEOUT
 from ..client import DEFAULT_BASE_URL
 from ..client.transport import NOTIFICATION_GRACE
 from ..settings import LOCK_WAIT, STORE_OUTAGE_LIMIT
+from ..watch_share import DEFAULT_WATCH_SHARE
 from ..webhooks import default_retries
-from .argtypes import actor, base_url, delays, positive_seconds, request_id, seconds, tenant
+from .argtypes import (
+    actor,
+    base_url,
+    delays,
+    positive_seconds,
+    request_id,
+    seconds,
+    share,
+    tenant,
+)
 
 
 def _seconds(values: tuple[float, ...]) -> str:
@@ -44,6 +54,13 @@ def watch_every_option(parser: argparse.ArgumentParser) -> None:
         type=positive_seconds,
         default=3600.0,
         help="seconds between two status checks of a flow at rest (%(default)g)",
+    )
+    parser.add_argument(
+        "--watch-share",
+        type=share,
+        default=DEFAULT_WATCH_SHARE,
+        help="the share of the API key's rate window the status checks of flows at rest may "
+        "take; they wait while calls to drive flows do (default %(default)g)",
     )
 
 

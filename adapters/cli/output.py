@@ -45,7 +45,12 @@ def format_record(record: AuditRecord) -> str:
     return line.rstrip()
 
 
-HIDDEN_FACTS = ("order.fields", "order.validation_timeout", "order.activation_timeout")
+HIDDEN_FACTS = (
+    "order.fields",
+    "order.more",
+    "order.validation_timeout",
+    "order.activation_timeout",
+)
 """Facts kept in the record but too long or too dull for a line of the trail."""
 
 

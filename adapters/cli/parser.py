@@ -18,10 +18,13 @@ from .argtypes import (
     tenant,
 )
 from .audit import cmd_audit_show, cmd_audit_verify
+from .batch import add_batch_command
 from .check import cmd_check
+from .console import add_console_command
 from .demo import cmd_demo, cmd_sandbox
 from .diagram import cmd_diagram
 from .events import add_events_command
+from .evidence import add_evidence_command
 from .flows import cmd_cancel, cmd_notify, cmd_run, cmd_watch
 from .options import (
     activation_timeout_option,
@@ -48,6 +51,9 @@ def _checkpoint_options(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="the checkpoint's secret key, held outside the database (default: "
         "$FIRMAIO_CHECKPOINT_KEY)",
+    )
+    parser.add_argument(
+        "--public-key", metavar="PEM", help="check an Ed25519 checkpoint with this public key"
     )
 
 
@@ -93,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     notify.set_defaults(func=cmd_notify)
 
     add_issuer_commands(sub)
+    add_batch_command(sub)
 
     watch = sub.add_parser("watch", help="check a request until it is closed")
     request_options(watch)
@@ -227,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="sign the heads of every chain with the key and write the checkpoint to FILE "
         "(only when every chain is intact)",
     )
+    verify.add_argument(
+        "--signing-key", metavar="PEM", help="sign it with this Ed25519 private key (not HMAC)"
+    )
     verify.set_defaults(func=cmd_audit_verify)
     show = audit_sub.add_parser("show", help="print one flow's trail")
     show.add_argument("request_id", type=request_id)
@@ -236,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(func=cmd_audit_show)
 
     add_events_command(sub)
+    add_console_command(sub)
+    add_evidence_command(sub)
 
     report = sub.add_parser(
         "report", help="a self-contained HTML report of stored flows for compliance review"
@@ -251,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
         "a folder (any path not ending in .html): a summary and a page per flow, any size",
     )
     _checkpoint_options(report)
+    report.add_argument("--lang", choices=("it", "en"), default="it", help="the report's language")
     report.set_defaults(func=cmd_report)
 
     diagram = sub.add_parser("diagram", help="render the transition table")

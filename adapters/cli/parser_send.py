@@ -6,9 +6,9 @@ from typing import Any
 
 from firmaio.fsm.machine import DEFAULT_VALIDATION_TIMEOUT
 
-from .argtypes import positive_seconds, request_id
+from .argtypes import count, positive_seconds, request_id
 from .options import request_options
-from .send import cmd_delivered, cmd_fetch, cmd_send, field_spec
+from .send import cmd_delivered, cmd_fetch, cmd_send
 
 FLOW_ID_HELP = (
     "the flow's id: with --db, the stored flow's (a flow from `send` has its own, printed as "
@@ -39,7 +39,29 @@ def _send(sub: Any) -> None:
     send = sub.add_parser(
         "send", help="a PDF and a citizen: create the request, upload, notify (or fall back)"
     )
-    send.add_argument("pdf", help="the PDF to have signed")
+    send.add_argument(
+        "pdf", nargs="*", help="the PDF (or PDFs: one request, signed in one go) to have signed"
+    )
+    send.add_argument(
+        "--manifest",
+        metavar="FILE",
+        help="send to every citizen of a CSV or JSON Lines list (docs/issuer.md); no PDF then",
+    )
+    send.add_argument(
+        "--dry-run", action="store_true", help="with --manifest: check every row, send nothing"
+    )
+    send.add_argument(
+        "--batch",
+        metavar="ID",
+        help="with --manifest: the batch's id (default: made from the manifest's bytes); the "
+        "same id continues a batch from a corrected manifest",
+    )
+    send.add_argument(
+        "--concurrency",
+        type=count,
+        default=20,
+        help="with --manifest: flows driven at a time, under the key's rate window (%(default)d)",
+    )
     send.add_argument(
         "--fiscal-code-file",
         metavar="FILE",
@@ -55,17 +77,19 @@ def _send(sub: Any) -> None:
     send.add_argument(
         "--field",
         action="append",
-        type=field_spec,
-        metavar="NAME[:CLAUSE[:TYPE]]",
-        help="a signature field of the PDF (repeatable); TYPE REQUIRED (default), UNFAIR, OPTIONAL",
+        metavar="[PDF:]NAME[:CLAUSE[:TYPE]]",
+        help="a signature field of the PDF (repeatable; with several PDFs, PDF: names which); "
+        "TYPE REQUIRED (default), UNFAIR, OPTIONAL",
     )
     send.add_argument(
-        "--fields", metavar="FILE", help="signature fields as JSON, or TOML with fields = [...]"
+        "--fields",
+        metavar="FILE",
+        help="signature fields as JSON, or TOML with fields = [...]; keyed by PDF for several",
     )
     send.add_argument(
         "--title",
-        help="the document's title (3-60 characters, no fiscal code; default: the file's name, "
-        "any fiscal code taken out)",
+        help="the (first) document's title (3-60 characters, no fiscal code; default: the "
+        "file's name, any fiscal code taken out)",
     )
     send.add_argument("--dossier", type=request_id, help="an existing dossier's id")
     send.add_argument(

@@ -60,7 +60,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     label = store_name(args.db)
     checkpoint, problem = (None, None)
     if args.checkpoint is not None:
-        checkpoint, problem = load_checkpoint(args.checkpoint, args.key_file)
+        checkpoint, problem = load_checkpoint(args.checkpoint, args.key_file, args.public_key)
     target = Path(args.out)
     folder = is_folder(args.out)
     if folder and args.request_ids:
@@ -79,7 +79,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
             if folder:
                 verdict = await write_folder(
                     store, target, label=label, checkpoint=checkpoint,
-                    checkpoint_problem=problem, checkpoint_path=args.checkpoint,
+                    checkpoint_problem=problem, checkpoint_path=args.checkpoint, lang=args.lang,
                 )  # fmt: skip
                 return None, verdict.tampered, verdict.flows
             html, verdict = await build_report(
@@ -89,6 +89,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
                 checkpoint=checkpoint,
                 checkpoint_problem=problem,
                 checkpoint_path=args.checkpoint,
+                lang=args.lang,
             )
         finally:
             await store.close()

@@ -25,26 +25,16 @@ from firmaio.fsm.driving import Driver, Flow
 from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine import State, Trigger, check_fields, default_title
 
-from ..client import order_from_pdf
+from ..client import document_from_pdf, order_from_pdf
+from ..document_fields import fields_by_document
 from . import exits
 from .fiscal import fiscal_code_of
 from .flows import run_on_flow
 
 
-def field_spec(value: str) -> dict[str, Any]:
-    """``--field NAME[:CLAUSE TITLE[:TYPE]]``: an existing signature field of the PDF."""
-    name, _, rest = value.partition(":")
-    title, _, kind = rest.partition(":")
-    if not name:
-        raise InvalidInput(f"--field {value!r}: name the PDF's signature field")
-    return {
-        "attrs": {"unique_name": name},
-        "clause": {"title": title or "Firma del documento", "type": (kind or "REQUIRED").upper()},
-    }
-
-
-def _fields_file(path: str) -> list[Any]:
-    """The signature fields of a JSON or TOML file (a list, or ``fields = [...]`` in TOML)."""
+def _fields_file(path: str) -> Any:
+    """The signature fields of a JSON or TOML file: a list (``fields = [...]`` in TOML), or an
+    object keyed by document (``[fields]`` in TOML: ``"a.pdf" = [...]``)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
@@ -57,24 +47,27 @@ def _fields_file(path: str) -> list[Any]:
         raise InvalidInput(
             f"--fields {path}: not valid {'TOML' if path.endswith('.toml') else 'JSON'} ({error})"
         ) from None
-    if not isinstance(loaded, list):
-        raise InvalidInput(f"--fields {path}: expected a list of signature fields")
+    if not isinstance(loaded, list | dict):
+        raise InvalidInput(
+            f"--fields {path}: expected a list of signature fields, or lists keyed by document"
+        )
     return loaded
 
 
 def _order_values(args: argparse.Namespace) -> dict[str, Any]:
-    fields = list(args.field or [])
-    if args.fields:
-        fields += _fields_file(args.fields)
-    if not fields:
-        raise InvalidInput("name the PDF's signature fields: --field NAME or --fields FILE")
+    pdfs: list[str] = list(args.pdf)
+    loaded = _fields_file(args.fields) if args.fields else None
+    fields = fields_by_document(pdfs, list(args.field or []), loaded, f"--fields {args.fields}")
     values: dict[str, Any] = {
-        "fields": check_fields(fields),
-        "document_title": args.title or default_title(Path(args.pdf).stem),
+        "fields": check_fields(fields[pdfs[0]]),
+        "document_title": args.title or default_title(Path(pdfs[0]).stem),
         "expires_at": args.expires_at,
         "support_email": args.support_email,
         "validation_timeout": args.validation_timeout,
         "activation_timeout": args.activation_timeout,
+        "more_documents": tuple(
+            document_from_pdf(pdf, fields[pdf], default_title(Path(pdf).stem)) for pdf in pdfs[1:]
+        ),
     }
     if args.dossier:
         values["dossier_id"] = args.dossier
@@ -85,7 +78,14 @@ def _order_values(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_send(args: argparse.Namespace, out: TextIO) -> int:
     """A PDF and a citizen to NOTIFIED or FALLBACK_SUGGESTED, through the issuer's set-up."""
-    order = order_from_pdf(args.pdf, **_order_values(args)).with_fiscal_code(fiscal_code_of(args))
+    if args.manifest is not None:
+        from .manifest_send import cmd_send_manifest
+
+        return cmd_send_manifest(args, out)
+    if not args.pdf:
+        raise InvalidInput("name the PDF (or PDFs) to have signed, or --manifest FILE")
+    order = order_from_pdf(args.pdf[0], **_order_values(args))
+    order = order.with_fiscal_code(fiscal_code_of(args))
     if args.request_id is None:
         args.request_id = str(ULID())
 

@@ -31,6 +31,7 @@ from ..settings import Settings, operator
 from ..shared_window import SharedWindow
 from ..store import AsyncStore, open_async_store
 from ..tenants import DEFAULT_TENANT, key_id
+from ..watch_share import watch_calls, watch_key
 from ..webhooks import WebhookTarget
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -65,7 +66,9 @@ def factory_of(args: argparse.Namespace, store: Store | None = None) -> Factory:
     return Factory(settings_of(args), SystemClock(), store, on_boundary=wiring_of(args).on_boundary)
 
 
-_AS_GIVEN = ("base_url", "concurrency", "watch_every", "tick", "retry_after", "worker")
+_AS_GIVEN = (
+    *("base_url", "concurrency", "watch_every", "watch_share", "tick", "retry_after", "worker"),
+)
 _SECONDS_AS_GIVEN = ("lock_wait", "store_outage_limit")
 """Settings taken as they are from the option of the same name, where the command has it."""
 
@@ -175,7 +178,9 @@ def issuer_client(args: argparse.Namespace, key: str | None = None) -> IssuerCli
     ``postgresql://`` store (``--db``), its calls count in the key's window shared by every
     process of the deployment (:mod:`~firmaio.adapters.shared_window`)."""
     key = _key(key)
-    return factory_of(args).client(key, rate_limit=_shared_window(args, key))
+    return factory_of(args).client(
+        key, rate_limit=_shared_window(args, key), watch_window=_watch_window(args, key)
+    )
 
 
 BASE_URL_NAMED = "the base URL (--base-url or FIRMAIO_BASE_URL)"
@@ -192,6 +197,7 @@ async def checked_client(
     return await factory_of(args).checked_client(
         key,
         rate_limit=_shared_window(args, key),
+        watch_window=_watch_window(args, key),
         base_url_named=BASE_URL_NAMED,
         key_named=key_named,
         tenant=settings_of(args).tenant,
@@ -214,6 +220,16 @@ def _shared_window(args: argparse.Namespace, key: str) -> SharedWindow | None:
         return None
     calls, period = settings.rate_calls, settings.rate_period
     return SharedWindow(db, key_id(key), calls=calls, period=period)
+
+
+def _watch_window(args: argparse.Namespace, key: str) -> SharedWindow | None:
+    """The watch's share of the key's window (:mod:`~firmaio.adapters.watch_share`), shared
+    like the key's window with a ``postgresql://`` store."""
+    settings, db = settings_of(args), getattr(args, "db", None) or ""
+    if not db.startswith(POSTGRES_SCHEMES):
+        return None
+    calls = watch_calls(settings.rate_calls, settings.watch_share)
+    return SharedWindow(db, watch_key(key_id(key)), calls=calls, period=settings.rate_period)
 
 
 def _resend_policy(args: argparse.Namespace) -> ResendPolicy:

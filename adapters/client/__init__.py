@@ -24,7 +24,7 @@ from .models import (
     UploadUrl,
 )
 from .probe import check_settings
-from .setup import IssuerSetup, order_from_pdf, setup_for
+from .setup import IssuerSetup, document_from_pdf, order_from_pdf, setup_for
 from .transport import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_CONNECTIONS, RetryPolicy
 from .urls import TRUSTED_HOSTS_ENV, UrlPolicy
 
@@ -51,6 +51,7 @@ __all__ = [
     "UploadUrl",
     "UrlPolicy",
     "check_settings",
+    "document_from_pdf",
     "order_from_pdf",
     "request_answer",
     "setup_for",

@@ -129,8 +129,10 @@ def cut(text: str, most: int = MOST_SAID) -> str:
 
 
 def request_answer(view: dict[str, Any], http_status: int = 200) -> Answer:
-    """The core's Answer for a ``SignatureRequestDetailView``; unknown statuses are kept as is."""
+    """The core's Answer for a ``SignatureRequestDetailView``; unknown statuses are kept as is.
+    Its ``dossier_id``, where usable, is a fact: a flow registered by id learns its dossier."""
     notification = view.get("notification")
+    dossier = view.get("dossier_id")
     io_message_id = notification.get("io_message_id") if isinstance(notification, dict) else None
     qr_code_url = view.get("qr_code_url")
     return Answer(
@@ -140,6 +142,7 @@ def request_answer(view: dict[str, Any], http_status: int = 200) -> Answer:
         qr_code_url=qr_code_url if isinstance(qr_code_url, str) else None,
         io_message_id=io_message_id if isinstance(io_message_id, str) and io_message_id else None,
         expires_at=epoch(view.get("expires_at")),
+        facts=(("dossier_id", str(dossier)),) if bad_id(dossier, "dossier_id") is None else (),
     )
 
 

@@ -20,7 +20,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from firmaio.fsm.errors import ApiProtocolError, ApiUnavailable, InvalidInput
-from firmaio.fsm.machine import Answer, Kind, Order, answer_of, check_expiry, document_answer
+from firmaio.fsm.machine import (
+    Answer,
+    Kind,
+    Order,
+    OrderDocument,
+    answer_of,
+    check_expiry,
+    check_fields,
+    document_answer,
+)
 from firmaio.fsm.ports import DocumentDraft, DocumentSink, KeptDocument
 
 from ..documents import FolderSink
@@ -68,14 +77,20 @@ class IssuerSetup:
         return answer_of(Kind.SIGNER, 200, signer_id=signer_id)
 
     async def validate_document(self, order: Order) -> Answer:
-        pdf = read_pdf(order)
-        result = await self.client.try_validate_document(pdf, order.fields)
-        if isinstance(result, Refusal):
-            return result.answer()
-        if result.is_valid:
-            return Answer(Kind.DOCUMENT_VALID, http_status=200)
-        said = cut("\n".join(result.violations)) or "the document is not valid"
-        return Answer(Kind.DOCUMENT_INVALID, http_status=200, detail=said)
+        """Each of the order's documents checked in turn (the call reads only): the first the
+        service finds invalid is named, with the service's words."""
+        several = len(order.documents) > 1
+        for index in range(len(order.documents)):
+            document = order.document(index)
+            result = await self.client.try_validate_document(read_pdf(document), document.fields)
+            if isinstance(result, Refusal):
+                return result.answer()
+            if not result.is_valid:
+                said = cut("\n".join(result.violations)) or "the document is not valid"
+                if several:
+                    said = f"{order.describe(index)}: {said}"
+                return Answer(Kind.DOCUMENT_INVALID, http_status=200, detail=said)
+        return Answer(Kind.DOCUMENT_VALID, http_status=200)
 
     async def open_dossier(self, order: Order) -> Answer:
         if order.dossier_id is not None:
@@ -84,7 +99,7 @@ class IssuerSetup:
         else:
             body: dict[str, object] = {
                 "title": order.dossier_title,
-                "documents_metadata": [order.metadata()],
+                "documents_metadata": order.documents_metadata(),
             }
             if order.support_email is not None:
                 body["support_email"] = order.support_email
@@ -101,7 +116,7 @@ class IssuerSetup:
             dossier_id,
             signer_id,
             expires_at=expires_at,
-            documents_metadata=[order.metadata()],
+            documents_metadata=order.documents_metadata(),
         )
         if isinstance(request, Refusal):
             return request.answer()
@@ -263,9 +278,10 @@ def _not_found_or_refused(refusal: Refusal) -> Answer:
 def _created(request: SignatureRequestView, status: int) -> Answer:
     if not request.documents:
         raise ApiProtocolError("createSignatureRequest: a request without documents")
-    return answer_of(
-        Kind.CREATED, status, request_id=request.id, document_id=request.documents[0].id
-    )
+    ids = {"document_id": request.documents[0].id}
+    if len(request.documents) > 1:  # the others, in the order's order: uploaded one by one
+        ids["document_ids"] = ",".join(d.id for d in request.documents)
+    return answer_of(Kind.CREATED, status, request_id=request.id, **ids)
 
 
 def read_pdf(order: Order) -> bytes:
@@ -284,15 +300,33 @@ def read_pdf(order: Order) -> bytes:
     return pdf
 
 
-def order_from_pdf(path: str | Path, **values: object) -> Order:
-    """An :class:`Order` for the PDF at ``path`` (its size and SHA-256 read now), checked."""
-    pdf = Path(path)
+def _pdf_bytes(path: str | Path) -> bytes:
     try:
-        body = pdf.read_bytes()
+        body = Path(path).read_bytes()
     except OSError as error:
         raise InvalidInput(f"cannot read the PDF {path}: {error.strerror}") from None
     if not body.startswith(b"%PDF"):
         raise InvalidInput(f"{path} is not a PDF (it does not start with %PDF)")
+    return body
+
+
+def document_from_pdf(path: str | Path, fields: object, title: str) -> OrderDocument:
+    """One more document of an order: the PDF at ``path`` (its size and SHA-256 read now), its
+    signature fields and title (checked with the order: :meth:`Order.check`)."""
+    body = _pdf_bytes(path)
+    return OrderDocument(
+        pdf=str(Path(path).resolve()),
+        pdf_sha256=hashlib.sha256(body).hexdigest(),
+        pdf_size=len(body),
+        fields=check_fields(fields),
+        title=title,
+    )
+
+
+def order_from_pdf(path: str | Path, **values: object) -> Order:
+    """An :class:`Order` for the PDF at ``path`` (its size and SHA-256 read now), checked."""
+    pdf = Path(path)
+    body = _pdf_bytes(pdf)
     expires_at = values.get("expires_at")
     if isinstance(expires_at, str) and check_expiry(expires_at) <= time.time():
         raise InvalidInput(f"expires_at {expires_at} is not in the future; nothing was sent")

@@ -29,6 +29,8 @@ from ..factory import Factory
 from ..flow_locks import FlowLocks
 from ..shared_window import SharedWindow, WindowConnections
 from ..tenants import DEFAULT_TENANT, Tenants, key_id
+from ..watch import WORKER_CYCLE, DossierWatch, check_at_rest
+from ..watch_share import watch_calls, watch_key
 from ..webhooks import Deliverer, Outbox
 
 BUSY_RETRY = 5.0
@@ -71,6 +73,9 @@ class Runtime:
         """Per tenant and dossier: a flow whose dossier is known reads its status from the
         dossier's listing (one call answers every flow of it that asks at once); those in use
         and a few more are kept (:mod:`~firmaio.adapters.drivers`), not every dossier ever met."""
+        self.watches: dict[tuple[str, str], DossierWatch] = {}
+        """Per tenant and dossier, the watch cycle under way: visits of flows at rest within
+        :data:`~firmaio.adapters.watch.WORKER_CYCLE` seconds of its start share one listing."""
         self._stopping = False
         self.locks = FlowLocks(dsn)
         """While a visit runs, its flow is locked for every other process of the deployment."""
@@ -106,7 +111,15 @@ class Runtime:
                         connections=self.window_connections,
                     )  # fmt: skip
                     self.windows[kid] = await window.open()
-                self.clients[name] = self.factory.client(key, rate_limit=self.windows[kid])
+                    watch = SharedWindow(
+                        self.dsn, watch_key(kid), period=settings.rate_period,
+                        calls=watch_calls(settings.rate_calls, settings.watch_share),
+                        connections=self.window_connections,
+                    )  # fmt: skip
+                    self.windows[watch_key(kid)] = await watch.open()
+                self.clients[name] = self.factory.client(
+                    key, rate_limit=self.windows[kid], watch_window=self.windows[watch_key(kid)]
+                )
                 self._key_ids[name] = kid
         except BaseException:
             await self.close()
@@ -161,6 +174,9 @@ class Runtime:
         await self.window_connections.aclose()
         await self.locks.aclose()
         await self.asks.close()
+        for watch in self.watches.values():
+            await watch.aclose()
+        self.watches.clear()
         if self.deliverer is not None:
             await self.deliverer.aclose()
         self.clients.clear()
@@ -203,7 +219,7 @@ class Runtime:
             if did is None and collects:
                 did = await collect_due(driver, flow, self.settings.collect, now)
             if did is None:
-                did = await self._due(driver, flow, now)
+                did = await self._due(driver, flow, now, tenant)
         except ApiConfigurationError:
             raise  # a wrong key: the job fails, loudly
         except InvalidInput as error:  # a flow from a PDF whose fiscal code only `send` holds
@@ -236,7 +252,7 @@ class Runtime:
         await self.asks.answered(flow.id, asked)
         return did
 
-    async def _due(self, driver: DurableDriver, flow: Flow, now: float) -> str:
+    async def _due(self, driver: DurableDriver, flow: Flow, now: float, tenant: str) -> str:
         due = driver.due(flow)  # the stored due time's computation, with this worker's settings
         if due is None or due > now:  # visited early (another worker's settings): re-filed
             await self.store.refile(flow.id, expected_seq=len(flow.history), due_at=due)
@@ -247,8 +263,25 @@ class Runtime:
         if driver.next_attempt(flow) is not None:
             await driver.advance(flow)
             return "later_attempt"
-        await driver.step(flow, Trigger.CHECK_STATUS)
-        return "checked"
+        return await self._watch(driver, flow, tenant)
+
+    async def _watch(self, driver: DurableDriver, flow: Flow, tenant: str) -> str:
+        """A due status check, through the dossier's listing in the watch cycle under way (one
+        listing read for the flows of the dossier due together); else the request read alone.
+        A check that finds nothing new writes no record (:mod:`~firmaio.adapters.watch`)."""
+        registered = getattr(driver.status_reader, "dossier_id", None)  # its row's dossier
+        dossier_id, now = flow.facts.get("dossier_id") or registered, self.clock.now()
+        watch, request_id = None, flow.request_id or flow.id
+        cycle = min(WORKER_CYCLE, self.settings.watch_every / 2)
+        if dossier_id is not None:
+            watch = self.watches.get((tenant, dossier_id))
+            if watch is None or now - watch.started > cycle or watch.answered(request_id):
+                old, watch = watch, DossierWatch(self.clients[tenant], dossier_id, started=now)
+                self.watches[(tenant, dossier_id)] = watch
+                if old is not None:
+                    await old.aclose()
+        recorded = await check_at_rest(driver, flow, watch)
+        return "checked" if recorded is not None else "checked_quiet"
 
     def _next_visit(self, driver: DurableDriver, flow: Flow) -> float | None:
         """The flow's stored due time, the one computation (a flow stopped at a step boundary

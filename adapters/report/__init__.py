@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from firmaio.fsm.errors import InvalidInput
+from firmaio.fsm.labels import DEFAULT_LANG
 from firmaio.fsm.ports import FlowRow, FlowStore, StoredFlow, TrailReader
 from firmaio.fsm.trail import ChainLink, Checkpoint
 
@@ -47,6 +48,7 @@ async def build_report(
     checkpoint: Checkpoint | None = None,
     checkpoint_problem: str | None = None,
     checkpoint_path: str | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> tuple[str, StoreVerdict]:
     """The report's HTML for flows ``ids`` (every flow when empty), and the store's verdict.
 
@@ -72,10 +74,11 @@ async def build_report(
         if stored is not None:
             flows.append((stored, states[flow_id]))
     html = render_html(
-        sections(flows, verdict),
+        sections(flows, verdict, lang),
         summary(label, rows, [stored for stored, _ in flows]),
         verdict,
         whole_store=not ids,
         checkpoint_path=checkpoint_path,
+        lang=lang,
     )
     return html, verdict

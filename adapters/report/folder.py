@@ -19,9 +19,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from firmaio.fsm.diagrams import overview
+from firmaio.fsm.labels import DEFAULT_LANG
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.trail import Checkpoint, against_checkpoint, verify_chain
 
@@ -84,6 +85,7 @@ async def write_folder(
     checkpoint_problem: str | None = None,
     checkpoint_path: str | None = None,
     page: int = PAGE,
+    lang: str = DEFAULT_LANG,
 ) -> StoreVerdict:
     """Write the whole store's report into ``folder`` (made if missing; the pages of an
     earlier report there are replaced); the store's verdict."""
@@ -92,14 +94,16 @@ async def write_folder(
     verdict = await verify_store(store, checkpoint, checkpoint_problem, page=page)
     (folder / "flows").mkdir(parents=True, exist_ok=True)
     tally = _Tally(Counter(), Counter(), Counter(), [])
-    shared = {"label": label, "verdict": verdict, "checkpoint_path": checkpoint_path}
+    shared: dict[str, Any] = {
+        "label": label, "verdict": verdict, "checkpoint_path": checkpoint_path, "lang": lang,
+    }  # fmt: skip
     lists: list[tuple[int, str, str]] = []
     held: list[Entry] = []  # a list page is written once it is known whether one follows
     after: str | None = None
     view = overview()
     while read := await store.flows_page(after, page):
         if held:
-            _write_list(folder, len(lists), held, more=True, label=label)
+            _write_list(folder, len(lists), held, more=True, label=label, lang=lang)
         after, held = read[-1][0].flow_id, []
         lists.append((len(lists) + 1, read[0][0].flow_id, after))
         for row, stored, links in read:
@@ -107,8 +111,10 @@ async def write_folder(
             moved = None
             if verdict.checkpoint is not None:
                 moved = against_checkpoint(verdict.checkpoint, row.flow_id, links)
-            section = flow_section(view, stored, row.state, verdict, 1, (broken, moved))
-            html = render_page("flow.html.j2", s=section, n=len(lists), **shared)
+            section = flow_section(view, stored, row.state, verdict, 1, (broken, moved), lang)
+            html = render_page(
+                "flow.html.j2", s=section, n=len(lists), notes_href="../index.html", **shared
+            )
             page_name = page_of(row.flow_id)
             (folder / page_name).write_text(html, encoding="utf-8")
             held.append(
@@ -117,7 +123,7 @@ async def write_folder(
             )  # fmt: skip
             _count(tally, row, stored)
     if held:
-        _write_list(folder, len(lists), held, more=False, label=label)
+        _write_list(folder, len(lists), held, more=False, label=label, lang=lang)
     summary = StoreSummary(
         label, by_state(tally.states), dict(tally.refusals.most_common()), tally.attention,
         dict(sorted(tally.tenants.items())), tally.more,
@@ -149,8 +155,10 @@ def _count(tally: _Tally, row: FlowRow, stored: StoredFlow) -> None:
         tally.more += 1
 
 
-def _write_list(folder: Path, n: int, entries: list[Entry], *, more: bool, label: str) -> None:
+def _write_list(
+    folder: Path, n: int, entries: list[Entry], *, more: bool, label: str, lang: str
+) -> None:
     from .html import render_page
 
-    html = render_page("list.html.j2", n=n, more=more, entries=entries, label=label)
+    html = render_page("list.html.j2", lang, n=n, more=more, entries=entries, label=label)
     (folder / f"list-{n}.html").write_text(html, encoding="utf-8")

@@ -15,6 +15,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from firmaio.fsm.diagrams import View, overview, path_on, row_of
+from firmaio.fsm.labels import DEFAULT_LANG
 from firmaio.fsm.machine import BASIS, DEFAULT_STEPS, VERSIONS, State
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.redact import redact_text
@@ -27,6 +28,8 @@ from firmaio.fsm.trail import (
 )
 
 from ..trail import StoreVerdict
+from .documents import documents_of
+from .path_svg import path_svg
 from .svg import highlight, overview_svg
 
 ROME = "Europe/Rome"
@@ -50,6 +53,17 @@ class Basis:
     key: str
     source: str
     text: str
+    kind: str = "notes"
+    """``page`` (a sentence of the page), ``own`` (the administration's own evidence, beside
+    the page's advice) or ``notes`` (a fact of the issuer API): :func:`basis_kind`."""
+
+
+def basis_kind(key: str) -> str:
+    """Where a basis comes from: the page's sentence, the administration's own record of what
+    the page advises (``page.channels``: not an issuer-API fact), or the issuer API's notes."""
+    if BASIS[key].on_page:
+        return "page"
+    return "own" if key.startswith("page.") else "notes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +85,50 @@ class TrailRow:
     reason: str | None
     basis: tuple[Basis, ...]
     actor: str | None
+    decided_at: float = 0.0
+    reason_key: str | None = None
+    """The reason's code name (the row's reason function), for its label."""
+    facts: tuple[tuple[str, str], ...] = ()
+    """What the record states beside its answer that a reviewer reads: the documents' SHA-256,
+    the fallback's channel and note, the signer's id (masked)."""
+
+
+def fact_kind(name: str) -> str | None:
+    """What a fact the trail shows is (``sent_sha256``, ``signed_sha256``, ``channel``,
+    ``note``, ``signer_id``), or ``None`` for one it does not show."""
+    if name.endswith("sha256"):
+        return "signed_sha256" if name.startswith("signed.") else "sent_sha256"
+    return name if name in ("channel", "note", "signer_id") else None
+
+
+def mask_id(value: str) -> str:
+    """An id shown masked: its first 8 characters, the rest hidden (``57eee2a6-…``)."""
+    return value if len(value) <= 8 else f"{value[:8]}…"
+
+
+def shown_facts(record: AuditRecord) -> tuple[tuple[str, str], ...]:
+    """The record's facts the trail shows, as ``(kind, value)`` (:func:`fact_kind`), the
+    signer's id masked."""
+    shown = []
+    for name, value in record.facts or ():
+        kind = fact_kind(name)
+        if kind is not None:
+            shown.append((kind, mask_id(value) if kind == "signer_id" else redact_text(value)))
+    return tuple(shown)
+
+
+def _reason_key(record: AuditRecord) -> str | None:
+    """The code name of the reason the record gives, for its label."""
+    row = row_of(record)
+    if row is not None and row.reason is not None and record.outcome is Outcome.ACCEPTED:
+        return row.reason.__name__
+    return "no_guard_held" if record.outcome is Outcome.REFUSED and record.reason else None
 
 
 def trail_row(record: AuditRecord) -> TrailRow:
     row = row_of(record)
     bases = tuple(
-        Basis(key, PAGE if BASIS[key].on_page else NOTES, BASIS[key].text)
+        Basis(key, PAGE if BASIS[key].on_page else NOTES, BASIS[key].text, basis_kind(key))
         for key in (row.basis if row is not None else ())
     )
     utc, rome = times(record.decided_at)
@@ -86,6 +138,9 @@ def trail_row(record: AuditRecord) -> TrailRow:
         guard=record.guard, http_status=record.http_status, request_status=record.request_status,
         io_message_id=record.io_message_id, detail=_clean(record.detail),
         reason=_clean(record.reason), basis=bases, actor=_clean(record.actor),
+        decided_at=record.decided_at,
+        reason_key=_reason_key(record),
+        facts=shown_facts(record),
     )  # fmt: skip
 
 
@@ -120,6 +175,13 @@ class FlowSection:
     open_intent: str | None
     table_note: str | None = None
     """Which records older tables wrote, if any (read through the table's migrations)."""
+    checkpoint_seq: int | None = None
+    """How many of its records the checkpoint signed, when it matches them."""
+    path: str = ""
+    """Its own path, drawn to be read on paper (:mod:`.path_svg`)."""
+    documents: list[tuple[str, str, str | None]] = field(default_factory=list)
+    """A flow from PDFs: each document's title, the SHA-256 sent, the signed copy's (once
+    fetched; the signed copies in the request's order)."""
 
 
 def checkpoint_verdict(
@@ -157,6 +219,7 @@ def flow_section(
     verdict: StoreVerdict,
     index: int,
     checked: tuple[BrokenChain | None, BrokenChain | None] | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> FlowSection:
     """One flow's section: the overview with its path, its trail, its verdicts (``checked``:
     its chain's and the checkpoint's, as checked with what is shown; else the verdict's)."""
@@ -192,6 +255,11 @@ def flow_section(
         checkpoint_ok=checkpoint_ok,
         open_intent=stored.intent,
         table_note=migration_note(stored.records, VERSIONS.version),
+        documents=documents_of(stored.records),
+        checkpoint_seq=verdict.checkpoint.heads[flow_id][0]
+        if checkpoint_ok and verdict.checkpoint is not None
+        else None,
+        path=path_svg(stored, lang),
     )
 
 
@@ -263,10 +331,12 @@ def _redacted(reasons: list[str]) -> list[str]:
     return [redact_text(reason) for reason in reasons]
 
 
-def sections(flows: list[tuple[StoredFlow, str]], verdict: StoreVerdict) -> list[FlowSection]:
+def sections(
+    flows: list[tuple[StoredFlow, str]], verdict: StoreVerdict, lang: str = DEFAULT_LANG
+) -> list[FlowSection]:
     """Each flow's section, in the order given."""
     view = overview()
     return [
-        flow_section(view, stored, state, verdict, index)
+        flow_section(view, stored, state, verdict, index, lang=lang)
         for index, (stored, state) in enumerate(flows, start=1)
     ]

@@ -23,6 +23,7 @@ from firmaio.fsm.machine import State
 from firmaio.fsm.ports import FlowRow, StoredFlow
 from firmaio.fsm.trail import AuditRecord, ChainLink, StoredEvent
 
+from .batches import BatchRow
 from .paging import PAGE
 from .sql import SqlStore
 
@@ -133,6 +134,11 @@ class AsyncStore:
             self._dispatch(loop)
         return await future
 
+    async def read(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Any other :class:`SqlStore` method (the console's lists and accounts), in a worker
+        thread: ``await store.read(SqlStore.list_flows, flt)``."""
+        return await self._run(method, *args, **kwargs)
+
     # -- FlowStore ----------------------------------------------------------------------------
 
     async def create(
@@ -191,6 +197,13 @@ class AsyncStore:
     ) -> list[FlowRow]:
         return await self._run(
             SqlStore.due, now, tenant=tenant, every_tenant=every_tenant, after=after, limit=limit
+        )
+
+    async def checked(
+        self, flow_id: str, *, expected_seq: int, at: float, due_at: float | None
+    ) -> bool:
+        return await self._run(
+            SqlStore.checked, flow_id, expected_seq=expected_seq, at=at, due_at=due_at
         )
 
     async def refile(self, flow_id: str, *, expected_seq: int, due_at: float | None) -> bool:
@@ -307,6 +320,19 @@ class AsyncStore:
         self, event_ids: Sequence[str] | None = None, *, dead_since: float | None = None
     ) -> int:
         return await self._run(SqlStore.redeliver, event_ids, dead_since=dead_since)
+
+    # -- batches (firmaio send --manifest) ---------------------------------------------------
+
+    async def save_batch(
+        self, batch_id: str, rows: Sequence[tuple[int, str | None, str | None, str | None]]
+    ) -> None:
+        await self._run(SqlStore.save_batch, batch_id, rows)
+
+    async def tie_to_batch(self, flow_id: str, batch_id: str) -> None:
+        await self._run(SqlStore.tie_to_batch, flow_id, batch_id)
+
+    async def batch_rows(self, batch_id: str) -> list[BatchRow]:
+        return await self._run(SqlStore.batch_rows, batch_id)
 
     async def close(self) -> None:
         """Wait for calls under way, then close every connection."""

@@ -72,6 +72,18 @@ class DueRows:
             row = cur.fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
+    def checked(self, flow_id: str, *, expected_seq: int, at: float, due_at: float | None) -> bool:
+        """A status check that found nothing new at ``at``: the flow's last-checked time and
+        due time in one statement, no record; unless a record was written since
+        (``expected_seq``) or an intent is open. Whether it was set."""
+        with self._statement() as cur:
+            cur.execute(
+                "UPDATE flows SET checked_at = ?, due_at = ? WHERE id = ? AND seq = ? "
+                "AND intent IS NULL".replace("?", self.placeholder),
+                (at, due_at, flow_id, expected_seq),
+            )
+            return bool(cur.rowcount == 1)
+
     def refile(self, flow_id: str, *, expected_seq: int, due_at: float | None) -> bool:
         """Set a flow's due time, unless a record was written since (``expected_seq``) or an
         intent is open (that write keeps its own). Whether it was set."""

@@ -3,8 +3,9 @@
 :meth:`SqlStore.append <firmaio.adapters.store.sql.SqlStore.append>` is a transaction of six
 statements (BEGIN, the row locked, the record, its event, the row, COMMIT): each costs the client
 a round trip and tens of microseconds of CPU. A flow is appended to right after it was loaded,
-and the load read its row's head (record count, chain head, tenant, dossier, request id): the
-record's hash, its event and the row's new values follow from it. So on PostgreSQL the load
+and the load read its row's head (record count, chain head, tenant, dossier, request id,
+batch: what the transaction's ``FLOW_HEAD`` reads): the record's hash, its event and the row's
+new values follow from it. So on PostgreSQL the load
 keeps that head (:class:`Heads`), and the append sends one statement (:data:`APPEND`) whose
 ``UPDATE`` changes the row only if its head is still the one read (the row's lock is taken by
 that ``UPDATE``, so a concurrent writer waits and then finds the head moved), and whose
@@ -32,22 +33,24 @@ from firmaio.fsm.machine import TableVersions
 from firmaio.fsm.ports import StoredFlow
 from firmaio.fsm.trail import AuditRecord
 
-from .reading import HEAD, LOAD_MANY, by_flow, stored_flow
+from .reading import HEAD, LOAD, LOAD_MANY, by_flow, stored_flow
 
 KEPT = 4096
 """Heads kept at most: more than the flows in flight (a page of due flows, a worker's visits)."""
 
-Head = tuple[int, str, str | None, str | None, str | None]
-"""A flow row's record count, chain head, tenant, dossier id and request id, as loaded."""
+Head = tuple[int, str, str | None, str | None, str | None, str | None]
+"""A flow row's record count, chain head, tenant, dossier id, request id and batch id, as
+loaded (the columns of :attr:`~.outbox.Outbox.FLOW_HEAD`, in its order)."""
 
 APPEND = (
     "WITH f AS (UPDATE flows SET state = %s, seq = %s, head_hash = %s, updated_at = %s, "
-    "request_id = COALESCE(request_id, %s), due_at = %s, "
+    "request_id = COALESCE(request_id, %s), dossier_id = COALESCE(%s, dossier_id), "
+    "due_at = %s, "
     "intent = CASE WHEN %s THEN NULL ELSE intent END, "
     "intent_at = CASE WHEN %s THEN NULL ELSE intent_at END "
     "WHERE id = %s AND seq = %s AND head_hash = %s AND tenant IS NOT DISTINCT FROM %s "
     "AND dossier_id IS NOT DISTINCT FROM %s AND request_id IS NOT DISTINCT FROM %s "
-    "RETURNING id), "
+    "AND batch_id IS NOT DISTINCT FROM %s RETURNING id), "
     "r AS (INSERT INTO audit_records (flow_id, seq, payload, prev_hash, hash) "
     "SELECT id, %s, %s, %s, %s FROM f), "
     "l AS (SELECT pg_advisory_xact_lock_shared({lock})), "
@@ -71,12 +74,11 @@ class Heads:
     def __len__(self) -> int:
         return len(self._heads)
 
-    def keep(self, flow_id: str, row: Sequence[Any]) -> None:
-        """Keep the head of a load's row (:data:`~.reading.HEAD`'s columns, then tenant and
-        dossier)."""
-        seq, head_hash, request_id, tenant, dossier_id = row
+    def keep(self, flow_id: str, head: Sequence[Any]) -> None:
+        """Keep a flow's head (:data:`Head`'s columns)."""
+        seq, head_hash, tenant, dossier_id, request_id, batch_id = head
         with self._lock:
-            self._heads[flow_id] = (int(seq), head_hash, tenant, dossier_id, request_id)
+            self._heads[flow_id] = (int(seq), head_hash, tenant, dossier_id, request_id, batch_id)
             self._heads.move_to_end(flow_id)
             while len(self._heads) > self.kept:
                 self._heads.popitem(last=False)
@@ -88,8 +90,8 @@ class Heads:
 
 
 class Loads:
-    """A page of flows loaded in one statement, and the heads loads keep (a base of
-    :class:`~.sql.SqlStore`)."""
+    """A flow, or a page of flows, loaded in one statement, and the heads loads keep (a base
+    of :class:`~.sql.SqlStore`)."""
 
     versions: TableVersions
 
@@ -105,6 +107,13 @@ class Loads:
     heads: Heads | None = None
     """Where a dialect that appends in one statement keeps the heads its loads read
     (:mod:`.one_write`; None: it does not)."""
+
+    def load(self, flow_id: str) -> StoredFlow | None:
+        with self._statement() as cur:  # one statement: the row and its trail, one snapshot
+            cur.execute(self._sql(LOAD), (flow_id,))
+            rows = cur.fetchall()
+        self._keep_head(flow_id, rows)
+        return stored_flow(flow_id, rows, self.versions)
 
     def load_many(self, flow_ids: Sequence[str]) -> dict[str, StoredFlow]:
         """The stored flows of ``flow_ids``, by id, in one statement (one snapshot), as
@@ -129,14 +138,21 @@ class Loads:
 
     def _keep_head(self, flow_id: str, rows: Sequence[Any]) -> None:
         if self.heads is not None and rows:
-            self.heads.keep(flow_id, (*rows[0][HEAD], rows[0][4], rows[0][7]))
+            seq, head_hash, request_id, batch_id = rows[0][HEAD]
+            self.heads.keep(flow_id, (seq, head_hash, rows[0][4], rows[0][7], request_id, batch_id))
 
-    def _keep_written(self, record: AuditRecord, digest: str, of: Sequence[Any]) -> None:
-        """Keep the head an append left (``of``: the row's tenant, dossier and request id), for
-        the flow's next step: a head kept wrongly (a write rolled back) is never used, since
-        :data:`APPEND` checks it."""
+    def _keep_written(
+        self, record: AuditRecord, digest: str, of: Sequence[Any], learnt: str | None,
+        dossier: str | None,
+    ) -> None:  # fmt: skip
+        """Keep the head an append left, for the flow's next step (``of``: the row's tenant,
+        dossier, request id and batch before it; ``learnt``, ``dossier``: the request's id and
+        dossier it wrote, if any): a head kept wrongly (a write rolled back, a row changed
+        since) is never used, since :data:`APPEND` checks it."""
         if self.heads is not None:
-            self.heads.keep(record.flow_id, (record.seq, digest, of[2], of[0], of[1]))
+            tenant, dossier_id, request_id, batch_id = of
+            head = (tenant, dossier or dossier_id, request_id or learnt, batch_id)
+            self.heads.keep(record.flow_id, (record.seq, digest, *head))
 
     def _at_once(
         self, record: AuditRecord, expected_seq: int, close_intent: bool, now: float,

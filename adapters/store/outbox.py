@@ -66,7 +66,7 @@ class Outbox:
     event_source: str | None = None
     """The ``source`` of this store's events; by default the store's id as a URN
     (``urn:firmaio:store:<id>``), read once."""
-    FLOW_HEAD = "SELECT seq, head_hash, tenant, dossier_id, request_id FROM flows"
+    FLOW_HEAD = "SELECT seq, head_hash, tenant, dossier_id, request_id, batch_id FROM flows"
     """What an append reads of its flow: its head, and what its event says of it (a flow
     started at READY is its request; one from a PDF learns its request's id)."""
     position_type = "INTEGER PRIMARY KEY AUTOINCREMENT"
@@ -91,33 +91,38 @@ class Outbox:
             self.event_source = store_source(str(cur.fetchone()[0]))
         return self.event_source
 
-    def _emit(self, cur: Any, record: AuditRecord, of: Sequence[Any]) -> str | None:
+    def _emit(
+        self, cur: Any, record: AuditRecord, of: Sequence[Any]
+    ) -> tuple[str | None, str | None]:
         """Insert ``record``'s event in the transaction of ``cur``; ``of`` is the flow's
-        tenant, dossier and request id. The request's id the flow learns, if any."""
-        values, learnt = self._event_values(cur, record, of)
+        tenant, dossier, request id and batch. The request's id and dossier the flow learns, if
+        any."""
+        values, learnt, dossier = self._event_values(cur, record, of)
         cur.execute(self._sql(self._event_insert()), values)
-        return learnt
+        return learnt, dossier
 
     def _event_values(
         self, cur: Any, record: AuditRecord, of: Sequence[Any]
-    ) -> tuple[tuple[Any, ...], str | None]:
+    ) -> tuple[tuple[Any, ...], str | None, str | None]:
         """The values of ``record``'s event row (``of``: as :meth:`_emit`), and the request's
-        id the flow learns, if any."""
-        tenant, dossier_id, request_id = of
+        id and dossier the flow learns, if any."""
+        tenant, dossier_id, request_id, batch_id = of
         taught = record.facts if record.outcome is Outcome.ACCEPTED else None  # as a flow learns
-        learnt = dict(taught).get("request_id") if taught else None
+        facts = dict(taught) if taught else {}
+        learnt, dossier_id = facts.get("request_id"), facts.get("dossier_id") or dossier_id
         event = cloud_event(
             record,
             source=self._source(cur),
             tenant=tenant,
             request_id=request_id or learnt,
             dossier_id=dossier_id,
+            batch_id=batch_id,
         )
         values = (
             *(event["id"], record.flow_id, record.seq, tenant, event["type"]),
             *(record.decided_at, event_body(event)),
         )
-        return values, learnt
+        return values, learnt, facts.get("dossier_id")
 
     def _event_insert(self) -> str:
         """The statement that inserts an event, in this dialect."""

@@ -108,24 +108,25 @@ class PostgresStore(SqlStore):
         self, record: AuditRecord, head: tuple[Any, ...], close_intent: bool, now: float,
         due_at: float | None,
     ) -> bool:  # fmt: skip
-        seq, prev, tenant, dossier_id, request_id = head
+        seq, prev, tenant, dossier_id, request_id, batch_id = head
         payload = canonical(record)
         digest = chain_hash(prev, payload)
         lock = self._feed()
         with self._statement() as cur:
-            event, learnt = self._event_values(cur, record, (tenant, dossier_id, request_id))
+            event, learnt, dossier = self._event_values(cur, record, head[2:])
             cur.execute(
                 APPEND.format(lock=lock),
                 (
-                    *(str(record.target), record.seq, digest, now, learnt, due_at),
+                    *(str(record.target), record.seq, digest, now, learnt, dossier, due_at),
                     *(close_intent, close_intent, record.flow_id, seq, prev),
-                    *(tenant, dossier_id, request_id, record.seq, payload, prev, digest),
+                    *(tenant, dossier_id, request_id, batch_id),
+                    *(record.seq, payload, prev, digest),
                     *event,
                 ),
             )
             written = int(cur.fetchone()[0]) == 1
         if written:
-            self._keep_written(record, digest, (tenant, dossier_id, request_id or learnt))
+            self._keep_written(record, digest, head[2:], learnt, dossier)
         return written
 
     def _has_table(self, cur: _Cursor, name: str) -> bool:

@@ -18,29 +18,30 @@ from firmaio.fsm.trail import from_event_dict, read_fields, read_state
 
 _LOADED = (
     "SELECT f.activation_deadline, f.intent, f.intent_at, r.payload, f.tenant, f.state, "
-    "f.table_version, f.dossier_id, f.seq, f.head_hash, f.request_id, f.id "
-    "FROM flows f LEFT JOIN audit_records r ON r.flow_id = f.id "
+    "f.table_version, f.dossier_id, f.checked_at, f.seq, f.head_hash, f.request_id, "
+    "f.batch_id, f.id FROM flows f LEFT JOIN audit_records r ON r.flow_id = f.id "
 )
 LOAD = f"{_LOADED}WHERE f.id = ? ORDER BY r.seq"
 """One statement: a flow's row and its trail, one snapshot (the rows :func:`stored_flow` reads;
 then the row's head, :data:`HEAD`, and its id)."""
 LOAD_MANY = f"{_LOADED}WHERE 1 = 1{{ids}} ORDER BY f.id, r.seq"
 """Many flows' rows and trails in one statement (``{ids}``: the dialect's scope of ids)."""
-HEAD = slice(8, 11)
+HEAD = slice(9, 13)
 """Where a :data:`LOAD` row holds its flow's head as an append reads it: its record count, the
-head of its chain, its request's id (:meth:`~.sql.SqlStore.append`)."""
+head of its chain, its request's id and its batch (:meth:`~.sql.SqlStore.append`)."""
 
 
 def by_flow(rows: Sequence[Any]) -> dict[str, list[Any]]:
     """:data:`LOAD_MANY`'s rows, by flow id (in the order read)."""
     grouped: dict[str, list[Any]] = {}
     for row in rows:
-        grouped.setdefault(row[11], []).append(row)
+        grouped.setdefault(row[13], []).append(row)
     return grouped
 
 
 def stored_flow(flow_id: str, rows: Sequence[Any], versions: TableVersions) -> StoredFlow | None:
-    """The flow :data:`LOAD` read, or None; raises :class:`UnreadableTrail`."""
+    """The flow :data:`LOAD` read, or None; raises :class:`UnreadableTrail`. (A whole-store
+    page reads the same columns but the last-checked time: none then.)"""
     if not rows:
         return None
     first = rows[0]
@@ -54,6 +55,7 @@ def stored_flow(flow_id: str, rows: Sequence[Any], versions: TableVersions) -> S
     return StoredFlow(
         flow_id, float(first[0]), first[1], records, intent_at, first[4], first[7],
         initial=initial, table_version=started,
+        checked_at=float(first[8]) if len(first) > 8 and first[8] is not None else None,
     )  # fmt: skip
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from firmaio.fsm.errors import SchemaTooNew
 
+from .batches import BATCHES_DESCRIPTION, BATCHES_STATEMENTS
+
 
 @dataclass(frozen=True, slots=True)
 class Migration:
@@ -150,7 +152,52 @@ V6 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, V6)
+V7 = Migration(
+    7,
+    "each flow's last status check that found nothing new (NULL: none yet): such a check writes "
+    "no record, only this time and the flow's due time (its next watch counts from the later of "
+    "its last record and this). A flow's dossier is learnt from the request's own answer, at "
+    "its next read: no data changes here",
+    ("ALTER TABLE flows ADD COLUMN checked_at DOUBLE PRECISION",),
+)
+V8 = Migration(8, BATCHES_DESCRIPTION, BATCHES_STATEMENTS)
+"""Batches (``firmaio send --manifest``): the statements are in :mod:`.batches`."""
+
+V9 = Migration(
+    9,
+    "the console: indexes its lists page by (newest first, filtered by tenant, state, dossier or "
+    "request), and its own tables: local and OpenID Connect accounts, each one's role per tenant "
+    "(a password is kept only as its argon2id hash)",
+    (
+        "CREATE INDEX IF NOT EXISTS flows_listed ON flows (created_at, id)",
+        "CREATE INDEX IF NOT EXISTS flows_listed_by_state ON flows (state, created_at, id)",
+        "CREATE INDEX IF NOT EXISTS flows_listed_by_tenant ON flows (tenant, created_at, id)",
+        "CREATE INDEX IF NOT EXISTS flows_listed_by_tenant_state "
+        "ON flows (tenant, state, created_at, id)",
+        "CREATE INDEX IF NOT EXISTS flows_listed_by_dossier ON flows (dossier_id, created_at, id)",
+        "CREATE INDEX IF NOT EXISTS flows_by_request ON flows (request_id)",
+        """CREATE TABLE IF NOT EXISTS console_users (
+            name TEXT PRIMARY KEY,
+            password_hash TEXT,
+            oidc_issuer TEXT,
+            oidc_subject TEXT,
+            email TEXT,
+            created_at DOUBLE PRECISION NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX IF NOT EXISTS console_users_by_oidc "
+        "ON console_users (oidc_issuer, oidc_subject)",
+        "CREATE INDEX IF NOT EXISTS console_users_by_email ON console_users (email)",
+        """CREATE TABLE IF NOT EXISTS console_roles (
+            name TEXT NOT NULL REFERENCES console_users(name),
+            tenant TEXT NOT NULL,
+            role TEXT NOT NULL,
+            PRIMARY KEY (name, tenant)
+        )""",
+    ),
+)
+
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9)
 """Every migration, in order; the last one's version is this code's."""
 
 

@@ -23,15 +23,18 @@ from typing import Any, Protocol
 from firmaio.fsm.driving.due import first_due
 from firmaio.fsm.errors import InvalidInput, StaleFlow, StoreUnusable
 from firmaio.fsm.machine import DEFAULT_STEPS, VERSIONS, State, TableVersions
-from firmaio.fsm.ports import FlowRow, StoredFlow
+from firmaio.fsm.ports import FlowRow
 from firmaio.fsm.trail import AuditRecord, ChainLink, canonical, chain_hash, genesis
 
+from .accounts import Accounts
+from .batches import Batches
 from .due import DueRows
 from .failures import not_ours
+from .listing import Listing
 from .one_write import Loads
 from .outbox import Outbox
 from .paging import Paging
-from .reading import LOAD, named, stored_flow
+from .reading import named
 from .schema import MIGRATIONS, VERSION_TABLE, Migration, pending, store_naming, stored_version
 
 
@@ -44,7 +47,7 @@ class _Cursor(Protocol):
     def rowcount(self) -> int: ...
 
 
-class SqlStore(Outbox, DueRows, Paging, Loads):
+class SqlStore(Outbox, DueRows, Paging, Batches, Listing, Accounts, Loads):
     """The store's logic over a DB-API connection; subclasses supply the dialect."""
 
     placeholder = "?"
@@ -222,13 +225,6 @@ class SqlStore(Outbox, DueRows, Paging, Loads):
                 [self._new(i, activation_deadline, now, due, tenant, dossier_id) for i in flow_ids],
             )
 
-    def load(self, flow_id: str) -> StoredFlow | None:
-        with self._statement() as cur:  # one statement: the row and its trail, one snapshot
-            cur.execute(self._sql(LOAD), (flow_id,))
-            rows = cur.fetchall()
-        self._keep_head(flow_id, rows)
-        return stored_flow(flow_id, rows, self.versions)
-
     def open_intent(
         self, flow_id: str, intent: str, *, expected_seq: int, now: float, due_at: float | None
     ) -> None:
@@ -266,23 +262,24 @@ class SqlStore(Outbox, DueRows, Paging, Loads):
                 ),
                 (flow_id, record.seq, payload, row[1], digest),
             )
-            learnt = self._emit(cur, record, row[2:5])  # the event, in the same transaction
+            learnt, dossier = self._emit(cur, record, row[2:6])  # the event, in its transaction
             cur.execute(
                 self._sql(
                     "UPDATE flows SET state = ?, seq = ?, head_hash = ?, updated_at = ?, "
-                    "request_id = COALESCE(request_id, ?), due_at = ?, "
+                    "request_id = COALESCE(request_id, ?), dossier_id = COALESCE(?, dossier_id), "
+                    "due_at = ?, "
                     "intent = CASE WHEN ? THEN NULL ELSE intent END, "
                     "intent_at = CASE WHEN ? THEN NULL ELSE intent_at END "
                     "WHERE id = ? AND seq = ?"
                 ),
                 (
-                    *(str(record.target), record.seq, digest, now, learnt, due_at),
+                    *(str(record.target), record.seq, digest, now, learnt, dossier, due_at),
                     *(close_intent, close_intent, flow_id, expected_seq),
                 ),
             )
             if cur.rowcount != 1:
                 raise StaleFlow(flow_id, expected_seq)
-            self._keep_written(record, digest, (*row[2:4], row[4] or learnt))
+            self._keep_written(record, digest, row[2:6], learnt, dossier)
 
     # -- batches ------------------------------------------------------------------------------
 

@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, Generic, Protocol, TypeVar
 
 from ..errors import InvalidDefinition, InvalidInput
 from ..machine.answers import Answer, Kind
+from ..machine.states import State
 from ..machine.steps import ApiCall
 from ..ports import SetupApi, SignatureApi, StatusReader
 from .flow import Flow
 from .inputs import (
     MAX_REFUSED_URLS,
+    current_document,
+    document_index,
     marked_expiry,
     need,
+    next_document,
     order_of,
     refused_urls,
     request_id_of,
@@ -161,9 +165,22 @@ def _get_upload_url(api: SetupApi, flow: Flow, _now: float) -> Awaitable[Answer]
     return api.get_upload_url(request_id, need(flow, "document_id"))
 
 
-def _read_document(api: SetupApi, flow: Flow, _now: float) -> Awaitable[Answer]:
+async def _read_document(api: SetupApi, flow: Flow, _now: float) -> Answer:
+    """The current document's status. While the set-up waits for its validation, a READY
+    document with another after it carries the next one's id and index (the row back to
+    DRAFT_CREATED reads them); a REJECTED one of several is named."""
     request_id = request_id_of(flow)
-    return api.read_document(request_id, need(flow, "document_id"))
+    answer = await api.read_document(request_id, need(flow, "document_id"))
+    if flow.state is not State.DOCUMENT_UPLOADED or answer.kind is not Kind.DOCUMENT:
+        return answer
+    order = order_of(flow)
+    if answer.status == "READY":
+        following = next_document(flow)
+        return replace(answer, facts=answer.facts + following) if following else answer
+    if answer.status == "REJECTED" and len(order.documents) > 1:
+        said = f"{order.describe(document_index(flow))}: {answer.detail or 'no reason given'}"
+        return replace(answer, detail=said)
+    return answer
 
 
 def _mark_ready(api: SetupApi, flow: Flow, _now: float) -> Awaitable[Answer]:
@@ -184,7 +201,7 @@ async def _upload_document(api: SetupApi, flow: Flow, now: float) -> Answer:
             detail="no usable upload URL in hand (never recorded, or about to expire)",
         )
     else:
-        answer = await api.upload_document(url, order_of(flow))
+        answer = await api.upload_document(url, current_document(flow))
     if answer.kind is Kind.UPLOAD_URL_EXPIRED and refused_urls(flow) + 1 >= MAX_REFUSED_URLS:
         return Answer.refused(
             answer.http_status or 403,

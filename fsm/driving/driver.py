@@ -255,16 +255,17 @@ class Driver:
         """Fire the declared steps until the flow rests (the loop of :meth:`advance`)."""
         delays = self.policy.delays()
         next_step = self.engine.steps.next_step
-        seen = {flow.state}
+        seen = {_place(flow)}
         while flow.state in next_step and not self.stop_requested:
             record = await self.step(flow, next_step[flow.state])
             if record.outcome is Outcome.REFUSED:
                 break
-            if record.target is record.source or record.target in seen:
-                # still waiting, or back where it was (a new upload URL after a refused one):
-                # the bounded backoff keeps a cycle from calling the API in a hot loop
+            if record.target is record.source or _place(flow) in seen:
+                # still waiting, or back where it was on the same document (a new upload URL
+                # after a refused one; the next document is progress): the bounded backoff
+                # keeps a cycle from calling the API in a hot loop
                 await self._pause(next(delays))
-            seen.add(record.target)
+            seen.add(_place(flow))
         return flow.state
 
     def next_attempt(self, flow: Flow) -> float | None:
@@ -318,3 +319,8 @@ def _traced(span: StepSpan, record: AuditRecord) -> None:
         structlog.get_logger("firmaio.fsm.driving.driver").error(
             "fsm.tracer_failed", flow_id=record.flow_id, error=type(error).__name__
         )
+
+
+def _place(flow: Flow) -> tuple[State, str | None]:
+    """Where the flow is: its state, and the document of several its set-up is on."""
+    return flow.state, flow.facts.get("document_index")

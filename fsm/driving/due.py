@@ -15,8 +15,9 @@ service's pass, a worker's next visit, the queue's deferral), so they cannot dis
   backoff;
 * at rest after a passing refusal (FALLBACK_SUGGESTED): the later attempt
   :class:`~fsm.driving.resend.ResendPolicy` makes;
-* else at rest: a status check ``watch_every`` seconds after its last record (never with
-  ``watch_every=None``);
+* else at rest: a status check ``watch_every`` seconds after its last record or its last
+  check that found nothing new (``checked_at``: such a check writes no record), whichever is
+  later (never with ``watch_every=None``);
 * a flow from a PDF with no record yet: never: only the ``firmaio send`` that holds its fiscal
   code can go on with it.
 
@@ -78,10 +79,12 @@ def due_at(
     since: float,
     intent: str | None = None,
     intent_at: float | None = None,
+    checked_at: float | None = None,
 ) -> float | None:
     """When the flow in ``state`` with ``history`` (its whole trail) is next due, by the clock;
     ``None``: never. ``since``: when the flow was made (its due time before any record);
-    ``intent``: its open intent (opened at ``intent_at``)."""
+    ``intent``: its open intent (opened at ``intent_at``); ``checked_at``: its last status
+    check that found nothing new (and so wrote no record), if any."""
     if state in TERMINAL:
         return None if policy.collect is None else policy.collect.next_fetch(state, list(history))
     last = history[-1] if history else None
@@ -103,7 +106,8 @@ def due_at(
         if attempt is not None:
             return attempt
     if Trigger.CHECK_STATUS in allowed and policy.watch_every is not None:
-        return at + policy.watch_every
+        checked = at if checked_at is None else max(at, checked_at)
+        return checked + policy.watch_every
     return None
 
 

@@ -22,10 +22,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TypedDict, Unpack
 
-from ..errors import InvalidInput, StaleFlow
+from ..errors import ApiError, InvalidInput, StaleFlow
+from ..machine.answers import Answer
 from ..machine.order import Order
+from ..machine.states import Trigger
+from ..machine.steps import ApiCall
 from ..ports import Clock, FlowStore, SetupApi, SignatureApi, StatusReader, StepTracer, StoredFlow
 from ..redact import redact_text
+from ..trail.record import AuditRecord
 from .collect import CollectPolicy
 from .driver import Driver, PollingPolicy
 from .due import DEFAULT_RETRY_AFTER, DEFAULT_WATCH_EVERY, DuePolicy, due_at
@@ -33,6 +37,7 @@ from .engine import Engine, Flow
 from .hooks import Hooks
 from .journal import Boundary, Journal
 from .resend import ResendPolicy
+from .watch import finds_nothing_new
 
 __all__ = ["Boundary", "DriverOptions", "DurableDriver"]
 
@@ -92,8 +97,61 @@ class DurableDriver(Driver):
         since = flow.entered_at if flow.entered_at is not None else made
         return due_at(
             self.engine, self.due_policy, flow.state, flow.history, since=since,
-            intent=intent, intent_at=intent_at,
+            intent=intent, intent_at=intent_at, checked_at=flow.checked_at,
         )  # fmt: skip
+
+    async def check_with(
+        self,
+        flow: Flow,
+        answer: Answer | None = None,
+        *,
+        read_at: float | None = None,
+        evidence: tuple[tuple[str, str], ...] = (),
+    ) -> AuditRecord | None:
+        """``check_status`` on a flow at rest, a check that finds nothing new writing no record.
+
+        ``answer``: the request's status as the caller read it at ``read_at`` (default: now),
+        from the dossier's listing (one read for many flows), with ``evidence`` (facts naming
+        what was read); ``None``: read now, with the step's own call (one ``GET``; a read with no
+        usable answer is recorded as the step's ERROR and raised, as :meth:`step` does). A check
+        that finds nothing new (:func:`~fsm.driving.watch.finds_nothing_new`) and teaches the
+        flow no fact (a dossier it did not know) writes the flow's last-checked time and due
+        time in one statement, no record (None returned; :class:`StaleFlow` if a record or an
+        intent was written since). Any other answer is the step's, recorded once, with its
+        evidence."""
+        trigger = self.engine.check_allowed(flow, Trigger.CHECK_STATUS)
+        if self.intent(flow) is not None:
+            return await self.step(flow, trigger)  # its recovery comes first: advance() does
+        started = self.clock.now()
+        if answer is None:
+            answer = await self._read(flow, trigger, started)
+        now = self.clock.now()
+        teaches = any(flow.facts.get(name) != value for name, value in answer.facts)
+        if teaches or not finds_nothing_new(self.engine, flow, answer, now):
+            given = replace(answer, facts=(*answer.facts, *evidence)) if evidence else answer
+            return await self.step(flow, trigger, given)
+        read = started if read_at is None else min(read_at, now)
+        before, flow.checked_at = flow.checked_at, read
+        seq = len(flow.history)
+        if not await self.store.checked(flow.id, expected_seq=seq, at=read, due_at=self.due(flow)):
+            flow.checked_at = before
+            raise StaleFlow(flow.id, seq)
+        return None
+
+    async def _read(self, flow: Flow, trigger: str, started: float) -> Answer:
+        """``check_with``'s read: the request alone (``GET``, whatever status reader the driver
+        has: the caller found no listing to serve it); no usable answer: its ERROR recorded."""
+        try:
+            return await self._call(ApiCall.GET_REQUEST, flow)
+        except ApiError as error:
+            expected, now = len(flow.history), self.clock.now()
+            error.record = self.engine.fire(
+                flow, trigger, error, now=now, requested_at=started, actor=self.actor, checked=True
+            )
+            await self.journal.lost(flow, trigger, error.record, expected)
+            if self.hooks:
+                await self.hooks.emit(flow, error.record)
+            raise
 
     async def open(
         self,
@@ -147,6 +205,7 @@ class DurableDriver(Driver):
         flow = self.engine.restore(
             stored.flow_id, stored.activation_deadline, stored.records, initial=stored.initial
         )
+        flow.checked_at = stored.checked_at
         self.journal.loaded(flow.id, stored.intent, stored.intent_at)
         return flow
 
@@ -175,9 +234,16 @@ class DurableDriver(Driver):
                 f"flow {flow_id} exists for another document, other fields or another request: "
                 "choose another --id; nothing was done"
             )
-        # the path given now (its SHA-256 is the stored one): a stored path may be masked
+        # the paths given now (their SHA-256 are the stored ones): a stored path may be masked
         resumed.order = (
-            order if known is None else replace(known, fiscal_code=order.fiscal_code, pdf=order.pdf)
+            order
+            if known is None
+            else replace(
+                known,
+                fiscal_code=order.fiscal_code,
+                pdf=order.pdf,
+                more_documents=order.more_documents,
+            )
         )
         if not resumed.history:
             resumed.entered_at = flow.entered_at
@@ -204,5 +270,5 @@ def _what_is_asked(order: Order) -> dict[str, str]:
 
 
 _RESUMED_AS_STORED = frozenset(
-    {"order.pdf", "order.validation_timeout", "order.activation_timeout"}
+    {"order.pdf", "order.more_pdfs", "order.validation_timeout", "order.activation_timeout"}
 )

@@ -55,6 +55,8 @@ class Flow:
     """What the flow's accepted records taught it (``request_id``, ``dossier_id``...)."""
     entered_at: float | None = None
     """When the flow entered its current state (its deadlines count from there)."""
+    checked_at: float | None = None
+    """Its last status check that found nothing new (no record: the store keeps the time)."""
     upload_url: str | None = field(default=None, repr=False)
     """The upload URL in hand, in memory only: it is a bearer credential, never recorded. A
     flow restored from its records has none, and asks for a new one."""
@@ -104,6 +106,11 @@ class Flow:
         return self.state in TERMINAL
 
 
+_LEARNT_ONCE = frozenset({"dossier_id"})
+"""Facts every read of the request carries, recorded only when the flow learns them (or they
+change): the request's dossier."""
+
+
 def facts_of(flow: Flow, answer: Answer | ApiError | None) -> tuple[tuple[str, str], ...] | None:
     """The record's facts: the answer's (personal data masked), and on a flow's first record
     from a PDF, its order (so the store alone can resume it)."""
@@ -111,7 +118,12 @@ def facts_of(flow: Flow, answer: Answer | ApiError | None) -> tuple[tuple[str, s
     if not flow.history and flow.order is not None and flow.initial is not INITIAL:
         facts.update((name, redact_text(value)) for name, value in flow.order.facts())
     if isinstance(answer, Answer):
-        facts.update((name, redact_text(value)) for name, value in answer.facts)
+        known = flow.facts
+        facts.update(
+            (name, redact_text(value))
+            for name, value in answer.facts
+            if name not in _LEARNT_ONCE or known.get(name) != value
+        )
     return tuple(sorted(facts.items())) if facts else None
 
 

@@ -90,6 +90,33 @@ def order_of(flow: Flow) -> Order:
     return flow.order
 
 
+def document_index(flow: Flow) -> int:
+    """Which of the order's documents the set-up is on (0: the first): ``document_index``, the
+    fact the last validated document's record taught the flow."""
+    return int(flow.facts.get("document_index", "0"))
+
+
+def current_document(flow: Flow) -> Order:
+    """The order as the set-up's calls for its current document read it (that document's PDF,
+    fields and title)."""
+    return order_of(flow).document(document_index(flow))
+
+
+def next_document(flow: Flow) -> tuple[tuple[str, str], ...]:
+    """The facts that move the set-up to the order's next document (its index and the id the
+    service gave it), or none when the current one is the last."""
+    following = document_index(flow) + 1
+    ids = flow.facts.get("document_ids", "").split(",") if "document_ids" in flow.facts else []
+    if following >= len(order_of(flow).documents):
+        return ()
+    if following >= len(ids):
+        raise InvalidInput(
+            f"flow {flow.id}: the request lists {len(ids)} documents, the order has "
+            f"{len(order_of(flow).documents)}"
+        )
+    return (("document_id", ids[following]), ("document_index", str(following)))
+
+
 def usable_url(flow: Flow, now: float) -> str | None:
     """The upload URL in hand, if it is not about to expire."""
     url = flow.upload_url

@@ -20,123 +20,98 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from ..errors import InvalidInput
-
-FISCAL_CODE = re.compile(
-    r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]"
+from .order_checks import (
+    CLAUSE_TYPES,
+    DEFAULT_TITLE,
+    FISCAL_CODE,
+    check_fields,
+    check_fiscal_code,
+    default_title,
+    holds_fiscal_code,
+    no_fiscal_code,
+    units,
 )
-"""The pattern of a personal fiscal code, as the service checks it (API-NOTES §1.3.1)."""
 
-CLAUSE_TYPES = ("REQUIRED", "UNFAIR", "OPTIONAL")
+__all__ = [
+    "CLAUSE_TYPES",
+    "DEFAULT_ACTIVATION_TIMEOUT",
+    "DEFAULT_TITLE",
+    "DEFAULT_VALIDATION_TIMEOUT",
+    "FISCAL_CODE",
+    "MAX_DOCUMENTS",
+    "Order",
+    "OrderDocument",
+    "check_expiry",
+    "check_fields",
+    "check_fiscal_code",
+    "default_title",
+    "holds_fiscal_code",
+    "units",
+]
+
 DEFAULT_VALIDATION_TIMEOUT = 300.0
 """Seconds the service may take to validate an uploaded document before the flow fails."""
 DEFAULT_ACTIVATION_TIMEOUT = 120.0
 """Seconds a request may stay READY before its flow fails (the page says "alcuni secondi")."""
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_ANY_FISCAL_CODE = re.compile(
-    r"[\s_.-]*[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[ABCDEHLMPRSTabcdehlmprst]"
-    r"[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{3}[A-Za-z][\s_.-]*"
-)
-"""A fiscal code's shape in any case, wherever it stands in a text (inside a word too), with
-the separators around it."""
-DEFAULT_TITLE = "Documento"
-"""The document title when a file's name leaves fewer than 3 characters."""
 
 
-def units(text: str) -> int:
-    """``text``'s length as the service counts it (UTF-16 code units, JavaScript's length)."""
-    return len(text.encode("utf-16-le")) // 2
+MAX_DOCUMENTS = 10
+"""Documents one request may carry: a contract and its annexes, a form and its notice."""
 
 
-def holds_fiscal_code(text: str) -> bool:
-    """Whether ``text`` holds something of a fiscal code's shape, in any case, anywhere."""
-    return _ANY_FISCAL_CODE.search(text) is not None
+@dataclass(frozen=True, slots=True)
+class OrderDocument:
+    """One more document of an order (its first is the order's own :attr:`Order.pdf`): the
+    same checks as the first, uploaded and validated on its own steps."""
+
+    pdf: str
+    pdf_sha256: str
+    pdf_size: int
+    fields: tuple[dict[str, Any], ...]
+    title: str
+
+    def check(self, number: int) -> None:
+        """Raise :class:`InvalidInput` naming document ``number`` and its first bad field."""
+        where = f"document {number}"
+        if not self.pdf:
+            raise InvalidInput(f"{where} names no PDF")
+        if not _SHA256.fullmatch(self.pdf_sha256) or self.pdf_size <= 0:
+            raise InvalidInput(f"{where}'s PDF needs its SHA-256 (hex) and a positive size")
+        try:
+            check_fields(self.fields)
+        except InvalidInput as error:
+            raise InvalidInput(f"{where}: {error}") from None
+        if not 3 <= units(self.title) <= 60:
+            raise InvalidInput(f"{where}'s title must have 3 to 60 characters")
+        no_fiscal_code(self.title, f"{where}'s title")
+        for index, item in enumerate(self.fields):
+            name, title = item["attrs"].get("unique_name"), item["clause"]["title"]
+            no_fiscal_code(name, f"{where}'s signature field {index}'s name")
+            no_fiscal_code(title, f"{where}'s signature field {index}'s clause title")
+
+    def metadata(self) -> dict[str, Any]:
+        """The document's ``DocumentMetadata``."""
+        return {"title": self.title, "signature_fields": [dict(f) for f in self.fields]}
+
+    def asked(self) -> dict[str, Any]:
+        """What the document asks, as recorded: everything but where the PDF lies."""
+        return {
+            "sha256": self.pdf_sha256,
+            "size": self.pdf_size,
+            "fields": list(self.fields),
+            "title": self.title,
+        }
 
 
-def default_title(name: str) -> str:
-    """A document title made from a file's name (its stem, ``domanda-VRDGPP75C12F205X``): any
-    fiscal code taken out with the separators around it, spaces collapsed, cut to 60 characters;
-    :data:`DEFAULT_TITLE` (followed by what is left) when fewer than 3 remain. It never holds a
-    fiscal code, and always has the 3 to 60 characters the service takes."""
-    left = " ".join(_ANY_FISCAL_CODE.sub(" ", name).split()).strip(" -_.")
-    title = left if units(left) >= 3 else f"{DEFAULT_TITLE} {left}".strip()
-    while units(title) > 60:
-        title = title[:-1]
-    return title.rstrip() if units(title.rstrip()) >= 3 else title
-
-
-def _no_fiscal_code(value: str | None, what: str) -> None:
-    """Refuse ``value`` if it holds a fiscal code, naming ``what`` (never the value)."""
-    if value is not None and holds_fiscal_code(value):
-        raise InvalidInput(
-            f"the {what} holds a fiscal code: the service keeps it and shows it in the IO app, "
-            "and the fiscal code goes to POST /signers only; write it without"
-        )
-
-
-def check_fiscal_code(value: object) -> str:
-    """Return ``value`` if it is a fiscal code's shape, else raise naming what is wrong (never
-    the value itself: it is personal data)."""
-    if not isinstance(value, str):
-        raise InvalidInput(f"the fiscal code must be a string, got {type(value).__name__}")
-    if not FISCAL_CODE.fullmatch(value):
-        raise InvalidInput(
-            f"the fiscal code is not a personal fiscal code ({len(value)} characters; 16 "
-            "upper-case letters and digits in the pattern AAAAAA00A00A000A were expected)"
-        )
-    return value
-
-
-def check_fields(fields: object) -> tuple[dict[str, Any], ...]:
-    """The signature fields of a document, checked as the service checks them (API-NOTES
-    §1.3.2): each names an existing field (``attrs.unique_name``) or one to create
-    (``attrs.coordinates``, ``attrs.page``, ``attrs.size``), with a clause whose title has 5 to
-    79 characters; at least one clause must not be OPTIONAL."""
-    if not isinstance(fields, Sequence) or isinstance(fields, str | bytes) or not fields:
-        raise InvalidInput("the signature fields must be a non-empty list")
-    checked = tuple(_check_field(item, index) for index, item in enumerate(fields))
-    if all(item["clause"]["type"] == "OPTIONAL" for item in checked):
-        raise InvalidInput("the signature fields need at least one clause that is not OPTIONAL")
-    return checked
-
-
-def _check_field(item: object, index: int) -> dict[str, Any]:
-    where = f"signature field {index}"
-    if not isinstance(item, Mapping):
-        raise InvalidInput(f"{where} must be an object with attrs and clause")
-    clause, attrs = item.get("clause"), item.get("attrs")
-    if not isinstance(clause, Mapping) or clause.get("type") not in CLAUSE_TYPES:
-        raise InvalidInput(f"{where}: clause.type must be one of {', '.join(CLAUSE_TYPES)}")
-    title = clause.get("title")
-    if not isinstance(title, str) or not 5 <= len(title) <= 79:
-        raise InvalidInput(f"{where}: clause.title must have 5 to 79 characters")
-    if not isinstance(attrs, Mapping):
-        raise InvalidInput(f"{where}: attrs must be an object")
-    if "unique_name" in attrs:
-        name = attrs["unique_name"]
-        if not isinstance(name, str) or not name:
-            raise InvalidInput(f"{where}: attrs.unique_name must be a non-empty string")
-        return {"attrs": {"unique_name": name}, "clause": dict(clause)}
-    return {"attrs": _placed(attrs, where), "clause": dict(clause)}
-
-
-def _placed(attrs: Mapping[str, Any], where: str) -> dict[str, Any]:
-    coordinates, size, page = attrs.get("coordinates"), attrs.get("size"), attrs.get("page")
-    if not isinstance(page, int) or isinstance(page, bool) or page < 0:
-        raise InvalidInput(f"{where}: attrs needs unique_name, or page (0 or more)")
-    numbers = {"coordinates.x": None, "coordinates.y": None, "size.w": None, "size.h": None}
-    for key in numbers:
-        group, name = key.split(".")
-        box = coordinates if group == "coordinates" else size
-        value = box.get(name) if isinstance(box, Mapping) else None
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise InvalidInput(f"{where}: attrs.{key} must be a number, 0 or more")
-    return {"coordinates": dict(coordinates), "page": page, "size": dict(size)}  # type: ignore[arg-type]
+def _compact(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +137,40 @@ class Order:
     """Seconds the request may stay READY once marked, before the flow fails."""
     fiscal_code: str | None = field(default=None, repr=False, compare=False)
     """The citizen's fiscal code, in memory only, until the signer is found."""
+    more_documents: tuple[OrderDocument, ...] = ()
+    """The request's other documents, after the first (:attr:`pdf`): each uploaded and
+    validated on its own steps, in this order."""
+
+    @property
+    def documents(self) -> tuple[OrderDocument, ...]:
+        """Every document of the request, the first (:attr:`pdf`) first."""
+        first = OrderDocument(
+            self.pdf, self.pdf_sha256, self.pdf_size, self.fields, self.document_title
+        )
+        return (first, *self.more_documents)
+
+    def document(self, index: int) -> Order:
+        """This order as if document ``index`` (0: the first) were its only one: what the
+        set-up's calls for that document read (its PDF, its fields, its title)."""
+        if index == 0 and not self.more_documents:
+            return self
+        if not 0 <= index < len(self.documents):
+            raise InvalidInput(f"the order has no document {index + 1}")
+        chosen = self.documents[index]
+        return replace(
+            self,
+            pdf=chosen.pdf,
+            pdf_sha256=chosen.pdf_sha256,
+            pdf_size=chosen.pdf_size,
+            fields=chosen.fields,
+            document_title=chosen.title,
+            more_documents=(),
+        )
+
+    def describe(self, index: int) -> str:
+        """Which document ``index`` is, for a reason or an error: its number and title (never
+        its path, which may hold a fiscal code; the title holds none)."""
+        return f'document {index + 1} of {len(self.documents)} ("{self.documents[index].title}")'
 
     @classmethod
     def checked(cls, **values: Any) -> Order:
@@ -193,16 +202,23 @@ class Order:
             raise InvalidInput("the order's timeouts must be positive")
         if self.fiscal_code is not None:
             check_fiscal_code(self.fiscal_code)
+        self._check_more_documents()
+
+    def _check_more_documents(self) -> None:
+        if len(self.documents) > MAX_DOCUMENTS:
+            raise InvalidInput(f"a request takes at most {MAX_DOCUMENTS} documents")
+        for number, document in enumerate(self.more_documents, start=2):
+            document.check(number)
 
     def _check_sent_values(self) -> None:
         """Refuse a fiscal code in what the order sends beside ``POST /signers``."""
-        _no_fiscal_code(self.document_title, "document title")
-        _no_fiscal_code(self.dossier_title, "dossier title")
-        _no_fiscal_code(self.support_email, "support e-mail")
+        no_fiscal_code(self.document_title, "document title")
+        no_fiscal_code(self.dossier_title, "dossier title")
+        no_fiscal_code(self.support_email, "support e-mail")
         for index, item in enumerate(self.fields):
             name, title = item["attrs"].get("unique_name"), item["clause"]["title"]
-            _no_fiscal_code(name, f"signature field {index}'s name (attrs.unique_name)")
-            _no_fiscal_code(title, f"signature field {index}'s clause title")
+            no_fiscal_code(name, f"signature field {index}'s name (attrs.unique_name)")
+            no_fiscal_code(title, f"signature field {index}'s clause title")
 
     def with_fiscal_code(self, fiscal_code: str) -> Order:
         """This order, with the citizen's fiscal code (checked) held in memory."""
@@ -212,13 +228,17 @@ class Order:
         """The document's ``DocumentMetadata``, as the dossier and the request take it."""
         return {"title": self.document_title, "signature_fields": [dict(f) for f in self.fields]}
 
+    def documents_metadata(self) -> list[dict[str, Any]]:
+        """Every document's ``DocumentMetadata``, in order, as the dossier and request take it."""
+        return [document.metadata() for document in self.documents]
+
     def facts(self) -> tuple[tuple[str, str], ...]:
         """The order as a record's facts (no fiscal code): what :meth:`from_facts` reads."""
         values = {
             "pdf": self.pdf,
             "pdf_sha256": self.pdf_sha256,
             "pdf_size": str(self.pdf_size),
-            "fields": json.dumps(list(self.fields), sort_keys=True, separators=(",", ":")),
+            "fields": _compact(list(self.fields)),
             "document_title": self.document_title,
             "dossier_title": self.dossier_title,
             "existing_dossier_id": self.dossier_id,
@@ -227,6 +247,9 @@ class Order:
             "validation_timeout": repr(self.validation_timeout),
             "activation_timeout": repr(self.activation_timeout),
         }
+        if self.more_documents:
+            values["more"] = _compact([d.asked() for d in self.more_documents])
+            values["more_pdfs"] = _compact([d.pdf for d in self.more_documents])
         return tuple((f"order.{k}", v) for k, v in values.items() if v is not None)
 
     @classmethod
@@ -238,7 +261,19 @@ class Order:
         def get(name: str) -> str | None:
             return facts.get(f"order.{name}")
 
+        more = json.loads(get("more") or "[]")
+        pdfs = json.loads(get("more_pdfs") or "[]")
         return cls(
+            more_documents=tuple(
+                OrderDocument(
+                    pdf=str(pdf),
+                    pdf_sha256=str(item["sha256"]),
+                    pdf_size=int(item["size"]),
+                    fields=tuple(item["fields"]),
+                    title=str(item["title"]),
+                )
+                for item, pdf in zip(more, pdfs, strict=False)
+            ),
             pdf=facts["order.pdf"],
             pdf_sha256=get("pdf_sha256") or "",
             pdf_size=int(get("pdf_size") or 0),

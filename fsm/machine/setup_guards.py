@@ -172,8 +172,26 @@ def validation_deadline_passed(obs: Observation) -> bool:
 
 @witnessed_by(document_answer("READY"))
 def document_was_validated(obs: Observation) -> bool:
-    """The service validated the document: it reads READY."""
-    return _document_is(obs, "READY")
+    """The service validated the document, the request's last: it reads READY."""
+    return _document_is(obs, "READY") and not _has_next(obs)
+
+
+@witnessed_by(
+    Answer(
+        Kind.DOCUMENT,
+        http_status=200,
+        status="READY",
+        facts=(("document_id", EXAMPLE_DOCUMENT_ID), ("document_index", "1")),
+    )
+)
+def another_document_to_upload(obs: Observation) -> bool:
+    """The service validated the document, and the request has another after it: the read
+    carries the next one's id (the driver adds it from the order, as data); upload it next."""
+    return _document_is(obs, "READY") and _has_next(obs)
+
+
+def _has_next(obs: Observation) -> bool:
+    return obs.answer is not None and obs.answer.fact("document_index") is not None
 
 
 @witnessed_by(

@@ -51,6 +51,12 @@ SETUP_BASIS: dict[str, Basis] = {
         "REJECTED with its reasons (API-NOTES §1.3.6). A validation that never ends meets the "
         "flow's own deadline.",
     ),
+    "api.documents": Basis(
+        False,
+        "A request may carry several documents, one per documents_metadata entry; each is "
+        "uploaded to its own URL and validated on its own, and the request is marked READY "
+        "once every one is READY (API-NOTES §1.3.4, §1.3.6).",
+    ),
     "api.mark_ready": Basis(
         False,
         'PUT .../status "READY" is allowed once every document is READY (API-NOTES §1.3.5, '
@@ -191,6 +197,13 @@ SETUP_ROWS: tuple[Row, ...] = (
         _S.DOCUMENT_VALIDATED,
         s.document_was_validated,
         ("api.validation",),
+    ),
+    Row(  # several documents: the loop is this row, the next document's id its data
+        _S.DOCUMENT_UPLOADED,
+        _T.CHECK_VALIDATION,
+        _S.DRAFT_CREATED,
+        s.another_document_to_upload,
+        ("api.validation", "api.documents"),
     ),
     Row(
         _S.DOCUMENT_UPLOADED,

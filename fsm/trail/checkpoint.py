@@ -2,18 +2,22 @@
 
 A hash chain kept in the same database as its head shows that a trail was not edited by hand,
 not that nobody rewrote it and recomputed every hash. A checkpoint closes that gap: it records
-each flow's head (record count and hash) and the digest of all heads, signed with HMAC-SHA256
-under a secret held outside the database. Verifying a store against it checks that each flow
-still has, at the checkpoint's record count, the hash the checkpoint signed: a trail rewritten
-and re-chained by whoever can write the database no longer has it, and without the key they
-cannot sign a checkpoint that says otherwise. Records appended after the checkpoint are covered
-by the chain, which starts from the signed head.
+each flow's head (record count and hash) and the digest of all heads, signed under a key held
+outside the database: HMAC-SHA256 with a shared secret, or Ed25519 (:class:`Signer`, made in
+``firmaio.adapters.evidence.keys`` with the ``cryptography`` library), whose public key lets an
+auditor verify a checkpoint without holding anything that could forge one. Verifying a store
+against it checks that each flow still has, at the checkpoint's record count, the hash the
+checkpoint signed: a trail rewritten and re-chained by whoever can write the database no longer
+has it, and without the key they cannot sign a checkpoint that says otherwise. Records appended
+after the checkpoint are covered by the chain, which starts from the signed head.
 
 A checkpoint names the store it was made of by the id kept in that store (not its path, which
 another store can take): a checkpoint of another store, even one signed with the right key, says
 nothing about this one and is refused.
 
-Pure: the caller reads the key and the files (``firmaio audit verify --write-checkpoint``).
+Pure: the caller reads the key and the files (``firmaio audit verify --write-checkpoint``); the
+public-key algorithm sits behind :class:`Signer` and :class:`Verifier`, so this module needs only
+the standard library.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import hmac
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import InvalidInput
 from .chain import BrokenChain, ChainLink
@@ -54,6 +58,77 @@ class HeadsDigest:
 
     def hexdigest(self) -> str:
         return self._sha.hexdigest()
+
+
+class Signer(Protocol):
+    """What signs a checkpoint: the document's field its signature goes in, and the signing."""
+
+    @property
+    def field(self) -> str:
+        """``hmac_sha256`` or ``ed25519``: the field of the document holding the signature."""
+        ...
+
+    def public_fields(self) -> dict[str, str]:
+        """What the signed body says of the key (a public key's id), or nothing."""
+        ...
+
+    def sign(self, message: bytes) -> str:
+        """The signature of ``message``, as text."""
+        ...
+
+
+class Verifier(Protocol):
+    """What checks a checkpoint's signature: the field it reads, and the check."""
+
+    @property
+    def field(self) -> str: ...
+
+    def check(self, document: Mapping[str, Any], message: bytes, signature: str) -> str | None:
+        """``None`` if ``signature`` of ``message`` holds, else why not (never the key)."""
+        ...
+
+
+class HmacKey:
+    """A shared secret: HMAC-SHA256 signs and checks (whoever can check can also sign)."""
+
+    field = "hmac_sha256"
+
+    def __init__(self, key: bytes) -> None:
+        self._key = check_key(key)
+
+    def public_fields(self) -> dict[str, str]:
+        return {}
+
+    def sign(self, message: bytes) -> str:
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def check(self, document: Mapping[str, Any], message: bytes, signature: str) -> str | None:
+        del document  # a shared secret has no public id to compare
+        if hmac.compare_digest(signature, self.sign(message)):
+            return None
+        return (
+            "its signature does not hold under this key: the checkpoint was altered, or signed "
+            "with another key"
+        )
+
+
+SIGNATURE_FIELDS = (HmacKey.field, "ed25519")
+"""The fields a checkpoint's signature may be in; a document has exactly one."""
+
+
+def _as_signer(key: bytes | Signer) -> Signer:
+    return HmacKey(key) if isinstance(key, bytes) else key
+
+
+def _as_verifier(key: bytes | Verifier) -> Verifier:
+    return HmacKey(key) if isinstance(key, bytes) else key
+
+
+def signed_message(body: Mapping[str, Any]) -> bytes:
+    """What a checkpoint's signature covers: its body without the signature, as sorted compact
+    JSON in UTF-8 (the standalone verifier in docs/evidence.md computes the same bytes)."""
+    unsigned = {k: v for k, v in body.items() if k not in SIGNATURE_FIELDS}
+    return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def check_key(key: bytes) -> bytes:
@@ -91,21 +166,20 @@ class Checkpoint:
             "heads": {fid: [seq, head] for fid, (seq, head) in sorted(self.heads.items())},
         }
 
-    def signed(self, key: bytes) -> str:
-        """The checkpoint as a JSON document, with its HMAC-SHA256 under ``key``."""
-        body = self._body()
-        body["hmac_sha256"] = _mac(body, check_key(key))
+    def signed(self, key: bytes | Signer) -> str:
+        """The checkpoint as a JSON document, signed: HMAC-SHA256 under ``key`` (bytes), or by
+        a :class:`Signer` (Ed25519)."""
+        signer = _as_signer(key)
+        body = {**self._body(), **signer.public_fields()}
+        body[signer.field] = signer.sign(signed_message(body))
         return json.dumps(body, indent=2, sort_keys=True) + "\n"
 
 
-def _mac(body: Mapping[str, Any], key: bytes) -> str:
-    text = json.dumps(dict(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
-
-
-def read_checkpoint(text: str, key: bytes) -> tuple[Checkpoint | None, str | None]:
-    """The checkpoint in ``text`` if its signature holds under ``key``: ``(checkpoint, None)``;
-    else ``(None, why)``. Raises :class:`InvalidInput` if ``text`` is not a checkpoint at all."""
+def read_checkpoint(text: str, key: bytes | Verifier) -> tuple[Checkpoint | None, str | None]:
+    """The checkpoint in ``text`` if its signature holds under ``key`` (an HMAC secret, or a
+    :class:`Verifier`: an Ed25519 public key): ``(checkpoint, None)``; else ``(None, why)``.
+    Raises :class:`InvalidInput` if ``text`` is not a checkpoint at all."""
+    verifier = _as_verifier(key)
     try:
         document = json.loads(text)
         version = document["version"]
@@ -116,8 +190,15 @@ def read_checkpoint(text: str, key: bytes) -> tuple[Checkpoint | None, str | Non
             f"a checkpoint of version {str(version)[:40]!r}; this reads {CHECKPOINT_VERSION} "
             "only (a v1 checkpoint names no store: sign a new one)"
         )
+    present = [name for name in SIGNATURE_FIELDS if name in document]
+    if present and verifier.field not in present:
+        option = "--public-key" if present[0] == "ed25519" else "--key-file"
+        return None, (
+            f"it is signed with {present[0]}, and the key given checks {verifier.field}: give "
+            f"the key it was signed with ({option})"
+        )
     try:
-        mac = document.pop("hmac_sha256")
+        signature = str(document[verifier.field])
         heads = {str(f): (int(s), str(h)) for f, (s, h) in document["heads"].items()}
         checkpoint = Checkpoint(
             str(document["store"]),
@@ -127,11 +208,9 @@ def read_checkpoint(text: str, key: bytes) -> tuple[Checkpoint | None, str | Non
         )
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise InvalidInput(f"not a firmaio-fsm checkpoint ({type(error).__name__})") from None
-    if not hmac.compare_digest(str(mac), _mac(document, check_key(key))):
-        return None, (
-            "its signature does not hold under this key: the checkpoint was altered, or signed "
-            "with another key"
-        )
+    problem = verifier.check(document, signed_message(document), signature)
+    if problem is not None:
+        return None, problem
     if document.get("digest") != checkpoint.digest:  # pragma: no cover - only with the key
         return None, "its digest does not match its heads"
     return checkpoint, None

@@ -120,10 +120,12 @@ def cloud_event(
     tenant: str | None = None,
     request_id: str | None = None,
     dossier_id: str | None = None,
+    batch_id: str | None = None,
 ) -> dict[str, Any]:
-    """``record``'s event, as a CloudEvents 1.0 JSON object."""
+    """``record``'s event, as a CloudEvents 1.0 JSON object; ``data.batch_id`` only for a flow
+    of a batch (``firmaio send --manifest``)."""
     facts = dict(record.facts or ())
-    return {
+    event: dict[str, Any] = {
         "specversion": SPECVERSION,
         "id": event_id(record.flow_id, record.seq),
         "source": source,
@@ -146,6 +148,9 @@ def cloud_event(
             "evidence": evidence(record),
         },
     }
+    if batch_id is not None:
+        event["data"]["batch_id"] = batch_id
+    return event
 
 
 def event_body(event: Mapping[str, Any]) -> str:

@@ -4,9 +4,12 @@ tests move, and the hostile tests' stand-in of the service that answers as an at
 
 from __future__ import annotations
 
+import io
 import os
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -17,12 +20,39 @@ from firmaio.adapters.sandbox import Sandbox
 from firmaio.fsm.testing import ManualClock
 from tests.hostile import Hostile
 from tests.http.blob_helpers import Box, box_over, served
+from tests.oidc_helpers import oidc_provider, oidc_provider_of_session  # noqa: F401 (fixtures)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright
 
 T = TypeVar("T")
 CHROMIUM = os.environ.get("FIRMAIO_CHROMIUM", "/usr/bin/chromium")
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """``make demo``'s flows, stored once for the session's report and evidence tests (which
+    only read the store)."""
+
+    db: str
+    ids: list[str]
+    output: str
+    work: Path
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    from firmaio.adapters.cli import main
+
+    work = tmp_path_factory.mktemp("demo")
+    db = str(work / "demo.sqlite")
+    out = io.StringIO()
+    argv = ["demo", "--db", db, "--activation-delay", "0.2", "--qr-dir", str(work)]
+    code, shown = main(argv, out=out), out.getvalue()
+    assert code == 0, shown
+    ids = re.findall(r"== .*: flow (\w+), signature request", shown)
+    assert len(ids) == 3
+    return DemoRun(db, ids, shown, work)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from firmaio.fsm.machine.table import BASIS
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-    from tests.http.conftest import Chromium
+    from tests.http.conftest import Chromium, DemoRun
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "a-demo-secret-held-outside-the-database-0123456789"
@@ -42,20 +42,21 @@ class Made:
     checkpoint: str
 
 
+EN = ("--lang", "en")
+"""The report in English: these tests read its English words."""
+
+
 def _run(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     return main(list(argv), out=out), out.getvalue()
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
-    """`make report`'s steps: the demo into a store, a checkpoint, the report."""
+def made(tmp_path_factory: pytest.TempPathFactory, demo_run: DemoRun) -> Made:
+    """`make report`'s steps: the demo into a store (once a session), a checkpoint, the
+    report."""
     work = tmp_path_factory.mktemp("report")
-    db = str(work / "demo.sqlite")
-    code, shown = _run("demo", "--db", db, "--activation-delay", "0.2", "--qr-dir", str(work))
-    assert code == 0, shown
-    ids = re.findall(r"== .*: flow (\w+), signature request", shown)
-    assert len(ids) == 3
+    db, ids, shown = demo_run.db, demo_run.ids, demo_run.output
     key = work / "checkpoint.key"
     key.write_text(SECRET)
     key.chmod(0o600)
@@ -64,7 +65,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
                     "--write-checkpoint", checkpoint)  # fmt: skip
     assert verified[0] == 0, verified[1]
     report = work / "out" / "report.html"
-    code, written = _run("report", "--db", db, "--key-file", str(key), "--checkpoint",
+    code, written = _run("report", *EN, "--db", db, "--key-file", str(key), "--checkpoint",
                          checkpoint, "--out", str(report))  # fmt: skip
     assert code == 0, written
     assert f"report written: {report}" in written
@@ -135,7 +136,7 @@ def test_the_report_fetches_nothing(made: Made) -> None:
 
 def test_a_report_of_chosen_flows_shows_only_them(made: Made, tmp_path: Path) -> None:
     out = tmp_path / "one.html"
-    code, _ = _run("report", made.ids[2], "--db", made.db, "--out", str(out))
+    code, _ = _run("report", *EN, made.ids[2], "--db", made.db, "--out", str(out))
     assert code == 0
     html = out.read_text()
     assert f'id="flow-{made.ids[2]}"' in html
@@ -161,7 +162,7 @@ def test_bad_input_names_what_was_wrong_and_writes_nothing(
 ) -> None:
     out = tmp_path / "report.html"
     filled = [a.format(tmp=tmp_path, db=made.db) for a in argv]
-    assert _run("report", *filled, "--out", str(out))[0] == code
+    assert _run("report", *EN, *filled, "--out", str(out))[0] == code
     assert message in capsys.readouterr().err
     assert not out.exists()
     assert not (tmp_path / "missing.sqlite").exists()
@@ -173,7 +174,8 @@ def _links(page: Path) -> list[Path]:
     assert not re.search(r"<(script|link|img|iframe)\b", html)
     hrefs = re.findall(r'(?:src|href)="([^"]*)"', html)
     assert all(not re.match(r"[a-z]+:|/", href) for href in hrefs), hrefs
-    return [(page.parent / href).resolve() for href in hrefs if not href.startswith("#")]
+    pages = {href.split("#")[0] for href in hrefs if not href.startswith("#")}  # a link to a
+    return [(page.parent / href).resolve() for href in sorted(pages)]  # section: to its page
 
 
 def test_a_folder_report_is_a_summary_list_pages_and_a_page_per_flow(
@@ -182,7 +184,7 @@ def test_a_folder_report_is_a_summary_list_pages_and_a_page_per_flow(
     """``--out DIR``: the summary says what the one file says of the store, and its digest is
     the one ``audit verify`` prints; each flow's page shows what its section shows."""
     folder = tmp_path / "review"
-    code, shown = _run("report", "--db", made.db, "--key-file", str(made.key), "--checkpoint",
+    code, shown = _run("report", *EN, "--db", made.db, "--key-file", str(made.key), "--checkpoint",
                        made.checkpoint, "--out", str(folder))  # fmt: skip
     assert (code, shown.split(" (")[0]) == (0, f"report written: {folder / 'index.html'}")
     index = (folder / "index.html").read_text()
@@ -191,14 +193,14 @@ def test_a_folder_report_is_a_summary_list_pages_and_a_page_per_flow(
     assert "Every hash chain is intact" in index
     assert "The checkpoint holds" in index
     assert '<td><code>(the default)</code></td><td class="n">3</td>' in index  # by tenant
-    assert "It is not allowed to send a message to this user." not in index
+    summary = index.split('<h3 id="notes">')[0]  # the API notes the bases cite come after
+    assert "It is not allowed to send a message to this user." not in summary
     assert "the citizen turned off messages from Firma con IO" in index  # refusals
     one = made.report.read_text()
     for flow_id in made.ids:
         page = (folder / "flows" / f"{flow_id}.html").read_text()
-        assert _section(page, flow_id).replace("f1-", "") == _section(one, flow_id).replace(
-            f"f{made.ids.index(flow_id) + 1}-", ""
-        )
+        own = _section(page, flow_id).replace("f1-", "").replace("../index.html#notes", "#notes")
+        assert own == _section(one, flow_id).replace(f"f{made.ids.index(flow_id) + 1}-", "")
     assert sorted(p.stem for p in (folder / "flows").iterdir()) == sorted(made.ids)
 
 
@@ -250,7 +252,7 @@ def test_a_flow_id_that_is_no_file_name_never_names_a_path(made: Made, tmp_path:
             "updated_at) VALUES ('../../escaped', 'READY', 0, 'x', 0, 0, 0)"
         )
     folder = tmp_path / "a" / "b" / "review"
-    assert _run("report", "--db", str(db), "--out", str(folder))[0] == 20  # its head is wrong
+    assert _run("report", *EN, "--db", str(db), "--out", str(folder))[0] == 20  # its head is wrong
     assert not (tmp_path / "a" / "escaped.html").exists()
     written = {p.relative_to(tmp_path) for p in tmp_path.rglob("*.html")}
     assert all(p.parts[:3] == ("a", "b", "review") for p in written)
@@ -264,12 +266,12 @@ def test_one_file_is_refused_for_a_store_larger_than_it_shows(
 ) -> None:
     monkeypatch.setattr("firmaio.adapters.report.ONE_FILE", 2)
     out = tmp_path / "report.html"
-    assert _run("report", "--db", made.db, "--out", str(out))[0] == 2
+    assert _run("report", *EN, "--db", made.db, "--out", str(out))[0] == 2
     err = capsys.readouterr().err
     assert "more than 2 flows" in err
     assert "name a folder (--out DIR)" in err
     assert not out.exists()
-    assert _run("report", made.ids[0], "--db", made.db, "--out", str(out))[0] == 0
+    assert _run("report", *EN, made.ids[0], "--db", made.db, "--out", str(out))[0] == 0
 
 
 def test_audit_show_prints_iso_times_and_json(made: Made) -> None:
@@ -341,9 +343,10 @@ def test_the_report_renders_in_chromium_and_fetches_nothing(made: Made, chromium
                 "els => els.map(e => getComputedStyle(e).stroke)",
             )
             assert PATH_COLOUR not in others
-            box = page.locator("section.flow svg.machine").first.bounding_box()
+            box = page.locator("#machine svg.machine").bounding_box()  # the overview, once
             assert box is not None
             assert box["width"] > 600
+            assert page.locator("section.flow svg.path-diagram").count() == len(made.ids)
             text = page.inner_text("body")
             for state in State:
                 assert str(state) in text, state
@@ -366,7 +369,7 @@ def test_a_folder_report_is_browsed_from_its_summary_to_a_flow(
     """In Chromium: the summary draws the machine, its list page links lead to a flow's page,
     whose path is drawn in the path's colour; nothing outside the folder is requested."""
     folder = tmp_path / "review"
-    assert _run("report", "--db", made.db, "--out", str(folder))[0] == 0
+    assert _run("report", *EN, "--db", made.db, "--out", str(folder))[0] == 0
     requests: list[str] = []
 
     def work(browser: Browser) -> tuple[str, list[str]]:
@@ -397,5 +400,5 @@ def test_a_report_is_never_written_over_a_store(made: Made, tmp_path: Path) -> N
     copy = tmp_path / "flows.sqlite"
     shutil.copy(made.db, copy)
     before = copy.read_bytes()
-    assert _run("report", "--db", str(copy), "--out", str(copy))[0] == 2
+    assert _run("report", *EN, "--db", str(copy), "--out", str(copy))[0] == 2
     assert copy.read_bytes() == before

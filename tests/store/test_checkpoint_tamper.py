@@ -92,6 +92,10 @@ def rewrite_and_rechain(db: str, flow_id: str) -> None:
         )
 
 
+EN = ("--lang", "en")
+"""The report in English: these tests read its English words."""
+
+
 def _run(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     return main(list(argv), out=out), out.getvalue()
@@ -139,16 +143,16 @@ def test_a_rechained_rewrite_passes_plain_verify_but_not_the_checkpoint(
     assert SECRET not in shown
 
     report = tmp_path / "report.html"
-    code, shown = _run("report", "--db", db, "--key-file", key_file, "--checkpoint", checkpoint,
-                       "--out", str(report))  # fmt: skip
+    code, shown = _run("report", *EN, "--db", db, "--key-file", key_file, "--checkpoint",
+                       checkpoint, "--out", str(report))  # fmt: skip
     assert code == 20
     html = report.read_text()
     assert "Rewritten since the checkpoint" in html
     assert f'href="#flow-{NOTIFIED}"' in html
     assert SECRET not in html
     folder = tmp_path / "report"  # the folder: its summary and the flow's own page say it
-    code, shown = _run("report", "--db", db, "--key-file", key_file, "--checkpoint", checkpoint,
-                       "--out", str(folder))  # fmt: skip
+    code, shown = _run("report", *EN, "--db", db, "--key-file", key_file, "--checkpoint",
+                       checkpoint, "--out", str(folder))  # fmt: skip
     assert code == 20
     index = (folder / "index.html").read_text()
     assert "Rewritten since the checkpoint" in index

@@ -1,8 +1,10 @@
 """Each flow's due time is kept with its records and intents, in their transaction, on SQLite and
 PostgreSQL: after every step of every path of the table (with steps that get no usable answer
-mixed in) the stored due time is what :func:`firmaio.fsm.driving.due.due_at` computes from the
-stored flow's whole trail; a write that fails after its record's insert leaves nothing moved;
-the due rows are read in index order, a page at a time, never a closed flow."""
+mixed in, and status checks that find nothing new and so write no record, only the flow's
+last-checked time) the stored due time is what :func:`firmaio.fsm.driving.due.due_at` computes
+from the stored flow's whole trail and last-checked time; a write that fails after its record's
+insert leaves nothing moved; the due rows are read in index order, a page at a time, never a
+closed flow."""
 
 from __future__ import annotations
 
@@ -46,7 +48,7 @@ def stored_due(reader: SqlStore, driver: DurableDriver, flow_id: str, since: flo
     )
     expected = due_at(
         driver.engine, driver.due_policy, flow.state, stored.records, since=since,
-        intent=stored.intent, intent_at=stored.intent_at,
+        intent=stored.intent, intent_at=stored.intent_at, checked_at=stored.checked_at,
     )  # fmt: skip
     assert reader.due_of(flow_id) == expected, (flow.state, stored.intent, stored.records[-1:])
 
@@ -57,10 +59,12 @@ async def walk(
     gaps: list[float],
     errors: list[bool],
     policy: dict[str, Any],
+    quiet: tuple[bool, ...] = (False,),
 ) -> int:
     """Drive a new flow along ``path`` (a step with no usable answer first wherever ``errors``
-    says, for a step whose call opens no intent), checking the stored due time after each
-    write and with each intent open. How many checks were made."""
+    says, for a step whose call opens no intent; a status check that finds nothing new made
+    as the watch makes it, with no record, wherever ``quiet`` says), checking the stored due
+    time after each write and with each intent open. How many checks were made."""
     api, clock = ScriptedApi(), ManualClock(START)
     store, reader = stores
     checks = 0
@@ -78,7 +82,8 @@ async def walk(
     try:
         order = EXAMPLE_ORDER if path[0].source is State.RECEIVED else None
         flow = await driver.open(flow_id, order=order)
-        for row, gap, error in zip(path, itertools.cycle(gaps), itertools.cycle(errors)):
+        steps = zip(path, itertools.cycle(gaps), itertools.cycle(errors), itertools.cycle(quiet))
+        for row, gap, error, hush in steps:
             clock.advance(gap)
             if row.guard in LATE_GUARDS:
                 clock.advance(max(0.0, flow.deadline() - clock.now()))
@@ -90,6 +95,17 @@ async def walk(
                     await driver.step(flow, row.trigger)
                 stored_due(reader, driver, flow.id, START)
                 checks += 1
+            if hush and row.trigger == "check_status" and row.target is row.source:
+                assert answer is not None
+                written = len(flow.history)
+                assert await driver.check_with(flow, answer) is None
+                stored = reader.load(flow.id)
+                assert stored is not None
+                assert stored.checked_at == clock.now()
+                assert len(flow.history) == written == len(stored.records), "no record"
+                stored_due(reader, driver, flow.id, START)
+                checks += 1
+                clock.advance(gap)
             if answer is not None and not step.takes_input:
                 api.script(answer)
             await driver.step(flow, row.trigger, answer if step.takes_input else None)
@@ -131,6 +147,7 @@ policies = st.fixed_dictionaries(
     gaps=st.lists(st.sampled_from([0.0, 0.5, 7.0, 4000.0]), min_size=1, max_size=6),
     errors=st.lists(st.booleans(), min_size=1, max_size=5),
     policy=policies,
+    quiet=st.lists(st.booleans(), min_size=1, max_size=4).map(tuple),
 )
 def test_after_every_step_of_a_path_the_stored_due_time_is_what_the_trail_gives(
     stores: tuple[Any, SqlStore],
@@ -138,8 +155,9 @@ def test_after_every_step_of_a_path_the_stored_due_time_is_what_the_trail_gives(
     gaps: list[float],
     errors: list[bool],
     policy: dict[str, Any],
+    quiet: tuple[bool, ...],
 ) -> None:
-    checks = asyncio.run(walk(stores, path, gaps, errors, policy))
+    checks = asyncio.run(walk(stores, path, gaps, errors, policy, quiet))
     assert checks >= len(path)
 
 
@@ -149,7 +167,7 @@ def test_every_path_of_the_table_keeps_its_due_time(stores: tuple[Any, SqlStore]
 
     async def every() -> None:
         for path in ALL:
-            await walk(stores, path, [1.0], [False], {})
+            await walk(stores, path, [1.0], [False], {}, (True, False))
 
     asyncio.run(every())
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -60,45 +62,81 @@ def test_writers_that_both_loaded_never_both_win(open_db: Opener) -> None:
     assert second.due_of(RID) == START, "the losing write changed nothing"
 
 
+def _transactions(store: Store) -> list[int]:
+    """A counter of the transactions ``store`` opens from now on (the append's fallback)."""
+    opened, count = store._transaction, [0]
+
+    def counted() -> Any:
+        count[0] += 1
+        return opened()
+
+    store._transaction = counted  # type: ignore[method-assign]
+    return count
+
+
 def test_an_append_after_a_load_writes_what_the_transaction_writes(open_db: Opener) -> None:
-    """The same flow driven three times, loading before each append, once before the first, or
-    never: the same records, the same chain heads, the same events (but for their own ids), the
-    same row."""
+    """The same flow of a batch driven three times, loading before each append, once before
+    the first, or never: the same records, the same chain heads, the same events (but for their
+    own ids: each names the batch and the dossier the first answer taught), the same row (the
+    dossier learnt, the last-checked time a quiet check left). On PostgreSQL, a flow loaded
+    once appends every step in one statement, past the quiet check (never loaded: the first
+    step in a transaction, the others in one statement each)."""
     engine, trails = default_engine(), []
+    activated = replace(witness(g.is_waiting_for_signature), facts=(("dossier_id", DOSSIER),))
     for load_first, flow_id in ((False, RID), (True, OTHER), (None, THIRD)):
         store = open_db()
         flow = engine.new_flow(flow_id, now=START)
         store.create(flow_id, activation_deadline=flow.activation_deadline, now=START, due_at=0)
+        store.tie_to_batch(flow_id, "B1")
         steps = [
-            (Trigger.CHECK_ACTIVATION, witness(g.is_waiting_for_signature)),
+            (Trigger.CHECK_ACTIVATION, activated),
             (Trigger.NOTIFY, Answer.sent("M1")),
             (Trigger.CHECK_STATUS, witness(g.is_signed)),
         ]
+        transactions = _transactions(store)
         for n, (trigger, answer) in enumerate(steps):
             record = engine.fire(flow, trigger, answer, now=START + n)
             if load_first or (load_first is None and n == 0):  # None: once, before the first
                 assert store.load(flow_id) is not None
+            if n == 2:  # a status check that found nothing new: no record
+                assert store.checked(flow_id, expected_seq=n, at=START + 5, due_at=START + 50)
             store.append(
                 record, expected_seq=n, close_intent=n == 1, now=START + n, due_at=START + 9 * n
             )
+        if store.heads is not None:
+            assert transactions == [0 if load_first is not False else 1], load_first
         [row] = store.rows([flow_id])
+        assert row.dossier_id == DOSSIER
+        loaded = store.load(flow_id)
+        assert loaded is not None
+        assert loaded.checked_at == START + 5
         events = [json.loads(_as_one(e.body)) | {"id": None} for e in store.events(flow_id=flow_id)]
+        assert {(e["data"]["batch_id"], e["data"]["dossier_id"]) for e in events} == {
+            ("B1", DOSSIER)
+        }
         links = [(link.seq, _as_one(link.payload)) for link in store.links(flow_id)]
         trails.append((links, row.state, row.seq, store.due_of(flow_id), events))
         assert intact(store, flow_id)
     assert trails[0] == trails[1] == trails[2]
 
 
-def test_a_dossier_learnt_after_the_load_is_in_the_event(open_db: Opener) -> None:
-    """A flow learns its dossier between its load and its append (another process registered
-    it with one): the append's event names the dossier the row has, not the one loaded."""
+@pytest.mark.parametrize("named", ["dossier_id", "batch_id"])
+def test_a_dossier_or_batch_named_after_the_load_is_in_the_event(
+    open_db: Opener, named: str
+) -> None:
+    """A flow learns its dossier, or its batch, between its load and its append (another
+    process registered it with one, tied it to a batch): the append's event names the one the
+    row has, not the one loaded."""
     store, flow = stored_flow(open_db, State.NOTIFIED)
     assert store.load(RID) is not None
-    store.create_many([RID], activation_deadline=START, now=START, dossier_id=DOSSIER)
+    if named == "dossier_id":
+        store.create_many([RID], activation_deadline=START, now=START, dossier_id=DOSSIER)
+    else:
+        store.tie_to_batch(RID, DOSSIER)
     record = default_engine().fire(flow, Trigger.CHECK_STATUS, witness(g.is_signed), now=START)
     store.append(record, expected_seq=record.seq - 1, close_intent=False, now=START, due_at=None)
     [last] = store.events(flow_id=RID)[-1:]
-    assert DOSSIER in last.body
+    assert json.loads(last.body)["data"].get(named) == DOSSIER
     assert intact(store)
 
 
@@ -107,7 +145,7 @@ def test_the_heads_kept_stay_bounded() -> None:
     takes its flow's."""
     heads = Heads(kept=100)
     for n in range(10_000):
-        heads.keep(f"flow{n}", (1, "h", None, None, None))
+        heads.keep(f"flow{n}", (1, "h", None, None, None, None))
     assert len(heads) == 100
     assert heads.take("flow0") is None
     assert heads.take("flow9999") is not None

@@ -1,0 +1,158 @@
+"""The watch: flows at rest checked through their dossier's listing, once per cycle.
+
+A flow at rest (NOTIFIED, FALLBACK_SUGGESTED) is due for ``check_status`` every ``watch_every``
+seconds. Reading each request alone costs one call per flow per interval (100,000 flows watched
+hourly: 93% of a key's window). The dossier's listing (``GET /dossiers/{id}/signature-requests``)
+answers 100 statuses a call, so a watch cycle groups the due flows by tenant and dossier and reads
+each dossier's listing once (:class:`DossierWatch`): paging on (``limit=100``, the continuation
+token) only until every flow of the group that asked is found, or to the end. Then, for each flow
+(:meth:`~firmaio.fsm.driving.DurableDriver.check_with`):
+
+* a status that changes nothing (still waiting for the signature): no record, the flow's
+  last-checked time and due time in one statement;
+* any other status: ``check_status`` fired with the listing's item as its answer, recorded once
+  with its evidence (:func:`evidence`: what was read, and the item's ``updated_at``);
+* a request the listing does not show, an item out of the documented shape
+  (``SignatureRequestListView``: every required field, ids and times as the API writes them),
+  a listing that fails, or no dossier known yet: that request read alone (one ``GET``), which
+  also teaches a flow registered by id its dossier for the next cycle.
+
+The listing carries no notification: ``recover_notification`` always reads the request itself.
+A serve pass is one cycle; a worker's visits share one for :data:`WORKER_CYCLE` seconds.
+Every call made here runs in :func:`watching`, so the key's window counts it as watch traffic
+(:mod:`.watch_share`). A cycle keeps only a compact answer per listed request it has read and
+no flow has taken yet; it is dropped at the cycle's end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, Iterator
+from contextvars import ContextVar
+from typing import Any
+
+from firmaio.fsm.driving import DurableDriver, Flow
+from firmaio.fsm.errors import ApiError
+from firmaio.fsm.machine import Answer, Kind
+from firmaio.fsm.trail import AuditRecord
+
+from .client import IssuerClient
+from .client.answers import bad_id, bad_status, epoch
+
+WATCHING: ContextVar[bool] = ContextVar("firmaio_watching", default=False)
+"""Set while a call is watch traffic (a listing page, a watch's single read)."""
+
+
+@contextlib.contextmanager
+def watching() -> Iterator[None]:
+    """Calls made inside are watch traffic: they take the key's window's watch share."""
+    token = WATCHING.set(True)
+    try:
+        yield
+    finally:
+        WATCHING.reset(token)
+
+
+LISTING = "GET /dossiers/{id}/signature-requests"
+
+WORKER_CYCLE = 60.0
+"""Seconds a worker's watch cycle serves visits from its start (at most half ``watch_every``):
+visits of one dossier's flows come together (a check served from a cycle counts from its start,
+so the flows of a dossier checked in one cycle fall due together again); a later visit, or a
+flow due again, starts a new cycle."""
+_IDS = ("id", "signer_id", "dossier_id")
+_TIMES = ("created_at", "updated_at", "expires_at")
+
+
+def listed_answer(item: object, dossier_id: str) -> tuple[Answer, str] | None:
+    """A listing item as ``check_status``'s answer, with its ``updated_at``: only in its
+    documented shape (``SignatureRequestListView``: its ids, an upper-case status, ISO
+    times, of this dossier); None: not trusted (the request is read alone)."""
+    if not isinstance(item, dict):
+        return None
+    if any(bad_id(item.get(name), name) is not None for name in _IDS):
+        return None
+    if item["dossier_id"] != dossier_id or bad_status(item.get("status"), "status") is not None:
+        return None
+    times = [epoch(item.get(name)) for name in _TIMES]
+    if any(t is None for t in times):
+        return None
+    answer = Answer(Kind.REQUEST, http_status=200, status=item["status"], expires_at=times[2])
+    return answer, str(item["updated_at"])
+
+
+def evidence(updated_at: str) -> tuple[tuple[str, str], ...]:
+    """The facts a change read from the listing is recorded with."""
+    return (("status.read_from", LISTING), ("status.updated_at", updated_at))
+
+
+class DossierWatch:
+    """One dossier's listing, read at most once in a watch cycle (see the module docstring):
+    :meth:`find` pages on only as far as the flows that ask need."""
+
+    def __init__(self, client: IssuerClient, dossier_id: str, *, started: float) -> None:
+        self.client, self.dossier_id = client, dossier_id
+        self.started = started
+        """When the cycle began: what a check served from it counts as its read time."""
+        self.failed: ApiError | None = None
+        self._seen: dict[str, tuple[Answer, str] | None] = {}
+        self._answered: set[str] = set()
+        self._pages: AsyncGenerator[dict[str, Any], None] | None = None
+        self._ended = False
+        self._lock = asyncio.Lock()
+
+    async def find(self, request_id: str) -> tuple[Answer, str] | None:
+        """The listing's answer for ``request_id`` and its ``updated_at``, reading further
+        pages only if it is not among those read; None: not listed, out of shape, or the
+        listing failed (read the request alone). Each request is answered once a cycle."""
+        async with self._lock:
+            while request_id not in self._seen and not self._ended:
+                await self._next()
+            self._answered.add(request_id)
+            return self._seen.pop(request_id, None)
+
+    def answered(self, request_id: str) -> bool:
+        """Whether this cycle answered ``request_id`` already (due again: a new cycle reads it)."""
+        return request_id in self._answered
+
+    async def _next(self) -> None:
+        if self._pages is None:
+            self._pages = self.client.list_dossier_requests(self.dossier_id, limit=100)
+        try:
+            with watching():
+                item = await anext(self._pages)
+        except StopAsyncIteration:
+            self._ended = True
+            return
+        except ApiError as error:
+            self._ended, self.failed = True, error
+            return
+        if isinstance(item, dict) and bad_id(item.get("id"), "id") is None:
+            self._seen[item["id"]] = listed_answer(item, self.dossier_id)
+
+    async def aclose(self) -> None:
+        """End the cycle: the listing's generator closed (once a page under way is read),
+        what was read dropped; a flow that still asks is read alone."""
+        async with self._lock:
+            pages, self._pages, self._ended = self._pages, None, True
+            self._seen.clear()
+            self._answered.clear()
+            if pages is not None:
+                await pages.aclose()
+
+
+async def check_at_rest(
+    driver: DurableDriver, flow: Flow, watch: DossierWatch | None
+) -> AuditRecord | None:
+    """A due status check of a flow at rest: from ``watch``'s listing (its cycle's start the
+    read's time, the item its evidence); else, or where the listing cannot serve it, the
+    request read alone (watch traffic too). The record, if the check wrote one."""
+    listed = None if watch is None else await watch.find(flow.request_id or flow.id)
+    if watch is None or listed is None:
+        with watching():
+            return await driver.check_with(flow)
+    answer, updated_at = listed
+    return await driver.check_with(
+        flow, answer, read_at=watch.started, evidence=evidence(updated_at)
+    )
