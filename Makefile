@@ -4,18 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo report test test-fast lint typing pytest diagrams bench clean console console-assets \
-	console-screenshots
+.PHONY: demo report test test-fast lint typing pytest diagrams readme bench clean console \
+	console-assets console-screenshots
 
+# every extra, and the development tools: a PEP 735 group (pip >= 25.1 installs groups)
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --upgrade 'pip>=25.1'
+	$(BIN)/python -m pip install --quiet -e '.[all]' --group dev
 	touch $(STAMP)
 
-# the demo keeps its flows in out/demo.sqlite (a new store each run) for `make report`
+# the demo keeps its flows in out/demo.sqlite (a new store each run) for `make report`; out/ is
+# the demo's own: the previous run's store, QR codes, button pages and report go first
 demo: $(STAMP)
-	mkdir -p out && rm -f out/demo.sqlite out/demo.sqlite-wal out/demo.sqlite-shm
+	rm -rf out && mkdir -p out
 	$(BIN)/firmaio demo --db out/demo.sqlite
 
 # the demo's flows as out/report.html, with a checkpoint signed by a key made for the demo (out/ is
@@ -101,8 +103,14 @@ bench: $(STAMP)
 
 # the SVGs need Graphviz's dot (Debian: graphviz); the report ships a copy of the overview
 diagrams: $(STAMP)
-	$(BIN)/firmaio diagram --write diagrams --readme README.md --readme docs/machine.md --readme docs/events.md
+	$(BIN)/firmaio diagram --write diagrams --readme README.md --readme docs/machine.md --readme docs/events.md \
+	  --readme docs/cli.md
 	cp diagrams/overview.svg adapters/report/overview.svg
+	$(MAKE) --no-print-directory readme
+
+# README.pypi.md, the package index's page: README.md with the diagram as an image, links absolute
+readme: $(STAMP)
+	$(BIN)/python -m tests.pypi_readme
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

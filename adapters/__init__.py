@@ -2,8 +2,9 @@
 
 ``client`` (the issuer API over httpx), ``store`` (SQLite and PostgreSQL behind the core's store
 ports), ``settings`` and ``factory`` (what every run mode is built from, and where its clients and
-drivers are built), ``runner`` and ``batching`` (batch runs), ``sync`` (the same for callers
-without an event loop), ``cli`` (the ``firmaio`` command) and, with the ``[sandbox]`` extra,
+drivers are built), ``runner`` and ``batching`` (batch runs), ``embedded`` (every flow from
+asyncio: ``AsyncFirmaio``), ``sync`` (the same for callers without an event loop), ``cli``
+(the ``firmaio`` command) and, with the ``[sandbox]`` extra,
 ``sandbox`` (a local issuer API); ``feed`` (the pull feed of the store's events). The core
 never imports any of them.
 
@@ -16,8 +17,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .batching import DossierStatusReader
-from .client import DEFAULT_BASE_URL, IssuerClient, RetryPolicy
+from .client import DEFAULT_BASE_URL, IssuerClient, RetryPolicy, order_from_pdf
 from .clock import SystemClock
+from .embedded import AsyncFirmaio
 from .feed import follow_events
 from .ratelimit import SlidingWindow
 from .runner import BatchRun, RunReport
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "AsyncFirmaio",
     "AsyncStore",
     "BatchRun",
     "DossierStatusReader",
@@ -42,6 +45,7 @@ __all__ = [
     "follow_events",
     "open_async_store",
     "open_store",
+    "order_from_pdf",
 ]
 
 

@@ -11,14 +11,13 @@ worker or the service starts (:func:`~firmaio.adapters.documents.check_writable`
 
 from __future__ import annotations
 
-import structlog
-
 from firmaio.fsm.driving import CollectPolicy, Driver, Flow
 from firmaio.fsm.errors import ApiConfigurationError, ApiError
+from firmaio.fsm.logs import get_logger
 from firmaio.fsm.machine import Trigger
 from firmaio.fsm.trail import Outcome
 
-_log = structlog.get_logger("firmaio.adapters.collecting")
+_log = get_logger("firmaio.adapters.collecting")
 
 
 async def collect_due(driver: Driver, flow: Flow, policy: CollectPolicy, now: float) -> str | None:

@@ -32,7 +32,7 @@ from .watch_share import WatchShare, watch_calls
 
 if TYPE_CHECKING:
     from .flow_locks import FlowLocks
-    from .observability.metrics import MetricsServer
+    from .health import Health, ProbeServer
 
 
 class Factory:
@@ -172,11 +172,15 @@ class Factory:
             dossier_id=dossier_id,
         )  # fmt: skip
 
-    def metrics(self, client: IssuerClient, db: str) -> MetricsServer | None:
-        """With the settings' ``metrics_port``: Prometheus metrics of the client, of every
-        driver built here (through the hooks) and of the store at ``db``, served on loopback.
-        Needs the ``[metrics]`` extra; None without a port."""
-        if self.settings.metrics_port is None:
+    def probes(
+        self, db: str, health: Health, clients: Sequence[IssuerClient]
+    ) -> ProbeServer | None:
+        """With the settings' ``metrics_port``: liveness and readiness (``health``), and
+        Prometheus metrics of ``clients``, of every driver built here (through the hooks) and
+        of the store at ``db``, served on ``metrics_host`` (:mod:`.health`). Needs the
+        ``[metrics]`` extra; None without a port."""
+        port = self.settings.metrics_port
+        if port is None:
             return None
         try:
             from .observability import Metrics
@@ -187,11 +191,13 @@ class Factory:
                 f"--metrics-port needs the [metrics] extra: pip install 'firmaio-fsm[metrics]' "
                 f"({missing})"
             ) from None
-        metrics.instrument(client)
+        for client in clients:
+            metrics.instrument(client)
         metrics.subscribe(self.hooks)
         metrics.track_store(db)
-        server: MetricsServer = metrics.serve(self.settings.metrics_port)
-        return server
+        from .health import ProbeServer
+
+        return ProbeServer(health, metrics, port, self.settings.metrics_host)
 
     def _store(self) -> Store:
         if self.store is None:

@@ -16,9 +16,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import structlog
-
 from firmaio.fsm.errors import InvalidInput, StoreUnavailable
+from firmaio.fsm.logs import get_logger
 
 T = TypeVar("T")
 
@@ -29,7 +28,7 @@ MOST_WAIT = 5.0
 
 def log_line(line: str) -> None:
     """The default place of an outage's lines: a structlog warning."""
-    structlog.get_logger("firmaio.adapters.outage").warning("firmaio.store_outage", said=line)
+    get_logger("firmaio.adapters.outage").warning("firmaio.store_outage", said=line)
 
 
 class Outage:

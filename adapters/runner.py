@@ -149,9 +149,9 @@ class BatchRun:
         await asyncio.gather(*lanes)
         if self._fatal is not None:
             raise self._fatal
-        if self.progress is not None:
-            self.progress(self.report)
         self.report.rows = await self.store.rows(self.ids)
+        if self.progress is not None:  # the last line: the counts the summary shows
+            self.progress(self.report)
         return self.report
 
 

@@ -35,10 +35,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-
-import structlog
 
 from firmaio.fsm.driving import DurableDriver, Flow
 from firmaio.fsm.errors import (
@@ -48,6 +47,7 @@ from firmaio.fsm.errors import (
     StaleFlow,
     StoreUnavailable,
 )
+from firmaio.fsm.logs import get_logger
 from firmaio.fsm.machine import DEFAULT_STEPS, ISSUER_INITIAL, TERMINAL, State, Trigger
 from firmaio.fsm.ports import FlowRow, SignatureApi, StatusReader, Store, StoredFlow
 
@@ -116,7 +116,7 @@ class Service:
         backoff and one line (to ``say``) when it begins and one when it ends (``outage``: one
         begun already, while the command started)."""
         self._stopping = asyncio.Event()
-        self._log = structlog.get_logger("firmaio.adapters.serve")
+        self._log = get_logger("firmaio.adapters.serve")
         self._batches: list[BatchRun] = []
         self._drivers = Drivers[str | None](self._new_driver)
         """Per dossier, those in use and a few more (:mod:`.drivers`): not every dossier ever
@@ -164,6 +164,7 @@ class Service:
             if not await self.outage.through(register, self._stopping):
                 return self.report
         while not self._stopping.is_set():
+            before = dataclasses.replace(self.report)
             try:
                 await self._pass()
             except StoreUnavailable as error:  # every write is whole: try again shortly
@@ -174,9 +175,20 @@ class Service:
                 continue
             self.outage.recovered()
             self.report.passes += 1
+            self._said(before)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.settings.tick)
         return self.report
+
+    def _said(self, before: ServeReport) -> None:
+        """One line per pass, at info: what it did."""
+        now = self.report
+        self._log.info(
+            "firmaio.serve.pass", tenant=self.tenant or DEFAULT_TENANT, passes=now.passes,
+            driven=now.driven - before.driven, later_attempts=now.later_attempts -
+            before.later_attempts, checks=now.checks - before.checks,
+            errors=now.errors - before.errors, collected=now.collected - before.collected,
+        )  # fmt: skip
 
     async def _pass(self) -> None:
         """The flows due now (only those: the ``flows_due`` index), a page at a time; one

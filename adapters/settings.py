@@ -91,7 +91,10 @@ class Settings:
     collect: CollectPolicy = field(default_factory=CollectPolicy)
     """When signed documents are collected again after a failed download, and given up."""
     metrics_port: int | None = None
-    """With a port, the service serves Prometheus metrics on ``127.0.0.1:<port>/metrics``."""
+    """With a port, the service and workers serve Prometheus metrics, liveness and readiness
+    on ``<metrics_host>:<port>`` (``/metrics``, ``/livez``, ``/readyz``)."""
+    metrics_host: str = "127.0.0.1"
+    """The address the metrics port listens on (``0.0.0.0``: every interface)."""
     lock_wait: float = LOCK_WAIT
     """Seconds a command on one stored flow waits for the flow's lock while another process
     (a worker's visit) holds it, before it gives up (:class:`~firmaio.fsm.errors.FlowBusy`)."""

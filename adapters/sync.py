@@ -21,25 +21,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import threading
+import warnings
 from collections.abc import Coroutine, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
 from typing import Any, Self, TypeVar
+
+from ulid import ULID
 
 from firmaio.fsm.driving import Flow, Hooks
 from firmaio.fsm.errors import InvalidInput
-from firmaio.fsm.machine import Trigger
 from firmaio.fsm.ports import StepTracer
 
-from .checks import check_now
-from .client import IssuerClient
-from .clock import SystemClock
-from .factory import Factory, open_flow
+from .embedded import AsyncFirmaio, Field
 from .runner import RunReport
-from .settings import Settings, operator
-from .store import AsyncStore, open_async_store
+from .settings import Settings
 
 T = TypeVar("T")
 
@@ -73,33 +71,24 @@ class Firmaio:
         )
         self._thread.start()
         self._closed = False
-        self._db = db
         self._lock = threading.RLock()  # a done callback may run at once, under it
         self._inflight: dict[tuple[str, str], Future[Any]] = {}
         """Work under way, by (operation, request id): a second call joins it."""
         self._running: set[Future[Any]] = set()
         """Every piece of work under way, which :meth:`close` waits for."""
 
-        settings = settings if settings is not None else Settings()
-        if settings.actor is None:  # its records name who runs it, as a command's do
-            settings = dataclasses.replace(settings, actor=f"{operator()} (Firmaio)")
-
-        async def start() -> tuple[Factory, IssuerClient, AsyncStore | None]:
-            checked = Factory(settings).checked_client(api_key, key_named="the api_key given")
-            client = await checked  # the base URL and the key, before the store is opened
-            try:
-                store = open_async_store(db) if db else None
-            except BaseException:
-                await client.aclose()
-                raise
-            factory = Factory(settings, SystemClock(), store, hooks=hooks, tracer=tracer)
-            return factory, client, store
+        async def start() -> AsyncFirmaio:
+            return await AsyncFirmaio.open(
+                api_key, db=db, settings=settings, hooks=hooks, tracer=tracer,
+                actor_suffix="Firmaio",
+            )  # fmt: skip
 
         try:
-            self.factory, self.client, self.store = self._wait(start(), None)
+            self.api = self._wait(start(), None)
         except BaseException:
             self._stop()
             raise
+        self.factory, self.client, self.store = self.api.factory, self.api.client, self.api.store
         self.settings, self.hooks = self.factory.settings, self.factory.hooks
 
     def __enter__(self) -> Self:
@@ -117,6 +106,14 @@ class Firmaio:
         if threading.current_thread() is self._thread:
             work.close()
             raise InvalidInput("Firmaio's methods block: call them from your threads, not a hook")
+        if _in_running_loop():
+            warnings.warn(
+                "Firmaio blocks until the flow rests, and this thread runs an event loop: every "
+                "other task of the loop waits meanwhile; await AsyncFirmaio's methods instead "
+                "(firmaio.adapters.AsyncFirmaio)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         with self._lock:
             if self._closed:
                 work.close()
@@ -144,30 +141,57 @@ class Firmaio:
         with self._lock:
             self._inflight.pop(key, None)
 
+    def send(
+        self,
+        pdf: str | Path,
+        fiscal_code: str,
+        *,
+        fields: Sequence[Field],
+        flow_id: str | None = None,
+        timeout: float | None = None,
+        **values: Any,
+    ) -> Flow:
+        """A PDF to NOTIFIED or FALLBACK_SUGGESTED through the issuer's set-up, as ``firmaio
+        send`` (:meth:`AsyncFirmaio.send`); ``flow_id`` (default: a new ULID) resumes a stored
+        flow. The fiscal code is held in memory only."""
+        flow_id = flow_id or str(ULID())
+        work = self.api.send(pdf, fiscal_code, fields=fields, flow_id=flow_id, **values)
+        return self._wait(work, timeout, ("send", flow_id))
+
     def notify(self, request_id: str, *, timeout: float | None = None) -> Flow:
         """Take one request to rest: wait for activation, notify, or offer the fallback."""
+        return self._wait(self.api.notify(request_id), timeout, ("notify", request_id))
 
-        async def notify() -> Flow:
-            driver = self.factory.driver(self.client)
-            flow = await open_flow(driver, request_id)
-            await driver.advance(flow)
-            return flow
+    def cancel(
+        self,
+        flow_id: str | None = None,
+        *,
+        timeout: float | None = None,
+        request_id: str | None = None,
+    ) -> Flow:
+        """Cancel a flow's request (possible once it is WAIT_FOR_SIGNATURE). ``request_id=``
+        is the parameter's former name: deprecated, it warns and still works."""
+        if request_id is not None:
+            warnings.warn(
+                "Firmaio.cancel(request_id=...) is deprecated: the parameter is flow_id",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            flow_id = request_id if flow_id is None else flow_id
+        if flow_id is None:
+            raise TypeError("Firmaio.cancel() needs the flow's id (flow_id)")
+        return self._wait(self.api.cancel(flow_id), timeout, ("cancel", flow_id))
 
-        return self._wait(notify(), timeout, ("notify", request_id))
+    def fetch(self, flow_id: str, *, timeout: float | None = None) -> Flow:
+        """A stored flow's signed documents, downloaded once it is SIGNED
+        (:meth:`AsyncFirmaio.fetch`); a flow not SIGNED comes back as it is."""
+        return self._wait(self.api.fetch(flow_id), timeout, ("fetch", flow_id))
 
-    def cancel(self, request_id: str, *, timeout: float | None = None) -> Flow:
-        """Cancel one request (possible once it is WAIT_FOR_SIGNATURE)."""
-
-        async def cancel() -> Flow:
-            driver = self.factory.driver(self.client)
-            flow = await open_flow(driver, request_id)
-            if Trigger.CHECK_ACTIVATION in driver.engine.allowed(flow.state):
-                await driver.step(flow, Trigger.CHECK_ACTIVATION)
-            if not flow.is_closed:
-                await driver.step(flow, Trigger.CANCEL)
-            return flow
-
-        return self._wait(cancel(), timeout, ("cancel", request_id))
+    def delivered(
+        self, flow_id: str, channel: str, note: str | None = None, *, timeout: float | None = None
+    ) -> Flow:
+        """Record that the fallback reached the citizen through ``channel``; needs a store."""
+        return self._wait(self.api.delivered(flow_id, channel, note), timeout)
 
     def run(
         self,
@@ -179,14 +203,7 @@ class Firmaio:
     ) -> RunReport:
         """Drive many requests to rest, as ``firmaio run`` does; needs a store (``db``).
         ``options`` change fields of the settings for this run (``worker=``, ``tenant=``)."""
-        if self.store is None:
-            raise InvalidInput("Firmaio.run needs a store: pass db= when you make the Firmaio")
-        factory = self.factory.with_settings(concurrency=concurrency, **options)
-
-        async def run() -> RunReport:
-            return await factory.batch(self.client, list(request_ids)).run()
-
-        return self._wait(run(), timeout)
+        return self._wait(self.api.run(request_ids, concurrency=concurrency, **options), timeout)
 
     def check(self, flow_ids: Sequence[str], *, timeout: float | None = None) -> int:
         """Ask for a status read now of stored flows (a webhook, an operator, a case-management
@@ -194,10 +211,7 @@ class Firmaio:
         the read decides; only ids are taken. Ids the store does not hold are refused
         (:class:`InvalidInput`, naming them), nothing asked. Needs a store (``db``). How many
         flows were asked for."""
-        if self.store is None or self._db is None:
-            raise InvalidInput("Firmaio.check needs a store: pass db= when you make the Firmaio")
-        db, store = self._db, self.store
-        return self._wait(check_now(db, store, list(flow_ids), self.factory.clock.now()), timeout)
+        return self._wait(self.api.check(flow_ids), timeout)
 
     def close(self) -> None:
         """Refuse new work, wait for the work under way, close the client and the store, then
@@ -211,13 +225,8 @@ class Firmaio:
             with contextlib.suppress(Exception):
                 future.result()
 
-        async def close() -> None:
-            await self.client.aclose()
-            if self.store is not None:
-                await self.store.close()
-
         try:
-            asyncio.run_coroutine_threadsafe(close(), self._loop).result(30)
+            asyncio.run_coroutine_threadsafe(self.api.close(), self._loop).result(30)
         finally:
             self._stop()
 
@@ -226,3 +235,12 @@ class Firmaio:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=30)
         self._loop.close()
+
+
+def _in_running_loop() -> bool:
+    """Whether the calling thread runs an event loop (a coroutine called the facade)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

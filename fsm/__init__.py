@@ -2,7 +2,13 @@
 
 ``fsm`` is the pure core: it never imports httpx, a database driver or ``adapters``. It is handed
 an issuer-API port and a clock (:mod:`fsm.ports`); :mod:`fsm.testing` has fakes of both.
+
+``__version__`` is the installed package's version, read from its metadata: the one place it is
+written is ``pyproject.toml`` (``firmaio`` itself is a namespace package, with no module to hold
+it).
 """
+
+from importlib import metadata as _metadata
 
 from .driving import (
     Driver,
@@ -37,6 +43,7 @@ from .machine import (
     ApiCall,
     Kind,
     Observation,
+    Order,
     RequestStatus,
     Row,
     State,
@@ -46,6 +53,11 @@ from .machine import (
 )
 from .ports import Clock, FlowStore, SignatureApi, StoredFlow
 from .trail import AuditRecord, Outcome, fold
+
+try:
+    __version__ = _metadata.version("firmaio-fsm")
+except _metadata.PackageNotFoundError:  # pragma: no cover - a source tree never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "RESTING",
@@ -74,6 +86,7 @@ __all__ = [
     "InvalidRequestId",
     "Kind",
     "Observation",
+    "Order",
     "Outcome",
     "PollingPolicy",
     "RequestStatus",

@@ -141,6 +141,9 @@ class ApiError(FsmError):
 
     record: AuditRecord | None = None
     http_status: int | None = None
+    retried: bool = True
+    """False for a call with effects whose answer was lost: it is never tried again (it may
+    have been done), and the flow's next run reads back what the service did."""
 
 
 class ApiUnavailable(ApiError):

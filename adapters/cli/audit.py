@@ -28,6 +28,7 @@ from firmaio.fsm.trail import (
 from ..store import store_name
 from ..trail import StoreVerdict, read_key, verify_store
 from . import exits
+from .envelope import emit, flow_json, record_json
 from .output import iso_utc, print_flow
 from .wiring import flow_store
 
@@ -68,18 +69,11 @@ def _signer(args: argparse.Namespace) -> bytes | Signer:
 
 
 def _verdict_json(args: argparse.Namespace, verdict: StoreVerdict, code: int) -> dict[str, Any]:
-    problems = len(verdict.broken) + len(verdict.rewritten)
-    failure = None
-    if verdict.tampered:
-        message = verdict.checkpoint_problem or f"{problems} broken or rewritten trail(s)"
-        failure = {"kind": exits.TAMPERED.name, "message": message}
     return {
         "db": store_name(args.db),
         "store_id": verdict.store_id,
-        "exit_code": code,
-        "failure": failure,
-        "flows": verdict.flows,
-        "records": verdict.records,
+        "flow_count": verdict.flows,
+        "record_count": verdict.records,
         "intact": verdict.intact,
         "broken": [
             {"flow_id": b.flow_id, "seq": b.seq, "kind": b.kind, "why": b.why}
@@ -148,18 +142,16 @@ def cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
     except Exception as error:
         failure = exits.failure_of(error)
         if failure is not None and args.json:
-            _dump(
-                {
-                    "db": store_name(args.db),
-                    "exit_code": failure.exit.code,
-                    "failure": failure.as_json(),
-                },
-                out,
-            )
+            emit(args, out, failure.exit.code, failure, db=store_name(args.db))
         raise
     code = exits.TAMPERED.code if verdict.tampered else exits.OK.code
     if args.json:
-        _dump(_verdict_json(args, verdict, code), out)
+        failure = None
+        if verdict.tampered:
+            problems = len(verdict.broken) + len(verdict.rewritten)
+            said = verdict.checkpoint_problem or f"{problems} broken or rewritten trail(s)"
+            failure = exits.Failure(exits.TAMPERED, said)
+        emit(args, out, code, failure, **_verdict_json(args, verdict, code))
         return code
     _print_verdict(args, verdict, out)
     if args.write_checkpoint and not verdict.tampered:
@@ -169,34 +161,21 @@ def cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
     return code
 
 
-def _dump(document: object, out: TextIO) -> None:
-    json.dump(document, out, indent=2)
-    out.write("\n")
-
-
-def _show_json(stored: StoredFlow, links: list[ChainLink], db: str) -> dict[str, Any]:
+def _show_json(stored: StoredFlow, links: list[ChainLink]) -> dict[str, Any]:
     engine = default_engine()
     flow = engine.restore(
         stored.flow_id, stored.activation_deadline, stored.records, initial=stored.initial
     )
-    records = []
-    for link in links:
-        fields = json.loads(link.payload)
-        fields["requested_at_utc"] = iso_utc(float(fields["requested_at"]))
-        fields["decided_at_utc"] = iso_utc(float(fields["decided_at"]))
-        fields["hash"], fields["prev_hash"] = link.hash, link.prev_hash
-        records.append(fields)
-    return {
-        "db": store_name(db),
-        "signature_request_id": stored.flow_id,
-        "state": str(flow.state),
-        "exit_code": exits.OK.code,
-        "failure": None,
+    shown = flow_json(flow)
+    shown["records"] = [  # as stored: the names the table that wrote each record used
+        record_json(from_event_dict(json.loads(link.payload)), (link.hash, link.prev_hash))
+        for link in links
+    ]
+    return shown | {
+        "tenant": stored.tenant,
         "open_intent": stored.intent,
         "table_version": engine.version,
         "written_by_older_tables": list(older_versions(flow.history, engine.version)),
-        "unknown_status": flow.unknown_status,
-        "records": records,
     }
 
 
@@ -218,11 +197,11 @@ def cmd_audit_show(args: argparse.Namespace, out: TextIO) -> int:
     except Exception as error:
         failure = exits.failure_of(error)
         if failure is not None and args.json:
-            document = {"db": store_name(args.db), "signature_request_id": args.request_id}
-            _dump({**document, "exit_code": failure.exit.code, "failure": failure.as_json()}, out)
+            db = store_name(args.db)
+            emit(args, out, failure.exit.code, failure, db=db, flow_id=args.request_id)
         raise
     if args.json:
-        _dump(_show_json(stored, links, args.db), out)
+        emit(args, out, exits.OK.code, flow=_show_json(stored, links), db=store_name(args.db))
         return exits.OK.code
     flow = default_engine().restore(
         stored.flow_id, stored.activation_deadline, stored.records, initial=stored.initial

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from typing import TextIO
 
 from ..checks import check_now
 from ..clock import SystemClock
+from .envelope import emit
 from .wiring import flow_store
 
 
@@ -27,8 +27,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 
     asked = asyncio.run(ask())
     if args.json:
-        json.dump({"asked": asked, "flows": ids}, out)
-        out.write("\n")
+        emit(args, out, 0, None, asked=asked, flow_ids=ids)
     else:
         print(
             f"firmaio check: a status read asked for now for {asked} flow(s); the running "

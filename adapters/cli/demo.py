@@ -145,9 +145,13 @@ def cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
     from ..sandbox import serve
 
     keys = dict(k.split(":", 1) if ":" in k else (k, "sandbox-issuer") for k in args.key)
+    root = f"http://{args.host}:{args.port}"
     print(
-        f"firmaio sandbox: http://{args.host}:{args.port}/api/v1/sign "
-        f"(keys: {', '.join(keys)}; READY -> WAIT_FOR_SIGNATURE after {args.activation_delay} s)",
+        f"firmaio sandbox: {root}/api/v1/sign "
+        f"(keys: {', '.join(keys)}; READY -> WAIT_FOR_SIGNATURE after {args.activation_delay} s)\n"
+        f"  export FIRMAIO_API_KEY=sandbox-key FIRMAIO_BASE_URL={root}/api/v1/sign\n"
+        f"  a READY request: curl -s -X POST {root}/__sandbox/ready-requests "
+        """-d '{"fiscal_code": "RSSMRA80A01H501U"}'""",
         file=out,
         flush=True,
     )

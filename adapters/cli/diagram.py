@@ -21,10 +21,10 @@ from firmaio.fsm.trail.events import events_markdown
 from ..report.svg import dot_available, render_svg
 from . import exits
 
-GENERATED = ("table", "mermaid", "triggers", "events")
+GENERATED = ("table", "mermaid", "triggers", "events", "options")
 """The generated blocks a page may hold, between ``<!-- BEGIN generated:NAME -->`` and
 ``<!-- END generated:NAME -->`` (docs/machine.md holds the diagram and the tables of rows and of
-triggers, docs/events.md the table of event types)."""
+triggers, docs/events.md the table of event types, docs/cli.md every command's arguments)."""
 
 
 def generated_block(name: str) -> str:
@@ -33,6 +33,11 @@ def generated_block(name: str) -> str:
         return triggers_markdown()
     if name == "events":
         return events_markdown((row.source, row.trigger, row.target) for row in TABLE)
+    if name == "options":
+        from .manual import options_markdown
+        from .parser import build_parser
+
+        return options_markdown(build_parser())
     return table_markdown() if name == "table" else f"```mermaid\n{to_mermaid()}```\n"
 
 

@@ -30,6 +30,7 @@ from ..store.failures import missing
 from ..tenants import DEFAULT_TENANT
 from . import exits
 from .argtypes import count, delay, positive_seconds, tenant
+from .envelope import emit
 from .output import iso_utc
 from .wiring import POSTGRES_SCHEMES, flow_store
 
@@ -76,7 +77,7 @@ def add_events_command(sub: Any) -> None:
     events = sub.add_parser(
         "events", help="the outbox's events: list, follow (the pull feed), redeliver"
     )
-    events.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
+    events.add_argument("--db", help="SQLite file or postgresql:// URL (needed)")
     events.add_argument("--tenant", type=tenant, help=f"this tenant's ({DEFAULT_TENANT}: none)")
     events.add_argument("--flow", metavar="ID", help="this flow's events")
     events.add_argument("--type", type=event_type, help="this type (e.g. flow.signed)")
@@ -161,12 +162,18 @@ def _dump(document: object, out: TextIO) -> None:
 def _failing(args: argparse.Namespace, out: TextIO, error: Exception) -> None:
     failure = exits.failure_of(error)
     if failure is not None and getattr(args, "json", False):
-        document = {"db": store_name(args.db), "exit_code": failure.exit.code}
-        _dump({**document, "failure": failure.as_json()}, out)
+        emit(args, out, failure.exit.code, failure, db=store_name(args.db))
+
+
+def _need_db(args: argparse.Namespace) -> None:
+    """``--db`` given before or after ``redeliver``, or ``$FIRMAIO_DB``: never a default."""
+    if not args.db:
+        raise InvalidInput(f"firmaio {args.invocation}: name the store: --db (or $FIRMAIO_DB)")
 
 
 def cmd_events(args: argparse.Namespace, out: TextIO) -> int:
     """List events (or, with ``--follow``, print them as they come)."""
+    _need_db(args)
     if args.follow:
         given = [f"--{n}" for n in ("status", "dead", "since", "until") if getattr(args, n)]
         if given:
@@ -199,8 +206,7 @@ def cmd_events(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         events = [_as_json(event, log) for event, log in listed]
         after = listed[-1][0].position if listed else args.after
-        document = {"db": store_name(args.db), "exit_code": exits.OK.code, "failure": None}
-        _dump({**document, "events": events, "next_after": after}, out)
+        emit(args, out, exits.OK.code, db=store_name(args.db), events=events, next_after=after)
         return exits.OK.code
     for event, _log in listed:
         print(_line(event), file=out)
@@ -236,6 +242,7 @@ def _follow(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_redeliver(args: argparse.Namespace, out: TextIO) -> int:
     """Dead events back to pending: the ones named, or every one dead since a time."""
+    _need_db(args)
     if bool(args.event_ids) == (args.dead_since is not None):
         raise InvalidInput(
             "firmaio events redeliver: give EVENT_ID... or --dead-since TIME (one of the two)"
@@ -256,8 +263,7 @@ def cmd_redeliver(args: argparse.Namespace, out: TextIO) -> int:
         _failing(args, out, error)
         raise
     if args.json:
-        document = {"db": store_name(args.db), "exit_code": exits.OK.code, "failure": None}
-        _dump({**document, "redelivered": moved}, out)
+        emit(args, out, exits.OK.code, db=store_name(args.db), redelivered=moved)
     else:
         print(f"{moved} dead event(s) back to pending in {store_name(args.db)}", file=out)
     return exits.OK.code

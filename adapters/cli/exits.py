@@ -138,6 +138,24 @@ _ERRORS: tuple[tuple[tuple[type[Exception], ...], Exit], ...] = (
 """The errors a command maps to an exit code, in the order they are matched."""
 
 
+LOST = (
+    "the answer to a call that is never retried was lost ({error}): it may have been done. "
+    "With --db, rerun the same command with the same id (send: --id FLOW_ID): it first waits "
+    "out the recovery grace (--recovery-grace, 40 s by default), then reads back what the "
+    "service did, and makes nothing twice; without --db, a rerun starts over"
+)
+
+
+def unavailable(error: Exception) -> str:
+    """What happened when the issuer API gave no usable answer, and what a rerun does."""
+    if isinstance(error, ApiError) and not error.retried:
+        return LOST.format(error=error)
+    return (
+        f"the issuer API gave no usable answer ({error}); it was retried with backoff; try "
+        "again later (with --db, a rerun resumes the flow where it is)"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Failure:
     """Why a command stopped: the exit it maps to, and the one line ``firmaio`` prints."""
@@ -158,9 +176,6 @@ def failure_of(error: Exception) -> Failure | None:
         if isinstance(error, kinds):
             message = str(error)
             if exit_ is UNAVAILABLE:
-                message = (
-                    f"the issuer API gave no usable answer ({error}); "
-                    "it was retried with backoff; try again later"
-                )
+                message = unavailable(error)
             return Failure(exit_, message)
     return None

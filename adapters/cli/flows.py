@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -22,7 +21,16 @@ from ..flow_locks import FlowLocks
 from ..runner import RunReport
 from ..store import AsyncStore, store_name
 from . import exits
-from .output import flow_json, iso_utc, print_flow, print_report, progress, write_qr
+from .envelope import emit, flow_json, flow_row
+from .output import (
+    iso_utc,
+    on_a_terminal,
+    print_flow,
+    print_report,
+    print_step,
+    progress,
+    write_qr,
+)
 from .wiring import (
     checked_client,
     factory_of,
@@ -68,7 +76,10 @@ async def run_on_flow(
     try:
         store = flow_store(args.db) if args.db else None  # a --db to fix is said first
         client = await checked_client(args) if check else issuer_client(args)
-        driver = factory_of(args, store).driver(client)
+        factory = factory_of(args, store)
+        if on_a_terminal(args):  # each step as it happens, on stderr
+            factory.hooks.subscribe(print_step)
+        driver = factory.driver(client)
         async with _held(locks, args.request_id, settings.lock_wait):
             flow = await open_flow(
                 driver, args.request_id, tenant=settings.tenant, order=order,
@@ -129,18 +140,19 @@ def _report(
         else:
             code = exits.exit_code_for(flow.state, goal)
     qr = None
-    if flow is not None and flow.fallback:
+    if flow is not None and flow.fallback and getattr(args, "qr_dir", None):
         try:
             qr = write_qr(flow, Path(args.qr_dir))
         except OSError as error:  # the flow's outcome stands; only the QR files are missing
             print(f"firmaio: the QR code was not written ({error})", file=sys.stderr)
     if args.json:
-        shown = flow_json(args.request_id, flow, code, qr, failure)
-        if flow is not None and flow.request_id != flow.id:  # a flow from a PDF (send)
-            shown = {"flow_id": flow.id, **shown, "signature_request_id": flow.request_id}
-        shown["next_attempt_at"] = None if next_attempt is None else iso_utc(next_attempt)
-        json.dump(shown, out, indent=2)
-        out.write("\n")
+        files = (
+            {} if qr is None else {"png": str(qr.png), "svg": str(qr.svg), "button": str(qr.button)}
+        )
+        shown = None if flow is None else flow_json(flow, files=files, next_attempt=next_attempt)
+        if failure is None and flow is not None and flow.failure:
+            failure = exits.Failure(exits.FAILED, flow.failure)
+        emit(args, out, code, failure, flow=shown, **({} if flow else {"flow_id": args.request_id}))
     elif flow is not None:
         print_flow(args.command, flow, qr, out)
         if next_attempt is not None:
@@ -219,11 +231,14 @@ async def _batch(args: argparse.Namespace) -> RunReport:
                 client,
                 ids,
                 status_reader=factory.status_reader(client, args.dossier),
-                progress=None if args.json else progress,
+                progress=progress if on_a_terminal(args) else None,
                 locks=locks,
                 dossier_id=args.dossier,
             )
-            return await batch.run()
+            report = await batch.run()
+            if on_a_terminal(args):
+                progress(report, final=True)
+            return report
         finally:
             await _close(store, locks)
 
@@ -240,9 +255,7 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
     except Exception as error:
         failure = exits.failure_of(error)
         if failure is not None and args.json:
-            shown = {"exit_code": failure.exit.code, "failure": failure.as_json()}
-            json.dump(shown, out, indent=2)
-            out.write("\n")
+            emit(args, out, failure.exit.code, failure)
         raise
     failure = None
     if report.errors:
@@ -253,20 +266,20 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
         )
     code = failure.exit.code if failure else exits.NOT_SETTLED.code if report.unsettled else 0
     if args.json:
-        summary = {
-            "worker": report.worker,
-            "exit_code": code,
-            "failure": None if failure is None else failure.as_json(),
-            "counts": dict(report.counts),
-            "driven": report.driven,
-            "conflicts": report.conflicts,
-            "errors": report.errors,
-            "unsettled": report.unsettled,
-            "needs_attention": report.attention,
-            "flows": [{"id": r.flow_id, "state": r.state, "records": r.seq} for r in report.rows],
-        }
-        json.dump(summary, out, indent=2)
-        out.write("\n")
+        emit(
+            args,
+            out,
+            code,
+            failure,
+            flows=[flow_row(r.flow_id, r.state, r.seq, r.flow_id) for r in report.rows],
+            worker=report.worker,
+            counts=dict(report.counts),
+            driven=report.driven,
+            conflicts=report.conflicts,
+            errors=report.errors,
+            unsettled=report.unsettled,
+            needs_attention=report.attention,
+        )
     else:
         print_report(report, store_name(args.db), out)
     return code

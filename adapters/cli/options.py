@@ -17,6 +17,7 @@ from .argtypes import (
     actor,
     base_url,
     delays,
+    port,
     positive_seconds,
     request_id,
     seconds,
@@ -73,15 +74,12 @@ def activation_timeout_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def api_options(parser: argparse.ArgumentParser) -> None:
+def api_options(parser: argparse.ArgumentParser, *, notifies: bool = True) -> None:
+    """The API's options; without ``notifies``, only those of a command that never notifies
+    (the base URL and the recovery grace)."""
     base_url_option(parser)
-    parser.add_argument(
-        "--notification-grace",
-        type=seconds,
-        metavar="SECONDS",
-        help="how long a notification whose answer was lost is left to settle at the service "
-        f"before the request is read back (default {NOTIFICATION_GRACE:g})",
-    )
+    if notifies:
+        _notification_options(parser)
     parser.add_argument(
         "--recovery-grace",
         type=seconds,
@@ -89,6 +87,16 @@ def api_options(parser: argparse.ArgumentParser) -> None:
         help="how long a call with effects whose outcome is unknown (an open intent: a crash, "
         "a lost answer, a stop) is left to settle before the request is read back (default: "
         f"the call's timeout plus the notification grace, {RECOVERY_GRACE:g})",
+    )
+
+
+def _notification_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--notification-grace",
+        type=seconds,
+        metavar="SECONDS",
+        help="how long a notification whose answer was lost is left to settle at the service "
+        f"before the request is read back (default {NOTIFICATION_GRACE:g})",
     )
     parser.add_argument(
         "--resend-after",
@@ -112,12 +120,18 @@ def request_options(
     *,
     positional: bool = True,
     id_help: str = "the signature request id",
+    notifies: bool = True,
 ) -> None:
+    """The options of a command on one flow; without ``notifies`` (``fetch``, ``delivered``),
+    none of those about notifying (the graces and delays, ``--qr-dir``), and the positional is
+    named FLOW_ID."""
     if positional:
-        parser.add_argument("request_id", type=request_id, help=id_help)
-    api_options(parser)
+        metavar = "ID" if notifies else "FLOW_ID"
+        parser.add_argument("request_id", type=request_id, metavar=metavar, help=id_help)
+    api_options(parser, notifies=notifies)
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
-    parser.add_argument("--qr-dir", default="out", help="where a fallback's QR code is written")
+    if notifies:
+        parser.add_argument("--qr-dir", default="out", help="where a fallback's QR code is written")
     activation_timeout_option(parser)
     parser.add_argument(
         "--db", help="keep the flow in this store (SQLite file or postgresql:// URL): resumable"
@@ -176,4 +190,19 @@ def webhook_options(parser: argparse.ArgumentParser) -> None:
         metavar="DELAY,...",
         help="seconds (or 30m, 12h) before each retry of an event its receiver did not take; "
         f"then it is dead (default {_seconds(default_retries())})",
+    )
+
+
+def metrics_options(parser: argparse.ArgumentParser) -> None:
+    """``--metrics-port`` and ``--metrics-host``: liveness, readiness and Prometheus metrics."""
+    parser.add_argument(
+        "--metrics-port",
+        type=port,
+        help="serve /metrics, /livez and /readyz on PORT (needs the [metrics] extra; 0: a free "
+        "port, printed at start)",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="the address the metrics port listens on (%(default)s; 0.0.0.0: every interface)",
     )

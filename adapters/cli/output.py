@@ -6,14 +6,13 @@ import html
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple, TextIO
+from typing import NamedTuple, TextIO
 
 from firmaio.fsm.driving import Fallback, Flow
 from firmaio.fsm.machine import State
 from firmaio.fsm.trail import AuditRecord
 
 from ..runner import RunReport
-from .exits import FAILED, Failure
 
 
 def iso_utc(epoch: float) -> str:
@@ -136,49 +135,29 @@ def print_flow(title: str, flow: Flow, qr: FallbackFiles | None, out: TextIO) ->
             print(f"    button page written: {qr.button}", file=out)
 
 
-def flow_json(
-    request_id: str,
-    flow: Flow | None,
-    exit_code: int,
-    qr: FallbackFiles | None,
-    failure: Failure | None = None,
-) -> dict[str, Any]:
-    """What ``--json`` prints for one request: where its flow is, and the command's exit code.
-
-    ``failure`` is the error the command stopped on (``{"kind", "message"}``, ``kind`` the exit's
-    name), or for a FAILED flow its reason; ``state`` is null when no flow was opened.
-    """
-    fallback = flow.fallback if flow is not None else None
-    if failure is None and flow is not None and flow.failure:
-        failure = Failure(FAILED, flow.failure)
-    return {
-        "signature_request_id": request_id,
-        "state": None if flow is None else str(flow.state),
-        "exit_code": exit_code,
-        "io_message_id": None if flow is None else flow.io_message_id,
-        "unknown_status": None if flow is None else flow.unknown_status,
-        "failure": None if failure is None else failure.as_json(),
-        "fallback": None
-        if fallback is None
-        else {
-            "reason": str(fallback.reason),
-            "advice_it": fallback.advice_it,
-            "advice_en": fallback.advice_en,
-            "link": fallback.link,
-            "qr_image_url": fallback.qr_image_url,
-            "qr_png": None if qr is None else str(qr.png),
-            "qr_svg": None if qr is None else str(qr.svg),
-            "button_html": None if qr is None else str(qr.button),
-        },
-        "history": [] if flow is None else [record.as_event_dict() for record in flow.history],
-    }
+def on_a_terminal(args: object) -> bool:
+    """Whether progress is shown: stderr is a terminal and the output is not ``--json``."""
+    return sys.stderr.isatty() and not getattr(args, "json", False)
 
 
-def progress(report: RunReport) -> None:
+BAR = 24
+"""The progress bar's width, in characters."""
+
+
+def progress(report: RunReport, *, final: bool = False) -> None:
+    """A batch run's progress bar on stderr, rewritten in place (a terminal only: the caller
+    asks :func:`on_a_terminal`); ``final`` ends it with the counts the summary shows."""
     counts = ", ".join(f"{state} {n}" for state, n in sorted(report.counts.items()))
-    line = f"firmaio run: {report.driven}/{report.total} driven ({counts})"
-    end = "\r" if sys.stderr.isatty() else "\n"
-    print(line, end=end, file=sys.stderr, flush=True)
+    total = max(report.total, 1)
+    filled = BAR * min(report.driven, total) // total if not final else BAR
+    bar = "#" * filled + "-" * (BAR - filled)
+    line = f"firmaio run: [{bar}] {report.driven}/{report.total} driven ({counts})"
+    print(f"{line:<100}", end="\n" if final else "\r", file=sys.stderr, flush=True)
+
+
+def print_step(_flow: Flow, record: AuditRecord) -> None:
+    """A step of a flow on stderr, as it is written (a hook: see :func:`on_a_terminal`)."""
+    print(format_record(record), file=sys.stderr, flush=True)
 
 
 def print_report(report: RunReport, db: str, out: TextIO) -> None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, NoReturn
 
 from firmaio.fsm.diagrams import FORMATS
-from firmaio.fsm.errors import InvalidInput
 
 from ..ratelimit import GATEWAY_CALLS, GATEWAY_PERIOD
 from .argtypes import (
@@ -21,6 +19,7 @@ from .audit import cmd_audit_show, cmd_audit_verify
 from .batch import add_batch_command
 from .check import cmd_check
 from .console import add_console_command
+from .conventions import Parser, finish
 from .demo import cmd_demo, cmd_sandbox
 from .diagram import cmd_diagram
 from .events import add_events_command
@@ -31,6 +30,7 @@ from .options import (
     api_options,
     base_url_option,
     documents_dir_option,
+    metrics_options,
     request_options,
     store_outage_option,
     watch_every_option,
@@ -57,26 +57,12 @@ def _checkpoint_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, with a bad argument raised as :class:`InvalidInput` for ``main`` to report
-    like every other error (one line, exit 2, and a JSON answer under ``--json``), and no
-    abbreviated options (``--tenant`` is not ``--tenants``)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["allow_abbrev"] = False
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> NoReturn:
-        raise InvalidInput(f"{self.prog}: {message} (see {self.prog} --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``firmaio``."""
-    parser = _Parser(
+    parser = Parser(
         prog="firmaio",
         description="Drive Firma con IO signature requests through an audited state machine.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log events to stderr (JSON)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="three citizens end to end against the local sandbox")
@@ -116,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         "request_ids", nargs="*", type=request_id, metavar="ID", help="signature request ids"
     )
     run.add_argument("--dossier", type=request_id, help="also every request of this dossier")
-    run.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
+    run.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
     api_options(run)
     run.add_argument("--concurrency", type=count, default=20, help="flows driven at once")
     activation_timeout_option(run)
@@ -129,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "request_ids", nargs="*", type=request_id, metavar="ID", help="register these too"
     )
-    serve.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
+    serve.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
     api_options(serve)
     serve.add_argument("--concurrency", type=count, default=20, help="flows driven at once")
     activation_timeout_option(serve)
@@ -150,11 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     documents_dir_option(serve, "the served tenant's flows")
     store_outage_option(serve)
     webhook_options(serve)
-    serve.add_argument(
-        "--metrics-port",
-        type=port,
-        help="serve Prometheus metrics on 127.0.0.1:PORT/metrics (needs the [metrics] extra)",
-    )
+    metrics_options(serve)
     serve.add_argument("--json", action="store_true", help="print the summary as JSON")
     serve.set_defaults(func=cmd_serve)
 
@@ -188,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     store_outage_option(worker)
     webhook_options(worker)
+    metrics_options(worker)
     worker.add_argument("--json", action="store_true", help="print the summary as JSON")
     worker.set_defaults(func=cmd_worker)
 
@@ -218,14 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="ask the running service or workers for a status read now of flows"
     )
     check.add_argument("flow_ids", nargs="+", type=request_id, metavar="ID", help="flow ids")
-    check.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
+    check.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
     check.add_argument("--json", action="store_true", help="print the summary as JSON")
     check.set_defaults(func=cmd_check)
 
     audit = sub.add_parser("audit", help="check or show the stored audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="check every hash chain")
-    verify.add_argument("--db", default="flows.sqlite")
+    verify.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
     verify.add_argument("--json", action="store_true", help="print the verdict as JSON")
     _checkpoint_options(verify)
     verify.add_argument(
@@ -239,8 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.set_defaults(func=cmd_audit_verify)
     show = audit_sub.add_parser("show", help="print one flow's trail")
-    show.add_argument("request_id", type=request_id)
-    show.add_argument("--db", default="flows.sqlite")
+    show.add_argument("request_id", type=request_id, metavar="FLOW_ID", help="the flow's id")
+    show.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
     show.add_argument("--diagram", choices=("mermaid", "dot"), help="draw it instead")
     show.add_argument("--json", action="store_true", help="print the stored records as JSON")
     show.set_defaults(func=cmd_audit_show)
@@ -255,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "request_ids", nargs="*", type=request_id, metavar="ID", help="these flows (default: all)"
     )
-    report.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
+    report.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
     report.add_argument(
         "--out",
         default="out/report.html",
@@ -301,4 +284,5 @@ def build_parser() -> argparse.ArgumentParser:
         "--key", action="append", default=["sandbox-key"], help="accepted key, KEY[:ISSUER_ID]"
     )
     sandbox.set_defaults(func=cmd_sandbox)
+    finish(parser)  # every command, those above and those added later: see .conventions
     return parser

@@ -20,14 +20,14 @@ def add_issuer_commands(sub: Any) -> None:
     """Add ``send``, ``fetch`` and ``delivered`` to ``firmaio``'s subparsers."""
     _send(sub)
     fetch = sub.add_parser("fetch", help="download a SIGNED request's signed documents")
-    request_options(fetch, id_help=FLOW_ID_HELP)
+    request_options(fetch, id_help=FLOW_ID_HELP, notifies=False)
     fetch.add_argument("--to", default="signed", help="folder for the files (signed/<id>/)")
     fetch.set_defaults(func=cmd_fetch)
 
     delivered = sub.add_parser(
         "delivered", help="record how a citizen offered the fallback was reached"
     )
-    request_options(delivered, id_help=FLOW_ID_HELP)
+    request_options(delivered, id_help=FLOW_ID_HELP, notifies=False)
     delivered.add_argument(
         "--channel", required=True, help="email, letter, desk, pec, phone... (a short name)"
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import contextlib
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -16,14 +16,16 @@ from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine import TERMINAL
 
 from ..clock import SystemClock
+from ..health import Health, probes_url
 from ..store import AsyncStore, store_name
 from ..tenants import DEFAULT_TENANT, Tenant, Tenants
 from . import exits
+from .envelope import emit
 from .quiet import quiet_logs
 from .wiring import BASE_URL_NAMED, factory_of, flow_store, issuer_client, settings_of
 
 if TYPE_CHECKING:
-    from ..queue import WorkerHandle, WorkerOptions
+    from ..queue import Runtime, WorkerHandle, WorkerOptions
 
 
 def _need_the_extra() -> None:
@@ -81,7 +83,7 @@ async def _worker(args: argparse.Namespace, out: TextIO) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, handle.stop)  # from the start: a stop is never lost
-    loud_again = quiet_logs(loop, verbose=args.verbose)
+    loud_again = quiet_logs(loop, verbose=args.verbose or args.log_level in ("debug", "info"))
     heartbeat = min(10.0, args.stalled_after / 3)
     options = WorkerOptions(
         concurrency=args.concurrency, name=args.worker, stalled_after=args.stalled_after,
@@ -100,8 +102,7 @@ async def _worker(args: argparse.Namespace, out: TextIO) -> int:
         loud_again()
     summary = {"stopped": True, "tenants": sorted(tenants)}
     if args.json:
-        json.dump(summary, out)
-        out.write("\n")
+        emit(args, out, 0, None, **summary)
     else:
         print("firmaio worker: stopped cleanly", file=out)
     return 0
@@ -133,9 +134,32 @@ async def _work(
             f"firmaio worker: serving {store_name(dsn)} for {names}; SIGTERM or Ctrl-C stops",
             file=sys.stderr,
         )
-        await work(dsn, runtime, options, handle)
+        async with _probes(dsn, runtime, handle):
+            await work(dsn, runtime, options, handle)
     finally:
         await runtime.close()
+
+
+@contextlib.asynccontextmanager
+async def _probes(dsn: str, runtime: Runtime, handle: WorkerHandle) -> AsyncIterator[None]:
+    """With ``--metrics-port``: the worker's metrics, liveness and readiness while it works."""
+    health = Health(dsn)
+    for client in runtime.clients.values():
+        health.checked(client)
+    server = runtime.factory.probes(dsn, health, list(runtime.clients.values()))
+    if server is None:
+        yield
+        return
+    print(f"firmaio worker: metrics on {probes_url(server)}/metrics (/livez, /readyz)",
+          file=sys.stderr)  # fmt: skip
+    beating = asyncio.create_task(health.beating(handle.stopping))
+    try:
+        yield
+    finally:
+        beating.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beating
+        server.close()
 
 
 async def _enqueue(args: argparse.Namespace, out: TextIO) -> int:
@@ -169,10 +193,9 @@ async def _enqueue(args: argparse.Namespace, out: TextIO) -> int:
         )  # fmt: skip
     finally:
         await store.close()
-    summary = {"flows": len(ids), "queued": queued, "tenant": tenant}
+    summary = {"flow_count": len(ids), "queued": queued, "tenant": tenant}
     if args.json:
-        json.dump(summary, out)
-        out.write("\n")
+        emit(args, out, 0, None, **summary)
     else:
         waiting = len(ids) - queued
         already = f" ({waiting} had a visit waiting already)" if waiting else ""
@@ -194,8 +217,7 @@ def _answered(run: Callable[[argparse.Namespace, TextIO], Coroutine[Any, Any, in
         except Exception as error:
             failure = exits.failure_of(error)
             if failure is not None and args.json:
-                json.dump({"exit_code": failure.exit.code, "failure": failure.as_json()}, out)
-                out.write("\n")
+                emit(args, out, failure.exit.code, failure)
             raise
 
     return command

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any, TextIO
@@ -84,7 +85,11 @@ def cmd_send(args: argparse.Namespace, out: TextIO) -> int:
         return cmd_send_manifest(args, out)
     if not args.pdf:
         raise InvalidInput("name the PDF (or PDFs) to have signed, or --manifest FILE")
-    order = order_from_pdf(args.pdf[0], **_order_values(args))
+    from ..client.pdf_check import check_pdf  # pypdf, imported by send only
+
+    order = order_from_pdf(args.pdf[0], **_order_values(args))  # each read, starting with %PDF
+    for document in order.documents:  # each opens as a PDF, with the fields it names
+        check_pdf(document.pdf, Path(document.pdf).read_bytes(), document.fields)
     order = order.with_fiscal_code(fiscal_code_of(args))
     if args.request_id is None:
         args.request_id = str(ULID())
@@ -107,10 +112,16 @@ def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
     """Download a SIGNED request's signed documents to ``--to``; print each file's SHA-256.
     Exit 0 only when they were fetched (15 for a request not signed yet)."""
 
+    short: list[str] = []
+
     async def body(driver: Driver, flow: Flow) -> None:
         await _to_signed(driver, flow)
-        if flow.state is not State.SIGNED:
-            return  # the report says where it is; the exit code, that nothing was fetched
+        if flow.state is not State.SIGNED:  # the report says where it is; this line, what next
+            short.append(
+                f"firmaio fetch: nothing was downloaded: the request is {flow.state}, not SIGNED; "
+                f"rerun `firmaio fetch {flow.id}` once it is signed (`firmaio watch` waits)"
+            )
+            return
         record = await driver.fetch_documents(flow)
         if not args.json:
             facts = dict(record.facts or ())
@@ -120,8 +131,12 @@ def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
                     where = facts.get(f"signed.{document}.file")
                     print(f"signed document {document}: {where}\n  sha256 {value}", file=out)
 
-    short = exits.NOT_SETTLED
-    return asyncio.run(run_on_flow(args, out, body, State.SIGNED, stored_only=True, short=short))
+    code = asyncio.run(
+        run_on_flow(args, out, body, State.SIGNED, stored_only=True, short=exits.NOT_SETTLED)
+    )
+    for line in short:
+        print(line, file=sys.stderr)
+    return code
 
 
 def cmd_delivered(args: argparse.Namespace, out: TextIO) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import contextlib
 import signal
 import sys
 from typing import TextIO
@@ -14,12 +14,14 @@ from ..client import IssuerClient
 from ..documents import check_writable
 from ..factory import Factory
 from ..flow_locks import FlowLocks
+from ..health import Health, probes_url
 from ..outage import Outage
 from ..serve import ServeReport, Service
 from ..settings import Settings
 from ..store import AsyncStore, store_name
 from ..tenants import DEFAULT_TENANT
 from ..webhooks import Deliverer
+from .envelope import emit
 from .wiring import checked_client, factory_of, flow_locks, flow_store, settings_of
 
 
@@ -90,16 +92,17 @@ async def _passes(
     stopping: asyncio.Event,
     services: list[Service],
 ) -> ServeReport:
-    """The service's passes with its client, until it is stopped."""
+    """The service's passes with its client, until it is stopped; with ``--metrics-port``,
+    its metrics, liveness and readiness (:mod:`..health`) meanwhile."""
     server = None
+    health = Health(args.db)
+    health.checked(client)
+    beating = asyncio.create_task(health.beating(stopping))
     async with client:
         try:
-            server = factory.metrics(client, args.db)
+            server = factory.probes(args.db, health, [client])
             if server is not None:
-                print(
-                    f"firmaio serve: metrics on http://127.0.0.1:{server.port}/metrics",
-                    file=sys.stderr,
-                )
+                _say(f"metrics on {probes_url(server)}/metrics (/livez, /readyz)")
             service = Service(factory, client, locks=locks, asks=asks, say=_say, outage=outage)
             services.append(service)
             if stopping.is_set():
@@ -113,6 +116,9 @@ async def _passes(
                 ids += [item["id"] async for item in client.list_dossier_requests(args.dossier)]
             return await service.run(ids, dossier_id=args.dossier)
         finally:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
             if server is not None:
                 server.close()
 
@@ -127,10 +133,11 @@ def _summary(args: argparse.Namespace, out: TextIO, report: ServeReport) -> int:
         "errors": report.errors,
     }
     if args.json:
-        json.dump(summary, out)
-        out.write("\n")
+        emit(args, out, 0, None, **summary)
     else:
-        print(f"firmaio serve: stopped cleanly; {summary}", file=out)
+        said = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in summary.items()
+                         if name != "stopped")  # fmt: skip
+        print(f"firmaio serve: stopped cleanly; {said}", file=out)
     return 0
 
 

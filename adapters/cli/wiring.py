@@ -84,6 +84,7 @@ def settings_from_args(args: argparse.Namespace, wiring: Wiring) -> Settings:
     given |= {n: getattr(args, n) for n in _SECONDS_AS_GIVEN if getattr(args, n, None) is not None}
     if getattr(args, "metrics_port", None) is not None:  # 0: a free port
         given["metrics_port"] = args.metrics_port
+        given["metrics_host"] = args.metrics_host
     if getattr(args, "to", None):
         given["signed_dir"] = args.to
     if getattr(args, "documents_dir", None):
@@ -155,19 +156,33 @@ def actor_of(args: argparse.Namespace) -> str | None:
     return f"{args.actor or operator()} (firmaio {args.command})"
 
 
-def configure_logging(verbose: bool) -> None:
-    """Audit and HTTP events go to stderr as JSON lines with ``--verbose``; else only warnings."""
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+          "error": logging.ERROR}  # fmt: skip
+
+
+def configure_logging(args: argparse.Namespace) -> None:
+    """The one place logging is configured: the library's events on stderr, one JSON object a
+    line (``--log-format json``, the default) or for a person (``console``), from
+    ``--log-level`` (``error`` by default; ``info`` with ``-v``). The library itself configures
+    nothing (:mod:`firmaio.fsm.logs`)."""
+    level = getattr(args, "log_level", None) or (
+        "info" if getattr(args, "verbose", False) else "error"
+    )
+    console = getattr(args, "log_format", None) == "console"
+    renderer: structlog.types.Processor = (
+        structlog.dev.ConsoleRenderer(colors=False)
+        if console
+        else structlog.processors.JSONRenderer()
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             redact_secrets,
-            structlog.processors.JSONRenderer(),
+            renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.DEBUG if verbose else logging.ERROR
-        ),
+        wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
     )

@@ -23,8 +23,9 @@ from .models import (
     SignatureRequestView,
     UploadUrl,
 )
+from .orders import document_from_pdf, order_from_pdf
 from .probe import check_settings
-from .setup import IssuerSetup, document_from_pdf, order_from_pdf, setup_for
+from .setup import IssuerSetup, setup_for
 from .transport import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_CONNECTIONS, RetryPolicy
 from .urls import TRUSTED_HOSTS_ENV, UrlPolicy
 

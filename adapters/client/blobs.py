@@ -118,10 +118,12 @@ class BlobCalls(Transport):
                 blob, request, self.limits.upload_answer, self.limits.transfer_seconds
             )
         except (httpx.TransportError, Transient) as exc:
-            raise ApiUnavailable(
+            lost = ApiUnavailable(
                 f"upload: {exc if isinstance(exc, Transient) else type(exc).__name__}; the "
                 "document's status tells if it arrived"
-            ) from exc
+            )
+            lost.retried = False  # sent once: a second PUT is never made blindly
+            raise lost from exc
         self._log.info("blob.upload", status=response.status_code, size=len(pdf))
         status = response.status_code
         if status in (200, 201):

@@ -25,9 +25,9 @@ import socket
 from typing import Any
 
 import httpx
-import structlog
 
 from firmaio.fsm.errors import ApiConfigurationError, ApiUnavailable
+from firmaio.fsm.logs import get_logger
 from firmaio.fsm.redact import redact_text
 
 from .answers import Transient, retry_after
@@ -43,7 +43,7 @@ DOSSIER_NOT_FOUND = "The specified dossier was not found"
 
 TEMPLATE = "/dossiers/{dossierId}"
 
-_log = structlog.get_logger("firmaio.adapters.settings_check")
+_log = get_logger("firmaio.adapters.settings_check")
 
 
 async def check_settings(

@@ -14,20 +14,15 @@ each checked (a PDF, of the declared size) before any is kept.
 
 from __future__ import annotations
 
-import hashlib
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from firmaio.fsm.errors import ApiProtocolError, ApiUnavailable, InvalidInput
+from firmaio.fsm.errors import ApiProtocolError, ApiUnavailable
 from firmaio.fsm.machine import (
     Answer,
     Kind,
     Order,
-    OrderDocument,
     answer_of,
-    check_expiry,
-    check_fields,
     document_answer,
 )
 from firmaio.fsm.ports import DocumentDraft, DocumentSink, KeptDocument
@@ -37,6 +32,7 @@ from .answers import NO_IO_PROFILE, Refusal, cut, epoch, evidence
 from .blobs import Downloaded, DownloadRefused, IncompleteDownload
 from .issuer import IssuerClient
 from .models import RequestListItem, SignatureRequestView
+from .orders import read_pdf
 
 ALREADY_READY = "Signature Request is already in READY status"
 PAST_READY = "MARK_AS_READY is prohibited if the signature request is in WAIT_FOR_SIGNATURE status"
@@ -282,60 +278,6 @@ def _created(request: SignatureRequestView, status: int) -> Answer:
     if len(request.documents) > 1:  # the others, in the order's order: uploaded one by one
         ids["document_ids"] = ",".join(d.id for d in request.documents)
     return answer_of(Kind.CREATED, status, request_id=request.id, **ids)
-
-
-def read_pdf(order: Order) -> bytes:
-    """The order's PDF, refused if it is missing or no longer the file the flow started from."""
-    try:
-        pdf = Path(order.pdf).read_bytes()
-    except OSError as error:
-        raise InvalidInput(
-            f"cannot read the order's PDF {order.pdf}: {error.strerror}; nothing was sent"
-        ) from None
-    if len(pdf) != order.pdf_size or hashlib.sha256(pdf).hexdigest() != order.pdf_sha256:
-        raise InvalidInput(
-            f"the PDF {order.pdf} changed since the flow started (its SHA-256 differs); "
-            "nothing was sent: restore the file, or start a new flow"
-        )
-    return pdf
-
-
-def _pdf_bytes(path: str | Path) -> bytes:
-    try:
-        body = Path(path).read_bytes()
-    except OSError as error:
-        raise InvalidInput(f"cannot read the PDF {path}: {error.strerror}") from None
-    if not body.startswith(b"%PDF"):
-        raise InvalidInput(f"{path} is not a PDF (it does not start with %PDF)")
-    return body
-
-
-def document_from_pdf(path: str | Path, fields: object, title: str) -> OrderDocument:
-    """One more document of an order: the PDF at ``path`` (its size and SHA-256 read now), its
-    signature fields and title (checked with the order: :meth:`Order.check`)."""
-    body = _pdf_bytes(path)
-    return OrderDocument(
-        pdf=str(Path(path).resolve()),
-        pdf_sha256=hashlib.sha256(body).hexdigest(),
-        pdf_size=len(body),
-        fields=check_fields(fields),
-        title=title,
-    )
-
-
-def order_from_pdf(path: str | Path, **values: object) -> Order:
-    """An :class:`Order` for the PDF at ``path`` (its size and SHA-256 read now), checked."""
-    pdf = Path(path)
-    body = _pdf_bytes(pdf)
-    expires_at = values.get("expires_at")
-    if isinstance(expires_at, str) and check_expiry(expires_at) <= time.time():
-        raise InvalidInput(f"expires_at {expires_at} is not in the future; nothing was sent")
-    return Order.checked(
-        pdf=str(pdf.resolve()),
-        pdf_sha256=hashlib.sha256(body).hexdigest(),
-        pdf_size=len(body),
-        **values,
-    )
 
 
 def setup_for(api: object, documents: DocumentSink | str | Path = "signed") -> IssuerSetup | None:

@@ -69,13 +69,17 @@ class SetupCalls(BlobCalls):
                 raise
             except httpx.TransportError as exc:
                 if once:
-                    raise ApiUnavailable(
+                    lost = ApiUnavailable(
                         f"{operation}: {type(exc).__name__}; it may have reached the service"
-                    ) from exc
+                    )
+                    lost.retried = False
+                    raise lost from exc
                 raise
             except Transient as exc:
                 if once and exc.wait is None:  # a 5xx may come after the work is done
-                    raise ApiUnavailable(f"{operation}: {exc}; it may have been done") from exc
+                    lost = ApiUnavailable(f"{operation}: {exc}; it may have been done")
+                    lost.retried = False
+                    raise lost from exc
                 raise
             status = response.status_code
             if once and status not in expect and response.is_success:
@@ -83,7 +87,7 @@ class SetupCalls(BlobCalls):
                     f"{operation}: an unexpected {evidence_of(response, self._secrets)}; it may "
                     "have been done"
                 )
-                error.http_status = status
+                error.http_status, error.retried = status, False
                 raise error
             if status not in expect:
                 detail = said(detail_or_error(operation, response, self._secrets), self._secrets)

@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 import httpx
 import stamina
-import structlog
 
 from firmaio.fsm.errors import (
     ApiConfigurationError,
@@ -26,6 +25,7 @@ from firmaio.fsm.errors import (
     InvalidInput,
 )
 from firmaio.fsm.ids import check_request_id
+from firmaio.fsm.logs import get_logger
 
 from ..ratelimit import GATEWAY_CALLS, GATEWAY_PERIOD, RateLimit, SlidingWindow
 from . import limits as _limits
@@ -160,7 +160,7 @@ class Transport:
             rate_limit if rate_limit is not None else SlidingWindow(GATEWAY_CALLS, GATEWAY_PERIOD)
         )
         self.retry = retry if retry is not None else RetryPolicy()
-        self._log = logger if logger is not None else structlog.get_logger(__name__)
+        self._log = logger if logger is not None else get_logger(__name__)
         self.observers: list[Callable[[CallEvent], None]] = []
         """Called after every HTTP call (metrics: ``observability.Metrics.instrument``)."""
 

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-import structlog
-
 from firmaio.fsm.driving import DurableDriver, Flow
 from firmaio.fsm.errors import ApiConfigurationError, ApiError, InvalidInput, StaleFlow
+from firmaio.fsm.logs import get_logger
 from firmaio.fsm.machine import Trigger
 from firmaio.fsm.ports import Store
 
@@ -87,7 +86,7 @@ class Runtime:
             self.collecting.setdefault(DEFAULT_TENANT, Path(folder))
         self.asks = Asks(dsn)
         """Flows asked to be read now (``firmaio check``)."""
-        self._log = structlog.get_logger("firmaio.adapters.queue")
+        self._log = get_logger("firmaio.adapters.queue")
         self.deliverer: Deliverer | None = None
         """Delivers the events of the tenants with a webhook (their delivery jobs)."""
 
@@ -204,10 +203,15 @@ class Runtime:
             tenant = self.tenants.of(stored.tenant).name
             driver = self.driver(tenant, stored.dossier_id)
             try:
-                return await self._tend(driver, driver.resume(stored), stored.tenant, tenant)
+                tended = await self._tend(driver, driver.resume(stored), stored.tenant, tenant)
             finally:
                 driver.forget(flow_id)  # a worker lives for weeks: keep nothing between visits
                 self.drivers.trim()
+        self._log.info(
+            "firmaio.worker.visit", flow_id=flow_id, tenant=tenant, state=tended.state,
+            did=tended.did, next_visit=tended.next_visit,
+        )  # fmt: skip
+        return tended
 
     async def _tend(
         self, driver: DurableDriver, flow: Flow, stored: str | None, tenant: str

@@ -104,8 +104,10 @@ class SeedBody(_Body):
 
 
 class ReadyRequestsBody(_Body):
-    count: int = Field(ge=1, le=100_000)
+    count: int = Field(1, ge=1, le=100_000)
     key: str = "sandbox-key"
+    fiscal_code: str | None = Field(None, pattern=FISCAL_CODE_RE.pattern)
+    """The citizen every request is for; None: made-up citizens."""
 
 
 B = TypeVar("B", bound=_Body)
@@ -196,13 +198,17 @@ class Controls:
         return Response(status_code=204)
 
     async def ready_requests(self, request: Request) -> Response:
-        """Set up ``count`` READY requests in one new dossier (for benchmarks)."""
+        """Set up ``count`` READY requests in one new dossier (for benchmarks), for the citizen
+        ``fiscal_code`` (a chosen one: as declared, or with messages on unless it starts with X)
+        or made-up ones."""
         body = await parsed(request, ReadyRequestsBody)
         issuer = self.issuer.issuer_of(body.key)
         dossier = self.issuer.create_dossier(issuer, DEMO_DOSSIER)["id"]
         ids = []
         for n in range(body.count):
-            code = f"RSSMRA80A01H{n % 1000:03d}" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[n // 1000 % 26]
+            code = body.fiscal_code or (
+                f"RSSMRA80A01H{n % 1000:03d}" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[n // 1000 % 26]
+            )
             ids.append(self.issuer.create_ready_request(body.key, code, dossier))
         return JSONResponse({"dossier_id": dossier, "ids": ids})
 

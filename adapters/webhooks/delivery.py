@@ -25,9 +25,9 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Literal, Protocol
 
 import httpx
-import structlog
 
 from firmaio.fsm.errors import StoreError
+from firmaio.fsm.logs import get_logger
 from firmaio.fsm.ports import Clock
 
 from ..tenants import DEFAULT_TENANT
@@ -113,7 +113,7 @@ class Deliverer:
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             headers={"user-agent": "firmaio-fsm webhooks"},
         )
-        self._log = structlog.get_logger("firmaio.adapters.webhooks")
+        self._log = get_logger("firmaio.adapters.webhooks")
 
     async def aclose(self) -> None:
         await self._http.aclose()

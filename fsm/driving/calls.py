@@ -204,7 +204,7 @@ async def _upload_document(api: SetupApi, flow: Flow, now: float) -> Answer:
         answer = await api.upload_document(url, current_document(flow))
     if answer.kind is Kind.UPLOAD_URL_EXPIRED and refused_urls(flow) + 1 >= MAX_REFUSED_URLS:
         return Answer.refused(
-            answer.http_status or 403,
+            answer.http_status,  # None when the last URL was given up here, never sent
             f"{MAX_REFUSED_URLS} upload URLs in a row could not be used ({answer.detail}): "
             "check the clock and the storage's network rules; nothing was uploaded",
         )

@@ -7,10 +7,10 @@ terminal), waiting between activation checks with a bounded backoff through the 
 
 from __future__ import annotations
 
-import structlog
 from structlog.contextvars import bound_contextvars
 
 from ..errors import ApiError, TransitionNotAllowed
+from ..logs import get_logger
 from ..machine.answers import Answer
 from ..machine.order import Order
 from ..machine.states import State, Trigger
@@ -316,7 +316,7 @@ def _traced(span: StepSpan, record: AuditRecord) -> None:
     try:
         span.record(record)
     except Exception as error:
-        structlog.get_logger("firmaio.fsm.driving.driver").error(
+        get_logger("firmaio.fsm.driving.driver").error(
             "fsm.tracer_failed", flow_id=record.flow_id, error=type(error).__name__
         )
 

@@ -19,6 +19,7 @@ there.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from typing import TypedDict, Unpack
 
@@ -155,20 +156,29 @@ class DurableDriver(Driver):
 
     async def open(
         self,
-        request_id: str,
+        flow_id: str | None = None,
         *,
         tenant: str | None = None,
         order: Order | None = None,
         create: bool = True,
+        request_id: str | None = None,
     ) -> Flow:
-        """The stored flow for ``request_id``, created in READY (for ``tenant``) if the store has
-        none. A stored flow of another tenant is refused (:class:`InvalidInput`, nothing
-        called or written): this driver's API key is not its tenant's.
+        """The stored flow ``flow_id``, created in READY (for ``tenant``) if the store has
+        none: a flow started at READY is named by its signature request's id. A stored flow of
+        another tenant is refused (:class:`InvalidInput`, nothing called or written): this
+        driver's API key is not its tenant's.
 
-        With ``order`` (a PDF to have signed), ``request_id`` is the flow's own id: a new flow
+        With ``order`` (a PDF to have signed), ``flow_id`` is the flow's own id: a new flow
         starts in RECEIVED; a stored one is resumed, and must have been started from the same
         PDF (its SHA-256), or it is refused. The order's fiscal code is held in memory only.
-        With ``create=False`` a flow the store does not have is refused, nothing written."""
+        With ``create=False`` a flow the store does not have is refused, nothing written.
+        ``request_id=`` is the parameter's former name: deprecated, it warns and still works."""
+        flow_id = _flow_id_of(flow_id, request_id)
+        return await self._open(flow_id, tenant, order, create)
+
+    async def _open(
+        self, request_id: str, tenant: str | None, order: Order | None, create: bool
+    ) -> Flow:
         if order is not None:
             return await self._open_order(request_id, order, tenant)
         stored = await self.store.load(request_id)
@@ -225,7 +235,7 @@ class DurableDriver(Driver):
             if created:
                 self.journal.loaded(flow.id, None)
                 return flow
-        resumed = await self.open(flow_id, tenant=tenant)
+        resumed = await self._open(flow_id, tenant, None, True)
         known = resumed.order
         if resumed.initial is not flow.initial or (
             known is not None and _what_is_asked(known) != _what_is_asked(order)
@@ -272,3 +282,20 @@ def _what_is_asked(order: Order) -> dict[str, str]:
 _RESUMED_AS_STORED = frozenset(
     {"order.pdf", "order.more_pdfs", "order.validation_timeout", "order.activation_timeout"}
 )
+
+
+def _flow_id_of(flow_id: str | None, request_id: str | None) -> str:
+    """``open``'s flow id, given by its name or (deprecated) its former name ``request_id``."""
+    if request_id is not None:
+        warnings.warn(
+            "DurableDriver.open(request_id=...) is deprecated: the parameter is flow_id (it "
+            "always took a flow's id)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        if flow_id is not None:
+            raise TypeError("DurableDriver.open: give flow_id, not both flow_id and request_id")
+        flow_id = request_id
+    if flow_id is None:
+        raise TypeError("DurableDriver.open() needs the flow's id (flow_id)")
+    return flow_id

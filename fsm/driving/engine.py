@@ -20,6 +20,7 @@ from transitions import EventData, Machine, MachineError
 from transitions import State as MachineState
 
 from ..errors import ApiError, InvalidDefinition, InvalidInput, TransitionNotAllowed
+from ..logs import get_logger
 from ..machine.answers import Answer, Observation
 from ..trail.reading import check_trail, row_index
 from ..trail.record import EVENT_NAMES, AuditRecord, Outcome, fold
@@ -118,7 +119,7 @@ class Engine:
         self.table: tuple[Row, ...] = tuple(table)
         self.versions, self.version = versions, versions.version
         self._rows = row_index(self.table)
-        self._log = logger if logger is not None else structlog.get_logger("firmaio.fsm")
+        self._log = logger if logger is not None else get_logger("firmaio.fsm")
         self._info: Callable[..., Any] | None = None  # its info, once it can be kept
         allowed: dict[State, list[str]] = {state: [] for state in State}
         for row in self.table:

@@ -23,8 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
+from ..logs import get_logger
 from ..machine.states import State
 from ..redact import redact_text
 from ..trail.record import AuditRecord, Outcome
@@ -59,9 +58,7 @@ class Hooks:
 
     def __init__(self, *, logger: Any = None) -> None:
         self._subscriptions: list[Subscription] = []
-        self._log = (
-            logger if logger is not None else structlog.get_logger("firmaio.fsm.driving.hooks")
-        )
+        self._log = logger if logger is not None else get_logger("firmaio.fsm.driving.hooks")
 
     def __len__(self) -> int:
         return len(self._subscriptions)

@@ -26,6 +26,7 @@ from .order import (
     check_fields,
     check_fiscal_code,
     default_title,
+    signature_field,
 )
 from .states import ENTRIES, INITIAL, ISSUER_INITIAL, SETUP_ONLY, TERMINAL, State, Trigger
 from .steps import DEFAULT_STEPS, RESTING, STEPS, ApiCall, Step, Steps
@@ -73,6 +74,7 @@ __all__ = [
     "default_title",
     "document_answer",
     "is_known",
+    "signature_field",
     "validate",
     "witness_of",
     "witnessed_by",

@@ -167,8 +167,9 @@ class Answer:
         return cls(Kind.CANCEL_ACCEPTED, http_status=204)
 
     @classmethod
-    def refused(cls, http_status: int, detail: str | None) -> Answer:
-        """A final answer that retrying will not change."""
+    def refused(cls, http_status: int | None, detail: str | None) -> Answer:
+        """A final answer that retrying will not change (``http_status`` None: given up here,
+        with no answer of the API's to show)."""
         return cls(Kind.REFUSED, http_status=http_status, detail=detail)
 
     def fact(self, name: str) -> str | None:

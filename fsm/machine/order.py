@@ -35,6 +35,7 @@ from .order_checks import (
     default_title,
     holds_fiscal_code,
     no_fiscal_code,
+    signature_field,
     units,
 )
 
@@ -52,6 +53,7 @@ __all__ = [
     "check_fiscal_code",
     "default_title",
     "holds_fiscal_code",
+    "signature_field",
     "units",
 ]
 

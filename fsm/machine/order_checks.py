@@ -86,6 +86,14 @@ def check_fields(fields: object) -> tuple[dict[str, Any], ...]:
     return checked
 
 
+def signature_field(
+    name: str, title: str = "Firma del documento", kind: str = "REQUIRED"
+) -> dict[str, Any]:
+    """The service's object for the PDF's existing signature field ``name``: its clause titled
+    ``title`` (5 to 79 characters), of type ``kind`` (REQUIRED, UNFAIR or OPTIONAL)."""
+    return {"attrs": {"unique_name": name}, "clause": {"title": title, "type": kind.upper()}}
+
+
 def _check_field(item: object, index: int) -> dict[str, Any]:
     where = f"signature field {index}"
     if not isinstance(item, Mapping):

@@ -91,6 +91,8 @@ def failed_for_good(answer: Answer) -> str:
         return not_found(answer)
     if answer.kind is Kind.REQUEST:
         return unexpected_status(answer)
+    if answer.http_status is None:  # given up before any call: no answer of the API's to quote
+        return redact_text(f"given up for good: {answer.detail}")
     return redact_text(f"the API refused for good (HTTP {answer.http_status}): {answer.detail}")
 
 

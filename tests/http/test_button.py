@@ -105,7 +105,7 @@ def test_notify_writes_the_button_page_and_prints_its_path(
 def test_the_json_names_the_button_page(api_env: Sandbox, tmp_path: Path) -> None:
     request_id = ready_request(api_env, messages_on=False)
     code, text = _run("notify", request_id, "--qr-dir", str(tmp_path), "--json")
-    fallback = json.loads(text)["fallback"]
+    fallback = json.loads(text)["flow"]["fallback"]
     assert code == 10
     assert fallback["button_html"] == str(tmp_path / f"{request_id}-button.html")
     assert request_id in Path(fallback["button_html"]).read_text(encoding="utf-8")
@@ -219,7 +219,7 @@ def test_the_written_page_hands_the_request_to_the_component_in_chromium(
     request_id = ready_request(api_env, messages_on=False)
     code, text = _run("notify", request_id, "--qr-dir", str(folder), "--json")
     assert code == 10, text
-    page = Path(json.loads(text)["fallback"]["button_html"])
+    page = Path(json.loads(text)["flow"]["fallback"]["button_html"])
     url = f"{base}/{page.name}"
     clicked = _click(chromium, url, screenshot="button-screenshot.png")
     assert clicked.calls == [request_id]

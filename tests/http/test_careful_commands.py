@@ -36,12 +36,14 @@ def test_a_cancel_the_service_refuses_exits_5_and_names_the_operator(api_env: Sa
     api_env.issuer.close(request_id, "SIGNED")
     code, shown = firmaio("cancel", request_id)
     assert code == exits.NOT_ALLOWED.code == 5
-    assert shown["state"] == "NOTIFIED"
-    last = shown["history"][-1]
+    assert shown["flow"]["state"] == "NOTIFIED"
+    last = shown["flow"]["records"][-1]
     assert (last["trigger"], last["outcome"], last["http_status"]) == ("cancel", "refused", 400)
     assert "already been signed" in last["detail"]
     assert last["actor"] == f"{getpass.getuser()} (firmaio cancel)"
-    assert {r["actor"] for r in shown["history"][:-1]} == {f"{getpass.getuser()} (firmaio notify)"}
+    assert {r["actor"] for r in shown["flow"]["records"][:-1]} == {
+        f"{getpass.getuser()} (firmaio notify)"
+    }
 
 
 def test_cancel_ends_cancelled_with_the_actor_given_and_a_second_cancel_calls_nothing(
@@ -51,12 +53,12 @@ def test_cancel_ends_cancelled_with_the_actor_given_and_a_second_cancel_calls_no
     assert firmaio("notify", request_id)[0] == 0
     before = cancels(api_env)
     code, shown = firmaio("cancel", request_id, "--actor", "sportello-3")
-    assert (code, shown["state"]) == (0, "CANCELLED")
-    assert shown["history"][-1]["actor"] == "sportello-3 (firmaio cancel)"
+    assert (code, shown["flow"]["state"]) == (0, "CANCELLED")
+    assert shown["flow"]["records"][-1]["actor"] == "sportello-3 (firmaio cancel)"
     assert cancels(api_env) == before + 1
     code, again = firmaio("cancel", request_id, "--actor", "sportello-3")
-    assert (code, again["state"]) == (0, "CANCELLED")  # its goal, as stored: nothing to do
-    assert len(again["history"]) == len(shown["history"])
+    assert (code, again["flow"]["state"]) == (0, "CANCELLED")  # its goal, as stored: nothing to do
+    assert len(again["flow"]["records"]) == len(shown["flow"]["records"])
     assert cancels(api_env) == before + 1, "the stored state was not checked before the call"
 
 

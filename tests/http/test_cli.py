@@ -90,10 +90,10 @@ def test_notify_reaches_notified(api_env: Sandbox, tmp_path: Path) -> None:
     request_id = ready_request(api_env)
     code, out = run_json("notify", request_id, "--qr-dir", str(tmp_path))
     assert code == 0
-    assert out["state"] == "NOTIFIED"
-    assert out["io_message_id"] == api_env.issuer.messages[request_id][0]
+    assert out["flow"]["state"] == "NOTIFIED"
+    assert out["flow"]["io_message_id"] == api_env.issuer.messages[request_id][0]
     assert out["exit_code"] == 0
-    assert [r["target"] for r in out["history"]][-1] == "NOTIFIED"
+    assert [r["target"] for r in out["flow"]["records"]][-1] == "NOTIFIED"
 
 
 def test_notify_refused_exits_10_with_the_fallback(api_env: Sandbox, tmp_path: Path) -> None:
@@ -101,10 +101,10 @@ def test_notify_refused_exits_10_with_the_fallback(api_env: Sandbox, tmp_path: P
     request_id = ready_request(api_env, messages_on=False)
     code, out = run_json("notify", request_id, "--qr-dir", str(tmp_path))
     assert code == 10
-    assert out["state"] == "FALLBACK_SUGGESTED"
-    assert out["fallback"]["reason"] == "messages_disabled"
-    assert out["fallback"]["link"].endswith(f"signatureRequestId={request_id}")
-    assert Path(out["fallback"]["qr_png"]).exists()
+    assert out["flow"]["state"] == "FALLBACK_SUGGESTED"
+    assert out["flow"]["fallback"]["reason"] == "messages_disabled"
+    assert out["flow"]["fallback"]["link"].endswith(f"signatureRequestId={request_id}")
+    assert Path(out["flow"]["fallback"]["qr_png"]).exists()
 
 
 def test_notify_human_output_and_failure_exit(api_env: Sandbox, tmp_path: Path) -> None:
@@ -124,10 +124,10 @@ def test_watch_until_signed_and_not_settled(api_env: Sandbox) -> None:
     """watch: exit 0 once SIGNED; exit 15 when the checks run out while it is still open."""
     request_id = ready_request(api_env)  # activated at once
     code, out = run_json("watch", request_id, "--interval", "0.01", "--max-checks", "1")
-    assert (code, out["state"]) == (15, "WAIT_FOR_SIGNATURE")
+    assert (code, out["flow"]["state"]) == (15, "WAIT_FOR_SIGNATURE")
     api_env.issuer.close(request_id, "SIGNED")
     code, out = run_json("watch", request_id, "--interval", "0.01")
-    assert (code, out["state"]) == (0, "SIGNED")
+    assert (code, out["flow"]["state"]) == (0, "SIGNED")
 
 
 def test_cancel_and_cancel_too_early(api_env: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
@@ -141,7 +141,7 @@ def test_cancel_and_cancel_too_early(api_env: Sandbox, capsys: pytest.CaptureFix
     finally:
         api_env.issuer.activation_delay = saved
     code, out = run_json("cancel", request_id)
-    assert (code, out["state"]) == (0, "CANCELLED")
+    assert (code, out["flow"]["state"]) == (0, "CANCELLED")
 
 
 def test_missing_key_and_bad_id_say_what_to_do(
@@ -193,5 +193,5 @@ def test_cancel_a_stored_flow_at_rest(api_env: Sandbox, tmp_path: Path) -> None:
     request_id, db = ready_request(api_env), str(tmp_path / "flows.sqlite")
     assert run_json("notify", request_id, "--db", db, "--qr-dir", str(tmp_path))[0] == 0
     code, out = run_json("cancel", request_id, "--db", db, "--qr-dir", str(tmp_path))
-    assert (code, out["state"]) == (0, "CANCELLED")
-    assert [r["trigger"] for r in out["history"]][-1] == "cancel"
+    assert (code, out["flow"]["state"]) == (0, "CANCELLED")
+    assert [r["trigger"] for r in out["flow"]["records"]][-1] == "cancel"

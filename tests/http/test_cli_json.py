@@ -25,6 +25,8 @@ from firmaio.fsm.driving.durable import Boundary
 from firmaio.fsm.driving.engine import Flow
 from tests.conftest import FAST_RETRY
 from tests.crashing_cli import command
+from tests.envelope_helpers import enveloped
+from tests.http.test_cli_send import off_the_page
 from tests.sandbox_helpers import fault, fiscal_code, ready_request
 
 Scenario = Callable[[Sandbox, Path], list[str]]
@@ -130,10 +132,10 @@ def expired(sandbox: Sandbox, tmp: Path) -> list[str]:
 
 
 def document_refused(sandbox: Sandbox, tmp: Path) -> list[str]:
-    """The sample form has no field "nessuna": validate-document refuses it."""
+    """A field off the sample form's page: validate-document refuses it."""
     return [
-        "send", str(sample_pdf()), "--fiscal-code", fiscal_code(), "--field", "nessuna:Firma qui",
-        "--title", "Modulo",
+        "send", str(sample_pdf()), "--fiscal-code", fiscal_code(), "--fields",
+        str(off_the_page(tmp)), "--title", "Modulo",
     ]  # fmt: skip
 
 
@@ -195,7 +197,7 @@ def test_json_carries_the_real_exit_code_and_failure(
     out = io.StringIO()
     wiring = Wiring(retry=FAST_RETRY, on_boundary=RACES.pop(code, None))
     returned = main([*argv, "--json"], out=out, wiring=wiring)
-    shown: dict[str, Any] = json.loads(out.getvalue())
+    shown: dict[str, Any] = enveloped(out.getvalue())
     assert (returned, shown["exit_code"]) == (code, code)
     if code in ERRORS:
         kind = next(e.name for e in exits.EXITS if e.code == code)
@@ -226,6 +228,6 @@ def test_the_loser_of_a_store_race_reports_the_stored_state_and_trail(
     shown = json.loads(out.getvalue())
     assert (returned, shown["exit_code"]) == (5, 5)
     assert shown["failure"]["kind"] == "not_allowed"
-    assert shown["state"] == "CANCELLED"
-    assert [r["trigger"] for r in shown["history"]] == ["check_activation", "cancel"]
+    assert shown["flow"]["state"] == "CANCELLED"
+    assert [r["trigger"] for r in shown["flow"]["records"]] == ["check_activation", "cancel"]
     assert sandbox.issuer.messages_sent(request_id) == 0

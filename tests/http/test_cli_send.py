@@ -28,10 +28,10 @@ def test_send_then_fetch_the_signed_document(api_env: Sandbox, tmp_path: Path) -
     status, out = run("send", str(sample_pdf()), "--fiscal-code", code, *SEND, "--db", db, "--json")
     assert status == 0, out
     shown = json.loads(out)
-    assert shown["state"] == "NOTIFIED"
-    assert shown["io_message_id"]
+    assert shown["flow"]["state"] == "NOTIFIED"
+    assert shown["flow"]["io_message_id"]
     assert code not in out
-    flow_id, request_id = shown["flow_id"], shown["signature_request_id"]
+    flow_id, request_id = shown["flow"]["flow_id"], shown["flow"]["request_id"]
     assert api_env.issuer.messages_sent(request_id) == 1
 
     api_env.issuer.close(request_id, "SIGNED")
@@ -43,21 +43,32 @@ def test_send_then_fetch_the_signed_document(api_env: Sandbox, tmp_path: Path) -
     status, out = run("send", str(sample_pdf()), "--fiscal-code", code, *SEND, "--db", db,
                       "--id", flow_id, "--json")  # fmt: skip
     assert status == 0, out  # the same --id again: the stored flow, SIGNED, nothing new made
-    assert json.loads(out)["state"] == "SIGNED"
+    assert json.loads(out)["flow"]["state"] == "SIGNED"
     assert api_env.issuer.messages_sent(request_id) == 1
 
 
 def test_send_a_pdf_the_service_refuses_exits_17_with_its_words(
     api_env: Sandbox, tmp_path: Path
 ) -> None:
+    """A field placed where it cannot fit: the service's own check (the file opens, and the page
+    exists, so the local check lets it go)."""
     status, out = run(
-        "send", str(sample_pdf()), "--fiscal-code", fiscal_code(), "--field", "nessuna:Firma qui",
-        "--title", "Modulo", "--json",
+        "send", str(sample_pdf()), "--fiscal-code", fiscal_code(), "--fields",
+        str(off_the_page(tmp_path)), "--title", "Modulo", "--json",
     )  # fmt: skip
     assert status == 17, out
     shown = json.loads(out)
-    assert shown["state"] == "DOCUMENT_REFUSED"
-    assert 'the field "nessuna" was not found' in shown["history"][-1]["reason"]
+    assert shown["flow"]["state"] == "DOCUMENT_REFUSED"
+    assert "incompatible coordinates" in shown["flow"]["records"][-1]["reason"]
+
+
+def off_the_page(tmp_path: Path) -> Path:
+    """A fields file: one field on page 0 of the sample form, far off its right edge."""
+    fields = [{"attrs": {"page": 0, "coordinates": {"x": 5000, "y": 10}, "size": {"w": 100,
+               "h": 40}}, "clause": {"title": "Firma qui", "type": "REQUIRED"}}]  # fmt: skip
+    path = tmp_path / "fields.json"
+    path.write_text(json.dumps(fields))
+    return path
 
 
 def test_delivered_records_the_channel_of_a_refused_citizen(
@@ -67,10 +78,10 @@ def test_delivered_records_the_channel_of_a_refused_citizen(
     status, out = run("send", str(sample_pdf()), "--fiscal-code", fiscal_code("X"), *SEND,
                       "--db", db, "--json")  # fmt: skip
     assert status == 10, out
-    flow_id = json.loads(out)["flow_id"]
+    flow_id = json.loads(out)["flow"]["flow_id"]
     status, out = run("delivered", flow_id, "--db", db, "--channel", "email", "--json")
     assert status == 0, out
-    last = json.loads(out)["history"][-1]
+    last = json.loads(out)["flow"]["records"][-1]
     assert last["trigger"] == "deliver_fallback"
     assert last["facts"] == {"channel": "email"}
     status, out = run("delivered", flow_id, "--channel", "email")

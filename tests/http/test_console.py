@@ -31,7 +31,9 @@ from tests.http.console_helpers import (
 )
 
 
-def test_it_will_not_start_without_a_secret_or_anyone_to_sign_in(tmp_path: Path) -> None:
+def test_it_will_not_start_without_a_secret_or_anyone_to_sign_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = str(tmp_path / "empty.sqlite")
     with pytest.raises(InvalidInput) as refused:
         console_app(ConsoleSettings(db))
@@ -40,6 +42,11 @@ def test_it_will_not_start_without_a_secret_or_anyone_to_sign_in(tmp_path: Path)
     with pytest.raises(InvalidInput, match="at least 32 characters"):
         console_app(ConsoleSettings(db, "short", oidc_issuer="https://idp", oidc_client_id="c",
                                     oidc_client_secret_env="V"))  # fmt: skip
+    monkeypatch.delenv("V", raising=False)
+    with pytest.raises(InvalidInput, match="environment variable V holds no"):
+        console_app(ConsoleSettings(db, SECRET, oidc_issuer="https://idp", oidc_client_id="c",
+                                    oidc_client_secret_env="V"))  # fmt: skip
+    monkeypatch.setenv("V", "the client secret")
     assert console_app(ConsoleSettings(db, SECRET, oidc_issuer="https://idp", oidc_client_id="c",
                                        oidc_client_secret_env="V"))  # fmt: skip
 

@@ -54,8 +54,8 @@ def test_each_source_reaches_the_service_and_only_the_command_line_warns(
     err = capsys.readouterr().err
     assert status == 0, (out, err)
     shown = json.loads(out)
-    assert shown["state"] == "NOTIFIED"
-    assert request_for(api_env, code, shown["signature_request_id"])
+    assert shown["flow"]["state"] == "NOTIFIED"
+    assert request_for(api_env, code, shown["flow"]["request_id"])
     assert (ON_THE_COMMAND_LINE in err) == (source == "command-line")
     assert code not in out + err
 

@@ -111,10 +111,10 @@ def test_the_fiscal_code_reaches_post_signers_only(
         "--json",
     )  # fmt: skip
     shown = json.loads(out)
-    assert (status, shown["state"]) == (0, "NOTIFIED"), out
+    assert (status, shown["flow"]["state"]) == (0, "NOTIFIED"), out
     assert leaks(received, code, [document]) == []
     assert sent_titles(received) == [title, title]  # the dossier's document, the request's
-    recorded = dict(shown["history"][0]["facts"])
+    recorded = dict(shown["flow"]["records"][0]["facts"])
     assert recorded["order.document_title"] == title  # exactly what was sent
     assert code.lower() not in out.lower()
     assert any(r.method == "PUT" and document == r.body for r in received)  # the document, as is

@@ -47,7 +47,7 @@ def test_a_flow_locked_by_another_process_is_left_alone(
         assert sandbox.issuer.messages_sent(request_id) == 0
     out = io.StringIO()  # the other process let go: this one drives it
     assert main(["notify", request_id, "--db", postgres_url, "--json"], out=out) == 0
-    assert json.loads(out.getvalue())["state"] == "NOTIFIED"
+    assert json.loads(out.getvalue())["flow"]["state"] == "NOTIFIED"
     assert sandbox.issuer.messages_sent(request_id) == 1
 
 
@@ -88,6 +88,6 @@ def test_a_command_waits_for_another_process_s_short_visit_before_it_loads(
     worker.join(10)
     assert code == 0, out.getvalue()
     shown = json.loads(out.getvalue())
-    assert shown["state"] == "NOTIFIED"
-    assert [r["trigger"] for r in shown["history"]].count("notify") == 1
+    assert shown["flow"]["state"] == "NOTIFIED"
+    assert [r["trigger"] for r in shown["flow"]["records"]].count("notify") == 1
     assert sandbox.issuer.messages_sent(request_id) == 1

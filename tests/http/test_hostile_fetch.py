@@ -27,7 +27,7 @@ def tree(root: Path) -> set[str]:
 
 
 def last(out: str) -> dict[str, Any]:
-    record: dict[str, Any] = json.loads(out)["history"][-1]
+    record: dict[str, Any] = json.loads(out)["flow"]["records"][-1]
     return record
 
 

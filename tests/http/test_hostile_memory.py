@@ -33,7 +33,7 @@ retry = RetryPolicy(attempts=2, wait_initial=0.01, wait_max=0.01, wait_jitter=0)
 for argv in json.loads(sys.argv[1]):
     out = io.StringIO()
     code = main(argv, out=out, wiring=Wiring(retry=retry))
-    history = json.loads(out.getvalue()).get("history") or [{}]
+    history = json.loads(out.getvalue()).get("flow", {}).get("records") or [{}]
     print(json.dumps([argv[0], argv[1], code, peak(), history[-1].get("detail")]), flush=True)
 """
 LIMIT = 100 * 1024 * 1024

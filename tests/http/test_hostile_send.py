@@ -53,7 +53,7 @@ def test_an_answer_out_of_shape_stops_the_set_up_with_its_evidence(
     before = {str(p) for p in tmp_path.rglob("*")}
     code, out = send()
     assert code == 4, out
-    last = json.loads(out)["history"][-1]
+    last = json.loads(out)["flow"]["records"][-1]
     assert (last["trigger"], last["outcome"]) == (trigger, "error")
     assert evidence in last["detail"]
     assert "ApiProtocolError" in last["reason"]

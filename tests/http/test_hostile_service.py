@@ -68,8 +68,8 @@ def test_a_qr_code_url_off_the_io_link_service_is_refused(
     code, out = run("notify", scenario, "--db", db, "--json")
     assert code == 4, out
     shown = json.loads(out)
-    assert shown["fallback"] is None
-    assert "qr_code_url is refused" in shown["history"][-1]["detail"]
+    assert shown["flow"]["fallback"] is None
+    assert "qr_code_url is refused" in shown["flow"]["records"][-1]["detail"]
     code, text = run("notify", scenario)
     assert code == 4
     stored = sqlite3.connect(db).execute("SELECT payload FROM audit_records").fetchall()
@@ -86,7 +86,7 @@ def test_an_answer_that_trickles_is_cut_at_the_call_s_time_limit(
     monkeypatch.setattr(limits, "DEFAULT_LIMITS", AnswerLimits(call_seconds=0.3))
     code, out = run("notify", "trickle", "--json", retry=TWICE)
     assert code == 4, out
-    assert "TooSlow after 2 attempt(s)" in json.loads(out)["history"][-1]["detail"]
+    assert "TooSlow after 2 attempt(s)" in json.loads(out)["flow"]["records"][-1]["detail"]
 
 
 def test_the_sync_facade_refuses_what_the_command_refuses(

@@ -38,21 +38,21 @@ def test_the_fallback_at_once_then_the_message_on_the_next_run(
     request_id, db = ready_request(api_env), str(tmp_path / "flows.sqlite")
     io_down(api_env, detail, times=1)
     code, first = notify(request_id, db, "--resend-after", "0.2")
-    assert (code, first["exit_code"], first["state"]) == (10, 10, "FALLBACK_SUGGESTED")
-    assert first["fallback"]["reason"] == "io_unavailable"
-    assert first["fallback"]["link"].endswith(f"signatureRequestId={request_id}")
-    assert Path(first["fallback"]["qr_png"]).exists()
-    assert first["next_attempt_at"] is not None
+    assert (code, first["exit_code"], first["flow"]["state"]) == (10, 10, "FALLBACK_SUGGESTED")
+    assert first["flow"]["fallback"]["reason"] == "io_unavailable"
+    assert first["flow"]["fallback"]["link"].endswith(f"signatureRequestId={request_id}")
+    assert Path(first["flow"]["fallback"]["qr_png"]).exists()
+    assert first["flow"]["next_attempt_at"] is not None
     assert api_env.issuer.messages_sent(request_id) == 0
-    [refusal] = [r for r in first["history"] if r["trigger"] == "notify"]
+    [refusal] = [r for r in first["flow"]["records"] if r["trigger"] == "notify"]
     assert refusal["guard"] == "io_did_not_take_the_message"
     assert detail in refusal["detail"]
 
     code, second = notify(request_id, db, "--resend-after", "0.2")
-    assert (code, second["state"]) == (0, "NOTIFIED")
-    assert second["io_message_id"] == api_env.issuer.messages[request_id][0]
+    assert (code, second["flow"]["state"]) == (0, "NOTIFIED")
+    assert second["flow"]["io_message_id"] == api_env.issuer.messages[request_id][0]
     assert api_env.issuer.messages_sent(request_id) == 1
-    assert second["next_attempt_at"] is None
+    assert second["flow"]["next_attempt_at"] is None
 
 
 def test_later_attempts_are_bounded_recorded_and_the_trail_stays_intact(
@@ -65,9 +65,9 @@ def test_later_attempts_are_bounded_recorded_and_the_trail_stays_intact(
     assert [code for code, _ in runs] == [10] * 6
     assert api_env.state.calls["sendNotification"] - before == 4  # the first and three later
     last = runs[-1][1]
-    assert last["next_attempt_at"] is None
-    assert last["fallback"]["reason"] == "io_unavailable"
-    guards = [r["guard"] for r in last["history"] if r["trigger"] == "notify"]
+    assert last["flow"]["next_attempt_at"] is None
+    assert last["flow"]["fallback"]["reason"] == "io_unavailable"
+    guards = [r["guard"] for r in last["flow"]["records"] if r["trigger"] == "notify"]
     assert guards == ["io_did_not_take_the_message"] * 4
     assert api_env.issuer.messages_sent(request_id) == 0
     assert main(["audit", "verify", "--db", db], out=io.StringIO()) == 0

@@ -69,14 +69,14 @@ def drive_wrong_then_right(base_url: str, sandbox: Sandbox) -> tuple[int, dict[s
     request_id = ready_request(sandbox)
     code, shown = firmaio("notify", request_id, "--db", "flows.sqlite", "--base-url", base_url)
     [record] = stored("flows.sqlite")
-    assert shown["state"] == "READY"
+    assert shown["flow"]["state"] == "READY"
     assert (record["source"], record["target"], record["outcome"]) == ("READY", "READY", "error")
     assert record["trigger"] == "check_activation"
     assert record["detail"] in shown["failure"]["message"]
     assert sandbox.issuer.messages_sent(request_id) == 0
 
     right, done = firmaio("notify", request_id, "--db", "flows.sqlite")
-    assert (right, done["state"]) == (0, "NOTIFIED")
+    assert (right, done["flow"]["state"]) == (0, "NOTIFIED")
     assert sandbox.issuer.messages_sent(request_id) == 1
     targets = [r["target"] for r in stored("flows.sqlite")]
     assert set(targets) == {"READY", "WAIT_FOR_SIGNATURE", "NOTIFIED"}

@@ -77,7 +77,7 @@ def test_the_recovery_grace_reaches_the_driver(
     assert api_env.issuer.messages_sent(request_id) == 1
     shown = json.loads(out.getvalue())
     if name == "notify":
-        assert shown["state"] == "NOTIFIED"
-        assert [r["trigger"] for r in shown["history"]][-1] == "recover_notification"
+        assert shown["flow"]["state"] == "NOTIFIED"
+        assert [r["trigger"] for r in shown["flow"]["records"]][-1] == "recover_notification"
     else:
         assert [f["state"] for f in shown["flows"]] == ["NOTIFIED"]

@@ -282,10 +282,10 @@ def test_audit_show_prints_iso_times_and_json(made: Made) -> None:
     assert "by firmaio-demo" in shown
     code, shown = _run("audit", "show", flow_id, "--db", made.db, "--json")
     document = json.loads(shown)
-    assert (code, document["exit_code"], document["state"]) == (0, 0, "FALLBACK_SUGGESTED")
-    records = document["records"]
+    assert (code, document["exit_code"], document["flow"]["state"]) == (0, 0, "FALLBACK_SUGGESTED")
+    records = document["flow"]["records"]
     assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
-    assert all(r["decided_at_utc"].endswith("+00:00") for r in records)
+    assert all(r["decided_at"].endswith("+00:00") for r in records)
     assert all(len(r["hash"]) == 64 for r in records)
     assert records[-1]["target"] == "FALLBACK_SUGGESTED"
     code, shown = _run("audit", "show", "01BX5ZZKBKACTAV9WEVGEMMVRZ", "--db", made.db, "--json")

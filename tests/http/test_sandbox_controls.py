@@ -25,7 +25,7 @@ BAD_BODIES: list[tuple[str, Any, str]] = [
     ("/__sandbox/faults", {"kind": "status", "times": 0}, "times"),
     ("/__sandbox/faults", {"kind": "latency", "seconds": -1}, "seconds"),
     ("/__sandbox/faults", {"kind": "status", "status": "500"}, "status"),
-    ("/__sandbox/ready-requests", {}, "count"),
+    ("/__sandbox/ready-requests", {"fiscal_code": "RSSMRA80A01H501"}, "fiscal_code"),
     ("/__sandbox/ready-requests", {"count": -3}, "count"),
     ("/__sandbox/requests/{id}/close", {}, "status"),
     ("/__sandbox/requests/{id}/close", {"status": "CANCELLED"}, "status"),
@@ -79,3 +79,36 @@ def test_good_bodies_still_work(sandbox: Sandbox) -> None:
     assert not sandbox.issuer.citizen(code).messages_on
     assert sandbox.issuer.keys["controls-key"].environment == "test"
     assert len(made.json()["ids"]) == 2
+
+
+def test_a_ready_request_for_a_chosen_citizen_over_http(sandbox: Sandbox) -> None:
+    """A newcomer without the in-process sandbox makes a READY request for the fiscal code they
+    choose, over HTTP, and notifies it: the message goes to that citizen."""
+    code = fiscal_code()
+    with httpx.Client(base_url=sandbox.root) as control:
+        made = control.post("/__sandbox/ready-requests", json={"fiscal_code": code})
+    assert made.status_code == 200, made.text
+    [request_id] = made.json()["ids"]
+    signer = sandbox.issuer.get_signer(sandbox.issuer.keys["sandbox-key"], {"fiscal_code": code})
+    assert sandbox.issuer.requests[request_id].signer_id == signer["id"]
+    assert sandbox.issuer.requests[request_id].status == "READY"
+
+
+def test_the_sandbox_prints_its_key_and_how_to_make_a_ready_request(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`firmaio sandbox` says, before it serves, the key it accepts (`sandbox-key`, kept when
+    `--key` adds another) and the line that makes a READY request for a chosen citizen."""
+    import firmaio.adapters.sandbox as sandbox_package
+    from firmaio.adapters.cli import main
+
+    served: list[dict[str, Any]] = []
+    monkeypatch.setattr(sandbox_package, "serve", lambda *_a, **kw: served.append(kw))
+    assert main(["sandbox", "--port", "7399", "--key", "other:issuer-2"]) == 0
+    said = capsys.readouterr().out
+    assert (
+        "export FIRMAIO_API_KEY=sandbox-key FIRMAIO_BASE_URL=http://127.0.0.1:7399/api/v1/sign"
+        in said
+    )
+    assert 'http://127.0.0.1:7399/__sandbox/ready-requests -d \'{"fiscal_code"' in said
+    assert served[0]["keys"] == {"sandbox-key": "sandbox-issuer", "other": "issuer-2"}

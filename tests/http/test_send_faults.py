@@ -181,7 +181,7 @@ def test_a_fiscal_code_in_the_file_name_is_never_stored_nor_printed(
     assert status == 0, out
     assert code not in out
     assert code.encode() not in Path(db).read_bytes()
-    flow_id = json.loads(out)["flow_id"]
+    flow_id = json.loads(out)["flow"]["flow_id"]
     again = run("send", str(named), "--fiscal-code", code, "--field", "firma_richiedente",
                 "--db", db, "--id", flow_id, "--json")  # fmt: skip
     assert again[0] == 0, again[1]  # resumed with the path given now
@@ -205,9 +205,9 @@ def test_fetch_of_a_request_not_signed_yet_exits_15(api_env: Sandbox, tmp_path: 
     status, out = run("send", str(sample_pdf()), "--fiscal-code", fiscal_code(), *SEND,
                       "--db", db, "--json")  # fmt: skip
     assert status == 0, out
-    status, out = run("fetch", json.loads(out)["flow_id"], "--db", db, "--json")
+    status, out = run("fetch", json.loads(out)["flow"]["flow_id"], "--db", db, "--json")
     assert status == 15, out
-    assert json.loads(out)["state"] == "NOTIFIED"
+    assert json.loads(out)["flow"]["state"] == "NOTIFIED"
 
 
 def test_send_refuses_a_past_expiry_and_other_fields_under_a_known_id(
@@ -218,7 +218,7 @@ def test_send_refuses_a_past_expiry_and_other_fields_under_a_known_id(
                "--expires-at", "2020-01-01T00:00:00Z")[0] == 2  # fmt: skip
     status, out = run("send", str(sample_pdf()), "--fiscal-code", code, *SEND, "--db", db,
                       "--json")  # fmt: skip
-    flow_id = json.loads(out)["flow_id"]
+    flow_id = json.loads(out)["flow"]["flow_id"]
     status, out = run("send", str(sample_pdf()), "--fiscal-code", code, "--field",
                       "firma_richiedente:Altra clausola", "--db", db, "--id", flow_id)  # fmt: skip
     assert status == 2

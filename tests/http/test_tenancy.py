@@ -88,5 +88,5 @@ def test_its_own_tenant_drives_it(
     monkeypatch.setenv("FIRMAIO_BASE_URL", two_issuers.url)
     out = io.StringIO()
     assert main(["notify", request_id, "--db", db, "--tenant", "comune-b", "--json"], out=out) == 0
-    assert json.loads(out.getvalue())["state"] == "NOTIFIED"
+    assert json.loads(out.getvalue())["flow"]["state"] == "NOTIFIED"
     assert two_issuers.issuer.messages_sent(request_id) == 1

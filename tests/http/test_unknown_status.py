@@ -43,8 +43,8 @@ def test_an_unknown_status_leaves_the_flow_open_and_needing_attention(api_env: S
 
     code, shown = firmaio(*argv[:4], "--json")
     document: dict[str, Any] = json.loads(shown)
-    assert (document["state"], document["unknown_status"]) == ("READY", "EXPIRED")
-    last = document["history"][-1]
+    assert (document["flow"]["state"], document["flow"]["unknown_status"]) == ("READY", "EXPIRED")
+    last = document["flow"]["records"][-1]
     assert (last["outcome"], last["request_status"]) == ("refused", "EXPIRED")
     assert "a status the table does not know; the flow stays open" in last["reason"]
 
@@ -83,8 +83,10 @@ def test_a_status_out_of_shape_is_an_error_that_closes_nothing(api_env: Sandbox)
     reads(api_env, request_id, "string")
     code, shown = firmaio("notify", request_id, "--db", "flows.sqlite", "--json")
     document = json.loads(shown)
-    assert (code, document["state"]) == (4, "READY")
-    assert "the answer's status 'string' is not a status" in document["history"][-1]["detail"]
+    assert (code, document["flow"]["state"]) == (4, "READY")
+    assert (
+        "the answer's status 'string' is not a status" in document["flow"]["records"][-1]["detail"]
+    )
     reads(api_env, request_id, "WAIT_FOR_SIGNATURE")
     code, shown = firmaio("notify", request_id, "--db", "flows.sqlite", "--json")
-    assert (code, json.loads(shown)["state"]) == (0, "NOTIFIED")
+    assert (code, json.loads(shown)["flow"]["state"]) == (0, "NOTIFIED")

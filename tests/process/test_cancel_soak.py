@@ -157,8 +157,8 @@ def test_twenty_cancels_beside_a_watching_worker_each_cancel_once_and_record_it(
     limited.issuer.close(refused, "SIGNED")
     code, shown = cancel(slow_db, refused)
     assert code == exits.NOT_ALLOWED.code == 5
-    assert shown["state"] == "NOTIFIED"
+    assert shown["flow"]["state"] == "NOTIFIED"
     assert shown["failure"] is None
-    history = shown["history"]
+    history = shown["flow"]["records"]
     assert isinstance(history, list)
     assert (history[-1]["outcome"], history[-1]["http_status"]) == ("refused", 400)

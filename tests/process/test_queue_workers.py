@@ -24,6 +24,7 @@ from firmaio.adapters.sandbox import DEMO_DOSSIER, Sandbox
 from firmaio.adapters.store import open_store
 from firmaio.fsm.ports import FlowRow
 from tests.crashing_cli import command
+from tests.envelope_helpers import enveloped
 from tests.sandbox_helpers import fiscal_code
 
 KEYS = {"comune-a": "sandbox-key", "comune-b": "key-b"}
@@ -120,7 +121,7 @@ def stop(worker: subprocess.Popen[str]) -> dict[str, object]:
     worker.send_signal(signal.SIGTERM)
     out, err = worker.communicate(timeout=60)
     assert worker.returncode == 0, err
-    summary: dict[str, object] = json.loads(out)
+    summary: dict[str, object] = enveloped(out)
     return summary
 
 

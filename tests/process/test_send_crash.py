@@ -67,16 +67,18 @@ def test_send_killed_at_a_boundary_then_run_again(
         env.setenv("FIRMAIO_BASE_URL", sandbox.url)
         assert main([*send, "--json"], out=out) == 0, out.getvalue()
     shown = json.loads(out.getvalue())
-    assert shown["state"] == "NOTIFIED"
-    assert shown["flow_id"] == flow_id
+    assert shown["flow"]["state"] == "NOTIFIED"
+    assert shown["flow"]["flow_id"] == flow_id
     signer = sandbox.issuer.get_signer(sandbox.issuer.keys["sandbox-key"], {"fiscal_code": code})
     requests = [r for r in sandbox.issuer.requests.values() if r.signer_id == signer["id"]]
-    assert [r.id for r in requests] == [shown["signature_request_id"]]  # one request
+    assert [r.id for r in requests] == [shown["flow"]["request_id"]]  # one request
     assert sandbox.issuer.uploads_received(requests[0].id) == 1  # one upload
     assert sandbox.issuer.messages_sent(requests[0].id) == 1  # one message
     assert code not in out.getvalue()
     recoveries = [
-        (r["trigger"], r["guard"]) for r in shown["history"] if r["trigger"].startswith("recover_")
+        (r["trigger"], r["guard"])
+        for r in shown["flow"]["records"]
+        if r["trigger"].startswith("recover_")
     ]
     assert recoveries == ([recovered] if recovered else [])
     verify = io.StringIO()

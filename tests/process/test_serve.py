@@ -17,6 +17,7 @@ from firmaio.adapters.sandbox import Sandbox
 from firmaio.adapters.store import open_store
 from firmaio.fsm.errors import StoreError
 from tests.crashing_cli import command
+from tests.envelope_helpers import enveloped
 from tests.sandbox_helpers import fiscal_code
 
 
@@ -98,8 +99,8 @@ def test_serve_keeps_flows_moving_and_stops_cleanly(sandbox: Sandbox, tmp_path: 
         out, err = serving.communicate(timeout=60)
     assert serving.returncode == 0, err
     assert "Traceback" not in err
-    summary = json.loads(out)
-    assert summary["stopped"] is True
+    summary = enveloped(out)
+    assert (summary["command"], summary["stopped"]) == ("serve", True)
     assert summary["later_attempts"] >= 1
     assert summary["checks"] >= 2
     assert [sandbox.issuer.messages_sent(i) for i in ids] == [1, 1, 1]

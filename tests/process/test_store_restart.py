@@ -21,6 +21,8 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -43,6 +45,7 @@ from tests.process.test_queue_workers import (
     tenants,
     wait_for,
 )
+from tests.process.test_serve import free_port
 from tests.tcp_proxy import TcpProxy
 
 __all__ = ["limited", "tenants"]  # the fixtures, shared
@@ -138,10 +141,39 @@ def queued(sandbox: Sandbox, db: str, tenants: Path, flows: int) -> list[str]:
     return ids
 
 
-def workers(sandbox: Sandbox, db: str, tenants: Path, n: int, limit: str) -> list[Watched]:
+def workers(
+    sandbox: Sandbox, db: str, tenants: Path, n: int, limit: str, *first: str
+) -> list[Watched]:
+    """``n`` workers; the first one with the options ``first`` too."""
     return [
-        Watched(start_worker(sandbox, db, tenants, "--store-outage-limit", limit)) for _ in range(n)
+        Watched(start_worker(sandbox, db, tenants, "--store-outage-limit", limit, *extra))
+        for extra in [first, *[()] * (n - 1)]
     ]
+
+
+def probed(port: int, path: str) -> tuple[int, str]:
+    """The status and body of ``GET path`` on a process's metrics port."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
+            return int(answer.status), answer.read().decode()
+    except urllib.error.HTTPError as refused:  # 503: not ready, not live
+        return refused.code, refused.read().decode()
+
+
+def ready_is(port: int, wanted: bool, timeout: float) -> Callable[[], None]:
+    """Wait until ``/readyz`` says ``wanted`` (200 ready, 503 not), the store named as why."""
+
+    def look() -> bool:
+        try:
+            status, body = probed(port, "/readyz")
+        except OSError:  # not serving yet
+            return False
+        return status == (200 if wanted else 503) and json.loads(body)["ready"] is wanted
+
+    def wait() -> None:
+        wait_for(look, timeout, f"/readyz to say ready={wanted}", lambda: probed(port, "/readyz"))
+
+    return wait
 
 
 def each_said(workers: list[Watched], words: str, timeout: float, why: str) -> None:
@@ -183,12 +215,25 @@ def test_a_restart_under_three_busy_workers_is_ridden_out(
     then the server is back: no worker exits, each says once that it is back, every flow
     rests with one message per citizen due one, every trail intact."""
     ids = queued(limited, postgres_url, tenants, 48)
-    running = workers(limited, proxy.url(postgres_url), tenants, 3, limit="60")
+    port = free_port()  # the first worker's metrics, liveness and readiness
+    running = workers(
+        limited, proxy.url(postgres_url), tenants, 3, "60", "--metrics-port", str(port)
+    )
     try:
         wait_for(lambda: sent(limited) >= 8, 60, "the workers to be busy")
+        ready_is(port, True, 30)()
+        status, scraped = probed(port, "/metrics")
+        assert status == 200
+        assert 'firmaio_api_calls_total{method="PUT"' in scraped
+        assert "firmaio_transitions_total{" in scraped
+        assert 'firmaio_flows{state="' in scraped
         proxy.cut()
         each_said(running, BEGAN, 30, "each worker to see the outage")
+        ready_is(port, False, 30)()
+        assert json.loads(probed(port, "/readyz")[1])["store"].startswith("unreachable")
+        assert probed(port, "/livez")[0] == 200  # alive: riding the outage out
         proxy.restore()
+        ready_is(port, True, 30)()
         wait_for(resting(postgres_url, ids), 120, "every flow",
                  lambda: queue_and_flows(postgres_url))  # fmt: skip
         each_said(running, ENDED, 30, "each worker to say the outage is over")
@@ -263,12 +308,16 @@ def test_serve_rides_out_an_outage_and_stops_past_the_limit(
     second one, cut for longer than its limit, exits 7 with the limit's one line; so do two
     that lose the server as they start. (``serve`` on SQLite has no server to lose.)"""
     ids = [request(limited, "comune-a", messages_on=n % 4 != 0) for n in range(16)]
-    serving = serve(limited, proxy.url(postgres_url), "60", *ids)
+    port = free_port()
+    serving = serve(limited, proxy.url(postgres_url), "60", *ids, "--metrics-port", str(port))
     try:
         wait_for(lambda: sent(limited) >= 3, 60, "the service to be busy", lambda: serving.lines)
+        ready_is(port, True, 30)()
         proxy.cut()
         each_said([serving], BEGAN, 30, "the service to see the outage")
+        ready_is(port, False, 30)()
         proxy.restore()
+        ready_is(port, True, 30)()
         wait_for(resting(postgres_url, ids), 60, "every flow",
                  lambda: queue_and_flows(postgres_url))  # fmt: skip
         each_said([serving], ENDED, 30, "the service to say the outage is over")

@@ -149,7 +149,7 @@ def send_from_pdf(sandbox: Sandbox, db: str, tenant: str, monkeypatch: pytest.Mo
         argv = ["send", str(sample_pdf()), *SEND, "--db", db, "--tenant", tenant, "--json"]
         assert main(argv, out=out) == 0, out.getvalue()
     shown = json.loads(out.getvalue())
-    return shown["flow_id"], shown["signature_request_id"]
+    return shown["flow"]["flow_id"], shown["flow"]["request_id"]
 
 
 def enqueue(db: str, tenants: Path, tenant: str, ids: list[str]) -> None:

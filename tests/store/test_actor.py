@@ -8,6 +8,8 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
+
 from firmaio.adapters.factory import Factory
 from firmaio.adapters.settings import Settings
 from firmaio.adapters.store import open_async_store, open_store
@@ -113,3 +115,26 @@ def test_a_batch_run_stamps_its_worker_name(tmp_path: Path) -> None:
     payloads = _stored_payloads(db, RID)
     assert payloads, "the batch run wrote no record"
     assert {p["actor"] for p in payloads} == {"worker-7"}
+
+
+def test_open_takes_a_flow_id_and_its_former_keyword_still_works_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    """``DurableDriver.open``'s first parameter is ``flow_id``; ``request_id=`` (its former name)
+    opens the same flow and warns that it is deprecated; both at once are refused."""
+
+    async def run() -> None:
+        store = open_async_store(str(tmp_path / "flows.sqlite"))
+        try:
+            driver = DurableDriver(ScriptedApi([]), ManualClock(), store)
+            flow = await driver.open(flow_id=RID)
+            with pytest.warns(DeprecationWarning, match="the parameter is flow_id"):
+                again = await driver.open(request_id=RID)
+            assert again.id == flow.id == RID
+            warned = pytest.warns(DeprecationWarning, match="flow_id")
+            with pytest.raises(TypeError, match="not both"), warned:
+                await driver.open(RID, request_id=RID)
+        finally:
+            await store.close()
+
+    asyncio.run(run())

@@ -77,8 +77,11 @@ def test_a_store_of_the_code_before_table_versions_reads_through_table_version_2
     code, as_json = firmaio("audit", "show", FAILED, "--db", str(db), "--json")
     assert code == 0
     shown_json = json.loads(as_json)
-    assert (shown_json["table_version"], shown_json["written_by_older_tables"]) == (2, [1])
-    assert shown_json["records"][0]["guard"] == "has_unexpected_status"  # as stored
+    assert (shown_json["flow"]["table_version"], shown_json["flow"]["written_by_older_tables"]) == (
+        2,
+        [1],
+    )
+    assert shown_json["flow"]["records"][0]["guard"] == "has_unexpected_status"  # as stored
     code, shown = firmaio("audit", "show", NOTIFIED, "--db", str(db))
     assert code == 0, shown
     assert "WAIT_FOR_SIGNATURE -> NOTIFIED  accepted [message_was_sent]" in shown
@@ -87,7 +90,7 @@ def test_a_store_of_the_code_before_table_versions_reads_through_table_version_2
     assert code == 0, verified
     verdict = json.loads(verified)
     assert verdict["intact"] is True
-    assert (verdict["flows"], verdict["records"]) == (2, 3)
+    assert (verdict["flow_count"], verdict["record_count"]) == (2, 3)
 
     report = tmp_path / "report.html"
     code, said = firmaio("report", "--db", str(db), "--out", str(report))

@@ -102,10 +102,10 @@ def resumed(sandbox: Sandbox, argv: list[str], code: str, db: str) -> dict[str, 
     out = io.StringIO()
     assert main(argv, out=out) == 0, out.getvalue()
     shown: dict[str, Any] = json.loads(out.getvalue())
-    assert shown["state"] == "NOTIFIED"
+    assert shown["flow"]["state"] == "NOTIFIED"
     signer = sandbox.issuer.get_signer(sandbox.issuer.keys["sandbox-key"], {"fiscal_code": code})
     requests = [r for r in sandbox.issuer.requests.values() if r.signer_id == signer["id"]]
-    assert [r.id for r in requests] == [shown["signature_request_id"]]  # one request
+    assert [r.id for r in requests] == [shown["flow"]["request_id"]]  # one request
     assert sandbox.issuer.uploads_received(requests[0].id) == 1  # one upload
     assert sandbox.issuer.messages_sent(requests[0].id) == 1  # one message
     assert code not in out.getvalue()
@@ -116,7 +116,9 @@ def resumed(sandbox: Sandbox, argv: list[str], code: str, db: str) -> dict[str, 
 
 def recoveries(shown: dict[str, Any]) -> list[tuple[str, str]]:
     return [
-        (r["trigger"], r["guard"]) for r in shown["history"] if r["trigger"] in RECOVERY_OF.values()
+        (r["trigger"], r["guard"])
+        for r in shown["flow"]["records"]
+        if r["trigger"] in RECOVERY_OF.values()
     ]
 
 
@@ -128,7 +130,7 @@ def test_send_stopped_at_a_boundary_then_run_again(
     argv = send_argv(code, flow_id, db)
     crashed(argv, (point, step))
     shown = resumed(sandbox_env, argv, code, db)
-    assert shown["flow_id"] == flow_id
+    assert shown["flow"]["flow_id"] == flow_id
     guard = RECOVERED_AS.get((point, step))
     assert recoveries(shown) == ([(RECOVERY_OF[step], guard)] if guard else [])
 

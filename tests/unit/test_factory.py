@@ -143,7 +143,7 @@ def test_the_command_makes_its_settings_from_its_options() -> None:
         [
             "run", RID, "--notification-grace", "5", "--activation-timeout", "9",
             "--resend-after", "none", "--concurrency", "3", "--worker", "w", "--tenant", "comune-a",
-            "--base-url", "http://127.0.0.1:9/api/v1/sign",
+            "--base-url", "http://127.0.0.1:9/api/v1/sign", "--db", "flows.sqlite",
         ]
     )  # fmt: skip
     settings = settings_from_args(args, Wiring(retry=FAST))

@@ -19,7 +19,8 @@ def test_public_names_are_pinned() -> None:
         "ApiError",
         "ApiProtocolError", "ApiRefused", "ApiUnavailable", "AuditRecord", "Clock", "Driver",
         "DurableDriver", "Engine", "Fallback", "Flow", "FlowStore", "FsmError", "Hooks",
-        "InvalidDefinition", "InvalidInput", "InvalidRequestId", "Kind", "Observation", "Outcome",
+        "InvalidDefinition", "InvalidInput", "InvalidRequestId", "Kind", "Observation", "Order",
+        "Outcome",
         "PollingPolicy", "RequestStatus", "ResendPolicy", "Row", "SignatureApi", "StaleFlow",
         "State", "Step", "Steps", "StoredFlow", "TransitionNotAllowed", "Trigger",
         "default_engine", "fold",
@@ -40,9 +41,10 @@ def test_the_adapters_public_names_are_pinned() -> None:
     from firmaio import adapters
 
     assert set(adapters.__all__) == {
-        "DEFAULT_BASE_URL", "AsyncStore", "BatchRun", "DossierStatusReader", "Firmaio",
+        "DEFAULT_BASE_URL", "AsyncFirmaio", "AsyncStore", "BatchRun", "DossierStatusReader",
+        "Firmaio",
         "IssuerClient", "RetryPolicy", "RunReport", "Sandbox", "SlidingWindow", "SystemClock",
-        "follow_events", "open_async_store", "open_store",
+        "follow_events", "open_async_store", "open_store", "order_from_pdf",
     }  # fmt: skip
     assert sorted(adapters.__all__, key=lambda n: (not n.isupper(), n)) == adapters.__all__
     for name in adapters.__all__:
