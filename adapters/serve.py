@@ -302,12 +302,9 @@ class Service:
                 driver.forget(flow_id)
 
     async def _due(
-        self,
-        driver: DurableDriver,
-        flow: Flow,
-        asked: float | None = None,
+        self, driver: DurableDriver, flow: Flow, asked: float | None = None,
         dossier_id: str | None = None,
-    ) -> None:
+    ) -> None:  # fmt: skip
         now = self.clock.now()
         if asked is not None and self.asks is not None:  # asked from outside: read it now
             if Trigger.CHECK_STATUS in driver.engine.allowed(flow.state):
