@@ -28,7 +28,7 @@ from ..factory import Factory
 from ..flow_locks import FlowLocks
 from ..shared_window import SharedWindow, WindowConnections
 from ..tenants import DEFAULT_TENANT, Tenants, key_id
-from ..watch import WORKER_CYCLE, DossierWatch, check_at_rest
+from ..watch import WORKER_CYCLE, DossierWatch, check_at_rest, end_cycles
 from ..watch_share import watch_calls, watch_key
 from ..webhooks import Deliverer, Outbox
 
@@ -74,7 +74,8 @@ class Runtime:
         and a few more are kept (:mod:`~firmaio.adapters.drivers`), not every dossier ever met."""
         self.watches: dict[tuple[str, str], DossierWatch] = {}
         """Per tenant and dossier, the watch cycle under way: visits of flows at rest within
-        :data:`~firmaio.adapters.watch.WORKER_CYCLE` seconds of its start share one listing."""
+        :data:`~firmaio.adapters.watch.WORKER_CYCLE` seconds of its start share one listing;
+        in the order they began, those over dropped (not one per dossier ever watched)."""
         self._stopping = False
         self.locks = FlowLocks(dsn)
         """While a visit runs, its flow is locked for every other process of the deployment."""
@@ -281,9 +282,11 @@ class Runtime:
             watch = self.watches.get((tenant, dossier_id))
             if watch is None or now - watch.started > cycle or watch.answered(request_id):
                 old, watch = watch, DossierWatch(self.clients[tenant], dossier_id, started=now)
+                self.watches.pop((tenant, dossier_id), None)  # the newest last
                 self.watches[(tenant, dossier_id)] = watch
                 if old is not None:
                     await old.aclose()
+            await end_cycles(self.watches, now - cycle)  # other dossiers' cycles over
         recorded = await check_at_rest(driver, flow, watch)
         return "checked" if recorded is not None else "checked_quiet"
 
