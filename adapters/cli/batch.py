@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from collections import Counter
 from typing import Any, TextIO
 
@@ -18,6 +17,7 @@ from firmaio.fsm.machine import State
 
 from ..store import AsyncStore
 from . import exits
+from .envelope import emit
 from .wiring import flow_store
 
 ENDED_BADLY = (str(State.FAILED), str(State.DOCUMENT_REFUSED))
@@ -38,13 +38,15 @@ def cmd_batch_status(args: argparse.Namespace, out: TextIO) -> int:
     """Print the batch's counts and its refused and failed rows; 0 when every flow is at
     rest and none failed, else 15 (not settled) or 14 (some failed)."""
     shown = asyncio.run(_status(args.db, args.batch_id))
+    code = exits.FAILED.code if shown["failed"] else exits.OK.code
     if args.json:
-        print(json.dumps(shown, indent=2), file=out)
+        failure = None
+        if shown["failed"]:
+            failure = exits.Failure(exits.FAILED, f"{len(shown['failed'])} rows failed or refused")
+        emit(args, out, code, failure, **shown)
     else:
         _print(shown, out)
-    if shown["failed"]:
-        return exits.FAILED.code
-    return exits.OK.code
+    return code
 
 
 async def _status(db: str, batch_id: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from firmaio.fsm.ids import check_request_id
 
 from ..store import store_name
 from . import exits
+from .envelope import emit
 from .output import iso_utc
 from .wiring import flow_store
 
@@ -74,7 +75,11 @@ def cmd_evidence(args: argparse.Namespace, out: TextIO) -> int:
         from ..evidence.keys import write_key_pair
 
         made = write_key_pair(rest[0], rest[1])
-        print(f"Ed25519 key {made}: private key {rest[0]} (chmod 600), publish {rest[1]}", file=out)
+        if args.json:
+            emit(args, out, exits.OK.code, key_id=made, private_key=rest[0], public_key=rest[1])
+        else:
+            said = f"Ed25519 key {made}: private key {rest[0]} (chmod 600), publish {rest[1]}"
+            print(said, file=out)
         return exits.OK.code
     return _write(args, [check_request_id(target) for target in args.targets], out)
 
@@ -94,14 +99,15 @@ def _verify(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
     code = exits.OK.code if verdict.holds else exits.TAMPERED.code
     made = None if verdict.checkpoint is None else iso_utc(verdict.checkpoint.made_at)
     if args.json:
-        document = {
-            "bundle": str(folder), "flow_id": verdict.flow_id, "exit_code": code,
-            "holds": verdict.holds, "problems": verdict.problems, "records": verdict.records,
-            "signed_records": verdict.signed_records, "checkpoint_made_at": made,
-            "documents": verdict.documents,
-        }  # fmt: skip
-        json.dump(document, out, indent=2)
-        out.write("\n")
+        failure = None
+        if not verdict.holds:
+            failure = exits.Failure(exits.TAMPERED, "; ".join(verdict.problems) or "not verified")
+        emit(
+            args, out, code, failure, bundle=str(folder), flow_id=verdict.flow_id,
+            holds=verdict.holds, problems=verdict.problems, record_count=verdict.records,
+            signed_records=verdict.signed_records, checkpoint_made_at=made,
+            documents=verdict.documents,
+        )  # fmt: skip
         return code
     for problem in verdict.problems:
         print(f"NOT VERIFIED {verdict.flow_id}: {problem}", file=out)
@@ -120,22 +126,12 @@ def _verify(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
 
 
 def _write(args: argparse.Namespace, ids: list[str], out: TextIO) -> int:
-    from firmaio.fsm.trail import read_checkpoint
 
     from ..evidence.bundle import PDF, gather, write_bundle
-    from ..evidence.keys import FIELD
     from ..evidence.verify import verify_bundle
 
-    if args.checkpoint is None:
-        raise InvalidInput("--checkpoint FILE is needed: the signed checkpoint covering the flows")
     verifier = _public_key(args)
-    try:
-        text = Path(args.checkpoint).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        raise InvalidInput(f"cannot read the checkpoint {args.checkpoint!r}") from None
-    checkpoint, problem = read_checkpoint(text, verifier)
-    if checkpoint is None or FIELD not in json.loads(text):
-        raise InvalidInput(f"{args.checkpoint!r}: {problem}; nothing written")
+    text, checkpoint = _checkpoint(args, verifier)
     label = store_name(args.db)
     render = None if args.no_pdf else _renderer()
 
@@ -146,7 +142,7 @@ def _write(args: argparse.Namespace, ids: list[str], out: TextIO) -> int:
         finally:
             await store.close()
 
-    code = exits.OK.code
+    code, written, problems = exits.OK.code, [], []
     for gathered in asyncio.run(read()):
         folder = write_bundle(Path(args.out), gathered, text)
         verdict = verify_bundle(folder, verifier)
@@ -157,12 +153,37 @@ def _write(args: argparse.Namespace, ids: list[str], out: TextIO) -> int:
                 gathered.stored, checkpoint, verdict.problems, verifier.key_id, args.lang
             )
             (folder / PDF).write_bytes(render(html))
-        for problem in verdict.problems:
-            print(f"NOT VERIFIED {verdict.flow_id}: {problem}", file=out)
+        problems += [f"{verdict.flow_id}: {problem}" for problem in verdict.problems]
+        written.append({"flow_id": verdict.flow_id, "bundle": str(folder), "holds": verdict.holds})
         if not verdict.holds:
             code = exits.TAMPERED.code
-        print(f"evidence written: {folder}", file=out)
+        if not args.json:
+            for problem in verdict.problems:
+                print(f"NOT VERIFIED {verdict.flow_id}: {problem}", file=out)
+            print(f"evidence written: {folder}", file=out)
+    if args.json:
+        failure = exits.Failure(exits.TAMPERED, "; ".join(problems)) if problems else None
+        emit(args, out, code, failure, bundles=written)
     return code
+
+
+def _checkpoint(args: argparse.Namespace, verifier: Any) -> tuple[str, Any]:
+    """The checkpoint file's text and the checkpoint it holds, signed with Ed25519 and verified
+    with ``verifier``; else refused, nothing written."""
+    from firmaio.fsm.trail import read_checkpoint
+
+    from ..evidence.keys import FIELD
+
+    if args.checkpoint is None:
+        raise InvalidInput("--checkpoint FILE is needed: the signed checkpoint covering the flows")
+    try:
+        text = Path(args.checkpoint).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise InvalidInput(f"cannot read the checkpoint {args.checkpoint!r}") from None
+    checkpoint, problem = read_checkpoint(text, verifier)
+    if checkpoint is None or FIELD not in json.loads(text):
+        raise InvalidInput(f"{args.checkpoint!r}: {problem}; nothing written")
+    return text, checkpoint
 
 
 def _renderer() -> Any:

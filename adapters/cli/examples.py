@@ -44,5 +44,23 @@ EXAMPLES: dict[str, str] = {
     "report": "  firmaio report --db flows.sqlite --out out/report.html",
     "diagram": "  firmaio diagram --format dot --out machine.dot\n  firmaio diagram --write out",
     "sandbox": "  firmaio sandbox --port 7071 --key my-key:my-issuer",
+    "batch": "  firmaio batch status BATCH_ID --db flows.sqlite",
+    "batch status": "  firmaio batch status BATCH_ID --db flows.sqlite --json",
+    "console": (
+        "  FIRMAIO_CONSOLE_SECRET=... firmaio console --db flows.sqlite --port 8400\n"
+        "  firmaio console --db flows.sqlite --oidc-issuer https://login.comune.it "
+        "--oidc-client-id firmaio-console --oidc-client-secret-env OIDC_SECRET"
+    ),
+    "console add-user": (
+        "  firmaio console add-user maria --db flows.sqlite --role comune-a:operator\n"
+        "  firmaio console add-user luca@comune.it --db flows.sqlite "
+        "--oidc https://login.comune.it --role '*:viewer'"
+    ),
+    "evidence": (
+        "  firmaio evidence keygen signing.pem public.pem\n"
+        "  firmaio evidence ID --db flows.sqlite --checkpoint checkpoint.json "
+        "--public-key public.pem --out bundles\n"
+        "  firmaio evidence verify bundles/ID --public-key public.pem"
+    ),
 }
 """A command's examples, indented two spaces, one command line each."""

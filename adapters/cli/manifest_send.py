@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from typing import Any, TextIO
 
@@ -21,6 +20,7 @@ from firmaio.fsm.errors import InvalidInput
 from ..batch_send import BatchSent, send_batch
 from ..manifest import Defaults, Manifest, read_manifest
 from . import exits
+from .envelope import emit
 from .wiring import checked_client, factory_of, flow_locks, flow_store, settings_of
 
 
@@ -50,13 +50,19 @@ def cmd_send_manifest(args: argparse.Namespace, out: TextIO) -> int:
     manifest = read_manifest(args.manifest, _defaults(args), args.batch)
     sent = None if args.dry_run else asyncio.run(_send(args, manifest))
     shown = _summary(manifest, sent, dry_run=args.dry_run)
+    code = exits.OK.code
+    failure = None
+    if manifest.bad:
+        code = exits.USAGE.code
+        failure = exits.Failure(exits.USAGE, f"{len(manifest.bad)} rows refused, not sent")
+    elif sent is not None and sent.errors:
+        code = exits.NOT_SETTLED.code
+        failure = exits.Failure(exits.NOT_SETTLED, f"{sent.errors} rows not settled: rerun")
     if args.json:
-        print(json.dumps(shown, indent=2), file=out)
+        emit(args, out, code, failure, **shown)
     else:
         _print(shown, out)
-    if manifest.bad:
-        return exits.USAGE.code
-    return exits.NOT_SETTLED.code if sent is not None and sent.errors else exits.OK.code
+    return code
 
 
 async def _send(args: argparse.Namespace, manifest: Manifest) -> BatchSent:

@@ -15,6 +15,7 @@ from firmaio.adapters.cli.conventions import walk
 from firmaio.adapters.cli.demo import sample_pdf
 from firmaio.adapters.sandbox import Sandbox
 from tests.envelope_helpers import enveloped
+from tests.multidoc_helpers import valid_fiscal_code, write_manifest
 from tests.sandbox_helpers import fiscal_code, ready_request
 
 SEND = ("--field", "firma_richiedente:Firma del richiedente", "--title", "Modulo di adesione")
@@ -65,6 +66,28 @@ def test_every_command_prints_the_envelope(api_env: Sandbox, tmp_path: Path) -> 
     assert all(len(r["hash"]) == 64 for r in shown["records"])
     firmaio("events", "--db", db)
     firmaio("events", "--db", db, "redeliver", "--dead-since", "1h")
+
+    pdf = tmp_path / "modulo.pdf"
+    pdf.write_bytes(sample_pdf().read_bytes())
+    rows = [{"fiscal_code": valid_fiscal_code(7), "pdf": pdf.name, "reference": "pratica-7"}]
+    manifest = write_manifest(tmp_path / "batch.csv", rows)
+    batch = firmaio("send", "--manifest", str(manifest), "--field", SEND[1], "--db", db)
+    assert batch["command"] == "send"
+    status = firmaio("batch", "status", batch["batch_id"], "--db", db)
+    assert status["counts"] == {"NOTIFIED": 1}
+
+    private, public = str(tmp_path / "signing.pem"), str(tmp_path / "public.pem")
+    firmaio("evidence", "keygen", private, public)
+    checkpoint = str(tmp_path / "checkpoint.json")
+    firmaio(
+        "audit", "verify", "--db", db, "--signing-key", private, "--write-checkpoint", checkpoint
+    )
+    bundles = firmaio(
+        "evidence", notified, "--db", db, "--checkpoint", checkpoint, "--public-key", public,
+        "--out", str(tmp_path / "bundles"), "--no-pdf",
+    )["bundles"]  # fmt: skip
+    verdict = firmaio("evidence", "verify", bundles[0]["bundle"], "--public-key", public)
+    assert verdict["holds"] is True
 
     with_json = {
         each.prog.removeprefix("firmaio ")

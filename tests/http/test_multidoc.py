@@ -36,15 +36,15 @@ def test_three_pdfs_go_to_signed_and_fetch_writes_the_three_signed_copies(
         "--field", "informativa.pdf:firma_richiedente:Consenso al trattamento",
     )  # fmt: skip
     assert status == 0, out
-    shown = json.loads(out)
+    shown = json.loads(out)["flow"]  # the envelope's flow
     assert shown["state"] == "NOTIFIED"
-    request = api_env.issuer.requests[shown["signature_request_id"]]
+    request = api_env.issuer.requests[shown["request_id"]]
     assert [d.metadata["title"] for d in request.documents] == [
         "contratto", "allegato", "informativa",
     ]  # fmt: skip
     assert api_env.issuer.uploads_received(request.id) == 3
     assert api_env.issuer.messages_sent(request.id) == 1
-    fired = [r["trigger"] for r in shown["history"]]
+    fired = [r["trigger"] for r in shown["records"]]
     assert fired.count("upload_document") == 3
     assert fired.count("check_validation") >= 3
     for document, pdf in zip(request.documents, (a, b, c), strict=True):
@@ -72,23 +72,22 @@ def test_three_pdfs_go_to_signed_and_fetch_writes_the_three_signed_copies(
         assert hashlib.sha256(signed).hexdigest() in page
 
 
-def test_a_document_the_service_refuses_is_named_and_nothing_is_made(
+def test_a_field_missing_from_the_second_pdf_is_named_and_nothing_is_made(
     api_env: Sandbox, tmp_path: Path
 ) -> None:
+    """Each PDF is checked before anything is sent (the service's own refusal of a document,
+    DOCUMENT_REFUSED naming it, is tests/unit/test_order_documents.py's)."""
     a, b = pdf_copies(tmp_path, "contratto.pdf", "allegato.pdf")
-    requests = len(api_env.issuer.requests)
+    made = len(api_env.issuer.dossiers), len(api_env.issuer.requests)
     status, out = run(
         "send", str(a), str(b), "--fiscal-code", fiscal_code(), "--json",
         "--field", "contratto.pdf:firma_richiedente:Firma del contratto",
         "--field", "allegato.pdf:firma_assente:Firma dell'allegato",
     )  # fmt: skip
-    assert status == 17, out
-    shown = json.loads(out)
-    assert shown["state"] == "DOCUMENT_REFUSED"
-    reason = shown["history"][-1]["reason"]
-    assert 'document 2 of 2 ("allegato")' in reason
-    assert 'the field "firma_assente" was not found' in reason
-    assert len(api_env.issuer.requests) == requests
+    assert status == 2, out
+    failure = json.loads(out)["failure"]
+    assert "allegato.pdf has no signature field named 'firma_assente'" in failure["message"]
+    assert (len(api_env.issuer.dossiers), len(api_env.issuer.requests)) == made
 
 
 @pytest.mark.parametrize(
@@ -125,6 +124,6 @@ def test_the_fields_file_keyed_by_document(api_env: Sandbox, tmp_path: Path) -> 
         "--fields", "fields.json", "--json",
     )  # fmt: skip
     assert status == 0, out
-    request = api_env.issuer.requests[json.loads(out)["signature_request_id"]]
+    request = api_env.issuer.requests[json.loads(out)["flow"]["request_id"]]
     assert len(request.documents) == 2
     assert api_env.issuer.uploads_received(request.id) == 2

@@ -58,11 +58,11 @@ def crashed(args: list[str], hook: object) -> None:
 def resumed(sandbox: Sandbox, args: list[str], code: str, db: str) -> dict[str, object]:
     out = io.StringIO()
     assert main(args, out=out) == 0, out.getvalue()
-    shown: dict[str, object] = json.loads(out.getvalue())
+    shown: dict[str, object] = json.loads(out.getvalue())["flow"]  # the envelope's flow
     assert shown["state"] == "NOTIFIED"
     signer = sandbox.issuer.get_signer(sandbox.issuer.keys["sandbox-key"], {"fiscal_code": code})
     requests = [r for r in sandbox.issuer.requests.values() if r.signer_id == signer["id"]]
-    assert [r.id for r in requests] == [shown["signature_request_id"]]  # one request
+    assert [r.id for r in requests] == [shown["request_id"]]  # one request
     [request] = requests
     assert sandbox.issuer.uploads_received(request.id) == 3  # three uploads, one per document
     assert all(d.status != "WAIT_FOR_UPLOAD" for d in request.documents)
@@ -92,5 +92,5 @@ def test_three_pdfs_stopped_while_the_second_upload_recovers_then_run_again(
     crashed(args, crash_at_nth("after_call", "upload_document", 2))
     crashed(args, crash_at_nth(point, "recover_upload", 1))
     shown = resumed(sandbox_env, args, code, db)
-    recovered = [r["guard"] for r in shown["history"] if r["trigger"] == "recover_upload"]  # type: ignore[attr-defined, index]
+    recovered = [r["guard"] for r in shown["records"] if r["trigger"] == "recover_upload"]  # type: ignore[attr-defined, index]
     assert recovered == ["upload_arrived"]
