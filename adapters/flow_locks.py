@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -30,6 +30,9 @@ class FlowLocks:
         self._opening = asyncio.Lock()
 
     async def _query(self, sql: str, flow_id: str) -> Any:
+        return (await self._rows(sql, f"firmaio_flow:{flow_id}"))[0][0]
+
+    async def _rows(self, sql: str, param: Any) -> list[Any]:
         import psycopg
 
         async with self._opening:
@@ -39,10 +42,32 @@ class FlowLocks:
                 except psycopg.Error as error:
                     raise postgres_error(error, self.dsn) from None
         try:
-            cursor = await self._conn.execute(sql, (f"firmaio_flow:{flow_id}",))
-            return (await cursor.fetchone())[0]
+            cursor = await self._conn.execute(sql, (param,))
+            rows: list[Any] = await cursor.fetchall()
+            return rows
         except psycopg.Error as error:
             raise postgres_error(error, self.dsn) from None
+
+    @asynccontextmanager
+    async def hold_many(self, flow_ids: Sequence[str]) -> AsyncIterator[set[str]]:
+        """Hold the locks of those of ``flow_ids`` no other process holds while the block runs
+        (one statement takes them all, one lets them go); yields the ids held."""
+        keys = [f"firmaio_flow:{flow_id}" for flow_id in flow_ids]
+        taken = await self._rows(
+            "SELECT k FROM unnest(%s::text[]) AS k "
+            "WHERE pg_try_advisory_lock(hashtextextended(k, 0))",
+            keys,
+        )
+        held = {str(key).removeprefix("firmaio_flow:") for (key,) in taken}
+        try:
+            yield held
+        finally:
+            if taken:
+                await self._rows(
+                    "SELECT count(pg_advisory_unlock(hashtextextended(k, 0))) "
+                    "FROM unnest(%s::text[]) AS k",
+                    [key for (key,) in taken],
+                )
 
     @asynccontextmanager
     async def hold(self, flow_id: str, *, wait: float = 0.0) -> AsyncIterator[bool]:

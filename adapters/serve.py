@@ -18,6 +18,8 @@ A signature request lives for days. :class:`Service` loops over the store, one p
 A pass reads only the flows due by its start (each flow's stored due time,
 :mod:`firmaio.fsm.driving.due`), in the order they fell due, :data:`~.store.due.PAGE` rows at a
 time; a flow is loaded, with its trail, only when it is due, and closed flows are never read.
+A page's resting flows are locked for other processes (PostgreSQL) in one statement and loaded
+in one read; the drivers kept per dossier are bounded (:mod:`.drivers`).
 
 :meth:`Service.stop` (``firmaio serve`` calls it on SIGTERM or SIGINT) stops cleanly: nothing new
 starts, every wait under way ends, every call under way finishes and its record is written; a
@@ -34,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from firmaio.fsm.driving import DurableDriver, Flow
@@ -47,17 +49,19 @@ from firmaio.fsm.errors import (
 )
 from firmaio.fsm.logs import get_logger
 from firmaio.fsm.machine import DEFAULT_STEPS, ISSUER_INITIAL, TERMINAL, State, Trigger
-from firmaio.fsm.ports import FlowRow, SignatureApi, StatusReader, Store
+from firmaio.fsm.ports import FlowRow, SignatureApi, StatusReader, Store, StoredFlow
 
 from .checks import Asks
 from .client import IssuerClient
 from .collecting import collect_due
 from .documents import check_writable
+from .drivers import Drivers
 from .factory import Factory
 from .flow_locks import FlowLocks
 from .outage import Outage, log_line
 from .runner import BatchRun
 from .store.due import PAGE
+from .store.reading import PageLoader
 from .tenants import DEFAULT_TENANT
 from .watch import DossierWatch, check_at_rest
 
@@ -114,29 +118,26 @@ class Service:
         self._stopping = asyncio.Event()
         self._log = get_logger("firmaio.adapters.serve")
         self._batches: list[BatchRun] = []
-        self._drivers: dict[str | None, DurableDriver] = {}
-        self._readers: dict[str, StatusReader | None] = {}
+        self._drivers = Drivers[str | None](self._new_driver)
+        """Per dossier, those in use and a few more (:mod:`.drivers`): not every dossier ever
+        served (a dossier's driver holds its listing's reader, which its batches share)."""
         self._cycle: dict[str, DossierWatch] = {}
         """This pass's watch cycle: each dossier's listing, read once (:mod:`.watch`)."""
 
     def _reader(self, dossier_id: str | None) -> StatusReader | None:
         """One dossier's listing, shared by every driver of its flows (None: no dossier)."""
-        if dossier_id is None:
-            return None
-        if dossier_id not in self._readers:
-            self._readers[dossier_id] = self.factory.status_reader(self.api, dossier_id)
-        return self._readers[dossier_id]
+        return None if dossier_id is None else self._driver(dossier_id).status_reader
 
     def _driver(self, dossier_id: str | None) -> DurableDriver:
         """The driver of resting flows of one dossier (read through its listing, if any)."""
-        driver = self._drivers.get(dossier_id)
-        if driver is None:
-            reader = self._reader(dossier_id)
-            driver = self.factory.worker_driver(
-                self.api, self.tenant, status_reader=reader, documents=self.documents
-            )
-            driver.stop_requested = self._stopping.is_set()
-            self._drivers[dossier_id] = driver
+        return self._drivers.get(dossier_id)
+
+    def _new_driver(self, dossier_id: str | None) -> DurableDriver:
+        reader = None if dossier_id is None else self.factory.status_reader(self.api, dossier_id)
+        driver = self.factory.worker_driver(
+            self.api, self.tenant, status_reader=reader, documents=self.documents
+        )
+        driver.stop_requested = self._stopping.is_set()
         return driver
 
     def stop(self) -> None:
@@ -246,36 +247,53 @@ class Service:
             or (r.flow_id in asked and r.intent is None and State(r.state) not in driven)
         ]
         slots = asyncio.Semaphore(self.settings.concurrency)
-        await asyncio.gather(
-            *(
-                self._look_after(r.flow_id, self._driver(None), slots, asked.get(r.flow_id), r)
-                for r in at_rest
+        async with self._held([r.flow_id for r in at_rest]) as held:  # else another process's
+            loaded = await self._preloaded([r.flow_id for r in at_rest if r.flow_id in held])
+            await asyncio.gather(
+                *(
+                    self._look_after(r, slots, asked.get(r.flow_id), loaded.get(r.flow_id))
+                    for r in at_rest
+                    if r.flow_id in held
+                )
             )
-        )
+        self._drivers.trim()
+
+    @contextlib.asynccontextmanager
+    async def _held(self, flow_ids: list[str]) -> AsyncIterator[set[str]]:
+        """The page's resting flows no other process is on, locked for them while the page is
+        looked after (two statements a page, :meth:`FlowLocks.hold_many`); all without locks."""
+        if self.locks is None or not flow_ids:
+            yield set(flow_ids)
+            return
+        async with self.locks.hold_many(flow_ids) as held:
+            yield held
+
+    async def _preloaded(self, flow_ids: list[str]) -> dict[str, StoredFlow]:
+        """The page's resting flows in one read (under their locks, if any)."""
+        if not flow_ids or not isinstance(self.store, PageLoader):
+            return {}
+        return await self.store.load_many(flow_ids)
 
     async def _look_after(
         self,
-        flow_id: str,
-        driver: DurableDriver,
+        row: FlowRow,
         slots: asyncio.Semaphore,
         asked: float | None = None,
-        row: FlowRow | None = None,
+        stored: StoredFlow | None = None,
     ) -> None:
-        """A resting flow: its due later attempt, or a status check if one is due (or was
-        asked for at ``asked``); a SIGNED one, its documents if due."""
-        dossier_id = None if row is None else row.dossier_id
+        """A resting flow (as the page read it: ``stored``, else read now): its due later
+        attempt, or a status check if one is due (or was asked for at ``asked``), in this
+        pass's watch cycle; a SIGNED one, its documents if due."""
+        flow_id, driver = row.flow_id, self._driver(None)  # the watch reads the listings
         async with slots:
             if self._stopping.is_set():
                 return
             try:
-                if self.locks is None:
+                if stored is not None and stored.tenant == self.tenant:
+                    flow = driver.resume(stored)
+                else:
                     flow = await driver.open(flow_id, tenant=self.tenant)
-                    await self._due(driver, flow, asked, dossier_id)
-                    return
-                async with self.locks.hold(flow_id) as held:
-                    if held:  # else another process is on it: the next pass
-                        flow = await driver.open(flow_id, tenant=self.tenant)
-                        await self._due(driver, flow, asked, dossier_id)
+                await self._due(driver, flow, asked, row.dossier_id)
             except ApiConfigurationError:
                 raise
             except (ApiError, StaleFlow):  # recorded, or another process's: the next pass
@@ -284,12 +302,9 @@ class Service:
                 driver.forget(flow_id)
 
     async def _due(
-        self,
-        driver: DurableDriver,
-        flow: Flow,
-        asked: float | None = None,
+        self, driver: DurableDriver, flow: Flow, asked: float | None = None,
         dossier_id: str | None = None,
-    ) -> None:
+    ) -> None:  # fmt: skip
         now = self.clock.now()
         if asked is not None and self.asks is not None:  # asked from outside: read it now
             if Trigger.CHECK_STATUS in driver.engine.allowed(flow.state):

@@ -142,6 +142,18 @@ class DossierWatch:
                 await pages.aclose()
 
 
+async def end_cycles(watches: dict[Any, DossierWatch], before: float) -> None:
+    """Close and drop the cycles of ``watches`` begun before ``before``, the oldest first
+    (``watches`` in the order their cycles began): a worker keeps no cycle, with what it read,
+    per dossier it ever watched; a dossier watched again starts a new one anyway."""
+    while watches:
+        key, oldest = next(iter(watches.items()))
+        if oldest.started >= before:
+            return
+        del watches[key]
+        await oldest.aclose()
+
+
 async def check_at_rest(
     driver: DurableDriver, flow: Flow, watch: DossierWatch | None
 ) -> AuditRecord | None:

@@ -20,6 +20,7 @@ import itertools
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,13 +71,13 @@ def template(engine: Engine, checks: int, end: str | None, last_at: float) -> Te
     return Template(str(flow.state), tuple(map(canonical, records)), due, first - 60)
 
 
-def templates(engine: Engine) -> dict[str, list[Template]]:
-    recent, stale = NOW - 60, NOW - 2 * WATCH
+def templates(engine: Engine, now: float = NOW) -> dict[str, list[Template]]:
+    recent, stale = now - 60, now - 2 * WATCH
     return {
         "open": [template(engine, checks, None, recent) for checks in (1, 2, 3)],
         "due": [template(engine, checks, None, stale) for checks in (1, 2, 3)],
         "closed": [
-            template(engine, checks, end, NOW - 30 * 86_400)
+            template(engine, checks, end, now - 30 * 86_400)
             for end in ("is_signed", "is_rejected", "is_cancelled")
             for checks in (1, 2)
         ],
@@ -84,7 +85,7 @@ def templates(engine: Engine) -> dict[str, list[Template]]:
 
 
 def rows(
-    kinds: dict[str, list[Template]], open_: int, closed: int, due: int
+    kinds: dict[str, list[Template]], open_: int, closed: int, due: int, now: float = NOW
 ) -> Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]:
     """Each flow's row and its records, chained: ``due`` open flows due now, the other open
     ones due in 59 minutes, then the closed ones."""
@@ -105,7 +106,7 @@ def rows(
             dossier = DOSSIERS[number % len(DOSSIERS)] if kind != "closed" else None
             yield (
                 (flow_id, chosen.state, len(records), prev, chosen.created + 7 * 86_400,
-                 chosen.created, NOW - 60, chosen.due, dossier),
+                 chosen.created, now - 60, chosen.due, dossier),
                 records,
             )  # fmt: skip
 
@@ -140,8 +141,9 @@ def _flush_sqlite(conn: sqlite3.Connection, flows: list[Any], records: list[Any]
     records.clear()
 
 
-def build_postgres(dsn: str, open_: int, closed: int, due: int = 0) -> float:
-    """A PostgreSQL store at ``dsn`` (COPY, one transaction), with Procrastinate's tables."""
+def build_postgres(dsn: str, open_: int, closed: int, due: int = 0, now: float = NOW) -> float:
+    """A PostgreSQL store at ``dsn`` (COPY, one transaction), with Procrastinate's tables, as
+    it stands at ``now``."""
     import psycopg
 
     from firmaio.adapters.queue.jobs import install_schema
@@ -150,17 +152,17 @@ def build_postgres(dsn: str, open_: int, closed: int, due: int = 0) -> float:
     started = time.perf_counter()
     open_store(dsn).close()
     asyncio.run(install_schema(dsn))
-    kinds = templates(default_engine())
+    kinds = templates(default_engine(), now)
     columns = "id, state, seq, head_hash, activation_deadline, created_at, updated_at, due_at, "
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
         with cur.copy(f"COPY flows ({columns} dossier_id, table_version) FROM STDIN") as copy:
-            for flow, _records in rows(kinds, open_, closed, due):
+            for flow, _records in rows(kinds, open_, closed, due, now):
                 copy.write_row((*flow, 1))
         # the histories made again (the same ones): a million flows' records never held at once
         with cur.copy(
             "COPY audit_records (flow_id, seq, payload, prev_hash, hash) FROM STDIN"
         ) as copy:
-            for _flow, records in rows(kinds, open_, closed, due):
+            for _flow, records in rows(kinds, open_, closed, due, now):
                 for record in records:
                     copy.write_row(record)
         cur.execute("ANALYZE flows")
@@ -172,6 +174,8 @@ def build_postgres(dsn: str, open_: int, closed: int, due: int = 0) -> float:
 class Pass:
     wall: float
     cpu: float
+    statements: int | None = None
+    """PostgreSQL statements sent (counted where they were)."""
 
 
 async def _timed_passes(store: Any, passes: int, api: Any = None) -> list[Pass]:
@@ -206,6 +210,38 @@ async def due_pass(store: Any, due: int) -> Pass:
     return timed
 
 
+@contextmanager
+def counted_statements() -> Iterator[list[int]]:
+    """The statements psycopg sends from this process meanwhile (each ``execute``, each row of
+    an ``executemany``, each BEGIN and COMMIT), as ``[count]``: PostgreSQL's round trips."""
+    import psycopg
+
+    count = [0]
+    execute, many = psycopg.Cursor.execute, psycopg.Cursor.executemany
+    command = psycopg.Connection._exec_command
+
+    def counted_execute(self: Any, *args: Any, **kwargs: Any) -> Any:
+        count[0] += 1
+        return execute(self, *args, **kwargs)
+
+    def counted_many(self: Any, query: Any, rows: Any, **kwargs: Any) -> Any:
+        rows = list(rows)
+        count[0] += len(rows)
+        return many(self, query, rows, **kwargs)
+
+    def counted_command(self: Any, *args: Any, **kwargs: Any) -> Any:
+        count[0] += 1
+        return command(self, *args, **kwargs)
+
+    psycopg.Cursor.execute, psycopg.Cursor.executemany = counted_execute, counted_many  # type: ignore[method-assign,assignment]
+    psycopg.Connection._exec_command = counted_command  # type: ignore[method-assign]
+    try:
+        yield count
+    finally:
+        psycopg.Cursor.execute, psycopg.Cursor.executemany = execute, many  # type: ignore[method-assign]
+        psycopg.Connection._exec_command = command  # type: ignore[method-assign]
+
+
 def passes(location: str, due: int) -> tuple[Pass, Pass, Pass]:
     """On the store at ``location`` (built with ``due`` flows due): the idle pass before, the
     pass over the due flows, and the idle pass after (every flow checked: nothing due)."""
@@ -215,7 +251,12 @@ def passes(location: str, due: int) -> tuple[Pass, Pass, Pass]:
         store = open_async_store(location)
         try:
             before = await idle_pass(store, 3) if due == 0 else Pass(0.0, 0.0)
-            over = await due_pass(store, due) if due else Pass(0.0, 0.0)
+            if location.startswith("postgresql"):
+                with counted_statements() as sent:
+                    over = await due_pass(store, due)
+                over.statements = sent[0]
+            else:
+                over = await due_pass(store, due) if due else Pass(0.0, 0.0)
             return before, over, await idle_pass(store)
         finally:
             await store.close()
@@ -271,14 +312,17 @@ class Row:
     idle: Pass
     sweep: Pass | None
     per_due: float
+    statements: float | None = None
+    """PostgreSQL statements per due flow."""
 
     def line(self) -> str:
         sweep = "" if self.sweep is None else f", sweep {self.sweep.wall * 1e3:.2f} ms"
+        sent = "" if self.statements is None else f" ({self.statements:.2f} statements)"
         return (
             f"{self.store} {self.flows:,} flows (built in {self.built:.0f} s): idle pass "
             f"{self.idle.wall * 1e3:.2f} ms "
             f"({self.idle.cpu * 1e3:.2f} ms CPU){sweep}, {self.per_due * 1e3:.3f} ms CPU per "
-            "due flow"
+            f"due flow{sent}"
         )
 
 
@@ -300,7 +344,8 @@ def postgres_row(open_: int, closed: int) -> Row:
         built = build_postgres(dsn, open_, closed, due=DUE)
         _before, over, idle = passes(dsn, DUE)
         sweep = idle_sweep(dsn)
-    return Row("PostgreSQL", open_ + closed, built, idle, sweep, over.cpu / DUE)
+    sent = None if over.statements is None else over.statements / DUE
+    return Row("PostgreSQL", open_ + closed, built, idle, sweep, over.cpu / DUE, sent)
 
 
 def postgres_reachable() -> bool:

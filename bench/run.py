@@ -449,6 +449,37 @@ def stream_bench() -> Result:
     )
 
 
+def runtime_bench(minutes: float, verify: Result | None = None) -> Result:
+    """Target 10's runtime part: serve and a worker over 1,000,000 flows for ``minutes``, their
+    RSS sampled (bench/memory_bench.py); beside audit verify's peak (``verify``'s line)."""
+    from bench.due_bench import postgres_reachable
+    from bench.memory_bench import runtime
+
+    target = "serve and worker < 150 MB RSS, flat (last third within 10% of the first)"
+    if not postgres_reachable():
+        return Result("10 memory", "not measured: PostgreSQL unreachable", target, False, "")
+    found = runtime(minutes)
+    peak = ""
+    if verify is not None:
+        peak = "; audit verify peak " + verify.figure.split("peak RSS ", 1)[1].split(" ", 1)[0]
+        peak += " MB"
+    return Result(
+        "10 memory",
+        f"{'; '.join(s.line() for s in found.samples)} over {found.minutes:g} min on "
+        f"{found.flows:,} flows ({found.checked:,} flows checked meanwhile){peak}",
+        target,
+        found.met,
+        f"PostgreSQL store built in {found.built:.0f} s; VmRSS every 5 s; the 30-minute run of "
+        "the issue: --minutes 30",
+    )
+
+
+def target_10(minutes: float) -> list[Result]:
+    """Both parts of target 10: audit verify's memory, then serve's and a worker's."""
+    verify = stream_bench()
+    return [verify, runtime_bench(minutes, verify)]
+
+
 def manifest_bench() -> Result:
     """Target 14 (issue #25): a manifest through the set-up to rest at the real limit."""
     from bench.manifest_bench import measure
@@ -485,9 +516,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--large", action="store_true", help="target 8 on 1,000,000-flow stores too (minutes)"
     )
+    parser.add_argument(
+        "--minutes", type=float, default=None,
+        help="target 10's serve and worker run (default 3; 30 with --large)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     chosen = args.only or sorted(BENCHES)
-    results = [due_bench(args.large) if n == 8 else BENCHES[n]() for n in chosen]
+    minutes = args.minutes or (30.0 if args.large else 3.0)
+    results: list[Result] = []
+    for n in chosen:
+        if n == 10:
+            results += target_10(minutes)
+        else:
+            results.append(due_bench(args.large) if n == 8 else BENCHES[n]())
     for result in results:
         print(result.line())
     Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")

@@ -23,11 +23,12 @@ from ..checks import Asks
 from ..client import IssuerClient, check_settings
 from ..collecting import collect_due, next_collect
 from ..documents import check_writable
+from ..drivers import Drivers
 from ..factory import Factory
 from ..flow_locks import FlowLocks
 from ..shared_window import SharedWindow, WindowConnections
 from ..tenants import DEFAULT_TENANT, Tenants, key_id
-from ..watch import WORKER_CYCLE, DossierWatch, check_at_rest
+from ..watch import WORKER_CYCLE, DossierWatch, check_at_rest, end_cycles
 from ..watch_share import watch_calls, watch_key
 from ..webhooks import Deliverer, Outbox
 
@@ -67,12 +68,14 @@ class Runtime:
         """The few connections every key's window shares (not one per key)."""
         self.clients: dict[str, IssuerClient] = {}
         self._key_ids: dict[str, str] = {}
-        self.drivers: dict[tuple[str, str | None], DurableDriver] = {}
+        self.drivers = Drivers[tuple[str, str | None]](self._new_driver)
         """Per tenant and dossier: a flow whose dossier is known reads its status from the
-        dossier's listing (one call answers every flow of it that asks at once)."""
+        dossier's listing (one call answers every flow of it that asks at once); those in use
+        and a few more are kept (:mod:`~firmaio.adapters.drivers`), not every dossier ever met."""
         self.watches: dict[tuple[str, str], DossierWatch] = {}
         """Per tenant and dossier, the watch cycle under way: visits of flows at rest within
-        :data:`~firmaio.adapters.watch.WORKER_CYCLE` seconds of its start share one listing."""
+        :data:`~firmaio.adapters.watch.WORKER_CYCLE` seconds of its start share one listing;
+        in the order they began, those over dropped (not one per dossier ever watched)."""
         self._stopping = False
         self.locks = FlowLocks(dsn)
         """While a visit runs, its flow is locked for every other process of the deployment."""
@@ -139,16 +142,17 @@ class Runtime:
 
     def driver(self, tenant: str, dossier_id: str | None) -> DurableDriver:
         """The driver of a tenant's flows (of one dossier, read through its listing)."""
-        driver = self.drivers.get((tenant, dossier_id))
-        if driver is None:
-            client = self.clients[tenant]
-            reader = self.factory.status_reader(client, dossier_id)
-            documents = self.collecting.get(tenant)
-            driver = self.factory.worker_driver(
-                client, tenant, status_reader=reader, documents=documents
-            )
-            driver.stop_requested = self._stopping
-            self.drivers[(tenant, dossier_id)] = driver
+        return self.drivers.get((tenant, dossier_id))
+
+    def _new_driver(self, key: tuple[str, str | None]) -> DurableDriver:
+        tenant, dossier_id = key
+        client = self.clients[tenant]
+        reader = self.factory.status_reader(client, dossier_id)
+        documents = self.collecting.get(tenant)
+        driver = self.factory.worker_driver(
+            client, tenant, status_reader=reader, documents=documents
+        )
+        driver.stop_requested = self._stopping
         return driver
 
     def stop(self) -> None:
@@ -203,6 +207,7 @@ class Runtime:
                 tended = await self._tend(driver, driver.resume(stored), stored.tenant, tenant)
             finally:
                 driver.forget(flow_id)  # a worker lives for weeks: keep nothing between visits
+                self.drivers.trim()
         self._log.info(
             "firmaio.worker.visit", flow_id=flow_id, tenant=tenant, state=tended.state,
             did=tended.did, next_visit=tended.next_visit,
@@ -277,9 +282,11 @@ class Runtime:
             watch = self.watches.get((tenant, dossier_id))
             if watch is None or now - watch.started > cycle or watch.answered(request_id):
                 old, watch = watch, DossierWatch(self.clients[tenant], dossier_id, started=now)
+                self.watches.pop((tenant, dossier_id), None)  # the newest last
                 self.watches[(tenant, dossier_id)] = watch
                 if old is not None:
                     await old.aclose()
+            await end_cycles(self.watches, now - cycle)  # other dossiers' cycles over
         recorded = await check_at_rest(driver, flow, watch)
         return "checked" if recorded is not None else "checked_quiet"
 

@@ -43,6 +43,7 @@ class AsyncStore:
             raise InvalidInput(f"a store needs at least one thread, got threads={threads}")
         self._opener = opener
         first = opener()
+        self._heads = first.heads  # one map for every thread's connection (:mod:`.one_write`)
         self._spare = [first]
         self._opened = [first]
         self._lock = threading.Lock()
@@ -62,6 +63,7 @@ class AsyncStore:
                 core = self._spare.pop() if self._spare else None
             if core is None:
                 core = self._opener()
+                core.heads = self._heads
                 with self._lock:
                     self._opened.append(core)
             self._local.core = core
@@ -161,6 +163,9 @@ class AsyncStore:
 
     async def load(self, flow_id: str) -> StoredFlow | None:
         return await self._run(SqlStore.load, flow_id)
+
+    async def load_many(self, flow_ids: Sequence[str]) -> dict[str, StoredFlow]:
+        return await self._run(SqlStore.load_many, flow_ids)
 
     async def open_intent(
         self, flow_id: str, intent: str, *, expected_seq: int, now: float, due_at: float | None

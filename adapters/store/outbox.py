@@ -97,6 +97,15 @@ class Outbox:
         """Insert ``record``'s event in the transaction of ``cur``; ``of`` is the flow's
         tenant, dossier, request id and batch. The request's id and dossier the flow learns, if
         any."""
+        values, learnt, dossier = self._event_values(cur, record, of)
+        cur.execute(self._sql(self._event_insert()), values)
+        return learnt, dossier
+
+    def _event_values(
+        self, cur: Any, record: AuditRecord, of: Sequence[Any]
+    ) -> tuple[tuple[Any, ...], str | None, str | None]:
+        """The values of ``record``'s event row (``of``: as :meth:`_emit`), and the request's
+        id and dossier the flow learns, if any."""
         tenant, dossier_id, request_id, batch_id = of
         taught = record.facts if record.outcome is Outcome.ACCEPTED else None  # as a flow learns
         facts = dict(taught) if taught else {}
@@ -109,14 +118,11 @@ class Outbox:
             dossier_id=dossier_id,
             batch_id=batch_id,
         )
-        cur.execute(
-            self._sql(self._event_insert()),
-            (
-                *(event["id"], record.flow_id, record.seq, tenant, event["type"]),
-                *(record.decided_at, event_body(event)),
-            ),
+        values = (
+            *(event["id"], record.flow_id, record.seq, tenant, event["type"]),
+            *(record.decided_at, event_body(event)),
         )
-        return learnt, facts.get("dossier_id")
+        return values, learnt, facts.get("dossier_id")
 
     def _event_insert(self) -> str:
         """The statement that inserts an event, in this dialect."""

@@ -8,8 +8,10 @@ from typing import Any
 
 from firmaio.fsm.errors import InvalidInput, StoreError
 from firmaio.fsm.machine import State, TableVersions
+from firmaio.fsm.trail import AuditRecord, canonical, chain_hash
 
 from .failures import postgres_error, postgres_label
+from .one_write import APPEND, Heads
 from .outbox import FEED_LOCK, PG_INSERT, feed_key
 from .schema import MIGRATIONS, Migration
 from .sql import SqlStore, _Cursor
@@ -50,6 +52,7 @@ class PostgresStore(SqlStore):
             ) from exc
         self.dsn = dsn
         self.label = postgres_label(dsn)
+        self.heads = Heads()
         self._set_driven(driven, versions)
         try:
             self._conn = psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout)
@@ -100,6 +103,31 @@ class PostgresStore(SqlStore):
             if not isinstance(error.__cause__, errors.LockNotAvailable):
                 raise
         return self._high
+
+    def _append_at_once(
+        self, record: AuditRecord, head: tuple[Any, ...], close_intent: bool, now: float,
+        due_at: float | None,
+    ) -> bool:  # fmt: skip
+        seq, prev, tenant, dossier_id, request_id, batch_id = head
+        payload = canonical(record)
+        digest = chain_hash(prev, payload)
+        lock = self._feed()
+        with self._statement() as cur:
+            event, learnt, dossier = self._event_values(cur, record, head[2:])
+            cur.execute(
+                APPEND.format(lock=lock),
+                (
+                    *(str(record.target), record.seq, digest, now, learnt, dossier, due_at),
+                    *(close_intent, close_intent, record.flow_id, seq, prev),
+                    *(tenant, dossier_id, request_id, batch_id),
+                    *(record.seq, payload, prev, digest),
+                    *event,
+                ),
+            )
+            written = int(cur.fetchone()[0]) == 1
+        if written:
+            self._keep_written(record, digest, head[2:], learnt, dossier)
+        return written
 
     def _has_table(self, cur: _Cursor, name: str) -> bool:
         cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))

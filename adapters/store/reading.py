@@ -10,18 +10,33 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from firmaio.fsm.machine import TableVersions
 from firmaio.fsm.ports import StoredFlow
 from firmaio.fsm.trail import from_event_dict, read_fields, read_state
 
-LOAD = (
+_LOADED = (
     "SELECT f.activation_deadline, f.intent, f.intent_at, r.payload, f.tenant, f.state, "
-    "f.table_version, f.dossier_id, f.checked_at FROM flows f "
-    "LEFT JOIN audit_records r ON r.flow_id = f.id WHERE f.id = ? ORDER BY r.seq"
+    "f.table_version, f.dossier_id, f.checked_at, f.seq, f.head_hash, f.request_id, "
+    "f.batch_id, f.id FROM flows f LEFT JOIN audit_records r ON r.flow_id = f.id "
 )
-"""One statement: a flow's row and its trail, one snapshot (the rows :func:`stored_flow` reads)."""
+LOAD = f"{_LOADED}WHERE f.id = ? ORDER BY r.seq"
+"""One statement: a flow's row and its trail, one snapshot (the rows :func:`stored_flow` reads;
+then the row's head, :data:`HEAD`, and its id)."""
+LOAD_MANY = f"{_LOADED}WHERE 1 = 1{{ids}} ORDER BY f.id, r.seq"
+"""Many flows' rows and trails in one statement (``{ids}``: the dialect's scope of ids)."""
+HEAD = slice(9, 13)
+"""Where a :data:`LOAD` row holds its flow's head as an append reads it: its record count, the
+head of its chain, its request's id and its batch (:meth:`~.sql.SqlStore.append`)."""
+
+
+def by_flow(rows: Sequence[Any]) -> dict[str, list[Any]]:
+    """:data:`LOAD_MANY`'s rows, by flow id (in the order read)."""
+    grouped: dict[str, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(row[13], []).append(row)
+    return grouped
 
 
 def stored_flow(flow_id: str, rows: Sequence[Any], versions: TableVersions) -> StoredFlow | None:
@@ -50,3 +65,13 @@ def named(versions: TableVersions, state: str, started: int | None) -> str:
     running table does not read that version."""
     version = 1 if started is None else int(started)
     return versions.state_name(state, version) if versions.reads(version) else state
+
+
+@runtime_checkable
+class PageLoader(Protocol):
+    """A store that reads a page of flows in one read (``firmaio serve``'s due flows)."""
+
+    async def load_many(self, flow_ids: Sequence[str]) -> dict[str, StoredFlow]:
+        """The stored flows of ``flow_ids``, by id, as ``load`` reads each; one it does not
+        have or cannot read is left out (its own load says why)."""
+        ...

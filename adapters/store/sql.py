@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from firmaio.fsm.driving.due import first_due
 from firmaio.fsm.errors import InvalidInput, StaleFlow, StoreUnusable
 from firmaio.fsm.machine import DEFAULT_STEPS, VERSIONS, State, TableVersions
-from firmaio.fsm.ports import FlowRow, StoredFlow
+from firmaio.fsm.ports import FlowRow
 from firmaio.fsm.trail import AuditRecord, ChainLink, canonical, chain_hash, genesis
 
 from .accounts import Accounts
@@ -31,9 +31,10 @@ from .batches import Batches
 from .due import DueRows
 from .failures import not_ours
 from .listing import Listing
+from .one_write import Loads
 from .outbox import Outbox
 from .paging import Paging
-from .reading import LOAD, named, stored_flow
+from .reading import named
 from .schema import MIGRATIONS, VERSION_TABLE, Migration, pending, store_naming, stored_version
 
 
@@ -46,7 +47,7 @@ class _Cursor(Protocol):
     def rowcount(self) -> int: ...
 
 
-class SqlStore(Outbox, DueRows, Paging, Batches, Listing, Accounts):
+class SqlStore(Outbox, DueRows, Paging, Batches, Listing, Accounts, Loads):
     """The store's logic over a DB-API connection; subclasses supply the dialect."""
 
     placeholder = "?"
@@ -224,12 +225,6 @@ class SqlStore(Outbox, DueRows, Paging, Batches, Listing, Accounts):
                 [self._new(i, activation_deadline, now, due, tenant, dossier_id) for i in flow_ids],
             )
 
-    def load(self, flow_id: str) -> StoredFlow | None:
-        with self._statement() as cur:  # one statement: the row and its trail, one snapshot
-            cur.execute(self._sql(LOAD), (flow_id,))
-            rows = cur.fetchall()
-        return stored_flow(flow_id, rows, self.versions)
-
     def open_intent(
         self, flow_id: str, intent: str, *, expected_seq: int, now: float, due_at: float | None
     ) -> None:
@@ -251,6 +246,8 @@ class SqlStore(Outbox, DueRows, Paging, Batches, Listing, Accounts):
         flow_id = record.flow_id
         if record.seq != expected_seq + 1:
             raise InvalidInput(f"record {record.seq} cannot follow record {expected_seq}")
+        if self._at_once(record, expected_seq, close_intent, now, due_at):  # :mod:`.one_write`
+            return
         with self._transaction() as cur:
             cur.execute(self._sql(f"{self.FLOW_HEAD} WHERE id = ?{self.lock_row}"), (flow_id,))
             row = cur.fetchone()
@@ -282,6 +279,7 @@ class SqlStore(Outbox, DueRows, Paging, Batches, Listing, Accounts):
             )
             if cur.rowcount != 1:
                 raise StaleFlow(flow_id, expected_seq)
+            self._keep_written(record, digest, row[2:6], learnt, dossier)
 
     # -- batches ------------------------------------------------------------------------------
 

@@ -84,6 +84,11 @@ async def walk(
         flow = await driver.open(flow_id, order=order)
         steps = zip(path, itertools.cycle(gaps), itertools.cycle(errors), itertools.cycle(quiet))
         for row, gap, error, hush in steps:
+            if (
+                flow.state in (State.READY, State.DOCUMENT_UPLOADED)
+                and row.guard not in LATE_GUARDS
+            ):
+                gap = min(gap, max(0.0, flow.deadline() - clock.now() - 1.0))  # still waiting
             clock.advance(gap)
             if row.guard in LATE_GUARDS:
                 clock.advance(max(0.0, flow.deadline() - clock.now()))

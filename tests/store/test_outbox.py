@@ -98,6 +98,7 @@ def test_a_record_whose_transaction_fails_leaves_no_event(
         raise StoreError("the disk is full")
 
     monkeypatch.setattr(store, "_emit", emit_then_fail)
+    monkeypatch.setattr(store, "heads", None)  # the transaction (one statement: all or nothing)
     with pytest.raises(StoreError, match="disk is full"):
         store.append(second, expected_seq=1, close_intent=False, now=START, due_at=None)
     monkeypatch.undo()

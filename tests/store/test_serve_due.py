@@ -29,11 +29,17 @@ class Counted:
     """The service's store, counting each flow it loads."""
 
     def __init__(self, store: Any) -> None:
-        self.store, self.loaded = store, list[str]()
+        self.store, self.loaded, self.reads = store, list[str](), 0
 
     async def load(self, flow_id: str) -> Any:
         self.loaded.append(flow_id)
+        self.reads += 1
         return await self.store.load(flow_id)
+
+    async def load_many(self, flow_ids: list[str]) -> Any:
+        self.loaded.extend(flow_ids)
+        self.reads += 1
+        return await self.store.load_many(flow_ids)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
@@ -81,6 +87,7 @@ def test_a_pass_loads_only_the_due_flows_and_never_a_closed_one(
     api.script(*[witness(g.is_still_open)] * len(OPEN))
     a_pass(service_store, clock, api, HOUR)
     assert sorted(service_store.loaded) == OPEN, "each due flow once, no closed one"
+    assert service_store.reads == 1, "the page's due flows in one read"
     assert len(api.calls) == len(OPEN)
 
     service_store.loaded.clear()

@@ -1,0 +1,76 @@
+"""``firmaio serve`` on PostgreSQL locks a page of resting flows in one statement and lets them go
+in one (adapters/flow_locks.py, ``FlowLocks.hold_many``): a flow another process holds is left
+for a later pass, every other one is checked, and the locks are let go after the page."""
+
+from __future__ import annotations
+
+import asyncio
+
+from firmaio.adapters.factory import Factory
+from firmaio.adapters.flow_locks import FlowLocks
+from firmaio.adapters.serve import Service
+from firmaio.adapters.settings import Settings
+from firmaio.adapters.store import open_async_store
+from firmaio.fsm import Answer, DurableDriver, State
+from firmaio.fsm.machine import spine_guards as g
+from firmaio.fsm.testing import ManualClock, ScriptedApi, witness
+
+START = 1_800_000_000.0
+HOUR = 3600.0
+FLOWS = [f"paged-{n:02}" for n in range(6)]
+
+
+def test_a_page_takes_the_free_locks_and_lets_them_go(postgres_url: str) -> None:
+    async def run() -> tuple[set[str], set[str], bool]:
+        mine, other = FlowLocks(postgres_url), FlowLocks(postgres_url)
+        try:
+            async with other.hold("b") as busy:
+                assert busy
+                async with mine.hold_many(["a", "b", "c"]) as held, other.hold("a") as stolen:
+                    assert not stolen, "held by the page"
+                first = set(held)
+            async with other.hold_many(["a", "c"]) as again:
+                free = set(again)
+            async with mine.hold("b") as after:
+                return first, free, after
+        finally:
+            await mine.aclose()
+            await other.aclose()
+
+    first, free, after = asyncio.run(run())
+    assert first == {"a", "c"}, "b was another process's"
+    assert free == {"a", "c"}, "the page let its locks go"
+    assert after, "b was let go by its holder"
+
+
+def test_serve_leaves_a_flow_another_process_holds_for_a_later_pass(postgres_url: str) -> None:
+    async def run() -> tuple[list[str], list[str]]:
+        store, locks, other = (
+            open_async_store(postgres_url), FlowLocks(postgres_url), FlowLocks(postgres_url)
+        )  # fmt: skip
+        try:
+            clock, api = ManualClock(START), ScriptedApi()
+            driver = DurableDriver(api, clock, store, watch_every=HOUR)
+            for flow_id in FLOWS:
+                api.script(witness(g.is_waiting_for_signature), Answer.sent("01HZMSG"))
+                assert await driver.advance(await driver.open(flow_id)) is State.NOTIFIED
+                driver.forget(flow_id)
+            clock.advance(HOUR + 1)
+            api.calls.clear()
+            api.script(*[witness(g.is_still_open)] * len(FLOWS))
+            settings = Settings(watch_every=HOUR)
+            service = Service(Factory(settings, clock, store), api, locks=locks)
+            async with other.hold(FLOWS[0]):
+                await service._pass()
+            first = [call[1] for call in api.calls]
+            api.calls.clear()
+            await service._pass()
+            return first, [call[1] for call in api.calls]
+        finally:
+            await locks.aclose()
+            await other.aclose()
+            await store.close()
+
+    first, second = asyncio.run(run())
+    assert sorted(first) == FLOWS[1:], "every flow but the one held elsewhere"
+    assert second == [FLOWS[0]], "the one held elsewhere, once free"
