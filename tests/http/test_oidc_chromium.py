@@ -14,7 +14,6 @@ from firmaio.adapters.console import ConsoleSettings
 from firmaio.adapters.console import console_app as console_of
 from firmaio.adapters.store import open_store
 from firmaio.adapters.store.accounts import Account
-
 from tests.http.conftest import Chromium
 from tests.oidc_helpers import OPERATOR, Outcomes, Provider, console_app, served
 
