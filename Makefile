@@ -47,11 +47,13 @@ typing: $(STAMP)
 	MYPYPATH=build/typing $(BIN)/mypy --strict -p firmaio.fsm -p firmaio.adapters
 
 # Two runs side by side: the real processes (workers, crashes, store outages through a proxy, the
-# install: mostly waiting) beside every other lane. Each run lists its slowest tests, so a slow
-# one stays visible; the other lanes' summary comes last.
+# install: mostly waiting) beside every other lane, those on two workers (pytest-xdist, a test
+# file's tests on one worker: its module fixtures made once). Each run lists its slowest tests,
+# so a slow one stays visible; the other lanes' summary comes last.
 pytest: $(STAMP) console-assets
 	mkdir -p build
-	$(BIN)/pytest -q --durations=10 -m "not process" > build/lanes.log 2>&1 & lanes=$$!; \
+	$(BIN)/pytest -q --durations=10 -m "not process" -n 2 --dist loadfile > build/lanes.log 2>&1 & \
+	  lanes=$$!; \
 	  $(BIN)/pytest -q --durations=10 -m process; process=$$?; \
 	  wait $$lanes; others=$$?; cat build/lanes.log; \
 	  [ $$process -eq 0 ] && [ $$others -eq 0 ]
