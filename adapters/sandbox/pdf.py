@@ -31,14 +31,13 @@ from typing import Any
 
 from pypdf import PdfReader
 
+from ..client.pdf_check import signature_fields
+
 NOT_A_PDF = "the uploaded document has an invalid file signature (not a valid PDF)"
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 """pypdf warns (through logging) about each flaw it works around in a file; a sandbox that reads
 files sent to it on purpose broken would fill its log with them."""
-
-_MAX_DEPTH = 32
-"""How deep the form's field tree is followed: deeper is a loop in a broken file, not a form."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,29 +50,9 @@ class PdfFacts:
 
 def _signature_fields(reader: PdfReader) -> frozenset[str]:
     """The fully qualified names of the terminal fields of type ``/Sig`` (the type may be set on
-    a parent), as pdf-lib's ``getForm().getFields()`` lists them."""
-    root: Any = reader.trailer["/Root"].get_object()
-    form = root.get("/AcroForm")
-    found: set[str] = set()
-
-    def walk(node: Any, prefix: str, field_type: Any, depth: int) -> None:
-        node = node.get_object()
-        if depth > _MAX_DEPTH or not hasattr(node, "get"):
-            return
-        partial = node.get("/T")
-        name = f"{prefix}.{partial}" if prefix and partial is not None else str(partial or prefix)
-        field_type = node.get("/FT", field_type)
-        kids = [kid.get_object() for kid in node.get("/Kids", [])]
-        named = [kid for kid in kids if hasattr(kid, "get") and "/T" in kid]
-        for kid in named:  # a field with named kids is a parent, not a field of its own
-            walk(kid, name, field_type, depth + 1)
-        if not named and field_type == "/Sig" and name:
-            found.add(name)
-
-    if form is not None:
-        for field in form.get_object().get("/Fields", []):
-            walk(field, "", None, 0)
-    return frozenset(found)
+    a parent), as pdf-lib's ``getForm().getFields()`` lists them: the same walk ``firmaio send``
+    checks a PDF with before anything is sent."""
+    return signature_fields(reader)
 
 
 @lru_cache(maxsize=32)
