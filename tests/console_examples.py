@@ -42,17 +42,31 @@ and so does an entry of :data:`NOT_RUN` that matches no command any more.
 
 from __future__ import annotations
 
+import contextlib
+import doctest
+import io
 import json
 import re
 import shlex
+import sqlite3
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from firmaio.adapters.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```console\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 REQUEST_ID = re.compile(r"\b[0-9A-HJKMNP-TV-Z]{26}\b")
 EXIT = re.compile(r"^\[exit (\d+)\]$")
+EXTRAS = set(
+    tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
+)
+CHECKER = doctest.OutputChecker()
+FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
 @dataclass
@@ -266,3 +280,34 @@ def filled(command: str, values: dict[str, str]) -> str:
     if "ID" in values:
         command = re.sub(r"\bID(\.\.\.)?(?=\W|$)", values["ID"], command)
     return command
+
+
+def run(command: Command, block: Block | ShBlock, *, compare: bool = True) -> str:
+    """Run ``command`` of ``block``; return what it printed. ``compare``: its output must be
+    what the manual shows under it (a ``sh`` block shows none: only its exit code counts)."""
+    words = command.words
+    if words[0] == "export":
+        return ""  # set by the caller
+    if words[0] == "sqlite3":  # a store edited by hand
+        with contextlib.closing(sqlite3.connect(words[1])) as db, db:
+            db.execute(words[2])
+        return ""
+    if Path(words[0]).name == "pip":
+        wanted = {e for w in words if "[" in w for e in w.split("[")[1].rstrip("]").split(",")}
+        assert wanted <= EXTRAS, f"{block.name}: no such extra {sorted(wanted - EXTRAS)}"
+        return ""
+    assert words[0] == "firmaio", (
+        f"{block.name}: `{command.line}` cannot run in the suite: in a sh block, list it in "
+        "NOT_RUN (tests/console_examples.py) with the reason"
+    )
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(words[1:], out=out)
+    shown = out.getvalue()
+    assert code == command.exit_code, (
+        f"{block.name}: `{command.line}` exited {code}:\n{shown}{err.getvalue()}"
+    )
+    assert not compare or CHECKER.check_output(command.expected, shown, FLAGS), (
+        f"{block.name}: `{command.line}` printed\n{shown}\nthe manual shows\n{command.expected}"
+    )
+    return shown

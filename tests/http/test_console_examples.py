@@ -3,33 +3,20 @@
 
 from __future__ import annotations
 
-import contextlib
-import doctest
-import io
 import shutil
-import sqlite3
 import time
-import tomllib
 from pathlib import Path
 
 import pytest
 from ulid import ULID
 
-from firmaio.adapters.cli import main
 from firmaio.adapters.cli.demo import sample_pdf
 from firmaio.adapters.sandbox import DEMO_DOSSIER, Sandbox
 from firmaio.adapters.sandbox.controls import SeedBody
-from tests.console_examples import ROOT, Block, Command, ShBlock, blocks, request_ids
+from tests.console_examples import Block, blocks, request_ids, run
 from tests.sandbox_helpers import fiscal_code
 
 BLOCKS = blocks()
-EXTRAS = set(
-    tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
-        "optional-dependencies"
-    ]
-)
-CHECKER = doctest.OutputChecker()
-FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
 def ready(sandbox: Sandbox, ids: list[str]) -> None:
@@ -56,37 +43,6 @@ def ready(sandbox: Sandbox, ids: list[str]) -> None:
         ],
     }
     sandbox.issuer.seed(SeedBody.model_validate(world).model_dump())
-
-
-def run(command: Command, block: Block | ShBlock, *, compare: bool = True) -> str:
-    """Run ``command`` of ``block``; return what it printed. ``compare``: its output must be
-    what the manual shows under it (a ``sh`` block shows none: only its exit code counts)."""
-    words = command.words
-    if words[0] == "export":
-        return ""  # set by the caller
-    if words[0] == "sqlite3":  # a store edited by hand
-        with contextlib.closing(sqlite3.connect(words[1])) as db, db:
-            db.execute(words[2])
-        return ""
-    if Path(words[0]).name == "pip":
-        wanted = {e for w in words if "[" in w for e in w.split("[")[1].rstrip("]").split(",")}
-        assert wanted <= EXTRAS, f"{block.name}: no such extra {sorted(wanted - EXTRAS)}"
-        return ""
-    assert words[0] == "firmaio", (
-        f"{block.name}: `{command.line}` cannot run in the suite: in a sh block, list it in "
-        "NOT_RUN (tests/console_examples.py) with the reason"
-    )
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = main(words[1:], out=out)
-    shown = out.getvalue()
-    assert code == command.exit_code, (
-        f"{block.name}: `{command.line}` exited {code}:\n{shown}{err.getvalue()}"
-    )
-    assert not compare or CHECKER.check_output(command.expected, shown, FLAGS), (
-        f"{block.name}: `{command.line}` printed\n{shown}\nthe manual shows\n{command.expected}"
-    )
-    return shown
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[block.name for block in BLOCKS])

@@ -33,9 +33,9 @@ from tests.console_examples import (
     ShBlock,
     filled,
     not_run,
+    run,
     sh_blocks,
 )
-from tests.http.test_console_examples import run
 from tests.sandbox_helpers import fiscal_code, ready_request
 
 pytestmark = pytest.mark.http
