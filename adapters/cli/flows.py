@@ -32,6 +32,7 @@ from .output import (
     write_qr,
 )
 from .wiring import (
+    NoCalls,
     checked_client,
     factory_of,
     flow_locks,
@@ -51,13 +52,16 @@ async def run_on_flow(
     stored_only: bool = False,
     short: exits.Exit | None = None,
     check: bool = False,
+    calls_api: bool = True,
 ) -> int:
     """Run ``body`` on the request's flow, then print where the flow is.
 
     On a ``postgresql://`` store the flow's lock is taken before the flow is loaded (waiting up
     to ``--lock-wait`` for another process's visit), so what ``body`` sees and calls on is what
     is stored, and no other process acts on the flow until it is done. With ``check`` the base
-    URL and the key are checked first, with one call (:func:`.wiring.checked_client`). A flow
+    URL and the key are checked first, with one call (:func:`.wiring.checked_client`); without
+    ``calls_api`` (``delivered``) no client is made and no key read (:class:`.wiring.NoCalls`). A
+    flow
     left short of ``goal`` exits with ``short``'s code (if given) where its state's own would
     be 0 or it is still open.
 
@@ -75,11 +79,12 @@ async def run_on_flow(
     settings = settings_of(args)
     try:
         store = flow_store(args.db) if args.db else None  # a --db to fix is said first
-        client = await checked_client(args) if check else issuer_client(args)
+        if calls_api:
+            client = await checked_client(args) if check else issuer_client(args)
         factory = factory_of(args, store)
         if on_a_terminal(args):  # each step as it happens, on stderr
             factory.hooks.subscribe(print_step)
-        driver = factory.driver(client)
+        driver = factory.driver(client or NoCalls(getattr(args, "invocation", "delivered")))
         async with _held(locks, args.request_id, settings.lock_wait):
             flow = await open_flow(
                 driver, args.request_id, tenant=settings.tenant, order=order,

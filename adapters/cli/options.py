@@ -121,24 +121,26 @@ def request_options(
     positional: bool = True,
     id_help: str = "the signature request id",
     notifies: bool = True,
+    calls_api: bool = True,
 ) -> None:
     """The options of a command on one flow; without ``notifies`` (``fetch``, ``delivered``),
     none of those about notifying (the graces and delays, ``--qr-dir``), and the positional is
-    named FLOW_ID."""
+    named FLOW_ID; without ``calls_api`` (``delivered``), none of the API's either."""
     if positional:
         metavar = "ID" if notifies else "FLOW_ID"
         parser.add_argument("request_id", type=request_id, metavar=metavar, help=id_help)
-    api_options(parser, notifies=notifies)
+    if calls_api:
+        api_options(parser, notifies=notifies)
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
     if notifies:
         parser.add_argument("--qr-dir", default="out", help="where a fallback's QR code is written")
-    activation_timeout_option(parser)
+    if calls_api:
+        activation_timeout_option(parser)
     parser.add_argument(
         "--db", help="keep the flow in this store (SQLite file or postgresql:// URL): resumable"
     )
-    parser.add_argument(
-        "--tenant", type=tenant, help="with --db: the flow's tenant (its key is FIRMAIO_API_KEY)"
-    )
+    key = " (its key is FIRMAIO_API_KEY)" if calls_api else ""
+    parser.add_argument("--tenant", type=tenant, help=f"with --db: the flow's tenant{key}")
     parser.add_argument(
         "--actor",
         type=actor,

@@ -15,6 +15,11 @@ FLOW_ID_HELP = (
     "flow_id); without, the signature request id"
 )
 
+DELIVERED_ID_HELP = (
+    "the stored flow's id (a flow from `send` has its own, printed as flow_id); no call is made "
+    "on the API, and no key is read"
+)
+
 
 def add_issuer_commands(sub: Any) -> None:
     """Add ``send``, ``fetch`` and ``delivered`` to ``firmaio``'s subparsers."""
@@ -27,7 +32,7 @@ def add_issuer_commands(sub: Any) -> None:
     delivered = sub.add_parser(
         "delivered", help="record how a citizen offered the fallback was reached"
     )
-    request_options(delivered, id_help=FLOW_ID_HELP, notifies=False)
+    request_options(delivered, id_help=DELIVERED_ID_HELP, notifies=False, calls_api=False)
     delivered.add_argument(
         "--channel", required=True, help="email, letter, desk, pec, phone... (a short name)"
     )

@@ -140,11 +140,14 @@ def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_delivered(args: argparse.Namespace, out: TextIO) -> int:
-    """Record that the fallback reached the citizen through ``--channel``."""
+    """Record that the fallback reached the citizen through ``--channel``: a stored flow's record,
+    no call on the API (no key needed)."""
     if not args.db:
         raise InvalidInput("firmaio delivered needs --db: the record joins the flow's stored trail")
 
     async def body(driver: Driver, flow: Flow) -> None:
         await driver.deliver_fallback(flow, args.channel, args.note)
 
-    return asyncio.run(run_on_flow(args, out, body, State.FALLBACK_SUGGESTED, stored_only=True))
+    return asyncio.run(
+        run_on_flow(args, out, body, State.FALLBACK_SUGGESTED, stored_only=True, calls_api=False)
+    )

@@ -20,6 +20,7 @@ import structlog
 
 from firmaio.fsm.driving import Boundary, PollingPolicy, ResendPolicy
 from firmaio.fsm.errors import ApiConfigurationError, InvalidInput
+from firmaio.fsm.machine.answers import Answer
 from firmaio.fsm.ports import Store
 from firmaio.fsm.redact import redact_secrets
 
@@ -217,6 +218,29 @@ async def checked_client(
         key_named=key_named,
         tenant=settings_of(args).tenant,
     )
+
+
+class NoCalls:
+    """The issuer API of a command that calls none (``delivered``: a record of what happened
+    outside the service): no key is read, and a call would be refused, naming the command."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def _refused(self, request_id: str) -> Answer:
+        raise ApiConfigurationError(
+            f"firmaio {self.command} calls nothing on the issuer API, yet request {request_id} "
+            "was to be called: drive the flow with `firmaio notify` or `firmaio run` first"
+        )
+
+    async def get_request(self, request_id: str) -> Answer:
+        return self._refused(request_id)
+
+    async def send_notification(self, request_id: str) -> Answer:
+        return self._refused(request_id)
+
+    async def cancel_request(self, request_id: str) -> Answer:
+        return self._refused(request_id)
 
 
 def _key(key: str | None) -> str:

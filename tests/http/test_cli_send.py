@@ -7,6 +7,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from firmaio.adapters.cli import main
 from firmaio.adapters.cli.demo import sample_pdf
 from firmaio.adapters.sandbox import Sandbox
@@ -86,6 +88,28 @@ def test_delivered_records_the_channel_of_a_refused_citizen(
     assert last["facts"] == {"channel": "email"}
     status, out = run("delivered", flow_id, "--channel", "email")
     assert status == 2  # no --db: refused, nothing recorded
+
+
+def test_delivered_needs_no_api_key_and_calls_nothing(
+    api_env: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``delivered`` records what happened outside the service: without FIRMAIO_API_KEY, and with
+    the base URL on a port nothing listens on, it records the channel all the same."""
+    db = str(tmp_path / "flows.sqlite")
+    status, out = run("send", str(sample_pdf()), "--fiscal-code", fiscal_code("X"), *SEND,
+                      "--db", db, "--json")  # fmt: skip
+    assert status == 10, out
+    flow_id = json.loads(out)["flow"]["flow_id"]
+    monkeypatch.delenv("FIRMAIO_API_KEY")
+    monkeypatch.setenv("FIRMAIO_BASE_URL", "http://127.0.0.1:9/api/v1/sign")  # discard: closed
+    status, out = run("delivered", flow_id, "--db", db, "--channel", "letter", "--json")
+    assert status == 0, out
+    shown = json.loads(out)
+    assert shown["flow"]["state"] == "FALLBACK_SUGGESTED"  # where it rests: recorded, not moved
+    assert shown["flow"]["records"][-1]["trigger"] == "deliver_fallback"
+    assert shown["flow"]["records"][-1]["facts"] == {"channel": "letter"}
+    status, _ = run("notify", flow_id, "--db", db)  # a command that calls: the key is missing
+    assert status == 3
 
 
 def test_send_needs_fields_and_a_fiscal_code(api_env: Sandbox) -> None:
