@@ -2,8 +2,10 @@
 
 What the console shows (and ``firmaio flows`` may): the flows of some tenants, filtered by state,
 dossier, refusal reason, creation date or a flow's or request's id, newest first, a page at a
-time. A page is read by keyset (the last row's ``(created_at, id)``), never by offset, through
-the indexes of schema version 9, so the millionth flow's page costs what the first one does. A
+time; or, filtered by when they last changed (``changed_since``, ``changed_until``), the most
+recently changed first. A page is read by keyset (the last row's ``(created_at, id)``, or
+``(updated_at, id)``), never by offset, through the indexes of schema versions 9 and 10, so the
+millionth flow's page costs what the first one does. A
 flow with no tenant belongs to the ``default`` tenant (:data:`DEFAULT_TENANT`). No UI here:
 values in, values out; a filter that cannot be right is :class:`InvalidInput`, naming it.
 """
@@ -46,8 +48,18 @@ class FlowFilter:
     refusal: str | None = None
     since: float | None = None
     until: float | None = None
+    """When the flow was made: at or after ``since``, before ``until``."""
     flow_id: str | None = None
     """A flow's id or its signature request's id."""
+    changed_since: float | None = None
+    changed_until: float | None = None
+    """When the flow last changed (its last record, an intent opened: ``updated_at``); with
+    either, the list is ordered by that time, the most recently changed first."""
+
+    @property
+    def by_change(self) -> bool:
+        """Whether the list is ordered by the flows' last change (not by their creation)."""
+        return self.changed_since is not None or self.changed_until is not None
 
     def __post_init__(self) -> None:
         if self.state is not None and self.state not in STATES:
@@ -57,6 +69,9 @@ class FlowFilter:
             raise InvalidInput(f"unknown refusal reason {self.refusal!r}: one of {known}")
         if self.since is not None and self.until is not None and self.since > self.until:
             raise InvalidInput("the date range ends before it starts")
+        since, until = self.changed_since, self.changed_until
+        if since is not None and until is not None and since > until:
+            raise InvalidInput("the range of last changes ends before it starts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,20 +98,34 @@ class Page:
     after: str | None
 
 
-def cursor_of(row: Listed) -> str:
-    """The opaque cursor after ``row`` (its creation time and id)."""
-    raw = f"{row.created_at!r}|{row.flow_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+CHANGED = "changed"
+"""The mark of a cursor of a list ordered by last change."""
 
 
-def parse_cursor(text: str) -> tuple[float, str]:
-    """A cursor :func:`cursor_of` made; anything else is :class:`InvalidInput`."""
+def cursor_of(row: Listed, by_change: bool = False) -> str:
+    """The opaque cursor after ``row``: its creation time and id, or (``by_change``) the time
+    of its last change and id, marked as such."""
+    raw = f"{row.updated_at!r}|{row.flow_id}|{CHANGED}" if by_change else (
+        f"{row.created_at!r}|{row.flow_id}"
+    )  # fmt: skip
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def parse_cursor(text: str, by_change: bool = False) -> tuple[float, str]:
+    """A cursor :func:`cursor_of` made for a list ordered the same way; anything else is
+    :class:`InvalidInput`."""
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-        when, flow_id = raw.split("|", 1)
-        return float(when), flow_id
+        when, flow_id, *mark = raw.split("|")
+        found = (float(when), flow_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput("the page cursor is not one this console made") from None
+    if mark not in ([], [CHANGED]) or (mark == [CHANGED]) != by_change:
+        order = "last change" if mark == [CHANGED] else "creation"
+        raise InvalidInput(
+            f"the page cursor is of a list ordered by {order}: give the filters it was made with"
+        )
+    return found
 
 
 class _Cursor(Protocol):
@@ -144,6 +173,12 @@ def where_of(flt: FlowFilter) -> tuple[str, list[Any]]:
     if flt.until is not None:
         where += " AND created_at < ?"
         params.append(flt.until)
+    if flt.changed_since is not None:
+        where += " AND updated_at >= ?"
+        params.append(flt.changed_since)
+    if flt.changed_until is not None:
+        where += " AND updated_at < ?"
+        params.append(flt.changed_until)
     if flt.refusal is not None:  # the flow's own records, by its primary key
         where += (
             " AND EXISTS (SELECT 1 FROM audit_records r WHERE r.flow_id = flows.id "
@@ -167,16 +202,18 @@ class Listing:
         if not 1 <= limit <= LIMIT_MAX:
             raise InvalidInput(f"a page holds 1 to {LIMIT_MAX} flows, not {limit}")
         where, params = where_of(flt)
+        key = "updated_at" if flt.by_change else "created_at"
         if after is not None:
-            when, last = parse_cursor(after)
-            where += " AND (created_at, id) < (?, ?)"  # a row value: an index bound on both
+            when, last = parse_cursor(after, flt.by_change)
+            where += f" AND ({key}, id) < (?, ?)"  # a row value: an index bound on both
             params += [when, last]
-        sql = f"SELECT {_COLUMNS} WHERE {where} ORDER BY created_at DESC, id DESC LIMIT ?"
+        sql = f"SELECT {_COLUMNS} WHERE {where} ORDER BY {key} DESC, id DESC LIMIT ?"
         with self._statement() as cur:
             cur.execute(self._sql(sql), [*params, limit + 1])
             found = cur.fetchall()
         rows = [_listed(r) for r in found[:limit]]
-        return Page(rows, cursor_of(rows[-1]) if len(found) > limit else None)
+        more = len(found) > limit
+        return Page(rows, cursor_of(rows[-1], flt.by_change) if more else None)
 
     def listed(self, flow_id: str, tenants: tuple[str, ...] | None) -> Listed | None:
         """One flow's row, if it is one of ``tenants``' (None: any tenant's)."""

@@ -196,8 +196,18 @@ V9 = Migration(
     ),
 )
 
+V10 = Migration(
+    10,
+    "flows listed by their last change (`firmaio flows --since/--until`: updated since), the most "
+    "recently changed first, alone or in one state: indexes only, no data changes",
+    (
+        "CREATE INDEX IF NOT EXISTS flows_changed ON flows (updated_at, id)",
+        "CREATE INDEX IF NOT EXISTS flows_changed_by_state ON flows (state, updated_at, id)",
+    ),
+)
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9, V10)
 """Every migration, in order; the last one's version is this code's."""
 
 

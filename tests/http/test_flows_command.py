@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +73,27 @@ def test_an_unknown_state_or_cursor_is_refused_naming_it(api_env: Sandbox, tmp_p
     code, out = firmaio("flows", "--db", db, "--after", "not-a-cursor", "--json")
     assert code == 2
     assert json.loads(out)["failure"]["kind"] == "usage"
+
+
+def test_since_is_the_last_change_and_created_since_the_making(
+    api_env: Sandbox, tmp_path: Path
+) -> None:
+    """`--since` lists the flows changed since (the most recently changed first), as an operator
+    watching the day's work asks; `--created-since`, the flows made since."""
+    db = str(tmp_path / "flows.sqlite")
+    old, other = ready_request(api_env), ready_request(api_env)
+    for request_id in (old, other):
+        firmaio("notify", request_id, "--db", db, "--qr-dir", str(tmp_path))
+    time.sleep(0.01)  # the two notifies are before this moment, on the system clock
+    moment = datetime.fromtimestamp(time.time(), UTC).isoformat()
+    code, out = firmaio("cancel", old, "--db", db)  # the older flow changes now
+    assert code == 0, out
+
+    changed = listed("--db", db, "--since", moment)
+    assert [f["flow_id"] for f in changed["flows"]] == [old]
+    assert changed["flows"][0]["updated_at"] >= moment.replace("+00:00", "")[:19]
+    assert listed("--db", db, "--created-since", moment)["flows"] == []
+    assert [f["flow_id"] for f in listed("--db", db, "--until", moment)["flows"]] == [other]
+    code, text = firmaio("flows", "--db", db, "--since", "1h")
+    assert code == 0
+    assert [line.split()[0] for line in text.splitlines()] == [old, other]  # last changed first

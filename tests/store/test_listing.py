@@ -10,7 +10,7 @@ import pytest
 
 from firmaio.adapters.store import Store
 from firmaio.adapters.store.accounts import Account
-from firmaio.adapters.store.listing import FlowFilter, Listing, pages
+from firmaio.adapters.store.listing import FlowFilter, Listing, pages, where_of
 from firmaio.fsm.errors import InvalidInput
 
 T0 = 1_800_000_000.0
@@ -170,3 +170,59 @@ def test_a_deep_page_starts_at_its_cursor_in_the_index(
             cur.execute("EXPLAIN QUERY PLAN " + sql)
             plan = " ".join(str(r[-1]) for r in cur.fetchall())
             assert "(tenant=? AND state=? AND (created_at,id)<(?,?))" in plan
+
+
+def _changed(store: Store, changes: list[str]) -> None:
+    """Each of ``changes`` changes (an intent opened), one a second from T0 + 100, in order."""
+    for n, flow_id in enumerate(changes):
+        store.open_intent(flow_id, "notify", expected_seq=0, now=T0 + 100 + n, due_at=None)
+
+
+def test_flows_are_listed_by_their_last_change(open_db: Callable[[], Store]) -> None:
+    """`firmaio flows --since`: flows changed since, the most recently changed first, paged by
+    the time of their last change; their creation filters them still, apart."""
+    store = open_db()
+    _fill(store)
+    _changed(store, ["req-00", "req-03", "req-01"])  # old flows, changed late
+    since = FlowFilter(changed_since=T0 + 100)
+    assert _ids(store, since, limit=2) == [["req-01", "req-03"], ["req-00"]]
+    assert _ids(store, FlowFilter(changed_since=T0 + 100, changed_until=T0 + 101)) == [["req-00"]]
+    assert _ids(store, FlowFilter(changed_since=T0 + 101, tenants=("a",))) == [["req-03"]]
+    assert _ids(store, FlowFilter(since=T0, until=T0 + 1)) == [["req-01", "req-00"]]  # made
+    by_change = store.list_flows(since, limit=1).after
+    assert by_change is not None
+    with pytest.raises(InvalidInput, match="ordered by last change"):
+        store.list_flows(FlowFilter(), after=by_change)  # a cursor of the other order
+    with pytest.raises(InvalidInput, match="last changes ends before it starts"):
+        FlowFilter(changed_since=T0 + 2, changed_until=T0 + 1)
+
+
+@pytest.mark.parametrize(
+    ("flt", "index"),
+    [
+        (FlowFilter(changed_since=T0 + 100), "flows_changed"),
+        (FlowFilter(changed_since=T0 + 100, state="READY"), "flows_changed_by_state"),
+    ],
+)
+def test_a_page_by_last_change_is_read_by_index(
+    open_db: Callable[[], Store], db: str, flt: FlowFilter, index: str
+) -> None:
+    """The query list_flows makes for a filter on the last change reads its index in order: no
+    sort, however many flows changed."""
+    store = open_db()
+    _fill(store)
+    _changed(store, ["req-00", "req-03", "req-01"])
+    where, params = where_of(flt)
+    sql = f"SELECT id FROM flows WHERE {where} ORDER BY updated_at DESC, id DESC LIMIT 51"
+    with store._statement() as cur:
+        if db.startswith("postgresql"):
+            for scan in ("seqscan", "bitmapscan"):  # a dozen rows: it would rather sort them
+                cur.execute(f"SET enable_{scan} = off")
+            cur.execute(store._sql("EXPLAIN " + sql), params)
+            plan = " ".join(r[0] for r in cur.fetchall())
+        else:
+            cur.execute("EXPLAIN QUERY PLAN " + sql, params)
+            plan = " ".join(str(r[-1]) for r in cur.fetchall())
+    assert f"{index} " in f"{plan} ", plan
+    assert "Sort" not in plan
+    assert "TEMP B-TREE" not in plan
