@@ -218,6 +218,16 @@ NOT_RUN: dict[tuple[str, str], str] = {
 page and how the command starts."""
 
 
+def serves(words: list[str]) -> bool:
+    """Whether ``firmaio`` with these words runs until stopped (it cannot run in the suite)."""
+    command = words[1] if len(words) > 1 else ""
+    if command == "console":
+        return len(words) < 3 or words[2] != "add-user"
+    return command in ("serve", "worker", "sandbox") or (
+        command == "events" and "--follow" in words
+    )
+
+
 def not_run(page: str, command: str) -> str | None:
     """Why ``command`` of ``page`` is not run (None: it runs)."""
     for (where, start), reason in NOT_RUN.items():

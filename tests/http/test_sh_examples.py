@@ -34,6 +34,7 @@ from tests.console_examples import (
     filled,
     not_run,
     run,
+    serves,
     sh_blocks,
 )
 from tests.sandbox_helpers import fiscal_code, ready_request
@@ -126,6 +127,9 @@ class Shell:
         elif words[0] in ("curl", "python3"):
             self.program(words, where)
         else:
+            assert words[0] != "firmaio" or not serves(words), (
+                f"{where} serves until stopped: list it in NOT_RUN (tests/console_examples.py)"
+            )
             shown = run(Command(shlex.join(words)), block, compare=False)
             self.after(words, shown, where)
 
@@ -221,6 +225,15 @@ def test_a_command_that_cannot_run_and_is_not_listed_fails() -> None:
     block = ShBlock("docs/new.md", 1, ["systemctl restart firmaio-serve"])
     with pytest.raises(AssertionError, match="cannot run in the suite"):
         run(Command(block.commands[0]), block, compare=False)
+
+
+def test_a_server_not_listed_fails_at_once(
+    api_env: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    block = ShBlock("docs/new.md", 1, ["firmaio serve --db flows.sqlite"])
+    with pytest.raises(AssertionError, match="serves until stopped"):
+        Shell(api_env, tmp_path, monkeypatch).run(block, block.commands[0])
+    assert not serves(["firmaio", "console", "add-user", "maria"])
 
 
 def test_placeholders_are_given_real_values() -> None:
