@@ -30,11 +30,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from firmaio.fsm.driving import DurableDriver, Flow
 from firmaio.fsm.errors import ApiError
 from firmaio.fsm.machine import Answer, Kind
+from firmaio.fsm.ports import StoredFlow
 from firmaio.fsm.trail import AuditRecord
 
 from .client import IssuerClient
@@ -152,6 +154,64 @@ async def end_cycles(watches: dict[Any, DossierWatch], before: float) -> None:
             return
         del watches[key]
         await oldest.aclose()
+
+
+Version = tuple[int, str | None, float | None, float | None]
+"""What a flow's status check depends on: its records, its open intent, its last quiet check."""
+
+
+def version_of(stored: StoredFlow) -> Version:
+    """``stored`` as far as a status check goes: a record, an intent or a check written since
+    changes it (a reading made before is then dropped: the next visit reads again)."""
+    return (len(stored.records), stored.intent, stored.intent_at, stored.checked_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A due status check's read, made before the flow's lock is taken (:func:`read_at_rest`):
+    what it read (or the read's failure), when, and the evidence a change is recorded with."""
+
+    answer: Answer | ApiError
+    read_at: float
+    evidence: tuple[tuple[str, str], ...] = ()
+    version: Version | None = None
+    """The flow's :func:`version_of` when it was read, where the reader gave it."""
+
+    def fits(self, stored: StoredFlow) -> bool:
+        """Whether ``stored`` (the flow read again, under its lock) is as it was when read:
+        else the reading is dropped (the next visit reads again)."""
+        return self.version is not None and self.version == version_of(stored)
+
+
+async def read_at_rest(
+    driver: DurableDriver, flow: Flow, watch: DossierWatch | None, stored: StoredFlow | None = None
+) -> Reading:
+    """A due status check's read of a flow at rest, nothing written: from ``watch``'s listing
+    (its cycle's start the read's time, the item its evidence); else, or where the listing
+    cannot serve it, the request read alone (watch traffic too; its failure kept, to be
+    recorded). Reads are idempotent: a worker makes this one outside the flow's lock, so a
+    watch call that waits for its share of the key's window holds no lock meanwhile.
+    ``stored``: what ``flow`` was resumed from (the reading then :meth:`~Reading.fits` it)."""
+    version = None if stored is None else version_of(stored)
+    listed = None if watch is None else await watch.find(flow.request_id or flow.id)
+    if watch is not None and listed is not None:
+        answer, updated_at = listed
+        return Reading(answer, watch.started, evidence(updated_at), version)
+    started = driver.clock.now()
+    try:
+        with watching():
+            return Reading(await driver.read_alone(flow), started, version=version)
+    except ApiError as error:
+        return Reading(error, started, version=version)
+
+
+async def apply_reading(driver: DurableDriver, flow: Flow, reading: Reading) -> AuditRecord | None:
+    """The check of ``reading`` on ``flow`` (under its lock, the flow as it was when read):
+    nothing new, no record; a change, recorded once with its evidence; a failed read, its
+    ERROR recorded and raised."""
+    return await driver.check_with(
+        flow, reading.answer, read_at=reading.read_at, evidence=reading.evidence
+    )
 
 
 async def check_at_rest(
