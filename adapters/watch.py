@@ -28,14 +28,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from firmaio.fsm.driving import DurableDriver, Flow
 from firmaio.fsm.errors import ApiError
-from firmaio.fsm.machine import Answer, Kind
+from firmaio.fsm.machine import Answer, Kind, Trigger
 from firmaio.fsm.ports import StoredFlow
 from firmaio.fsm.trail import AuditRecord
 
@@ -156,6 +156,20 @@ async def end_cycles(watches: dict[Any, DossierWatch], before: float) -> None:
         await oldest.aclose()
 
 
+def check_due(driver: DurableDriver, flow: Flow, now: float) -> bool:
+    """Whether what is due on ``flow`` at ``now`` is a status check of a flow at rest (nothing
+    to drive, no open intent, no later attempt): what a visit reads before the flow's lock."""
+    due = driver.due(flow)
+    return (
+        due is not None
+        and due <= now
+        and flow.state not in driver.engine.steps.driven
+        and driver.intent(flow) is None
+        and driver.next_attempt(flow) is None
+        and Trigger.CHECK_STATUS in driver.engine.allowed(flow.state)
+    )
+
+
 Version = tuple[int, str | None, float | None, float | None]
 """What a flow's status check depends on: its records, its open intent, its last quiet check."""
 
@@ -228,3 +242,31 @@ async def check_at_rest(
     return await driver.check_with(
         flow, answer, read_at=watch.started, evidence=evidence(updated_at)
     )
+
+
+async def read_page(
+    page: Sequence[StoredFlow],
+    driver: DurableDriver,
+    now: float,
+    slots: asyncio.Semaphore,
+    stopping: asyncio.Event,
+    watch_of: Callable[[Flow], DossierWatch | None],
+) -> dict[str, Reading]:
+    """The reads of the status checks due at ``now`` among a page of resting flows, as loaded
+    before their locks are taken (``firmaio serve``), ``slots`` at a time, by flow id: each from
+    its dossier's listing (``watch_of``) or its request alone (:func:`read_at_rest`)."""
+    readings: dict[str, Reading] = {}
+
+    async def read(stored: StoredFlow) -> None:
+        async with slots:
+            if stopping.is_set():
+                return
+            try:
+                flow = driver.resume(stored)
+                if check_due(driver, flow, now):
+                    readings[flow.id] = await read_at_rest(driver, flow, watch_of(flow), stored)
+            finally:
+                driver.forget(stored.flow_id)
+
+    await asyncio.gather(*(read(stored) for stored in page))
+    return readings

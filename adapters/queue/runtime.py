@@ -28,7 +28,15 @@ from ..factory import Factory
 from ..flow_locks import FlowLocks
 from ..shared_window import SharedWindow, WindowConnections
 from ..tenants import DEFAULT_TENANT, Tenants, key_id
-from ..watch import WORKER_CYCLE, DossierWatch, Reading, apply_reading, end_cycles, read_at_rest
+from ..watch import (
+    WORKER_CYCLE,
+    DossierWatch,
+    Reading,
+    apply_reading,
+    check_due,
+    end_cycles,
+    read_at_rest,
+)
 from ..watch_share import watch_calls, watch_key
 from ..webhooks import Deliverer, Outbox
 
@@ -236,25 +244,12 @@ class Runtime:
         driver = self.driver(tenant, stored.dossier_id)
         try:
             flow = driver.resume(stored)
-            if not self._watch_due(driver, flow, self.clock.now()):
+            if not check_due(driver, flow, self.clock.now()):
                 return None
             watch = await self._cycle(driver, flow, tenant)
             return await read_at_rest(driver, flow, watch, stored)
         finally:
             driver.forget(flow_id)
-
-    @staticmethod
-    def _watch_due(driver: DurableDriver, flow: Flow, now: float) -> bool:
-        """Whether :meth:`_due` comes to a status check of ``flow`` at rest at ``now``."""
-        due = driver.due(flow)
-        return (
-            due is not None
-            and due <= now
-            and flow.state not in driver.engine.steps.driven
-            and driver.intent(flow) is None
-            and driver.next_attempt(flow) is None
-            and Trigger.CHECK_STATUS in driver.engine.allowed(flow.state)
-        )
 
     async def _tend(
         self,

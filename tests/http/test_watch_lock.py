@@ -7,7 +7,9 @@ their locks): while a visit's listing call waits for its watch slot (the watch's
 ``firmaio cancel`` of that flow takes the lock at once (``--lock-wait 0``), cancels and records
 it; the visit then drops its reading. A reading made stale by a change written under the lock
 between the read and the visit's lock (a cancel the service refused: the request was signed)
-is dropped, no record from it; the next visit reads again and records the signature once."""
+is dropped, no record from it; the next visit reads again and records the signature once.
+``firmaio serve`` on PostgreSQL reads its page's due checks before it locks the page, the same
+way."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from firmaio.adapters.factory import Factory
 from firmaio.adapters.flow_locks import FlowLocks
 from firmaio.adapters.queue import Runtime
 from firmaio.adapters.sandbox import DEMO_DOSSIER, Sandbox
+from firmaio.adapters.serve import Service
 from firmaio.adapters.settings import Settings
 from firmaio.adapters.store import open_async_store
 from firmaio.adapters.tenants import DEFAULT_TENANT, Tenants
@@ -186,3 +189,37 @@ def test_a_reading_made_stale_by_a_change_under_the_lock_is_dropped(
     signed = records[-1]
     assert (signed["source"], signed["target"]) == ("NOTIFIED", "SIGNED")
     assert signed["facts"]["status.read_from"] == LISTING, "read again from the listing"
+
+
+def test_a_serve_pass_reads_before_it_locks_its_page(
+    sandbox: Sandbox, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIRMAIO_API_KEY", "sandbox-key")
+    monkeypatch.setenv("FIRMAIO_BASE_URL", sandbox.url)
+    ids, dossier = requests(sandbox, 2)
+
+    async def scenario() -> tuple[int, dict[str, Any], Any]:
+        async with notified_runtime(sandbox, postgres_url, ids, dossier) as (runtime, clock):
+            settings = Settings(base_url=sandbox.url, retry=FAST_RETRY, watch_every=HOUR)
+            factory = Factory(settings, clock, runtime.store)
+            locks = FlowLocks(postgres_url)
+            async with factory.client("sandbox-key") as client:
+                share = client.rate_limit
+                assert isinstance(share, WatchShare)
+                share.watch = spent = SpentShare()
+                service = Service(factory, client, locks=locks)
+                try:
+                    passing = asyncio.create_task(service._pass())
+                    await asyncio.wait_for(spent.waiting.wait(), 10)  # its listing call waits
+                    code, shown = await asyncio.to_thread(cancel, postgres_url, ids[0])
+                    assert not passing.done()
+                    spent.opened.set()
+                    await asyncio.wait_for(passing, 10)
+                finally:
+                    await locks.aclose()
+                return code, shown, service.report
+
+    code, shown, report = asyncio.run(asyncio.wait_for(scenario(), 60))
+    assert (code, shown["failure"]) == (exits.OK.code, None), shown["failure"]
+    assert sandbox.issuer.requests[ids[0]].status == "CANCELLED"
+    assert (report.checks, report.quiet) == (1, 1), "the cancelled flow's reading dropped"
