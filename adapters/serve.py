@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from asyncio import Semaphore
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from firmaio.fsm.driving import DurableDriver, Flow
@@ -234,12 +235,9 @@ class Service:
             )
         self._drivers.trim()
 
-    async def _read_ahead(
-        self, rows: list[FlowRow], slots: asyncio.Semaphore
-    ) -> dict[str, Reading] | None:
+    async def _read_ahead(self, rows: list[FlowRow], slots: Semaphore) -> dict[str, Reading] | None:
         """With other processes' locks (PostgreSQL): the page's due status checks read before
-        its flows are locked (:func:`~.watch.read_page`), by flow id. None: no locks to keep,
-        each check reads as it comes."""
+        its flows are locked (:func:`~.watch.read_page`), by flow id. None: each reads later."""
         if self.locks is None or not isinstance(self.store, PageLoader):
             return None
         free = await self.locks.free([r.flow_id for r in rows]) if rows else set()
