@@ -69,6 +69,17 @@ class FlowLocks:
                     [key for (key,) in taken],
                 )
 
+    async def free(self, flow_ids: Sequence[str]) -> set[str]:
+        """Those of ``flow_ids`` no other process holds now, holding none of them (each lock
+        taken and let go at once, one statement): what a page may read before it locks."""
+        taken = await self._rows(
+            "SELECT k FROM unnest(%s::text[]) AS k WHERE CASE WHEN "
+            "pg_try_advisory_lock(hashtextextended(k, 0)) THEN "
+            "pg_advisory_unlock(hashtextextended(k, 0)) ELSE false END",
+            [f"firmaio_flow:{flow_id}" for flow_id in flow_ids],
+        )
+        return {str(key).removeprefix("firmaio_flow:") for (key,) in taken}
+
     @asynccontextmanager
     async def hold(self, flow_id: str, *, wait: float = 0.0) -> AsyncIterator[bool]:
         """Hold ``flow_id``'s lock while the block runs; yields False (and holds nothing) if

@@ -36,8 +36,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from asyncio import Semaphore
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
 
 from firmaio.fsm.driving import DurableDriver, Flow
 from firmaio.fsm.errors import (
@@ -60,25 +60,11 @@ from .factory import Factory
 from .flow_locks import FlowLocks
 from .outage import Outage, log_line
 from .runner import BatchRun
+from .serve_report import ServeReport, said
 from .store.due import PAGE
 from .store.reading import PageLoader
 from .tenants import DEFAULT_TENANT
-from .watch import DossierWatch, check_at_rest
-
-
-@dataclass
-class ServeReport:
-    """What a service did until it stopped."""
-
-    passes: int = 0
-    driven: int = 0
-    later_attempts: int = 0
-    checks: int = 0
-    quiet: int = 0
-    """Of the checks, those that found nothing new: no record written."""
-    errors: int = 0
-    collected: int = 0
-    """SIGNED flows whose documents were fetched."""
+from .watch import DossierWatch, Reading, apply_reading, check_at_rest, read_page
 
 
 class Service:
@@ -175,20 +161,10 @@ class Service:
                 continue
             self.outage.recovered()
             self.report.passes += 1
-            self._said(before)
+            said(self._log, self.tenant or DEFAULT_TENANT, self.report, before)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.settings.tick)
         return self.report
-
-    def _said(self, before: ServeReport) -> None:
-        """One line per pass, at info: what it did."""
-        now = self.report
-        self._log.info(
-            "firmaio.serve.pass", tenant=self.tenant or DEFAULT_TENANT, passes=now.passes,
-            driven=now.driven - before.driven, later_attempts=now.later_attempts -
-            before.later_attempts, checks=now.checks - before.checks,
-            errors=now.errors - before.errors, collected=now.collected - before.collected,
-        )  # fmt: skip
 
     async def _pass(self) -> None:
         """The flows due now (only those: the ``flows_due`` index), a page at a time; one
@@ -247,16 +223,31 @@ class Service:
             or (r.flow_id in asked and r.intent is None and State(r.state) not in driven)
         ]
         slots = asyncio.Semaphore(self.settings.concurrency)
+        ahead = await self._read_ahead([r for r in at_rest if r.flow_id not in asked], slots)
         async with self._held([r.flow_id for r in at_rest]) as held:  # else another process's
             loaded = await self._preloaded([r.flow_id for r in at_rest if r.flow_id in held])
             await asyncio.gather(
                 *(
-                    self._look_after(r, slots, asked.get(r.flow_id), loaded.get(r.flow_id))
+                    self._look_after(r, slots, asked.get(r.flow_id), loaded.get(r.flow_id), ahead)
                     for r in at_rest
                     if r.flow_id in held
                 )
             )
         self._drivers.trim()
+
+    async def _read_ahead(self, rows: list[FlowRow], slots: Semaphore) -> dict[str, Reading] | None:
+        """With other processes' locks (PostgreSQL): the page's due status checks read before
+        its flows are locked (:func:`~.watch.read_page`), by flow id. None: each reads later."""
+        if self.locks is None or not isinstance(self.store, PageLoader):
+            return None
+        free = await self.locks.free([r.flow_id for r in rows]) if rows else set()
+        loaded = await self.store.load_many([r.flow_id for r in rows if r.flow_id in free])
+        dossiers = {r.flow_id: r.dossier_id for r in rows}
+        return await read_page(
+            [stored for stored in loaded.values() if stored.tenant == self.tenant],
+            self._driver(None), self.clock.now(), slots, self._stopping,
+            lambda flow: self._watch_of(dossiers.get(flow.id) or flow.facts.get("dossier_id")),
+        )  # fmt: skip
 
     @contextlib.asynccontextmanager
     async def _held(self, flow_ids: list[str]) -> AsyncIterator[set[str]]:
@@ -280,10 +271,12 @@ class Service:
         slots: asyncio.Semaphore,
         asked: float | None = None,
         stored: StoredFlow | None = None,
+        ahead: dict[str, Reading] | None = None,
     ) -> None:
         """A resting flow (as the page read it: ``stored``, else read now): its due later
         attempt, or a status check if one is due (or was asked for at ``asked``), in this
-        pass's watch cycle; a SIGNED one, its documents if due."""
+        pass's watch cycle (read before the lock: ``ahead``); a SIGNED one, its documents if
+        due."""
         flow_id, driver = row.flow_id, self._driver(None)  # the watch reads the listings
         async with slots:
             if self._stopping.is_set():
@@ -293,7 +286,10 @@ class Service:
                     flow = driver.resume(stored)
                 else:
                     flow = await driver.open(flow_id, tenant=self.tenant)
-                await self._due(driver, flow, asked, row.dossier_id)
+                reading = None if ahead is None else ahead.get(flow_id)
+                if reading is not None and (stored is None or not reading.fits(stored)):
+                    reading = None  # changed since it was read: dropped, the next pass reads
+                await self._due(driver, flow, asked, row.dossier_id, reading, ahead is None)
             except ApiConfigurationError:
                 raise
             except (ApiError, StaleFlow):  # recorded, or another process's: the next pass
@@ -303,8 +299,10 @@ class Service:
 
     async def _due(
         self, driver: DurableDriver, flow: Flow, asked: float | None = None,
-        dossier_id: str | None = None,
+        dossier_id: str | None = None, reading: Reading | None = None, reads: bool = True,
     ) -> None:  # fmt: skip
+        """What is due on a resting flow; a status check applies ``reading`` (made before the
+        flow's lock), else reads now if it ``reads``, else waits for the next pass."""
         now = self.clock.now()
         if asked is not None and self.asks is not None:  # asked from outside: read it now
             if Trigger.CHECK_STATUS in driver.engine.allowed(flow.state):
@@ -326,22 +324,26 @@ class Service:
         if driver.next_attempt(flow) is not None:
             await driver.advance(flow)
             self.report.later_attempts += 1
-        elif Trigger.CHECK_STATUS in driver.engine.allowed(flow.state):
-            recorded = await self._watch(driver, flow, dossier_id or flow.facts.get("dossier_id"))
+        elif reading is not None:
+            recorded = await apply_reading(driver, flow, reading)
+            self.report.checks += 1
+            self.report.quiet += recorded is None
+        elif reads and Trigger.CHECK_STATUS in driver.engine.allowed(flow.state):
+            watch = self._watch_of(dossier_id or flow.facts.get("dossier_id"))
+            recorded = await check_at_rest(driver, flow, watch)
             self.report.checks += 1
             self.report.quiet += recorded is None
 
-    async def _watch(self, driver: DurableDriver, flow: Flow, dossier_id: str | None) -> object:
-        """A due status check, in this pass's watch cycle: from its dossier's listing, read
-        once for every due flow of the dossier; else (no dossier known, not listed, out of
-        shape) the request read alone. The record, if the check wrote one."""
-        watch = None
-        if dossier_id is not None and isinstance(self.api, IssuerClient):
-            watch = self._cycle.get(dossier_id)
-            if watch is None:
-                watch = DossierWatch(self.api, dossier_id, started=self.clock.now())
-                self._cycle[dossier_id] = watch
-        return await check_at_rest(driver, flow, watch)
+    def _watch_of(self, dossier_id: str | None) -> DossierWatch | None:
+        """This pass's watch cycle of ``dossier_id``: its listing, read once for every due flow
+        of the dossier; None (no dossier known, or another API): each request read alone."""
+        if dossier_id is None or not isinstance(self.api, IssuerClient):
+            return None
+        watch = self._cycle.get(dossier_id)
+        if watch is None:
+            watch = DossierWatch(self.api, dossier_id, started=self.clock.now())
+            self._cycle[dossier_id] = watch
+        return watch
 
 
 RESTING_OPEN = DEFAULT_STEPS.resting - TERMINAL

@@ -28,13 +28,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from firmaio.fsm.driving import DurableDriver, Flow
 from firmaio.fsm.errors import ApiError
-from firmaio.fsm.machine import Answer, Kind
+from firmaio.fsm.machine import Answer, Kind, Trigger
+from firmaio.fsm.ports import StoredFlow
 from firmaio.fsm.trail import AuditRecord
 
 from .client import IssuerClient
@@ -154,6 +156,78 @@ async def end_cycles(watches: dict[Any, DossierWatch], before: float) -> None:
         await oldest.aclose()
 
 
+def check_due(driver: DurableDriver, flow: Flow, now: float) -> bool:
+    """Whether what is due on ``flow`` at ``now`` is a status check of a flow at rest (nothing
+    to drive, no open intent, no later attempt): what a visit reads before the flow's lock."""
+    due = driver.due(flow)
+    return (
+        due is not None
+        and due <= now
+        and flow.state not in driver.engine.steps.driven
+        and driver.intent(flow) is None
+        and driver.next_attempt(flow) is None
+        and Trigger.CHECK_STATUS in driver.engine.allowed(flow.state)
+    )
+
+
+Version = tuple[int, str | None, float | None, float | None]
+"""What a flow's status check depends on: its records, its open intent, its last quiet check."""
+
+
+def version_of(stored: StoredFlow) -> Version:
+    """``stored`` as far as a status check goes: a record, an intent or a check written since
+    changes it (a reading made before is then dropped: the next visit reads again)."""
+    return (len(stored.records), stored.intent, stored.intent_at, stored.checked_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A due status check's read, made before the flow's lock is taken (:func:`read_at_rest`):
+    what it read (or the read's failure), when, and the evidence a change is recorded with."""
+
+    answer: Answer | ApiError
+    read_at: float
+    evidence: tuple[tuple[str, str], ...] = ()
+    version: Version | None = None
+    """The flow's :func:`version_of` when it was read, where the reader gave it."""
+
+    def fits(self, stored: StoredFlow) -> bool:
+        """Whether ``stored`` (the flow read again, under its lock) is as it was when read:
+        else the reading is dropped (the next visit reads again)."""
+        return self.version is not None and self.version == version_of(stored)
+
+
+async def read_at_rest(
+    driver: DurableDriver, flow: Flow, watch: DossierWatch | None, stored: StoredFlow | None = None
+) -> Reading:
+    """A due status check's read of a flow at rest, nothing written: from ``watch``'s listing
+    (its cycle's start the read's time, the item its evidence); else, or where the listing
+    cannot serve it, the request read alone (watch traffic too; its failure kept, to be
+    recorded). Reads are idempotent: a worker makes this one outside the flow's lock, so a
+    watch call that waits for its share of the key's window holds no lock meanwhile.
+    ``stored``: what ``flow`` was resumed from (the reading then :meth:`~Reading.fits` it)."""
+    version = None if stored is None else version_of(stored)
+    listed = None if watch is None else await watch.find(flow.request_id or flow.id)
+    if watch is not None and listed is not None:
+        answer, updated_at = listed
+        return Reading(answer, watch.started, evidence(updated_at), version)
+    started = driver.clock.now()
+    try:
+        with watching():
+            return Reading(await driver.read_alone(flow), started, version=version)
+    except ApiError as error:
+        return Reading(error, started, version=version)
+
+
+async def apply_reading(driver: DurableDriver, flow: Flow, reading: Reading) -> AuditRecord | None:
+    """The check of ``reading`` on ``flow`` (under its lock, the flow as it was when read):
+    nothing new, no record; a change, recorded once with its evidence; a failed read, its
+    ERROR recorded and raised."""
+    return await driver.check_with(
+        flow, reading.answer, read_at=reading.read_at, evidence=reading.evidence
+    )
+
+
 async def check_at_rest(
     driver: DurableDriver, flow: Flow, watch: DossierWatch | None
 ) -> AuditRecord | None:
@@ -168,3 +242,31 @@ async def check_at_rest(
     return await driver.check_with(
         flow, answer, read_at=watch.started, evidence=evidence(updated_at)
     )
+
+
+async def read_page(
+    page: Sequence[StoredFlow],
+    driver: DurableDriver,
+    now: float,
+    slots: asyncio.Semaphore,
+    stopping: asyncio.Event,
+    watch_of: Callable[[Flow], DossierWatch | None],
+) -> dict[str, Reading]:
+    """The reads of the status checks due at ``now`` among a page of resting flows, as loaded
+    before their locks are taken (``firmaio serve``), ``slots`` at a time, by flow id: each from
+    its dossier's listing (``watch_of``) or its request alone (:func:`read_at_rest`)."""
+    readings: dict[str, Reading] = {}
+
+    async def read(stored: StoredFlow) -> None:
+        async with slots:
+            if stopping.is_set():
+                return
+            try:
+                flow = driver.resume(stored)
+                if check_due(driver, flow, now):
+                    readings[flow.id] = await read_at_rest(driver, flow, watch_of(flow), stored)
+            finally:
+                driver.forget(stored.flow_id)
+
+    await asyncio.gather(*(read(stored) for stored in page))
+    return readings

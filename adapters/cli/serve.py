@@ -16,7 +16,8 @@ from ..factory import Factory
 from ..flow_locks import FlowLocks
 from ..health import Health, probes_url
 from ..outage import Outage
-from ..serve import ServeReport, Service
+from ..serve import Service
+from ..serve_report import ServeReport
 from ..settings import Settings
 from ..store import AsyncStore, store_name
 from ..tenants import DEFAULT_TENANT

@@ -28,7 +28,15 @@ from ..factory import Factory
 from ..flow_locks import FlowLocks
 from ..shared_window import SharedWindow, WindowConnections
 from ..tenants import DEFAULT_TENANT, Tenants, key_id
-from ..watch import WORKER_CYCLE, DossierWatch, check_at_rest, end_cycles
+from ..watch import (
+    WORKER_CYCLE,
+    DossierWatch,
+    Reading,
+    apply_reading,
+    check_due,
+    end_cycles,
+    read_at_rest,
+)
 from ..watch_share import watch_calls, watch_key
 from ..webhooks import Deliverer, Outbox
 
@@ -189,8 +197,11 @@ class Runtime:
         return await self.deliverer.drain(tenants, budget=budget, stopping=lambda: self.stopping)
 
     async def tend(self, flow_id: str) -> Tended:
-        """Do what is due on the flow now; say when it wants the next visit. The flow is read
-        once, under its lock: its row and records say its tenant, its dossier and its state."""
+        """Do what is due on the flow now; say when it wants the next visit. A due status check
+        reads first, the flow unlocked (:meth:`_read_ahead`); then the flow is read under its
+        lock: its row and records say its tenant, its dossier and its state, and a check's
+        reading is applied only if the flow is as it was when read."""
+        ahead = await self._read_ahead(flow_id)
         async with self.locks.hold(flow_id) as held:
             if not held:  # another process is on it (a stopping worker, a command): later
                 rows = await self.store.rows([flow_id])
@@ -201,10 +212,16 @@ class Runtime:
             stored = await self.store.load(flow_id)
             if stored is None:
                 return Tended(flow_id, "missing", None, "no such flow in the store")
+            reading = ahead if ahead is not None and ahead.fits(stored) else None
+            if (
+                ahead is not None and reading is None
+            ):  # changed since it was read: the reading is dropped
+                self._log.info("firmaio.worker.stale_reading", flow_id=flow_id)
             tenant = self.tenants.of(stored.tenant).name
             driver = self.driver(tenant, stored.dossier_id)
             try:
-                tended = await self._tend(driver, driver.resume(stored), stored.tenant, tenant)
+                flow = driver.resume(stored)
+                tended = await self._tend(driver, flow, stored.tenant, tenant, reading)
             finally:
                 driver.forget(flow_id)  # a worker lives for weeks: keep nothing between visits
                 self.drivers.trim()
@@ -214,8 +231,33 @@ class Runtime:
         )  # fmt: skip
         return tended
 
+    async def _read_ahead(self, flow_id: str) -> Reading | None:
+        """A due status check's read (the dossier's listing, or the request alone), made before
+        the flow's lock is taken: a watch call waits for its share of the key's window
+        (:mod:`~firmaio.adapters.watch_share`) holding no lock, so a command on the flow
+        (``firmaio cancel``) is not kept waiting. Reads only: nothing is written here. None:
+        no status check due (the visit does what it does under the lock)."""
+        stored = await self.store.load(flow_id)
+        if stored is None:
+            return None
+        tenant = self.tenants.of(stored.tenant).name
+        driver = self.driver(tenant, stored.dossier_id)
+        try:
+            flow = driver.resume(stored)
+            if not check_due(driver, flow, self.clock.now()):
+                return None
+            watch = await self._cycle(driver, flow, tenant)
+            return await read_at_rest(driver, flow, watch, stored)
+        finally:
+            driver.forget(flow_id)
+
     async def _tend(
-        self, driver: DurableDriver, flow: Flow, stored: str | None, tenant: str
+        self,
+        driver: DurableDriver,
+        flow: Flow,
+        stored: str | None,
+        tenant: str,
+        reading: Reading | None = None,
     ) -> Tended:
         flow_id, now = flow.id, self.clock.now()
         collects = tenant in self.collecting
@@ -224,7 +266,7 @@ class Runtime:
             if did is None and collects:
                 did = await collect_due(driver, flow, self.settings.collect, now)
             if did is None:
-                did = await self._due(driver, flow, now, tenant)
+                did = await self._due(driver, flow, now, reading)
         except ApiConfigurationError:
             raise  # a wrong key: the job fails, loudly
         except InvalidInput as error:  # a flow from a PDF whose fiscal code only `send` holds
@@ -257,7 +299,9 @@ class Runtime:
         await self.asks.answered(flow.id, asked)
         return did
 
-    async def _due(self, driver: DurableDriver, flow: Flow, now: float, tenant: str) -> str:
+    async def _due(
+        self, driver: DurableDriver, flow: Flow, now: float, reading: Reading | None
+    ) -> str:
         due = driver.due(flow)  # the stored due time's computation, with this worker's settings
         if due is None or due > now:  # visited early (another worker's settings): re-filed
             await self.store.refile(flow.id, expected_seq=len(flow.history), due_at=due)
@@ -268,27 +312,28 @@ class Runtime:
         if driver.next_attempt(flow) is not None:
             await driver.advance(flow)
             return "later_attempt"
-        return await self._watch(driver, flow, tenant)
+        if reading is None:  # read before the lock, or made stale since: the next visit reads
+            return "read_again"
+        recorded = await apply_reading(driver, flow, reading)
+        return "checked" if recorded is not None else "checked_quiet"
 
-    async def _watch(self, driver: DurableDriver, flow: Flow, tenant: str) -> str:
-        """A due status check, through the dossier's listing in the watch cycle under way (one
-        listing read for the flows of the dossier due together); else the request read alone.
-        A check that finds nothing new writes no record (:mod:`~firmaio.adapters.watch`)."""
+    async def _cycle(self, driver: DurableDriver, flow: Flow, tenant: str) -> DossierWatch | None:
+        """The watch cycle under way of the flow's dossier (one listing read for the flows of
+        the dossier due together), or a new one; None: no dossier known (read the request)."""
         registered = getattr(driver.status_reader, "dossier_id", None)  # its row's dossier
         dossier_id, now = flow.facts.get("dossier_id") or registered, self.clock.now()
-        watch, request_id = None, flow.request_id or flow.id
+        if dossier_id is None:
+            return None
+        watch, request_id = self.watches.get((tenant, dossier_id)), flow.request_id or flow.id
         cycle = min(WORKER_CYCLE, self.settings.watch_every / 2)
-        if dossier_id is not None:
-            watch = self.watches.get((tenant, dossier_id))
-            if watch is None or now - watch.started > cycle or watch.answered(request_id):
-                old, watch = watch, DossierWatch(self.clients[tenant], dossier_id, started=now)
-                self.watches.pop((tenant, dossier_id), None)  # the newest last
-                self.watches[(tenant, dossier_id)] = watch
-                if old is not None:
-                    await old.aclose()
-            await end_cycles(self.watches, now - cycle)  # other dossiers' cycles over
-        recorded = await check_at_rest(driver, flow, watch)
-        return "checked" if recorded is not None else "checked_quiet"
+        if watch is None or now - watch.started > cycle or watch.answered(request_id):
+            old, watch = watch, DossierWatch(self.clients[tenant], dossier_id, started=now)
+            self.watches.pop((tenant, dossier_id), None)  # the newest last
+            self.watches[(tenant, dossier_id)] = watch
+            if old is not None:
+                await old.aclose()
+        await end_cycles(self.watches, now - cycle)  # other dossiers' cycles over
+        return watch
 
     def _next_visit(self, driver: DurableDriver, flow: Flow) -> float | None:
         """The flow's stored due time, the one computation (a flow stopped at a step boundary

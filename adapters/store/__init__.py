@@ -13,6 +13,7 @@ from firmaio.fsm.machine import State, TableVersions
 
 from .aio import AsyncStore
 from .failures import store_name
+from .pg_aio import PostgresAsyncStore
 from .postgres import PostgresStore
 from .schema import MIGRATIONS, Migration
 from .sql import SqlStore
@@ -25,6 +26,7 @@ __all__ = [
     "MIGRATIONS",
     "AsyncStore",
     "Migration",
+    "PostgresAsyncStore",
     "PostgresStore",
     "SqlStore",
     "SqliteAsyncStore",
@@ -69,7 +71,7 @@ def open_async_store(
     ``versions`` as for :func:`open_store`."""
     driven = None if driven is None else frozenset(driven)
     if db.startswith(("postgresql://", "postgres://")):
-        return AsyncStore(
+        return PostgresAsyncStore(
             lambda: open_store(db, driven=driven, read_only=read_only, versions=versions),
             threads=threads or 4,
         )

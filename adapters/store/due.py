@@ -10,6 +10,7 @@ finds a flow not due by its own settings re-files it (:meth:`DueRows.refile`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -20,6 +21,9 @@ from .reading import named
 
 PAGE = 500
 """Due rows read at a time."""
+
+Check = tuple[str, int, float, float | None]
+"""A check that found nothing new, to write: flow id, expected seq, when, the new due time."""
 
 _COLUMNS = "id, state, seq, intent, head_hash, tenant, dossier_id, table_version, due_at"
 
@@ -83,6 +87,11 @@ class DueRows:
                 (at, due_at, flow_id, expected_seq),
             )
             return bool(cur.rowcount == 1)
+
+    def checked_many(self, checks: Sequence[Check]) -> list[bool]:
+        """:meth:`checked` for each of ``checks`` (flow id, expected seq, at, due time), in
+        order: whether each was set (PostgreSQL: one statement, :mod:`.checks_together`)."""
+        return [self.checked(f, expected_seq=seq, at=at, due_at=due) for f, seq, at, due in checks]
 
     def refile(self, flow_id: str, *, expected_seq: int, due_at: float | None) -> bool:
         """Set a flow's due time, unless a record was written since (``expected_seq``) or an

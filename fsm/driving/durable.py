@@ -104,7 +104,7 @@ class DurableDriver(Driver):
     async def check_with(
         self,
         flow: Flow,
-        answer: Answer | None = None,
+        answer: Answer | ApiError | None = None,
         *,
         read_at: float | None = None,
         evidence: tuple[tuple[str, str], ...] = (),
@@ -114,7 +114,9 @@ class DurableDriver(Driver):
         ``answer``: the request's status as the caller read it at ``read_at`` (default: now),
         from the dossier's listing (one read for many flows), with ``evidence`` (facts naming
         what was read); ``None``: read now, with the step's own call (one ``GET``; a read with no
-        usable answer is recorded as the step's ERROR and raised, as :meth:`step` does). A check
+        usable answer is recorded as the step's ERROR and raised, as :meth:`step` does); an
+        :class:`ApiError`: the caller's read (:meth:`read_alone`, begun at ``read_at``) gave no
+        usable answer, recorded and raised the same way. A check
         that finds nothing new (:func:`~fsm.driving.watch.finds_nothing_new`) and teaches the
         flow no fact (a dossier it did not know) writes the flow's last-checked time and due
         time in one statement, no record (None returned; :class:`StaleFlow` if a record or an
@@ -126,6 +128,9 @@ class DurableDriver(Driver):
         started = self.clock.now()
         if answer is None:
             answer = await self._read(flow, trigger, started)
+        elif isinstance(answer, ApiError):
+            await self._lost_read(flow, trigger, answer, started if read_at is None else read_at)
+            raise answer
         now = self.clock.now()
         teaches = any(flow.facts.get(name) != value for name, value in answer.facts)
         if teaches or not finds_nothing_new(self.engine, flow, answer, now):
@@ -145,14 +150,25 @@ class DurableDriver(Driver):
         try:
             return await self._call(ApiCall.GET_REQUEST, flow)
         except ApiError as error:
-            expected, now = len(flow.history), self.clock.now()
-            error.record = self.engine.fire(
-                flow, trigger, error, now=now, requested_at=started, actor=self.actor, checked=True
-            )
-            await self.journal.lost(flow, trigger, error.record, expected)
-            if self.hooks:
-                await self.hooks.emit(flow, error.record)
+            await self._lost_read(flow, trigger, error, started)
             raise
+
+    async def read_alone(self, flow: Flow) -> Answer:
+        """``check_status``'s read of ``flow``'s request alone (one ``GET``), nothing checked or
+        recorded: a read a caller makes before it takes the flow's lock, then gives
+        :meth:`check_with` under it (with the answer, or the :class:`ApiError` raised here).
+        A read is idempotent: made outside the lock, it changes nothing."""
+        return await self._call(ApiCall.GET_REQUEST, flow)
+
+    async def _lost_read(self, flow: Flow, trigger: str, error: ApiError, started: float) -> None:
+        """A check's read that gave no usable answer, recorded as the step's ERROR."""
+        expected, now = len(flow.history), self.clock.now()
+        error.record = self.engine.fire(
+            flow, trigger, error, now=now, requested_at=started, actor=self.actor, checked=True
+        )
+        await self.journal.lost(flow, trigger, error.record, expected)
+        if self.hooks:
+            await self.hooks.emit(flow, error.record)
 
     async def open(
         self,

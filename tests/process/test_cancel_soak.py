@@ -4,10 +4,9 @@ the flow's lock before it loads it, so each of 20 cancels makes exactly one canc
 CANCELLED itself with its actor, and exits 0; a cancel the service refuses exits 5, as
 documented.
 
-The worker may spend the key's whole window on watching (``--watch-share 1``): at the default
-share (20%) a visit that waits for its watch slot holds the flow's lock meanwhile, and with a
-watch every 0.2 s the cancels would wait past ``--lock-wait`` and be refused (exit 5, nothing
-done): a known limit, in docs/workers.md."""
+The worker keeps the default watch share (20% of the key's window): a watch every 0.2 s wants
+far more, so its visits wait for their watch slots, and they wait before taking the flow's
+lock (the read comes first), so no cancel waits for them."""
 
 from __future__ import annotations
 
@@ -132,9 +131,7 @@ def test_twenty_cancels_beside_a_watching_worker_each_cancel_once_and_record_it(
 ) -> None:
     ids = [request(limited, "comune-a") for _ in range(CANCELS + 1)]
     enqueue(postgres_url, tenants, "comune-a", ids)
-    worker = start_worker(
-        limited, postgres_url, tenants, "--watch-every", "0.2", "--watch-share", "1"
-    )
+    worker = start_worker(limited, postgres_url, tenants, "--watch-every", "0.2")
     monkeypatch.setenv("FIRMAIO_API_KEY", KEYS["comune-a"])
     monkeypatch.setenv("FIRMAIO_BASE_URL", limited.url)
     try:

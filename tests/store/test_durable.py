@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -192,3 +193,43 @@ def test_the_recovery_grace_counts_from_the_last_lost_answer_not_the_intent(adb:
     assert asyncio.run(resumed.advance(opened(resumed))) is State.NOTIFIED
     assert clock.sleeps == pytest.approx([resumed.recovery_grace])
     assert sends(api) == 1
+
+
+def test_a_read_made_before_the_lock_that_failed_is_recorded_under_it_as_the_check_s_error(
+    adb: Opener,
+) -> None:
+    """``read_alone`` reads and writes nothing; its failure, given to ``check_with`` (a worker's
+    read made before it took the flow's lock), is the check's ERROR record, dated from the read,
+    and is raised; nothing else changes."""
+
+    async def run() -> tuple[int, int, Any]:
+        store = adb()
+        try:
+            clock, api = ManualClock(), ScriptedApi()
+            driver = DurableDriver(api, clock, store)
+            api.script(WAITING, Answer.sent(EXAMPLE_IO_MESSAGE_ID))
+            flow = await driver.open(RID)
+            assert await driver.advance(flow) is State.NOTIFIED
+            before = len((await store.load(RID)).records)  # type: ignore[union-attr]
+            read_at = clock.now() + 10
+            clock.advance(10)
+            api.script(ApiUnavailable("timed out"))
+            with pytest.raises(ApiUnavailable) as failed:
+                await driver.read_alone(flow)
+            unwritten = len((await store.load(RID)).records)  # type: ignore[union-attr]
+            clock.advance(5)
+            with pytest.raises(ApiUnavailable):
+                await driver.check_with(flow, failed.value, read_at=read_at)
+            stored = await store.load(RID)
+            assert stored is not None
+            return before, unwritten, stored.records[-1]
+        finally:
+            await store.close()
+
+    before, unwritten, last = asyncio.run(run())
+    assert unwritten == before, "a read alone writes nothing"
+    assert (last.seq, last.trigger, last.source, last.target) == (
+        before + 1, "check_status", "NOTIFIED", "NOTIFIED"
+    )  # fmt: skip
+    assert last.outcome == Outcome.ERROR
+    assert last.requested_at == ManualClock().now() + 10, "dated from the read"

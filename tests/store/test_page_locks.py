@@ -1,6 +1,7 @@
 """``firmaio serve`` on PostgreSQL locks a page of resting flows in one statement and lets them go
 in one (adapters/flow_locks.py, ``FlowLocks.hold_many``): a flow another process holds is left
-for a later pass, every other one is checked, and the locks are let go after the page."""
+for a later pass (and not read: ``FlowLocks.free``, before the page's checks read), every other
+one is checked, and the locks are let go after the page."""
 
 from __future__ import annotations
 
@@ -41,6 +42,23 @@ def test_a_page_takes_the_free_locks_and_lets_them_go(postgres_url: str) -> None
     assert first == {"a", "c"}, "b was another process's"
     assert free == {"a", "c"}, "the page let its locks go"
     assert after, "b was let go by its holder"
+
+
+def test_free_names_the_flows_no_other_process_holds_and_holds_none(postgres_url: str) -> None:
+    async def run() -> tuple[set[str], set[str]]:
+        mine, other = FlowLocks(postgres_url), FlowLocks(postgres_url)
+        try:
+            async with other.hold("b"):
+                free = await mine.free(["a", "b", "c"])
+            async with other.hold_many(["a", "b", "c"]) as taken:
+                return free, set(taken)
+        finally:
+            await mine.aclose()
+            await other.aclose()
+
+    free, taken = asyncio.run(run())
+    assert free == {"a", "c"}, "b was another process's"
+    assert taken == {"a", "b", "c"}, "free() let go of every lock it took to look"
 
 
 def test_serve_leaves_a_flow_another_process_holds_for_a_later_pass(postgres_url: str) -> None:
