@@ -1,5 +1,7 @@
 """A manifest through the set-up to rest (issue #25): ``python -m bench.manifest_bench [ROWS]
 [RATE]``; ``make bench``'s target 14 (100 rows at the real limit, 150 calls per 5 s).
+``--kills [ROWS] [RATE]``: line 14b, 2,000 rows with 20 bad ones through the real command,
+SIGKILLed twice and rerun (:mod:`bench.manifest_kills`).
 
 ROWS rows (default 300; a one-page PDF each, every 100th row bad) are checked, then the good
 ones sent on this process through the set-up to NOTIFIED against the sandbox in its own process,
@@ -35,7 +37,10 @@ _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWYZ"  # no X: the sandbox's citizens with mess
 
 
 def code(n: int) -> str:
-    first15 = f"R{_LETTERS[n % 25]}{_LETTERS[(n // 25) % 25]}MRA80A01H{n % 1000:03d}"
+    """The ``n``-th made-up fiscal code, distinct for n < 500,000: the letters and digits repeat
+    every 5,000 rows (625 and 1,000), the year (80 for the first 5,000) says which 5,000."""
+    year = (80 + n // 5000) % 100
+    first15 = f"R{_LETTERS[n % 25]}{_LETTERS[(n // 25) % 25]}MRA{year:02d}A01H{n % 1000:03d}"
     return first15 + check_character(first15)
 
 
@@ -110,5 +115,16 @@ def main(rows: int = 300, rate: int = 1500) -> None:
     print(f"run: {got.seconds:.1f} s; the rate's floor for these calls {floor_time:.0f} s")
 
 
+def kills(rows: int = 2000, rate: int = 1500) -> None:
+    from bench.manifest_kills import measure as killed
+    from bench.manifest_kills import report
+
+    for line in report(killed(rows, rate)):
+        print(line)
+
+
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:3]))
+    if sys.argv[1:2] == ["--kills"]:
+        kills(*(int(a) for a in sys.argv[2:4]))
+    else:
+        main(*(int(a) for a in sys.argv[1:3]))

@@ -212,6 +212,24 @@ class Controls:
             ids.append(self.issuer.create_ready_request(body.key, code, dossier))
         return JSONResponse({"dossier_id": dossier, "ids": ids})
 
+    async def requests(self, _request: Request) -> Response:
+        """Every request it holds, with its signer id (never the fiscal code), status, uploads
+        stored and IO messages sent: what a client made, counted by the service's side."""
+        issuer = self.issuer
+        return JSONResponse(
+            [
+                {
+                    "id": r.id,
+                    "signer_id": r.signer_id,
+                    "dossier_id": r.dossier_id,
+                    "status": r.status,
+                    "uploads": issuer.uploads_received(r.id),
+                    "messages": issuer.messages_sent(r.id),
+                }
+                for r in issuer.requests.values()
+            ]
+        )
+
     async def stats(self, _request: Request) -> Response:
         state = self.state
         return JSONResponse(
@@ -244,6 +262,7 @@ class Controls:
             ("/__sandbox/requests/{id}/close", self.close, ["POST"]),
             ("/__sandbox/faults", self.faults, ["POST", "DELETE"]),
             ("/__sandbox/messages/{id}", self.messages, ["GET"]),
+            ("/__sandbox/requests", self.requests, ["GET"]),
             ("/__sandbox/ready-requests", self.ready_requests, ["POST"]),
             ("/__sandbox/seed", self.seed, ["POST"]),
             ("/__sandbox/stats", self.stats, ["GET"]),

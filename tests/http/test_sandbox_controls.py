@@ -94,6 +94,31 @@ def test_a_ready_request_for_a_chosen_citizen_over_http(sandbox: Sandbox) -> Non
     assert sandbox.issuer.requests[request_id].status == "READY"
 
 
+def test_the_requests_listing_counts_each_requests_uploads_and_messages(
+    sandbox: Sandbox,
+) -> None:
+    """``GET /__sandbox/requests``: each request with its signer id (not the fiscal code), its
+    uploads stored and its messages sent, as the service counted them."""
+    code = fiscal_code()
+    request_id = ready_request(sandbox)
+    signer = sandbox.issuer.get_signer(sandbox.issuer.keys["sandbox-key"], {"fiscal_code": code})
+    notified = sandbox.issuer.create_ready_request("sandbox-key", code)
+    with httpx.Client(base_url=sandbox.root) as control:
+        before = {r["id"]: r for r in control.get("/__sandbox/requests").json()}
+        assert control.put(
+            f"/api/v1/sign/signature-requests/{notified}/notification",
+            headers={"Ocp-Apim-Subscription-Key": "sandbox-key"},
+        ).is_success
+        listed = control.get("/__sandbox/requests")
+    after = {r["id"]: r for r in listed.json()}
+    assert set(after) == set(sandbox.issuer.requests)
+    assert after[notified]["signer_id"] == signer["id"]
+    assert (before[notified]["messages"], after[notified]["messages"]) == (0, 1)
+    assert after[request_id]["uploads"] == sandbox.issuer.uploads_received(request_id) == 1
+    assert after[notified]["status"] == sandbox.issuer.requests[notified].status
+    assert code not in listed.text
+
+
 def test_the_sandbox_prints_its_key_and_how_to_make_a_ready_request(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
