@@ -35,7 +35,9 @@ _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWYZ"  # no X: the sandbox's citizens with mess
 
 
 def code(n: int) -> str:
-    first15 = f"R{_LETTERS[n % 25]}{_LETTERS[(n // 25) % 25]}MRA80A01H{n % 1000:03d}"
+    """A valid fiscal code, unique for n below 62,500 (the year's digits count n // 625)."""
+    year = (80 + n // 625) % 100
+    first15 = f"R{_LETTERS[n % 25]}{_LETTERS[(n // 25) % 25]}MRA{year:02d}A01H{n % 1000:03d}"
     return first15 + check_character(first15)
 
 
