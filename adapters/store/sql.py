@@ -47,6 +47,11 @@ class _Cursor(Protocol):
     def rowcount(self) -> int: ...
 
 
+ORPHANS = "SELECT DISTINCT flow_id FROM audit_records WHERE NOT EXISTS (SELECT 1 FROM flows f \
+WHERE f.id = audit_records.flow_id) ORDER BY flow_id"
+"""Records whose flow is gone, by anti-join (PostgreSQL's ``NOT IN`` rescans flows per record)."""
+
+
 class SqlStore(Outbox, DueRows, Paging, Batches, Listing, Accounts, Loads):
     """The store's logic over a DB-API connection; subclasses supply the dialect."""
 
@@ -339,8 +344,5 @@ class SqlStore(Outbox, DueRows, Paging, Batches, Listing, Accounts, Loads):
     def orphan_flow_ids(self) -> list[str]:
         """Ids of records whose flow row is gone."""
         with self._transaction() as cur:
-            cur.execute(
-                "SELECT DISTINCT flow_id FROM audit_records "
-                "WHERE flow_id NOT IN (SELECT id FROM flows) ORDER BY flow_id"
-            )
+            cur.execute(ORPHANS)
             return [r[0] for r in cur.fetchall()]
