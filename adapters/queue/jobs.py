@@ -38,7 +38,7 @@ from firmaio.fsm.errors import StoreUnavailable
 
 from ..store.due import PAGE
 from ..tenants import DEFAULT_TENANT
-from .fairness import BEHIND, BY_LOCK, analyze_after, fair_priority, refresh
+from .fairness import BEHIND, BY_LOCK, analyze_after, defer_one, fair_priority, refresh
 from .pool import connector
 from .runtime import Runtime
 
@@ -241,7 +241,9 @@ async def defer(
     """Queue a visit to each flow of ``tenant`` (now, or ``at``), each behind its tenant's
     visits already waiting (:func:`fair_priority`); a flow with a visit waiting keeps that one.
     How many were queued."""
-    task = app.tasks["firmaio:tend"]
+    task, flow_ids = app.tasks["firmaio:tend"], list(flow_ids)
+    if len(flow_ids) == 1:  # a visit's next one, the sweep's: one statement
+        return int(await defer_one(app, task.name, flow_ids[0], queue_of(tenant), at))
     queued = 0
     priority = await fair_priority(app, queue_of(tenant), at)
     for flow_id in flow_ids:
