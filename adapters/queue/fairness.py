@@ -22,6 +22,8 @@ from __future__ import annotations
 import datetime
 
 import procrastinate
+from procrastinate import exceptions
+from procrastinate.manager import QUEUEING_LOCK_CONSTRAINT
 
 BEHIND = 1000
 """The most visits a new one is counted behind: past that, a tenant's visits wait in the order
@@ -38,6 +40,35 @@ SELECT count(*) AS n FROM (
 """
 """A tenant's visits running or due by ``at``, up to :data:`BEHIND` (through the index on the
 queue's name)."""
+
+
+DEFER_ONE = f"""
+SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW(
+  %(queue)s::varchar, %(task)s::varchar,
+  -({BACKLOG.replace("%(at)s", "%(when)s").strip()})::integer,
+  %(flow)s::text, %(flow)s::text, %(args)s::jsonb, %(at)s::timestamptz
+)::procrastinate_job_to_defer_v1])) AS id
+"""
+"""One visit queued with its priority counted in the same statement (what :func:`fair_priority`
+and Procrastinate's deferral do in two): the flow's id is the job's lock and queueing lock."""
+
+
+async def defer_one(
+    app: procrastinate.App, task: str, flow_id: str, queue: str, at: datetime.datetime | None
+) -> bool:
+    """Queue a visit to ``flow_id`` on ``queue`` (now, or ``at``) behind its tenant's visits
+    due by then, in one statement; False if the flow has one waiting already (which it keeps)."""
+    when = at or datetime.datetime.now(tz=datetime.UTC)
+    try:
+        await app.connector.execute_query_all_async(
+            DEFER_ONE, queue=queue, task=task, when=when, flow=flow_id,
+            args={"flow_id": flow_id}, at=at,
+        )  # fmt: skip
+    except exceptions.UniqueViolation as error:
+        if error.constraint_name == QUEUEING_LOCK_CONSTRAINT:
+            return False
+        raise
+    return True
 
 
 async def fair_priority(app: procrastinate.App, queue: str, at: datetime.datetime | None) -> int:

@@ -38,19 +38,12 @@ from firmaio.fsm.errors import StoreUnavailable
 
 from ..store.due import PAGE
 from ..tenants import DEFAULT_TENANT
-from .fairness import BEHIND, BY_LOCK, analyze_after, fair_priority, refresh
+from .fairness import BEHIND, BY_LOCK, analyze_after, defer_one, fair_priority, refresh
+from .pool import connector
 from .runtime import Runtime
 
 SCHEMA_LOCK = 727273
 """The advisory lock under which one process at a time installs Procrastinate's schema."""
-
-POOL = 6
-"""Connections of a worker's job queue (its fetches, heartbeats, deferrals), whatever the number
-of tenants; its listening connection is one more."""
-
-POOL_WAIT = 2.0
-"""Seconds a lane waits for a connection of the pool before its call fails: with the database
-gone, the lanes stop within this long (and the worker rides the outage out)."""
 
 SWEEP = "* * * * * */15"
 """How often (cron, with seconds) a worker looks for due flows with no visit waiting."""
@@ -205,10 +198,7 @@ def queue_app(dsn: str, webhook_tenants: Iterable[str] = ()) -> procrastinate.Ap
     above (a new app each time: Procrastinate renames the tasks an app takes in); the delivery
     job of each shard holding one of ``webhook_tenants`` runs every second, one at a time on
     every worker (its lock and queueing lock: an event is never sent by two workers at once)."""
-    connector = procrastinate.PsycopgConnector(
-        conninfo=dsn, min_size=1, max_size=POOL, timeout=POOL_WAIT
-    )
-    app = procrastinate.App(connector=connector)
+    app = procrastinate.App(connector=connector(dsn))
     app.task(name="firmaio:tend", pass_context=True, retry=HandBack())(tend)
     app.periodic(cron=SWEEP)(
         app.task(
@@ -251,7 +241,9 @@ async def defer(
     """Queue a visit to each flow of ``tenant`` (now, or ``at``), each behind its tenant's
     visits already waiting (:func:`fair_priority`); a flow with a visit waiting keeps that one.
     How many were queued."""
-    task = app.tasks["firmaio:tend"]
+    task, flow_ids = app.tasks["firmaio:tend"], list(flow_ids)
+    if len(flow_ids) == 1:  # a visit's next one, the sweep's: one statement
+        return int(await defer_one(app, task.name, flow_ids[0], queue_of(tenant), at))
     queued = 0
     priority = await fair_priority(app, queue_of(tenant), at)
     for flow_id in flow_ids:

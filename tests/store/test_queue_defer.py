@@ -1,0 +1,83 @@
+"""The job queue on PostgreSQL: a visit queued alone (a visit's next one, the sweep's) is one
+statement with its fair priority counted in it, and gets the priority a batch would have given
+it; a flow with a visit waiting keeps that one; the queue's pool replaces a connection the
+database cut while it rested, before the next query."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+
+import pytest
+
+pytestmark = pytest.mark.store
+
+
+def _jobs(url: str) -> list[tuple[str, str, int, bool]]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT lock, queue_name, priority, scheduled_at IS NOT NULL FROM procrastinate_jobs"
+            " WHERE status = 'todo' ORDER BY id"
+        ).fetchall()
+    return [(str(a), str(b), int(c), bool(d)) for a, b, c, d in rows]
+
+
+def test_a_visit_queued_alone_gets_the_priority_of_a_batch(postgres_url: str) -> None:
+    from firmaio.adapters.queue.jobs import defer, install_schema, queue_app
+
+    later = datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(hours=1)
+
+    async def queue() -> list[int]:
+        await install_schema(postgres_url)
+        app = queue_app(postgres_url)
+        async with app.open_async():
+            return [
+                await defer(app, ["a1", "a2", "a3"], tenant="a"),  # a batch: 0, -1, -2
+                await defer(app, ["a4"], tenant="a"),  # alone, behind a's three
+                await defer(app, ["a4"], tenant="a"),  # waiting already: kept, none queued
+                await defer(app, ["b1"], tenant="b"),  # behind none of a's
+                await defer(app, ["a5"], tenant="a", at=later),  # due later: behind all of a's
+                await defer(app, ["b2"], tenant="b", at=later),
+            ]
+
+    assert asyncio.run(queue()) == [3, 1, 0, 1, 1, 1]
+    assert _jobs(postgres_url) == [
+        ("a1", "firmaio.a", 0, False),
+        ("a2", "firmaio.a", -1, False),
+        ("a3", "firmaio.a", -2, False),
+        ("a4", "firmaio.a", -3, False),
+        ("b1", "firmaio.b", 0, False),
+        ("a5", "firmaio.a", -4, True),
+        ("b2", "firmaio.b", -1, True),
+    ]
+
+
+def test_a_connection_cut_while_it_rested_is_replaced_before_the_next_query(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    from firmaio.adapters.queue import pool
+    from firmaio.adapters.queue.jobs import install_schema, queue_app
+
+    monkeypatch.setattr(pool, "IDLE_CHECK", 0.05)
+
+    async def run() -> tuple[int, int, bool]:
+        await install_schema(postgres_url)
+        app = queue_app(postgres_url)
+        async with app.open_async():
+            first = await app.connector.execute_query_one_async("SELECT pg_backend_pid() AS p")
+            in_transaction = await app.connector.execute_query_one_async(
+                "SELECT now() <> statement_timestamp() AS t"
+            )  # autocommit: each query its own transaction
+            with psycopg.connect(postgres_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (first["p"],))
+            await asyncio.sleep(0.2)  # it rests longer than IDLE_CHECK: checked, replaced
+            second = await app.connector.execute_query_one_async("SELECT pg_backend_pid() AS p")
+            return int(first["p"]), int(second["p"]), bool(in_transaction["t"])
+
+    first, second, in_transaction = asyncio.run(run())
+    assert second != first
+    assert not in_transaction
