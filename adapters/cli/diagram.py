@@ -18,7 +18,6 @@ from firmaio.fsm.diagrams import (
 from firmaio.fsm.machine import TABLE
 from firmaio.fsm.trail.events import events_markdown
 
-from ..report.svg import dot_available, render_svg
 from . import exits
 
 GENERATED = ("table", "mermaid", "triggers", "events", "options")
@@ -58,6 +57,9 @@ def refresh_page(path: Path) -> list[str]:
 
 def write_views(target: Path, out: TextIO) -> None:
     """The legible views: their DOT, and their SVG rendered by Graphviz where it is installed."""
+    # the report's package is imported by this command only, not at every start of ``firmaio``
+    from ..report.svg import dot_available, render_svg
+
     for name, dot in dot_files().items():
         (target / name).write_text(dot)
         print(f"wrote {target / name}", file=out)

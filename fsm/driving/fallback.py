@@ -22,12 +22,14 @@ import html
 import io
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
-
-import segno
 
 from ..ids import check_request_id
 from ..machine.answers import Kind
+
+if TYPE_CHECKING:
+    import segno
 
 IO_LINK_BASE = "https://continua.io.pagopa.it"
 BUTTON_SCRIPT_URL = "https://assets.cdn.io.pagopa.it/sign/io-sign.js"
@@ -136,6 +138,8 @@ class Fallback:
         )
 
     def _qr(self) -> segno.QRCode:
+        import segno  # with its XML writer, imported when a QR code is drawn, not at every start
+
         return segno.make_qr(self.link, error="m")
 
     def qr_svg(self, *, scale: int = 4) -> str:

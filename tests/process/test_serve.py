@@ -128,7 +128,9 @@ def test_sigterm_mid_batch_stops_at_a_step_boundary_and_a_restart_finishes(
     db = str(tmp_path / "flows.sqlite")
     argv, env = command(sandbox.url, None)
     serve = [*argv, "serve", "--db", db, "--tick", "0.2", "--activation-timeout", "60"]
-    saved, sandbox.issuer.activation_delay = sandbox.issuer.activation_delay, 2.0
+    # READY until the test lets them turn (not for a fixed 2 s: a slow start on a loaded machine
+    # saw them activated before the signal)
+    saved, sandbox.issuer.activation_delay = sandbox.issuer.activation_delay, 3600.0
     try:
         first = subprocess.Popen(
             [*serve, *ids], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
@@ -139,6 +141,7 @@ def test_sigterm_mid_batch_stops_at_a_step_boundary_and_a_restart_finishes(
         _, err = first.communicate(timeout=30)
         assert first.returncode == 0, err
         assert set(states(db, ids).values()) == {"READY"}
+        sandbox.issuer.activation_delay = 0.0  # activated now: the restart finds them so
         again = subprocess.Popen(
             serve, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True,
