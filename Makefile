@@ -46,19 +46,19 @@ typing: $(STAMP)
 	mkdir -p build/typing && ln -sfn ../.. build/typing/firmaio
 	MYPYPATH=build/typing $(BIN)/mypy --strict -p firmaio.fsm -p firmaio.adapters
 
-# Two runs side by side: the real processes (workers, crashes, store outages through a proxy, the
-# install: mostly waiting) beside every other lane, those on two workers (pytest-xdist, a test
-# file's tests on one worker: its module fixtures made once). Each run lists its slowest tests,
-# so a slow one stays visible; the other lanes' summary comes last. The project's modules are
-# compiled first: where PYTHONDONTWRITEBYTECODE is set (the machines this suite is developed on set it), every
-# process the tests start would compile them again from source (0.2 s of CPU each, a third of
-# the command's start).
+# Two runs side by side, each on two pytest-xdist workers (a test file's tests on one worker:
+# its module fixtures made once): the real processes (workers, crashes, store outages through a
+# proxy, the install: mostly waiting, so four workers share two cores), and every other lane.
+# Each run lists its slowest tests, so a slow one stays visible; the other lanes' summary comes
+# last. The project's modules are compiled first: where PYTHONDONTWRITEBYTECODE is set (the
+# machines this suite is developed on set it), every process the tests start would compile them
+# again from source (0.2 s of CPU each, a third of the command's start).
 pytest: $(STAMP) console-assets
 	mkdir -p build
 	$(BIN)/python -m compileall -q -j 0 fsm adapters tests examples bench > /dev/null
 	$(BIN)/pytest -q --durations=10 -m "not process" -n 2 --dist loadfile > build/lanes.log 2>&1 & \
 	  lanes=$$!; \
-	  $(BIN)/pytest -q --durations=10 -m process; process=$$?; \
+	  $(BIN)/pytest -q --durations=10 -m process -n 2 --dist loadfile; process=$$?; \
 	  wait $$lanes; others=$$?; cat build/lanes.log; \
 	  [ $$process -eq 0 ] && [ $$others -eq 0 ]
 
