@@ -48,7 +48,9 @@ typing: $(STAMP)
 
 # Two runs side by side, each on two pytest-xdist workers (a test file's tests on one worker:
 # its module fixtures made once): the real processes (workers, crashes, store outages through a
-# proxy, the install: mostly waiting, so four workers share two cores), and every other lane.
+# proxy, the install: mostly waiting, so four workers share two cores; the files that start
+# fleets of workers on PostgreSQL one after the other, tests/conftest.py's FLEETS), and every
+# other lane.
 # Each run lists its slowest tests, so a slow one stays visible; the other lanes' summary comes
 # last. The project's modules are compiled first: where PYTHONDONTWRITEBYTECODE is set (the
 # machines this suite is developed on set it), every process the tests start would compile them
@@ -58,7 +60,7 @@ pytest: $(STAMP) console-assets
 	$(BIN)/python -m compileall -q -j 0 fsm adapters tests examples bench > /dev/null
 	$(BIN)/pytest -q --durations=10 -m "not process" -n 2 --dist loadfile > build/lanes.log 2>&1 & \
 	  lanes=$$!; \
-	  $(BIN)/pytest -q --durations=10 -m process -n 2 --dist loadfile; process=$$?; \
+	  $(BIN)/pytest -q --durations=10 -m process -n 2 --dist loadgroup; process=$$?; \
 	  wait $$lanes; others=$$?; cat build/lanes.log; \
 	  [ $$process -eq 0 ] && [ $$others -eq 0 ]
 

@@ -166,9 +166,23 @@ LANES = ("unit", "store", "http", "process")
 loopback), process (real processes, a fresh venv). ``pytest -m unit`` runs one lane."""
 
 
+FLEETS = frozenset(
+    {"test_queue_workers.py", "test_store_restart.py", "test_webhook_receiver.py",
+     "test_many_tenants.py"}
+)  # fmt: skip
+"""Process tests that start several workers on PostgreSQL (about 20 connections each): run on
+one pytest-xdist worker one after the other, so that two of them never hold more than the
+server's default 100 connections between them."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test with its lane, from its folder; the docs' doctests are unit tests."""
+    """Mark each test with its lane, from its folder; the docs' doctests are unit tests. A
+    process test's xdist group (``--dist loadgroup``) is its file, or ``fleets`` for
+    :data:`FLEETS`."""
     for item in items:
         parts = item.path.parts
         lane = next((p for p in LANES if p in parts[-2:-1]), "unit")
         item.add_marker(getattr(pytest.mark, lane))
+        if lane == "process":
+            group = "fleets" if item.path.name in FLEETS else item.path.name
+            item.add_marker(pytest.mark.xdist_group(group))
