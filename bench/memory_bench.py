@@ -10,7 +10,9 @@ each check reads its dossier's listing and writes its record, as in production. 
 and one ``worker`` process run side by side on the store for ``minutes`` (each takes the flows
 the other has not locked), and each one's resident memory (``VmRSS``) is sampled every
 ``every`` seconds. Flat: the mean of the last third of the samples within 10% of the first
-third's (the issue's 30-minute run compares its first and last ten minutes).
+third's (the issue's 30-minute run compares its first and last ten minutes). Then ``firmaio
+audit verify`` reads the whole store (every chain, the run's records included) in a process of
+its own, its peak RSS measured (``VmHWM``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import httpx
 from bench.due_bench import DOSSIERS, build_postgres
 from bench.http_bench import sandbox_process
 from bench.queue_bench import postgres_schema
+from bench.stream_bench import Measured, measure
 
 DAY = 86_400.0
 SANDBOX_KEY = "sandbox-key"
@@ -84,10 +87,13 @@ class Runtime:
     checked: int
     """Flows the two processes checked during the run (records written)."""
     built: float
+    verify: Measured
+    """``firmaio audit verify`` over the whole store after the run, in a process of its own."""
 
     @property
     def met(self) -> bool:
-        return all(s.peak < 150 and abs(s.growth) <= 0.10 for s in self.samples)
+        flat = all(s.peak < 150 and abs(s.growth) <= 0.10 for s in self.samples)
+        return flat and self.verify.peak_mb < 200
 
 
 def _seed(root: str, flow_ids: list[str]) -> None:
@@ -180,4 +186,5 @@ def runtime(
                 child.send_signal(signal.SIGTERM)
             for child in children.values():
                 child.wait(timeout=120)
-    return Runtime(open_ + closed, minutes, list(samples.values()), checked, built)
+        verify = measure("audit", "verify", "--db", dsn)
+    return Runtime(open_ + closed, minutes, list(samples.values()), checked, built, verify)
