@@ -146,7 +146,9 @@ def _checked(dsn: str, since: float) -> int:
     import psycopg
 
     with psycopg.connect(dsn) as conn:
-        row = conn.execute("SELECT count(*) FROM flows WHERE updated_at >= %s", (since,)).fetchone()
+        row = conn.execute(  # a check that finds nothing new sets checked_at alone
+            "SELECT count(*) FROM flows WHERE updated_at >= %s OR checked_at >= %s", (since, since)
+        ).fetchone()
     return int(row[0]) if row else 0
 
 
