@@ -158,27 +158,18 @@ def where_of(flt: FlowFilter) -> tuple[str, list[Any]]:
     clause, tenant_params = _tenant_clause(flt.tenants)
     where += clause
     params += tenant_params
-    if flt.state is not None:
-        where += " AND state = ?"
-        params.append(flt.state)
-    if flt.dossier is not None:
-        where += " AND dossier_id = ?"
-        params.append(flt.dossier)
-    if flt.flow_id is not None:
-        where += " AND (id = ? OR request_id = ?)"
-        params += [flt.flow_id, flt.flow_id]
-    if flt.since is not None:
-        where += " AND created_at >= ?"
-        params.append(flt.since)
-    if flt.until is not None:
-        where += " AND created_at < ?"
-        params.append(flt.until)
-    if flt.changed_since is not None:
-        where += " AND updated_at >= ?"
-        params.append(flt.changed_since)
-    if flt.changed_until is not None:
-        where += " AND updated_at < ?"
-        params.append(flt.changed_until)
+    for value, condition in (
+        (flt.state, "state = ?"),
+        (flt.dossier, "dossier_id = ?"),
+        (flt.flow_id, "(id = ? OR request_id = ?)"),
+        (flt.since, "created_at >= ?"),
+        (flt.until, "created_at < ?"),
+        (flt.changed_since, "updated_at >= ?"),
+        (flt.changed_until, "updated_at < ?"),
+    ):
+        if value is not None:
+            where += f" AND {condition}"
+            params += [value] * condition.count("?")
     if flt.refusal is not None:  # the flow's own records, by its primary key
         where += (
             " AND EXISTS (SELECT 1 FROM audit_records r WHERE r.flow_id = flows.id "
