@@ -5,7 +5,9 @@ not from both *making* its call: two processes recovering one lost notification 
 both read "not sent yet" and both send. :class:`FlowLocks` holds a PostgreSQL session-level
 advisory lock on a flow while a process works on it; another process that asks for the same flow
 is told it is busy and leaves it. The locks belong to one connection of this process: if the
-process dies its connection goes, and so do its locks, at once. A task queue's own job locks do
+process dies its connection goes, and so do its locks, at once. PostgreSQL's advisory locks are
+re-entrant within a session, so a lock this process holds is told no to its own other tasks here
+(a second job of the flow, a page), not taken again. A task queue's own job locks do
 not cover a worker that stops heart-beating while its job still runs (a paused or stopping
 process); these do.
 """
@@ -28,6 +30,8 @@ class FlowLocks:
         self.dsn = dsn
         self._conn: Any = None
         self._opening = asyncio.Lock()
+        self._mine: set[str] = set()
+        """The flows this process holds (or is taking): no other task of its own takes them."""
 
     async def _query(self, sql: str, flow_id: str) -> Any:
         return (await self._rows(sql, f"firmaio_flow:{flow_id}"))[0][0]
@@ -52,31 +56,38 @@ class FlowLocks:
     async def hold_many(self, flow_ids: Sequence[str]) -> AsyncIterator[set[str]]:
         """Hold the locks of those of ``flow_ids`` no other process holds while the block runs
         (one statement takes them all, one lets them go); yields the ids held."""
-        keys = [f"firmaio_flow:{flow_id}" for flow_id in flow_ids]
-        taken = await self._rows(
-            "SELECT k FROM unnest(%s::text[]) AS k "
-            "WHERE pg_try_advisory_lock(hashtextextended(k, 0))",
-            keys,
-        )
-        held = {str(key).removeprefix("firmaio_flow:") for (key,) in taken}
+        asked = [flow_id for flow_id in dict.fromkeys(flow_ids) if flow_id not in self._mine]
+        self._mine.update(asked)
+        held: set[str] = set()
         try:
+            taken = await self._rows(
+                "SELECT k FROM unnest(%s::text[]) AS k "
+                "WHERE pg_try_advisory_lock(hashtextextended(k, 0))",
+                [f"firmaio_flow:{flow_id}" for flow_id in asked],
+            )
+            held = {str(key).removeprefix("firmaio_flow:") for (key,) in taken}
+            self._mine.difference_update(set(asked) - held)
             yield held
         finally:
-            if taken:
-                await self._rows(
-                    "SELECT count(pg_advisory_unlock(hashtextextended(k, 0))) "
-                    "FROM unnest(%s::text[]) AS k",
-                    [key for (key,) in taken],
-                )
+            try:
+                if held:
+                    await self._rows(
+                        "SELECT count(pg_advisory_unlock(hashtextextended(k, 0))) "
+                        "FROM unnest(%s::text[]) AS k",
+                        [f"firmaio_flow:{flow_id}" for flow_id in held],
+                    )
+            finally:
+                self._mine.difference_update(asked)
 
     async def free(self, flow_ids: Sequence[str]) -> set[str]:
         """Those of ``flow_ids`` no other process holds now, holding none of them (each lock
-        taken and let go at once, one statement): what a page may read before it locks."""
+        taken and let go at once, one statement): what a page may read before it locks. A flow
+        this process holds is not free either."""
         taken = await self._rows(
             "SELECT k FROM unnest(%s::text[]) AS k WHERE CASE WHEN "
             "pg_try_advisory_lock(hashtextextended(k, 0)) THEN "
             "pg_advisory_unlock(hashtextextended(k, 0)) ELSE false END",
-            [f"firmaio_flow:{flow_id}" for flow_id in flow_ids],
+            [f"firmaio_flow:{flow_id}" for flow_id in flow_ids if flow_id not in self._mine],
         )
         return {str(key).removeprefix("firmaio_flow:") for (key,) in taken}
 
@@ -95,12 +106,25 @@ class FlowLocks:
             yield took
         finally:
             if took:
-                await self._query("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", flow_id)
+                try:
+                    await self._query("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", flow_id)
+                finally:
+                    self._mine.discard(flow_id)
 
     async def _take(self, flow_id: str) -> bool:
-        return bool(
-            await self._query("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", flow_id)
-        )
+        """Take the lock, unless a task of this process holds it (or is taking it)."""
+        if flow_id in self._mine:
+            return False
+        self._mine.add(flow_id)
+        took = False
+        try:
+            took = bool(
+                await self._query("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", flow_id)
+            )
+        finally:
+            if not took:
+                self._mine.discard(flow_id)
+        return took
 
     async def aclose(self) -> None:
         """Close the connection, which lets go of every lock still held."""

@@ -87,6 +87,7 @@ class Runtime:
         self._stopping = False
         self.locks = FlowLocks(dsn)
         """While a visit runs, its flow is locked for every other process of the deployment."""
+        self._visiting: set[str] = set()  # flows a visit of this process is on, read included
         self.collecting = tenants.collecting()
         """The tenants whose signed documents are collected on their own, and where (without a
         tenants file, the default tenant's: ``Settings.documents_dir``)."""
@@ -200,15 +201,28 @@ class Runtime:
         """Do what is due on the flow now; say when it wants the next visit. A due status check
         reads first, the flow unlocked (:meth:`_read_ahead`); then the flow is read under its
         lock: its row and records say its tenant, its dossier and its state, and a check's
-        reading is applied only if the flow is as it was when read."""
+        reading is applied only if the flow is as it was when read. One visit of a flow at a
+        time in this process too (a second job of the flow, while one runs, is told busy)."""
+        if flow_id in self._visiting:
+            return await self._busy(flow_id)
+        self._visiting.add(flow_id)
+        try:
+            return await self._visit(flow_id)
+        finally:
+            self._visiting.discard(flow_id)
+
+    async def _busy(self, flow_id: str) -> Tended:  # another visit is on it: later
+        rows = await self.store.rows([flow_id])
+        if not rows:
+            return Tended(flow_id, "missing", None, "no such flow in the store")
+        busy = self.clock.now() + BUSY_RETRY
+        return Tended(flow_id, rows[0].state, busy, "busy", rows[0].tenant)
+
+    async def _visit(self, flow_id: str) -> Tended:
         ahead = await self._read_ahead(flow_id)
         async with self.locks.hold(flow_id) as held:
             if not held:  # another process is on it (a stopping worker, a command): later
-                rows = await self.store.rows([flow_id])
-                if not rows:
-                    return Tended(flow_id, "missing", None, "no such flow in the store")
-                busy = self.clock.now() + BUSY_RETRY
-                return Tended(flow_id, rows[0].state, busy, "busy", rows[0].tenant)
+                return await self._busy(flow_id)
             stored = await self.store.load(flow_id)
             if stored is None:
                 return Tended(flow_id, "missing", None, "no such flow in the store")
@@ -278,7 +292,7 @@ class Runtime:
             self._log.warning("firmaio.queue.api_error", flow_id=flow_id, error=str(error))
             retry = now + self.settings.retry_after
             return Tended(flow_id, str(flow.state), retry, "api_error", stored)
-        visit = self._next_visit(driver, flow)
+        visit = driver.due(flow)  # as stored (stopped at a step boundary: due at once)
         if visit is None and collects:
             visit = next_collect(flow, self.settings.collect)
         return Tended(flow_id, str(flow.state), visit, did, stored)
@@ -334,8 +348,3 @@ class Runtime:
                 await old.aclose()
         await end_cycles(self.watches, now - cycle)  # other dossiers' cycles over
         return watch
-
-    def _next_visit(self, driver: DurableDriver, flow: Flow) -> float | None:
-        """The flow's stored due time, the one computation (a flow stopped at a step boundary
-        is due at once: another worker goes on with it)."""
-        return driver.due(flow)

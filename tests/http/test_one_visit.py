@@ -1,0 +1,104 @@
+"""One visit at a time on a flow inside one worker process, too.
+
+PostgreSQL's advisory locks are re-entrant within a session, and a worker takes every flow's lock
+on one connection: without a guard of the process's own, a second job of a flow (the stalled
+job a task queue hands back after an outage, while the first still runs) took the lock again and
+ran beside the first. The second visit's read before the lock then dropped the first's open
+notification intent from the driver it shares, so the first recorded NOTIFIED with the intent
+left open in the store (a CI run of ``test_store_restart`` found one such flow).
+
+Over the sandbox on loopback, a worker's runtime on a fake clock, PostgreSQL for the flows and
+their locks: the notification is slow (the sandbox's ``latency`` fault); while it is under way,
+a second visit of the same flow is told the flow is busy and calls nothing; the first records
+NOTIFIED with its intent closed, one message sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from firmaio.adapters.factory import Factory
+from firmaio.adapters.flow_locks import FlowLocks
+from firmaio.adapters.queue import Runtime
+from firmaio.adapters.sandbox import Sandbox
+from firmaio.adapters.sandbox.faults import Fault
+from firmaio.adapters.settings import Settings
+from firmaio.adapters.store import open_async_store
+from firmaio.adapters.tenants import Tenants
+from firmaio.fsm.testing import ManualClock
+from tests.conftest import FAST_RETRY
+from tests.http.test_watch_lock import requests
+
+HOUR = 3600.0
+
+
+def test_a_second_visit_of_a_flow_in_the_same_worker_is_told_busy_and_calls_nothing(
+    sandbox: Sandbox, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIRMAIO_API_KEY", "sandbox-key")
+    monkeypatch.setenv("FIRMAIO_BASE_URL", sandbox.url)
+    [flow_id], dossier = requests(sandbox, 1)
+    sandbox.state.faults.append(Fault(operation="sendNotification", kind="latency", seconds=1.0))
+
+    async def scenario() -> tuple[str, str, str | None, dict[str, int]]:
+        store = open_async_store(postgres_url)
+        clock = ManualClock(time.time())
+        settings = Settings(base_url=sandbox.url, retry=FAST_RETRY, watch_every=HOUR)
+        runtime = await Runtime(Factory(settings, clock, store), postgres_url, Tenants()).open()
+        try:
+            now = clock.now()
+            await store.create_many([flow_id], activation_deadline=now + 600, now=now,
+                                    dossier_id=dossier)  # fmt: skip
+            first = asyncio.create_task(runtime.tend(flow_id))
+            while (stored := await store.load(flow_id)) is None or stored.intent is None:
+                await asyncio.sleep(0.01)  # the notification is under way: its intent stored
+            calls = dict(sandbox.state.calls)
+            second = await runtime.tend(flow_id)
+            during = {
+                name: count - calls.get(name, 0)
+                for name, count in sandbox.state.calls.items()
+                if count != calls.get(name, 0)
+            }
+            tended = await asyncio.wait_for(first, 30)
+            after = await store.load(flow_id)
+            assert after is not None
+            return second.did, tended.state, after.intent, during
+        finally:
+            await runtime.close()
+            await store.close()
+
+    busy, state, intent, during = asyncio.run(asyncio.wait_for(scenario(), 60))
+    assert busy == "busy", "the first visit is on it"
+    assert during == {}, "the second visit called nothing"
+    assert state == "NOTIFIED"
+    assert intent is None, "the first visit's record closed its intent"
+    assert sandbox.issuer.messages_sent(flow_id) == 1
+
+
+def test_a_process_holds_a_flow_once_and_lets_no_other_task_of_its_own_take_it(
+    postgres_url: str,
+) -> None:
+    async def run() -> tuple[bool, set[str], set[str], bool]:
+        locks, other = FlowLocks(postgres_url), FlowLocks(postgres_url)
+        try:
+            async with locks.hold("a") as took:
+                assert took
+                async with locks.hold("a") as again:
+                    pass
+                async with locks.hold_many(["a", "b"]) as page:
+                    free = await locks.free(["a", "c"])
+                    taken = set(page)
+            async with other.hold("a") as after:  # let go: another process takes it
+                return again, taken, free, after
+        finally:
+            await locks.aclose()
+            await other.aclose()
+
+    again, taken, free, after = asyncio.run(run())
+    assert not again, "a second task of the process holding it is told no"
+    assert taken == {"b"}, "a page leaves the flow a visit of its own process holds"
+    assert free == {"c"}, "free() does not name a flow its own process holds"
+    assert after, "let go once its one holder is done"
