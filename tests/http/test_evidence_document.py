@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,12 +35,14 @@ def _run(*argv: str) -> tuple[int, str]:
 def weasyprint_or_skip() -> None:
     """WeasyPrint with pango, or a skip naming what is missing (mandatory under ``.ci/run``)."""
     try:
-        import weasyprint  # noqa: F401
-    except (ImportError, OSError) as error:
-        reason = f"WeasyPrint or pango is missing ({type(error).__name__}: {error})"
+        with warnings.catch_warnings():  # without HarfBuzz's subsetter it warns, and the suite
+            warnings.simplefilter("error")  # makes every warning an error: a missing library
+            import weasyprint  # noqa: F401
+    except (ImportError, OSError, Warning) as error:
+        reason = f"WeasyPrint, pango or HarfBuzz is missing ({type(error).__name__}: {error})"
         if os.environ.get("FIRMAIO_REQUIRE_WEASYPRINT") == "1":
             pytest.fail(f"{reason}; FIRMAIO_REQUIRE_WEASYPRINT=1 makes this test mandatory")
-        pytest.skip(f"{reason}; .ci/run installs pango and makes this test mandatory")
+        pytest.skip(f"{reason}; .ci/run installs them and makes this test mandatory")
 
 
 @pytest.fixture(scope="module")
