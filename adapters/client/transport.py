@@ -48,6 +48,10 @@ NOTIFICATION_GRACE = 30.0
 """Seconds a notification call whose outcome is unknown is left to settle (see RetryPolicy)."""
 MAX_CONNECTIONS = 20
 """Connections to the issuer API by default, and so requests in flight at once."""
+KEEPALIVE_EXPIRY = 4.0
+"""Seconds an idle connection is kept for the next call: under the 5 s after which many servers
+close an idle one (uvicorn's, Apache's, Node's default). At 5 s on both sides, a call could go out
+on a connection the server was closing that instant and lose its answer (a ``ReadError``)."""
 
 T = TypeVar("T")
 
@@ -145,7 +149,9 @@ class Transport:
             verify=tls_context() if transport is None else True,
             follow_redirects=False,  # a redirect is an answer: never followed, never the service's
             limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+                keepalive_expiry=KEEPALIVE_EXPIRY,
             ),
         )
         self._connections = asyncio.Semaphore(max_connections)
