@@ -41,7 +41,8 @@ def test_a_second_visit_of_a_flow_in_the_same_worker_is_told_busy_and_calls_noth
     monkeypatch.setenv("FIRMAIO_API_KEY", "sandbox-key")
     monkeypatch.setenv("FIRMAIO_BASE_URL", sandbox.url)
     [flow_id], dossier = requests(sandbox, 1)
-    sandbox.state.faults.append(Fault(operation="sendNotification", kind="latency", seconds=3.0))
+    slow = Fault(operation="sendNotification", kind="latency", seconds=3.0, request_id=flow_id)
+    sandbox.state.faults.append(slow)
 
     async def scenario() -> tuple[str, str, str | None, dict[str, int]]:
         store = open_async_store(postgres_url)
@@ -52,8 +53,9 @@ def test_a_second_visit_of_a_flow_in_the_same_worker_is_told_busy_and_calls_noth
             now = clock.now()
             await store.create_many([flow_id], activation_deadline=now + 600, now=now,
                                     dossier_id=dossier)  # fmt: skip
+            sent = sandbox.state.calls.get("sendNotification", 0)  # the sandbox is shared
             first = asyncio.create_task(runtime.tend(flow_id))
-            while sandbox.state.calls.get("sendNotification", 0) == 0:
+            while sandbox.state.calls.get("sendNotification", 0) == sent:
                 await asyncio.sleep(0.01)  # the notification is under way at the service
             calls = dict(sandbox.state.calls)
             second = await runtime.tend(flow_id)
