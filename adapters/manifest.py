@@ -164,7 +164,17 @@ def _json_lines(text: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
         except ValueError:
             yield line, {"_error": "not a JSON object"}
             continue
-        yield line, values if isinstance(values, dict) else {"_error": "not a JSON object"}
+        if not isinstance(values, dict):
+            yield line, {"_error": "not a JSON object"}
+            continue
+        unknown = sorted(str(key)[:40] for key in values if key not in COLUMNS)
+        if unknown:  # a misspelt key would drop what it holds: refused, as a CSV header is
+            yield (
+                line,
+                {"_error": f"unknown keys: {', '.join(unknown)} (known: {', '.join(COLUMNS)})"},
+            )
+            continue
+        yield line, values
 
 
 def _listed(value: Any) -> list[str]:

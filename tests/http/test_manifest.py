@@ -226,6 +226,7 @@ def test_a_json_lines_manifest_with_several_documents_per_row_is_checked(tmp_pat
          "fields": ["firma_richiedente"]},
         {"fiscal_code": valid_fiscal_code(3), "pdf": "contratto.pdf", "reference": "a-1"},
         ["not", "an", "object"],
+        {"fiscal_code": valid_fiscal_code(4), "pdf": "contratto.pdf", "titel": "Contratto"},
     ]  # fmt: skip
     path = tmp_path / "batch.jsonl"
     path.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
@@ -238,3 +239,4 @@ def test_a_json_lines_manifest_with_several_documents_per_row_is_checked(tmp_pat
     assert "with several PDFs, name the PDF first" in reasons[2]
     assert "the same reference as line 1" in reasons[3]
     assert reasons[4] == "not a JSON object"
+    assert reasons[5].startswith("unknown keys: titel (known: fiscal_code, pdf,"), reasons[5]
