@@ -20,10 +20,12 @@ then takes 0.1 ms.
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import procrastinate
 from procrastinate import exceptions
 from procrastinate.manager import QUEUEING_LOCK_CONSTRAINT
+from procrastinate.tasks import Task
 
 BEHIND = 1000
 """The most visits a new one is counted behind: past that, a tenant's visits wait in the order
@@ -69,6 +71,76 @@ async def defer_one(
             return False
         raise
     return True
+
+
+DEFER_MANY = f"""
+SELECT unnest(procrastinate_defer_jobs_v1(ARRAY(
+  SELECT ROW(
+    %(queue)s::varchar, %(task)s::varchar,
+    greatest(%(first)s::integer + 1 - row_number() OVER (ORDER BY f.n), -{BEHIND})::integer,
+    f.id, f.id, jsonb_build_object('flow_id', f.id), %(at)s::timestamptz
+  )::procrastinate_job_to_defer_v1
+    FROM unnest(%(flows)s::text[]) WITH ORDINALITY AS f(id, n)
+   WHERE NOT EXISTS (SELECT 1 FROM procrastinate_jobs j
+                      WHERE j.queueing_lock = f.id AND j.status = 'todo')
+   ORDER BY f.n))) AS id
+"""
+"""Visits queued at once, in the order given, each one behind the one before it (``first``,
+then one less each, down to ``-BEHIND``), a flow with a visit waiting left out: one statement
+for a whole batch (Procrastinate's deferral is one per job)."""
+
+BATCH = 1000
+"""Visits queued per statement of :data:`DEFER_MANY`."""
+
+
+async def defer_many(
+    app: procrastinate.App,
+    task: str,
+    flow_ids: list[str],
+    queue: str,
+    at: datetime.datetime | None,
+    first: int,
+) -> int | None:
+    """Queue a visit to each of ``flow_ids`` (distinct) on ``queue``, in one statement, the
+    first at priority ``first``; those with a visit waiting keep theirs. How many were queued;
+    None if one of them got a visit waiting meanwhile (another process queued it): nothing was
+    queued then, and the caller queues them one at a time."""
+    try:
+        rows = await app.connector.execute_query_all_async(
+            DEFER_MANY, queue=queue, task=task, first=first, flows=flow_ids, at=at
+        )
+    except exceptions.UniqueViolation as error:
+        if error.constraint_name == QUEUEING_LOCK_CONSTRAINT:
+            return None
+        raise
+    return len(rows)
+
+
+async def defer_each(
+    task: Task[Any, Any, Any],
+    flow_ids: list[str],
+    queue: str,
+    at: datetime.datetime | None,
+    priority: int,
+) -> int:
+    """Queue a visit to each flow, one statement each, ``priority`` for the first queued and
+    one less for each next; a flow with one waiting keeps it. How many were queued."""
+    queued = 0
+    for flow_id in flow_ids:
+        options: dict[str, Any] = {
+            "lock": flow_id,
+            "queueing_lock": flow_id,
+            "queue": queue,
+            "priority": max(priority - queued, -BEHIND),
+        }
+        if at is not None:
+            options["schedule_at"] = at
+        try:
+            await task.configure(**options).defer_async(flow_id=flow_id)
+        except exceptions.AlreadyEnqueued:
+            continue
+        queued += 1
+    return queued
 
 
 async def fair_priority(app: procrastinate.App, queue: str, at: datetime.datetime | None) -> int:
