@@ -6,7 +6,11 @@ those, and behind no other tenant's: the n-th waiting visit of a busy tenant com
 first visit of every other. A tenant with one flow is served next to one with ten thousand; a
 slot no other tenant needs goes to the busy one at once (no lane idles while work waits). The
 count is one query on Procrastinate's index of queue names, made as the visit is queued, and
-stops at :data:`BEHIND`.
+stops at :data:`BEHIND`. A batch queued at once (``firmaio enqueue``) is one statement per
+:data:`BATCH` visits, each visit one behind the one before it however long the batch: two
+tenants that queue 1,500 flows each at once have their 1,200th visits side by side (were the
+batch's priorities to stop at ``-BEHIND`` too, the tenant queued last would get its last 500
+visits only after every other tenant's, its key's window idle meanwhile).
 
 Procrastinate's fetch skips a job whose lock another job holds or waits for ahead of it; with
 thousands of visits waiting and its table's statistics out of date (a batch just queued), the
@@ -28,9 +32,9 @@ from procrastinate.manager import QUEUEING_LOCK_CONSTRAINT
 from procrastinate.tasks import Task
 
 BEHIND = 1000
-"""The most visits a new one is counted behind: past that, a tenant's visits wait in the order
-they were queued, behind every tenant with fewer waiting (the count's cost stays bounded however
-many visits a tenant has scheduled)."""
+"""The most visits a new one is counted behind (the count's cost stays bounded however many
+visits a tenant has scheduled): a visit queued alone past that waits behind 1,000 of its
+tenant's; one of a batch, behind the batch's visits before it as well."""
 
 BACKLOG = f"""
 SELECT count(*) AS n FROM (
@@ -73,11 +77,11 @@ async def defer_one(
     return True
 
 
-DEFER_MANY = f"""
+DEFER_MANY = """
 SELECT unnest(procrastinate_defer_jobs_v1(ARRAY(
   SELECT ROW(
     %(queue)s::varchar, %(task)s::varchar,
-    greatest(%(first)s::integer + 1 - row_number() OVER (ORDER BY f.n), -{BEHIND})::integer,
+    (%(first)s::integer + 1 - row_number() OVER (ORDER BY f.n))::integer,
     f.id, f.id, jsonb_build_object('flow_id', f.id), %(at)s::timestamptz
   )::procrastinate_job_to_defer_v1
     FROM unnest(%(flows)s::text[]) WITH ORDINALITY AS f(id, n)
@@ -86,8 +90,8 @@ SELECT unnest(procrastinate_defer_jobs_v1(ARRAY(
    ORDER BY f.n))) AS id
 """
 """Visits queued at once, in the order given, each one behind the one before it (``first``,
-then one less each, down to ``-BEHIND``), a flow with a visit waiting left out: one statement
-for a whole batch (Procrastinate's deferral is one per job)."""
+then one less each, however many), a flow with a visit waiting left out: one statement for a
+whole batch (Procrastinate's deferral is one per job)."""
 
 BATCH = 1000
 """Visits queued per statement of :data:`DEFER_MANY`."""
@@ -131,7 +135,7 @@ async def defer_each(
             "lock": flow_id,
             "queueing_lock": flow_id,
             "queue": queue,
-            "priority": max(priority - queued, -BEHIND),
+            "priority": priority - queued,
         }
         if at is not None:
             options["schedule_at"] = at

@@ -39,7 +39,6 @@ from ..store.due import PAGE
 from ..tenants import DEFAULT_TENANT
 from .fairness import (
     BATCH,
-    BEHIND,
     BY_LOCK,
     analyze_after,
     defer_each,
@@ -258,8 +257,7 @@ async def defer(
     flow_ids = list(dict.fromkeys(flow_ids))
     for start in range(0, len(flow_ids), BATCH):  # a statement per batch of visits
         batch = flow_ids[start : start + BATCH]
-        first = max(priority - queued, -BEHIND)
-        done = await defer_many(app, task.name, batch, queue, at, first)
+        done = await defer_many(app, task.name, batch, queue, at, priority - queued)
         if done is None:  # one was queued meanwhile by another process: one at a time
             done = await defer_each(task, batch, queue, at, priority - queued)
         queued += done

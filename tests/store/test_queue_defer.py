@@ -57,6 +57,30 @@ def test_a_visit_queued_alone_gets_the_priority_of_a_batch(postgres_url: str) ->
     ]
 
 
+def test_two_long_batches_are_served_side_by_side_to_their_ends(postgres_url: str) -> None:
+    """Two tenants that queue 1,500 flows each, one after the other: each visit of a batch is
+    one behind the one before it past the count's 1,000 too, so the second tenant's last
+    visits are taken beside the first's, not after all of them."""
+    import psycopg
+
+    from firmaio.adapters.queue.jobs import defer, install_schema, queue_app
+
+    async def queue() -> list[int]:
+        await install_schema(postgres_url)
+        app = queue_app(postgres_url)
+        async with app.open_async():
+            return [await defer(app, [f"{t}{n}" for n in range(1500)], tenant=t) for t in "xy"]
+
+    assert asyncio.run(queue()) == [1500, 1500]
+    with psycopg.connect(postgres_url) as conn:
+        order = conn.execute(  # the order Procrastinate's fetch takes them in
+            "SELECT lock FROM procrastinate_jobs WHERE status = 'todo' ORDER BY priority DESC, id"
+        ).fetchall()
+    taken = [str(lock) for (lock,) in order]
+    assert taken[:4] == ["x0", "y0", "x1", "y1"]
+    assert taken[-4:] == ["x1498", "y1498", "x1499", "y1499"]
+
+
 def test_a_batch_queued_in_statements_of_many_or_one_at_a_time_alike(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
