@@ -9,9 +9,16 @@ that holds the key's advisory lock while it counts, so two workers never both ta
 slot. Times are the database's clock, so workers on several machines agree. A slot whose worker
 died in flight is forgotten after ``stale`` seconds (longer than any call lasts).
 
-Only one coroutine per process and key waits for a slot at a time (the others queue behind it),
-so a full window costs each process one query per freed slot, not one per waiting call; no
-connection is held while it waits. The windows of one process share a small pool of connections
+A full window is not polled: the function reserves the next slot that frees, at the time it
+frees (a window after the answer of the call it follows, counting every slot in flight or
+reserved before it as never freeing), and the call waits until then with no connection held,
+and sends. So a slot is used again as soon as the rule allows, not a round trip and a wake-up
+later, and each call costs one query to take its slot, however full the window. A call cut
+off while it waits for its reserved slot (a worker stopping) gives it back unused. The end of a
+call is recorded as when its answer came, not when the query recording it ran: the database's
+clock at that query less the time this process took to send it, which is never before the
+answer. Coroutines of one process take their slots one at a time per key (the others queue).
+The windows of one process share a small pool of connections
 (:class:`WindowConnections`: a worker with a thousand tenants' keys holds as many connections for
 its windows as for one); a window made alone has a pool of one connection of its own, opened on
 first use; ``aclose`` closes a pool the window owns (a later call opens it again).
@@ -24,7 +31,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -44,7 +52,7 @@ SETUP = (
         ended DOUBLE PRECISION
     )""",
     "CREATE INDEX IF NOT EXISTS firmaio_rate_slots_by_key ON firmaio_rate_slots (key_id, ended)",
-    """CREATE OR REPLACE FUNCTION firmaio_take_slot(
+    """CREATE OR REPLACE FUNCTION firmaio_reserve_slot(
         p_key TEXT, p_calls INTEGER, p_window DOUBLE PRECISION, p_stale DOUBLE PRECISION
     ) RETURNS TABLE (slot BIGINT, wait DOUBLE PRECISION, used INTEGER)
     LANGUAGE plpgsql AS $$
@@ -60,23 +68,30 @@ SETUP = (
         SELECT count(*) FILTER (WHERE s.ended IS NULL), count(*) FILTER (WHERE s.ended IS NOT NULL)
             INTO flying, done FROM firmaio_rate_slots s WHERE s.key_id = p_key;
         used := flying + done;
-        IF used < p_calls THEN
-            INSERT INTO firmaio_rate_slots (key_id, started) VALUES (p_key, now_)
-                RETURNING id INTO slot;
-            wait := 0;
-            used := used + 1;
-        ELSIF done <= used - p_calls THEN
-            wait := p_window;  -- calls in flight fill it: none frees before a window after it ends
-        ELSE
+        wait := 0;
+        IF used >= p_calls THEN
+            IF done <= used - p_calls THEN
+                wait := p_window;  -- in flight or reserved, they fill it: none frees before a
+                RETURN NEXT;       -- window after it ends; no slot taken, ask again then
+                RETURN;
+            END IF;
+            -- the slot freed when as many ended calls leave the window as it is over-full:
+            -- those in flight or reserved are counted as never ending
             SELECT s.ended INTO freed_at FROM firmaio_rate_slots s
                 WHERE s.key_id = p_key AND s.ended IS NOT NULL
                 ORDER BY s.ended OFFSET used - p_calls LIMIT 1;
-            wait := greatest(freed_at + p_window - now_, 0.001);
+            wait := greatest(freed_at + p_window - now_, 0);
         END IF;
+        INSERT INTO firmaio_rate_slots (key_id, started) VALUES (p_key, now_ + wait)
+            RETURNING id INTO slot;
+        used := used + 1;
         RETURN NEXT;
     END $$""",
 )
 
+
+Params = tuple[object, ...] | Callable[[], tuple[object, ...]]
+"""A statement's parameters, or a function giving them when the statement is sent."""
 
 WINDOW_POOL = 4
 """Connections one worker process's windows share, whatever the number of keys."""
@@ -129,9 +144,10 @@ class WindowConnections:
             f"{postgres_label(self.dsn)}: no connection for the rate windows within {POOL_WAIT:g} s"
         )
 
-    async def fetchone(self, sql: str, params: tuple[object, ...]) -> Any:
+    async def fetchone(self, sql: str, params: Params) -> Any:
         """One statement on a connection of the pool (opened first if need be), its first row;
-        a connection the database cut is replaced by the pool."""
+        a connection the database cut is replaced by the pool. ``params`` may be a function,
+        called once the connection is in hand (a duration measured up to the sending)."""
         import psycopg
         from psycopg_pool import PoolTimeout
 
@@ -139,7 +155,7 @@ class WindowConnections:
             await self.open()
         try:
             async with self._pool.connection() as conn:
-                cursor = await conn.execute(sql, params)
+                cursor = await conn.execute(sql, params() if callable(params) else params)
                 return await cursor.fetchone()
         except (psycopg.Error, PoolTimeout) as error:
             raise self._failure(error) from None
@@ -188,14 +204,16 @@ class SharedWindow:
 
     close = aclose
 
-    async def _query(self, sql: str, params: tuple[object, ...]) -> Any:
+    async def _query(self, sql: str, params: Params) -> Any:
         """Run one statement, its first row; a connection found cut (a restart, a failover) is
         replaced first, so the window comes back with the database."""
         return await self.connections.fetchone(sql, params)
 
     async def _take(self) -> tuple[int | None, float]:
+        """A slot reserved, and the seconds until it is the call's (0: at once); no slot (None)
+        while calls in flight fill the window, and the seconds until asking again."""
         row = await self._query(
-            "SELECT slot, wait, used FROM firmaio_take_slot(%s, %s, %s, %s)",
+            "SELECT slot, wait, used FROM firmaio_reserve_slot(%s, %s, %s, %s)",
             (self.key_id, self.calls, self.period, self.stale),
         )
         slot, wait, used = row
@@ -211,14 +229,25 @@ class SharedWindow:
                 if slot is not None:
                     break
                 await asyncio.sleep(wait)
+        if wait > 0:
+            try:
+                await asyncio.sleep(wait)  # reserved: the call's from then on
+            except BaseException:  # cut off before it was sent: the slot is given back
+                with contextlib.suppress(StoreUnavailable):  # else it goes stale: safe
+                    await self._query(
+                        "DELETE FROM firmaio_rate_slots WHERE id = %s RETURNING id", (slot,)
+                    )
+                raise
         try:
             yield
         finally:
+            answered = time.monotonic()
             with contextlib.suppress(StoreUnavailable):  # else it goes stale in flight: safe
                 await self._query(
-                    "UPDATE firmaio_rate_slots SET ended = extract(epoch FROM clock_timestamp()) "
+                    "UPDATE firmaio_rate_slots "
+                    "SET ended = extract(epoch FROM clock_timestamp()) - %s "
                     "WHERE id = %s RETURNING id",
-                    (slot,),
+                    lambda: (time.monotonic() - answered, slot),
                 )
 
     def in_use(self) -> int:

@@ -32,6 +32,7 @@ from pathlib import Path
 import httpx
 
 from bench.http_bench import sandbox_process
+from bench.timeline import Timeline, timeline
 
 POSTGRES_URL = os.environ.get(
     "FIRMAIO_BENCH_POSTGRES",
@@ -56,6 +57,8 @@ class Scale:
     sandbox_cpu: float | None = None
     postgres_cpu: float | None = None
     """Seconds of CPU of the PostgreSQL backends serving the workers; None where not readable."""
+    timeline: Timeline | None = None
+    """The calls of the key that finished last, as the sandbox received them."""
 
     def per_flow_ms(self, seconds: float | None) -> str:
         return "?" if seconds is None else f"{seconds / self.flows * 1e3:.2f}"
@@ -207,11 +210,12 @@ def at_scale(flows: int = 6000, keys: int = 4, workers: int = 3) -> Scale:
             # one Procrastinate worker per process, over every tenant's queue
             _wait(dsn, "SELECT count(*) FROM procrastinate_workers", workers, 60)
             before = httpx.get(f"{root}/__sandbox/stats").json()
+            httpx.post(f"{root}/__sandbox/timeline").raise_for_status()
             sandbox = _children_named("sandbox")
             workers_cpu.start([child.pid for child in children])
             sandbox_cpu.start(sandbox)
             postgres_cpu.start(_backends(dsn, application))
-            started = time.perf_counter()
+            started, wall = time.perf_counter(), time.time()
             for tenant, tenant_ids in ids.items():
                 line = ["enqueue", "--db", dsn, "--tenants", str(tenants), "--tenant", tenant]
                 assert main([*line, *tenant_ids], out=io.StringIO()) == 0
@@ -222,6 +226,7 @@ def at_scale(flows: int = 6000, keys: int = 4, workers: int = 3) -> Scale:
             sandbox_spent = sandbox_cpu.stop(sandbox)
             postgres_spent = postgres_cpu.stop(_backends(dsn, application))
             after = httpx.get(f"{root}/__sandbox/stats").json()
+            times = httpx.get(f"{root}/__sandbox/timeline").json()["calls"]
         finally:
             for child in children:
                 child.send_signal(signal.SIGTERM)
@@ -237,5 +242,5 @@ def at_scale(flows: int = 6000, keys: int = 4, workers: int = 3) -> Scale:
         raise RuntimeError("a worker process ended before the flows rested")
     return Scale(
         flows, keys, workers, elapsed, floor, calls, throttled, worker_cpu, sandbox_spent,
-        postgres_spent,
+        postgres_spent, timeline(times, wall, elapsed),
     )  # fmt: skip

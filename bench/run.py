@@ -317,7 +317,8 @@ def scale_bench() -> Result:
         f"{found.elapsed:.1f} s = {ratio:.2f}x the floor ({found.floor:.0f} s, the busiest key's "
         f"{calls} calls), {found.throttled} x 429; CPU per flow: workers "
         f"{found.per_flow_ms(found.worker_cpu)} ms, sandbox {found.per_flow_ms(found.sandbox_cpu)} "
-        f"ms, PostgreSQL {found.per_flow_ms(found.postgres_cpu)} ms",
+        f"ms, PostgreSQL {found.per_flow_ms(found.postgres_cpu)} ms"
+        + ("" if found.timeline is None else "; " + found.timeline.summary(found.floor)),
         "<= 1.10x floor, 0 x 429",
         ratio <= 1.10 and found.throttled == 0,
         "firmaio worker processes, Procrastinate on PostgreSQL, one shared window per key; the "

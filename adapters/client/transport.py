@@ -31,6 +31,7 @@ from ..ratelimit import GATEWAY_CALLS, GATEWAY_PERIOD, RateLimit, SlidingWindow
 from . import limits as _limits
 from .answers import Transient, retry_after
 from .evidence import evidence_of, masked
+from .jar import NoCookieClient
 from .limits import (
     ACCEPT_ENCODING,
     AnswerLimits,
@@ -137,7 +138,7 @@ class Transport:
         """Masked wherever an answer is quoted (a proxy may echo the request's headers)."""
         self.limits = limits if limits is not None else _limits.DEFAULT_LIMITS
         self.urls = urls if urls is not None else UrlPolicy.from_env(self.base_url)
-        self._http = httpx.AsyncClient(
+        self._http = NoCookieClient(
             base_url=self.base_url,
             headers={
                 "Ocp-Apim-Subscription-Key": api_key,

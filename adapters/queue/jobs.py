@@ -26,7 +26,6 @@ import asyncio
 import datetime
 import hashlib
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import procrastinate
 from procrastinate import exceptions
@@ -38,7 +37,16 @@ from firmaio.fsm.errors import StoreUnavailable
 
 from ..store.due import PAGE
 from ..tenants import DEFAULT_TENANT
-from .fairness import BEHIND, BY_LOCK, analyze_after, defer_one, fair_priority, refresh
+from .fairness import (
+    BATCH,
+    BY_LOCK,
+    analyze_after,
+    defer_each,
+    defer_many,
+    defer_one,
+    fair_priority,
+    refresh,
+)
 from .pool import connector
 from .runtime import Runtime
 
@@ -244,22 +252,15 @@ async def defer(
     task, flow_ids = app.tasks["firmaio:tend"], list(flow_ids)
     if len(flow_ids) == 1:  # a visit's next one, the sweep's: one statement
         return int(await defer_one(app, task.name, flow_ids[0], queue_of(tenant), at))
-    queued = 0
-    priority = await fair_priority(app, queue_of(tenant), at)
-    for flow_id in flow_ids:
-        options: dict[str, Any] = {
-            "lock": flow_id,
-            "queueing_lock": flow_id,
-            "queue": queue_of(tenant),
-            "priority": max(priority - queued, -BEHIND),
-        }
-        if at is not None:
-            options["schedule_at"] = at
-        try:
-            await task.configure(**options).defer_async(flow_id=flow_id)
-        except exceptions.AlreadyEnqueued:
-            continue
-        queued += 1
+    queued, queue = 0, queue_of(tenant)
+    priority = await fair_priority(app, queue, at)
+    flow_ids = list(dict.fromkeys(flow_ids))
+    for start in range(0, len(flow_ids), BATCH):  # a statement per batch of visits
+        batch = flow_ids[start : start + BATCH]
+        done = await defer_many(app, task.name, batch, queue, at, priority - queued)
+        if done is None:  # one was queued meanwhile by another process: one at a time
+            done = await defer_each(task, batch, queue, at, priority - queued)
+        queued += done
     await analyze_after(app, queued)
     return queued
 

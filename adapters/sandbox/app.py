@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -130,6 +131,8 @@ class SandboxApp:
             self.state.calls[name] = self.state.calls.get(name, 0) + 1
             issuer = self.issuer.keys[key].issuer_id
             self.state.calls_by_issuer[issuer] = self.state.calls_by_issuer.get(issuer, 0) + 1
+            if self.state.call_times is not None:
+                self.state.call_times.setdefault(issuer, []).append(time.time())
             fault = self.state.take_fault(name, request.path_params.get("id"))
             early = await self._fault_before(fault, name, request)
             if early is not None:

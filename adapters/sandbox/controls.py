@@ -242,6 +242,14 @@ class Controls:
             }
         )
 
+    async def timeline(self, request: Request) -> Response:
+        """``POST``: keep, from now on, when each API call arrives, per issuer (what was kept
+        is dropped); ``GET``: those times (``time.time()``) by issuer, kept or not."""
+        state = self.state
+        if request.method == "POST":
+            state.call_times = {}
+        return JSONResponse({"calls": state.call_times or {}})
+
     def routes(self) -> list[Route]:
         def answered(handler: Control) -> Control:
             async def endpoint(request: Request) -> Response:
@@ -266,5 +274,6 @@ class Controls:
             ("/__sandbox/ready-requests", self.ready_requests, ["POST"]),
             ("/__sandbox/seed", self.seed, ["POST"]),
             ("/__sandbox/stats", self.stats, ["GET"]),
+            ("/__sandbox/timeline", self.timeline, ["GET", "POST"]),
         ]
         return [Route(path, answered(handler), methods=methods) for path, handler, methods in table]

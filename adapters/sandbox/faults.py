@@ -110,6 +110,9 @@ class SandboxState:
     received: list[Received] | None = None
     """Every request received, API, blob store and controls alike, once a test sets a list here
     (None: nothing is kept). For tests of what left a client."""
+    call_times: dict[str, list[float]] | None = None
+    """When each API call the gateway let through arrived (``time.time()``), per issuer, once
+    ``POST /__sandbox/timeline`` asked for it (None: nothing is kept). For benchmarks."""
 
     def window(self, key: str) -> SlidingWindow:
         found = self.windows.get(key)

@@ -15,6 +15,12 @@ from .faults import SandboxState
 from .issuer import SimulatedIssuer
 from .service import ACTIVATION_DELAY, UPLOAD_URL_TTL
 
+KEEP_ALIVE = 75
+"""Seconds the sandbox keeps an idle connection open, as a gateway does (minutes), longer than
+a client's pool keeps one (httpx: 5 s). At uvicorn's 5 s, a worker's connection idle for one
+turn of its key's window (5 s and a little) was closed by the server just as the client sent
+on it, and a notification call lost its answer: 30 s of grace before the flow read it back."""
+
 
 class Sandbox:
     """The sandbox served by uvicorn on loopback, in a background thread.
@@ -69,6 +75,7 @@ class Sandbox:
             log_level="critical",
             lifespan="off",
             access_log=False,
+            timeout_keep_alive=KEEP_ALIVE,
         )
         self._server = server = uvicorn.Server(config)
         self._thread = threading.Thread(target=server.run, name="firmaio-sandbox", daemon=True)
@@ -119,4 +126,7 @@ def serve(
     sandbox.issuer.base_url = sandbox.url  # upload URLs point at this server
     # uvicorn's access log would print each blob URL whole, its signature included
     logging.getLogger("uvicorn.access").addFilter(MaskedSignatures())
-    uvicorn.run(sandbox.app, host=host, port=port, log_level="info", lifespan="off")
+    uvicorn.run(
+        sandbox.app, host=host, port=port, log_level="info", lifespan="off",
+        timeout_keep_alive=KEEP_ALIVE,
+    )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -140,6 +141,13 @@ def test_controls_over_http(http: httpx.Client, sandbox: Sandbox) -> None:
         closed = control.post(f"/__sandbox/requests/{request_id}/close", json={"status": "SIGNED"})
         assert closed.status_code == 204
         stats = control.get("/__sandbox/stats").json()
+        assert control.get("/__sandbox/timeline").json() == {"calls": {}}  # not kept by default
+        assert control.post("/__sandbox/timeline").json() == {"calls": {}}
+        before = time.time()
+        http.get(f"/signature-requests/{request_id}")
+        [(issuer, [at])] = control.get("/__sandbox/timeline").json()["calls"].items()
+    assert issuer == sandbox.issuer.keys["sandbox-key"].issuer_id
+    assert before <= at <= time.time()
     assert http.get(f"/signature-requests/{request_id}").json()["status"] == "SIGNED"
     assert stats["calls"]["sendNotification"] >= 2
 

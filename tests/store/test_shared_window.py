@@ -110,3 +110,46 @@ def test_a_window_full_of_calls_in_flight_waits_a_whole_window(postgres_url: str
     slot, wait = asyncio.run(scenario())
     assert slot is None
     assert wait == 3.0
+
+
+def test_a_full_window_reserves_the_slot_that_frees_next(postgres_url: str) -> None:
+    """A call that finds the window full of ended calls reserves the slot the first of them
+    frees and waits for it; one cut off while it waits gives it back; the next call takes it
+    in one query (no polling) and is sent as it frees, not a poll later."""
+
+    async def scenario() -> tuple[bool, int, float, int]:
+        window = await SharedWindow(postgres_url, "k", calls=2, period=0.6).open()
+        takes = 0
+        real = window._take
+
+        async def counted() -> tuple[int | None, float]:
+            nonlocal takes
+            takes += 1
+            return await real()
+
+        window._take = counted  # type: ignore[method-assign]
+        try:
+            for _ in range(2):
+                async with window.slot():
+                    pass
+            ended = time.monotonic()
+            cut = asyncio.create_task(window.slot().__aenter__())  # reserves, then waits
+            await asyncio.sleep(0.1)
+            waiting = not cut.done()
+            cut.cancel()
+            await asyncio.gather(cut, return_exceptions=True)
+            (held,) = await window.connections.fetchone(
+                "SELECT count(*) FROM firmaio_rate_slots WHERE key_id = 'k' AND ended IS NULL", ()
+            )
+            takes = 0
+            async with window.slot():  # the slot the cut-off call gave back
+                entered = time.monotonic() - ended
+            return waiting, int(held), entered, takes
+        finally:
+            await window.close()
+
+    waiting, held, entered, takes = asyncio.run(scenario())
+    assert waiting, "the window was full: the call waits for its reserved slot"
+    assert held == 0, "a reserved slot never used is given back"
+    assert 0.55 <= entered < 0.9, "the freed slot is used as it frees, not a poll later"
+    assert takes == 1

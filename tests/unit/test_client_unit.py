@@ -122,3 +122,27 @@ def test_max_connections_below_one_is_refused() -> None:
 
     with pytest.raises(InvalidInput, match="max_connections must be at least 1, got 0"):
         IssuerClient("k", max_connections=0)
+
+
+def test_a_cookie_the_service_sets_is_never_sent_back() -> None:
+    """The API sets no cookie; the client keeps none (httpx's jar read every answer for one),
+    so a cookie a proxy sets is not sent back on the next call."""
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        return httpx.Response(
+            200, json={"id": RID, "status": "READY"}, headers={"set-cookie": "s=1; Path=/"}
+        )
+
+    async def run() -> int:
+        transport = httpx.MockTransport(handler)
+        async with IssuerClient(
+            "k", base_url="https://api.test/api/v1/sign", transport=transport, retry=FAST
+        ) as c:
+            await c.get_request(RID)
+            await c.get_request(RID)
+            return len(c.http.cookies)
+
+    assert asyncio.run(run()) == 0
+    assert seen == [None, None]
