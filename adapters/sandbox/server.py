@@ -17,9 +17,10 @@ from .service import ACTIVATION_DELAY, UPLOAD_URL_TTL
 
 KEEP_ALIVE = 75
 """Seconds the sandbox keeps an idle connection open, as a gateway does (minutes), longer than
-a client's pool keeps one (httpx: 5 s). At uvicorn's 5 s, a worker's connection idle for one
-turn of its key's window (5 s and a little) was closed by the server just as the client sent
-on it, and a notification call lost its answer: 30 s of grace before the flow read it back."""
+a client's pool keeps one (this library's: 4 s, ``KEEPALIVE_EXPIRY``). With both at 5 s, a
+worker's connection idle for one turn of its key's window (5 s and a little) was closed by the
+server just as the client sent on it, and a notification call lost its answer: 30 s of grace
+before the flow read it back."""
 
 
 class Sandbox:
