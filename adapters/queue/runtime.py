@@ -34,6 +34,7 @@ from ..watch import (
     Reading,
     apply_reading,
     check_due,
+    due_of,
     end_cycles,
     read_at_rest,
 )
@@ -341,7 +342,8 @@ class Runtime:
         watch, request_id = self.watches.get((tenant, dossier_id)), flow.request_id or flow.id
         cycle = min(WORKER_CYCLE, self.settings.watch_every / 2)
         if watch is None or now - watch.started > cycle or watch.answered(request_id):
-            old, watch = watch, DossierWatch(self.clients[tenant], dossier_id, started=now)
+            due = due_of(self.store, now + cycle)  # the visits it serves: due within the cycle
+            old, watch = watch, DossierWatch(self.clients[tenant], dossier_id, now, due_of=due)
             self.watches.pop((tenant, dossier_id), None)  # the newest last
             self.watches[(tenant, dossier_id)] = watch
             if old is not None:
