@@ -1,7 +1,8 @@
 """``firmaio`` under tracemalloc, for target 10's search of what grows (the bench only).
 
 ``python -m bench.traced serve ...`` runs the command line as ``python -m firmaio.adapters.cli``
-would, with tracemalloc on (``FIRMAIO_BENCH_TRACE_FRAMES`` frames, default 10) and a thread
+would, with tracemalloc on (``FIRMAIO_BENCH_TRACE_FRAMES`` frames, default 10; 0: off, the
+figures below alone, no snapshot) and a thread
 that, every ``FIRMAIO_BENCH_TRACE_EVERY`` seconds (default 120), dumps a snapshot to
 ``$FIRMAIO_BENCH_TRACE/<command>-<n>.snap`` and appends one line to
 ``$FIRMAIO_BENCH_TRACE/<command>.log``: the time, the traced memory now and its peak since the
@@ -59,7 +60,8 @@ def _dump(folder: Path, name: str, every: float) -> None:
     log = folder / f"{name}.log"
     while True:
         time.sleep(every)
-        tracemalloc.take_snapshot().dump(str(folder / f"{name}-{n:03d}.snap"))
+        if tracemalloc.is_tracing():
+            tracemalloc.take_snapshot().dump(str(folder / f"{name}-{n:03d}.snap"))
         current, peak = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
         arena, mapped, used = _mallinfo()
@@ -92,7 +94,9 @@ def _spikes(folder: Path, name: str, above: float) -> None:
 def main() -> None:
     folder = Path(os.environ["FIRMAIO_BENCH_TRACE"])
     folder.mkdir(parents=True, exist_ok=True)
-    tracemalloc.start(int(os.environ.get("FIRMAIO_BENCH_TRACE_FRAMES", "10")))
+    frames = int(os.environ.get("FIRMAIO_BENCH_TRACE_FRAMES", "10"))
+    if frames:  # 0: the figures alone, the process as it runs untraced
+        tracemalloc.start(frames)
     every = float(os.environ.get("FIRMAIO_BENCH_TRACE_EVERY", "120"))
     name = sys.argv[1] if len(sys.argv) > 1 else "firmaio"
     threading.Thread(target=_dump, args=(folder, name, every), daemon=True).start()
