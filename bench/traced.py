@@ -2,22 +2,23 @@
 
 ``python -m bench.traced serve ...`` runs the command line as ``python -m firmaio.adapters.cli``
 would, with tracemalloc on (``FIRMAIO_BENCH_TRACE_FRAMES`` frames, default 10; 0: off, the
-figures below alone, no snapshot) and a thread
-that, every ``FIRMAIO_BENCH_TRACE_EVERY`` seconds (default 120), dumps a snapshot to
-``$FIRMAIO_BENCH_TRACE/<command>-<n>.snap`` and appends one line to
-``$FIRMAIO_BENCH_TRACE/<command>.log``: the time, the traced memory now and its peak since the
-last line, the resident memory (``VmRSS``), what glibc's malloc holds (``mallinfo2``: its
-arenas and their bytes in use) and the interpreter's objects (``gc.get_objects``'s count, read
-without collecting). :mod:`bench.memory_bench` runs its processes so when ``FIRMAIO_BENCH_TRACE``
-names a folder; ``python -m bench.traced_diff`` compares two snapshots. With
-``FIRMAIO_BENCH_TRACE_SPIKE`` (MB), a snapshot is dumped too when the traced memory rises that
-much over its low since the last such dump (``<command>-spike-<n>.snap``).
+figures below alone, no snapshot) and a thread that, every ``FIRMAIO_BENCH_TRACE_EVERY``
+seconds (default 120), dumps a snapshot to ``$FIRMAIO_BENCH_TRACE/<command>-<n>.snap`` and
+appends one line to ``$FIRMAIO_BENCH_TRACE/<command>.log``: the time, the traced memory now and
+its peak since the last line (a snapshot's own copy of the traces counts in that peak), the
+resident memory (``VmRSS``), what glibc's malloc holds (``mallinfo2``: its arenas and their
+bytes in use) and the interpreter's allocated blocks (``sys.getallocatedblocks``; not
+``gc.get_objects``, whose list took a reference to a tuple another thread was still building:
+``tuple(map(...))`` then failed, a SystemError, in a traced serve). :mod:`bench.memory_bench`
+runs its processes so when ``FIRMAIO_BENCH_TRACE`` names a folder; ``python -m
+bench.traced_diff`` compares two snapshots. With ``FIRMAIO_BENCH_TRACE_SPIKE`` (MB), a snapshot
+is dumped too when the traced memory rises that much over its low since the last such dump
+(``<command>-spike-<n>.snap``).
 """
 
 from __future__ import annotations
 
 import ctypes
-import gc
 import os
 import sys
 import threading
@@ -68,7 +69,7 @@ def _dump(folder: Path, name: str, every: float) -> None:
         line = (
             f"{time.monotonic() - began:7.0f} s traced {current / 2**20:6.1f} MB "
             f"(peak {peak / 2**20:6.1f}) rss {_rss():6.1f} MB malloc arena {arena:6.1f} "
-            f"mmapped {mapped:6.1f} in use {used:6.1f} MB objects {len(gc.get_objects())}\n"
+            f"mmapped {mapped:6.1f} in use {used:6.1f} MB blocks {sys.getallocatedblocks()}\n"
         )
         with log.open("a") as out:
             out.write(line)
