@@ -64,7 +64,7 @@ from .serve_report import ServeReport, said
 from .store.due import PAGE
 from .store.reading import PageLoader
 from .tenants import DEFAULT_TENANT
-from .watch import DossierWatch, Reading, apply_reading, check_at_rest, due_of, read_page
+from .watch import DossierWatch, Reading, apply_reading, check_at_rest, read_page
 
 
 class Service:
@@ -341,8 +341,7 @@ class Service:
             return None
         watch = self._cycle.get(dossier_id)
         if watch is None:
-            now = self.clock.now()  # the pass's flows were due by then: their answers kept
-            watch = DossierWatch(self.api, dossier_id, started=now, due_of=due_of(self.store, now))
+            watch = DossierWatch(self.api, dossier_id, self.clock.now(), self.store)
             self._cycle[dossier_id] = watch
         return watch
 

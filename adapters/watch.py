@@ -119,17 +119,19 @@ async def _due_by(store: DueRequests, by: float, request_ids: list[str]) -> set[
 
 class DossierWatch:
     """One dossier's listing, read at most once in a watch cycle (see the module docstring):
-    :meth:`find` pages on only as far as the flows that ask need; with ``due_of``, only the
-    answers of requests whose flow is due in the cycle (and of those asking) are kept."""
+    :meth:`find` pages on only as far as the flows that ask need; given the ``store``, only the
+    answers of requests whose flow is due by ``started`` plus ``ahead`` seconds (the visits the
+    cycle serves), and of those asking, are kept (:func:`due_of`)."""
 
     def __init__(
-        self, client: IssuerClient, dossier_id: str, started: float, *, due_of: DueOf | None = None
-    ) -> None:
+        self, client: IssuerClient, dossier_id: str, started: float, store: object = None,
+        ahead: float = 0.0,
+    ) -> None:  # fmt: skip
         self.client, self.dossier_id = client, dossier_id
         self.started = started
         """When the cycle began: what a check served from it counts as its read time."""
         self.failed: ApiError | None = None
-        self._due_of = due_of
+        self._due_of = due_of(store, started + ahead)
         self._seen: dict[str, tuple[Answer, str] | None] = {}
         self._asking: set[str] = set()
         self._answered: set[str] = set()
