@@ -341,7 +341,7 @@ class Service:
             return None
         watch = self._cycle.get(dossier_id)
         if watch is None:
-            watch = DossierWatch(self.api, dossier_id, started=self.clock.now())
+            watch = DossierWatch(self.api, dossier_id, self.clock.now(), self.store)
             self._cycle[dossier_id] = watch
         return watch
 

@@ -21,20 +21,24 @@ The listing carries no notification: ``recover_notification`` always reads the r
 A serve pass is one cycle; a worker's visits share one for :data:`WORKER_CYCLE` seconds.
 Every call made here runs in :func:`watching`, so the key's window counts it as watch traffic
 (:mod:`.watch_share`). A cycle keeps only a compact answer per listed request it has read and
-no flow has taken yet; it is dropped at the cycle's end.
+no flow has taken yet, and (given the store, :data:`DueOf`) only of requests whose flow is due
+in the cycle: a dossier's listing holds every request it ever had, closed ones and ones checked
+already, and a cycle that kept them all grew with the dossier's history (a listing read as far
+as the last flow due kept each item before it). It is dropped at the cycle's end.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+import functools
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from firmaio.fsm.driving import DurableDriver, Flow
-from firmaio.fsm.errors import ApiError
+from firmaio.fsm.errors import ApiError, StoreError
 from firmaio.fsm.machine import Answer, Kind, Trigger
 from firmaio.fsm.ports import StoredFlow
 from firmaio.fsm.trail import AuditRecord
@@ -89,49 +93,101 @@ def evidence(updated_at: str) -> tuple[tuple[str, str], ...]:
     return (("status.read_from", LISTING), ("status.updated_at", updated_at))
 
 
+DueOf = Callable[[list[str]], Awaitable[Collection[str]]]
+"""Of a listing page's request ids, those whose flow is due in the cycle (the store's
+``due_requests``, by the cycle's horizon): the answers a cycle keeps."""
+
+
+@runtime_checkable
+class DueRequests(Protocol):
+    """A store that says which requests' flows are due (``due_requests``)."""
+
+    async def due_requests(self, request_ids: Sequence[str], *, by: float) -> set[str]: ...
+
+
+def due_of(store: object, by: float) -> DueOf | None:
+    """The answers a cycle whose flows are due by ``by`` keeps, as ``store`` says (None: a store
+    that cannot say: every answer read is kept)."""
+    if not isinstance(store, DueRequests):
+        return None
+    return functools.partial(_due_by, store, by)
+
+
+async def _due_by(store: DueRequests, by: float, request_ids: list[str]) -> set[str]:
+    return await store.due_requests(request_ids, by=by)
+
+
 class DossierWatch:
     """One dossier's listing, read at most once in a watch cycle (see the module docstring):
-    :meth:`find` pages on only as far as the flows that ask need."""
+    :meth:`find` pages on only as far as the flows that ask need; given the ``store``, only the
+    answers of requests whose flow is due by ``started`` plus ``ahead`` seconds (the visits the
+    cycle serves), and of those asking, are kept (:func:`due_of`)."""
 
-    def __init__(self, client: IssuerClient, dossier_id: str, *, started: float) -> None:
+    def __init__(
+        self, client: IssuerClient, dossier_id: str, started: float, store: object = None,
+        ahead: float = 0.0,
+    ) -> None:  # fmt: skip
         self.client, self.dossier_id = client, dossier_id
         self.started = started
         """When the cycle began: what a check served from it counts as its read time."""
         self.failed: ApiError | None = None
+        self._due_of = due_of(store, started + ahead)
         self._seen: dict[str, tuple[Answer, str] | None] = {}
+        self._asking: set[str] = set()
         self._answered: set[str] = set()
-        self._pages: AsyncGenerator[dict[str, Any], None] | None = None
+        self._pages: AsyncGenerator[list[Any], None] | None = None
         self._ended = False
         self._lock = asyncio.Lock()
+
+    def __len__(self) -> int:
+        """Answers kept, read and not taken yet."""
+        return len(self._seen)
 
     async def find(self, request_id: str) -> tuple[Answer, str] | None:
         """The listing's answer for ``request_id`` and its ``updated_at``, reading further
         pages only if it is not among those read; None: not listed, out of shape, or the
         listing failed (read the request alone). Each request is answered once a cycle."""
-        async with self._lock:
-            while request_id not in self._seen and not self._ended:
-                await self._next()
-            self._answered.add(request_id)
-            return self._seen.pop(request_id, None)
+        self._asking.add(request_id)
+        try:
+            async with self._lock:
+                while request_id not in self._seen and not self._ended:
+                    await self._next()
+                self._answered.add(request_id)
+                return self._seen.pop(request_id, None)
+        finally:
+            self._asking.discard(request_id)
 
     def answered(self, request_id: str) -> bool:
         """Whether this cycle answered ``request_id`` already (due again: a new cycle reads it)."""
         return request_id in self._answered
 
     async def _next(self) -> None:
+        """The listing's next page: the answers of its requests due in the cycle, or asking."""
         if self._pages is None:
-            self._pages = self.client.list_dossier_requests(self.dossier_id, limit=100)
+            self._pages = self.client.list_dossier_pages(self.dossier_id, limit=100)
         try:
             with watching():
-                item = await anext(self._pages)
+                page = await anext(self._pages)
         except StopAsyncIteration:
             self._ended = True
             return
         except ApiError as error:
             self._ended, self.failed = True, error
             return
-        if isinstance(item, dict) and bad_id(item.get("id"), "id") is None:
-            self._seen[item["id"]] = listed_answer(item, self.dossier_id)
+        listed = {
+            item["id"]: item
+            for item in page
+            if isinstance(item, dict) and bad_id(item.get("id"), "id") is None
+        }
+        kept: Collection[str] = listed.keys()
+        if self._due_of is not None and listed:
+            try:
+                kept = {*await self._due_of(list(listed)), *self._asking}
+            except StoreError:  # the store's outage is its callers' to meet: all kept meanwhile
+                kept = listed.keys()
+        for request_id, item in listed.items():
+            if request_id in kept:
+                self._seen[request_id] = listed_answer(item, self.dossier_id)
 
     async def aclose(self) -> None:
         """End the cycle: the listing's generator closed (once a page under way is read),

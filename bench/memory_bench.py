@@ -13,6 +13,10 @@ the other has not locked), and each one's resident memory (``VmRSS``) is sampled
 third's (the issue's 30-minute run compares its first and last ten minutes). Then ``firmaio
 audit verify`` reads the whole store (every chain, the run's records included) in a process of
 its own, its peak RSS measured (``VmHWM``).
+
+With ``FIRMAIO_BENCH_TRACE`` naming a folder, both processes run under tracemalloc
+(:mod:`bench.traced`: snapshots and a line of figures every few minutes there, their stderr too)
+and the run's figures are not the product's: a search for what grows, not a measurement.
 """
 
 from __future__ import annotations
@@ -154,7 +158,7 @@ def _checked(dsn: str, since: float) -> int:
 
 def runtime(
     minutes: float = 3.0, every: float = 5.0, open_: int = 100_000, closed: int = 900_000,
-    rate: float = 10.0,
+    rate: float = 10.0, verify: bool = True,
 ) -> Runtime:  # fmt: skip
     """``serve`` and a ``worker`` over the store for ``minutes`` (see the module docstring)."""
     duration = minutes * 60
@@ -165,12 +169,18 @@ def runtime(
         _seed(root, ids)
         env = {**os.environ, "FIRMAIO_BASE_URL": f"{root}/api/v1/sign",
                "FIRMAIO_API_KEY": SANDBOX_KEY}  # fmt: skip
-        command = [sys.executable, "-m", "firmaio.adapters.cli"]
+        traced = os.environ.get("FIRMAIO_BENCH_TRACE")
+        if traced:
+            Path(traced).mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "bench.traced" if traced else "firmaio.adapters.cli"]
         common = ["--db", dsn, "--watch-every", str(int(DAY))]
         children = {
-            name: subprocess.Popen([*command, name, *common], env=env, stdout=LOGS, stderr=LOGS)
+            name: subprocess.Popen(
+                [*command, name, *common], env=env, stdout=LOGS,
+                stderr=open(Path(traced, f"{name}.err"), "w") if traced else LOGS,  # noqa: SIM115
+            )
             for name in ("serve", "worker")
-        }
+        }  # fmt: skip
         samples = {name: Samples(name) for name in children}
         try:
             time.sleep(max(0.0, start - time.time()))
@@ -188,5 +198,5 @@ def runtime(
                 child.send_signal(signal.SIGTERM)
             for child in children.values():
                 child.wait(timeout=120)
-        verify = measure("audit", "verify", "--db", dsn)
-    return Runtime(open_ + closed, minutes, list(samples.values()), checked, built, verify)
+        done = measure("audit", "verify", "--db", dsn) if verify else Measured(0.0, 0.0, "")
+    return Runtime(open_ + closed, minutes, list(samples.values()), checked, built, done)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import aclosing
 from typing import Any, TypeVar
 
 import httpx
@@ -281,6 +282,15 @@ class SetupCalls(BlobCalls):
         self, dossier_id: str, *, limit: int = 100
     ) -> AsyncGenerator[dict[str, Any], None]:
         """``GET /dossiers/{id}/signature-requests``, every page (``limit`` 25..100)."""
+        async with aclosing(self.list_dossier_pages(dossier_id, limit=limit)) as pages:
+            async for page in pages:
+                for item in page:
+                    yield item
+
+    async def list_dossier_pages(
+        self, dossier_id: str, *, limit: int = 100
+    ) -> AsyncGenerator[list[Any], None]:
+        """:meth:`list_dossier_requests` a page at a time: each page's items, as listed."""
         if not 25 <= limit <= 100:
             raise InvalidInput(f"limit must be between 25 and 100, got {limit}")
         template = "/dossiers/{id}/signature-requests"
@@ -299,8 +309,7 @@ class SetupCalls(BlobCalls):
             items = page.get("items")
             if not isinstance(items, list):
                 raise ApiProtocolError("getRequestsByDossier: a page without items")
-            for item in items:
-                yield item
+            yield items
             following = page.get("continuation_token")
             if not following:
                 return

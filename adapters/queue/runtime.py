@@ -157,10 +157,8 @@ class Runtime:
         tenant, dossier_id = key
         client = self.clients[tenant]
         reader = self.factory.status_reader(client, dossier_id)
-        documents = self.collecting.get(tenant)
-        driver = self.factory.worker_driver(
-            client, tenant, status_reader=reader, documents=documents
-        )
+        docs = self.collecting.get(tenant)
+        driver = self.factory.worker_driver(client, tenant, status_reader=reader, documents=docs)
         driver.stop_requested = self._stopping
         return driver
 
@@ -341,7 +339,8 @@ class Runtime:
         watch, request_id = self.watches.get((tenant, dossier_id)), flow.request_id or flow.id
         cycle = min(WORKER_CYCLE, self.settings.watch_every / 2)
         if watch is None or now - watch.started > cycle or watch.answered(request_id):
-            old, watch = watch, DossierWatch(self.clients[tenant], dossier_id, started=now)
+            old = watch  # the new cycle keeps the answers of the visits due within it
+            watch = DossierWatch(self.clients[tenant], dossier_id, now, self.store, cycle)
             self.watches.pop((tenant, dossier_id), None)  # the newest last
             self.watches[(tenant, dossier_id)] = watch
             if old is not None:

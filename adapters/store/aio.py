@@ -206,6 +206,9 @@ class AsyncStore:
             SqlStore.checked, flow_id, expected_seq=expected_seq, at=at, due_at=due_at
         )
 
+    async def due_requests(self, request_ids: Sequence[str], *, by: float) -> set[str]:
+        return await self._run(SqlStore.due_requests, request_ids, by=by)
+
     async def refile(self, flow_id: str, *, expected_seq: int, due_at: float | None) -> bool:
         return await self._run(SqlStore.refile, flow_id, expected_seq=expected_seq, due_at=due_at)
 

@@ -37,6 +37,11 @@ class DueRows:
     def _statement(self) -> AbstractContextManager[Any]:  # pragma: no cover - SqlStore's
         raise NotImplementedError
 
+    def _scope(  # pragma: no cover - SqlStore's
+        self, ids: Sequence[str] | None, column: str = "id"
+    ) -> tuple[str, list[Any]]:
+        raise NotImplementedError
+
     def due(
         self,
         now: float,
@@ -66,6 +71,22 @@ class DueRows:
             FlowRow(r[0], named(self.versions, r[1], r[7]), int(r[2]), r[3], r[4], r[5], r[6], r[8])
             for r in found
         ]
+
+    def due_requests(self, request_ids: Sequence[str], *, by: float) -> set[str]:
+        """Those of ``request_ids`` (a dossier listing's page) whose flow is due by ``by``: the
+        ones a watch cycle keeps the answers of (:mod:`~firmaio.adapters.watch`). A flow is
+        matched by its request's id, or by its own if it has none stored (registered by it)."""
+        if not request_ids:
+            return set()
+        by_request, params = self._scope(request_ids, "request_id")
+        by_id, id_params = self._scope(request_ids)
+        sql = (
+            "SELECT COALESCE(request_id, id) FROM flows WHERE due_at IS NOT NULL AND due_at <= ? "
+            f"AND ((request_id IS NOT NULL{by_request}) OR (request_id IS NULL{by_id}))"
+        )
+        with self._statement() as cur:
+            cur.execute(sql.replace("?", self.placeholder), [by, *params, *id_params])
+            return {str(row[0]) for row in cur.fetchall()}
 
     def due_of(self, flow_id: str) -> float | None:
         """A flow's stored due time (None: never, or no such flow)."""

@@ -98,7 +98,9 @@ class Loads:
     def _statement(self) -> AbstractContextManager[Any]:  # pragma: no cover - SqlStore's
         raise NotImplementedError
 
-    def _scope(self, ids: Sequence[str] | None) -> tuple[str, list[Any]]:  # pragma: no cover
+    def _scope(  # pragma: no cover - SqlStore's
+        self, ids: Sequence[str] | None, column: str = "id"
+    ) -> tuple[str, list[Any]]:
         raise NotImplementedError
 
     def _sql(self, sql: str) -> str:  # pragma: no cover - SqlStore's
@@ -140,6 +142,12 @@ class Loads:
         if self.heads is not None and rows:
             seq, head_hash, request_id, batch_id = rows[0][HEAD]
             self.heads.keep(flow_id, (seq, head_hash, rows[0][4], rows[0][7], request_id, batch_id))
+
+    def _let_go(self, *flow_ids: str) -> None:
+        """Keep no head of ``flow_ids``: their visits end without an append."""
+        if self.heads is not None:
+            for flow_id in flow_ids:
+                self.heads.take(flow_id)
 
     def _keep_written(
         self, record: AuditRecord, digest: str, of: Sequence[Any], learnt: str | None,

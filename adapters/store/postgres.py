@@ -138,11 +138,22 @@ class PostgresStore(SqlStore):
             self._keep_written(record, digest, head[2:], learnt, dossier)
         return written
 
+    def checked(self, flow_id: str, *, expected_seq: int, at: float, due_at: float | None) -> bool:
+        self._let_go(flow_id)  # a quiet check ends the visit: no append of it wants the head
+        return super().checked(flow_id, expected_seq=expected_seq, at=at, due_at=due_at)
+
+    def refile(self, flow_id: str, *, expected_seq: int, due_at: float | None) -> bool:
+        self._let_go(flow_id)  # nothing due: the visit ends, as above
+        return super().refile(flow_id, expected_seq=expected_seq, due_at=due_at)
+
     def checked_many(self, checks: Sequence[Check]) -> list[bool]:
         """Every check of ``checks`` in one statement (:data:`CHECKED_MANY`): each flow's row
-        compared and set as :meth:`checked` does, alone (one flow twice: one at a time)."""
+        compared and set as :meth:`checked` does, alone (one flow twice: one at a time). The
+        flows' heads are let go (:mod:`.one_write`): a check that finds nothing new ends a
+        visit, and heads kept for flows no longer written filled the map to its bound."""
         if len(checks) < 2 or len({check[0] for check in checks}) < len(checks):
             return super().checked_many(checks)
+        self._let_go(*(check[0] for check in checks))
         with self._statement() as cur:
             cur.execute(CHECKED_MANY, [list(column) for column in zip(*checks, strict=True)])
             written = {row[0] for row in cur.fetchall()}
@@ -171,10 +182,10 @@ class PostgresStore(SqlStore):
         except psycopg.Error as error:
             raise postgres_error(error, self.dsn) from error
 
-    def _scope(self, ids: Sequence[str] | None) -> tuple[str, list[Any]]:
+    def _scope(self, ids: Sequence[str] | None, column: str = "id") -> tuple[str, list[Any]]:
         if ids is None:
             return "", []
-        return " AND id = ANY(?)", [list(ids)]
+        return f" AND {column} = ANY(?)", [list(ids)]
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run raw SQL (for tests that tamper with the trail)."""

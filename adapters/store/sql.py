@@ -168,7 +168,9 @@ class SqlStore(Outbox, DueRows, Paging, Batches, Listing, Accounts, Loads):
         raise NotImplementedError
         yield
 
-    def _scope(self, ids: Sequence[str] | None) -> tuple[str, list[Any]]:  # pragma: no cover
+    def _scope(  # pragma: no cover - a dialect's
+        self, ids: Sequence[str] | None, column: str = "id"
+    ) -> tuple[str, list[Any]]:
         raise NotImplementedError
 
     @contextmanager

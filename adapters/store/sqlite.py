@@ -127,10 +127,10 @@ class SqliteStore(SqlStore):
         with _translated(self.path):
             yield self._conn.cursor()
 
-    def _scope(self, ids: Sequence[str] | None) -> tuple[str, list[Any]]:
+    def _scope(self, ids: Sequence[str] | None, column: str = "id") -> tuple[str, list[Any]]:
         if ids is None:
             return "", []
-        return " AND id IN (SELECT value FROM json_each(?))", [json.dumps(list(ids))]
+        return f" AND {column} IN (SELECT value FROM json_each(?))", [json.dumps(list(ids))]
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run raw SQL (for tests that tamper with the trail)."""

@@ -6,7 +6,8 @@ pages; a check that finds nothing new writes no record and moves the flow's due 
 recorded once, with the listing's item as its evidence; an item out of its documented shape is
 not trusted (that request is read alone); a flow registered by id learns its dossier from its
 first read and is watched through the dossier's listing from then on; a worker's visits of one
-dossier's flows due together share one listing."""
+dossier's flows due together share one listing; a cycle keeps the answers of the flows due, not
+every item of the dossier's history it pages through."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from firmaio.adapters.serve import Service
 from firmaio.adapters.settings import Settings
 from firmaio.adapters.store import open_async_store, open_store
 from firmaio.adapters.tenants import Tenants
-from firmaio.adapters.watch import LISTING
+from firmaio.adapters.watch import LISTING, DossierWatch
 from firmaio.fsm.testing import ManualClock
 from tests.conftest import FAST_RETRY
 from tests.sandbox_helpers import fiscal_code
@@ -165,6 +166,39 @@ def test_a_dossier_of_130_is_listed_once_a_cycle_while_it_changes_between_pages(
     assert again[ids[10]][:2] == ("SIGNED", before[ids[10]][1] + 1), "recorded once"
     for request_id in changed:
         assert again[request_id][1] == after[request_id][1], "a closed flow is not read again"
+
+
+def test_a_cycle_keeps_the_answers_of_the_flows_due_not_the_dossier_s_history(
+    asgi: AsgiSandbox, clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dossier's listing holds every request it ever had: here 230, the first 200 checked
+    already (due again later), the last 30 due. The pass pages through the listing once, to
+    its end, and keeps the answers of the 30 due only, never the 200 before them (a cycle that
+    kept every item it read grew with the dossier's history)."""
+    key = asgi.issuer.keys["sandbox-key"]
+    dossier = asgi.issuer.create_dossier(key, DEMO_DOSSIER)["id"]
+    ids = requests_of(asgi, dossier, 230)
+    db = str(tmp_path / "flows.sqlite")
+    notified(asgi, clock, db, ids, dossier)
+    clock.advance(HOUR)
+    store = open_store(db)
+    for request_id in ids[:200]:
+        store.execute("UPDATE flows SET due_at = ? WHERE id = ?", (clock.now() + HOUR, request_id))
+    store.close()
+    kept: list[int] = []
+    read_page = DossierWatch._next
+
+    async def counted(watch: DossierWatch) -> None:
+        await read_page(watch)
+        kept.append(len(watch))
+
+    monkeypatch.setattr(DossierWatch, "_next", counted)
+    pages, single = calls(asgi)
+    report = one_pass(asgi, clock, db)
+    assert (calls(asgi)[0] - pages, calls(asgi)[1] - single) == (3, 0), "one listing, 3 pages"
+    assert (report.checks, report.quiet) == (30, 30)
+    assert len(kept) == 3, "a page read at a time"
+    assert max(kept) <= 30, kept
 
 
 def test_a_flow_registered_by_id_learns_its_dossier_and_is_watched_through_it(

@@ -283,3 +283,20 @@ def test_the_migration_files_open_flows_due_at_once_and_closed_ones_never(tmp_pa
 
 def test_the_migration_names_every_closed_state_of_every_table_version() -> None:
     assert VERSIONS.names_of(TERMINAL) <= set(CLOSED_NAMES)
+
+
+def test_of_a_listing_s_requests_those_whose_flows_are_due(open_db: Callable[[], Any]) -> None:
+    """What a watch cycle keeps of a dossier's listing page (adapters/watch.py): the requests
+    whose flow is due by the cycle's horizon, matched by the request's id (or by the flow's own,
+    for a flow registered by it, none stored); a flow due later, a closed flow and a request
+    with no flow are left out."""
+    store: SqlStore = open_db()
+    for flow_id, due in (("flow-a", START), ("flow-b", START + 500), ("flow-c", None)):
+        store.create(flow_id, activation_deadline=START, now=START, due_at=due)
+        request_id = flow_id.replace("flow", "req")
+        store.execute("UPDATE flows SET request_id = ? WHERE id = ?", (request_id, flow_id))
+    store.create("req-d", activation_deadline=START, now=START, due_at=START)  # by its id
+    listed = ["req-a", "req-b", "req-c", "req-d", "req-e", "flow-a"]
+    assert store.due_requests(listed, by=START + 100) == {"req-a", "req-d"}
+    assert store.due_requests(listed, by=START + 500) == {"req-a", "req-b", "req-d"}
+    assert store.due_requests([], by=START + 500) == set()
