@@ -146,3 +146,25 @@ def test_a_cookie_the_service_sets_is_never_sent_back() -> None:
 
     assert asyncio.run(run()) == 0
     assert seen == [None, None]
+
+
+def test_a_cookie_set_by_hand_stays_on_its_own_client() -> None:
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        return httpx.Response(200, json={"id": RID, "status": "READY"})
+
+    async def run() -> None:
+        transport = httpx.MockTransport(handler)
+        url = "https://api.test/api/v1/sign"
+        async with (
+            IssuerClient("k", base_url=url, transport=transport, retry=FAST) as one,
+            IssuerClient("k", base_url=url, transport=transport, retry=FAST) as other,
+        ):
+            one.http.cookies.set("mine", "1")
+            await one.get_request(RID)
+            await other.get_request(RID)
+
+    asyncio.run(run())
+    assert seen == ["mine=1", None], "the other client sends no cookie of the first's"
