@@ -21,11 +21,14 @@ class _NoCookies(httpx.Cookies):
 class NoCookieClient(httpx.AsyncClient):
     """``httpx.AsyncClient`` whose cookie jar stays empty (see the module docstring)."""
 
+    _no_cookies: httpx.Cookies | None = None
+    """This client's jar, made on the first look (httpx's ``__init__`` sets ``cookies``:
+    ignored)."""
+
     @property
     def cookies(self) -> httpx.Cookies:
-        try:
-            jar: httpx.Cookies = self._no_cookies
-        except AttributeError:  # the first look (httpx's __init__ sets cookies, ignored)
+        jar = self._no_cookies
+        if jar is None:
             jar = self._no_cookies = _NoCookies()
         return jar
 
