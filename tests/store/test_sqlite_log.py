@@ -12,7 +12,7 @@ from pathlib import Path
 from firmaio.adapters.store import open_async_store
 from firmaio.adapters.store.sqlite import LOG_SIZE_LIMIT
 
-FLOWS = 1_500
+FLOWS = 3_000
 AT_ONCE = 200
 
 
@@ -39,7 +39,8 @@ def test_a_batch_s_steady_writes_leave_a_bounded_log(tmp_path: Path) -> None:
             await store.close()
 
     asyncio.run(run())
-    # about 55 kB of log a flow here: 80 MB if the log were never restarted
-    assert largest < 40 * 1024 * 1024, f"the log grew to {largest / 1e6:.0f} MB"
+    # about 55 kB of log a flow here: 160 MB if the log were never restarted; restarted, it
+    # peaks where a checkpoint last found every reader gone (46 MB once, on a loaded machine)
+    assert largest < 80 * 1024 * 1024, f"the log grew to {largest / 1e6:.0f} MB"
     assert (log.stat().st_size if log.exists() else 0) <= LOG_SIZE_LIMIT
     assert os.path.getsize(db) > 0
