@@ -16,21 +16,13 @@ NOTIFIED with its intent closed, one message sent.
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
-from firmaio.adapters.factory import Factory
 from firmaio.adapters.flow_locks import FlowLocks
-from firmaio.adapters.queue import Runtime
 from firmaio.adapters.sandbox import Sandbox
 from firmaio.adapters.sandbox.faults import Fault
-from firmaio.adapters.settings import Settings
-from firmaio.adapters.store import open_async_store
-from firmaio.adapters.tenants import Tenants
-from firmaio.fsm.testing import ManualClock
-from tests.conftest import FAST_RETRY
-from tests.http.test_watch_lock import requests
+from tests.http.test_watch_lock import requests, worker_runtime
 
 HOUR = 3600.0
 
@@ -45,14 +37,7 @@ def test_a_second_visit_of_a_flow_in_the_same_worker_is_told_busy_and_calls_noth
     sandbox.state.faults.append(slow)
 
     async def scenario() -> tuple[str, str, str | None, dict[str, int]]:
-        store = open_async_store(postgres_url)
-        clock = ManualClock(time.time())
-        settings = Settings(base_url=sandbox.url, retry=FAST_RETRY, watch_every=HOUR)
-        runtime = await Runtime(Factory(settings, clock, store), postgres_url, Tenants()).open()
-        try:
-            now = clock.now()
-            await store.create_many([flow_id], activation_deadline=now + 600, now=now,
-                                    dossier_id=dossier)  # fmt: skip
+        async with worker_runtime(sandbox, postgres_url, [flow_id], dossier) as (runtime, _):
             sent = sandbox.state.calls.get("sendNotification", 0)  # the sandbox is shared
             first = asyncio.create_task(runtime.tend(flow_id))
             while sandbox.state.calls.get("sendNotification", 0) == sent:
@@ -65,12 +50,9 @@ def test_a_second_visit_of_a_flow_in_the_same_worker_is_told_busy_and_calls_noth
                 if count != calls.get(name, 0)
             }
             tended = await asyncio.wait_for(first, 30)
-            after = await store.load(flow_id)
+            after = await runtime.store.load(flow_id)
             assert after is not None
             return second.did, tended.state, after.intent, during
-        finally:
-            await runtime.close()
-            await store.close()
 
     busy, state, intent, during = asyncio.run(asyncio.wait_for(scenario(), 60))
     assert busy == "busy", "the first visit is on it"

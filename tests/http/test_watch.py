@@ -12,7 +12,6 @@ every item of the dossier's history it pages through."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +26,10 @@ from firmaio.adapters.sandbox import DEMO_DOSSIER, Sandbox
 from firmaio.adapters.serve import Service
 from firmaio.adapters.settings import Settings
 from firmaio.adapters.store import open_async_store, open_store
-from firmaio.adapters.tenants import Tenants
 from firmaio.adapters.watch import LISTING, DossierWatch
 from firmaio.fsm.testing import ManualClock
 from tests.conftest import FAST_RETRY
+from tests.http.test_watch_lock import worker_runtime
 from tests.sandbox_helpers import fiscal_code
 
 HOUR = 3600.0
@@ -230,7 +229,6 @@ def test_a_worker_s_visits_of_one_dossier_share_one_listing(
 ) -> None:
     """30 flows of a dossier at rest, visited together by a worker an hour on: one listing page
     answers them all; the 2 changed are recorded, the 28 others write no record."""
-    from firmaio.adapters.queue import Runtime
 
     monkeypatch.setenv("FIRMAIO_API_KEY", "sandbox-key")
     key = sandbox.issuer.keys["sandbox-key"]
@@ -242,13 +240,7 @@ def test_a_worker_s_visits_of_one_dossier_share_one_listing(
         ids.append(sandbox.issuer.create_ready_request("sandbox-key", code, dossier))
 
     async def scenario() -> list[str]:
-        store = open_async_store(postgres_url)
-        clock = ManualClock(time.time())
-        settings = Settings(base_url=sandbox.url, retry=FAST_RETRY, watch_every=HOUR)
-        runtime = await Runtime(Factory(settings, clock, store), postgres_url, Tenants()).open()
-        try:
-            now = clock.now()
-            await store.create_many(ids, activation_deadline=now + 600, now=now, dossier_id=dossier)
+        async with worker_runtime(sandbox, postgres_url, ids, dossier) as (runtime, clock):
             first = await asyncio.gather(*(runtime.tend(i) for i in ids))
             assert {visit.state for visit in first} == {"NOTIFIED"}
             sandbox.issuer.close(ids[0], "SIGNED")
@@ -257,15 +249,12 @@ def test_a_worker_s_visits_of_one_dossier_share_one_listing(
             before = calls(sandbox)
             visits = await asyncio.gather(*(runtime.tend(i) for i in ids))
             assert (calls(sandbox)[0] - before[0], calls(sandbox)[1] - before[1]) == (1, 0)
-            rows = {r.flow_id: r for r in await store.rows(ids)}
+            rows = {r.flow_id: r for r in await runtime.store.rows(ids)}
             assert (rows[ids[0]].state, rows[ids[29]].state) == ("SIGNED", "REJECTED")
             assert all(rows[i].seq == 2 for i in ids[1:29]), (
                 "no record of a check that found nothing"
             )
             return sorted(visit.did for visit in visits)
-        finally:
-            await runtime.close()
-            await store.close()
 
     dids = asyncio.run(asyncio.wait_for(scenario(), 60))
     assert dids == ["checked"] * 2 + ["checked_quiet"] * 28

@@ -85,11 +85,11 @@ def cancel(db: str, request_id: str) -> tuple[int, dict[str, Any]]:
 
 
 @contextlib.asynccontextmanager
-async def notified_runtime(
+async def worker_runtime(
     sandbox: Sandbox, postgres_url: str, ids: list[str], dossier: str
 ) -> AsyncIterator[tuple[Runtime, ManualClock]]:
-    """A worker's runtime whose visits drove ``ids`` (of ``dossier``) to NOTIFIED, an hour
-    ago by its clock: each is due for a status check."""
+    """A worker's runtime on a fake clock (statuses watched hourly) over ``ids`` (of ``dossier``),
+    registered READY in its PostgreSQL store (``runtime.store``)."""
     store = open_async_store(postgres_url)
     clock = ManualClock(time.time())
     settings = Settings(base_url=sandbox.url, retry=FAST_RETRY, watch_every=HOUR)
@@ -97,13 +97,23 @@ async def notified_runtime(
     try:
         now = clock.now()
         await store.create_many(ids, activation_deadline=now + 600, now=now, dossier_id=dossier)
-        first = await asyncio.gather(*(runtime.tend(i) for i in ids))
-        assert {visit.state for visit in first} == {"NOTIFIED"}
-        clock.advance(HOUR)
         yield runtime, clock
     finally:
         await runtime.close()
         await store.close()
+
+
+@contextlib.asynccontextmanager
+async def notified_runtime(
+    sandbox: Sandbox, postgres_url: str, ids: list[str], dossier: str
+) -> AsyncIterator[tuple[Runtime, ManualClock]]:
+    """A worker's runtime whose visits drove ``ids`` (of ``dossier``) to NOTIFIED, an hour
+    ago by its clock: each is due for a status check."""
+    async with worker_runtime(sandbox, postgres_url, ids, dossier) as (runtime, clock):
+        first = await asyncio.gather(*(runtime.tend(i) for i in ids))
+        assert {visit.state for visit in first} == {"NOTIFIED"}
+        clock.advance(HOUR)
+        yield runtime, clock
 
 
 def requests(sandbox: Sandbox, count: int) -> tuple[list[str], str]:
