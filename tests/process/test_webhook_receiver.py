@@ -272,12 +272,18 @@ def test_a_worker_killed_after_a_record_delivers_its_event_after_a_restart(
     last = stored_events(postgres_url)["comune-a"][-1][0]
     assert last not in receiver.got(), "delivered before the kill: the test shows nothing"
     again = start_worker(sandbox, postgres_url, tenants)
+
+    def stored() -> set[str]:
+        return {e for e, _f, _s in stored_events(postgres_url)["comune-a"]}
+
     try:
         wait_for(lambda: last in receiver.got("/a"), 60, "the event after the restart")
+        # the new worker goes on after SIGNED (it collects the signed file: one more record and
+        # its event), so wait for every event the store holds, then stop it
+        wait_for(lambda: stored() <= set(receiver.got("/a")), 60, "every stored event")
     finally:
         stop(again)
-    got = receiver.got("/a")
-    assert set(got) == {e for e, _f, _s in stored_events(postgres_url)["comune-a"]}
+    assert set(receiver.got("/a")) == stored()
 
 
 def test_serve_a_receiver_failing_forever_then_redeliver(
