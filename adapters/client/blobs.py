@@ -25,7 +25,7 @@ from .evidence import mask_signatures
 from .limits import chunks, read_body, with_body
 from .models import UploadUrl
 from .problems import not_the_service
-from .transport import Transport, tls_context
+from .transport import KEEPALIVE_EXPIRY, Transport, tls_context
 
 
 class MaskedSignatures(logging.Filter):
@@ -88,6 +88,7 @@ class BlobCalls(Transport):
                 transport=self._transport,
                 verify=tls_context() if self._transport is None else True,
                 follow_redirects=False,  # a redirect of the blob store is refused, not followed
+                limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY),  # as the issuer's calls
                 headers={"Accept-Encoding": "identity"},  # a PDF's size is its declared length
             )
         return self._blob

@@ -26,6 +26,7 @@ from typing import Literal, Protocol
 
 import httpx
 
+from firmaio.adapters.client.transport import KEEPALIVE_EXPIRY
 from firmaio.fsm.errors import StoreError
 from firmaio.fsm.logs import get_logger
 from firmaio.fsm.ports import Clock
@@ -110,7 +111,13 @@ class Deliverer:
             timeout=httpx.Timeout(TIMEOUT),
             follow_redirects=False,  # a redirect is an answer that is not 2xx: retried
             transport=transport,
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            # an idle connection let go before a receiver that closes one at 5 s would: a
+            # delivery sent as it closed would lose its answer (retried, but needlessly)
+            limits=httpx.Limits(
+                max_connections=concurrency,
+                max_keepalive_connections=concurrency,
+                keepalive_expiry=KEEPALIVE_EXPIRY,
+            ),
             headers={"user-agent": "firmaio-fsm webhooks"},
         )
         self._log = get_logger("firmaio.adapters.webhooks")

@@ -1,4 +1,5 @@
-"""The client lets an idle connection go before a server that closes idle ones at 5 s would.
+"""The client lets an idle connection go before a server that closes idle ones at 5 s would (the
+issuer's calls, and the events' deliveries to a webhook receiver).
 
 Many servers close a connection idle for 5 s (uvicorn's default, Apache's, Node's). A client that
 kept it 5 s too could send a call on it the instant the server closed it, and lose the answer: a
@@ -11,14 +12,21 @@ connection; a call 4.5 s after (past the client's 4 s, before such a server's 5 
 from __future__ import annotations
 
 import asyncio
+import http.server
+import threading
 from urllib.parse import urlsplit
+
+import pytest
 
 from firmaio.adapters.client import IssuerClient
 from firmaio.adapters.client.transport import KEEPALIVE_EXPIRY
 from firmaio.adapters.sandbox import Sandbox
+from firmaio.adapters.webhooks import Deliverer, WebhookTarget
 from firmaio.fsm.machine.answers import Kind
+from firmaio.fsm.testing import ManualClock
 from tests.sandbox_helpers import fiscal_code
 from tests.tcp_proxy import TcpProxy
+from tests.webhook_helpers import SECRET, MemoryOutbox, event
 
 SERVER_IDLE = 5.0
 """uvicorn's default ``timeout_keep_alive`` (Apache's and Node's too)."""
@@ -47,4 +55,51 @@ def test_an_idle_connection_is_let_go_before_the_server_closes_it(sandbox: Sandb
     with TcpProxy(parts.hostname, parts.port) as proxy:
         made = asyncio.run(calls(proxy))
     assert made[:2] == [1, 1], "a call 1 s after the last reused its connection"
+    assert made[2] == 2, "a connection idle past the client's expiry was not used again"
+
+
+class _NoContent(http.server.BaseHTTPRequestHandler):
+    """A webhook receiver that keeps connections open (HTTP/1.1) and answers 204."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        self.send_response(204)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+def test_webhook_deliveries_let_an_idle_connection_go_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The events' deliverer keeps an idle connection to a receiver no longer than the client."""
+    monkeypatch.setenv("FIRMAIO_TEST_WEBHOOK_SECRET", SECRET)
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NoContent)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+
+    async def deliveries(proxy: TcpProxy) -> list[int]:
+        outbox, made = MemoryOutbox(), []
+        target = WebhookTarget(
+            "default", f"http://127.0.0.1:{proxy.port}/events",
+            secret_env="FIRMAIO_TEST_WEBHOOK_SECRET",
+        )  # fmt: skip
+        async with Deliverer(outbox, (target,), clock=ManualClock()) as sender:
+            for seq, idle in enumerate((0.0, 1.0, (KEEPALIVE_EXPIRY + SERVER_IDLE) / 2), 1):
+                await asyncio.sleep(idle)
+                outbox.add(event("f1", seq))
+                assert await sender.deliver_due() == 1
+                made.append(proxy.accepted)
+        return made
+
+    try:
+        with TcpProxy("127.0.0.1", receiver.server_address[1]) as proxy:
+            made = asyncio.run(deliveries(proxy))
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+    assert made[:2] == [1, 1], "a delivery 1 s after the last reused its connection"
     assert made[2] == 2, "a connection idle past the client's expiry was not used again"
