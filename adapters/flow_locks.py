@@ -60,11 +60,15 @@ class FlowLocks:
         self._mine.update(asked)
         held: set[str] = set()
         try:
-            taken = await self._rows(
-                "SELECT k FROM unnest(%s::text[]) AS k "
-                "WHERE pg_try_advisory_lock(hashtextextended(k, 0))",
-                [f"firmaio_flow:{flow_id}" for flow_id in asked],
-            )
+            try:
+                taken = await self._rows(
+                    "SELECT k FROM unnest(%s::text[]) AS k "
+                    "WHERE pg_try_advisory_lock(hashtextextended(k, 0))",
+                    [f"firmaio_flow:{flow_id}" for flow_id in asked],
+                )
+            except BaseException:
+                await self._let_go(asked)
+                raise
             held = {str(key).removeprefix("firmaio_flow:") for (key,) in taken}
             self._mine.difference_update(set(asked) - held)
             yield held
@@ -121,10 +125,30 @@ class FlowLocks:
             took = bool(
                 await self._query("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", flow_id)
             )
+        except BaseException:
+            await self._let_go([flow_id])
+            raise
         finally:
             if not took:
                 self._mine.discard(flow_id)
         return took
+
+    async def _let_go(self, flow_ids: Sequence[str]) -> None:
+        """Let go of ``flow_ids``' locks after a statement taking them was interrupted: a task
+        cancelled while it waited for the answer (psycopg cancels the query, which may have
+        taken the locks already) would otherwise leave them held by this connection, every
+        other process told "busy" until this one exits. Shielded from a second cancellation;
+        a lock not held is left as it is, and a connection gone took its locks with it."""
+        try:
+            await asyncio.shield(
+                self._rows(
+                    "SELECT count(pg_advisory_unlock(hashtextextended(k, 0))) "
+                    "FROM unnest(%s::text[]) AS k",
+                    [f"firmaio_flow:{flow_id}" for flow_id in flow_ids],
+                )
+            )
+        except Exception:
+            return
 
     async def aclose(self) -> None:
         """Close the connection, which lets go of every lock still held."""

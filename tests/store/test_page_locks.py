@@ -92,3 +92,40 @@ def test_serve_leaves_a_flow_another_process_holds_for_a_later_pass(postgres_url
     first, second = asyncio.run(run())
     assert sorted(first) == FLOWS[1:], "every flow but the one held elsewhere"
     assert second == [FLOWS[0]], "the one held elsewhere, once free"
+
+
+class CancelledOnAnswer(FlowLocks):
+    """Its statements that take locks run on the server, then the task is cancelled before it
+    reads the answer: what psycopg leaves when a cancel arrives after the locks were taken."""
+
+    async def _rows(self, sql: str, param: object) -> list[object]:
+        rows = await super()._rows(sql, param)
+        if "pg_try_advisory_lock" in sql and "CASE" not in sql:
+            raise asyncio.CancelledError
+        return rows
+
+
+def test_a_take_cancelled_after_the_server_took_the_locks_lets_them_go(
+    postgres_url: str,
+) -> None:
+    """A cancelled ``hold``/``hold_many`` (a console request dropped, a worker stopping) leaves no
+    lock held by its connection: another process takes the flows at once."""
+
+    async def run() -> tuple[bool, set[str]]:
+        mine, other = CancelledOnAnswer(postgres_url), FlowLocks(postgres_url)
+        try:
+            for attempt in (mine.hold("a"), mine.hold_many(["b", "c"])):
+                try:
+                    async with attempt:
+                        raise AssertionError("the take was cancelled: the block never runs")
+                except asyncio.CancelledError:
+                    pass
+            async with other.hold("a") as single, other.hold_many(["b", "c"]) as page:
+                return single, set(page)
+        finally:
+            await mine.aclose()
+            await other.aclose()
+
+    single, page = asyncio.run(run())
+    assert single, "a was left locked by the cancelled take"
+    assert page == {"b", "c"}, "the cancelled page's locks were left held"
