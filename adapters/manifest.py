@@ -282,12 +282,12 @@ def signature_fields(pdf: str) -> frozenset[str]:
 @lru_cache(maxsize=64)
 def _fields_of(body: bytes, name: str) -> frozenset[str]:
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+
+    from .client.pdf_check import signature_fields as named_in
 
     if not body.startswith(b"%PDF"):
         raise InvalidInput(f"{name} is not a PDF (it does not start with %PDF)")
-    try:
-        found = PdfReader(io.BytesIO(body)).get_fields() or {}
-    except (PyPdfError, ValueError, KeyError) as error:
+    try:  # the form read as `send` reads it (one walk of the field tree: client/pdf_check.py)
+        return named_in(PdfReader(io.BytesIO(body)))
+    except Exception as error:  # any way a file can be broken
         raise InvalidInput(f"{name} cannot be read as a PDF ({type(error).__name__})") from None
-    return frozenset(name for name, field in found.items() if field.get("/FT") == "/Sig")
