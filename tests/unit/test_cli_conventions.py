@@ -105,6 +105,17 @@ def test_every_option_says_its_variable_in_help() -> None:
                 assert f"[env: {name}]" in text, (parser.prog, name)
 
 
+def test_every_command_s_help_says_the_global_options_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for parser in list(walk(build_parser()))[1:]:
+        text = " ".join(parser.format_help().split())
+        for name in ("FIRMAIO_VERBOSE", "FIRMAIO_LOG_FORMAT", "FIRMAIO_LOG_LEVEL"):
+            assert f"[env: {name}]" in text, (parser.prog, name)
+    monkeypatch.setenv("FIRMAIO_LOG_FORMAT", "console")  # what the help says is true
+    assert build_parser().parse_args(["notify", RID]).log_format == "console"
+
+
 def test_another_command_s_variable_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FIRMAIO_FORMAT", "png")  # diagram's --format: a bad value, not used
     assert build_parser().parse_args(["notify", RID]).request_id == RID
