@@ -13,6 +13,9 @@ request for a citizen with messages on. What a block may hold:
 * ``$ pip install 'firmaio-fsm[EXTRA,...]'``: not run; each extra must be one the package has;
 * ``$ sqlite3 FILE "SQL"``: the statement run on that SQLite file (a store edited by hand).
 
+The folder holds the files of :data:`GIVEN` too, and an absolute path of the examples
+(``/secure/checkpoint.key``) is that path under the folder, as in a ``sh`` block.
+
 Anything else is refused, naming the command.
 
 Every fenced ``sh`` block runs too (:func:`sh_blocks`; ``tests/http/test_sh_examples.py``), a
@@ -77,7 +80,9 @@ class Command:
 
     @property
     def words(self) -> list[str]:
-        return shlex.split(self.line, comments=True)
+        """The command's words, an absolute path of the examples (``/secure/...``) made relative
+        to the block's folder, where :data:`GIVEN` has its files."""
+        return shlex.split(ABSOLUTE.sub(lambda m: m.group(0)[1:], self.line), comments=True)
 
     @property
     def exit_code(self) -> int:

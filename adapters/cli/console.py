@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from firmaio.fsm.errors import InvalidInput
 
 from ..client import DEFAULT_BASE_URL
-from .options import base_url_option
+from .options import base_url_option, need_db
 
 PASSWORD_ENV = "FIRMAIO_CONSOLE_PASSWORD"
 
@@ -43,7 +43,7 @@ def role_of(text: str) -> tuple[str, str]:
 def add_console_command(sub: Any) -> None:
     """Add ``console`` (and ``console add-user``) to ``firmaio``'s subparsers."""
     console = sub.add_parser("console", help="the operators' web console (extra [console])")
-    console.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
+    console.add_argument("--db", help="the store: SQLite file or postgresql:// URL (needed)")
     console.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
     console.add_argument("--port", type=int, default=8400, help="port (%(default)d)")
     console.add_argument(
@@ -111,6 +111,7 @@ def cmd_add_user(args: argparse.Namespace, out: TextIO) -> int:
     from ..store import open_store
     from ..store.accounts import Account
 
+    db = need_db(args)
     roles = dict(args.role)
     if args.oidc:
         if args.password_file is not None:
@@ -119,7 +120,7 @@ def cmd_add_user(args: argparse.Namespace, out: TextIO) -> int:
         account = Account(args.name, None, args.oidc, args.subject, email, roles)
     else:
         account = Account(args.name, hash_password(_password(args)), roles=roles)
-    store = open_store(args.db)
+    store = open_store(db)
     try:
         store.save_account(account, now=time.time())
     finally:
@@ -138,6 +139,7 @@ def _loopback(host: str) -> bool:
 
 def cmd_console(args: argparse.Namespace, out: TextIO) -> int:
     """Serve the console until interrupted."""
+    need_db(args)
     try:
         import uvicorn
 

@@ -175,6 +175,9 @@ def add_global_options(parser: argparse.ArgumentParser, *, here: bool) -> None:
                             "help": "the least level logged (default: error; info with -v)"}),
     ]  # fmt: skip
     for flags, kwargs in options:
+        if not here:  # read on ``firmaio`` itself (finish), said on every command's --help too
+            name = ENV_PREFIX + flags[-1][2:].upper().replace("-", "_")
+            kwargs = {**kwargs, "help": f"{kwargs['help']} [env: {name}]"}
         try:
             group.add_argument(*flags, **kwargs, **keep)
         except argparse.ArgumentError:  # the command has an option of that name already

@@ -31,6 +31,7 @@ from ..tenants import DEFAULT_TENANT
 from . import exits
 from .argtypes import count, delay, positive_seconds, tenant
 from .envelope import emit
+from .options import need_db
 from .output import iso_utc
 from .wiring import POSTGRES_SCHEMES, flow_store
 
@@ -165,15 +166,9 @@ def _failing(args: argparse.Namespace, out: TextIO, error: Exception) -> None:
         emit(args, out, failure.exit.code, failure, db=store_name(args.db))
 
 
-def _need_db(args: argparse.Namespace) -> None:
-    """``--db`` given before or after ``redeliver``, or ``$FIRMAIO_DB``: never a default."""
-    if not args.db:
-        raise InvalidInput(f"firmaio {args.invocation}: name the store: --db (or $FIRMAIO_DB)")
-
-
 def cmd_events(args: argparse.Namespace, out: TextIO) -> int:
     """List events (or, with ``--follow``, print them as they come)."""
-    _need_db(args)
+    need_db(args)
     if args.follow:
         given = [f"--{n}" for n in ("status", "dead", "since", "until") if getattr(args, n)]
         if given:
@@ -242,7 +237,7 @@ def _follow(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_redeliver(args: argparse.Namespace, out: TextIO) -> int:
     """Dead events back to pending: the ones named, or every one dead since a time."""
-    _need_db(args)
+    need_db(args)
     if bool(args.event_ids) == (args.dead_since is not None):
         raise InvalidInput(
             "firmaio events redeliver: give EVENT_ID... or --dead-since TIME (one of the two)"

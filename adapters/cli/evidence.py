@@ -23,6 +23,7 @@ from firmaio.fsm.ids import check_request_id
 from ..store import store_name
 from . import exits
 from .envelope import emit
+from .options import need_db
 from .output import iso_utc
 from .wiring import flow_store
 
@@ -42,7 +43,9 @@ def add_evidence_command(sub: Any) -> None:
         "targets", nargs="+", metavar="ID | verify BUNDLE | keygen PRIVATE PUBLIC",
         help="flow ids to bundle; or verify and a bundle's folder; or keygen and two PEM paths",
     )  # fmt: skip
-    evidence.add_argument("--db", default="flows.sqlite", help="SQLite file or postgresql:// URL")
+    evidence.add_argument(
+        "--db", help="the store: SQLite file or postgresql:// URL (needed to write bundles)"
+    )
     evidence.add_argument(
         "--checkpoint", metavar="FILE", help="the Ed25519-signed checkpoint covering the flows"
     )
@@ -81,7 +84,9 @@ def cmd_evidence(args: argparse.Namespace, out: TextIO) -> int:
             said = f"Ed25519 key {made}: private key {rest[0]} (chmod 600), publish {rest[1]}"
             print(said, file=out)
         return exits.OK.code
-    return _write(args, [check_request_id(target) for target in args.targets], out)
+    ids = [check_request_id(target) for target in args.targets]
+    need_db(args)
+    return _write(args, ids, out)
 
 
 def _public_key(args: argparse.Namespace) -> Any:

@@ -199,12 +199,13 @@ def cmd_notify(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
-    """Check one request until it is closed."""
+    """Check one request until it is closed: exit 0 only once SIGNED; 15 when the checks ran
+    out with it still open (NOTIFIED and FALLBACK_SUGGESTED included); a closed state's own."""
 
     async def body(driver: Driver, flow: Flow) -> None:
         await _watch(args, driver, flow)
 
-    return asyncio.run(run_on_flow(args, out, body, State.SIGNED))
+    return asyncio.run(run_on_flow(args, out, body, State.SIGNED, short=exits.NOT_SETTLED))
 
 
 def cmd_cancel(args: argparse.Namespace, out: TextIO) -> int:

@@ -6,6 +6,7 @@ import argparse
 import os
 
 from firmaio.fsm.driving import RECOVERY_GRACE, ResendPolicy
+from firmaio.fsm.errors import InvalidInput
 from firmaio.fsm.machine import DEFAULT_ACTIVATION_TIMEOUT
 
 from ..client import DEFAULT_BASE_URL
@@ -28,6 +29,16 @@ from .argtypes import (
 
 def _seconds(values: tuple[float, ...]) -> str:
     return ",".join(f"{value:g}" for value in values)
+
+
+def need_db(args: argparse.Namespace) -> str:
+    """The store ``--db`` names (before or after a subcommand), or ``$FIRMAIO_DB``: never a
+    default (one would make, or read, a store where the command happens to run)."""
+    if not getattr(args, "db", None):
+        command = getattr(args, "invocation", None) or "this command"
+        raise InvalidInput(f"firmaio {command}: name the store: --db (or $FIRMAIO_DB)")
+    db: str = args.db
+    return db
 
 
 def base_url_option(parser: argparse.ArgumentParser) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shlex
 import sys
 import tomllib
 from pathlib import Path
@@ -108,6 +109,14 @@ async def _to_signed(driver: Driver, flow: Flow) -> None:
         await driver.step(flow, Trigger.CHECK_STATUS)
 
 
+def _db_shown(db: str) -> str:
+    """``--db``'s value for a command line printed to be run again: a path as given, quoted for
+    the shell; a PostgreSQL URL is not repeated (it may hold a password)."""
+    if db.startswith(("postgresql://", "postgres://")):
+        return "URL"
+    return shlex.quote(db)
+
+
 def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
     """Download a SIGNED request's signed documents to ``--to``; print each file's SHA-256.
     Exit 0 only when they were fetched (15 for a request not signed yet)."""
@@ -117,9 +126,10 @@ def cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
     async def body(driver: Driver, flow: Flow) -> None:
         await _to_signed(driver, flow)
         if flow.state is not State.SIGNED:  # the report says where it is; this line, what next
+            again = f"{flow.id} --db {_db_shown(args.db)}"
             short.append(
                 f"firmaio fetch: nothing was downloaded: the request is {flow.state}, not SIGNED; "
-                f"rerun `firmaio fetch {flow.id}` once it is signed (`firmaio watch` waits)"
+                f"rerun `firmaio fetch {again}` once it is signed (`firmaio watch {again}` waits)"
             )
             return
         record = await driver.fetch_documents(flow)

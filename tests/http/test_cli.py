@@ -130,6 +130,21 @@ def test_watch_until_signed_and_not_settled(api_env: Sandbox) -> None:
     assert (code, out["flow"]["state"]) == (0, "SIGNED")
 
 
+@pytest.mark.parametrize("messages_on", [True, False])
+def test_watch_of_a_notified_or_refused_request_not_signed_is_not_settled(
+    api_env: Sandbox, tmp_path: Path, messages_on: bool
+) -> None:
+    """`notify ID && watch ID` as a script runs them: a watch whose checks run out while the
+    request is still open exits 15 from NOTIFIED and FALLBACK_SUGGESTED too (it exited 0 from
+    NOTIFIED: "signed", said the script)."""
+    request_id = ready_request(api_env, messages_on=messages_on)
+    db = str(tmp_path / "flows.sqlite")
+    assert run_json("notify", request_id, "--db", db)[0] == (0 if messages_on else 10)
+    code, out = run_json("watch", request_id, "--db", db, "--interval", "0", "--max-checks", "1")
+    state = "NOTIFIED" if messages_on else "FALLBACK_SUGGESTED"
+    assert (code, out["flow"]["state"]) == (15, state)
+
+
 def test_cancel_and_cancel_too_early(api_env: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
     """cancel: exit 0 once WAIT_FOR_SIGNATURE; a READY request is refused with exit 5."""
     request_id = ready_request(api_env)  # activated at once

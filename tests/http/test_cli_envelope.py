@@ -21,7 +21,7 @@ from tests.sandbox_helpers import fiscal_code, ready_request
 SEND = ("--field", "firma_richiedente:Firma del richiedente", "--title", "Modulo di adesione")
 ELSEWHERE = {"serve", "worker", "enqueue"}
 """Checked where they run (tests/process: serve's and the workers' summaries; enqueue needs
-PostgreSQL)."""
+PostgreSQL: tests/store/test_enqueue_cli.py)."""
 
 seen: set[str] = set()
 

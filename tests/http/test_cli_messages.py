@@ -4,6 +4,7 @@ too: the envelope, with the failure's message)."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -146,4 +147,12 @@ def test_fetch_before_signing_says_nothing_was_downloaded(
     said = out.getvalue() + capsys.readouterr().err
     assert "nothing was downloaded" in said
     assert "NOTIFIED" in said
+    flow_id = shown["flow"]["flow_id"]
+    rerun = re.search(r"rerun `firmaio (fetch [^`]+)`", said)
+    assert rerun, said
+    assert rerun[1] == f"fetch {flow_id} --db {db}"  # the command to paste, its store included
     assert not list(tmp_path.glob("*/*.pdf"))
+    api_env.issuer.close(shown["flow"]["request_id"], "SIGNED")
+    words = rerun[1].split()
+    assert main([*words, "--to", str(tmp_path)], out=io.StringIO()) == 0
+    assert list(tmp_path.glob("*/*.pdf"))

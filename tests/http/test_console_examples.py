@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 from ulid import ULID
 
-from firmaio.adapters.cli.demo import sample_pdf
 from firmaio.adapters.sandbox import DEMO_DOSSIER, Sandbox
 from firmaio.adapters.sandbox.controls import SeedBody
 from tests.console_examples import Block, blocks, request_ids, run
+from tests.http.test_sh_examples import given
 from tests.sandbox_helpers import fiscal_code
 
 BLOCKS = blocks()
@@ -49,7 +48,7 @@ def ready(sandbox: Sandbox, ids: list[str]) -> None:
 def test_the_example_runs_and_prints_what_the_manual_shows(
     block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shutil.copy(sample_pdf(), tmp_path / "modulo.pdf")
+    given(tmp_path)  # the sample PDF as modulo.pdf, and the files the examples take as there
     monkeypatch.chdir(tmp_path)
     with Sandbox(activation_delay=0, validation_delay=0) as sandbox:
         monkeypatch.setenv("FIRMAIO_API_KEY", "sandbox-key")

@@ -22,6 +22,7 @@ from firmaio.adapters.serve import Service
 from firmaio.adapters.settings import Settings
 from firmaio.adapters.store import open_async_store
 from tests.conftest import make_client
+from tests.http.test_watch_lock import requests, worker_runtime
 from tests.sandbox_helpers import ready_request
 
 
@@ -104,3 +105,21 @@ def test_serve_logs_one_line_per_pass(sandbox: Sandbox, tmp_path: Path) -> None:
     assert len(passes) >= 3
     assert passes[0]["log_level"] == "info"
     assert sum(line["driven"] for line in passes) == 1
+
+
+def test_a_worker_logs_one_line_per_visit(api_env: Sandbox, postgres_url: str) -> None:
+    """docs/cli.md: at info, a worker says one line per visit of a flow
+    (``firmaio.worker.visit``), with the flow's id, its tenant and where the visit left it."""
+    ids, dossier = requests(api_env, 2)
+
+    async def visit() -> None:
+        async with worker_runtime(api_env, postgres_url, ids, dossier) as (runtime, _clock):
+            await asyncio.gather(*(runtime.tend(flow_id) for flow_id in ids))
+
+    with structlog.testing.capture_logs() as logs:
+        asyncio.run(asyncio.wait_for(visit(), 60))
+    visits = [line for line in logs if line["event"] == "firmaio.worker.visit"]
+    assert sorted(line["flow_id"] for line in visits) == sorted(ids)  # one each
+    assert {(line["log_level"], line["state"], line["tenant"]) for line in visits} == {
+        ("info", "NOTIFIED", "default")
+    }

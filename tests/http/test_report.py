@@ -144,6 +144,20 @@ def test_a_report_of_chosen_flows_shows_only_them(made: Made, tmp_path: Path) ->
     assert "No checkpoint given" in html
 
 
+def test_a_flow_adds_what_the_manual_says_to_one_file(made: Made, tmp_path: Path) -> None:
+    """docs/report.md's size of a flow in one file, as `make report` writes it: what a second
+    and a third demo flow (each from a PDF) add to the file of the first."""
+    said = re.search(r"about (\d+) kB a flow from a PDF", (ROOT / "docs" / "report.md").read_text())
+    assert said, "docs/report.md no longer says how much a flow adds"
+    sizes = []
+    for count in (1, 3):
+        out = tmp_path / f"{count}.html"
+        assert _run("report", *made.ids[:count], "--db", made.db, "--out", str(out))[0] == 0
+        sizes.append(out.stat().st_size)
+    per_flow = (sizes[1] - sizes[0]) / 2 / 1000
+    assert abs(per_flow - int(said[1])) <= 0.15 * int(said[1]), f"{per_flow:.1f} kB a flow"
+
+
 @pytest.mark.parametrize(
     ("argv", "code", "message"),
     [

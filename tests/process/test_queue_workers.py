@@ -9,7 +9,6 @@ a worker cleanly; the re-notification policy and the status watch run as schedul
 from __future__ import annotations
 
 import io
-import json
 import signal
 import subprocess
 import time
@@ -79,7 +78,7 @@ def enqueue(db: str, tenants: Path, tenant: str, ids: list[str], *options: str) 
     out = io.StringIO()
     argv = ["enqueue", "--db", db, "--tenants", str(tenants), "--tenant", tenant, "--json"]
     assert main([*argv, *options, *ids], out=out) == 0, out.getvalue()
-    queued: int = json.loads(out.getvalue())["queued"]
+    queued: int = enveloped(out.getvalue())["queued"]
     assert queued >= len(ids)
     return queued
 

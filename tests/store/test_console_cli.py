@@ -87,5 +87,6 @@ def test_the_console_will_not_start_without_its_secret_and_an_account(
     said = capsys.readouterr().err
     assert "FIRMAIO_CONSOLE_SECRET" in said
     assert "firmaio console add-user" in said
-    assert run("console", "--host", "0.0.0.0", "--insecure-cookies")[0] == 2
+    db = str(tmp_path / "flows.sqlite")
+    assert run("console", "--db", db, "--host", "0.0.0.0", "--insecure-cookies")[0] == 2
     assert "loopback" in capsys.readouterr().err

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import io
 from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 
@@ -64,17 +65,35 @@ def test_a_typo_gets_the_closest_name(
 
 
 def test_db_is_never_a_silent_default(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     monkeypatch.delenv("FIRMAIO_DB", raising=False)
-    for argv in (["audit", "verify"], ["audit", "show", RID], ["run", RID], ["report"]):
+    monkeypatch.setenv("FIRMAIO_CONSOLE_SECRET", "s" * 40)
+    monkeypatch.setenv("FIRMAIO_CONSOLE_PASSWORD", "a password long enough")
+    monkeypatch.chdir(tmp_path)
+    for argv in (
+        ["audit", "verify"], ["audit", "show", RID], ["run", RID], ["report"], ["events"],
+        ["console"], ["console", "add-user", "maria", "--role", "comune-di-roma:viewer"],
+        ["evidence", RID, "--public-key", "public.pem"],
+    ):  # fmt: skip
         assert run(*argv)[0] == 2, argv
-        assert "--db (or $FIRMAIO_DB)" in capsys.readouterr().err
+        assert "--db (or $FIRMAIO_DB)" in capsys.readouterr().err, argv
+    assert list(tmp_path.iterdir()) == []  # no store made where the command ran
     monkeypatch.setenv("FIRMAIO_DB", "kept.sqlite")
     assert build_parser().parse_args(["audit", "verify"]).db == "kept.sqlite"
     assert (
         build_parser().parse_args(["audit", "verify", "--db", "given.sqlite"]).db == "given.sqlite"
     )
+
+
+def test_no_command_has_a_store_by_default() -> None:
+    """A ``--db`` added to a command later cannot default to a file either (``console`` and
+    ``evidence`` defaulted to ./flows.sqlite: ``console add-user`` made one and kept the account
+    there)."""
+    for parser in walk(build_parser()):
+        for action in parser._actions:
+            if "--db" in action.option_strings:
+                assert action.default in (None, argparse.SUPPRESS), (parser.prog, action.default)
 
 
 def test_every_option_says_its_variable_in_help() -> None:
@@ -84,6 +103,17 @@ def test_every_option_says_its_variable_in_help() -> None:
             name = env_name(action)
             if name is not None and action.default is not argparse.SUPPRESS:
                 assert f"[env: {name}]" in text, (parser.prog, name)
+
+
+def test_every_command_s_help_says_the_global_options_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for parser in list(walk(build_parser()))[1:]:
+        text = " ".join(parser.format_help().split())
+        for name in ("FIRMAIO_VERBOSE", "FIRMAIO_LOG_FORMAT", "FIRMAIO_LOG_LEVEL"):
+            assert f"[env: {name}]" in text, (parser.prog, name)
+    monkeypatch.setenv("FIRMAIO_LOG_FORMAT", "console")  # what the help says is true
+    assert build_parser().parse_args(["notify", RID]).log_format == "console"
 
 
 def test_another_command_s_variable_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:

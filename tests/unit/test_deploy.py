@@ -28,8 +28,10 @@ def unit(name: str) -> configparser.RawConfigParser:
     return parsed
 
 
-def test_there_is_a_unit_for_serve_and_for_workers() -> None:
-    assert NAMES == ["firmaio-serve.service", "firmaio-worker@.service"]
+def test_there_is_a_unit_for_serve_workers_and_the_console() -> None:
+    assert NAMES == [
+        "firmaio-console.service", "firmaio-serve.service", "firmaio-worker@.service"
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -52,10 +54,16 @@ def test_each_command_line_is_one_firmaio_takes(name: str) -> None:
     line = unit(name)["Service"]["ExecStart"]
     words = shlex.split(
         line.replace("${FIRMAIO_DB}", "postgresql:///firmaio").replace("%H", "host")
-        .replace("%i", "9471")
+        .replace("%i", "9471").replace("%d", "/run/credentials/x")
     )  # fmt: skip
     assert words[0] == BINARY
     args = build_parser().parse_args(words[1:])
+    if args.command == "console":  # behind the HTTPS proxy; its secret from LoadCredential=
+        assert (args.host, args.port) == ("127.0.0.1", 8400)
+        secret = unit(name)["Service"]["LoadCredential"].split(":")
+        assert str(args.session_secret_file) == f"/run/credentials/x/{secret[0]}"
+        assert secret[1].startswith("/etc/firmaio/")
+        return
     assert args.metrics_port in (9464, 9471)
     assert args.metrics_host == "127.0.0.1"  # the probes stay on loopback unless told
 
@@ -71,7 +79,7 @@ def _systemd_analyze() -> str:
 
 
 def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
-    """``systemd-analyze verify`` passes on both units (a worker as instance 9471), with the
+    """``systemd-analyze verify`` passes on the units (a worker as instance 9471), with the
     program where this test's venv has it: verify needs the file it names to exist."""
     analyze = _systemd_analyze()
     firmaio = str(Path(sys.executable).with_name("firmaio"))
@@ -79,7 +87,8 @@ def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
         text = (UNITS / name).read_text(encoding="utf-8").replace(BINARY, firmaio)
         (tmp_path / name).write_text(text, encoding="utf-8")
     checked = subprocess.run(
-        [analyze, "verify", "firmaio-serve.service", "firmaio-worker@9471.service"],
+        [analyze, "verify", "firmaio-console.service", "firmaio-serve.service",
+         "firmaio-worker@9471.service"],
         cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert checked.returncode == 0, checked.stderr
