@@ -117,7 +117,7 @@ def test_a_full_window_reserves_the_slot_that_frees_next(postgres_url: str) -> N
     frees and waits for it; one cut off while it waits gives it back; the next call takes it
     in one query (no polling) and is sent as it frees, not a poll later."""
 
-    async def scenario() -> tuple[bool, int, float, int]:
+    async def scenario() -> tuple[bool, int, tuple[float, float], int]:
         window = await SharedWindow(postgres_url, "k", calls=2, period=0.6).open()
         takes = 0
         real = window._take
@@ -129,9 +129,10 @@ def test_a_full_window_reserves_the_slot_that_frees_next(postgres_url: str) -> N
 
         window._take = counted  # type: ignore[method-assign]
         try:
+            first = 0.0
             for _ in range(2):
                 async with window.slot():
-                    pass
+                    first = first or time.monotonic()  # the first call ends after this
             ended = time.monotonic()
             cut = asyncio.create_task(window.slot().__aenter__())  # reserves, then waits
             await asyncio.sleep(0.1)
@@ -143,13 +144,17 @@ def test_a_full_window_reserves_the_slot_that_frees_next(postgres_url: str) -> N
             )
             takes = 0
             async with window.slot():  # the slot the cut-off call gave back
-                entered = time.monotonic() - ended
-            return waiting, int(held), entered, takes
+                now = time.monotonic()
+            # it frees a period after the first call's end (after `first`); a poll would take it
+            # a period later than that: counted from the last call's end, it is well under one
+            return waiting, int(held), (now - first, now - ended), takes
         finally:
             await window.close()
 
     waiting, held, entered, takes = asyncio.run(scenario())
     assert waiting, "the window was full: the call waits for its reserved slot"
     assert held == 0, "a reserved slot never used is given back"
-    assert 0.55 <= entered < 0.9, "the freed slot is used as it frees, not a poll later"
+    since_first, since_last = entered
+    assert since_first >= 0.55, "the slot was taken before it freed"
+    assert since_last < 0.9, "the freed slot is used as it frees, not a poll later"
     assert takes == 1
