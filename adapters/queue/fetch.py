@@ -10,21 +10,29 @@ Here the worker's queues are registered once, as a **queue set** in a table of t
 (``firmaio_queue_sets``: the set's key, one row per queue), under a key made of the names
 themselves (:func:`set_key`: every worker with the same tenants shares one set, and a set's
 rows never change once written). The fetch is :data:`FETCH_FUNCTION`, Procrastinate's own
-fetch with one difference: a job's queue is looked up in the set by its key (an index look-up
+fetch with two differences. A job's queue is looked up in the set by its key (an index look-up
 per job walked past, whatever the number of names), where Procrastinate's tests it against
-the array. Everything else is Procrastinate's: the order (priority, then age), the locks (no
-job of a lock another job holds or waits for ahead of it), ``scheduled_at``, ``FOR UPDATE
-SKIP LOCKED``, the status and the worker's id set in the same statement (its triggers then
-record the events as for its own fetch). Procrastinate's worker itself runs on every queue
+the array. And it looks in two places: Procrastinate walks its index of waiting jobs by
+priority past every job scheduled later (each resting flow's next status check: thousands,
+about a millisecond a fetch), where here the jobs due now (no ``scheduled_at``: a visit
+queued for now, :func:`.jobs.tend`'s next visit when due at once) are walked on an index of
+their own, and the jobs whose time has come on an index by time, only if one is ahead of the
+first's best. The job taken is the same: the best by priority, then age, of every job due.
+Everything else is Procrastinate's: the locks (no job of a lock another job holds or waits
+for ahead of it), ``FOR UPDATE SKIP LOCKED``, the status and the worker's id set in the same
+statement (its triggers then record the events as for its own fetch); the first look's best,
+when the second's wins, stays locked until the fetch ends (a fetch beside it skips it, as it
+skips any job another fetch holds). Procrastinate's worker itself runs on every queue
 (``queues=None``): it listens on the one channel every deferral notifies, and a notification
 of a job it does not serve costs one fetch that finds nothing. So a worker never runs a job of
 a tenant it has no key for, even with that tenant's jobs in its store.
 
-The table and the function are installed with Procrastinate's schema (:func:`install`, under
-the same advisory lock), the function replaced only when its text differs from this version's
-(a newer firmaio upgrades it in place; replacing it on every start would make every running
-worker plan its fetch again). A set of a configuration no worker runs any more is left in
-place (a row per queue); deleting it is safe once no worker of that configuration runs.
+The table, the two indexes and the function are installed with Procrastinate's schema
+(:func:`install`, under the same advisory lock), the function replaced only when its text
+differs from this version's (a newer firmaio upgrades it in place; replacing it on every start
+would make every running worker plan its fetch again). A set of a configuration no worker runs
+any more is left in place (a row per queue); deleting it is safe once no worker of that
+configuration runs.
 """
 
 from __future__ import annotations
@@ -46,53 +54,89 @@ CREATE TABLE IF NOT EXISTS firmaio_queue_sets (
 """
 """Each queue set's queues (installed with Procrastinate's tables)."""
 
-FETCH_BODY = """
+_SERVED = """(
+            SELECT true FROM firmaio_queue_sets AS sets
+             WHERE sets.set_key = p_set_key AND sets.queue_name = jobs.queue_name)"""
+"""The job's queue is in the set (a scalar sub-select: one index look-up per job walked past;
+written as ``EXISTS`` the planner would join the whole set first)."""
+
+_FREE = """NOT EXISTS (
+            SELECT 1 FROM procrastinate_jobs AS other_jobs
+             WHERE jobs.lock IS NOT NULL AND other_jobs.lock = jobs.lock
+               AND (other_jobs.status = 'doing'
+                    OR (other_jobs.status = 'todo'
+                        AND (other_jobs.priority > jobs.priority
+                             OR (other_jobs.priority = jobs.priority
+                                 AND other_jobs.id < jobs.id)))))"""
+"""Procrastinate's rule: no job of the lock runs, nor waits ahead of this one."""
+
+FEW = 100
+"""Jobs whose time has come, up to which the second look takes them by time (then sorts them
+by priority); past that many (a backlog), it walks them by priority as Procrastinate does."""
+
+FETCH_BODY = f"""
 DECLARE
     found_jobs procrastinate_jobs;
+    now_id bigint;
+    now_priority integer;
+    come bigint[];
+    due_id bigint;
 BEGIN
-    WITH candidate AS (
-        SELECT jobs.*
-            FROM procrastinate_jobs AS jobs
-            WHERE
-                NOT EXISTS (
-                    SELECT 1
-                        FROM procrastinate_jobs AS other_jobs
-                        WHERE
-                            jobs.lock IS NOT NULL
-                            AND other_jobs.lock = jobs.lock
-                            AND (
-                                other_jobs.status = 'doing'
-                                OR (
-                                    other_jobs.status = 'todo'
-                                    AND (
-                                        other_jobs.priority > jobs.priority
-                                        OR (
-                                            other_jobs.priority = jobs.priority
-                                            AND other_jobs.id < jobs.id
-                                        )
-                                    )
-                                )
-                            )
-                )
-                AND jobs.status = 'todo'
-                AND (jobs.scheduled_at IS NULL OR jobs.scheduled_at <= now())
-                AND (
-                    SELECT true FROM firmaio_queue_sets AS sets
-                     WHERE sets.set_key = p_set_key AND sets.queue_name = jobs.queue_name
-                )
-            ORDER BY jobs.priority DESC, jobs.id ASC LIMIT 1
-            FOR UPDATE OF jobs SKIP LOCKED
-    )
+    SELECT jobs.id, jobs.priority INTO now_id, now_priority
+      FROM procrastinate_jobs AS jobs
+     WHERE jobs.status = 'todo' AND jobs.scheduled_at IS NULL
+       AND {_SERVED}
+       AND {_FREE}
+     ORDER BY jobs.priority DESC, jobs.id ASC LIMIT 1
+       FOR UPDATE OF jobs SKIP LOCKED;
+    SELECT array_agg(id) INTO come FROM (
+        SELECT id FROM procrastinate_jobs
+         WHERE status = 'todo' AND scheduled_at IS NOT NULL AND scheduled_at <= now()
+         LIMIT {FEW}) AS first_come;
+    IF cardinality(come) < {FEW} THEN
+        SELECT jobs.id INTO due_id
+          FROM procrastinate_jobs AS jobs
+         WHERE jobs.id = ANY(come)
+           AND jobs.status = 'todo' AND jobs.scheduled_at <= now()
+           AND (now_id IS NULL OR jobs.priority > now_priority
+                OR (jobs.priority = now_priority AND jobs.id < now_id))
+           AND {_SERVED}
+           AND {_FREE}
+         ORDER BY jobs.priority DESC, jobs.id ASC LIMIT 1
+           FOR UPDATE OF jobs SKIP LOCKED;
+    ELSIF come IS NOT NULL THEN
+        SELECT jobs.id INTO due_id
+          FROM procrastinate_jobs AS jobs
+         WHERE jobs.status = 'todo' AND jobs.scheduled_at <= now()
+           AND (now_id IS NULL OR jobs.priority > now_priority
+                OR (jobs.priority = now_priority AND jobs.id < now_id))
+           AND {_SERVED}
+           AND {_FREE}
+         ORDER BY jobs.priority DESC, jobs.id ASC LIMIT 1
+           FOR UPDATE OF jobs SKIP LOCKED;
+    END IF;
+    IF COALESCE(due_id, now_id) IS NULL THEN
+        RETURN NULL;
+    END IF;
     UPDATE procrastinate_jobs
-        SET status = 'doing', worker_id = p_worker_id
-        FROM candidate
-        WHERE procrastinate_jobs.id = candidate.id
-        RETURNING procrastinate_jobs.* INTO found_jobs;
-
+       SET status = 'doing', worker_id = p_worker_id
+     WHERE procrastinate_jobs.id = COALESCE(due_id, now_id)
+    RETURNING procrastinate_jobs.* INTO found_jobs;
     RETURN found_jobs;
 END;
 """
-"""Procrastinate 3's ``procrastinate_fetch_job_v2``, its queue filter a look-up in a set."""
+"""Procrastinate 3's ``procrastinate_fetch_job_v2`` in two looks (see the module docstring):
+the best job due now (``scheduled_at`` NULL), then the best job whose time has come if it is
+better (the few such jobs by time, or a backlog of them by priority); its queue filter a
+look-up in the set."""
+
+INDEXES = (
+    """CREATE INDEX IF NOT EXISTS firmaio_jobs_now ON procrastinate_jobs (priority DESC, id)
+        WHERE status = 'todo' AND scheduled_at IS NULL""",
+    """CREATE INDEX IF NOT EXISTS firmaio_jobs_scheduled ON procrastinate_jobs (scheduled_at)
+        WHERE status = 'todo' AND scheduled_at IS NOT NULL""",
+)
+"""The two looks' indexes: the jobs due now by priority, the scheduled jobs by time."""
 
 FETCH_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION firmaio_fetch_job_v1(p_set_key text, p_worker_id bigint)
@@ -131,6 +175,8 @@ async def install(conn: Any) -> None:
     the transaction that installs Procrastinate's schema): the table if missing, the function
     if missing or not this version's."""
     await conn.execute(QUEUE_SETS)
+    for index in INDEXES:
+        await conn.execute(index)
     cursor = await conn.execute(FETCH_SOURCE)
     found = await cursor.fetchone()
     if found is None or found[0] != FETCH_BODY:

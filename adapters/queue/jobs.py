@@ -77,7 +77,9 @@ async def tend(context: procrastinate.JobContext, flow_id: str) -> None:
     runtime = _runtime(context)
     tended = await runtime.tend(flow_id)
     if tended.next_visit is not None:
-        at = datetime.datetime.fromtimestamp(tended.next_visit, tz=datetime.UTC)
+        at = None  # due now: no time, so the fetch finds it among the jobs due now (.fetch)
+        if tended.next_visit > runtime.clock.now():
+            at = datetime.datetime.fromtimestamp(tended.next_visit, tz=datetime.UTC)
         assert context.app is not None
         await defer(context.app, [flow_id], tenant=tended.tenant, at=at)
 

@@ -1,7 +1,7 @@
 """A worker's fetch by queue set (:mod:`firmaio.adapters.queue.fetch`): it takes the jobs of
-its own tenants only, in Procrastinate's order (priority, then age), never a job whose lock is
-held nor one scheduled later; its table and function install again without harm, and an older
-function is replaced by this version's."""
+its own tenants only, in Procrastinate's order (priority, then age) across the jobs due now and
+those whose time has come, never a job whose lock is held nor one scheduled later; its table
+and function install again without harm, and an older function is replaced by this version's."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def test_a_worker_of_tenants_a_and_b_never_takes_a_job_of_tenant_c(postgres_url:
     from firmaio.adapters.queue.fetch import fetch_from, register
     from firmaio.adapters.queue.jobs import MAINTENANCE, defer, install_schema, queue_app, queue_of
 
-    later = datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(hours=1)
+    now = datetime.datetime.now(tz=datetime.UTC)
+    earlier, later = now - datetime.timedelta(minutes=1), now + datetime.timedelta(hours=1)
 
     async def scenario() -> tuple[list[str], list[str], list[str]]:
         await install_schema(postgres_url)
@@ -40,7 +41,8 @@ def test_a_worker_of_tenants_a_and_b_never_takes_a_job_of_tenant_c(postgres_url:
         async with app.open_async():
             await defer(app, ["c1", "c2"], tenant="c")  # first queued, at the top priority
             await defer(app, ["a1", "a2"], tenant="a")  # 0, -1
-            await defer(app, ["b1"], tenant="b")  # 0
+            await defer(app, ["b0"], tenant="b", at=earlier)  # 0, its time come
+            await defer(app, ["b1"], tenant="b")  # -1: behind b0
             await defer(app, ["a3"], tenant="a", at=later)  # not due yet
             manager = app.job_manager
             worker = await manager.register_worker()
@@ -59,7 +61,9 @@ def test_a_worker_of_tenants_a_and_b_never_takes_a_job_of_tenant_c(postgres_url:
             return taken, blocked, after
 
     taken, blocked, after = asyncio.run(scenario())
-    assert taken == ["a1", "b1", "a2"], "tenant a's and b's due jobs, by priority then age"
+    # by priority then age, whether due now or at a time come: a1 (0) before b0 (0, younger),
+    # b0 before a2 (-1), a2 before b1 (-1, younger)
+    assert taken == ["a1", "b0", "a2", "b1"], "tenant a's and b's due jobs in Procrastinate's order"
     assert blocked == ["c1", "c2", "a3", "a1"]
     assert after == ["a1"], "a1's next visit, once a1's first visit ended; never c's"
     assert [(lock, attempts) for lock, _, attempts in _todo(postgres_url)] == [
