@@ -1,5 +1,6 @@
 """What one worker process holds while it runs flows as jobs: the store, and per tenant a client
-(with the key's shared rate window) and a durable driver.
+(with the key's shared rate window; every tenant's over one pool of connections) and a durable
+driver.
 
 :meth:`Runtime.tend` is one job's work on one flow: whatever is due now (drive it to rest, make
 a due later attempt, check the status of a flow at rest), then when the flow wants looking at
@@ -21,6 +22,7 @@ from firmaio.fsm.ports import Store
 
 from ..checks import Asks
 from ..client import IssuerClient, check_settings
+from ..client.shared_pool import SharedPool
 from ..collecting import collect_due, next_collect
 from ..documents import check_writable
 from ..drivers import Drivers
@@ -75,6 +77,8 @@ class Runtime:
         self.window_connections = WindowConnections(dsn)
         """The few connections every key's window shares (not one per key)."""
         self.clients: dict[str, IssuerClient] = {}
+        self.connections = SharedPool()
+        """The HTTP connections every tenant's client shares (not a pool per tenant)."""
         self._key_ids: dict[str, str] = {}
         self.drivers = Drivers[tuple[str, str | None]](self._new_driver)
         """Per tenant and dossier: a flow whose dossier is known reads its status from the
@@ -127,8 +131,9 @@ class Runtime:
                     )  # fmt: skip
                     self.windows[watch_key(kid)] = await watch.open()
                 self.clients[name] = self.factory.client(
-                    key, rate_limit=self.windows[kid], watch_window=self.windows[watch_key(kid)]
-                )
+                    key, rate_limit=self.windows[kid], watch_window=self.windows[watch_key(kid)],
+                    transport=self.connections.for_client(),
+                )  # fmt: skip
                 self._key_ids[name] = kid
         except BaseException:
             await self.close()
@@ -176,6 +181,7 @@ class Runtime:
         """Close the clients and the windows' connections."""
         for client in self.clients.values():
             await client.aclose()
+        await self.connections.aclose()
         for window in self.windows.values():
             await window.close()
         await self.window_connections.aclose()
