@@ -31,6 +31,8 @@ from .settings import Settings
 from .watch_share import WatchShare, watch_calls
 
 if TYPE_CHECKING:
+    import httpx
+
     from .flow_locks import FlowLocks
     from .health import Health, ProbeServer
 
@@ -72,11 +74,14 @@ class Factory:
         *,
         rate_limit: RateLimit | None = None,
         watch_window: RateLimit | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> IssuerClient:
         """The issuer-API client for ``key``: the settings' base URL and retry policy; its
         calls in ``rate_limit`` (default: a window of this process, at the settings' rate),
         the watch's in ``watch_window`` too (default: one of this process, of the settings'
-        ``watch_share``), yielding to the others (:class:`~.watch_share.WatchShare`)."""
+        ``watch_share``), yielding to the others (:class:`~.watch_share.WatchShare`); over
+        ``transport`` (a worker's pool every tenant shares, :mod:`.client.shared_pool`; default:
+        a pool of its own)."""
         settings = self.settings
         period = settings.rate_period
         window = rate_limit or SlidingWindow(settings.rate_calls, period)
@@ -85,7 +90,7 @@ class Factory:
         )
         return IssuerClient(
             key, base_url=settings.base_url, retry=settings.retry,
-            rate_limit=WatchShare(window, watch),
+            rate_limit=WatchShare(window, watch), transport=transport,
         )  # fmt: skip
 
     async def checked_client(

@@ -341,13 +341,15 @@ def tenants_bench() -> Result:
     many, few = run(1000, 10), run(10, 1000)
     idle_cpu, held = idle(1000)
     per = lambda r: r.cpu / r.flows * 1e3  # noqa: E731
+    pg = lambda r: "?" if r.postgres_cpu is None else f"{r.postgres_cpu / r.flows * 1e3:.2f}"  # noqa: E731
     time_x, cpu_x = many.elapsed / few.elapsed, per(many) / per(few)
     figure = (
         f"{many.flows} flows of {many.tenants} tenants on {many.workers} workers: "
-        f"{many.elapsed:.1f} s, {per(many):.2f} ms CPU per flow, {many.peak} connections at most, "
-        f"{many.throttled} x 429; of {few.tenants} tenants: {few.elapsed:.1f} s, "
-        f"{per(few):.2f} ms, {few.peak} connections ({time_x:.2f}x the time, {cpu_x:.2f}x the "
-        f"CPU); an idle worker with 1,000 tenants: {idle_cpu:.1f}% of a core, {held} connections"
+        f"{many.elapsed:.1f} s, {per(many):.2f} ms CPU per flow (PostgreSQL {pg(many)} ms), "
+        f"{many.peak} connections at most, {many.throttled} x 429; of {few.tenants} tenants: "
+        f"{few.elapsed:.1f} s, {per(few):.2f} ms (PostgreSQL {pg(few)} ms), {few.peak} "
+        f"connections ({time_x:.2f}x the time, {cpu_x:.2f}x the CPU); an idle worker with 1,000 "
+        f"tenants: {idle_cpu:.1f}% of a core, {held} connections"
     )
     return Result(
         "11 tenants",

@@ -2,9 +2,10 @@
 
 The same 10,000 flows run twice on ``workers`` ``firmaio worker`` processes against the sandbox
 (its own process, every key at 150 calls per 5 s): once as 1,000 tenants of 10 flows, each its
-own key, once as 10 tenants of 1,000. Each run prints its time, the workers' CPU per flow, the
-most PostgreSQL connections the workers held at once (sampled from ``pg_stat_activity`` by their
-``application_name``) and the 429s; then one worker with the 1,000 tenants idles and its CPU is
+own key, once as 10 tenants of 1,000. Each run prints its time, the workers' CPU per flow (and
+the PostgreSQL backends' serving them, found by their ``application_name``; a backend that ended
+mid-run is missed), the most PostgreSQL connections the workers held at once (sampled from
+``pg_stat_activity``) and the 429s; then one worker with the 1,000 tenants idles and its CPU is
 measured. Printed, not asserted: what the targets say is in ``bench/run.py``'s line.
 """
 
@@ -24,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from bench.http_bench import sandbox_process
-from bench.queue_bench import RATE, _scalar, _wait, postgres_schema
+from bench.queue_bench import RATE, CpuMeter, _backends, _scalar, _wait, postgres_schema
 
 APP_NAME = "firmaio-bench-worker"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -41,6 +42,8 @@ class Run:
     peak: int
     """The most connections the workers held at once."""
     throttled: int
+    postgres_cpu: float | None = None
+    """The CPU seconds of the PostgreSQL backends serving the workers (None: not readable)."""
 
 
 def _cpu(pid: int) -> float:
@@ -158,6 +161,8 @@ def run(tenants: int, per_tenant: int, workers: int = 3) -> Run:
         try:
             _wait(dsn, "SELECT count(*) FROM procrastinate_workers", workers, 600)
             before_cpu = sum(_cpu(child.pid) for child in children)
+            postgres = CpuMeter()
+            postgres.start(_backends(dsn, APP_NAME))
             before = httpx.get(f"{root}/__sandbox/stats").json()
             started = time.perf_counter()
             asyncio.run(_enqueue(dsn, ids))
@@ -165,13 +170,13 @@ def run(tenants: int, per_tenant: int, workers: int = 3) -> Run:
             _wait(dsn, resting, flows, 3600)
             elapsed = time.perf_counter() - started
             cpu = sum(_cpu(child.pid) for child in children) - before_cpu
+            postgres_cpu = postgres.stop(_backends(dsn, APP_NAME))
             after = httpx.get(f"{root}/__sandbox/stats").json()
         finally:
             most = peak.stop()
             _stop(children)
-    return Run(
-        tenants, flows, workers, elapsed, cpu, most, after["throttled"] - before["throttled"]
-    )
+    throttled = after["throttled"] - before["throttled"]
+    return Run(tenants, flows, workers, elapsed, cpu, most, throttled, postgres_cpu)
 
 
 def idle(tenants: int = 1000, seconds: float = 20.0) -> tuple[float, int]:

@@ -37,6 +37,7 @@ from firmaio.fsm.errors import StoreUnavailable
 
 from ..store.due import PAGE
 from ..tenants import DEFAULT_TENANT
+from . import fetch
 from .fairness import (
     BATCH,
     BY_LOCK,
@@ -76,7 +77,9 @@ async def tend(context: procrastinate.JobContext, flow_id: str) -> None:
     runtime = _runtime(context)
     tended = await runtime.tend(flow_id)
     if tended.next_visit is not None:
-        at = datetime.datetime.fromtimestamp(tended.next_visit, tz=datetime.UTC)
+        at = None  # due now: no time, so the fetch finds it among the jobs due now (.fetch)
+        if tended.next_visit > runtime.clock.now():
+            at = datetime.datetime.fromtimestamp(tended.next_visit, tz=datetime.UTC)
         assert context.app is not None
         await defer(context.app, [flow_id], tenant=tended.tenant, at=at)
 
@@ -295,8 +298,9 @@ async def visit_now(dsn: str, flows: Sequence[tuple[str, str | None]]) -> int:
 
 async def install_schema(dsn: str) -> bool:
     """Install Procrastinate's tables in the database at ``dsn`` unless they are there (one
-    process at a time), and the index its fetch needs with many visits waiting
-    (:data:`~.fairness.BY_LOCK`). Whether it installed the tables."""
+    process at a time), the index its fetch needs with many visits waiting
+    (:data:`~.fairness.BY_LOCK`), and the workers' fetch by queue set (:func:`.fetch.install`).
+    Whether it installed the tables."""
     import psycopg
 
     from ..store.failures import postgres_error
@@ -310,6 +314,7 @@ async def install_schema(dsn: str) -> bool:
             if installed:
                 await conn.execute(SchemaManager.get_schema())
             await conn.execute(BY_LOCK)
+            await fetch.install(conn)
             return installed
     except psycopg.Error as error:
         raise postgres_error(error, dsn) from None

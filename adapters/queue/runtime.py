@@ -1,5 +1,5 @@
 """What one worker process holds while it runs flows as jobs: the store, and per tenant a client
-(with the key's shared rate window) and a durable driver.
+(with the key's shared rate window; over the pool every tenant shares) and a durable driver.
 
 :meth:`Runtime.tend` is one job's work on one flow: whatever is due now (drive it to rest, make
 a due later attempt, check the status of a flow at rest), then when the flow wants looking at
@@ -21,6 +21,7 @@ from firmaio.fsm.ports import Store
 
 from ..checks import Asks
 from ..client import IssuerClient, check_settings
+from ..client.shared_pool import SharedPool
 from ..collecting import collect_due, next_collect
 from ..documents import check_writable
 from ..drivers import Drivers
@@ -58,10 +59,8 @@ class Tended:
 
 class Runtime:
     """One worker process's clients, windows and drivers, per tenant (see the module docstring).
-
-    Every tenant's key is read when the runtime opens: a missing key fails there, before any
-    job runs, naming the tenant and where its key was looked for.
-    """
+    Every tenant's key is read when the runtime opens: a missing key fails there, before any job
+    runs, naming the tenant and where its key was looked for."""
 
     def __init__(self, factory: Factory, dsn: str, tenants: Tenants) -> None:
         if factory.store is None:
@@ -75,6 +74,7 @@ class Runtime:
         self.window_connections = WindowConnections(dsn)
         """The few connections every key's window shares (not one per key)."""
         self.clients: dict[str, IssuerClient] = {}
+        self.connections = SharedPool()  # every tenant's client's connections, not a pool each
         self._key_ids: dict[str, str] = {}
         self.drivers = Drivers[tuple[str, str | None]](self._new_driver)
         """Per tenant and dossier: a flow whose dossier is known reads its status from the
@@ -101,8 +101,7 @@ class Runtime:
         """Delivers the events of the tenants with a webhook (their delivery jobs)."""
 
     async def open(self) -> Runtime:
-        """Check every documents folder, read every tenant's key, open its key's shared
-        window, build its client and driver."""
+        """Check the documents folders; read each tenant's key, open its windows and client."""
         for name, folder in self.collecting.items():  # before anything is sent
             check_writable(folder, f"tenant {name!r}")
         keys = self.tenants.keys_by_tenant()  # a missing key fails here, before anything opens
@@ -126,8 +125,9 @@ class Runtime:
                         connections=self.window_connections,
                     )  # fmt: skip
                     self.windows[watch_key(kid)] = await watch.open()
+                watching, shared = self.windows[watch_key(kid)], self.connections.for_client()
                 self.clients[name] = self.factory.client(
-                    key, rate_limit=self.windows[kid], watch_window=self.windows[watch_key(kid)]
+                    key, rate_limit=self.windows[kid], watch_window=watching, transport=shared
                 )
                 self._key_ids[name] = kid
         except BaseException:
@@ -176,6 +176,7 @@ class Runtime:
         """Close the clients and the windows' connections."""
         for client in self.clients.values():
             await client.aclose()
+        await self.connections.aclose()
         for window in self.windows.values():
             await window.close()
         await self.window_connections.aclose()

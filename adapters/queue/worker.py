@@ -36,6 +36,7 @@ from ..outage import Outage, log_line
 from ..settings import STORE_OUTAGE_LIMIT, worker_name
 from ..store.failures import postgres_error
 from ..tenants import DEFAULT_TENANT
+from .fetch import fetch_from, register, set_key
 from .jobs import MAINTENANCE, defer, install_schema, queue_app, queue_of, reachable
 from .runtime import Runtime
 
@@ -62,7 +63,8 @@ class WorkerOptions:
 
 LANE = "jobs"
 """The one lane of a worker process: a Procrastinate worker over the maintenance queue and every
-tenant's (the tenants share its ``concurrency`` through the jobs' priorities: :mod:`.jobs`)."""
+tenant's (the tenants share its ``concurrency`` through the jobs' priorities: :mod:`.jobs`);
+its fetch takes only the jobs of its queue set (:mod:`.fetch`)."""
 
 POLL = 1.0
 """Seconds between a lane's looks for jobs when no notification woke it: a visit queued while
@@ -104,17 +106,21 @@ async def work(
     limit = options.store_outage_limit
     if not await handle.through(lambda: install_schema(dsn), limit):
         return
+    # one lane over every queue: one listening connection, one poll, one heartbeat; its fetch
+    # takes jobs of this worker's queues only, named by their set's key (:mod:`.fetch`)
+    queues = [MAINTENANCE, *(queue_of(tenant) for tenant in runtime.tenants)]
+    if not await handle.through(lambda: register(dsn, queues), limit):
+        return
     app = queue_app(dsn, [target.tenant for target in runtime.tenants.webhooks()])
+    fetch_from(app, set_key(queues))
     name = options.name or worker_name()
-    # one lane over every queue: one listening connection, one poll, one heartbeat
-    lanes = {LANE: [MAINTENANCE, *(queue_of(tenant) for tenant in runtime.tenants)]}
+    lanes = [LANE]
     context = {"firmaio": runtime, "stalled_after": options.stalled_after}
 
-    def start(lane: str) -> asyncio.Task[None]:
+    def start(_lane: str) -> asyncio.Task[None]:
         return asyncio.create_task(
-            app.run_worker_async(
-                queues=lanes[lane],
-                name=name,
+            app.run_worker_async(  # no queues: it listens on every queue's deferrals,
+                name=name,  # and fetches from this worker's queue set only
                 concurrency=options.concurrency,
                 fetch_job_polling_interval=POLL,
                 install_signal_handlers=False,

@@ -177,3 +177,57 @@ def test_a_busy_tenant_does_not_starve_a_quiet_one(
     order = [tenant for tenant, did in ended if did == "driven"]
     quiet = order.index("comune-0001")
     assert quiet < 8, f"the quiet tenant's one flow ended {quiet + 1}th of {len(order)}"
+
+
+def test_a_worker_never_takes_a_job_of_a_tenant_it_has_no_key_for(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store holds three tenants' flows; a worker has the keys of two: it drives their flows
+    to rest and leaves the third tenant's visit waiting as it was queued (not taken, not
+    failed), though it was queued first, at the top priority."""
+    keys = {"key-a": "issuer-a", "key-b": "issuer-b"}
+
+    async def scenario(sandbox: Sandbox) -> tuple[list[str], list[tuple[str, str, int]]]:
+        tenants = _tenants(monkeypatch, keys)
+        flows: dict[str, list[str]] = {"comune-other": ["flow-of-another-tenant"]}
+        for n, key in enumerate(keys):
+            flows[f"comune-{n:04d}"] = []
+            for _ in range(2):
+                code = fiscal_code()
+                sandbox.issuer.add_citizen(code)
+                flows[f"comune-{n:04d}"].append(sandbox.issuer.create_ready_request(key, code))
+        store = open_async_store(postgres_url)
+        await _queue(postgres_url, store, flows)  # the other tenant's first
+        factory = Factory(Settings(base_url=sandbox.url), SystemClock(), store)
+        runtime = await Runtime(factory, postgres_url, tenants).open()
+        handle = WorkerHandle()
+        worker = asyncio.create_task(
+            work(postgres_url, runtime, WorkerOptions(concurrency=4), handle)
+        )
+        ours = [rid for tenant, ids in flows.items() if tenant != "comune-other" for rid in ids]
+
+        async def rested() -> bool:
+            assert not worker.done(), worker
+            rows = await store.rows(ours)
+            return all(r.state == "NOTIFIED" and r.intent is None for r in rows)
+
+        try:
+            await _until(rested, 60, "the two tenants' flows at rest")
+        finally:
+            handle.stop()
+            await asyncio.wait_for(worker, 60)
+            await runtime.close()
+        states = [r.state for r in await store.rows(["flow-of-another-tenant"])]
+        await store.close()
+        async with await psycopg.AsyncConnection.connect(postgres_url) as conn:
+            cursor = await conn.execute(
+                "SELECT lock, status::text, attempts FROM procrastinate_jobs"
+                " WHERE queue_name = 'firmaio.comune-other'"
+            )
+            jobs = [(str(a), str(b), int(c)) for a, b, c in await cursor.fetchall()]
+        return states, jobs
+
+    with Sandbox(activation_delay=0, validation_delay=0, keys=keys) as sandbox:
+        states, jobs = asyncio.run(scenario(sandbox))
+    assert jobs == [("flow-of-another-tenant", "todo", 0)], "the other tenant's visit was taken"
+    assert states == ["READY"], "the other tenant's flow was touched"

@@ -1,0 +1,106 @@
+"""A worker's fetch by queue set (:mod:`firmaio.adapters.queue.fetch`): it takes the jobs of
+its own tenants only, in Procrastinate's order (priority, then age) across the jobs due now and
+those whose time has come, never a job whose lock is held nor one scheduled later; its table
+and function install again without harm, and an older function is replaced by this version's."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+
+import pytest
+
+pytestmark = pytest.mark.store
+
+
+def _todo(url: str) -> list[tuple[str, str, int]]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT lock, queue_name, attempts FROM procrastinate_jobs WHERE status = 'todo'"
+            " ORDER BY id"
+        ).fetchall()
+    return [(str(a), str(b), int(c)) for a, b, c in rows]
+
+
+def test_a_worker_of_tenants_a_and_b_never_takes_a_job_of_tenant_c(postgres_url: str) -> None:
+    from procrastinate.jobs import Status
+
+    from firmaio.adapters.queue.fetch import fetch_from, register
+    from firmaio.adapters.queue.jobs import MAINTENANCE, defer, install_schema, queue_app, queue_of
+
+    now = datetime.datetime.now(tz=datetime.UTC)
+    earlier, later = now - datetime.timedelta(minutes=1), now + datetime.timedelta(hours=1)
+
+    async def scenario() -> tuple[list[str], list[str], list[str]]:
+        await install_schema(postgres_url)
+        app = queue_app(postgres_url)
+        key = await register(postgres_url, [MAINTENANCE, queue_of("a"), queue_of("b")])
+        fetch_from(app, key)
+        async with app.open_async():
+            await defer(app, ["c1", "c2"], tenant="c")  # first queued, at the top priority
+            await defer(app, ["a1", "a2"], tenant="a")  # 0, -1
+            await defer(app, ["b0"], tenant="b", at=earlier)  # 0, its time come
+            await defer(app, ["b1"], tenant="b")  # -1: behind b0
+            await defer(app, ["a3"], tenant="a", at=later)  # not due yet
+            manager = app.job_manager
+            worker = await manager.register_worker()
+            first = await manager.fetch_job(None, worker)
+            assert first is not None
+            # a1's next visit, queued while a1 runs: its lock is held, so it waits
+            await defer(app, ["a1"], tenant="a")
+            taken = [first.lock or ""]
+            while (job := await manager.fetch_job(None, worker)) is not None:
+                taken.append(job.lock or "")
+            blocked = [lock for lock, _, _ in _todo(postgres_url)]
+            await manager.finish_job(first, status=Status.SUCCEEDED, delete_job=True)
+            after = []
+            while (job := await manager.fetch_job(None, worker)) is not None:
+                after.append(job.lock or "")
+            return taken, blocked, after
+
+    taken, blocked, after = asyncio.run(scenario())
+    # by priority then age, whether due now or at a time come: a1 (0) before b0 (0, younger),
+    # b0 before a2 (-1), a2 before b1 (-1, younger)
+    assert taken == ["a1", "b0", "a2", "b1"], "tenant a's and b's due jobs in Procrastinate's order"
+    assert blocked == ["c1", "c2", "a3", "a1"]
+    assert after == ["a1"], "a1's next visit, once a1's first visit ended; never c's"
+    assert [(lock, attempts) for lock, _, attempts in _todo(postgres_url)] == [
+        ("c1", 0),
+        ("c2", 0),
+        ("a3", 0),
+    ], "tenant c's jobs left as they were queued"
+
+
+def test_the_fetch_installs_again_and_replaces_an_older_one(postgres_url: str) -> None:
+    import psycopg
+
+    from firmaio.adapters.queue.fetch import FETCH_BODY, register, set_key
+    from firmaio.adapters.queue.jobs import install_schema
+
+    async def install_twice() -> list[str]:
+        first = await install_schema(postgres_url)
+        second = await install_schema(postgres_url)
+        assert (first, second) == (True, False)
+        return [
+            await register(postgres_url, ["firmaio.b", "firmaio.a", "firmaio"]),
+            await register(postgres_url, ["firmaio", "firmaio.a", "firmaio.b", "firmaio.a"]),
+        ]
+
+    keys = asyncio.run(install_twice())
+    assert keys[0] == keys[1] == set_key(["firmaio.a", "firmaio", "firmaio.b"])
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        rows = conn.execute("SELECT count(*) FROM firmaio_queue_sets").fetchone()
+        assert rows == (3,), "a set registered twice is stored once"
+        conn.execute(  # an older firmaio's fetch
+            "CREATE OR REPLACE FUNCTION firmaio_fetch_job_v1(p_set_key text, p_worker_id bigint)"
+            " RETURNS procrastinate_jobs LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END; $$"
+        )
+    asyncio.run(install_schema(postgres_url))
+    with psycopg.connect(postgres_url) as conn:
+        sources = conn.execute(
+            "SELECT prosrc FROM pg_proc WHERE proname = 'firmaio_fetch_job_v1'"
+            " AND pronamespace = current_schema()::regnamespace"
+        ).fetchall()
+    assert sources == [(FETCH_BODY,)]
