@@ -23,9 +23,10 @@ for ahead of it), ``FOR UPDATE SKIP LOCKED``, the status and the worker's id set
 statement (its triggers then record the events as for its own fetch); the first look's best,
 when the second's wins, stays locked until the fetch ends (a fetch beside it skips it, as it
 skips any job another fetch holds). Procrastinate's worker itself runs on every queue
-(``queues=None``): it listens on the one channel every deferral notifies, and a notification
-of a job it does not serve costs one fetch that finds nothing. So a worker never runs a job of
-a tenant it has no key for, even with that tenant's jobs in its store.
+(``queues=None``), and listens on its own queues' channels (:class:`SetJobManager`): not on
+the channel every deferral of the database notifies, which woke it to fetch nothing for each
+job of another worker or deployment (NOTIFY reaches every schema). So a worker never runs a
+job of a tenant it has no key for, even with that tenant's jobs in its store.
 
 The table, the two indexes and the function are installed with Procrastinate's schema
 (:func:`install`, under the same advisory lock), the function replaced only when its text
@@ -185,11 +186,19 @@ async def install(conn: Any) -> None:
 
 class SetJobManager(JobManager):
     """Procrastinate's job manager whose fetch takes a job of its queue set only, named by its
-    key (the ``queues`` Procrastinate's worker passes are ignored: it runs on every queue)."""
+    key (the ``queues`` Procrastinate's worker passes are ignored: it runs on every queue), and
+    which listens for the deferrals of those queues only (when they are given): a worker is not
+    woken to fetch nothing by every job another deployment or worker queues in the database
+    (NOTIFY reaches every schema of it)."""
 
-    def __init__(self, connector: Any, key: str) -> None:
+    def __init__(self, connector: Any, key: str, queues: Iterable[str] | None = None) -> None:
         super().__init__(connector)
         self.key = key
+        self.queues = None if queues is None else sorted(set(queues))
+
+    async def listen_for_jobs(self, *, on_notification: Any, queues: Any = None) -> None:
+        del queues  # the worker's own: its set's queues, one channel each (LISTEN once each)
+        await super().listen_for_jobs(on_notification=on_notification, queues=self.queues)
 
     async def fetch_job(self, queues: Iterable[str] | None, worker_id: int) -> Job | None:
         del queues
@@ -218,6 +227,7 @@ async def register(dsn: str, queues: Iterable[str]) -> str:
     return key
 
 
-def fetch_from(app: Any, key: str) -> None:
-    """Make ``app``'s fetch take jobs of the set ``key`` only (its job manager replaced)."""
-    app.job_manager = SetJobManager(app.connector, key)
+def fetch_from(app: Any, key: str, queues: Iterable[str] | None = None) -> None:
+    """Make ``app``'s fetch take jobs of the set ``key`` only (its job manager replaced), woken
+    by the deferrals of ``queues`` (the set's; None: of every queue)."""
+    app.job_manager = SetJobManager(app.connector, key, queues)

@@ -112,15 +112,15 @@ async def work(
     if not await handle.through(lambda: register(dsn, queues), limit):
         return
     app = queue_app(dsn, [target.tenant for target in runtime.tenants.webhooks()])
-    fetch_from(app, set_key(queues))
+    fetch_from(app, set_key(queues), queues)
     name = options.name or worker_name()
     lanes = [LANE]
     context = {"firmaio": runtime, "stalled_after": options.stalled_after}
 
     def start(_lane: str) -> asyncio.Task[None]:
         return asyncio.create_task(
-            app.run_worker_async(  # no queues: it listens on every queue's deferrals,
-                name=name,  # and fetches from this worker's queue set only
+            app.run_worker_async(  # no queues: it listens on its own queues' deferrals,
+                name=name,  # and fetches from this worker's queue set only (.fetch)
                 concurrency=options.concurrency,
                 fetch_job_polling_interval=POLL,
                 install_signal_handlers=False,

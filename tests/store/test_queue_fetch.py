@@ -1,7 +1,8 @@
 """A worker's fetch by queue set (:mod:`firmaio.adapters.queue.fetch`): it takes the jobs of
 its own tenants only, in Procrastinate's order (priority, then age) across the jobs due now and
-those whose time has come, never a job whose lock is held nor one scheduled later; its table
-and function install again without harm, and an older function is replaced by this version's."""
+those whose time has come, never a job whose lock is held nor one scheduled later; it is woken
+by its own queues' deferrals only; its table and function install again without harm, and an
+older function is replaced by this version's."""
 
 from __future__ import annotations
 
@@ -104,3 +105,41 @@ def test_the_fetch_installs_again_and_replaces_an_older_one(postgres_url: str) -
             " AND pronamespace = current_schema()::regnamespace"
         ).fetchall()
     assert sources == [(FETCH_BODY,)]
+
+
+def test_a_worker_is_woken_by_its_own_queues_deferrals_only(postgres_url: str) -> None:
+    """A worker listens on its queues' channels: a job queued for tenant c (another worker's,
+    or another deployment's in the same database: NOTIFY reaches every schema) does not wake
+    the worker of tenants a and b to fetch nothing; a job of a does."""
+    from firmaio.adapters.queue.fetch import fetch_from, register
+    from firmaio.adapters.queue.jobs import MAINTENANCE, defer, install_schema, queue_app, queue_of
+
+    async def scenario() -> list[str]:
+        await install_schema(postgres_url)
+        queues = [MAINTENANCE, queue_of("a"), queue_of("b")]
+        app = queue_app(postgres_url)
+        fetch_from(app, await register(postgres_url, queues), queues)
+        woken: list[str] = []
+        a_came = asyncio.Event()
+
+        async def on_notification(*, channel: str, notification: object) -> None:
+            woken.append(channel)
+            if channel.endswith(queue_of("a")):
+                a_came.set()
+
+        async with app.open_async():
+            listening = asyncio.create_task(
+                app.job_manager.listen_for_jobs(on_notification=on_notification)
+            )
+            try:
+                await asyncio.sleep(0.5)  # its LISTENs made
+                await defer(app, ["c1"], tenant="c")
+                await defer(app, ["a1"], tenant="a")
+                await asyncio.wait_for(a_came.wait(), 10)
+            finally:
+                listening.cancel()
+                await asyncio.gather(listening, return_exceptions=True)
+        return woken
+
+    woken = asyncio.run(scenario())
+    assert woken == [f"procrastinate_queue_v1#{queue_of('a')}"], "c's job woke it too"
