@@ -58,6 +58,7 @@ from .documents import check_writable
 from .drivers import Drivers
 from .factory import Factory
 from .flow_locks import FlowLocks
+from .memory import give_back
 from .outage import Outage, log_line
 from .runner import BatchRun
 from .serve_report import ServeReport, said
@@ -105,10 +106,8 @@ class Service:
         self._log = get_logger("firmaio.adapters.serve")
         self._batches: list[BatchRun] = []
         self._drivers = Drivers[str | None](self._new_driver)
-        """Per dossier, those in use and a few more (:mod:`.drivers`): not every dossier ever
-        served (a dossier's driver holds its listing's reader, which its batches share)."""
-        self._cycle: dict[str, DossierWatch] = {}
-        """This pass's watch cycle: each dossier's listing, read once (:mod:`.watch`)."""
+        """Per dossier, those in use and a few more (:mod:`.drivers`), each with its listing."""
+        self._cycle: dict[str, DossierWatch] = {}  # this pass's watch cycle (:mod:`.watch`)
 
     def _reader(self, dossier_id: str | None) -> StatusReader | None:
         """One dossier's listing, shared by every driver of its flows (None: no dossier)."""
@@ -162,6 +161,7 @@ class Service:
             self.outage.recovered()
             self.report.passes += 1
             said(self._log, self.tenant or DEFAULT_TENANT, self.report, before)
+            give_back()  # what the pass freed (:mod:`.memory`)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.settings.tick)
         return self.report

@@ -13,17 +13,24 @@ bytes in use) and the interpreter's allocated blocks (``sys.getallocatedblocks``
 runs its processes so when ``FIRMAIO_BENCH_TRACE`` names a folder; ``python -m
 bench.traced_diff`` compares two snapshots. With ``FIRMAIO_BENCH_TRACE_SPIKE`` (MB), a snapshot
 is dumped too when the traced memory rises that much over its low since the last such dump
-(``<command>-spike-<n>.snap``).
+(``<command>-spike-<n>.snap``). With ``FIRMAIO_BENCH_TRACE_TRIM=1`` (a diagnosis), each line
+ends with the RSS after glibc's ``malloc_trim(0)``, called then: what of the RSS was free memory
+malloc's arenas held. With ``FIRMAIO_BENCH_TRACE_GC=1``, each line says what a full
+collection found unreachable then (objects only the cyclic collector frees: how many, their
+sizes, the types holding most; a body held by a response in a cycle counts in its bytes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import gc
 import os
 import sys
 import threading
 import time
 import tracemalloc
+from collections import Counter
 from pathlib import Path
 
 
@@ -56,7 +63,30 @@ def _rss() -> float:
     return 0.0
 
 
-def _dump(folder: Path, name: str, every: float) -> None:
+def _trim() -> float:
+    """glibc's ``malloc_trim(0)``: the free pages of every arena given back; the RSS after."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    return _rss()
+
+
+def _garbage() -> str:
+    """A full collection now, what it found unreachable (kept in ``gc.garbage`` for the count,
+    then dropped): how many objects, their own sizes, and the five types holding most."""
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        found, gc.garbage[:] = list(gc.garbage), []
+    finally:
+        gc.set_debug(0)
+    sizes: Counter[str] = Counter()
+    for thing in found:
+        sizes[type(thing).__qualname__] += sys.getsizeof(thing)
+    top = ", ".join(f"{kind} {size / 1024:.0f}" for kind, size in sizes.most_common(5))
+    return f" garbage {len(found)} objects {sum(sizes.values()) / 1024:.0f} KiB ({top})"
+
+
+def _dump(folder: Path, name: str, every: float, trim: bool = False, garbage: bool = False) -> None:
     n, began = 0, time.monotonic()
     log = folder / f"{name}.log"
     while True:
@@ -69,8 +99,10 @@ def _dump(folder: Path, name: str, every: float) -> None:
         line = (
             f"{time.monotonic() - began:7.0f} s traced {current / 2**20:6.1f} MB "
             f"(peak {peak / 2**20:6.1f}) rss {_rss():6.1f} MB malloc arena {arena:6.1f} "
-            f"mmapped {mapped:6.1f} in use {used:6.1f} MB blocks {sys.getallocatedblocks()}\n"
+            f"mmapped {mapped:6.1f} in use {used:6.1f} MB blocks {sys.getallocatedblocks()}"
         )
+        line += _garbage() if garbage else ""
+        line += f" trimmed rss {_trim():6.1f} MB\n" if trim else "\n"
         with log.open("a") as out:
             out.write(line)
         n += 1
@@ -100,7 +132,9 @@ def main() -> None:
         tracemalloc.start(frames)
     every = float(os.environ.get("FIRMAIO_BENCH_TRACE_EVERY", "120"))
     name = sys.argv[1] if len(sys.argv) > 1 else "firmaio"
-    threading.Thread(target=_dump, args=(folder, name, every), daemon=True).start()
+    trim = os.environ.get("FIRMAIO_BENCH_TRACE_TRIM", "") == "1"
+    garbage = os.environ.get("FIRMAIO_BENCH_TRACE_GC", "") == "1"
+    threading.Thread(target=_dump, args=(folder, name, every, trim, garbage), daemon=True).start()
     spike = float(os.environ.get("FIRMAIO_BENCH_TRACE_SPIKE", "0"))
     if spike:
         threading.Thread(target=_spikes, args=(folder, name, spike), daemon=True).start()

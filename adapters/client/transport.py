@@ -37,6 +37,7 @@ from .limits import (
     AnswerLimits,
     TooLarge,
     TooSlow,
+    closed,
     limit_for,
     read_whole,
 )
@@ -249,7 +250,7 @@ class Transport:
                     limit = limit_for(response.status_code, limit, self.limits)
                     return await read_whole(response, limit)
                 finally:
-                    await response.aclose()
+                    await closed(response)
         except TimeoutError:
             if not deadline.expired():
                 raise

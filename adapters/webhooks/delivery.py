@@ -31,6 +31,7 @@ from firmaio.fsm.errors import StoreError
 from firmaio.fsm.logs import get_logger
 from firmaio.fsm.ports import Clock
 
+from ..client.limits import closed
 from ..tenants import DEFAULT_TENANT
 from .config import JITTER, TIMEOUT, WebhookTarget
 from .signing import Signer
@@ -215,7 +216,7 @@ class Deliverer:
                     if length.isdigit() and int(length) <= ANSWER_READ:
                         await response.aread()  # else its connection is closed, not kept
                 finally:
-                    await response.aclose()
+                    await closed(response)
         except (TimeoutError, httpx.TimeoutException):
             return None, f"no answer within {TIMEOUT:g} s"
         except httpx.ConnectError:
