@@ -12,10 +12,14 @@ calls in flight, not the tenants.
 
 :meth:`SharedPool.for_client` gives each client a view of the pool that a client's ``aclose``
 does not close (closing one tenant's client leaves the others' calls going); the pool's owner
-closes the pool (:meth:`SharedPool.aclose`) after every client.
+closes the pool (:meth:`SharedPool.aclose`) after every client. Where the environment names a
+proxy (``HTTPS_PROXY``, ``ALL_PROXY``...: an administration's way out), each client keeps a pool
+of its own, which httpx routes through the proxy: a client given a transport ignores them.
 """
 
 from __future__ import annotations
+
+import urllib.request
 
 import httpx
 
@@ -39,8 +43,12 @@ class SharedPool:
             ),
         )
 
-    def for_client(self) -> httpx.AsyncBaseTransport:
-        """A client's way to the pool (its ``transport``): closing the client leaves it open."""
+    def for_client(self) -> httpx.AsyncBaseTransport | None:
+        """A client's way to the pool (its ``transport``): closing the client leaves it open.
+        None (a pool of the client's own, through the proxy) where the environment names a
+        proxy, as httpx reads it (the standard library's ``getproxies``)."""
+        if urllib.request.getproxies():
+            return None
         return _Borrowed(self._pool)
 
     async def aclose(self) -> None:

@@ -143,3 +143,47 @@ def test_a_worker_is_woken_by_its_own_queues_deferrals_only(postgres_url: str) -
 
     woken = asyncio.run(scenario())
     assert woken == [f"procrastinate_queue_v1#{queue_of('a')}"], "c's job woke it too"
+
+
+def test_a_tenant_with_a_long_name_gets_its_jobs_queued_and_run(postgres_url: str) -> None:
+    """A tenant's name may have 63 characters; its queue's notification channel may have 63
+    bytes in all (PostgreSQL refuses a longer one, and the deferral with it): a long name's
+    queue is shortened, still its own, and its worker is woken and takes its job."""
+    from firmaio.adapters.queue.fetch import fetch_from, register
+    from firmaio.adapters.queue.jobs import MAINTENANCE, defer, install_schema, queue_app, queue_of
+
+    long_a, long_b = "comune-di-" + "a" * 53, "comune-di-" + "a" * 52 + "b"
+    assert len(long_a) == 63
+    assert queue_of(long_a) != queue_of(long_b)
+    assert len(f"procrastinate_queue_v1#{queue_of(long_a)}") <= 63
+
+    async def scenario() -> tuple[list[str], str | None]:
+        await install_schema(postgres_url)
+        queues = [MAINTENANCE, queue_of(long_a)]
+        app = queue_app(postgres_url)
+        fetch_from(app, await register(postgres_url, queues), queues)
+        woken: list[str] = []
+        came = asyncio.Event()
+
+        async def on_notification(*, channel: str, notification: object) -> None:
+            woken.append(channel)
+            came.set()
+
+        async with app.open_async():
+            listening = asyncio.create_task(
+                app.job_manager.listen_for_jobs(on_notification=on_notification)
+            )
+            try:
+                await asyncio.sleep(0.5)  # its LISTENs made
+                await defer(app, ["long1"], tenant=long_a)
+                await asyncio.wait_for(came.wait(), 10)
+            finally:
+                listening.cancel()
+                await asyncio.gather(listening, return_exceptions=True)
+            manager = app.job_manager
+            job = await manager.fetch_job(None, await manager.register_worker())
+        return woken, None if job is None else job.lock
+
+    woken, taken = asyncio.run(scenario())
+    assert woken == [f"procrastinate_queue_v1#{queue_of(long_a)}"]
+    assert taken == "long1"
