@@ -139,15 +139,18 @@ class FlowLocks:
         taken the locks already) would otherwise leave them held by this connection, every
         other process told "busy" until this one exits. Shielded from a second cancellation;
         a lock not held is left as it is, and a connection gone took its locks with it."""
+        conn = self._conn
+        if conn is None or conn.closed or conn.broken:
+            return  # never a new connection: it would hold none of the old one's locks
         try:
             await asyncio.shield(
-                self._rows(
+                conn.execute(
                     "SELECT count(pg_advisory_unlock(hashtextextended(k, 0))) "
                     "FROM unnest(%s::text[]) AS k",
-                    [f"firmaio_flow:{flow_id}" for flow_id in flow_ids],
+                    ([f"firmaio_flow:{flow_id}" for flow_id in flow_ids],),
                 )
             )
-        except Exception:
+        except Exception:  # the connection went meanwhile: so did its locks
             return
 
     async def aclose(self) -> None:
