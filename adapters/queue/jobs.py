@@ -237,17 +237,12 @@ def queue_app(dsn: str, webhook_tenants: Iterable[str] = ()) -> procrastinate.Ap
     return app
 
 
-QUEUE_NAME = 40
-"""The longest queue name: Procrastinate notifies a deferral on ``procrastinate_queue_v1#``
-and the queue's name, and PostgreSQL refuses a channel name over 63 bytes."""
-
-
 def queue_of(tenant: str | None) -> str:
-    """The queue of a tenant's flows (None: the default tenant): ``firmaio.`` and its name, or
-    for a name too long for a notification channel (over 32 characters; a tenant's name may
-    have 63), its first 15 characters and a digest of the whole."""
+    """The queue of a tenant's flows (None: the default tenant): ``firmaio.`` and its name; for
+    a name over 32 characters (a tenant's may have 63), its first 15 and a digest of the whole:
+    a deferral's channel, ``procrastinate_queue_v1#`` and the queue, may have 63 bytes."""
     name = tenant or DEFAULT_TENANT
-    if len(name) > QUEUE_NAME - len("firmaio."):
+    if len(name) > 32:
         name = f"{name[:15]}.{hashlib.sha256(name.encode()).hexdigest()[:16]}"
     return f"firmaio.{name}"
 
