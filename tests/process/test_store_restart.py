@@ -226,7 +226,7 @@ def test_a_restart_under_three_busy_workers_is_ridden_out(
         def counted_a_notification() -> bool:  # this worker's own, not only the others'
             return 'firmaio_api_calls_total{method="PUT"' in probed(port, "/metrics")[1]
 
-        wait_for(counted_a_notification, 30, "the first worker's metrics to count a PUT")
+        wait_for(counted_a_notification, 90, "the first worker's metrics to count a PUT")
         status, scraped = probed(port, "/metrics")
         assert status == 200
         assert "firmaio_transitions_total{" in scraped
