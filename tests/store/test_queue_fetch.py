@@ -7,7 +7,10 @@ older function is replaced by this version's."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -23,6 +26,34 @@ def _todo(url: str) -> list[tuple[str, str, int]]:
             " ORDER BY id"
         ).fetchall()
     return [(str(a), str(b), int(c)) for a, b, c in rows]
+
+
+@contextlib.asynccontextmanager
+async def heard(app: Any) -> AsyncIterator[list[str]]:
+    """The channels of the notifications ``app``'s worker is woken by, while the block runs
+    (its LISTENs made first)."""
+    woken: list[str] = []
+
+    async def on_notification(*, channel: str, notification: object) -> None:
+        woken.append(channel)
+
+    listening = asyncio.create_task(
+        app.job_manager.listen_for_jobs(on_notification=on_notification)
+    )
+    try:
+        await asyncio.sleep(0.5)  # its LISTENs made
+        yield woken
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+
+
+async def until(done: Callable[[], bool], within: float = 10.0) -> None:
+    async def wait() -> None:
+        while not done():
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(wait(), within)
 
 
 def test_a_worker_of_tenants_a_and_b_never_takes_a_job_of_tenant_c(postgres_url: str) -> None:
@@ -119,26 +150,10 @@ def test_a_worker_is_woken_by_its_own_queues_deferrals_only(postgres_url: str) -
         queues = [MAINTENANCE, queue_of("a"), queue_of("b")]
         app = queue_app(postgres_url)
         fetch_from(app, await register(postgres_url, queues), queues)
-        woken: list[str] = []
-        a_came = asyncio.Event()
-
-        async def on_notification(*, channel: str, notification: object) -> None:
-            woken.append(channel)
-            if channel.endswith(queue_of("a")):
-                a_came.set()
-
-        async with app.open_async():
-            listening = asyncio.create_task(
-                app.job_manager.listen_for_jobs(on_notification=on_notification)
-            )
-            try:
-                await asyncio.sleep(0.5)  # its LISTENs made
-                await defer(app, ["c1"], tenant="c")
-                await defer(app, ["a1"], tenant="a")
-                await asyncio.wait_for(a_came.wait(), 10)
-            finally:
-                listening.cancel()
-                await asyncio.gather(listening, return_exceptions=True)
+        async with app.open_async(), heard(app) as woken:
+            await defer(app, ["c1"], tenant="c")
+            await defer(app, ["a1"], tenant="a")
+            await until(lambda: any(c.endswith(queue_of("a")) for c in woken))
         return woken
 
     woken = asyncio.run(scenario())
@@ -162,24 +177,10 @@ def test_a_tenant_with_a_long_name_gets_its_jobs_queued_and_run(postgres_url: st
         queues = [MAINTENANCE, queue_of(long_a)]
         app = queue_app(postgres_url)
         fetch_from(app, await register(postgres_url, queues), queues)
-        woken: list[str] = []
-        came = asyncio.Event()
-
-        async def on_notification(*, channel: str, notification: object) -> None:
-            woken.append(channel)
-            came.set()
-
         async with app.open_async():
-            listening = asyncio.create_task(
-                app.job_manager.listen_for_jobs(on_notification=on_notification)
-            )
-            try:
-                await asyncio.sleep(0.5)  # its LISTENs made
+            async with heard(app) as woken:
                 await defer(app, ["long1"], tenant=long_a)
-                await asyncio.wait_for(came.wait(), 10)
-            finally:
-                listening.cancel()
-                await asyncio.gather(listening, return_exceptions=True)
+                await until(lambda: bool(woken))
             manager = app.job_manager
             job = await manager.fetch_job(None, await manager.register_worker())
         return woken, None if job is None else job.lock
